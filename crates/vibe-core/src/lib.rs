@@ -1,0 +1,12 @@
+//! Domain types shared by every Vibe crate: validated inbound messages, user-agent
+//! classification, and the small value types the API and storage agree on.
+//! Nothing here knows about HTTP or SQL.
+
+pub mod error;
+pub mod message;
+pub mod secret;
+pub mod time;
+pub mod ua;
+
+pub use error::FieldError;
+pub use message::{Message, MessageKind};

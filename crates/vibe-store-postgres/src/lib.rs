@@ -1,0 +1,242 @@
+//! PostgreSQL backend: for several nodes and large data sets (`DATABASE_URL=postgres://…`).
+
+mod accounts;
+mod ingest;
+mod projects;
+mod tracking;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use vibe_store::*;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+pub(crate) fn err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
+        }
+        _ => StoreError::other(e),
+    }
+}
+
+impl PgStore {
+    /// Connects and applies pending migrations. `schema`, when given, is created if
+    /// missing and used as the search path (tests use one schema each).
+    pub async fn connect(url: &str, schema: Option<&str>) -> StoreResult<Self> {
+        let mut opts: PgConnectOptions = url.parse().map_err(err)?;
+        if let Some(schema) = schema {
+            opts = opts.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(err)?;
+        if let Some(schema) = schema {
+            sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .execute(&pool)
+                .await
+                .map_err(err)?;
+        }
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        // Several nodes may start at once: one migrates, the others wait here.
+        sqlx::query("SELECT pg_advisory_xact_lock(7469626501)")
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS _vibe_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        for (version, sql) in MIGRATIONS {
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM _vibe_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            if done.is_some() {
+                continue;
+            }
+            tracing::info!(version, "applying postgres migration");
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(err)?;
+            sqlx::query("INSERT INTO _vibe_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(vibe_core::time::system_now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn create_account(&self, a: &NewAccount) -> StoreResult<Account> {
+        accounts::create_account(&self.pool, a).await
+    }
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountWithHash>> {
+        accounts::account_by_email(&self.pool, email).await
+    }
+    async fn count_owners(&self) -> StoreResult<i64> {
+        accounts::count_owners(&self.pool).await
+    }
+    async fn create_auth_session(&self, s: &NewAuthSession) -> StoreResult<()> {
+        accounts::create_auth_session(&self.pool, s).await
+    }
+    async fn account_for_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Account>> {
+        accounts::account_for_session(&self.pool, token_hash, now_ms).await
+    }
+    async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()> {
+        accounts::delete_auth_session(&self.pool, token_hash).await
+    }
+    async fn create_api_token(&self, t: &NewApiToken) -> StoreResult<ApiToken> {
+        accounts::create_api_token(&self.pool, t).await
+    }
+    async fn list_api_tokens(&self, account_id: &str) -> StoreResult<Vec<ApiToken>> {
+        accounts::list_api_tokens(&self.pool, account_id).await
+    }
+    async fn revoke_api_token(
+        &self,
+        account_id: &str,
+        token_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        accounts::revoke_api_token(&self.pool, account_id, token_id, now_ms).await
+    }
+    async fn account_for_api_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Account>> {
+        accounts::account_for_api_token(&self.pool, token_hash, now_ms).await
+    }
+
+    async fn create_project(&self, p: &NewProject, owner: Option<&str>) -> StoreResult<Project> {
+        projects::create_project(&self.pool, p, owner).await
+    }
+    async fn list_projects(&self) -> StoreResult<Vec<Project>> {
+        projects::list_projects(&self.pool).await
+    }
+    async fn projects_for_account(&self, account_id: &str) -> StoreResult<Vec<Project>> {
+        projects::projects_for_account(&self.pool, account_id).await
+    }
+    async fn project_for_member(
+        &self,
+        project_id: &str,
+        account_id: &str,
+    ) -> StoreResult<Option<(Project, Role)>> {
+        projects::project_for_member(&self.pool, project_id, account_id).await
+    }
+    async fn add_member(
+        &self,
+        project_id: &str,
+        account_id: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        projects::add_member(&self.pool, project_id, account_id, role, now_ms).await
+    }
+    async fn project_by_write_key(&self, write_key: &str) -> StoreResult<Option<Project>> {
+        projects::project_by_write_key(&self.pool, write_key).await
+    }
+    async fn create_project_key(&self, k: &NewProjectKey) -> StoreResult<ProjectKey> {
+        projects::create_project_key(&self.pool, k).await
+    }
+    async fn list_project_keys(&self, project_id: &str) -> StoreResult<Vec<ProjectKey>> {
+        projects::list_project_keys(&self.pool, project_id).await
+    }
+    async fn revoke_project_key(
+        &self,
+        project_id: &str,
+        key_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        projects::revoke_project_key(&self.pool, project_id, key_id, now_ms).await
+    }
+    async fn project_by_secret_key(&self, key_hash: &str) -> StoreResult<Option<Project>> {
+        projects::project_by_secret_key(&self.pool, key_hash).await
+    }
+
+    async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
+        ingest::ingest(&self.pool, jobs).await
+    }
+    async fn online_visitors(
+        &self,
+        project_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<OnlineVisitor>> {
+        tracking::online_visitors(&self.pool, project_id, since_ms).await
+    }
+    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
+        tracking::expire_sessions(&self.pool, idle_before_ms).await
+    }
+    async fn site_user(&self, project_id: &str, id: &str) -> StoreResult<Option<SiteUser>> {
+        tracking::site_user(&self.pool, project_id, id).await
+    }
+    async fn site_user_for_anonymous_id(
+        &self,
+        project_id: &str,
+        anon: &str,
+    ) -> StoreResult<Option<SiteUser>> {
+        tracking::site_user_for_anonymous_id(&self.pool, project_id, anon).await
+    }
+    async fn session(
+        &self,
+        project_id: &str,
+        session_id: &str,
+    ) -> StoreResult<Option<SiteSession>> {
+        tracking::session(&self.pool, project_id, session_id).await
+    }
+    async fn count_events(&self, project_id: &str) -> StoreResult<i64> {
+        tracking::count_events(&self.pool, project_id).await
+    }
+    async fn events_for_session(
+        &self,
+        project_id: &str,
+        session_id: &str,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        tracking::events_for_session(&self.pool, project_id, session_id).await
+    }
+}

@@ -1,0 +1,102 @@
+use sqlx::PgPool;
+use vibe_store::*;
+
+use crate::err;
+
+const USER_COLS: &str = "u.id, u.anonymous_id, u.user_id, u.email, u.name, u.plan, u.traits, u.first_seen, u.last_seen, u.device, u.browser, u.os, u.event_count";
+const SESSION_COLS: &str = "s.id, s.site_user_id, s.started_at, s.last_seen_at, s.ended_at, s.entry_url, s.current_url, s.current_path, s.page_entered_at, s.referrer, s.page_count, s.device, s.browser, s.os";
+
+pub async fn online_visitors(
+    pool: &PgPool,
+    project_id: &str,
+    since_ms: i64,
+) -> StoreResult<Vec<OnlineVisitor>> {
+    sqlx::query_as(
+        "SELECT s.id AS session_id, s.site_user_id, u.anonymous_id, u.user_id, u.email, u.name, u.traits,
+                s.started_at, s.last_seen_at, s.current_url, s.current_path, s.current_title, s.page_entered_at,
+                s.page_count, s.referrer, s.device, s.browser, s.os
+         FROM site_sessions s JOIN site_users u ON u.project_id = s.project_id AND u.id = s.site_user_id
+         WHERE s.project_id = $1 AND s.last_seen_at >= $2 AND s.ended_at IS NULL
+         ORDER BY s.last_seen_at DESC, s.id LIMIT 10000",
+    )
+    .bind(project_id)
+    .bind(since_ms)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
+}
+
+pub async fn expire_sessions(pool: &PgPool, idle_before_ms: i64) -> StoreResult<u64> {
+    let done = sqlx::query("UPDATE site_sessions SET ended_at = last_seen_at WHERE ended_at IS NULL AND last_seen_at < $1")
+        .bind(idle_before_ms)
+        .execute(pool)
+        .await
+        .map_err(err)?;
+    Ok(done.rows_affected())
+}
+
+pub async fn site_user(pool: &PgPool, project_id: &str, id: &str) -> StoreResult<Option<SiteUser>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLS} FROM site_users u WHERE u.project_id = $1 AND u.id = $2"
+    ))
+    .bind(project_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(err)
+}
+
+pub async fn site_user_for_anonymous_id(
+    pool: &PgPool,
+    project_id: &str,
+    anon: &str,
+) -> StoreResult<Option<SiteUser>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLS} FROM site_user_aliases a JOIN site_users u ON u.project_id = a.project_id AND u.id = a.site_user_id
+         WHERE a.project_id = $1 AND a.anonymous_id = $2"
+    ))
+    .bind(project_id)
+    .bind(anon)
+    .fetch_optional(pool)
+    .await
+    .map_err(err)
+}
+
+pub async fn session(
+    pool: &PgPool,
+    project_id: &str,
+    session_id: &str,
+) -> StoreResult<Option<SiteSession>> {
+    sqlx::query_as(&format!(
+        "SELECT {SESSION_COLS} FROM site_sessions s WHERE s.project_id = $1 AND s.id = $2"
+    ))
+    .bind(project_id)
+    .bind(session_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(err)
+}
+
+pub async fn count_events(pool: &PgPool, project_id: &str) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM user_events WHERE project_id = $1")
+        .bind(project_id)
+        .fetch_one(pool)
+        .await
+        .map_err(err)
+}
+
+pub async fn events_for_session(
+    pool: &PgPool,
+    project_id: &str,
+    session_id: &str,
+) -> StoreResult<Vec<StoredEvent>> {
+    sqlx::query_as(
+        "SELECT id, kind, name, anonymous_id, user_id, session_id, url, path, props, ts FROM user_events
+         WHERE project_id = $1 AND session_id = $2 ORDER BY ts, id",
+    )
+    .bind(project_id)
+    .bind(session_id)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
+}

@@ -1,0 +1,425 @@
+//! The write path: one transaction per batch of requests. Events go in with
+//! multi-row inserts (retries are detected by their ids), then people and sessions
+//! are upserted once each with the batch's net effect.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use vibe_core::Message;
+use vibe_store::ingest::{fold_people, fold_sessions, Resolved};
+use vibe_store::*;
+
+use crate::err;
+
+/// SQLite allows 32,766 bound parameters per statement.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+type Key = (String, String);
+
+pub async fn ingest(pool: &SqlitePool, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
+    let mut tx = pool.begin().await.map_err(err)?;
+    let inserted = insert_events(&mut tx, jobs).await?;
+
+    let mut outcomes = vec![IngestOutcome::default(); jobs.len()];
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut fresh: Vec<(&str, &Message)> = Vec::new();
+    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        for m in &job.messages {
+            let new = !m.kind.is_stored_event()
+                || (inserted.contains(&(job.project_id.clone(), m.id.clone()))
+                    && seen.insert((&job.project_id, &m.id)));
+            if new {
+                outcome.accepted += 1;
+                fresh.push((&job.project_id, m));
+            } else {
+                outcome.duplicates += 1;
+            }
+        }
+    }
+    fresh.sort_by_key(|(_, m)| m.ts);
+
+    let ids = resolve_identities(&mut tx, &fresh).await?;
+    let persons: Vec<String> = fresh.iter().map(|(p, m)| ids.person_for(p, m)).collect();
+    let resolved: Vec<Resolved<'_>> = fresh
+        .iter()
+        .zip(&persons)
+        .map(|((p, m), person)| Resolved {
+            project_id: p,
+            msg: m,
+            person_id: person,
+        })
+        .collect();
+
+    let mut people = fold_people(&resolved);
+    for p in &mut people {
+        if let Some(uid) = ids.user_of.get(&(p.project_id.clone(), p.id.clone())) {
+            p.user_id.clone_from(uid);
+        }
+    }
+    upsert_people(&mut tx, &people).await?;
+    upsert_sessions(&mut tx, &fold_sessions(&resolved)).await?;
+    tx.commit().await.map_err(err)?;
+    Ok(outcomes)
+}
+
+async fn insert_events(tx: &mut SqliteConnection, jobs: &[IngestJob]) -> StoreResult<HashSet<Key>> {
+    let rows: Vec<(&IngestJob, &Message, Option<String>)> = jobs
+        .iter()
+        .flat_map(|j| j.messages.iter().map(move |m| (j, m)))
+        .filter(|(_, m)| m.kind.is_stored_event())
+        .map(|(j, m)| {
+            (
+                j,
+                m,
+                m.props
+                    .as_ref()
+                    .or(m.traits.as_ref())
+                    .map(|p| serde_json::Value::Object(p.clone()).to_string()),
+            )
+        })
+        .collect();
+    let mut inserted = HashSet::new();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO user_events (project_id, id, kind, name, anonymous_id, user_id, session_id, url, path, referrer, title, props, ts, received_at) ",
+        );
+        q.push_values(chunk, |mut b, (j, m, props)| {
+            b.push_bind(&j.project_id)
+                .push_bind(&m.id)
+                .push_bind(m.kind.as_str())
+                .push_bind(&m.name)
+                .push_bind(&m.anonymous_id)
+                .push_bind(&m.user_id)
+                .push_bind(&m.session_id)
+                .push_bind(&m.url)
+                .push_bind(&m.path)
+                .push_bind(&m.referrer)
+                .push_bind(&m.title)
+                .push_bind(props)
+                .push_bind(m.ts)
+                .push_bind(j.received_at);
+        });
+        q.push(" ON CONFLICT (project_id, id) DO NOTHING RETURNING project_id, id");
+        let got: Vec<Key> = q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
+        inserted.extend(got);
+    }
+    Ok(inserted)
+}
+
+/// Who each message belongs to. Anonymous ids map to people through
+/// `site_user_aliases`; an identify ties a person to a `user_id`, merging an
+/// anonymous person into the existing person of that user when there is one.
+#[derive(Default)]
+struct Identities {
+    by_anon: HashMap<Key, String>,
+    by_user: HashMap<Key, Option<String>>,
+    /// `user_id` of each person touched, as known after this batch.
+    user_of: HashMap<Key, Option<String>>,
+}
+
+impl Identities {
+    fn person_for(&self, project: &str, m: &Message) -> String {
+        let key = |id: &str| (project.to_owned(), id.to_owned());
+        if let Some(anon) = &m.anonymous_id {
+            if let Some(p) = self.by_anon.get(&key(anon)) {
+                return p.clone();
+            }
+        }
+        let uid = m.user_id.as_deref().unwrap_or_default();
+        self.by_user
+            .get(&key(uid))
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| user_person_id(uid))
+    }
+}
+
+fn user_person_id(user_id: &str) -> String {
+    format!("uid:{user_id}")
+}
+
+async fn resolve_identities(
+    tx: &mut SqliteConnection,
+    fresh: &[(&str, &Message)],
+) -> StoreResult<Identities> {
+    let mut ids = Identities::default();
+
+    // Known aliases; unknown anonymous ids become people of their own.
+    let anons: HashSet<Key> = fresh
+        .iter()
+        .filter_map(|(p, m)| Some(((*p).to_owned(), m.anonymous_id.clone()?)))
+        .collect();
+    let anons: Vec<Key> = anons.into_iter().collect();
+    for chunk in anons.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT project_id, anonymous_id, site_user_id FROM site_user_aliases WHERE (project_id, anonymous_id) IN (");
+        let mut sep = q.separated(", ");
+        for (p, a) in chunk {
+            sep.push("(")
+                .push_bind_unseparated(p)
+                .push_unseparated(", ")
+                .push_bind_unseparated(a)
+                .push_unseparated(")");
+        }
+        q.push(")");
+        let rows: Vec<(String, String, String)> =
+            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
+        for (p, a, person) in rows {
+            ids.by_anon.insert((p, a), person);
+        }
+    }
+    let new_aliases: Vec<&Key> = anons
+        .iter()
+        .filter(|k| !ids.by_anon.contains_key(*k))
+        .collect();
+    for chunk in new_aliases.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO site_user_aliases (project_id, anonymous_id, site_user_id) ",
+        );
+        q.push_values(chunk, |mut b, (p, a)| {
+            b.push_bind(p).push_bind(a).push_bind(a);
+        });
+        q.push(" ON CONFLICT DO NOTHING");
+        q.build().execute(&mut *tx).await.map_err(err)?;
+    }
+    for (p, a) in new_aliases {
+        ids.by_anon.insert((p.clone(), a.clone()), a.clone());
+    }
+
+    // Only messages carrying a user_id can change identities.
+    for (project, m) in fresh.iter().filter(|(_, m)| m.user_id.is_some()) {
+        let uid = m.user_id.clone().unwrap_or_default();
+        let ukey = ((*project).to_owned(), uid.clone());
+        let q = match ids.by_user.get(&ukey) {
+            Some(q) => q.clone(),
+            None => {
+                let q: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM site_users WHERE project_id = ? AND user_id = ?",
+                )
+                .bind(project)
+                .bind(&uid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+                ids.by_user.insert(ukey.clone(), q.clone());
+                if let Some(q) = &q {
+                    ids.user_of
+                        .insert(((*project).to_owned(), q.clone()), Some(uid.clone()));
+                }
+                q
+            }
+        };
+        let Some(anon) = &m.anonymous_id else {
+            // Server-side message without an anonymous id: the user's person.
+            let person = q.unwrap_or_else(|| user_person_id(&uid));
+            ids.by_user.insert(ukey, Some(person.clone()));
+            ids.user_of
+                .insert(((*project).to_owned(), person), Some(uid));
+            continue;
+        };
+        let akey = ((*project).to_owned(), anon.clone());
+        let p = ids
+            .by_anon
+            .get(&akey)
+            .cloned()
+            .unwrap_or_else(|| anon.clone());
+        let pkey = ((*project).to_owned(), p.clone());
+        let p_user = match ids.user_of.get(&pkey) {
+            Some(u) => u.clone(),
+            None => {
+                let u: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT user_id FROM site_users WHERE project_id = ? AND id = ?",
+                )
+                .bind(project)
+                .bind(&p)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+                let u = u.flatten();
+                ids.user_of.insert(pkey.clone(), u.clone());
+                u
+            }
+        };
+        if p_user.as_deref() == Some(uid.as_str()) {
+            continue;
+        }
+        match (q, p_user) {
+            (Some(q), None) if q != p => {
+                merge_person(tx, project, &p, &q).await?;
+                for person in ids.by_anon.values_mut().filter(|x| **x == p) {
+                    person.clone_from(&q);
+                }
+                ids.user_of.remove(&pkey);
+            }
+            (Some(q), Some(_)) => {
+                repoint_alias(tx, project, anon, &q).await?;
+                ids.by_anon.insert(akey, q);
+            }
+            (Some(_), None) => {}
+            (None, None) => {
+                ids.user_of.insert(pkey, Some(uid.clone()));
+                ids.by_user.insert(ukey, Some(p.clone()));
+                sqlx::query("UPDATE site_users SET user_id = ? WHERE project_id = ? AND id = ?")
+                    .bind(&uid)
+                    .bind(project)
+                    .bind(&p)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+            (None, Some(_)) => {
+                // This device belonged to someone else: a new person for this user.
+                let person = user_person_id(&uid);
+                repoint_alias(tx, project, anon, &person).await?;
+                ids.by_anon.insert(akey, person.clone());
+                ids.by_user.insert(ukey, Some(person.clone()));
+                ids.user_of
+                    .insert(((*project).to_owned(), person), Some(uid.clone()));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+async fn repoint_alias(
+    tx: &mut SqliteConnection,
+    project: &str,
+    anon: &str,
+    person: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE site_user_aliases SET site_user_id = ? WHERE project_id = ? AND anonymous_id = ?",
+    )
+    .bind(person)
+    .bind(project)
+    .bind(anon)
+    .execute(&mut *tx)
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
+/// Folds anonymous person `from` into `into`: aliases, sessions and counters move.
+async fn merge_person(
+    tx: &mut SqliteConnection,
+    project: &str,
+    from: &str,
+    into: &str,
+) -> StoreResult<()> {
+    for sql in [
+        "UPDATE site_user_aliases SET site_user_id = ?1 WHERE project_id = ?2 AND site_user_id = ?3",
+        "UPDATE site_sessions SET site_user_id = ?1 WHERE project_id = ?2 AND site_user_id = ?3",
+        "UPDATE site_users SET
+            first_seen = min(first_seen, COALESCE((SELECT first_seen FROM site_users WHERE project_id = ?2 AND id = ?3), first_seen)),
+            last_seen = max(last_seen, COALESCE((SELECT last_seen FROM site_users WHERE project_id = ?2 AND id = ?3), last_seen)),
+            event_count = event_count + COALESCE((SELECT event_count FROM site_users WHERE project_id = ?2 AND id = ?3), 0)
+         WHERE project_id = ?2 AND id = ?1",
+    ] {
+        sqlx::query(sql).bind(into).bind(project).bind(from).execute(&mut *tx).await.map_err(err)?;
+    }
+    sqlx::query("DELETE FROM site_users WHERE project_id = ?1 AND id = ?2")
+        .bind(project)
+        .bind(from)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
+async fn upsert_people(
+    tx: &mut SqliteConnection,
+    people: &[vibe_store::ingest::PersonUpsert],
+) -> StoreResult<()> {
+    for chunk in people.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO site_users (project_id, id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count) ",
+        );
+        q.push_values(chunk, |mut b, p| {
+            b.push_bind(&p.project_id)
+                .push_bind(&p.id)
+                .push_bind(&p.anonymous_id)
+                .push_bind(&p.user_id)
+                .push_bind(&p.email)
+                .push_bind(&p.name)
+                .push_bind(&p.plan)
+                .push_bind(p.traits_patch.as_deref().unwrap_or("{}"))
+                .push_bind(p.first_seen)
+                .push_bind(p.last_seen)
+                .push_bind(&p.device)
+                .push_bind(&p.browser)
+                .push_bind(&p.os)
+                .push_bind(p.events);
+        });
+        q.push(
+            " ON CONFLICT (project_id, id) DO UPDATE SET
+                user_id = COALESCE(excluded.user_id, site_users.user_id),
+                email = COALESCE(excluded.email, site_users.email),
+                name = COALESCE(excluded.name, site_users.name),
+                plan = COALESCE(excluded.plan, site_users.plan),
+                traits = CASE WHEN excluded.traits = '{}' THEN site_users.traits ELSE json_patch(site_users.traits, excluded.traits) END,
+                first_seen = min(site_users.first_seen, excluded.first_seen),
+                last_seen = max(site_users.last_seen, excluded.last_seen),
+                device = COALESCE(excluded.device, site_users.device),
+                browser = COALESCE(excluded.browser, site_users.browser),
+                os = COALESCE(excluded.os, site_users.os),
+                event_count = site_users.event_count + excluded.event_count",
+        );
+        q.build().execute(&mut *tx).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+async fn upsert_sessions(
+    tx: &mut SqliteConnection,
+    sessions: &[vibe_store::ingest::SessionUpsert],
+) -> StoreResult<()> {
+    for chunk in sessions.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO site_sessions (project_id, id, site_user_id, started_at, last_seen_at, ended_at, entry_url, referrer,
+                current_url, current_path, current_title, page_entered_at, page_count, device, browser, os, screen) ",
+        );
+        q.push_values(chunk, |mut b, s| {
+            let page = s.last_page.as_ref();
+            b.push_bind(&s.project_id)
+                .push_bind(&s.id)
+                .push_bind(&s.site_user_id)
+                .push_bind(s.started_at)
+                .push_bind(s.last_seen_at)
+                .push_bind(s.ended_at)
+                .push_bind(&s.entry_url)
+                .push_bind(&s.referrer)
+                .push_bind(page.map(|p| &p.0))
+                .push_bind(page.map(|p| &p.1))
+                .push_bind(page.and_then(|p| p.2.as_ref()))
+                .push_bind(page.map(|p| p.3))
+                .push_bind(s.pageviews)
+                .push_bind(&s.device)
+                .push_bind(&s.browser)
+                .push_bind(&s.os)
+                .push_bind(&s.screen);
+        });
+        // Every right-hand side reads the row as it was before this update.
+        q.push(
+            " ON CONFLICT (project_id, id) DO UPDATE SET
+                site_user_id = excluded.site_user_id,
+                started_at = min(site_sessions.started_at, excluded.started_at),
+                last_seen_at = max(site_sessions.last_seen_at, excluded.last_seen_at),
+                ended_at = CASE
+                    WHEN excluded.ended_at IS NOT NULL AND excluded.ended_at >= site_sessions.last_seen_at THEN excluded.ended_at
+                    WHEN excluded.ended_at IS NULL AND excluded.last_seen_at > COALESCE(site_sessions.ended_at, 0) THEN NULL
+                    ELSE site_sessions.ended_at END,
+                entry_url = COALESCE(site_sessions.entry_url, excluded.entry_url),
+                referrer = COALESCE(site_sessions.referrer, excluded.referrer),
+                current_url = CASE WHEN excluded.page_entered_at >= COALESCE(site_sessions.page_entered_at, 0) THEN excluded.current_url ELSE site_sessions.current_url END,
+                current_path = CASE WHEN excluded.page_entered_at >= COALESCE(site_sessions.page_entered_at, 0) THEN excluded.current_path ELSE site_sessions.current_path END,
+                current_title = CASE WHEN excluded.page_entered_at >= COALESCE(site_sessions.page_entered_at, 0) THEN excluded.current_title ELSE site_sessions.current_title END,
+                page_entered_at = CASE WHEN excluded.page_entered_at >= COALESCE(site_sessions.page_entered_at, 0) THEN excluded.page_entered_at ELSE site_sessions.page_entered_at END,
+                page_count = site_sessions.page_count + excluded.page_count,
+                device = COALESCE(excluded.device, site_sessions.device),
+                browser = COALESCE(excluded.browser, site_sessions.browser),
+                os = COALESCE(excluded.os, site_sessions.os),
+                screen = COALESCE(excluded.screen, site_sessions.screen)",
+        );
+        q.build().execute(&mut *tx).await.map_err(err)?;
+    }
+    Ok(())
+}

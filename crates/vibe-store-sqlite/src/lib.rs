@@ -1,0 +1,250 @@
+//! SQLite backend: the embedded default. One file (`vibe.db`) in WAL mode.
+
+mod accounts;
+mod ingest;
+mod projects;
+mod tracking;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use vibe_store::*;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+pub(crate) fn err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
+        }
+        _ => StoreError::other(e),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a commit survives a crash of the process; only a
+            // power loss can lose the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        Self::connect(opts).await
+    }
+
+    /// `sqlite://…` URLs, for `DATABASE_URL=sqlite://path`.
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        Self::connect(opts).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions) -> StoreResult<Self> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(err)?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS _vibe_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin().await.map_err(err)?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM _vibe_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            if done.is_some() {
+                continue;
+            }
+            tracing::info!(version, "applying sqlite migration");
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(err)?;
+            sqlx::query("INSERT INTO _vibe_migrations (version, applied_at) VALUES (?, ?)")
+                .bind(version)
+                .bind(vibe_core::time::system_now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            tx.commit().await.map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn create_account(&self, a: &NewAccount) -> StoreResult<Account> {
+        accounts::create_account(&self.pool, a).await
+    }
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountWithHash>> {
+        accounts::account_by_email(&self.pool, email).await
+    }
+    async fn count_owners(&self) -> StoreResult<i64> {
+        accounts::count_owners(&self.pool).await
+    }
+    async fn create_auth_session(&self, s: &NewAuthSession) -> StoreResult<()> {
+        accounts::create_auth_session(&self.pool, s).await
+    }
+    async fn account_for_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Account>> {
+        accounts::account_for_session(&self.pool, token_hash, now_ms).await
+    }
+    async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()> {
+        accounts::delete_auth_session(&self.pool, token_hash).await
+    }
+    async fn create_api_token(&self, t: &NewApiToken) -> StoreResult<ApiToken> {
+        accounts::create_api_token(&self.pool, t).await
+    }
+    async fn list_api_tokens(&self, account_id: &str) -> StoreResult<Vec<ApiToken>> {
+        accounts::list_api_tokens(&self.pool, account_id).await
+    }
+    async fn revoke_api_token(
+        &self,
+        account_id: &str,
+        token_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        accounts::revoke_api_token(&self.pool, account_id, token_id, now_ms).await
+    }
+    async fn account_for_api_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Account>> {
+        accounts::account_for_api_token(&self.pool, token_hash, now_ms).await
+    }
+
+    async fn create_project(&self, p: &NewProject, owner: Option<&str>) -> StoreResult<Project> {
+        projects::create_project(&self.pool, p, owner).await
+    }
+    async fn list_projects(&self) -> StoreResult<Vec<Project>> {
+        projects::list_projects(&self.pool).await
+    }
+    async fn projects_for_account(&self, account_id: &str) -> StoreResult<Vec<Project>> {
+        projects::projects_for_account(&self.pool, account_id).await
+    }
+    async fn project_for_member(
+        &self,
+        project_id: &str,
+        account_id: &str,
+    ) -> StoreResult<Option<(Project, Role)>> {
+        projects::project_for_member(&self.pool, project_id, account_id).await
+    }
+    async fn add_member(
+        &self,
+        project_id: &str,
+        account_id: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        projects::add_member(&self.pool, project_id, account_id, role, now_ms).await
+    }
+    async fn project_by_write_key(&self, write_key: &str) -> StoreResult<Option<Project>> {
+        projects::project_by_write_key(&self.pool, write_key).await
+    }
+    async fn create_project_key(&self, k: &NewProjectKey) -> StoreResult<ProjectKey> {
+        projects::create_project_key(&self.pool, k).await
+    }
+    async fn list_project_keys(&self, project_id: &str) -> StoreResult<Vec<ProjectKey>> {
+        projects::list_project_keys(&self.pool, project_id).await
+    }
+    async fn revoke_project_key(
+        &self,
+        project_id: &str,
+        key_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        projects::revoke_project_key(&self.pool, project_id, key_id, now_ms).await
+    }
+    async fn project_by_secret_key(&self, key_hash: &str) -> StoreResult<Option<Project>> {
+        projects::project_by_secret_key(&self.pool, key_hash).await
+    }
+
+    async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
+        ingest::ingest(&self.pool, jobs).await
+    }
+    async fn online_visitors(
+        &self,
+        project_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<OnlineVisitor>> {
+        tracking::online_visitors(&self.pool, project_id, since_ms).await
+    }
+    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
+        tracking::expire_sessions(&self.pool, idle_before_ms).await
+    }
+    async fn site_user(&self, project_id: &str, id: &str) -> StoreResult<Option<SiteUser>> {
+        tracking::site_user(&self.pool, project_id, id).await
+    }
+    async fn site_user_for_anonymous_id(
+        &self,
+        project_id: &str,
+        anon: &str,
+    ) -> StoreResult<Option<SiteUser>> {
+        tracking::site_user_for_anonymous_id(&self.pool, project_id, anon).await
+    }
+    async fn session(
+        &self,
+        project_id: &str,
+        session_id: &str,
+    ) -> StoreResult<Option<SiteSession>> {
+        tracking::session(&self.pool, project_id, session_id).await
+    }
+    async fn count_events(&self, project_id: &str) -> StoreResult<i64> {
+        tracking::count_events(&self.pool, project_id).await
+    }
+    async fn events_for_session(
+        &self,
+        project_id: &str,
+        session_id: &str,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        tracking::events_for_session(&self.pool, project_id, session_id).await
+    }
+}

@@ -1,0 +1,307 @@
+//! Backend-independent half of ingestion: what a batch of messages does to people
+//! and sessions, folded so each backend writes one row per person and per session
+//! instead of one statement per message.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use vibe_core::{Message, MessageKind};
+
+/// Messages from one request, for one project, already validated.
+#[derive(Debug, Clone)]
+pub struct IngestJob {
+    pub project_id: String,
+    pub messages: Vec<Message>,
+    pub received_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub accepted: u32,
+    pub duplicates: u32,
+}
+
+/// A message that was not a retry, with the person it was resolved to.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'a> {
+    pub project_id: &'a str,
+    pub msg: &'a Message,
+    pub person_id: &'a str,
+}
+
+/// The net effect of a batch on one person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonUpsert {
+    pub project_id: String,
+    pub id: String,
+    pub anonymous_id: Option<String>,
+    pub user_id: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Traits sent in this batch, later ones winning, as a JSON object text.
+    pub traits_patch: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub plan: Option<String>,
+    pub device: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    /// Stored events (page views, events, identifies) in this batch.
+    pub events: i64,
+}
+
+/// The net effect of a batch on one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionUpsert {
+    pub project_id: String,
+    pub id: String,
+    pub site_user_id: String,
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    /// Set when the newest message of the batch for this session is a leave.
+    pub ended_at: Option<i64>,
+    pub entry_url: Option<String>,
+    pub referrer: Option<String>,
+    /// The newest page view: url, path, title, time.
+    pub last_page: Option<(String, String, Option<String>, i64)>,
+    pub pageviews: i64,
+    pub device: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub screen: Option<String>,
+}
+
+fn set_if_some(slot: &mut Option<String>, v: &Option<String>) {
+    if v.is_some() {
+        slot.clone_from(v);
+    }
+}
+
+/// Folds resolved messages into one upsert per person, in timestamp order.
+pub fn fold_people(resolved: &[Resolved<'_>]) -> Vec<PersonUpsert> {
+    let mut sorted: Vec<&Resolved<'_>> = resolved.iter().collect();
+    sorted.sort_by_key(|r| r.msg.ts);
+    let mut order = Vec::new();
+    let mut people: HashMap<(&str, &str), (PersonUpsert, Map<String, Value>)> = HashMap::new();
+    for r in sorted {
+        let m = r.msg;
+        let (p, traits) = people
+            .entry((r.project_id, r.person_id))
+            .or_insert_with(|| {
+                order.push((r.project_id, r.person_id));
+                (
+                    PersonUpsert {
+                        project_id: r.project_id.to_owned(),
+                        id: r.person_id.to_owned(),
+                        anonymous_id: m.anonymous_id.clone(),
+                        user_id: m.user_id.clone(),
+                        first_seen: m.ts,
+                        last_seen: m.ts,
+                        traits_patch: None,
+                        email: None,
+                        name: None,
+                        plan: None,
+                        device: None,
+                        browser: None,
+                        os: None,
+                        events: 0,
+                    },
+                    Map::new(),
+                )
+            });
+        p.first_seen = p.first_seen.min(m.ts);
+        p.last_seen = p.last_seen.max(m.ts);
+        set_if_some(&mut p.device, &m.client.device);
+        set_if_some(&mut p.browser, &m.client.browser);
+        set_if_some(&mut p.os, &m.client.os);
+        if p.user_id.is_none() {
+            p.user_id.clone_from(&m.user_id);
+        }
+        if m.kind.is_stored_event() {
+            p.events += 1;
+        }
+        if let Some(t) = &m.traits {
+            for (k, v) in t {
+                traits.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| people.remove(&k))
+        .map(|(mut p, traits)| {
+            if !traits.is_empty() {
+                p.email = trait_str(&traits, "email");
+                p.name = trait_str(&traits, "name").or_else(|| {
+                    let first = trait_str(&traits, "first_name")?;
+                    Some(match trait_str(&traits, "last_name") {
+                        Some(last) => format!("{first} {last}"),
+                        None => first,
+                    })
+                });
+                p.plan = trait_str(&traits, "plan");
+                p.traits_patch = Some(Value::Object(traits).to_string());
+            }
+            p
+        })
+        .collect()
+}
+
+fn trait_str(traits: &Map<String, Value>, key: &str) -> Option<String> {
+    match traits.get(key)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    }
+}
+
+/// Folds resolved messages into one upsert per session, in timestamp order.
+pub fn fold_sessions(resolved: &[Resolved<'_>]) -> Vec<SessionUpsert> {
+    let mut sorted: Vec<&Resolved<'_>> = resolved
+        .iter()
+        .filter(|r| r.msg.session_id.is_some())
+        .collect();
+    sorted.sort_by_key(|r| r.msg.ts);
+    let mut order = Vec::new();
+    let mut sessions: HashMap<(&str, &str), SessionUpsert> = HashMap::new();
+    for r in sorted {
+        let m = r.msg;
+        let sid = m.session_id.as_deref().unwrap_or_default();
+        let s = sessions.entry((r.project_id, sid)).or_insert_with(|| {
+            order.push((r.project_id, sid));
+            SessionUpsert {
+                project_id: r.project_id.to_owned(),
+                id: sid.to_owned(),
+                site_user_id: r.person_id.to_owned(),
+                started_at: m.ts,
+                last_seen_at: m.ts,
+                ended_at: None,
+                entry_url: None,
+                referrer: None,
+                last_page: None,
+                pageviews: 0,
+                device: None,
+                browser: None,
+                os: None,
+                screen: None,
+            }
+        });
+        // Identification can move a session to another person mid-batch.
+        r.person_id.clone_into(&mut s.site_user_id);
+        s.last_seen_at = s.last_seen_at.max(m.ts);
+        s.ended_at = (m.kind == MessageKind::Leave).then_some(m.ts);
+        set_if_some(&mut s.device, &m.client.device);
+        set_if_some(&mut s.browser, &m.client.browser);
+        set_if_some(&mut s.os, &m.client.os);
+        set_if_some(&mut s.screen, &m.screen);
+        if m.kind == MessageKind::Pageview {
+            let url = m.url.clone().unwrap_or_default();
+            if s.entry_url.is_none() {
+                s.entry_url = Some(url.clone());
+                s.referrer.clone_from(&m.referrer);
+            }
+            s.pageviews += 1;
+            s.last_page = Some((
+                url,
+                m.path.clone().unwrap_or_default(),
+                m.title.clone(),
+                m.ts,
+            ));
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| sessions.remove(&k))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vibe_core::message::TimestampPolicy;
+
+    fn msg(kind: &str, ts: i64, extra: Value) -> Message {
+        let mut v = serde_json::json!({"type": kind, "id": uuid_like(ts), "anonymous_id": "a",
+            "session_id": "s", "ts": ts});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        Message::parse(&v, "m", 10_000, TimestampPolicy::AllowHistorical).unwrap()
+    }
+
+    fn uuid_like(n: i64) -> String {
+        format!("00000000-0000-4000-8000-{n:012}")
+    }
+
+    #[test]
+    fn sessions_fold_in_time_order() {
+        let msgs = [
+            msg("heartbeat", 3000, serde_json::json!({})),
+            msg(
+                "pageview",
+                1000,
+                serde_json::json!({"url": "https://x/a", "referrer": "https://g"}),
+            ),
+            msg("pageview", 2000, serde_json::json!({"url": "https://x/b"})),
+        ];
+        let resolved: Vec<_> = msgs
+            .iter()
+            .map(|m| Resolved {
+                project_id: "p",
+                msg: m,
+                person_id: "a",
+            })
+            .collect();
+        let s = &fold_sessions(&resolved)[0];
+        assert_eq!((s.started_at, s.last_seen_at, s.pageviews), (1000, 3000, 2));
+        assert_eq!(s.entry_url.as_deref(), Some("https://x/a"));
+        assert_eq!(s.referrer.as_deref(), Some("https://g"));
+        assert_eq!(s.last_page.as_ref().map(|p| p.1.as_str()), Some("/b"));
+        assert_eq!(s.ended_at, None);
+    }
+
+    #[test]
+    fn leave_only_ends_when_newest() {
+        let msgs = [
+            msg("leave", 2000, serde_json::json!({})),
+            msg("heartbeat", 1000, serde_json::json!({})),
+        ];
+        let resolved: Vec<_> = msgs
+            .iter()
+            .map(|m| Resolved {
+                project_id: "p",
+                msg: m,
+                person_id: "a",
+            })
+            .collect();
+        assert_eq!(fold_sessions(&resolved)[0].ended_at, Some(2000));
+    }
+
+    #[test]
+    fn traits_merge_and_name_fields() {
+        let msgs = [
+            msg(
+                "identify",
+                1000,
+                serde_json::json!({"user_id": "u1", "traits": {"email": "a@x.io", "plan": "trial"}}),
+            ),
+            msg(
+                "identify",
+                2000,
+                serde_json::json!({"user_id": "u1", "traits": {"plan": "premium", "first_name": "Ada", "last_name": "L"}}),
+            ),
+        ];
+        let resolved: Vec<_> = msgs
+            .iter()
+            .map(|m| Resolved {
+                project_id: "p",
+                msg: m,
+                person_id: "a",
+            })
+            .collect();
+        let p = &fold_people(&resolved)[0];
+        assert_eq!(p.plan.as_deref(), Some("premium"));
+        assert_eq!(p.email.as_deref(), Some("a@x.io"));
+        assert_eq!(p.name.as_deref(), Some("Ada L"));
+        assert_eq!(p.events, 2);
+    }
+}

@@ -1,0 +1,134 @@
+//! The storage contract. One object-safe [`Store`] trait, implemented by
+//! `vibe-store-sqlite` and `vibe-store-postgres`; the server only ever holds an
+//! `Arc<dyn Store>`. Each method is one use case in one transaction.
+//! The `testkit` feature exposes the conformance suite both backends must pass.
+
+pub mod ingest;
+pub mod model;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+use async_trait::async_trait;
+
+pub use ingest::{IngestJob, IngestOutcome};
+pub use model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Other(Box::new(e))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
+    fn backend(&self) -> &'static str;
+    /// Cheap round trip proving the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- accounts and authentication -------------------------------------------------
+    async fn create_account(&self, account: &NewAccount) -> StoreResult<Account>;
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountWithHash>>;
+    async fn count_owners(&self) -> StoreResult<i64>;
+    async fn create_auth_session(&self, session: &NewAuthSession) -> StoreResult<()>;
+    /// The account behind an unexpired session token hash.
+    async fn account_for_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Account>>;
+    async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<ApiToken>;
+    async fn list_api_tokens(&self, account_id: &str) -> StoreResult<Vec<ApiToken>>;
+    async fn revoke_api_token(
+        &self,
+        account_id: &str,
+        token_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// The account behind an unrevoked API token hash; records its use.
+    async fn account_for_api_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Account>>;
+
+    // --- projects ---------------------------------------------------------------------
+    /// Creates a project and makes `owner_account_id` (if any) its owner.
+    async fn create_project(
+        &self,
+        project: &NewProject,
+        owner_account_id: Option<&str>,
+    ) -> StoreResult<Project>;
+    async fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    async fn projects_for_account(&self, account_id: &str) -> StoreResult<Vec<Project>>;
+    /// The project and the caller's role in it; `None` for non-members.
+    async fn project_for_member(
+        &self,
+        project_id: &str,
+        account_id: &str,
+    ) -> StoreResult<Option<(Project, Role)>>;
+    async fn add_member(
+        &self,
+        project_id: &str,
+        account_id: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    async fn project_by_write_key(&self, write_key: &str) -> StoreResult<Option<Project>>;
+    async fn create_project_key(&self, key: &NewProjectKey) -> StoreResult<ProjectKey>;
+    async fn list_project_keys(&self, project_id: &str) -> StoreResult<Vec<ProjectKey>>;
+    async fn revoke_project_key(
+        &self,
+        project_id: &str,
+        key_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// The project a secret key (by hash) belongs to, if the key is not revoked.
+    async fn project_by_secret_key(&self, key_hash: &str) -> StoreResult<Option<Project>>;
+
+    // --- tracking ---------------------------------------------------------------------
+    /// Writes every job of a batch in one transaction and reports, per job, how many
+    /// messages were new and how many were retries of already-stored ids.
+    async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>>;
+    /// Sessions seen at or after `since_ms` that have not left, newest first.
+    async fn online_visitors(
+        &self,
+        project_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<OnlineVisitor>>;
+    /// Closes sessions idle since before `idle_before_ms` (their `ended_at` becomes
+    /// their `last_seen_at`); returns how many were closed.
+    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64>;
+    async fn site_user(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+    ) -> StoreResult<Option<SiteUser>>;
+    /// The person an anonymous id currently belongs to.
+    async fn site_user_for_anonymous_id(
+        &self,
+        project_id: &str,
+        anonymous_id: &str,
+    ) -> StoreResult<Option<SiteUser>>;
+    async fn session(&self, project_id: &str, session_id: &str)
+        -> StoreResult<Option<SiteSession>>;
+    async fn count_events(&self, project_id: &str) -> StoreResult<i64>;
+    async fn events_for_session(
+        &self,
+        project_id: &str,
+        session_id: &str,
+    ) -> StoreResult<Vec<StoredEvent>>;
+}

@@ -1,0 +1,554 @@
+//! The conformance suite: every backend runs these same cases against a fresh
+//! database each, so SQLite and PostgreSQL cannot drift apart.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use vibe_core::message::TimestampPolicy;
+use vibe_core::Message;
+
+use crate::*;
+
+pub const T0: i64 = 1_800_000_000_000;
+
+/// Runs every case; `fresh` must return a store over an empty database.
+pub async fn run_all<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    accounts_and_sessions(fresh().await).await;
+    api_tokens(fresh().await).await;
+    projects_and_membership(fresh().await).await;
+    ingest_creates_people_and_sessions(fresh().await).await;
+    ingest_is_idempotent(fresh().await).await;
+    leave_heartbeat_and_expiry(fresh().await).await;
+    identify_merges_anonymous_person(fresh().await).await;
+    projects_are_isolated(fresh().await).await;
+}
+
+fn account(email: &str, role: Role) -> NewAccount {
+    NewAccount {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: email.into(),
+        password_hash: "$argon2id$fake".into(),
+        role,
+        created_at: T0,
+    }
+}
+
+pub fn new_project(name: &str) -> NewProject {
+    let id = uuid::Uuid::new_v4().to_string();
+    NewProject {
+        write_key: format!("wk_{}", id.replace('-', "")),
+        id,
+        name: name.into(),
+        allowed_origins: vec![],
+        timezone: "UTC".into(),
+        online_window_s: 300,
+        created_at: T0,
+    }
+}
+
+pub fn msg(v: Value) -> Message {
+    let mut v = v;
+    if v.get("id").is_none() {
+        v["id"] = json!(uuid::Uuid::new_v4().to_string());
+    }
+    Message::parse(&v, "m", T0 + 60_000, TimestampPolicy::AllowHistorical)
+        .expect("valid test message")
+}
+
+fn job(project: &Project, messages: Vec<Message>) -> IngestJob {
+    IngestJob {
+        project_id: project.id.clone(),
+        messages,
+        received_at: T0,
+    }
+}
+
+async fn accounts_and_sessions(store: Arc<dyn Store>) {
+    let a = store
+        .create_account(&account("ada@example.com", Role::Owner))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_account(&account("ada@example.com", Role::Viewer))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let found = store
+        .account_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.account, a);
+    assert_eq!(found.password_hash, "$argon2id$fake");
+    assert!(store
+        .account_by_email("nobody@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.count_owners().await.unwrap(), 1);
+
+    let s = NewAuthSession {
+        token_hash: "h1".into(),
+        account_id: a.id.clone(),
+        created_at: T0,
+        expires_at: T0 + 1000,
+    };
+    store.create_auth_session(&s).await.unwrap();
+    assert_eq!(
+        store.account_for_session("h1", T0).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.account_for_session("h1", T0 + 1000).await.unwrap(),
+        None,
+        "expired"
+    );
+    store.delete_auth_session("h1").await.unwrap();
+    assert_eq!(store.account_for_session("h1", T0).await.unwrap(), None);
+}
+
+async fn api_tokens(store: Arc<dyn Store>) {
+    let a = store
+        .create_account(&account("a@example.com", Role::Owner))
+        .await
+        .unwrap();
+    let b = store
+        .create_account(&account("b@example.com", Role::Viewer))
+        .await
+        .unwrap();
+    let t = NewApiToken {
+        id: "t1".into(),
+        account_id: a.id.clone(),
+        name: "ci".into(),
+        token_hash: "th".into(),
+        prefix: "vbt_abcd".into(),
+        created_at: T0,
+    };
+    store.create_api_token(&t).await.unwrap();
+    assert_eq!(
+        store.account_for_api_token("th", T0).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.list_api_tokens(&a.id).await.unwrap()[0].last_used_at,
+        Some(T0)
+    );
+    assert!(store.list_api_tokens(&b.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.revoke_api_token(&b.id, "t1", T0).await,
+        Err(StoreError::NotFound)
+    ));
+    store.revoke_api_token(&a.id, "t1", T0).await.unwrap();
+    assert_eq!(store.account_for_api_token("th", T0).await.unwrap(), None);
+}
+
+async fn projects_and_membership(store: Arc<dyn Store>) {
+    let a = store
+        .create_account(&account("a@example.com", Role::Owner))
+        .await
+        .unwrap();
+    let b = store
+        .create_account(&account("b@example.com", Role::Viewer))
+        .await
+        .unwrap();
+    let mut np = new_project("Shop");
+    np.allowed_origins = vec!["https://shop.example".into()];
+    let p = store.create_project(&np, Some(&a.id)).await.unwrap();
+    assert_eq!(p.allowed_origins, vec!["https://shop.example".to_string()]);
+    assert_eq!(
+        store.projects_for_account(&a.id).await.unwrap(),
+        vec![p.clone()]
+    );
+    assert!(store.projects_for_account(&b.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.project_for_member(&p.id, &a.id).await.unwrap(),
+        Some((p.clone(), Role::Owner))
+    );
+    assert_eq!(store.project_for_member(&p.id, &b.id).await.unwrap(), None);
+    store
+        .add_member(&p.id, &b.id, Role::Viewer, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.project_for_member(&p.id, &b.id).await.unwrap(),
+        Some((p.clone(), Role::Viewer))
+    );
+    assert_eq!(
+        store.project_by_write_key(&p.write_key).await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(store.project_by_write_key("wk_nope").await.unwrap(), None);
+    assert_eq!(store.list_projects().await.unwrap().len(), 1);
+
+    let k = NewProjectKey {
+        id: "k1".into(),
+        project_id: p.id.clone(),
+        name: "backend".into(),
+        key_hash: "kh".into(),
+        prefix: "sk_1234".into(),
+        created_at: T0,
+    };
+    store.create_project_key(&k).await.unwrap();
+    assert_eq!(
+        store.project_by_secret_key("kh").await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(store.list_project_keys(&p.id).await.unwrap().len(), 1);
+    let other = store
+        .create_project(&new_project("Other"), Some(&b.id))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.revoke_project_key(&other.id, "k1", T0).await,
+        Err(StoreError::NotFound)
+    ));
+    store.revoke_project_key(&p.id, "k1", T0).await.unwrap();
+    assert_eq!(store.project_by_secret_key("kh").await.unwrap(), None);
+}
+
+async fn ingest_creates_people_and_sessions(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let out = store
+        .ingest(&[job(&p, vec![
+            msg(json!({"type":"pageview","anonymous_id":"anon-1","session_id":"s1","ts":T0,"url":"https://x.io/","referrer":"https://google.com/","device":"mobile","browser":"Safari","os":"iOS"})),
+            msg(json!({"type":"pageview","anonymous_id":"anon-1","session_id":"s1","ts":T0+5_000,"url":"https://x.io/pricing","title":"Pricing"})),
+            msg(json!({"type":"event","anonymous_id":"anon-1","session_id":"s1","ts":T0+6_000,"name":"signup_click","props":{"plan":"pro"}})),
+            msg(json!({"type":"heartbeat","anonymous_id":"anon-1","session_id":"s1","ts":T0+30_000})),
+        ])])
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![IngestOutcome {
+            accepted: 4,
+            duplicates: 0
+        }]
+    );
+    assert_eq!(
+        store.count_events(&p.id).await.unwrap(),
+        3,
+        "heartbeats are not stored as events"
+    );
+
+    let s = store.session(&p.id, "s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.started_at, s.last_seen_at, s.ended_at, s.page_count),
+        (T0, T0 + 30_000, None, 2)
+    );
+    assert_eq!(s.entry_url.as_deref(), Some("https://x.io/"));
+    assert_eq!(s.current_path.as_deref(), Some("/pricing"));
+    assert_eq!(s.page_entered_at, Some(T0 + 5_000));
+    assert_eq!(s.referrer.as_deref(), Some("https://google.com/"));
+    assert_eq!(s.device.as_deref(), Some("mobile"));
+
+    let u = store
+        .site_user_for_anonymous_id(&p.id, "anon-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (u.first_seen, u.last_seen, u.event_count),
+        (T0, T0 + 30_000, 3)
+    );
+
+    let online = store.online_visitors(&p.id, T0).await.unwrap();
+    assert_eq!(online.len(), 1);
+    assert_eq!(online[0].current_title.as_deref(), Some("Pricing"));
+    assert!(store
+        .online_visitors(&p.id, T0 + 30_001)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let events = store.events_for_session(&p.id, "s1").await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["pageview", "pageview", "event"]);
+    let props: Value = serde_json::from_str(events[2].props.as_deref().unwrap()).unwrap();
+    assert_eq!(props, json!({"plan": "pro"}));
+
+    // A later batch moves the current page forward but never backward.
+    store
+        .ingest(&[job(&p, vec![msg(json!({"type":"pageview","anonymous_id":"anon-1","session_id":"s1","ts":T0+1_000,"url":"https://x.io/old"}))])])
+        .await
+        .unwrap();
+    let s = store.session(&p.id, "s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.current_path.as_deref(), s.page_count),
+        (Some("/pricing"), 3)
+    );
+}
+
+async fn ingest_is_idempotent(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let batch = vec![
+        msg(json!({"type":"pageview","anonymous_id":"a","session_id":"s","ts":T0,"url":"/"})),
+        msg(json!({"type":"event","anonymous_id":"a","session_id":"s","ts":T0+1,"name":"x"})),
+    ];
+    let first = store.ingest(&[job(&p, batch.clone())]).await.unwrap();
+    assert_eq!(
+        first[0],
+        IngestOutcome {
+            accepted: 2,
+            duplicates: 0
+        }
+    );
+    // The same ids again, also twice within one batch of two requests.
+    let again = store
+        .ingest(&[job(&p, batch.clone()), job(&p, batch.clone())])
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![
+            IngestOutcome {
+                accepted: 0,
+                duplicates: 2
+            };
+            2
+        ]
+    );
+    assert_eq!(store.count_events(&p.id).await.unwrap(), 2);
+    let s = store.session(&p.id, "s").await.unwrap().unwrap();
+    assert_eq!(s.page_count, 1, "a retried page view is not counted twice");
+    let u = store.site_user(&p.id, "a").await.unwrap().unwrap();
+    assert_eq!(u.event_count, 2);
+}
+
+async fn leave_heartbeat_and_expiry(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let pv = |sid: &str, ts: i64| {
+        msg(json!({"type":"pageview","anonymous_id":sid,"session_id":sid,"ts":ts,"url":"/"}))
+    };
+    store
+        .ingest(&[job(&p, vec![pv("s1", T0), pv("s2", T0)])])
+        .await
+        .unwrap();
+    store
+        .ingest(&[job(
+            &p,
+            vec![msg(
+                json!({"type":"leave","anonymous_id":"s1","session_id":"s1","ts":T0+10}),
+            )],
+        )])
+        .await
+        .unwrap();
+    let online: Vec<String> = store
+        .online_visitors(&p.id, T0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.session_id)
+        .collect();
+    assert_eq!(online, ["s2"]);
+    assert_eq!(
+        store.session(&p.id, "s1").await.unwrap().unwrap().ended_at,
+        Some(T0 + 10)
+    );
+
+    // Coming back on the same session reopens it.
+    store
+        .ingest(&[job(&p, vec![pv("s1", T0 + 20)])])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(&p.id, "s1").await.unwrap().unwrap().ended_at,
+        None
+    );
+
+    // Heartbeats keep s2 alive; s1 goes idle and expires.
+    store
+        .ingest(&[job(
+            &p,
+            vec![msg(
+                json!({"type":"heartbeat","anonymous_id":"s2","session_id":"s2","ts":T0+60_000}),
+            )],
+        )])
+        .await
+        .unwrap();
+    assert_eq!(store.expire_sessions(T0 + 30_000).await.unwrap(), 1);
+    let s1 = store.session(&p.id, "s1").await.unwrap().unwrap();
+    assert_eq!(s1.ended_at, Some(T0 + 20));
+    assert_eq!(
+        store.session(&p.id, "s2").await.unwrap().unwrap().ended_at,
+        None
+    );
+}
+
+async fn identify_merges_anonymous_person(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    // Known user from a first device.
+    store
+        .ingest(&[job(&p, vec![
+            msg(json!({"type":"pageview","anonymous_id":"dev1","session_id":"d1","ts":T0,"url":"/"})),
+            msg(json!({"type":"identify","anonymous_id":"dev1","session_id":"d1","ts":T0+1,"user_id":"u-42","traits":{"email":"ada@example.com","plan":"trial"}})),
+        ])])
+        .await
+        .unwrap();
+    let u = store
+        .site_user_for_anonymous_id(&p.id, "dev1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (u.user_id.as_deref(), u.email.as_deref(), u.plan.as_deref()),
+        (Some("u-42"), Some("ada@example.com"), Some("trial"))
+    );
+
+    // The same user browses anonymously on a second device, then signs in there.
+    store
+        .ingest(&[job(&p, vec![msg(json!({"type":"pageview","anonymous_id":"dev2","session_id":"d2","ts":T0+100,"url":"/pricing"}))])])
+        .await
+        .unwrap();
+    assert_ne!(
+        store
+            .site_user_for_anonymous_id(&p.id, "dev2")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        u.id
+    );
+    store
+        .ingest(&[job(&p, vec![msg(json!({"type":"identify","anonymous_id":"dev2","session_id":"d2","ts":T0+200,"user_id":"u-42","traits":{"plan":"premium","name":"Ada"}}))])])
+        .await
+        .unwrap();
+    let merged = store
+        .site_user_for_anonymous_id(&p.id, "dev2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        merged.id, u.id,
+        "the anonymous person was merged into the user"
+    );
+    assert_eq!(merged.first_seen, T0);
+    assert_eq!(merged.event_count, 4);
+    assert_eq!(
+        (merged.plan.as_deref(), merged.name.as_deref()),
+        (Some("premium"), Some("Ada"))
+    );
+    let traits: Value = serde_json::from_str(&merged.traits).unwrap();
+    assert_eq!(
+        traits,
+        json!({"email":"ada@example.com","plan":"premium","name":"Ada"})
+    );
+    assert_eq!(
+        store
+            .session(&p.id, "d2")
+            .await
+            .unwrap()
+            .unwrap()
+            .site_user_id,
+        u.id
+    );
+    assert!(store.site_user(&p.id, "dev2").await.unwrap().is_none());
+    let online = store.online_visitors(&p.id, T0).await.unwrap();
+    assert!(online.iter().all(|v| v.user_id.as_deref() == Some("u-42")));
+
+    // Server-side messages with only a user id land on the same person.
+    store
+        .ingest(&[job(
+            &p,
+            vec![msg(
+                json!({"type":"event","user_id":"u-42","ts":T0+300,"name":"invoice_paid"}),
+            )],
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .site_user(&p.id, &u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .event_count,
+        5
+    );
+    // A brand-new server-side user gets a person of their own.
+    store
+        .ingest(&[job(
+            &p,
+            vec![msg(
+                json!({"type":"event","user_id":"u-7","ts":T0+300,"name":"import"}),
+            )],
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .site_user(&p.id, "uid:u-7")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some("u-7")
+    );
+}
+
+async fn projects_are_isolated(store: Arc<dyn Store>) {
+    let a = store.create_project(&new_project("A"), None).await.unwrap();
+    let b = store.create_project(&new_project("B"), None).await.unwrap();
+    let m = msg(
+        json!({"type":"pageview","anonymous_id":"same","session_id":"same","ts":T0,"url":"/a"}),
+    );
+    // The same message id in two projects is two different events.
+    let out = store
+        .ingest(&[job(&a, vec![m.clone()]), job(&b, vec![m])])
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![
+            IngestOutcome {
+                accepted: 1,
+                duplicates: 0
+            };
+            2
+        ]
+    );
+    store
+        .ingest(&[job(&a, vec![msg(json!({"type":"identify","anonymous_id":"same","session_id":"same","ts":T0+1,"user_id":"u1"}))])])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .site_user(&a.id, "same")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some("u1")
+    );
+    assert_eq!(
+        store
+            .site_user(&b.id, "same")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        None
+    );
+    assert_eq!(store.count_events(&a.id).await.unwrap(), 2);
+    assert_eq!(store.count_events(&b.id).await.unwrap(), 1);
+    assert_eq!(store.online_visitors(&b.id, T0).await.unwrap().len(), 1);
+}
