@@ -1,1 +1,124 @@
-fn main() {}
+//! `vibe`: the command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vibe_core::time::Clock;
+use vibe_server::config::Config;
+use vibe_server::domain::{Email, Password};
+use vibe_server::{bootstrap, App};
+use vibe_store::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "vibe",
+    version,
+    about = "Vibe: self-hosted real-time CRM and customer analytics"
+)]
+struct Cli {
+    /// Configuration file (default: ./vibe.toml when present).
+    #[arg(long, global = true, env = "VIBE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (default address 127.0.0.1:8080, VIBE_ADDR).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage dashboard accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; it joins the default project with the given role.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// owner, admin or member
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config.log);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Migrate => {
+                let store = bootstrap::open_store(&config).await?;
+                println!("migrations applied ({})", store.backend());
+                Ok(())
+            }
+            Command::User {
+                command:
+                    UserCommand::Create {
+                        email,
+                        password,
+                        role,
+                    },
+            } => {
+                let role = Role::parse(&role).context("--role must be owner, admin or member")?;
+                let email = Email::parse("--email", &email)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .into_inner();
+                let password = Password::parse("--password", &password)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .into_inner();
+                let store = bootstrap::open_store(&config).await?;
+                let now = Clock::default().now_ms();
+                let account = bootstrap::create_account_in(
+                    store.as_ref(),
+                    &config,
+                    &email,
+                    password,
+                    role,
+                    now,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("created {} ({})", account.email, role.as_str());
+                Ok(())
+            }
+        }
+    })
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config, Clock::default()).await?;
+    tracing::info!(
+        addr = %app.addr,
+        backend = app.state.store.backend(),
+        tracker_gzip_bytes = vibe_server::assets::tracker_gzip_len(),
+        "vibe is listening on http://{}",
+        app.addr
+    );
+    if let Some(url) = app.setup_url() {
+        println!("\n  No owner account yet. Open this one-time link to create it:\n\n    {url}\n");
+    }
+    app.run(vibe_server::shutdown_signal()).await
+}
+
+fn init_logging(level: &str) {
+    let level = level.parse().unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .init();
+}

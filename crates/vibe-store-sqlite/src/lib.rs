@@ -240,6 +240,9 @@ impl Store for SqliteStore {
     async fn count_events(&self, project_id: &str) -> StoreResult<i64> {
         tracking::count_events(&self.pool, project_id).await
     }
+    async fn recent_events(&self, project_id: &str, limit: i64) -> StoreResult<Vec<StoredEvent>> {
+        tracking::recent_events(&self.pool, project_id, limit).await
+    }
     async fn events_for_session(
         &self,
         project_id: &str,

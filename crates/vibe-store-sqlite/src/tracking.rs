@@ -104,3 +104,19 @@ pub async fn events_for_session(
     .await
     .map_err(err)
 }
+
+pub async fn recent_events(
+    pool: &SqlitePool,
+    project_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<StoredEvent>> {
+    sqlx::query_as(
+        "SELECT id, kind, name, anonymous_id, user_id, session_id, url, path, props, ts FROM user_events
+         WHERE project_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
+    )
+    .bind(project_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
+}

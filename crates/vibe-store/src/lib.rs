@@ -126,6 +126,8 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, project_id: &str, session_id: &str)
         -> StoreResult<Option<SiteSession>>;
     async fn count_events(&self, project_id: &str) -> StoreResult<i64>;
+    /// The newest stored events of a project.
+    async fn recent_events(&self, project_id: &str, limit: i64) -> StoreResult<Vec<StoredEvent>>;
     async fn events_for_session(
         &self,
         project_id: &str,

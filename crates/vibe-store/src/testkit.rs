@@ -272,6 +272,14 @@ async fn ingest_creates_people_and_sessions(store: Arc<dyn Store>) {
     let events = store.events_for_session(&p.id, "s1").await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["pageview", "pageview", "event"]);
+    let recent: Vec<String> = store
+        .recent_events(&p.id, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(recent, ["event", "pageview"]);
     let props: Value = serde_json::from_str(events[2].props.as_deref().unwrap()).unwrap();
     assert_eq!(props, json!({"plan": "pro"}));
 

@@ -1,0 +1,175 @@
+//! `/api/v1/projects`: list, create, the embeddable snippet, and secret keys.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use vibe_store::{NewProject, NewProjectKey, Project, Role};
+
+use super::ApiJson;
+use crate::auth::{CurrentAccount, ProjectAccess, SECRET_KEY_PREFIX};
+use crate::domain::{parse_origin, parse_timezone, Name};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::{display_prefix, random_token, sha256_hex};
+use crate::state::AppState;
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentAccount(account): CurrentAccount,
+) -> ApiResult<Json<Value>> {
+    let projects = state.store.projects_for_account(&account.id).await?;
+    Ok(Json(json!({ "projects": projects })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    name: String,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    timezone: Option<String>,
+    online_window_s: Option<i64>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentAccount(account): CurrentAccount,
+    ApiJson(body): ApiJson<CreateProject>,
+) -> ApiResult<(StatusCode, Json<Project>)> {
+    let name = Name::parse("name", &body.name)?.into_inner();
+    let allowed_origins = body
+        .allowed_origins
+        .iter()
+        .enumerate()
+        .map(|(i, o)| parse_origin(&format!("allowed_origins[{i}]"), o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let timezone = match body.timezone.as_deref() {
+        Some(tz) => parse_timezone("timezone", tz)?,
+        None => "UTC".into(),
+    };
+    let online_window_s = body.online_window_s.unwrap_or(state.config.online_window_s);
+    if !(10..=86_400).contains(&online_window_s) {
+        return Err(ApiError::field(
+            "invalid_field",
+            "online_window_s",
+            "must be between 10 and 86400 seconds",
+        ));
+    }
+    let project = state
+        .store
+        .create_project(
+            &NewProject {
+                id: uuid::Uuid::new_v4().to_string(),
+                name,
+                write_key: new_write_key(),
+                allowed_origins,
+                timezone,
+                online_window_s,
+                created_at: state.clock.now_ms(),
+            },
+            Some(&account.id),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(project)))
+}
+
+pub fn new_write_key() -> String {
+    // Public by design (it ships in the page); 16 random bytes are plenty.
+    random_token("wk_")[..35].to_owned()
+}
+
+pub async fn get(access: ProjectAccess) -> Json<Value> {
+    let mut v = json!(access.project);
+    v["role"] = json!(access.role);
+    Json(v)
+}
+
+/// The tag to paste into a page's `<head>`: a tiny queue stub so calls made
+/// before the script loads are kept, then the deferred script itself.
+pub async fn snippet(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    access: ProjectAccess,
+) -> Json<Value> {
+    let base = public_base_url(&state, &headers);
+    let snippet = format!(
+        "<script>window.vibeQ=window.vibeQ||[];window.vibeTrack=window.vibeTrack||function(){{vibeQ.push([\"track\",arguments])}};window.vibeIdentify=window.vibeIdentify||function(){{vibeQ.push([\"identify\",arguments])}};</script>\n<script defer src=\"{base}/vibe.js\" data-key=\"{}\"></script>",
+        access.project.write_key
+    );
+    Json(
+        json!({ "snippet": snippet, "script_url": format!("{base}/vibe.js"), "write_key": access.project.write_key }),
+    )
+}
+
+/// `public_url` from config, else the scheme and host this request came in on.
+pub fn public_base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.config.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"', '<']))
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+#[derive(Deserialize)]
+pub struct CreateKey {
+    name: String,
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    ApiJson(body): ApiJson<CreateKey>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    access.require(Role::Admin)?;
+    let name = Name::parse("name", &body.name)?.into_inner();
+    let secret = random_token(SECRET_KEY_PREFIX);
+    let key = state
+        .store
+        .create_project_key(&NewProjectKey {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: access.project.id,
+            name,
+            key_hash: sha256_hex(&secret),
+            prefix: display_prefix(&secret),
+            created_at: state.clock.now_ms(),
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "key": key, "secret": secret })),
+    ))
+}
+
+pub async fn list_keys(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+) -> ApiResult<Json<Value>> {
+    access.require(Role::Admin)?;
+    let keys = state.store.list_project_keys(&access.project.id).await?;
+    Ok(Json(json!({ "keys": keys })))
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, key_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    access.require(Role::Admin)?;
+    state
+        .store
+        .revoke_project_key(&access.project.id, &key_id, state.clock.now_ms())
+        .await
+        .map_err(|_| ApiError::not_found("key"))?;
+    Ok(StatusCode::NO_CONTENT)
+}

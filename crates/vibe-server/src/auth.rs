@@ -1,0 +1,122 @@
+//! Who is calling: a dashboard session cookie or an API token, and — for
+//! `/api/v1/projects/{id}/…` — whether they are a member of that project.
+//! Non-members get 404 so project ids cannot be probed.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use vibe_store::{Account, Project, Role};
+
+use crate::error::ApiError;
+use crate::secrets::sha256_hex;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "vibe_session";
+pub const API_TOKEN_PREFIX: &str = "vbt_";
+pub const SECRET_KEY_PREFIX: &str = "sk_";
+
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn bearer_from(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// A signed-in dashboard user or an API-token holder.
+pub struct CurrentAccount(pub Account);
+
+impl FromRequestParts<AppState> for CurrentAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let now = state.clock.now_ms();
+        if let Some(token) = bearer_from(&parts.headers).filter(|t| t.starts_with(API_TOKEN_PREFIX))
+        {
+            return match state
+                .store
+                .account_for_api_token(&sha256_hex(token), now)
+                .await?
+            {
+                Some(a) => Ok(Self(a)),
+                None => Err(ApiError::unauthorized(
+                    "the API token is invalid or revoked",
+                )),
+            };
+        }
+        if let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) {
+            if let Some(a) = state
+                .store
+                .account_for_session(&sha256_hex(cookie), now)
+                .await?
+            {
+                return Ok(Self(a));
+            }
+            return Err(ApiError::client(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "your session has expired; sign in again",
+            ));
+        }
+        Err(ApiError::unauthorized(
+            "sign in or send `Authorization: Bearer vbt_…`",
+        ))
+    }
+}
+
+/// The project named by the `{id}` path segment, with the caller's role in it.
+pub struct ProjectAccess {
+    pub account: Account,
+    pub project: Project,
+    pub role: Role,
+}
+
+impl ProjectAccess {
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the {} role in this project",
+                role.as_str()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ProjectAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CurrentAccount(account) = CurrentAccount::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("project"))?;
+        let id = params
+            .get("id")
+            .ok_or_else(|| ApiError::not_found("project"))?;
+        match state.store.project_for_member(id, &account.id).await? {
+            Some((project, role)) => Ok(Self {
+                account,
+                project,
+                role,
+            }),
+            None => Err(ApiError::not_found("project")),
+        }
+    }
+}

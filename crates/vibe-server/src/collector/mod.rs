@@ -1,0 +1,5 @@
+//! Ingestion: handlers validate and enqueue; one writer task commits batches.
+
+pub mod writer;
+
+pub use writer::{IngestQueue, SubmitError};

@@ -1,0 +1,214 @@
+//! Configuration: built-in defaults, then an optional `vibe.toml`, then `VIBE_*`
+//! environment variables (and `DATABASE_URL`). Reading config writes nothing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use vibe_core::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address, `127.0.0.1:8080` by default; port 0 picks a free port.
+    pub addr: String,
+    /// Where the SQLite database lives when no `database_url` is set.
+    pub data_dir: PathBuf,
+    /// `postgres://…` selects PostgreSQL; `sqlite://…` a specific SQLite file.
+    pub database_url: Option<Secret>,
+    /// Absolute URL users reach this server at; used in the snippet. Derived from
+    /// the request's Host header when unset.
+    pub public_url: Option<String>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    /// Requests waiting for the writer before the collector answers 503.
+    pub queue_capacity: usize,
+    /// Largest accepted request body on the collector, in bytes.
+    pub max_body_bytes: usize,
+    /// Most messages in one collector request.
+    pub max_batch_len: usize,
+    /// Marks the session cookie `Secure` (set when serving over HTTPS).
+    pub cookie_secure: bool,
+    /// A session is closed after this long without a message.
+    pub session_idle_s: i64,
+    /// Default online window for new projects.
+    pub online_window_s: i64,
+    /// Log level: error, warn, info, debug, trace.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            public_url: None,
+            admin_email: None,
+            admin_password: None,
+            queue_capacity: 8192,
+            max_body_bytes: 512 * 1024,
+            max_batch_len: 500,
+            cookie_secure: false,
+            session_idle_s: 30 * 60,
+            online_window_s: 5 * 60,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Keys accepted in `vibe.toml`; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    admin_email: Option<String>,
+    admin_password: Option<String>,
+    queue_capacity: Option<usize>,
+    max_body_bytes: Option<usize>,
+    max_batch_len: Option<usize>,
+    cookie_secure: Option<bool>,
+    session_idle_s: Option<i64>,
+    online_window_s: Option<i64>,
+    log: Option<String>,
+}
+
+impl Config {
+    /// Loads `file` (or `./vibe.toml` when it exists) and the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut cfg = Self::default();
+        let path = file.map(Path::to_path_buf).or_else(|| {
+            let p = PathBuf::from("vibe.toml");
+            p.exists().then_some(p)
+        });
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let f: FileConfig =
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            cfg.apply_file(f);
+        }
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn apply_file(&mut self, f: FileConfig) {
+        macro_rules! take {
+            ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
+        }
+        take!(
+            addr,
+            data_dir,
+            queue_capacity,
+            max_body_bytes,
+            max_batch_len,
+            cookie_secure,
+            session_idle_s,
+            online_window_s,
+            log
+        );
+        self.database_url = f.database_url.map(Secret::new).or(self.database_url.take());
+        self.public_url = f.public_url.or(self.public_url.take());
+        self.admin_email = f.admin_email.or(self.admin_email.take());
+        self.admin_password = f
+            .admin_password
+            .map(Secret::new)
+            .or(self.admin_password.take());
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn num<T: std::str::FromStr>(key: &str, v: String) -> anyhow::Result<T> {
+            v.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key}={v:?} is not a valid number"))
+        }
+        let get = |k: &str| get(k).filter(|v| !v.is_empty());
+        if let Some(v) = get("VIBE_ADDR") {
+            self.addr = v;
+        }
+        if let Some(v) = get("VIBE_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("VIBE_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
+            self.database_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("VIBE_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = get("VIBE_ADMIN_EMAIL") {
+            self.admin_email = Some(v);
+        }
+        if let Some(v) = get("VIBE_ADMIN_PASSWORD") {
+            self.admin_password = Some(Secret::new(v));
+        }
+        if let Some(v) = get("VIBE_QUEUE_CAPACITY") {
+            self.queue_capacity = num("VIBE_QUEUE_CAPACITY", v)?;
+        }
+        if let Some(v) = get("VIBE_MAX_BODY_BYTES") {
+            self.max_body_bytes = num("VIBE_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("VIBE_COOKIE_SECURE") {
+            self.cookie_secure = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("VIBE_SESSION_IDLE_S") {
+            self.session_idle_s = num("VIBE_SESSION_IDLE_S", v)?;
+        }
+        if let Some(v) = get("VIBE_ONLINE_WINDOW_S") {
+            self.online_window_s = num("VIBE_ONLINE_WINDOW_S", v)?;
+        }
+        if let Some(v) = get("VIBE_LOG") {
+            self.log = v;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.queue_capacity == 0 || self.max_batch_len == 0 || self.max_body_bytes < 1024 {
+            bail!("queue_capacity and max_batch_len must be > 0 and max_body_bytes ≥ 1024");
+        }
+        if !(10..=86_400).contains(&self.online_window_s) {
+            bail!("online_window_s must be between 10 and 86400");
+        }
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                bail!("public_url must start with http:// or https://");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let mut c = Config::default();
+        c.apply_file(toml::from_str("addr = \"0.0.0.0:9000\"\nlog = \"debug\"").unwrap());
+        assert_eq!((c.addr.as_str(), c.log.as_str()), ("0.0.0.0:9000", "debug"));
+        c.apply_env(|k| (k == "VIBE_ADDR").then(|| "127.0.0.1:1".to_string()))
+            .unwrap();
+        assert_eq!(c.addr, "127.0.0.1:1");
+        assert_eq!(c.log, "debug");
+        assert!(c
+            .apply_env(|k| (k == "VIBE_QUEUE_CAPACITY").then(|| "lots".to_string()))
+            .is_err());
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        assert!(toml::from_str::<FileConfig>("adr = \"x\"").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "DATABASE_URL").then(|| "postgres://u:hunter2@h/db".to_string()))
+            .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,146 @@
+//! The `vibe` server: HTTP API, collector, dashboard assets and background jobs.
+//! `main.rs` is the CLI; tests start the same [`App`] on port 0.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod bootstrap;
+pub mod collector;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod router;
+pub mod secrets;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use vibe_core::time::Clock;
+
+use crate::collector::writer::WriterHandle;
+use crate::collector::IngestQueue;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::{AppState, Inner, KeyCache};
+
+/// How often sessions are checked for idleness.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
+
+pub struct App {
+    pub state: AppState,
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    writer: WriterHandle,
+}
+
+impl App {
+    /// Opens storage, runs first-run set-up and binds the listener.
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let store = bootstrap::open_store(&config).await?;
+        let setup_token = bootstrap::first_run(store.as_ref(), &config, clock.now_ms()).await?;
+        let metrics = Arc::new(Metrics::default());
+        let (ingest, writer) =
+            IngestQueue::start(store.clone(), config.queue_capacity, metrics.clone());
+        let listener = TcpListener::bind(&config.addr)
+            .await
+            .with_context(|| format!("binding {}", config.addr))?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(Inner {
+            store,
+            config,
+            clock,
+            ingest,
+            metrics,
+            write_keys: KeyCache::new(Duration::from_secs(30)),
+            setup_token: Mutex::new(setup_token),
+        });
+        Ok(Self {
+            state,
+            addr,
+            listener,
+            writer,
+        })
+    }
+
+    /// The one-time setup URL, while no owner exists.
+    pub fn setup_url(&self) -> Option<String> {
+        let token = self
+            .state
+            .setup_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let base = self
+            .state
+            .config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr));
+        Some(format!(
+            "{}/setup?token={token}",
+            base.trim_end_matches('/')
+        ))
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and
+    /// commits everything already queued before returning.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            state,
+            listener,
+            writer,
+            ..
+        } = self;
+        let maintenance = tokio::spawn(maintenance_loop(state.clone()));
+        let app = router::router(state);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        maintenance.abort();
+        writer.drain().await;
+        Ok(())
+    }
+}
+
+async fn maintenance_loop(state: AppState) {
+    let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = run_maintenance(&state).await {
+            tracing::warn!(error = %e, "maintenance failed");
+        }
+    }
+}
+
+/// Closes sessions that have been idle longer than `session_idle_s`.
+pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
+    let idle_before = state.clock.now_ms() - state.config.session_idle_s * 1000;
+    Ok(state.store.expire_sessions(idle_before).await?)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests and draining the ingest queue");
+}

@@ -1,0 +1,79 @@
+//! Process counters, exposed in Prometheus text format at `/metrics`.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub accepted: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub bots_ignored: AtomicU64,
+    pub rejected: AtomicU64,
+    pub queue_full: AtomicU64,
+    pub batches: AtomicU64,
+    pub failed_batches: AtomicU64,
+    pub queue_depth: AtomicU64,
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, help, kind, v) in [
+            (
+                "vibe_ingest_accepted_total",
+                "Messages accepted and committed.",
+                "counter",
+                &self.accepted,
+            ),
+            (
+                "vibe_ingest_duplicates_total",
+                "Messages skipped as retries of stored ids.",
+                "counter",
+                &self.duplicates,
+            ),
+            (
+                "vibe_ingest_bots_ignored_total",
+                "Messages ignored because the sender is a known bot.",
+                "counter",
+                &self.bots_ignored,
+            ),
+            (
+                "vibe_ingest_rejected_total",
+                "Requests rejected as invalid (4xx).",
+                "counter",
+                &self.rejected,
+            ),
+            (
+                "vibe_ingest_queue_full_total",
+                "Requests answered 503 because the queue was full.",
+                "counter",
+                &self.queue_full,
+            ),
+            (
+                "vibe_ingest_batches_total",
+                "Write transactions committed.",
+                "counter",
+                &self.batches,
+            ),
+            (
+                "vibe_ingest_failed_batches_total",
+                "Write transactions that failed.",
+                "counter",
+                &self.failed_batches,
+            ),
+            (
+                "vibe_ingest_queue_depth",
+                "Requests waiting for the writer.",
+                "gauge",
+                &self.queue_depth,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}

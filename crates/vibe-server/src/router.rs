@@ -1,0 +1,80 @@
+//! Routes. Modules under `api/` mirror these paths.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::api::{auth, collect, events, online, projects, tokens};
+use crate::assets;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/collect",
+            post(collect::collect).options(collect::preflight),
+        )
+        .route("/track", post(collect::track))
+        .route("/identify", post(collect::identify))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/setup", post(auth::setup))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{token_id}", delete(tokens::revoke))
+        .route("/projects", get(projects::list).post(projects::create))
+        .route("/projects/{id}", get(projects::get))
+        .route("/projects/{id}/snippet", get(projects::snippet))
+        .route(
+            "/projects/{id}/keys",
+            get(projects::list_keys).post(projects::create_key),
+        )
+        .route("/projects/{id}/keys/{key_id}", delete(projects::revoke_key))
+        .route("/projects/{id}/online", get(online::online))
+        .route("/projects/{id}/events", get(events::recent))
+        .fallback(api_not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/vibe.js", get(assets::vibe_js))
+        .route("/setup", get(auth::setup_page))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn api_not_found() -> crate::error::ApiError {
+    crate::error::ApiError::not_found("endpoint")
+}
+
+/// The process is up.
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+/// The database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "backend": state.store.backend()})),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "backend": state.store.backend()})),
+            )
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
