@@ -141,7 +141,7 @@ impl Message {
         if kind == MessageKind::Pageview && url.is_none() {
             return Err(FieldError::missing(f("url")));
         }
-        let path = url.as_deref().map(url_path);
+        let path = url.map(url_path);
         let name = opt_str(obj, "name", &f("name"), MAX_NAME_LEN)?;
         if kind == MessageKind::Event && name.is_none() {
             return Err(FieldError::missing(f("name")));

@@ -77,12 +77,15 @@ fn set_if_some(slot: &mut Option<String>, v: &Option<String>) {
     }
 }
 
+/// A person being folded, with the traits merged so far.
+type PersonAcc = (PersonUpsert, Map<String, Value>);
+
 /// Folds resolved messages into one upsert per person, in timestamp order.
 pub fn fold_people(resolved: &[Resolved<'_>]) -> Vec<PersonUpsert> {
     let mut sorted: Vec<&Resolved<'_>> = resolved.iter().collect();
     sorted.sort_by_key(|r| r.msg.ts);
     let mut order = Vec::new();
-    let mut people: HashMap<(&str, &str), (PersonUpsert, Map<String, Value>)> = HashMap::new();
+    let mut people: HashMap<(&str, &str), PersonAcc> = HashMap::new();
     for r in sorted {
         let m = r.msg;
         let (p, traits) = people

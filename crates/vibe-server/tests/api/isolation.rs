@@ -1,0 +1,72 @@
+use reqwest::StatusCode;
+use serde_json::json;
+use vibe_store::Role;
+
+use crate::helpers::*;
+
+/// Project A's write key only ever writes into A, and a member of A gets 404 —
+/// not B's data — for every route under B.
+async fn projects_are_isolated(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let a = app.default_project(&owner).await;
+    let b = app.create_project(&owner, "B").await;
+    app.collect_ok(
+        &a.write_key,
+        vec![pageview("same-anon", "same-session", "https://a.example/")],
+    )
+    .await;
+    assert_eq!(app.count_events(&a.id).await, 1);
+    assert_eq!(app.count_events(&b.id).await, 0);
+    assert!(app.online_visitors(&owner, &b.id).await.is_empty());
+
+    // A member of A only.
+    let alice = app.create_user("alice@example.com", Role::Admin).await;
+    let listed: Vec<String> = app
+        .projects(&alice)
+        .await
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(listed, vec![a.id.clone()]);
+    assert_eq!(app.online_visitors(&alice, &a.id).await.len(), 1);
+    for path in ["", "/online", "/events", "/snippet", "/keys"] {
+        let res = app
+            .get(&alice, &format!("/api/v1/projects/{}{path}", b.id))
+            .await;
+        assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let res = app
+        .post(
+            &alice,
+            &format!("/api/v1/projects/{}/keys", b.id),
+            json!({"name": "steal"}),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+
+    // B's secret key cannot write as A, and A's data stays A's.
+    let res = app
+        .post(
+            &owner,
+            &format!("/api/v1/projects/{}/keys", b.id),
+            json!({"name": "b"}),
+        )
+        .await;
+    let b_secret = json_of(res).await["secret"].as_str().unwrap().to_owned();
+    let res = app
+        .client
+        .post(app.url("/api/v1/track"))
+        .bearer_auth(&b_secret)
+        .json(&json!({"id": uuid(), "anonymous_id": "same-anon", "name": "x", "project_id": a.id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.count_events(&a.id).await, 1);
+    assert_eq!(app.count_events(&b.id).await, 1);
+}
+
+crate::on_both_backends!(projects_are_isolated);

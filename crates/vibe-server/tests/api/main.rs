@@ -1,0 +1,9 @@
+//! API tests: every case runs against SQLite and PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod collect;
+mod isolation;
+mod presence;
+mod queue;

@@ -1,0 +1,154 @@
+//! The collector under pressure: a full queue answers 503 with Retry-After and
+//! loses nothing; shutdown commits what was already accepted.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sqlx::Connection;
+
+use crate::helpers::*;
+
+/// Holds the database's write lock so the writer blocks, until dropped.
+enum WriteLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+async fn lock_writes(app: &TestApp) -> WriteLock {
+    match app.state.config.database_url.as_ref() {
+        Some(url) => {
+            let mut c = sqlx::PgConnection::connect(url.expose()).await.unwrap();
+            sqlx::raw_sql("BEGIN; LOCK TABLE user_events IN EXCLUSIVE MODE;")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            WriteLock::Postgres(c)
+        }
+        None => {
+            let path = app.state.config.data_dir.join("vibe.db");
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::raw_sql("BEGIN IMMEDIATE;")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            WriteLock::Sqlite(c)
+        }
+    }
+}
+
+async fn unlock(lock: WriteLock) {
+    match lock {
+        WriteLock::Sqlite(mut c) => sqlx::raw_sql("COMMIT;")
+            .execute(&mut c)
+            .await
+            .map(drop)
+            .unwrap(),
+        WriteLock::Postgres(mut c) => sqlx::raw_sql("COMMIT;")
+            .execute(&mut c)
+            .await
+            .map(drop)
+            .unwrap(),
+    }
+}
+
+async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.queue_capacity = 1).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let lock = lock_writes(&app).await;
+    let sends: Vec<_> = (0..6)
+        .map(|i| {
+            let (client, url, key) = (app.client.clone(), app.url("/api/v1/collect"), p.write_key.clone());
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .header("user-agent", BROWSER_UA)
+                    .body(serde_json::json!({"key": key, "batch": [pageview(&format!("a{i}"), &format!("s{i}"), "/")]}).to_string())
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    // Wait until the queue has overflowed at least once.
+    let mut overflowed = false;
+    for _ in 0..200 {
+        if vibe_server::collector::writer::counter(&app.state.metrics.queue_full) > 0 {
+            overflowed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(overflowed, "the queue never filled");
+    unlock(lock).await;
+    let (mut accepted, mut rejected) = (0, 0);
+    for s in sends {
+        let res = s.await.unwrap();
+        match res.status() {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(res.headers()["retry-after"], "1");
+                assert_error(res, StatusCode::SERVICE_UNAVAILABLE, "queue_full").await;
+                rejected += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        rejected >= 1 && accepted >= 1,
+        "accepted {accepted}, rejected {rejected}"
+    );
+    assert_eq!(
+        app.count_events(&p.id).await,
+        accepted,
+        "every acknowledged event is stored"
+    );
+}
+
+async fn shutdown_commits_accepted_requests(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let lock = lock_writes(&app).await;
+    let sends: Vec<_> = (0..5)
+        .map(|i| {
+            let (client, url, key) = (app.client.clone(), app.url("/api/v1/collect"), p.write_key.clone());
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .header("user-agent", BROWSER_UA)
+                    .body(serde_json::json!({"key": key, "batch": [pageview(&format!("a{i}"), &format!("s{i}"), "/")]}).to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    for _ in 0..200 {
+        if vibe_server::collector::writer::counter(&app.state.metrics.queue_depth) >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let store = app.state.store.clone();
+    let stopping = tokio::spawn(app.stop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    unlock(lock).await;
+    stopping.await.unwrap();
+    for s in sends {
+        assert_eq!(s.await.unwrap(), StatusCode::ACCEPTED);
+    }
+    assert_eq!(store.count_events(&p.id).await.unwrap(), 5);
+}
+
+crate::on_both_backends!(
+    full_queue_answers_503_and_loses_nothing,
+    shutdown_commits_accepted_requests
+);
