@@ -107,7 +107,6 @@ CREATE TABLE site_sessions (
 );
 CREATE INDEX site_sessions_last_seen ON site_sessions(project_id, last_seen_at);
 CREATE INDEX site_sessions_person ON site_sessions(project_id, site_user_id, started_at);
-CREATE INDEX site_sessions_open ON site_sessions(last_seen_at) WHERE ended_at IS NULL;
 
 CREATE TABLE user_events (
     project_id   TEXT NOT NULL,

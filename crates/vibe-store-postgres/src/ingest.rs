@@ -6,13 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use vibe_core::Message;
-use vibe_store::ingest::{fold_people, fold_sessions, Resolved};
+use vibe_store::ingest::{fold_people, fold_sessions, shaped_chunks, Resolved};
 use vibe_store::*;
 
 use crate::err;
-
-/// PostgreSQL allows 65,535 bound parameters per statement.
-const ROWS_PER_STATEMENT: usize = 1000;
 
 type Key = (String, String);
 
@@ -79,7 +76,7 @@ async fn insert_events(tx: &mut PgConnection, jobs: &[IngestJob]) -> StoreResult
         })
         .collect();
     let mut inserted = HashSet::new();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped_chunks(&rows) {
         let mut q = QueryBuilder::<Postgres>::new(
             "INSERT INTO user_events (project_id, id, kind, name, anonymous_id, user_id, session_id, url, path, referrer, title, props, ts, received_at) ",
         );
@@ -149,29 +146,35 @@ async fn resolve_identities(
         .iter()
         .filter_map(|(p, m)| Some(((*p).to_owned(), m.anonymous_id.clone()?)))
         .collect();
-    let anons: Vec<Key> = anons.into_iter().collect();
-    for chunk in anons.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Postgres>::new("SELECT project_id, anonymous_id, site_user_id FROM site_user_aliases WHERE (project_id, anonymous_id) IN (");
-        let mut sep = q.separated(", ");
-        for (p, a) in chunk {
-            sep.push("(")
-                .push_bind_unseparated(p)
-                .push_unseparated(", ")
-                .push_bind_unseparated(a)
-                .push_unseparated(")");
-        }
-        q.push(")");
-        let rows: Vec<(String, String, String)> =
-            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
-        for (p, a, person) in rows {
-            ids.by_anon.insert((p, a), person);
+    let mut anons: Vec<Key> = anons.into_iter().collect();
+    anons.sort();
+    for chunk in shaped_chunks(&anons) {
+        // Batches are almost always for one project: `project_id = ? AND
+        // anonymous_id IN (…)` walks the primary key once per id.
+        let mut projects: Vec<&str> = chunk.iter().map(|(p, _)| p.as_str()).collect();
+        projects.dedup();
+        for project in projects {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "SELECT anonymous_id, site_user_id FROM site_user_aliases WHERE project_id = ",
+            );
+            q.push_bind(project).push(" AND anonymous_id IN (");
+            let mut sep = q.separated(", ");
+            for (_, a) in chunk.iter().filter(|(p, _)| p == project) {
+                sep.push_bind(a);
+            }
+            q.push(")");
+            let rows: Vec<(String, String)> =
+                q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
+            for (a, person) in rows {
+                ids.by_anon.insert((project.to_owned(), a), person);
+            }
         }
     }
     let new_aliases: Vec<&Key> = anons
         .iter()
         .filter(|k| !ids.by_anon.contains_key(*k))
         .collect();
-    for chunk in new_aliases.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped_chunks(&new_aliases) {
         let mut q = QueryBuilder::<Postgres>::new(
             "INSERT INTO site_user_aliases (project_id, anonymous_id, site_user_id) ",
         );
@@ -327,7 +330,7 @@ async fn upsert_people(
     tx: &mut PgConnection,
     people: &[vibe_store::ingest::PersonUpsert],
 ) -> StoreResult<()> {
-    for chunk in people.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped_chunks(people) {
         let mut q = QueryBuilder::<Postgres>::new(
             "INSERT INTO site_users (project_id, id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count) ",
         );
@@ -370,7 +373,7 @@ async fn upsert_sessions(
     tx: &mut PgConnection,
     sessions: &[vibe_store::ingest::SessionUpsert],
 ) -> StoreResult<()> {
-    for chunk in sessions.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped_chunks(sessions) {
         let mut q = QueryBuilder::<Postgres>::new(
             "INSERT INTO site_sessions (project_id, id, site_user_id, started_at, last_seen_at, ended_at, entry_url, referrer,
                 current_url, current_path, current_title, page_entered_at, page_count, device, browser, os, screen) ",

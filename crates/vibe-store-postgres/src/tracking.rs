@@ -27,11 +27,15 @@ pub async fn online_visitors(
 }
 
 pub async fn expire_sessions(pool: &PgPool, idle_before_ms: i64) -> StoreResult<u64> {
-    let done = sqlx::query("UPDATE site_sessions SET ended_at = last_seen_at WHERE ended_at IS NULL AND last_seen_at < $1")
-        .bind(idle_before_ms)
-        .execute(pool)
-        .await
-        .map_err(err)?;
+    let done = sqlx::query(
+        // Per project, so the (project_id, last_seen_at) index serves the range.
+        "UPDATE site_sessions SET ended_at = last_seen_at
+         WHERE project_id IN (SELECT id FROM projects) AND last_seen_at < $1 AND ended_at IS NULL",
+    )
+    .bind(idle_before_ms)
+    .execute(pool)
+    .await
+    .map_err(err)?;
     Ok(done.rows_affected())
 }
 

@@ -1,24 +1,44 @@
-//! The write path: one transaction per batch of requests. Events go in with
-//! multi-row inserts (retries are detected by their ids), then people and sessions
-//! are upserted once each with the batch's net effect.
+//! The write path: one transaction per batch of requests, run synchronously on a
+//! blocking thread (one hand-off per batch, not one per statement). Events go in
+//! with multi-row inserts (retries are detected by their ids), then people and
+//! sessions are upserted once each with the batch's net effect.
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
 use vibe_core::Message;
-use vibe_store::ingest::{fold_people, fold_sessions, Resolved};
+use vibe_store::ingest::{
+    fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert,
+};
 use vibe_store::*;
-
-use crate::err;
-
-/// SQLite allows 32,766 bound parameters per statement.
-const ROWS_PER_STATEMENT: usize = 1000;
 
 type Key = (String, String);
 
-pub async fn ingest(pool: &SqlitePool, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
-    let mut tx = pool.begin().await.map_err(err)?;
-    let inserted = insert_events(&mut tx, jobs).await?;
+pub fn err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(msg.clone().unwrap_or_default())
+        }
+        _ => StoreError::other(e),
+    }
+}
+
+/// `(?, ?, …), (?, ?, …)` for `rows` rows of `cols` columns.
+fn placeholders(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
+}
+
+pub fn ingest(
+    conn: &mut rusqlite::Connection,
+    jobs: &[IngestJob],
+) -> StoreResult<Vec<IngestOutcome>> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let inserted = insert_events(&tx, jobs)?;
 
     let mut outcomes = vec![IngestOutcome::default(); jobs.len()];
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
@@ -38,7 +58,7 @@ pub async fn ingest(pool: &SqlitePool, jobs: &[IngestJob]) -> StoreResult<Vec<In
     }
     fresh.sort_by_key(|(_, m)| m.ts);
 
-    let ids = resolve_identities(&mut tx, &fresh).await?;
+    let ids = resolve_identities(&tx, &fresh)?;
     let persons: Vec<String> = fresh.iter().map(|(p, m)| ids.person_for(p, m)).collect();
     let resolved: Vec<Resolved<'_>> = fresh
         .iter()
@@ -56,52 +76,82 @@ pub async fn ingest(pool: &SqlitePool, jobs: &[IngestJob]) -> StoreResult<Vec<In
             p.user_id.clone_from(uid);
         }
     }
-    upsert_people(&mut tx, &people).await?;
-    upsert_sessions(&mut tx, &fold_sessions(&resolved)).await?;
-    tx.commit().await.map_err(err)?;
+    upsert_people(&tx, &people)?;
+    upsert_sessions(&tx, &fold_sessions(&resolved))?;
+    tx.commit().map_err(err)?;
     Ok(outcomes)
 }
 
-async fn insert_events(tx: &mut SqliteConnection, jobs: &[IngestJob]) -> StoreResult<HashSet<Key>> {
+fn insert_events(tx: &Transaction<'_>, jobs: &[IngestJob]) -> StoreResult<HashSet<Key>> {
     let rows: Vec<(&IngestJob, &Message, Option<String>)> = jobs
         .iter()
         .flat_map(|j| j.messages.iter().map(move |m| (j, m)))
         .filter(|(_, m)| m.kind.is_stored_event())
         .map(|(j, m)| {
+            let props = m.props.as_ref().or(m.traits.as_ref());
             (
                 j,
                 m,
-                m.props
-                    .as_ref()
-                    .or(m.traits.as_ref())
-                    .map(|p| serde_json::Value::Object(p.clone()).to_string()),
+                props.map(|p| serde_json::Value::Object(p.clone()).to_string()),
             )
         })
         .collect();
-    let mut inserted = HashSet::new();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO user_events (project_id, id, kind, name, anonymous_id, user_id, session_id, url, path, referrer, title, props, ts, received_at) ",
+    // Ids already stored are retries. Asking first (usually nothing comes back) is
+    // cheaper than `RETURNING` every inserted row; the immediate transaction keeps
+    // other writers out in between.
+    let mut existing: HashSet<Key> = HashSet::new();
+    for chunk in shaped_chunks(&rows) {
+        let sql = format!(
+            "SELECT project_id, id FROM user_events WHERE (project_id, id) IN (VALUES {})",
+            placeholders(chunk.len(), 2)
         );
-        q.push_values(chunk, |mut b, (j, m, props)| {
-            b.push_bind(&j.project_id)
-                .push_bind(&m.id)
-                .push_bind(m.kind.as_str())
-                .push_bind(&m.name)
-                .push_bind(&m.anonymous_id)
-                .push_bind(&m.user_id)
-                .push_bind(&m.session_id)
-                .push_bind(&m.url)
-                .push_bind(&m.path)
-                .push_bind(&m.referrer)
-                .push_bind(&m.title)
-                .push_bind(props)
-                .push_bind(m.ts)
-                .push_bind(j.received_at);
-        });
-        q.push(" ON CONFLICT (project_id, id) DO NOTHING RETURNING project_id, id");
-        let got: Vec<Key> = q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
-        inserted.extend(got);
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let args = chunk.iter().flat_map(|(j, m, _)| [&j.project_id, &m.id]);
+        let found = stmt
+            .query_map(params_from_iter(args), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(err)?;
+        for row in found {
+            existing.insert(row.map_err(err)?);
+        }
+    }
+    let mut inserted = HashSet::new();
+    let fresh: Vec<_> = rows
+        .iter()
+        .filter(|(j, m, _)| {
+            let key = (j.project_id.clone(), m.id.clone());
+            !existing.contains(&key) && inserted.insert(key)
+        })
+        .collect();
+    for chunk in shaped_chunks(&fresh) {
+        let sql = format!(
+            "INSERT INTO user_events (project_id, id, kind, name, anonymous_id, user_id, session_id, url, path, referrer, title, props, ts, received_at)
+             VALUES {} ON CONFLICT (project_id, id) DO NOTHING",
+            placeholders(chunk.len(), 14)
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let kinds: Vec<&str> = chunk.iter().map(|(_, m, _)| m.kind.as_str()).collect();
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 14);
+        for ((j, m, props), kind) in chunk.iter().zip(&kinds) {
+            args.extend([
+                &j.project_id as &dyn ToSql,
+                &m.id,
+                kind,
+                &m.name,
+                &m.anonymous_id,
+                &m.user_id,
+                &m.session_id,
+                &m.url,
+                &m.path,
+                &m.referrer,
+                &m.title,
+                props,
+                &m.ts,
+                &j.received_at,
+            ]);
+        }
+        stmt.execute(params_from_iter(args)).map_err(err)?;
     }
     Ok(inserted)
 }
@@ -138,10 +188,7 @@ fn user_person_id(user_id: &str) -> String {
     format!("uid:{user_id}")
 }
 
-async fn resolve_identities(
-    tx: &mut SqliteConnection,
-    fresh: &[(&str, &Message)],
-) -> StoreResult<Identities> {
+fn resolve_identities(tx: &Transaction<'_>, fresh: &[(&str, &Message)]) -> StoreResult<Identities> {
     let mut ids = Identities::default();
 
     // Known aliases; unknown anonymous ids become people of their own.
@@ -149,37 +196,42 @@ async fn resolve_identities(
         .iter()
         .filter_map(|(p, m)| Some(((*p).to_owned(), m.anonymous_id.clone()?)))
         .collect();
-    let anons: Vec<Key> = anons.into_iter().collect();
-    for chunk in anons.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT project_id, anonymous_id, site_user_id FROM site_user_aliases WHERE (project_id, anonymous_id) IN (");
-        let mut sep = q.separated(", ");
-        for (p, a) in chunk {
-            sep.push("(")
-                .push_bind_unseparated(p)
-                .push_unseparated(", ")
-                .push_bind_unseparated(a)
-                .push_unseparated(")");
-        }
-        q.push(")");
-        let rows: Vec<(String, String, String)> =
-            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
-        for (p, a, person) in rows {
-            ids.by_anon.insert((p, a), person);
+    let mut anons: Vec<Key> = anons.into_iter().collect();
+    anons.sort();
+    for chunk in shaped_chunks(&anons) {
+        let sql = format!(
+            "SELECT project_id, anonymous_id, site_user_id FROM site_user_aliases WHERE (project_id, anonymous_id) IN (VALUES {})",
+            placeholders(chunk.len(), 2)
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let rows = stmt
+            .query_map(
+                params_from_iter(chunk.iter().flat_map(|(p, a)| [p, a])),
+                |r| {
+                    Ok((
+                        (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .map_err(err)?;
+        for row in rows {
+            let (key, person) = row.map_err(err)?;
+            ids.by_anon.insert(key, person);
         }
     }
     let new_aliases: Vec<&Key> = anons
         .iter()
         .filter(|k| !ids.by_anon.contains_key(*k))
         .collect();
-    for chunk in new_aliases.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO site_user_aliases (project_id, anonymous_id, site_user_id) ",
+    for chunk in shaped_chunks(&new_aliases) {
+        let sql = format!(
+            "INSERT INTO site_user_aliases (project_id, anonymous_id, site_user_id) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(chunk.len(), 3)
         );
-        q.push_values(chunk, |mut b, (p, a)| {
-            b.push_bind(p).push_bind(a).push_bind(a);
-        });
-        q.push(" ON CONFLICT DO NOTHING");
-        q.build().execute(&mut *tx).await.map_err(err)?;
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        stmt.execute(params_from_iter(chunk.iter().flat_map(|(p, a)| [p, a, a])))
+            .map_err(err)?;
     }
     for (p, a) in new_aliases {
         ids.by_anon.insert((p.clone(), a.clone()), a.clone());
@@ -192,14 +244,12 @@ async fn resolve_identities(
         let q = match ids.by_user.get(&ukey) {
             Some(q) => q.clone(),
             None => {
-                let q: Option<String> = sqlx::query_scalar(
-                    "SELECT id FROM site_users WHERE project_id = ? AND user_id = ?",
-                )
-                .bind(project)
-                .bind(&uid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
+                let q: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT id FROM site_users WHERE project_id = ? AND user_id = ?",
+                    )
+                    .and_then(|mut s| s.query_row(params![project, uid], |r| r.get(0)).optional())
+                    .map_err(err)?;
                 ids.by_user.insert(ukey.clone(), q.clone());
                 if let Some(q) = &q {
                     ids.user_of
@@ -226,14 +276,12 @@ async fn resolve_identities(
         let p_user = match ids.user_of.get(&pkey) {
             Some(u) => u.clone(),
             None => {
-                let u: Option<Option<String>> = sqlx::query_scalar(
-                    "SELECT user_id FROM site_users WHERE project_id = ? AND id = ?",
-                )
-                .bind(project)
-                .bind(&p)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
+                let u: Option<Option<String>> = tx
+                    .prepare_cached(
+                        "SELECT user_id FROM site_users WHERE project_id = ? AND id = ?",
+                    )
+                    .and_then(|mut s| s.query_row(params![project, p], |r| r.get(0)).optional())
+                    .map_err(err)?;
                 let u = u.flatten();
                 ids.user_of.insert(pkey.clone(), u.clone());
                 u
@@ -244,32 +292,30 @@ async fn resolve_identities(
         }
         match (q, p_user) {
             (Some(q), None) if q != p => {
-                merge_person(tx, project, &p, &q).await?;
+                merge_person(tx, project, &p, &q)?;
                 for person in ids.by_anon.values_mut().filter(|x| **x == p) {
                     person.clone_from(&q);
                 }
                 ids.user_of.remove(&pkey);
             }
             (Some(q), Some(_)) => {
-                repoint_alias(tx, project, anon, &q).await?;
+                repoint_alias(tx, project, anon, &q)?;
                 ids.by_anon.insert(akey, q);
             }
             (Some(_), None) => {}
             (None, None) => {
                 ids.user_of.insert(pkey, Some(uid.clone()));
                 ids.by_user.insert(ukey, Some(p.clone()));
-                sqlx::query("UPDATE site_users SET user_id = ? WHERE project_id = ? AND id = ?")
-                    .bind(&uid)
-                    .bind(project)
-                    .bind(&p)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                tx.execute(
+                    "UPDATE site_users SET user_id = ? WHERE project_id = ? AND id = ?",
+                    params![uid, project, p],
+                )
+                .map_err(err)?;
             }
             (None, Some(_)) => {
                 // This device belonged to someone else: a new person for this user.
                 let person = user_person_id(&uid);
-                repoint_alias(tx, project, anon, &person).await?;
+                repoint_alias(tx, project, anon, &person)?;
                 ids.by_anon.insert(akey, person.clone());
                 ids.by_user.insert(ukey, Some(person.clone()));
                 ids.user_of
@@ -280,31 +326,17 @@ async fn resolve_identities(
     Ok(ids)
 }
 
-async fn repoint_alias(
-    tx: &mut SqliteConnection,
-    project: &str,
-    anon: &str,
-    person: &str,
-) -> StoreResult<()> {
-    sqlx::query(
+fn repoint_alias(tx: &Transaction<'_>, project: &str, anon: &str, person: &str) -> StoreResult<()> {
+    tx.execute(
         "UPDATE site_user_aliases SET site_user_id = ? WHERE project_id = ? AND anonymous_id = ?",
+        params![person, project, anon],
     )
-    .bind(person)
-    .bind(project)
-    .bind(anon)
-    .execute(&mut *tx)
-    .await
     .map_err(err)?;
     Ok(())
 }
 
 /// Folds anonymous person `from` into `into`: aliases, sessions and counters move.
-async fn merge_person(
-    tx: &mut SqliteConnection,
-    project: &str,
-    from: &str,
-    into: &str,
-) -> StoreResult<()> {
+fn merge_person(tx: &Transaction<'_>, project: &str, from: &str, into: &str) -> StoreResult<()> {
     for sql in [
         "UPDATE site_user_aliases SET site_user_id = ?1 WHERE project_id = ?2 AND site_user_id = ?3",
         "UPDATE site_sessions SET site_user_id = ?1 WHERE project_id = ?2 AND site_user_id = ?3",
@@ -314,92 +346,70 @@ async fn merge_person(
             event_count = event_count + COALESCE((SELECT event_count FROM site_users WHERE project_id = ?2 AND id = ?3), 0)
          WHERE project_id = ?2 AND id = ?1",
     ] {
-        sqlx::query(sql).bind(into).bind(project).bind(from).execute(&mut *tx).await.map_err(err)?;
+        tx.execute(sql, params![into, project, from]).map_err(err)?;
     }
-    sqlx::query("DELETE FROM site_users WHERE project_id = ?1 AND id = ?2")
-        .bind(project)
-        .bind(from)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+    tx.execute(
+        "DELETE FROM site_users WHERE project_id = ?1 AND id = ?2",
+        params![project, from],
+    )
+    .map_err(err)?;
     Ok(())
 }
 
-async fn upsert_people(
-    tx: &mut SqliteConnection,
-    people: &[vibe_store::ingest::PersonUpsert],
-) -> StoreResult<()> {
-    for chunk in people.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO site_users (project_id, id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count) ",
-        );
-        q.push_values(chunk, |mut b, p| {
-            b.push_bind(&p.project_id)
-                .push_bind(&p.id)
-                .push_bind(&p.anonymous_id)
-                .push_bind(&p.user_id)
-                .push_bind(&p.email)
-                .push_bind(&p.name)
-                .push_bind(&p.plan)
-                .push_bind(p.traits_patch.as_deref().unwrap_or("{}"))
-                .push_bind(p.first_seen)
-                .push_bind(p.last_seen)
-                .push_bind(&p.device)
-                .push_bind(&p.browser)
-                .push_bind(&p.os)
-                .push_bind(p.events);
-        });
-        q.push(
-            " ON CONFLICT (project_id, id) DO UPDATE SET
+fn upsert_people(tx: &Transaction<'_>, people: &[PersonUpsert]) -> StoreResult<()> {
+    for chunk in shaped_chunks(people) {
+        let sql = format!(
+            "INSERT INTO site_users (project_id, id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count)
+             VALUES {}
+             ON CONFLICT (project_id, id) DO UPDATE SET
                 user_id = COALESCE(excluded.user_id, site_users.user_id),
                 email = COALESCE(excluded.email, site_users.email),
                 name = COALESCE(excluded.name, site_users.name),
                 plan = COALESCE(excluded.plan, site_users.plan),
-                traits = CASE WHEN excluded.traits = '{}' THEN site_users.traits ELSE json_patch(site_users.traits, excluded.traits) END,
+                traits = CASE WHEN excluded.traits = '{{}}' THEN site_users.traits ELSE json_patch(site_users.traits, excluded.traits) END,
                 first_seen = min(site_users.first_seen, excluded.first_seen),
                 last_seen = max(site_users.last_seen, excluded.last_seen),
                 device = COALESCE(excluded.device, site_users.device),
                 browser = COALESCE(excluded.browser, site_users.browser),
                 os = COALESCE(excluded.os, site_users.os),
                 event_count = site_users.event_count + excluded.event_count",
+            placeholders(chunk.len(), 14)
         );
-        q.build().execute(&mut *tx).await.map_err(err)?;
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 14);
+        for p in chunk {
+            args.extend([
+                &p.project_id as &dyn ToSql,
+                &p.id,
+                &p.anonymous_id,
+                &p.user_id,
+                &p.email,
+                &p.name,
+                &p.plan,
+                p.traits_patch
+                    .as_ref()
+                    .map_or(&"{}" as &dyn ToSql, |t| t as &dyn ToSql),
+                &p.first_seen,
+                &p.last_seen,
+                &p.device,
+                &p.browser,
+                &p.os,
+                &p.events,
+            ]);
+        }
+        stmt.execute(params_from_iter(args)).map_err(err)?;
     }
     Ok(())
 }
 
-async fn upsert_sessions(
-    tx: &mut SqliteConnection,
-    sessions: &[vibe_store::ingest::SessionUpsert],
-) -> StoreResult<()> {
-    for chunk in sessions.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+fn upsert_sessions(tx: &Transaction<'_>, sessions: &[SessionUpsert]) -> StoreResult<()> {
+    // Every right-hand side reads the row as it was before this update.
+    for chunk in shaped_chunks(sessions) {
+        let sql = format!(
             "INSERT INTO site_sessions (project_id, id, site_user_id, started_at, last_seen_at, ended_at, entry_url, referrer,
-                current_url, current_path, current_title, page_entered_at, page_count, device, browser, os, screen) ",
-        );
-        q.push_values(chunk, |mut b, s| {
-            let page = s.last_page.as_ref();
-            b.push_bind(&s.project_id)
-                .push_bind(&s.id)
-                .push_bind(&s.site_user_id)
-                .push_bind(s.started_at)
-                .push_bind(s.last_seen_at)
-                .push_bind(s.ended_at)
-                .push_bind(&s.entry_url)
-                .push_bind(&s.referrer)
-                .push_bind(page.map(|p| &p.0))
-                .push_bind(page.map(|p| &p.1))
-                .push_bind(page.and_then(|p| p.2.as_ref()))
-                .push_bind(page.map(|p| p.3))
-                .push_bind(s.pageviews)
-                .push_bind(&s.device)
-                .push_bind(&s.browser)
-                .push_bind(&s.os)
-                .push_bind(&s.screen);
-        });
-        // Every right-hand side reads the row as it was before this update.
-        q.push(
-            " ON CONFLICT (project_id, id) DO UPDATE SET
+                current_url, current_path, current_title, page_entered_at, page_count, device, browser, os, screen)
+             VALUES {}
+             ON CONFLICT (project_id, id) DO UPDATE SET
                 site_user_id = excluded.site_user_id,
                 started_at = min(site_sessions.started_at, excluded.started_at),
                 last_seen_at = max(site_sessions.last_seen_at, excluded.last_seen_at),
@@ -418,8 +428,44 @@ async fn upsert_sessions(
                 browser = COALESCE(excluded.browser, site_sessions.browser),
                 os = COALESCE(excluded.os, site_sessions.os),
                 screen = COALESCE(excluded.screen, site_sessions.screen)",
+            placeholders(chunk.len(), 17)
         );
-        q.build().execute(&mut *tx).await.map_err(err)?;
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let pages: Vec<_> = chunk.iter().map(|s| s.last_page.as_ref()).collect();
+        let cols: Vec<[Option<&dyn ToSql>; 4]> = pages
+            .iter()
+            .map(|p| {
+                [
+                    p.map(|p| &p.0 as &dyn ToSql),
+                    p.map(|p| &p.1 as &dyn ToSql),
+                    p.and_then(|p| p.2.as_ref()).map(|t| t as &dyn ToSql),
+                    p.map(|p| &p.3 as &dyn ToSql),
+                ]
+            })
+            .collect();
+        let null: &dyn ToSql = &rusqlite::types::Null;
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 17);
+        for (s, page) in chunk.iter().zip(&cols) {
+            args.extend([
+                &s.project_id as &dyn ToSql,
+                &s.id,
+                &s.site_user_id,
+                &s.started_at,
+                &s.last_seen_at,
+                &s.ended_at,
+                &s.entry_url,
+                &s.referrer,
+            ]);
+            args.extend(page.iter().map(|c| c.unwrap_or(null)));
+            args.extend([
+                &s.pageviews as &dyn ToSql,
+                &s.device,
+                &s.browser,
+                &s.os,
+                &s.screen,
+            ]);
+        }
+        stmt.execute(params_from_iter(args)).map_err(err)?;
     }
     Ok(())
 }

@@ -217,8 +217,37 @@ pub fn fold_sessions(resolved: &[Resolved<'_>]) -> Vec<SessionUpsert> {
         .collect()
 }
 
+/// Splits rows into chunks of a few fixed sizes (512, 64, 8, 1) so multi-row
+/// statements come in a handful of shapes that the prepared-statement cache keeps,
+/// instead of one new statement for every batch length.
+pub fn shaped_chunks<T>(rows: &[T]) -> Vec<&[T]> {
+    const SHAPES: [usize; 4] = [512, 64, 8, 1];
+    let mut out = Vec::new();
+    let mut rest = rows;
+    for size in SHAPES {
+        while rest.len() >= size {
+            let (head, tail) = rest.split_at(size);
+            out.push(head);
+            rest = tail;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chunks_come_in_fixed_shapes() {
+        let rows: Vec<u32> = (0..1100).collect();
+        let sizes: Vec<usize> = super::shaped_chunks(&rows)
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(sizes, [512, 512, 64, 8, 1, 1, 1, 1]);
+        assert_eq!(sizes.iter().sum::<usize>(), 1100);
+        assert!(super::shaped_chunks::<u8>(&[]).is_empty());
+    }
+
     use super::*;
     use vibe_core::message::TimestampPolicy;
 
