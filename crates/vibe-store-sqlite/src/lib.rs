@@ -42,7 +42,8 @@ fn open_writer(path: &Path) -> StoreResult<rusqlite::Connection> {
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
+         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;
+         PRAGMA journal_size_limit = 67108864;",
     )
     .map_err(ingest::err)?;
     Ok(conn)
@@ -50,20 +51,15 @@ fn open_writer(path: &Path) -> StoreResult<rusqlite::Connection> {
 
 /// Checkpoints the WAL from its own thread and connection, so the writer never
 /// pays for copying pages back and fsyncing on its commit path (the writer runs
-/// with `wal_autocheckpoint = 0`). Passive checkpoints never block the writer; if
-/// the WAL still grows past 64 MiB, a restart checkpoint briefly does, to bound it.
-/// Stops when the store is dropped.
+/// with `wal_autocheckpoint = 0`). Passive checkpoints never block the writer; only
+/// if they fall more than 16k pages (64 MiB) behind does a restart checkpoint wait
+/// for the writer, which bounds the WAL. Stops when the store is dropped.
 fn spawn_checkpointer(
     path: std::path::PathBuf,
     alive: std::sync::Weak<Mutex<rusqlite::Connection>>,
 ) {
-    const EVERY: Duration = Duration::from_millis(500);
-    const MAX_WAL_BYTES: u64 = 64 << 20;
-    let wal = {
-        let mut p = path.clone().into_os_string();
-        p.push("-wal");
-        std::path::PathBuf::from(p)
-    };
+    const EVERY: Duration = Duration::from_millis(250);
+    const MAX_BEHIND_PAGES: i64 = 16_384;
     let spawned = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
@@ -74,16 +70,21 @@ fn spawn_checkpointer(
                 }
             };
             let _ = conn.busy_timeout(Duration::from_secs(5));
+            let checkpoint = |mode: &str| {
+                conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })
+            };
             while alive.strong_count() > 0 {
                 std::thread::sleep(EVERY);
-                let big = std::fs::metadata(&wal)
-                    .map(|m| m.len() > MAX_WAL_BYTES)
-                    .unwrap_or(false);
-                let mode = if big { "RESTART" } else { "PASSIVE" };
-                if let Err(e) =
-                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
-                {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                match checkpoint("PASSIVE") {
+                    Ok((log, done)) if log - done > MAX_BEHIND_PAGES => {
+                        if let Err(e) = checkpoint("RESTART") {
+                            tracing::warn!(error = %e, "WAL restart checkpoint failed");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
             }
         });
@@ -137,10 +138,9 @@ impl SqliteStore {
         let writer = tokio::task::spawn_blocking(move || open_writer(&path))
             .await
             .map_err(StoreError::other)??;
-        Ok(Self {
-            pool,
-            writer: Arc::new(Mutex::new(writer)),
-        })
+        let writer = Arc::new(Mutex::new(writer));
+        spawn_checkpointer(path_for_checkpoints, Arc::downgrade(&writer));
+        Ok(Self { pool, writer })
     }
 
     async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
