@@ -2,6 +2,7 @@
 //! classification, and the small value types the API and storage agree on.
 //! Nothing here knows about HTTP or SQL.
 
+pub mod day;
 pub mod error;
 pub mod message;
 pub mod secret;

@@ -105,21 +105,15 @@ pub fn parse_origin(field: &str, raw: &str) -> Result<String, ApiError> {
     }
 }
 
-/// IANA time-zone names look like `Area/Location`; `UTC` is accepted as is.
+/// An IANA time-zone name known to the bundled time-zone database.
 pub fn parse_timezone(field: &str, raw: &str) -> Result<String, ApiError> {
     let s = raw.trim();
-    let ok = s == "UTC"
-        || (s.contains('/')
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(ApiError::field(
+    match vibe_core::day::ProjectTz::parse(s) {
+        Some(_) => Ok(s.to_owned()),
+        None => Err(ApiError::field(
             "invalid_field",
             field,
             "must be an IANA time zone such as Europe/Amsterdam",
-        ))
+        )),
     }
 }

@@ -26,7 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{token_id}", delete(tokens::revoke))
         .route("/projects", get(projects::list).post(projects::create))
-        .route("/projects/{id}", get(projects::get))
+        .route("/projects/{id}", get(projects::get).patch(projects::update))
         .route("/projects/{id}/snippet", get(projects::snippet))
         .route(
             "/projects/{id}/keys",

@@ -186,3 +186,37 @@ pub async fn project_by_secret_key(pool: &PgPool, key_hash: &str) -> StoreResult
     .map_err(err)?;
     Ok(row.map(Project::from))
 }
+
+pub async fn update_project(
+    pool: &PgPool,
+    project_id: &str,
+    c: &ProjectChanges,
+) -> StoreResult<Project> {
+    let origins = c
+        .allowed_origins
+        .as_ref()
+        .map(|o| serde_json::to_string(o).unwrap_or_else(|_| "[]".into()));
+    let done = sqlx::query(
+        "UPDATE projects SET name = COALESCE($1, name), allowed_origins = COALESCE($2, allowed_origins),
+            timezone = COALESCE($3, timezone), online_window_s = COALESCE($4, online_window_s) WHERE id = $5",
+    )
+    .bind(&c.name)
+    .bind(origins)
+    .bind(&c.timezone)
+    .bind(c.online_window_s)
+    .bind(project_id)
+    .execute(pool)
+    .await
+    .map_err(err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let row: ProjectRow = sqlx::query_as(&format!(
+        "SELECT {PROJECT_COLS} FROM projects p WHERE p.id = $1"
+    ))
+    .bind(project_id)
+    .fetch_one(pool)
+    .await
+    .map_err(err)?;
+    Ok(row.into())
+}

@@ -249,6 +249,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<(Project, Role)>> {
         projects::project_for_member(&self.pool, project_id, account_id).await
     }
+    async fn update_project(
+        &self,
+        project_id: &str,
+        changes: &ProjectChanges,
+    ) -> StoreResult<Project> {
+        projects::update_project(&self.pool, project_id, changes).await
+    }
     async fn add_member(
         &self,
         project_id: &str,

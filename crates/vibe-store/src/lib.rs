@@ -80,6 +80,12 @@ pub trait Store: Send + Sync + 'static {
         project_id: &str,
         account_id: &str,
     ) -> StoreResult<Option<(Project, Role)>>;
+    /// Applies the given changes; `NotFound` if the project does not exist.
+    async fn update_project(
+        &self,
+        project_id: &str,
+        changes: &ProjectChanges,
+    ) -> StoreResult<Project>;
     async fn add_member(
         &self,
         project_id: &str,

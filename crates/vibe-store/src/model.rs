@@ -157,6 +157,15 @@ impl From<ProjectRow> for Project {
     }
 }
 
+/// Settings an admin may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub timezone: Option<String>,
+    pub online_window_s: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewProjectKey {
     pub id: String,

@@ -185,6 +185,47 @@ async fn projects_and_membership(store: Arc<dyn Store>) {
     );
     assert_eq!(store.project_by_write_key("wk_nope").await.unwrap(), None);
     assert_eq!(store.list_projects().await.unwrap().len(), 1);
+    let changed = store
+        .update_project(
+            &p.id,
+            &ProjectChanges {
+                name: Some("Shop NL".into()),
+                online_window_s: Some(120),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            changed.name.as_str(),
+            changed.online_window_s,
+            changed.timezone.as_str()
+        ),
+        ("Shop NL", 120, "UTC")
+    );
+    assert_eq!(
+        changed.allowed_origins, p.allowed_origins,
+        "unchanged fields stay"
+    );
+    let changed = store
+        .update_project(
+            &p.id,
+            &ProjectChanges {
+                allowed_origins: Some(vec![]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(changed.allowed_origins.is_empty());
+    assert!(matches!(
+        store
+            .update_project("nope", &ProjectChanges::default())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let p = changed;
 
     let k = NewProjectKey {
         id: "k1".into(),

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use vibe_store::{NewProject, NewProjectKey, Project, Role};
+use vibe_store::{NewProject, NewProjectKey, Project, ProjectChanges, Role};
 
 use super::ApiJson;
 use crate::auth::{CurrentAccount, ProjectAccess, SECRET_KEY_PREFIX};
@@ -38,24 +38,13 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateProject>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
     let name = Name::parse("name", &body.name)?.into_inner();
-    let allowed_origins = body
-        .allowed_origins
-        .iter()
-        .enumerate()
-        .map(|(i, o)| parse_origin(&format!("allowed_origins[{i}]"), o))
-        .collect::<Result<Vec<_>, _>>()?;
+    let allowed_origins = parse_origins(&body.allowed_origins)?;
     let timezone = match body.timezone.as_deref() {
         Some(tz) => parse_timezone("timezone", tz)?,
         None => "UTC".into(),
     };
-    let online_window_s = body.online_window_s.unwrap_or(state.config.online_window_s);
-    if !(10..=86_400).contains(&online_window_s) {
-        return Err(ApiError::field(
-            "invalid_field",
-            "online_window_s",
-            "must be between 10 and 86400 seconds",
-        ));
-    }
+    let online_window_s =
+        parse_online_window(body.online_window_s.unwrap_or(state.config.online_window_s))?;
     let project = state
         .store
         .create_project(
@@ -72,6 +61,69 @@ pub async fn create(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(project)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProject {
+    name: Option<String>,
+    allowed_origins: Option<Vec<String>>,
+    timezone: Option<String>,
+    online_window_s: Option<i64>,
+}
+
+/// `PATCH /api/v1/projects/{id}`: admins change settings; absent fields stay.
+pub async fn update(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    ApiJson(body): ApiJson<UpdateProject>,
+) -> ApiResult<Json<Project>> {
+    access.require(Role::Admin)?;
+    let changes = ProjectChanges {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| Name::parse("name", n))
+            .transpose()?
+            .map(Name::into_inner),
+        allowed_origins: body
+            .allowed_origins
+            .as_deref()
+            .map(parse_origins)
+            .transpose()?,
+        timezone: body
+            .timezone
+            .as_deref()
+            .map(|t| parse_timezone("timezone", t))
+            .transpose()?,
+        online_window_s: body.online_window_s.map(parse_online_window).transpose()?,
+    };
+    let project = state
+        .store
+        .update_project(&access.project.id, &changes)
+        .await?;
+    // The collector caches projects by write key; allowed origins may have changed.
+    state.write_keys.invalidate();
+    Ok(Json(project))
+}
+
+fn parse_origins(raw: &[String]) -> ApiResult<Vec<String>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, o)| parse_origin(&format!("allowed_origins[{i}]"), o))
+        .collect()
+}
+
+fn parse_online_window(seconds: i64) -> ApiResult<i64> {
+    if (10..=86_400).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(ApiError::field(
+            "invalid_field",
+            "online_window_s",
+            "must be between 10 and 86400 seconds",
+        ))
+    }
 }
 
 pub fn new_write_key() -> String {

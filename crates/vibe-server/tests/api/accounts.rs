@@ -233,7 +233,39 @@ async fn creating_projects_and_secret_keys(backend: Backend) {
     );
     assert!(tag.contains(p["write_key"].as_str().unwrap()));
 
-    // A viewer may read but not mint keys.
+    // Admins change settings; bad values name their field; absent fields stay.
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/v1/projects/{id}")))
+        .header("cookie", &owner.0)
+        .json(&json!({"name": "Shop NL", "online_window_s": 120}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let changed = json_of(res).await;
+    assert_eq!(
+        (
+            changed["name"].as_str(),
+            changed["online_window_s"].as_i64()
+        ),
+        (Some("Shop NL"), Some(120))
+    );
+    assert_eq!(changed["timezone"], "Europe/Amsterdam");
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/v1/projects/{id}")))
+        .header("cookie", &owner.0)
+        .json(&json!({"online_window_s": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error(res, StatusCode::BAD_REQUEST, "invalid_field").await["field"],
+        "online_window_s"
+    );
+
+    // A viewer may read but not mint keys or change settings.
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let default = app.default_project(&owner).await;
     let res = app

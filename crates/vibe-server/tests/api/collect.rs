@@ -288,6 +288,23 @@ async fn cors_follows_allowed_origins(backend: Backend) {
     )
     .await;
     assert_eq!(app.count_events(shop["id"].as_str().unwrap()).await, 1);
+    // Changing the list takes effect at once (the write-key cache is dropped).
+    let res = app
+        .client
+        .patch(app.url(&format!(
+            "/api/v1/projects/{}",
+            shop["id"].as_str().unwrap()
+        )))
+        .header("cookie", &owner.0)
+        .json(&json!({"allowed_origins": ["https://evil.example"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        send("https://evil.example").await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
 
     // An empty list allows any origin; the preflight always answers.
     let p = app.default_project(&owner).await;
