@@ -7,7 +7,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::{auth, collect, events, online, projects, tokens};
+use crate::api::{auth, collect, events, online, projects, stats, tokens};
 use crate::assets;
 use crate::state::AppState;
 
@@ -35,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{id}/keys/{key_id}", delete(projects::revoke_key))
         .route("/projects/{id}/online", get(online::online))
         .route("/projects/{id}/events", get(events::recent))
+        .route("/projects/{id}/metrics", get(stats::metrics))
+        .route("/projects/{id}/stats/daily", get(stats::daily))
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)

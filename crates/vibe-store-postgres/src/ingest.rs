@@ -5,8 +5,12 @@
 use std::collections::{HashMap, HashSet};
 
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use vibe_core::day::ProjectTz;
 use vibe_core::Message;
-use vibe_store::ingest::{fold_people, fold_sessions, shaped_chunks, Resolved};
+use vibe_store::ingest::{
+    fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert,
+};
+use vibe_store::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use vibe_store::*;
 
 use crate::err;
@@ -35,7 +39,7 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
     }
     fresh.sort_by_key(|(_, m)| m.ts);
 
-    let ids = resolve_identities(&mut tx, &fresh).await?;
+    let mut ids = resolve_identities(&mut tx, &fresh, jobs).await?;
     let persons: Vec<String> = fresh.iter().map(|(p, m)| ids.person_for(p, m)).collect();
     let resolved: Vec<Resolved<'_>> = fresh
         .iter()
@@ -53,8 +57,42 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
             p.user_id.clone_from(uid);
         }
     }
+    let sessions = fold_sessions(&resolved);
+
+    // Rollups: compare what these people and sessions were with what they become.
+    // The rows are locked (FOR UPDATE) so concurrent nodes cannot interleave.
+    let tz_of = |project: &str| {
+        ProjectTz::or_utc(
+            jobs.iter()
+                .find(|j| j.project_id == project)
+                .map_or("UTC", |j| &j.timezone),
+        )
+    };
+    let mut deltas = std::mem::take(&mut ids.deltas);
+    let old_first_seen = read_first_seen(&mut tx, &people).await?;
+    for p in &people {
+        let old = old_first_seen
+            .get(&(p.project_id.clone(), p.id.clone()))
+            .copied();
+        person_first_seen(&mut deltas, &tz_of(&p.project_id), p, old);
+    }
+    let old_sessions = read_sessions(&mut tx, &sessions).await?;
+    for s in &sessions {
+        let old = old_sessions
+            .get(&(s.project_id.clone(), s.id.clone()))
+            .copied();
+        deltas.session(
+            &s.project_id,
+            &tz_of(&s.project_id),
+            old,
+            SessionState::after(old, s),
+        );
+    }
+    deltas.messages(&resolved, &tz_of);
     upsert_people(&mut tx, &people).await?;
-    upsert_sessions(&mut tx, &fold_sessions(&resolved)).await?;
+    upsert_sessions(&mut tx, &sessions).await?;
+    mark_active_days(&mut tx, &active_days(&resolved, &tz_of), &mut deltas).await?;
+    write_daily_stats(&mut tx, &deltas).await?;
     tx.commit().await.map_err(err)?;
     Ok(outcomes)
 }
@@ -112,6 +150,8 @@ struct Identities {
     by_user: HashMap<Key, Option<String>>,
     /// `user_id` of each person touched, as known after this batch.
     user_of: HashMap<Key, Option<String>>,
+    /// Rollup changes caused by merging people.
+    deltas: Deltas,
 }
 
 impl Identities {
@@ -138,8 +178,16 @@ fn user_person_id(user_id: &str) -> String {
 async fn resolve_identities(
     tx: &mut PgConnection,
     fresh: &[(&str, &Message)],
+    jobs: &[IngestJob],
 ) -> StoreResult<Identities> {
     let mut ids = Identities::default();
+    let tz_of = |project: &str| {
+        ProjectTz::or_utc(
+            jobs.iter()
+                .find(|j| j.project_id == project)
+                .map_or("UTC", |j| &j.timezone),
+        )
+    };
 
     // Known aliases; unknown anonymous ids become people of their own.
     let anons: HashSet<Key> = fresh
@@ -247,7 +295,7 @@ async fn resolve_identities(
         }
         match (q, p_user) {
             (Some(q), None) if q != p => {
-                merge_person(tx, project, &p, &q).await?;
+                merge_person(tx, project, &p, &q, &tz_of(project), &mut ids.deltas).await?;
                 for person in ids.by_anon.values_mut().filter(|x| **x == p) {
                     person.clone_from(&q);
                 }
@@ -299,16 +347,50 @@ async fn repoint_alias(
     Ok(())
 }
 
-/// Folds anonymous person `from` into `into`: aliases, sessions and counters move.
+/// Folds anonymous person `from` into `into`: aliases, sessions, active days and
+/// counters move; the merged person is new on the earlier of the two first days.
 async fn merge_person(
     tx: &mut PgConnection,
     project: &str,
     from: &str,
     into: &str,
+    tz: &ProjectTz,
+    deltas: &mut Deltas,
 ) -> StoreResult<()> {
+    let seen: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT id, first_seen FROM site_users WHERE project_id = $1 AND id IN ($2, $3) FOR UPDATE",
+    )
+    .bind(project)
+    .bind(from)
+    .bind(into)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err)?;
+    let first = |id: &str| seen.iter().find(|(i, _)| i == id).map(|(_, f)| *f);
+    if let (Some(f), Some(i)) = (first(from), first(into)) {
+        deltas.new_user(project, tz, f, -1);
+        if f < i {
+            deltas.new_user(project, tz, i, -1);
+            deltas.new_user(project, tz, f, 1);
+        }
+    }
+    let shared_days: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM user_days WHERE project_id = $1 AND site_user_id = $2
+         AND day IN (SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $3) RETURNING day",
+    )
+    .bind(project)
+    .bind(from)
+    .bind(into)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err)?;
+    for day in &shared_days {
+        deltas.active_user(project, day, -1);
+    }
     for sql in [
         "UPDATE site_user_aliases SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
         "UPDATE site_sessions SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
+        "UPDATE user_days SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
         "UPDATE site_users SET
             first_seen = LEAST(first_seen, COALESCE((SELECT first_seen FROM site_users WHERE project_id = $2 AND id = $3), first_seen)),
             last_seen = GREATEST(last_seen, COALESCE((SELECT last_seen FROM site_users WHERE project_id = $2 AND id = $3), last_seen)),
@@ -323,6 +405,123 @@ async fn merge_person(
         .execute(&mut *tx)
         .await
         .map_err(err)?;
+    Ok(())
+}
+
+async fn read_first_seen(
+    tx: &mut PgConnection,
+    people: &[PersonUpsert],
+) -> StoreResult<HashMap<Key, i64>> {
+    let mut out = HashMap::new();
+    for chunk in shaped_chunks(people) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT project_id, id, first_seen FROM site_users WHERE (project_id, id) IN (",
+        );
+        let mut sep = q.separated(", ");
+        for p in chunk {
+            sep.push("(")
+                .push_bind_unseparated(&p.project_id)
+                .push_unseparated(", ")
+                .push_bind_unseparated(&p.id)
+                .push_unseparated(")");
+        }
+        q.push(") FOR UPDATE");
+        let rows: Vec<(String, String, i64)> =
+            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
+        out.extend(rows.into_iter().map(|(p, id, f)| ((p, id), f)));
+    }
+    Ok(out)
+}
+
+async fn read_sessions(
+    tx: &mut PgConnection,
+    sessions: &[SessionUpsert],
+) -> StoreResult<HashMap<Key, SessionState>> {
+    let mut out = HashMap::new();
+    for chunk in shaped_chunks(sessions) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT project_id, id, started_at, last_seen_at, page_count FROM site_sessions WHERE (project_id, id) IN (",
+        );
+        let mut sep = q.separated(", ");
+        for s in chunk {
+            sep.push("(")
+                .push_bind_unseparated(&s.project_id)
+                .push_unseparated(", ")
+                .push_bind_unseparated(&s.id)
+                .push_unseparated(")");
+        }
+        q.push(") FOR UPDATE");
+        let rows: Vec<(String, String, i64, i64, i64)> =
+            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
+        out.extend(
+            rows.into_iter()
+                .map(|(p, id, started_at, last_seen_at, page_count)| {
+                    (
+                        (p, id),
+                        SessionState {
+                            started_at,
+                            last_seen_at,
+                            page_count,
+                        },
+                    )
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// Records (project, person, day) activity; each pair new to `user_days` is one
+/// more active user that day.
+async fn mark_active_days(
+    tx: &mut PgConnection,
+    days: &[(String, String, String)],
+    deltas: &mut Deltas,
+) -> StoreResult<()> {
+    for chunk in shaped_chunks(days) {
+        let mut q =
+            QueryBuilder::<Postgres>::new("INSERT INTO user_days (project_id, site_user_id, day) ");
+        q.push_values(chunk, |mut b, (p, u, d)| {
+            b.push_bind(p).push_bind(u).push_bind(d);
+        });
+        q.push(" ON CONFLICT DO NOTHING RETURNING project_id, day");
+        let new: Vec<(String, String)> =
+            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
+        for (p, d) in new {
+            deltas.active_user(&p, &d, 1);
+        }
+    }
+    Ok(())
+}
+
+async fn write_daily_stats(tx: &mut PgConnection, deltas: &Deltas) -> StoreResult<()> {
+    let rows = deltas.rows();
+    for chunk in shaped_chunks(&rows) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces) ",
+        );
+        q.push_values(chunk, |mut b, (p, day, d)| {
+            b.push_bind(*p)
+                .push_bind(*day)
+                .push_bind(d.active_users)
+                .push_bind(d.new_users)
+                .push_bind(d.sessions)
+                .push_bind(d.pageviews)
+                .push_bind(d.events)
+                .push_bind(d.session_ms)
+                .push_bind(d.bounces);
+        });
+        q.push(
+            " ON CONFLICT (project_id, day) DO UPDATE SET
+                active_users = daily_stats.active_users + excluded.active_users,
+                new_users = daily_stats.new_users + excluded.new_users,
+                sessions = daily_stats.sessions + excluded.sessions,
+                pageviews = daily_stats.pageviews + excluded.pageviews,
+                events = daily_stats.events + excluded.events,
+                session_ms = daily_stats.session_ms + excluded.session_ms,
+                bounces = daily_stats.bounces + excluded.bounces",
+        );
+        q.build().execute(&mut *tx).await.map_err(err)?;
+    }
     Ok(())
 }
 

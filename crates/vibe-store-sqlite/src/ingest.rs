@@ -6,10 +6,12 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
+use vibe_core::day::ProjectTz;
 use vibe_core::Message;
 use vibe_store::ingest::{
     fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert,
 };
+use vibe_store::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use vibe_store::*;
 
 type Key = (String, String);
@@ -58,7 +60,7 @@ pub fn ingest(
     }
     fresh.sort_by_key(|(_, m)| m.ts);
 
-    let ids = resolve_identities(&tx, &fresh)?;
+    let ids = resolve_identities(&tx, &fresh, jobs)?;
     let persons: Vec<String> = fresh.iter().map(|(p, m)| ids.person_for(p, m)).collect();
     let resolved: Vec<Resolved<'_>> = fresh
         .iter()
@@ -76,8 +78,41 @@ pub fn ingest(
             p.user_id.clone_from(uid);
         }
     }
+    let sessions = fold_sessions(&resolved);
+
+    // Rollups: compare what these people and sessions were with what they become.
+    let tz_of = |project: &str| {
+        ProjectTz::or_utc(
+            jobs.iter()
+                .find(|j| j.project_id == project)
+                .map_or("UTC", |j| &j.timezone),
+        )
+    };
+    let mut deltas = ids.deltas;
+    let old_first_seen = read_first_seen(&tx, &people)?;
+    for p in &people {
+        let old = old_first_seen
+            .get(&(p.project_id.clone(), p.id.clone()))
+            .copied();
+        person_first_seen(&mut deltas, &tz_of(&p.project_id), p, old);
+    }
+    let old_sessions = read_sessions(&tx, &sessions)?;
+    for s in &sessions {
+        let old = old_sessions
+            .get(&(s.project_id.clone(), s.id.clone()))
+            .copied();
+        deltas.session(
+            &s.project_id,
+            &tz_of(&s.project_id),
+            old,
+            SessionState::after(old, s),
+        );
+    }
+    deltas.messages(&resolved, &tz_of);
     upsert_people(&tx, &people)?;
-    upsert_sessions(&tx, &fold_sessions(&resolved))?;
+    upsert_sessions(&tx, &sessions)?;
+    mark_active_days(&tx, &active_days(&resolved, &tz_of), &mut deltas)?;
+    write_daily_stats(&tx, &deltas)?;
     tx.commit().map_err(err)?;
     Ok(outcomes)
 }
@@ -165,6 +200,8 @@ struct Identities {
     by_user: HashMap<Key, Option<String>>,
     /// `user_id` of each person touched, as known after this batch.
     user_of: HashMap<Key, Option<String>>,
+    /// Rollup changes caused by merging people.
+    deltas: Deltas,
 }
 
 impl Identities {
@@ -188,8 +225,19 @@ fn user_person_id(user_id: &str) -> String {
     format!("uid:{user_id}")
 }
 
-fn resolve_identities(tx: &Transaction<'_>, fresh: &[(&str, &Message)]) -> StoreResult<Identities> {
+fn resolve_identities(
+    tx: &Transaction<'_>,
+    fresh: &[(&str, &Message)],
+    jobs: &[IngestJob],
+) -> StoreResult<Identities> {
     let mut ids = Identities::default();
+    let tz_of = |project: &str| {
+        ProjectTz::or_utc(
+            jobs.iter()
+                .find(|j| j.project_id == project)
+                .map_or("UTC", |j| &j.timezone),
+        )
+    };
 
     // Known aliases; unknown anonymous ids become people of their own.
     let anons: HashSet<Key> = fresh
@@ -292,7 +340,7 @@ fn resolve_identities(tx: &Transaction<'_>, fresh: &[(&str, &Message)]) -> Store
         }
         match (q, p_user) {
             (Some(q), None) if q != p => {
-                merge_person(tx, project, &p, &q)?;
+                merge_person(tx, project, &p, &q, &tz_of(project), &mut ids.deltas)?;
                 for person in ids.by_anon.values_mut().filter(|x| **x == p) {
                     person.clone_from(&q);
                 }
@@ -335,11 +383,50 @@ fn repoint_alias(tx: &Transaction<'_>, project: &str, anon: &str, person: &str) 
     Ok(())
 }
 
-/// Folds anonymous person `from` into `into`: aliases, sessions and counters move.
-fn merge_person(tx: &Transaction<'_>, project: &str, from: &str, into: &str) -> StoreResult<()> {
+/// Folds anonymous person `from` into `into`: aliases, sessions, active days and
+/// counters move; the merged person is new on the earlier of the two first days.
+fn merge_person(
+    tx: &Transaction<'_>,
+    project: &str,
+    from: &str,
+    into: &str,
+    tz: &ProjectTz,
+    deltas: &mut Deltas,
+) -> StoreResult<()> {
+    let first_seen = |id: &str| -> StoreResult<Option<i64>> {
+        tx.prepare_cached("SELECT first_seen FROM site_users WHERE project_id = ? AND id = ?")
+            .and_then(|mut s| s.query_row(params![project, id], |r| r.get(0)).optional())
+            .map_err(err)
+    };
+    if let (Some(f), Some(i)) = (first_seen(from)?, first_seen(into)?) {
+        deltas.new_user(project, tz, f, -1);
+        if f < i {
+            deltas.new_user(project, tz, i, -1);
+            deltas.new_user(project, tz, f, 1);
+        }
+    }
+    let shared_days: Vec<String> = tx
+        .prepare_cached(
+            "SELECT day FROM user_days WHERE project_id = ?1 AND site_user_id = ?2
+             AND day IN (SELECT day FROM user_days WHERE project_id = ?1 AND site_user_id = ?3)",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![project, from, into], |r| r.get(0))?
+                .collect()
+        })
+        .map_err(err)?;
+    for day in &shared_days {
+        deltas.active_user(project, day, -1);
+        tx.execute(
+            "DELETE FROM user_days WHERE project_id = ? AND site_user_id = ? AND day = ?",
+            params![project, from, day],
+        )
+        .map_err(err)?;
+    }
     for sql in [
         "UPDATE site_user_aliases SET site_user_id = ?1 WHERE project_id = ?2 AND site_user_id = ?3",
         "UPDATE site_sessions SET site_user_id = ?1 WHERE project_id = ?2 AND site_user_id = ?3",
+        "UPDATE user_days SET site_user_id = ?1 WHERE project_id = ?2 AND site_user_id = ?3",
         "UPDATE site_users SET
             first_seen = min(first_seen, COALESCE((SELECT first_seen FROM site_users WHERE project_id = ?2 AND id = ?3), first_seen)),
             last_seen = max(last_seen, COALESCE((SELECT last_seen FROM site_users WHERE project_id = ?2 AND id = ?3), last_seen)),
@@ -353,6 +440,155 @@ fn merge_person(tx: &Transaction<'_>, project: &str, from: &str, into: &str) -> 
         params![project, from],
     )
     .map_err(err)?;
+    Ok(())
+}
+
+fn read_first_seen(
+    tx: &Transaction<'_>,
+    people: &[PersonUpsert],
+) -> StoreResult<HashMap<Key, i64>> {
+    let mut out = HashMap::new();
+    for chunk in shaped_chunks(people) {
+        let sql = format!(
+            "SELECT project_id, id, first_seen FROM site_users WHERE (project_id, id) IN (VALUES {})",
+            placeholders(chunk.len(), 2)
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let rows = stmt
+            .query_map(
+                params_from_iter(chunk.iter().flat_map(|p| [&p.project_id, &p.id])),
+                |r| {
+                    Ok((
+                        (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .map_err(err)?;
+        for row in rows {
+            let (k, v) = row.map_err(err)?;
+            out.insert(k, v);
+        }
+    }
+    Ok(out)
+}
+
+fn read_sessions(
+    tx: &Transaction<'_>,
+    sessions: &[SessionUpsert],
+) -> StoreResult<HashMap<Key, SessionState>> {
+    let mut out = HashMap::new();
+    for chunk in shaped_chunks(sessions) {
+        let sql = format!(
+            "SELECT project_id, id, started_at, last_seen_at, page_count FROM site_sessions WHERE (project_id, id) IN (VALUES {})",
+            placeholders(chunk.len(), 2)
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let rows = stmt
+            .query_map(
+                params_from_iter(chunk.iter().flat_map(|s| [&s.project_id, &s.id])),
+                |r| {
+                    Ok((
+                        (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                        SessionState {
+                            started_at: r.get(2)?,
+                            last_seen_at: r.get(3)?,
+                            page_count: r.get(4)?,
+                        },
+                    ))
+                },
+            )
+            .map_err(err)?;
+        for row in rows {
+            let (k, v) = row.map_err(err)?;
+            out.insert(k, v);
+        }
+    }
+    Ok(out)
+}
+
+/// Records (project, person, day) activity; each pair new to `user_days` is one
+/// more active user that day.
+fn mark_active_days(
+    tx: &Transaction<'_>,
+    days: &[(String, String, String)],
+    deltas: &mut Deltas,
+) -> StoreResult<()> {
+    let mut existing: HashSet<(String, String, String)> = HashSet::new();
+    for chunk in shaped_chunks(days) {
+        let sql = format!(
+            "SELECT project_id, site_user_id, day FROM user_days WHERE (project_id, site_user_id, day) IN (VALUES {})",
+            placeholders(chunk.len(), 3)
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let rows = stmt
+            .query_map(
+                params_from_iter(chunk.iter().flat_map(|(p, u, d)| [p, u, d])),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .map_err(err)?;
+        for row in rows {
+            existing.insert(row.map_err(err)?);
+        }
+    }
+    let new: Vec<&(String, String, String)> =
+        days.iter().filter(|k| !existing.contains(*k)).collect();
+    for chunk in shaped_chunks(&new) {
+        let sql = format!(
+            "INSERT INTO user_days (project_id, site_user_id, day) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(chunk.len(), 3)
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        stmt.execute(params_from_iter(
+            chunk.iter().flat_map(|(p, u, d)| [p, u, d]),
+        ))
+        .map_err(err)?;
+    }
+    for (p, _, d) in new {
+        deltas.active_user(p, d, 1);
+    }
+    Ok(())
+}
+
+fn write_daily_stats(tx: &Transaction<'_>, deltas: &Deltas) -> StoreResult<()> {
+    let rows = deltas.rows();
+    for chunk in shaped_chunks(&rows) {
+        let sql = format!(
+            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces)
+             VALUES {}
+             ON CONFLICT (project_id, day) DO UPDATE SET
+                active_users = daily_stats.active_users + excluded.active_users,
+                new_users = daily_stats.new_users + excluded.new_users,
+                sessions = daily_stats.sessions + excluded.sessions,
+                pageviews = daily_stats.pageviews + excluded.pageviews,
+                events = daily_stats.events + excluded.events,
+                session_ms = daily_stats.session_ms + excluded.session_ms,
+                bounces = daily_stats.bounces + excluded.bounces",
+            placeholders(chunk.len(), 9)
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 9);
+        for (p, day, d) in chunk {
+            args.extend([
+                p as &dyn ToSql,
+                day,
+                &d.active_users,
+                &d.new_users,
+                &d.sessions,
+                &d.pageviews,
+                &d.events,
+                &d.session_ms,
+                &d.bounces,
+            ]);
+        }
+        stmt.execute(params_from_iter(args)).map_err(err)?;
+    }
     Ok(())
 }
 

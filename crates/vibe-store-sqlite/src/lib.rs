@@ -3,6 +3,7 @@
 mod accounts;
 mod ingest;
 mod projects;
+mod rollups;
 mod tracking;
 
 use std::path::Path;
@@ -13,9 +14,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use vibe_store::rollup::DailyStats;
 use vibe_store::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_rollups.sql")),
+];
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -325,6 +330,31 @@ impl Store for SqliteStore {
     }
     async fn count_events(&self, project_id: &str) -> StoreResult<i64> {
         tracking::count_events(&self.pool, project_id).await
+    }
+    async fn daily_stats(
+        &self,
+        project_id: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> StoreResult<Vec<DailyStats>> {
+        rollups::daily_stats(&self.pool, project_id, from_day, to_day).await
+    }
+    async fn online_at(&self, project_id: &str, at_ms: i64, window_ms: i64) -> StoreResult<i64> {
+        rollups::online_at(&self.pool, project_id, at_ms, window_ms).await
+    }
+    async fn count_online(&self, project_id: &str, since_ms: i64) -> StoreResult<i64> {
+        rollups::count_online(&self.pool, project_id, since_ms).await
+    }
+    async fn churn_counts(
+        &self,
+        project_id: &str,
+        prev: (&str, &str),
+        cur: (&str, &str),
+    ) -> StoreResult<(i64, i64)> {
+        rollups::churn_counts(&self.pool, project_id, prev, cur).await
+    }
+    async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>> {
+        rollups::user_days(&self.pool, project_id).await
     }
     async fn recent_events(&self, project_id: &str, limit: i64) -> StoreResult<Vec<StoredEvent>> {
         tracking::recent_events(&self.pool, project_id, limit).await

@@ -11,6 +11,8 @@ use vibe_core::{Message, MessageKind};
 #[derive(Debug, Clone)]
 pub struct IngestJob {
     pub project_id: String,
+    /// The project's IANA time zone, for bucketing rollups by local day.
+    pub timezone: String,
     pub messages: Vec<Message>,
     pub received_at: i64,
 }

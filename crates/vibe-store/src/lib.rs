@@ -5,6 +5,7 @@
 
 pub mod ingest;
 pub mod model;
+pub mod rollup;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -132,6 +133,32 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, project_id: &str, session_id: &str)
         -> StoreResult<Option<SiteSession>>;
     async fn count_events(&self, project_id: &str) -> StoreResult<i64>;
+    // --- rollups ----------------------------------------------------------------------
+    /// Stored `daily_stats` rows with `from_day <= day <= to_day` (days without
+    /// activity have no row).
+    async fn daily_stats(
+        &self,
+        project_id: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> StoreResult<Vec<rollup::DailyStats>>;
+    /// Sessions open at `at_ms`: started by then, seen within `window_ms` before it,
+    /// and not ended before it. Only sessions started in the 24 h before are
+    /// considered, which keeps this an index range scan.
+    async fn online_at(&self, project_id: &str, at_ms: i64, window_ms: i64) -> StoreResult<i64>;
+    /// Sessions seen at or after `since_ms` that have not left (the size of `/online`).
+    async fn count_online(&self, project_id: &str, since_ms: i64) -> StoreResult<i64>;
+    /// People active in `[prev_from, prev_to]` (local days), and how many of them
+    /// were not active in `[cur_from, cur_to]`.
+    async fn churn_counts(
+        &self,
+        project_id: &str,
+        prev: (&str, &str),
+        cur: (&str, &str),
+    ) -> StoreResult<(i64, i64)>;
+    /// Rollup rows exactly as stored, for tests comparing rebuild with ingest.
+    async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>>;
+
     /// The newest stored events of a project.
     async fn recent_events(&self, project_id: &str, limit: i64) -> StoreResult<Vec<StoredEvent>>;
     async fn events_for_session(

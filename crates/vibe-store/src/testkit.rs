@@ -26,6 +26,8 @@ where
     leave_heartbeat_and_expiry(fresh().await).await;
     identify_merges_anonymous_person(fresh().await).await;
     projects_are_isolated(fresh().await).await;
+    rollups_follow_ingest(fresh().await).await;
+    rollups_follow_merges(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {
@@ -56,13 +58,19 @@ pub fn msg(v: Value) -> Message {
     if v.get("id").is_none() {
         v["id"] = json!(uuid::Uuid::new_v4().to_string());
     }
-    Message::parse(&v, "m", T0 + 60_000, TimestampPolicy::AllowHistorical)
-        .expect("valid test message")
+    Message::parse(
+        &v,
+        "m",
+        T0 + 30 * 86_400_000,
+        TimestampPolicy::AllowHistorical,
+    )
+    .expect("valid test message")
 }
 
 fn job(project: &Project, messages: Vec<Message>) -> IngestJob {
     IngestJob {
         project_id: project.id.clone(),
+        timezone: project.timezone.clone(),
         messages,
         received_at: T0,
     }
@@ -600,4 +608,158 @@ async fn projects_are_isolated(store: Arc<dyn Store>) {
     assert_eq!(store.count_events(&a.id).await.unwrap(), 2);
     assert_eq!(store.count_events(&b.id).await.unwrap(), 1);
     assert_eq!(store.online_visitors(&b.id, T0).await.unwrap().len(), 1);
+}
+
+fn day(store_rows: &[rollup::DailyStats], day: &str) -> rollup::DailyStats {
+    store_rows
+        .iter()
+        .find(|r| r.day == day)
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn rollups_follow_ingest(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    // T0 is 2027-01-15 08:00 UTC.
+    let d0 = "2027-01-15";
+    let pv = |anon: &str, sid: &str, ts: i64| {
+        msg(json!({"type":"pageview","anonymous_id":anon,"session_id":sid,"ts":ts,"url":"/"}))
+    };
+    store
+        .ingest(&[job(&p, vec![
+            pv("a", "a1", T0),
+            pv("a", "a1", T0 + 60_000),
+            msg(json!({"type":"event","anonymous_id":"a","session_id":"a1","ts":T0+90_000,"name":"signup"})),
+            pv("b", "b1", T0 + 1000),
+        ])])
+        .await
+        .unwrap();
+    // A heartbeat extends a's session; b's stays a single page view (a bounce).
+    store
+        .ingest(&[job(
+            &p,
+            vec![msg(
+                json!({"type":"heartbeat","anonymous_id":"a","session_id":"a1","ts":T0+120_000}),
+            )],
+        )])
+        .await
+        .unwrap();
+    let rows = store.daily_stats(&p.id, d0, d0).await.unwrap();
+    let r = day(&rows, d0);
+    assert_eq!(
+        (
+            r.active_users,
+            r.new_users,
+            r.sessions,
+            r.pageviews,
+            r.events
+        ),
+        (2, 2, 2, 3, 1)
+    );
+    assert_eq!((r.session_ms, r.bounces), (120_000, 1));
+
+    // The next day: a returns (active again, not new); c is new.
+    let next = T0 + 86_400_000;
+    store
+        .ingest(&[job(&p, vec![pv("a", "a2", next), pv("c", "c1", next)])])
+        .await
+        .unwrap();
+    let rows = store.daily_stats(&p.id, d0, "2027-01-16").await.unwrap();
+    let r = day(&rows, "2027-01-16");
+    assert_eq!(
+        (r.active_users, r.new_users, r.sessions, r.bounces),
+        (2, 1, 2, 2)
+    );
+    assert_eq!(day(&rows, d0).active_users, 2, "earlier days are untouched");
+    assert_eq!(store.user_days(&p.id).await.unwrap().len(), 4);
+
+    // Retries change nothing.
+    let m = pv("d", "d1", next + 5);
+    store.ingest(&[job(&p, vec![m.clone()])]).await.unwrap();
+    store.ingest(&[job(&p, vec![m])]).await.unwrap();
+    let r = day(
+        &store
+            .daily_stats(&p.id, "2027-01-16", "2027-01-16")
+            .await
+            .unwrap(),
+        "2027-01-16",
+    );
+    assert_eq!((r.active_users, r.new_users, r.pageviews), (3, 2, 3));
+
+    // Days are local: 23:30 UTC is the next day in Amsterdam.
+    let mut np = new_project("NL");
+    np.timezone = "Europe/Amsterdam".into();
+    let nl = store.create_project(&np, None).await.unwrap();
+    let late = T0 + 15 * 3_600_000 + 30 * 60_000;
+    store
+        .ingest(&[job(&nl, vec![pv("x", "x1", late)])])
+        .await
+        .unwrap();
+    let rows = store.daily_stats(&nl.id, d0, "2027-01-16").await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.day.as_str()).collect::<Vec<_>>(),
+        ["2027-01-16"]
+    );
+
+    // Online counts, now and at a past moment.
+    assert_eq!(store.count_online(&p.id, next).await.unwrap(), 3);
+    assert_eq!(
+        store.online_at(&p.id, T0 + 100_000, 300_000).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .online_at(&p.id, T0 + 1_000_000, 300_000)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Churn: a and b active on day 0; only a came back on day 1.
+    assert_eq!(
+        store
+            .churn_counts(&p.id, (d0, d0), ("2027-01-16", "2027-01-16"))
+            .await
+            .unwrap(),
+        (2, 1)
+    );
+    assert_eq!(
+        store
+            .churn_counts(&p.id, ("2020-01-01", "2020-01-01"), (d0, d0))
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+}
+
+async fn rollups_follow_merges(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let d0 = "2027-01-15";
+    // The user on device 1 yesterday and today; device 2 (anonymous) today first.
+    store
+        .ingest(&[job(&p, vec![
+            msg(json!({"type":"identify","anonymous_id":"dev1","session_id":"s1","ts":T0 - 86_400_000,"user_id":"u"})),
+            msg(json!({"type":"pageview","anonymous_id":"dev1","session_id":"s2","ts":T0,"url":"/"})),
+            msg(json!({"type":"pageview","anonymous_id":"dev2","session_id":"s3","ts":T0 + 10,"url":"/"})),
+        ])])
+        .await
+        .unwrap();
+    let r = day(&store.daily_stats(&p.id, d0, d0).await.unwrap(), d0);
+    assert_eq!((r.active_users, r.new_users), (2, 1));
+    // Device 2 signs in: one person, active once today, new yesterday only.
+    store
+        .ingest(&[job(&p, vec![msg(json!({"type":"identify","anonymous_id":"dev2","session_id":"s3","ts":T0 + 20,"user_id":"u"}))])])
+        .await
+        .unwrap();
+    let rows = store.daily_stats(&p.id, "2027-01-14", d0).await.unwrap();
+    let today = day(&rows, d0);
+    assert_eq!((today.active_users, today.new_users), (1, 0));
+    let yesterday = day(&rows, "2027-01-14");
+    assert_eq!((yesterday.active_users, yesterday.new_users), (1, 1));
 }

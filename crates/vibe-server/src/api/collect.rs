@@ -294,6 +294,7 @@ async fn ingest(
         .collect::<ApiResult<Vec<Message>>>()?;
     let job = IngestJob {
         project_id: project.id.clone(),
+        timezone: project.timezone.clone(),
         messages,
         received_at: now,
     };

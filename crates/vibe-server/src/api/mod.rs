@@ -5,6 +5,7 @@ pub mod collect;
 pub mod events;
 pub mod online;
 pub mod projects;
+pub mod stats;
 pub mod tokens;
 
 use axum::body::Bytes;

@@ -1,0 +1,254 @@
+//! Rollups kept current at ingest: `daily_stats` per project and local day, and
+//! `user_days` (who was active on which day) for distinct counts. This module is
+//! the arithmetic both backends share: each reads the previous state of the
+//! sessions and people a batch touches, and these functions turn old → new into
+//! additive deltas, so counters stay exact without rescanning events.
+//!
+//! Definitions (docs/metrics.md):
+//! - active user on a day: a person with at least one page view, event or identify
+//!   that local day (heartbeats do not count);
+//! - new user on a day: a person whose first message falls on that day;
+//! - a session belongs to the day it started; its duration is `last_seen_at −
+//!   started_at`; it bounced if it has at most one page view.
+
+use std::collections::{BTreeMap, HashMap};
+
+use vibe_core::day::ProjectTz;
+use vibe_core::MessageKind;
+
+use crate::ingest::{PersonUpsert, Resolved, SessionUpsert};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DailyDelta {
+    pub active_users: i64,
+    pub new_users: i64,
+    pub sessions: i64,
+    pub pageviews: i64,
+    pub events: i64,
+    pub session_ms: i64,
+    pub bounces: i64,
+}
+
+impl DailyDelta {
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn add(&mut self, o: &Self, sign: i64) {
+        self.active_users += sign * o.active_users;
+        self.new_users += sign * o.new_users;
+        self.sessions += sign * o.sessions;
+        self.pageviews += sign * o.pageviews;
+        self.events += sign * o.events;
+        self.session_ms += sign * o.session_ms;
+        self.bounces += sign * o.bounces;
+    }
+}
+
+/// A session's state as stored before the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionState {
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    pub page_count: i64,
+}
+
+impl SessionState {
+    /// The state after applying `up`, exactly as the backends' upsert computes it.
+    pub fn after(old: Option<Self>, up: &SessionUpsert) -> Self {
+        match old {
+            None => Self {
+                started_at: up.started_at,
+                last_seen_at: up.last_seen_at,
+                page_count: up.pageviews,
+            },
+            Some(o) => Self {
+                started_at: o.started_at.min(up.started_at),
+                last_seen_at: o.last_seen_at.max(up.last_seen_at),
+                page_count: o.page_count + up.pageviews,
+            },
+        }
+    }
+
+    fn contribution(&self) -> DailyDelta {
+        DailyDelta {
+            sessions: 1,
+            session_ms: (self.last_seen_at - self.started_at).max(0),
+            bounces: i64::from(self.page_count <= 1),
+            ..DailyDelta::default()
+        }
+    }
+}
+
+/// Deltas to `daily_stats`, keyed by (project, local day).
+#[derive(Debug, Default)]
+pub struct Deltas {
+    pub by_day: BTreeMap<(String, String), DailyDelta>,
+}
+
+impl Deltas {
+    fn entry(&mut self, project: &str, day: String) -> &mut DailyDelta {
+        self.by_day.entry((project.to_owned(), day)).or_default()
+    }
+
+    /// Adds (`sign` = 1) or removes (−1) a person counted as new on their first day.
+    pub fn new_user(&mut self, project: &str, tz: &ProjectTz, first_seen: i64, sign: i64) {
+        self.entry(project, tz.day_of(first_seen)).new_users += sign;
+    }
+
+    pub fn active_user(&mut self, project: &str, day: &str, sign: i64) {
+        self.entry(project, day.to_owned()).active_users += sign;
+    }
+
+    /// A session moved from `old` to `new`.
+    pub fn session(
+        &mut self,
+        project: &str,
+        tz: &ProjectTz,
+        old: Option<SessionState>,
+        new: SessionState,
+    ) {
+        if let Some(old) = old {
+            self.entry(project, tz.day_of(old.started_at))
+                .add(&old.contribution(), -1);
+        }
+        self.entry(project, tz.day_of(new.started_at))
+            .add(&new.contribution(), 1);
+    }
+
+    /// Page views and custom events of the batch's new messages.
+    pub fn messages(&mut self, resolved: &[Resolved<'_>], tz_of: &impl Fn(&str) -> ProjectTz) {
+        let mut tzs: HashMap<&str, ProjectTz> = HashMap::new();
+        for r in resolved {
+            let kind = r.msg.kind;
+            if !matches!(kind, MessageKind::Pageview | MessageKind::Event) {
+                continue;
+            }
+            let tz = tzs
+                .entry(r.project_id)
+                .or_insert_with(|| tz_of(r.project_id));
+            let d = self.entry(r.project_id, tz.day_of(r.msg.ts));
+            if kind == MessageKind::Pageview {
+                d.pageviews += 1;
+            } else {
+                d.events += 1;
+            }
+        }
+    }
+
+    /// Rows worth writing: deltas that changed something.
+    pub fn rows(&self) -> Vec<(&str, &str, DailyDelta)> {
+        self.by_day
+            .iter()
+            .filter(|(_, d)| !d.is_zero())
+            .map(|((p, day), d)| (p.as_str(), day.as_str(), *d))
+            .collect()
+    }
+}
+
+/// The (project, person, local day) triples a batch marks active.
+pub fn active_days(
+    resolved: &[Resolved<'_>],
+    tz_of: &impl Fn(&str) -> ProjectTz,
+) -> Vec<(String, String, String)> {
+    let mut tzs: HashMap<&str, ProjectTz> = HashMap::new();
+    let mut out: Vec<(String, String, String)> = resolved
+        .iter()
+        .filter(|r| r.msg.kind.is_stored_event())
+        .map(|r| {
+            let tz = tzs
+                .entry(r.project_id)
+                .or_insert_with(|| tz_of(r.project_id));
+            (
+                r.project_id.to_owned(),
+                r.person_id.to_owned(),
+                tz.day_of(r.msg.ts),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// First-seen bookkeeping for people: `old_first_seen` is `None` for new people.
+pub fn person_first_seen(
+    deltas: &mut Deltas,
+    tz: &ProjectTz,
+    p: &PersonUpsert,
+    old_first_seen: Option<i64>,
+) {
+    match old_first_seen {
+        None => deltas.new_user(&p.project_id, tz, p.first_seen, 1),
+        Some(old) if p.first_seen < old => {
+            deltas.new_user(&p.project_id, tz, old, -1);
+            deltas.new_user(&p.project_id, tz, p.first_seen, 1);
+        }
+        Some(_) => {}
+    }
+}
+
+/// One day's stats as served by the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct DailyStats {
+    pub day: String,
+    pub active_users: i64,
+    pub new_users: i64,
+    pub sessions: i64,
+    pub pageviews: i64,
+    pub events: i64,
+    pub session_ms: i64,
+    pub bounces: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_growing_session_moves_its_contribution() {
+        let tz = ProjectTz::or_utc("UTC");
+        let mut d = Deltas::default();
+        let first = SessionState {
+            started_at: 1_000,
+            last_seen_at: 1_000,
+            page_count: 1,
+        };
+        d.session("p", &tz, None, first);
+        let later = SessionState {
+            started_at: 1_000,
+            last_seen_at: 61_000,
+            page_count: 2,
+        };
+        d.session("p", &tz, Some(first), later);
+        let day = d.by_day[&("p".to_string(), "1970-01-01".to_string())];
+        assert_eq!((day.sessions, day.session_ms, day.bounces), (1, 60_000, 0));
+    }
+
+    #[test]
+    fn earlier_first_seen_moves_the_new_user() {
+        let tz = ProjectTz::or_utc("UTC");
+        let mut d = Deltas::default();
+        let p = PersonUpsert {
+            project_id: "p".into(),
+            id: "a".into(),
+            anonymous_id: None,
+            user_id: None,
+            first_seen: 0,
+            last_seen: 0,
+            traits_patch: None,
+            email: None,
+            name: None,
+            plan: None,
+            device: None,
+            browser: None,
+            os: None,
+            events: 1,
+        };
+        person_first_seen(&mut d, &tz, &p, Some(2 * 86_400_000));
+        let rows = d.rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].2.new_users, 1);
+        assert_eq!(rows[1].2.new_users, -1);
+    }
+}
