@@ -266,6 +266,27 @@ impl Store for PgStore {
     ) -> StoreResult<(i64, i64)> {
         rollups::churn_counts(&self.pool, project_id, prev, cur).await
     }
+    async fn rollup_inputs(
+        &self,
+        project_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<vibe_store::rollup::RollupInputs> {
+        rollups::rollup_inputs(&self.pool, project_id, from_ms, to_ms).await
+    }
+    async fn replace_rollups(
+        &self,
+        project_id: &str,
+        from_day: &str,
+        to_day: &str,
+        stats: &[DailyStats],
+        user_days: &[(String, String)],
+    ) -> StoreResult<()> {
+        rollups::replace_rollups(&self.pool, project_id, from_day, to_day, stats, user_days).await
+    }
+    async fn event_time_bounds(&self, project_id: &str) -> StoreResult<Option<(i64, i64)>> {
+        rollups::event_time_bounds(&self.pool, project_id).await
+    }
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>> {
         rollups::user_days(&self.pool, project_id).await
     }

@@ -1,8 +1,10 @@
 //! Reads of the rollup tables. Their cost depends on days and active people in
 //! the range, never on the number of raw events.
 
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use vibe_store::ingest::shaped_chunks;
 use vibe_store::rollup::DailyStats;
+use vibe_store::rollup::{RollupInputs, SessionState};
 use vibe_store::*;
 
 use crate::err;
@@ -86,4 +88,116 @@ pub async fn count_online(pool: &PgPool, project_id: &str, since_ms: i64) -> Sto
     .fetch_one(pool)
     .await
     .map_err(err)
+}
+
+pub async fn rollup_inputs(
+    pool: &PgPool,
+    project_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> StoreResult<RollupInputs> {
+    // Events belong to the person their anonymous id maps to now (merges re-point
+    // aliases), or — without one — to the person of their user id.
+    let events: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT e.ts, e.kind, COALESCE(a.site_user_id, u.id, 'uid:' || e.user_id)
+         FROM user_events e
+         LEFT JOIN site_user_aliases a ON a.project_id = e.project_id AND a.anonymous_id = e.anonymous_id
+         LEFT JOIN site_users u ON e.anonymous_id IS NULL AND u.project_id = e.project_id AND u.user_id = e.user_id
+         WHERE e.project_id = $1 AND e.ts >= $2 AND e.ts < $3",
+    )
+    .bind(project_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(pool)
+    .await
+    .map_err(err)?;
+    let sessions: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT started_at, last_seen_at, page_count FROM site_sessions
+         WHERE project_id = $1 AND started_at >= $2 AND started_at < $3",
+    )
+    .bind(project_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(pool)
+    .await
+    .map_err(err)?;
+    let first_seen: Vec<i64> = sqlx::query_scalar(
+        "SELECT first_seen FROM site_users WHERE project_id = $1 AND first_seen >= $2 AND first_seen < $3",
+    )
+    .bind(project_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(pool)
+    .await
+    .map_err(err)?;
+    Ok(RollupInputs {
+        events,
+        sessions: sessions
+            .into_iter()
+            .map(|(started_at, last_seen_at, page_count)| SessionState {
+                started_at,
+                last_seen_at,
+                page_count,
+            })
+            .collect(),
+        first_seen,
+    })
+}
+
+pub async fn replace_rollups(
+    pool: &PgPool,
+    project_id: &str,
+    from_day: &str,
+    to_day: &str,
+    stats: &[DailyStats],
+    user_days: &[(String, String)],
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(err)?;
+    for table in ["daily_stats", "user_days"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE project_id = $1 AND day >= $2 AND day <= $3"
+        ))
+        .bind(project_id)
+        .bind(from_day)
+        .bind(to_day)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    }
+    for chunk in shaped_chunks(stats) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces) ",
+        );
+        q.push_values(chunk, |mut b, s| {
+            b.push_bind(project_id)
+                .push_bind(&s.day)
+                .push_bind(s.active_users)
+                .push_bind(s.new_users)
+                .push_bind(s.sessions)
+                .push_bind(s.pageviews)
+                .push_bind(s.events)
+                .push_bind(s.session_ms)
+                .push_bind(s.bounces);
+        });
+        q.build().execute(&mut *tx).await.map_err(err)?;
+    }
+    for chunk in shaped_chunks(user_days) {
+        let mut q =
+            QueryBuilder::<Postgres>::new("INSERT INTO user_days (project_id, day, site_user_id) ");
+        q.push_values(chunk, |mut b, (day, person)| {
+            b.push_bind(project_id).push_bind(day).push_bind(person);
+        });
+        q.build().execute(&mut *tx).await.map_err(err)?;
+    }
+    tx.commit().await.map_err(err)
+}
+
+pub async fn event_time_bounds(pool: &PgPool, project_id: &str) -> StoreResult<Option<(i64, i64)>> {
+    let row: (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT MIN(ts), MAX(ts) FROM user_events WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(pool)
+            .await
+            .map_err(err)?;
+    Ok(row.0.zip(row.1))
 }

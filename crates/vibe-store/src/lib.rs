@@ -156,6 +156,25 @@ pub trait Store: Send + Sync + 'static {
         prev: (&str, &str),
         cur: (&str, &str),
     ) -> StoreResult<(i64, i64)>;
+    /// Raw inputs for rebuilding rollups of `[from_ms, to_ms)`: stored events with
+    /// their person, sessions that started, and first-seen times of people.
+    async fn rollup_inputs(
+        &self,
+        project_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<rollup::RollupInputs>;
+    /// Replaces `daily_stats` and `user_days` for `from_day..=to_day` in one transaction.
+    async fn replace_rollups(
+        &self,
+        project_id: &str,
+        from_day: &str,
+        to_day: &str,
+        stats: &[rollup::DailyStats],
+        user_days: &[(String, String)],
+    ) -> StoreResult<()>;
+    /// Earliest and latest stored event time of a project.
+    async fn event_time_bounds(&self, project_id: &str) -> StoreResult<Option<(i64, i64)>>;
     /// Rollup rows exactly as stored, for tests comparing rebuild with ingest.
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>>;
 

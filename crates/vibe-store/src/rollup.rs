@@ -201,6 +201,79 @@ pub struct DailyStats {
     pub bounces: i64,
 }
 
+/// What a rebuild reads for a time range.
+#[derive(Debug, Default)]
+pub struct RollupInputs {
+    /// (time, kind, person) of stored events.
+    pub events: Vec<(i64, String, String)>,
+    pub sessions: Vec<SessionState>,
+    pub first_seen: Vec<i64>,
+}
+
+/// Recomputes `daily_stats` and `user_days` for `from..=to` (local days) from the
+/// stored events, sessions and people — the seed's `calculate_daily_stats`. It is
+/// idempotent and yields the same rows as the incremental path. It works a week at
+/// a time so memory stays bounded.
+pub async fn rebuild(
+    store: &dyn crate::Store,
+    project: &crate::Project,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> crate::StoreResult<usize> {
+    let tz = ProjectTz::or_utc(&project.timezone);
+    let days = vibe_core::day::days_between(from, to);
+    let mut written = 0;
+    for week in days.chunks(7) {
+        let (first, last) = (week[0], week[week.len() - 1]);
+        let from_ms = tz.start_of(first);
+        let to_ms = last.tomorrow().map(|d| tz.start_of(d)).unwrap_or(i64::MAX);
+        let inputs = store.rollup_inputs(&project.id, from_ms, to_ms).await?;
+        let mut stats: BTreeMap<String, DailyStats> = BTreeMap::new();
+        let mut user_days: std::collections::BTreeSet<(String, String)> = Default::default();
+        fn row(stats: &mut BTreeMap<String, DailyStats>, day: String) -> &mut DailyStats {
+            stats.entry(day.clone()).or_insert_with(|| DailyStats {
+                day,
+                ..Default::default()
+            })
+        }
+        for (ts, kind, person) in &inputs.events {
+            let day = tz.day_of(*ts);
+            match kind.as_str() {
+                "pageview" => row(&mut stats, day.clone()).pageviews += 1,
+                "event" => row(&mut stats, day.clone()).events += 1,
+                _ => {}
+            }
+            user_days.insert((day, person.clone()));
+        }
+        for (day, _) in &user_days {
+            row(&mut stats, day.clone()).active_users += 1;
+        }
+        for s in &inputs.sessions {
+            let c = s.contribution();
+            let r = row(&mut stats, tz.day_of(s.started_at));
+            r.sessions += c.sessions;
+            r.session_ms += c.session_ms;
+            r.bounces += c.bounces;
+        }
+        for f in &inputs.first_seen {
+            row(&mut stats, tz.day_of(*f)).new_users += 1;
+        }
+        let stats: Vec<DailyStats> = stats.into_values().collect();
+        let user_days: Vec<(String, String)> = user_days.into_iter().collect();
+        store
+            .replace_rollups(
+                &project.id,
+                &first.to_string(),
+                &last.to_string(),
+                &stats,
+                &user_days,
+            )
+            .await?;
+        written += stats.len();
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

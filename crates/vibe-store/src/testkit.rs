@@ -28,6 +28,7 @@ where
     projects_are_isolated(fresh().await).await;
     rollups_follow_ingest(fresh().await).await;
     rollups_follow_merges(fresh().await).await;
+    rebuild_matches_incremental(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {
@@ -762,4 +763,79 @@ async fn rollups_follow_merges(store: Arc<dyn Store>) {
     assert_eq!((today.active_users, today.new_users), (1, 0));
     let yesterday = day(&rows, "2027-01-14");
     assert_eq!((yesterday.active_users, yesterday.new_users), (1, 1));
+}
+
+/// A deterministic, messy history: returning visitors, multi-page sessions,
+/// events, heartbeats, identifies that merge devices, server-side events.
+pub fn synthetic_history(days: i64, visitors: u64) -> Vec<Vec<Message>> {
+    let mut seed: u64 = 42;
+    let mut rnd = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let mut batches = Vec::new();
+    for d in 0..days {
+        let mut batch = Vec::new();
+        for v in 0..visitors {
+            if rnd(3) == 0 {
+                continue;
+            }
+            let anon = format!("anon-{v}");
+            let sid = format!("s-{v}-{d}");
+            let mut ts = T0 + d * 86_400_000 + (rnd(20) as i64) * 3_600_000;
+            for p in 0..=rnd(4) {
+                batch.push(msg(json!({"type":"pageview","anonymous_id":anon,"session_id":sid,"ts":ts,"url":format!("https://x.io/p{p}")})));
+                ts += 20_000 + rnd(60_000) as i64;
+            }
+            if rnd(2) == 0 {
+                batch.push(msg(json!({"type":"event","anonymous_id":anon,"session_id":sid,"ts":ts,"name":"click"})));
+            }
+            batch.push(msg(
+                json!({"type":"heartbeat","anonymous_id":anon,"session_id":sid,"ts":ts + 30_000}),
+            ));
+            if rnd(6) == 0 {
+                // Visitors v and v+1 are the same person on two devices.
+                let user = format!("user-{}", v / 2);
+                batch.push(msg(json!({"type":"identify","anonymous_id":anon,"session_id":sid,"ts":ts + 31_000,"user_id":user})));
+            }
+        }
+        batch.push(msg(json!({"type":"event","user_id":"backend-only","ts":T0 + d * 86_400_000 + 5,"name":"invoice"})));
+        batches.push(batch);
+    }
+    batches
+}
+
+async fn rebuild_matches_incremental(store: Arc<dyn Store>) {
+    let mut np = new_project("Site");
+    np.timezone = "America/New_York".into();
+    let p = store.create_project(&np, None).await.unwrap();
+    for batch in synthetic_history(9, 25) {
+        // Several requests per batch, like a busy writer.
+        let jobs: Vec<IngestJob> = batch.chunks(7).map(|c| job(&p, c.to_vec())).collect();
+        store.ingest(&jobs).await.unwrap();
+    }
+    let (from, to) = ("2027-01-10", "2027-01-31");
+    let incremental = store.daily_stats(&p.id, from, to).await.unwrap();
+    let incremental_days = store.user_days(&p.id).await.unwrap();
+    assert!(incremental.len() >= 9 && incremental.iter().any(|r| r.new_users > 0));
+
+    let (f, t) = (
+        vibe_core::day::parse_day(from).unwrap(),
+        vibe_core::day::parse_day(to).unwrap(),
+    );
+    rollup::rebuild(store.as_ref(), &p, f, t).await.unwrap();
+    assert_eq!(
+        store.daily_stats(&p.id, from, to).await.unwrap(),
+        incremental,
+        "rebuild = incremental"
+    );
+    assert_eq!(store.user_days(&p.id).await.unwrap(), incremental_days);
+    rollup::rebuild(store.as_ref(), &p, f, t).await.unwrap();
+    assert_eq!(
+        store.daily_stats(&p.id, from, to).await.unwrap(),
+        incremental,
+        "rebuild is idempotent"
+    );
 }
