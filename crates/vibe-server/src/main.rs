@@ -35,6 +35,28 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Analytics rollups.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Recompute daily stats from stored events (idempotent). By default every
+    /// project over its whole history.
+    Rebuild {
+        /// Only this project id.
+        #[arg(long)]
+        project: Option<String>,
+        /// First local day, YYYY-MM-DD (default: the project's first event).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last local day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +87,18 @@ fn main() -> anyhow::Result<()> {
                 let store = bootstrap::open_store(&config).await?;
                 println!("migrations applied ({})", store.backend());
                 Ok(())
+            }
+            Command::Stats {
+                command: StatsCommand::Rebuild { project, from, to },
+            } => {
+                let store = bootstrap::open_store(&config).await?;
+                rebuild_stats(
+                    store.as_ref(),
+                    project.as_deref(),
+                    from.as_deref(),
+                    to.as_deref(),
+                )
+                .await
             }
             Command::User {
                 command:
@@ -98,6 +132,53 @@ fn main() -> anyhow::Result<()> {
             }
         }
     })
+}
+
+async fn rebuild_stats(
+    store: &dyn vibe_store::Store,
+    only: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<()> {
+    let parse = |flag: &str, v: Option<&str>| -> anyhow::Result<Option<jiff::civil::Date>> {
+        v.map(|s| {
+            vibe_core::day::parse_day(s)
+                .with_context(|| format!("{flag} must be a date like 2026-01-31"))
+        })
+        .transpose()
+    };
+    let (from, to) = (parse("--from", from)?, parse("--to", to)?);
+    let projects: Vec<_> = store
+        .list_projects()
+        .await?
+        .into_iter()
+        .filter(|p| only.is_none_or(|id| p.id == id))
+        .collect();
+    if projects.is_empty() {
+        match only {
+            Some(id) => anyhow::bail!("no project with id {id}"),
+            None => anyhow::bail!(
+                "there are no projects yet (start `vibe serve` once to create the default one)"
+            ),
+        }
+    }
+    for p in projects {
+        let tz = vibe_core::day::ProjectTz::or_utc(&p.timezone);
+        let now = Clock::default().now_ms();
+        let bounds = store.event_time_bounds(&p.id).await?;
+        let from =
+            from.unwrap_or_else(|| tz.date_of(bounds.map_or(now, |b| b.0.min(p.created_at))));
+        let to = to.unwrap_or_else(|| tz.date_of(bounds.map_or(now, |b| b.1.max(now))));
+        let started = std::time::Instant::now();
+        let days = vibe_store::rollup::rebuild(store, &p, from, to).await?;
+        println!(
+            "{} ({}): rebuilt {from} … {to}, {days} days with activity, in {:.1?}",
+            p.name,
+            p.id,
+            started.elapsed()
+        );
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

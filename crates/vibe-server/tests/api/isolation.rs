@@ -32,7 +32,15 @@ async fn projects_are_isolated(backend: Backend) {
         .collect();
     assert_eq!(listed, vec![a.id.clone()]);
     assert_eq!(app.online_visitors(&alice, &a.id).await.len(), 1);
-    for path in ["", "/online", "/events", "/snippet", "/keys"] {
+    for path in [
+        "",
+        "/online",
+        "/events",
+        "/snippet",
+        "/keys",
+        "/metrics",
+        "/stats/daily",
+    ] {
         let res = app
             .get(&alice, &format!("/api/v1/projects/{}{path}", b.id))
             .await;

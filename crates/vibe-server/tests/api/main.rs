@@ -7,3 +7,4 @@ mod collect;
 mod isolation;
 mod presence;
 mod queue;
+mod stats;
