@@ -5,6 +5,7 @@ mod ingest;
 mod projects;
 mod rollups;
 mod tracking;
+mod users;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -376,6 +377,23 @@ impl Store for SqliteStore {
     }
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>> {
         rollups::user_days(&self.pool, project_id).await
+    }
+    async fn list_users(&self, query: &vibe_store::users::UserQuery) -> StoreResult<Vec<SiteUser>> {
+        users::list_users(&self.pool, query).await
+    }
+    async fn find_user(&self, project_id: &str, any_id: &str) -> StoreResult<Option<SiteUser>> {
+        users::find_user(&self.pool, project_id, any_id).await
+    }
+    async fn count_user_sessions(&self, project_id: &str, site_user_id: &str) -> StoreResult<i64> {
+        users::count_user_sessions(&self.pool, project_id, site_user_id).await
+    }
+    async fn user_sessions(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<vibe_store::users::SessionWithPages>> {
+        users::user_sessions(&self.pool, project_id, site_user_id, limit).await
     }
     async fn recent_events(&self, project_id: &str, limit: i64) -> StoreResult<Vec<StoredEvent>> {
         tracking::recent_events(&self.pool, project_id, limit).await

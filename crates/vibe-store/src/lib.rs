@@ -8,6 +8,7 @@ pub mod model;
 pub mod rollup;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod users;
 
 use async_trait::async_trait;
 
@@ -177,6 +178,20 @@ pub trait Store: Send + Sync + 'static {
     async fn event_time_bounds(&self, project_id: &str) -> StoreResult<Option<(i64, i64)>>;
     /// Rollup rows exactly as stored, for tests comparing rebuild with ingest.
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>>;
+
+    // --- people -------------------------------------------------------------------------
+    /// One page of the people list (`query.limit` rows).
+    async fn list_users(&self, query: &users::UserQuery) -> StoreResult<Vec<SiteUser>>;
+    /// A person by person id, user id or any of their anonymous ids.
+    async fn find_user(&self, project_id: &str, any_id: &str) -> StoreResult<Option<SiteUser>>;
+    async fn count_user_sessions(&self, project_id: &str, site_user_id: &str) -> StoreResult<i64>;
+    /// A person's sessions, newest first, each with its page views in order.
+    async fn user_sessions(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<users::SessionWithPages>>;
 
     /// The newest stored events of a project.
     async fn recent_events(&self, project_id: &str, limit: i64) -> StoreResult<Vec<StoredEvent>>;

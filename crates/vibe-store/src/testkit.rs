@@ -29,6 +29,8 @@ where
     rollups_follow_ingest(fresh().await).await;
     rollups_follow_merges(fresh().await).await;
     rebuild_matches_incremental(fresh().await).await;
+    segments_search_and_pagination(fresh().await).await;
+    profiles_and_session_history(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {
@@ -838,4 +840,163 @@ async fn rebuild_matches_incremental(store: Arc<dyn Store>) {
         incremental,
         "rebuild is idempotent"
     );
+}
+
+async fn segments_search_and_pagination(store: Arc<dyn Store>) {
+    use crate::users::{Segment, UserQuery, UserSort};
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let now = T0 + 20 * 86_400_000;
+    let seen = |id: &str, days_ago: i64, plan: Option<&str>| {
+        let mut m = json!({"type":"identify","anonymous_id":id,"user_id":format!("user-{id}"),"ts":now - days_ago * 86_400_000,
+            "traits":{"email":format!("{id}@example.com"),"name":format!("Name {id}")}});
+        if let Some(plan) = plan {
+            m["traits"]["plan"] = json!(plan);
+        }
+        msg(m)
+    };
+    store
+        .ingest(&[job(
+            &p,
+            vec![
+                seen("fresh", 1, Some("premium")),
+                seen("recent", 3, Some("trial")),
+                seen("lapsed", 10, Some("free")),
+                seen("gone", 40, Some("Pro")),
+                seen("quit", 2, Some("churned")),
+            ],
+        )])
+        .await
+        .unwrap();
+    let ids = |segment: Segment, search: Option<&str>| {
+        let store = store.clone();
+        let q = UserQuery {
+            project_id: p.id.clone(),
+            segment,
+            search: search.map(str::to_owned),
+            sort: UserSort::LastSeen,
+            cursor: None,
+            limit: 100,
+            now_ms: now,
+        };
+        async move {
+            store
+                .list_users(&q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(Segment::All, None).await,
+        ["fresh", "quit", "recent", "lapsed", "gone"]
+    );
+    assert_eq!(
+        ids(Segment::Active, None).await,
+        ["fresh", "quit", "recent"]
+    );
+    assert_eq!(ids(Segment::Inactive, None).await, ["lapsed"]);
+    assert_eq!(ids(Segment::Churned, None).await, ["quit", "gone"]);
+    assert_eq!(ids(Segment::Premium, None).await, ["fresh", "gone"]);
+    assert_eq!(ids(Segment::Trial, None).await, ["recent"]);
+    assert_eq!(ids(Segment::All, Some("LAPSED@")).await, ["lapsed"]);
+    assert_eq!(ids(Segment::All, Some("name f")).await, ["fresh"]);
+    assert!(
+        ids(Segment::All, Some("%")).await.is_empty(),
+        "wildcards are literal"
+    );
+
+    // Pages of 2 walk every person exactly once, even with equal sort values.
+    store
+        .ingest(&[job(
+            &p,
+            (0..7).map(|i| seen(&format!("tie{i}"), 5, None)).collect(),
+        )])
+        .await
+        .unwrap();
+    let mut q = UserQuery {
+        project_id: p.id.clone(),
+        segment: Segment::All,
+        search: None,
+        sort: UserSort::FirstSeen,
+        cursor: None,
+        limit: 2,
+        now_ms: now,
+    };
+    let mut walked = Vec::new();
+    loop {
+        let page = store.list_users(&q).await.unwrap();
+        let Some(last) = page.last() else { break };
+        q.cursor = Some(q.cursor_after(last));
+        walked.extend(page.into_iter().map(|u| u.id));
+    }
+    assert_eq!(walked.len(), 12);
+    let mut unique = walked.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 12);
+}
+
+async fn profiles_and_session_history(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let pv = |sid: &str, ts: i64, path: &str| {
+        msg(
+            json!({"type":"pageview","anonymous_id":"anon-7","session_id":sid,"ts":ts,"url":format!("https://x.io{path}"),"title":path}),
+        )
+    };
+    store
+        .ingest(&[job(&p, vec![
+            pv("old", T0, "/"),
+            pv("old", T0 + 5_000, "/pricing"),
+            pv("new", T0 + 86_400_000, "/docs"),
+            pv("new", T0 + 86_400_000 + 3_000, "/docs/api"),
+            pv("new", T0 + 86_400_000 + 9_000, "/"),
+            msg(json!({"type":"identify","anonymous_id":"anon-7","session_id":"new","ts":T0 + 86_400_000 + 10_000,"user_id":"u-7"})),
+        ])])
+        .await
+        .unwrap();
+    for any in ["anon-7", "u-7"] {
+        let u = store.find_user(&p.id, any).await.unwrap().unwrap();
+        assert_eq!(
+            (u.id.as_str(), u.user_id.as_deref()),
+            ("anon-7", Some("u-7"))
+        );
+    }
+    assert!(store.find_user(&p.id, "nobody").await.unwrap().is_none());
+    assert_eq!(store.count_user_sessions(&p.id, "anon-7").await.unwrap(), 2);
+    let history = store.user_sessions(&p.id, "anon-7", 20).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|s| s.session.id.as_str())
+            .collect::<Vec<_>>(),
+        ["new", "old"]
+    );
+    let paths: Vec<&str> = history[0]
+        .pages
+        .iter()
+        .filter_map(|v| v.path.as_deref())
+        .collect();
+    assert_eq!(paths, ["/docs", "/docs/api", "/"]);
+    assert_eq!(history[1].pages.len(), 2);
+    assert_eq!(
+        store.user_sessions(&p.id, "anon-7", 1).await.unwrap().len(),
+        1
+    );
+    let other = store
+        .create_project(&new_project("Other"), None)
+        .await
+        .unwrap();
+    assert!(store
+        .find_user(&other.id, "anon-7")
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -1,0 +1,275 @@
+//! The people list: segments, search, sort and keyset pagination. The SQL is built
+//! once here with `?` placeholders (numbered by PostgreSQL's backend), so both
+//! backends run the same query.
+
+use serde::Serialize;
+
+/// Segments (docs/metrics.md): by last activity, or by the `plan` trait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Segment {
+    All,
+    /// Seen in the last 7 days.
+    Active,
+    /// Last seen 7–30 days ago.
+    Inactive,
+    /// Plan is set and is not free, trial or churned.
+    Premium,
+    /// Plan is `trial`.
+    Trial,
+    /// Not seen for 30 days, or plan is `churned`.
+    Churned,
+}
+
+impl Segment {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "all" | "alle" | "" => Self::All,
+            "active" | "actief" => Self::Active,
+            "inactive" | "inactief" => Self::Inactive,
+            "premium" => Self::Premium,
+            "trial" => Self::Trial,
+            "churned" => Self::Churned,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Premium => "premium",
+            Self::Trial => "trial",
+            Self::Churned => "churned",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    /// Most recently seen first (default).
+    LastSeen,
+    /// Newest first.
+    FirstSeen,
+}
+
+impl UserSort {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "" | "last_seen" | "-last_seen" => Some(Self::LastSeen),
+            "first_seen" | "-first_seen" => Some(Self::FirstSeen),
+            _ => None,
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::LastSeen => "last_seen",
+            Self::FirstSeen => "first_seen",
+        }
+    }
+}
+
+/// Where the previous page ended: the sort value and id of its last row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCursor {
+    pub value: i64,
+    pub id: String,
+}
+
+impl UserCursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.value, hex(self.id.as_bytes()))
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let (v, id) = s.split_once('.')?;
+        Some(Self {
+            value: v.parse().ok()?,
+            id: String::from_utf8(unhex(id)?).ok()?,
+        })
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    pub project_id: String,
+    pub segment: Segment,
+    pub search: Option<String>,
+    pub sort: UserSort,
+    pub cursor: Option<UserCursor>,
+    pub limit: i64,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Text(String),
+    Int(i64),
+}
+
+pub const USER_COLUMNS: &str =
+    "id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count";
+
+const DAY_MS: i64 = 86_400_000;
+
+impl UserQuery {
+    /// SQL with `?` placeholders and the values to bind, in order.
+    pub fn to_sql(&self) -> (String, Vec<SqlValue>) {
+        let mut sql = format!("SELECT {USER_COLUMNS} FROM site_users WHERE project_id = ?");
+        let mut args = vec![SqlValue::Text(self.project_id.clone())];
+        let week = self.now_ms - 7 * DAY_MS;
+        let month = self.now_ms - 30 * DAY_MS;
+        match self.segment {
+            Segment::All => {}
+            Segment::Active => {
+                sql.push_str(" AND last_seen >= ?");
+                args.push(SqlValue::Int(week));
+            }
+            Segment::Inactive => {
+                sql.push_str(" AND last_seen < ? AND last_seen >= ?");
+                args.extend([SqlValue::Int(week), SqlValue::Int(month)]);
+            }
+            Segment::Premium => sql.push_str(
+                " AND plan IS NOT NULL AND lower(plan) NOT IN ('free', 'trial', 'churned')",
+            ),
+            Segment::Trial => sql.push_str(" AND lower(plan) = 'trial'"),
+            Segment::Churned => {
+                sql.push_str(" AND (last_seen < ? OR lower(plan) = 'churned')");
+                args.push(SqlValue::Int(month));
+            }
+        }
+        if let Some(q) = self
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            let pattern = format!(
+                "%{}%",
+                q.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            sql.push_str(" AND (");
+            let cols = ["id", "user_id", "email", "name"];
+            for (i, col) in cols.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push_str(&format!("lower({col}) LIKE ? ESCAPE '\\'"));
+                args.push(SqlValue::Text(pattern.clone()));
+            }
+            sql.push(')');
+        }
+        let col = self.sort.column();
+        if let Some(c) = &self.cursor {
+            sql.push_str(&format!(" AND ({col} < ? OR ({col} = ? AND id > ?))"));
+            args.extend([
+                SqlValue::Int(c.value),
+                SqlValue::Int(c.value),
+                SqlValue::Text(c.id.clone()),
+            ]);
+        }
+        sql.push_str(&format!(" ORDER BY {col} DESC, id ASC LIMIT ?"));
+        args.push(SqlValue::Int(self.limit));
+        (sql, args)
+    }
+
+    /// The cursor for the page after `last`.
+    pub fn cursor_after(&self, last: &crate::SiteUser) -> UserCursor {
+        let value = match self.sort {
+            UserSort::LastSeen => last.last_seen,
+            UserSort::FirstSeen => last.first_seen,
+        };
+        UserCursor {
+            value,
+            id: last.id.clone(),
+        }
+    }
+}
+
+/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL.
+pub fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A session in a person's history, with the pages visited in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionWithPages {
+    #[serde(flatten)]
+    pub session: crate::SiteSession,
+    pub pages: Vec<PageVisit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PageVisit {
+    #[serde(skip)]
+    pub session_id: String,
+    pub path: Option<String>,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub ts: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = UserCursor {
+            value: 1_700_000_000_000,
+            id: "anon.1/ü".into(),
+        };
+        assert_eq!(UserCursor::decode(&c.encode()), Some(c));
+        assert_eq!(UserCursor::decode("garbage"), None);
+        assert_eq!(UserCursor::decode("1.zz"), None);
+    }
+
+    #[test]
+    fn search_escapes_like_wildcards() {
+        let q = UserQuery {
+            project_id: "p".into(),
+            segment: Segment::Active,
+            search: Some("50%_off".into()),
+            sort: UserSort::LastSeen,
+            cursor: None,
+            limit: 10,
+            now_ms: 0,
+        };
+        let (sql, args) = q.to_sql();
+        assert!(sql.contains("ESCAPE"));
+        assert!(args.contains(&SqlValue::Text("%50\\%\\_off%".into())));
+        assert_eq!(
+            numbered_placeholders("a = ? AND b = ?"),
+            "a = $1 AND b = $2"
+        );
+    }
+}
