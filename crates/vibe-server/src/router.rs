@@ -7,7 +7,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::{auth, collect, events, online, projects, stats, tokens};
+use crate::api::{auth, collect, events, export, online, projects, stats, tokens, users};
 use crate::assets;
 use crate::state::AppState;
 
@@ -37,6 +37,14 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{id}/events", get(events::recent))
         .route("/projects/{id}/metrics", get(stats::metrics))
         .route("/projects/{id}/stats/daily", get(stats::daily))
+        .route("/projects/{id}/users", get(users::list))
+        .route("/projects/{id}/users/{uid}", get(users::profile))
+        .route("/projects/{id}/users/{uid}/sessions", get(users::sessions))
+        .route("/projects/{id}/export/users.csv", get(export::users_csv))
+        .route(
+            "/projects/{id}/export/metrics.csv",
+            get(export::metrics_csv),
+        )
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)

@@ -3,10 +3,12 @@
 pub mod auth;
 pub mod collect;
 pub mod events;
+pub mod export;
 pub mod online;
 pub mod projects;
 pub mod stats;
 pub mod tokens;
+pub mod users;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

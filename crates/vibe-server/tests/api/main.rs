@@ -8,3 +8,4 @@ mod isolation;
 mod presence;
 mod queue;
 mod stats;
+mod users;

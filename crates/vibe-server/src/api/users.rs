@@ -1,0 +1,212 @@
+//! `/api/v1/projects/{id}/users…`: the people list by segment, a person's profile
+//! and their session history.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+use vibe_store::users::{Segment, SessionWithPages, UserCursor, UserQuery, UserSort};
+use vibe_store::SiteUser;
+
+use crate::auth::ProjectAccess;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// A person as listed: identity, promoted traits, activity and device.
+#[derive(Serialize)]
+pub struct UserRow {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub plan: Option<String>,
+    pub traits: Value,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub total_events: i64,
+    pub device: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+}
+
+impl From<SiteUser> for UserRow {
+    fn from(u: SiteUser) -> Self {
+        Self {
+            traits: serde_json::from_str(&u.traits).unwrap_or(Value::Null),
+            id: u.id,
+            user_id: u.user_id,
+            anonymous_id: u.anonymous_id,
+            email: u.email,
+            name: u.name,
+            plan: u.plan,
+            first_seen: u.first_seen,
+            last_seen: u.last_seen,
+            total_events: u.event_count,
+            device: u.device,
+            browser: u.browser,
+            os: u.os,
+        }
+    }
+}
+
+/// Parses `segment`, `q`, `sort`, `cursor` and `limit` into a query.
+pub fn user_query(
+    access: &ProjectAccess,
+    q: &HashMap<String, String>,
+    now_ms: i64,
+    default_limit: i64,
+) -> ApiResult<UserQuery> {
+    let segment = match q.get("segment") {
+        None => Segment::All,
+        Some(s) => Segment::parse(s).ok_or_else(|| {
+            ApiError::field(
+                "invalid_field",
+                "segment",
+                "must be one of all, active, inactive, premium, trial, churned",
+            )
+        })?,
+    };
+    let sort = match q.get("sort") {
+        None => UserSort::LastSeen,
+        Some(s) => UserSort::parse(s).ok_or_else(|| {
+            ApiError::field("invalid_field", "sort", "must be last_seen or first_seen")
+        })?,
+    };
+    let cursor = match q.get("cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(UserCursor::decode(c).ok_or_else(|| {
+            ApiError::field(
+                "invalid_field",
+                "cursor",
+                "is not a cursor from a previous page",
+            )
+        })?),
+    };
+    let limit = match q.get("limit") {
+        None => default_limit,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=200).contains(l))
+            .ok_or_else(|| {
+                ApiError::field("invalid_field", "limit", "must be between 1 and 200")
+            })?,
+    };
+    let search = q
+        .get("q")
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::field(
+            "invalid_field",
+            "q",
+            "must be at most 200 characters",
+        ));
+    }
+    Ok(UserQuery {
+        project_id: access.project.id.clone(),
+        segment,
+        search,
+        sort,
+        cursor,
+        limit,
+        now_ms,
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let mut query = user_query(&access, &q, state.clock.now_ms(), 50)?;
+    let page_size = query.limit;
+    // One extra row tells whether another page follows.
+    query.limit += 1;
+    let mut users = state.store.list_users(&query).await?;
+    let more = users.len() as i64 > page_size;
+    users.truncate(page_size as usize);
+    let next_cursor = users
+        .last()
+        .filter(|_| more)
+        .map(|u| query.cursor_after(u).encode());
+    let users: Vec<UserRow> = users.into_iter().map(UserRow::from).collect();
+    Ok(Json(
+        json!({ "users": users, "next_cursor": next_cursor, "segment": query.segment }),
+    ))
+}
+
+async fn find(state: &AppState, access: &ProjectAccess, uid: &str) -> ApiResult<SiteUser> {
+    state
+        .store
+        .find_user(&access.project.id, uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, uid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let user = find(&state, &access, &uid).await?;
+    let total_sessions = state
+        .store
+        .count_user_sessions(&access.project.id, &user.id)
+        .await?;
+    let mut v = json!(UserRow::from(user));
+    v["total_sessions"] = json!(total_sessions);
+    Ok(Json(v))
+}
+
+#[derive(Serialize)]
+struct SessionOut {
+    #[serde(flatten)]
+    inner: SessionWithPages,
+    /// Still going: not left, and seen within the online window.
+    active: bool,
+    duration_s: i64,
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, uid)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let limit = match q.get("limit") {
+        None => 20,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| {
+                ApiError::field("invalid_field", "limit", "must be between 1 and 100")
+            })?,
+    };
+    let user = find(&state, &access, &uid).await?;
+    let now = state.clock.now_ms();
+    let window_ms = access.project.online_window_s * 1000;
+    let sessions: Vec<SessionOut> = state
+        .store
+        .user_sessions(&access.project.id, &user.id, limit)
+        .await?
+        .into_iter()
+        .map(|mut s| {
+            let active = s.session.ended_at.is_none() && s.session.last_seen_at >= now - window_ms;
+            if !active && s.session.ended_at.is_none() {
+                s.session.ended_at = Some(s.session.last_seen_at);
+            }
+            let duration_s = (s.session.last_seen_at - s.session.started_at).max(0) / 1000;
+            SessionOut {
+                inner: s,
+                active,
+                duration_s,
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "sessions": sessions })))
+}
