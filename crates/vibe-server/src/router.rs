@@ -7,7 +7,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::{auth, collect, events, export, online, projects, stats, tokens, users};
+use crate::api::{auth, collect, events, export, funnels, online, projects, stats, tokens, users};
 use crate::assets;
 use crate::state::AppState;
 
@@ -37,6 +37,20 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{id}/events", get(events::recent))
         .route("/projects/{id}/metrics", get(stats::metrics))
         .route("/projects/{id}/stats/daily", get(stats::daily))
+        .route(
+            "/projects/{id}/funnels",
+            get(funnels::list).post(funnels::create),
+        )
+        .route(
+            "/projects/{id}/funnels/{fid}",
+            get(funnels::get)
+                .put(funnels::update)
+                .delete(funnels::delete),
+        )
+        .route(
+            "/projects/{id}/funnels/{fid}/conversion",
+            get(funnels::conversion_of),
+        )
         .route("/projects/{id}/users", get(users::list))
         .route("/projects/{id}/users/{uid}", get(users::profile))
         .route("/projects/{id}/users/{uid}/sessions", get(users::sessions))

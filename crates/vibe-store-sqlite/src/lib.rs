@@ -1,6 +1,7 @@
 //! SQLite backend: the embedded default. One file (`vibe.db`) in WAL mode.
 
 mod accounts;
+mod funnels;
 mod ingest;
 mod projects;
 mod rollups;
@@ -21,6 +22,7 @@ use vibe_store::*;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_rollups.sql")),
+    (3, include_str!("../migrations/0003_funnels.sql")),
 ];
 
 pub struct SqliteStore {
@@ -377,6 +379,42 @@ impl Store for SqliteStore {
     }
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>> {
         rollups::user_days(&self.pool, project_id).await
+    }
+    async fn create_funnel(
+        &self,
+        project_id: &str,
+        f: &vibe_store::funnel::Funnel,
+    ) -> StoreResult<()> {
+        funnels::create(&self.pool, project_id, f).await
+    }
+    async fn list_funnels(&self, project_id: &str) -> StoreResult<Vec<vibe_store::funnel::Funnel>> {
+        funnels::list(&self.pool, project_id).await
+    }
+    async fn get_funnel(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+    ) -> StoreResult<Option<vibe_store::funnel::Funnel>> {
+        funnels::get(&self.pool, project_id, funnel_id).await
+    }
+    async fn update_funnel(
+        &self,
+        project_id: &str,
+        f: &vibe_store::funnel::Funnel,
+    ) -> StoreResult<()> {
+        funnels::update(&self.pool, project_id, f).await
+    }
+    async fn delete_funnel(&self, project_id: &str, funnel_id: &str) -> StoreResult<()> {
+        funnels::delete(&self.pool, project_id, funnel_id).await
+    }
+    async fn funnel_events(
+        &self,
+        project_id: &str,
+        steps: &[vibe_store::funnel::FunnelStep],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<vibe_store::funnel::FunnelEvent>> {
+        funnels::events(&self.pool, project_id, steps, from_ms, to_ms).await
     }
     async fn list_users(&self, query: &vibe_store::users::UserQuery) -> StoreResult<Vec<SiteUser>> {
         users::list_users(&self.pool, query).await

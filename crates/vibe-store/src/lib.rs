@@ -3,6 +3,7 @@
 //! `Arc<dyn Store>`. Each method is one use case in one transaction.
 //! The `testkit` feature exposes the conformance suite both backends must pass.
 
+pub mod funnel;
 pub mod ingest;
 pub mod model;
 pub mod rollup;
@@ -178,6 +179,27 @@ pub trait Store: Send + Sync + 'static {
     async fn event_time_bounds(&self, project_id: &str) -> StoreResult<Option<(i64, i64)>>;
     /// Rollup rows exactly as stored, for tests comparing rebuild with ingest.
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>>;
+
+    // --- funnels ------------------------------------------------------------------------
+    async fn create_funnel(&self, project_id: &str, funnel: &funnel::Funnel) -> StoreResult<()>;
+    async fn list_funnels(&self, project_id: &str) -> StoreResult<Vec<funnel::Funnel>>;
+    async fn get_funnel(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+    ) -> StoreResult<Option<funnel::Funnel>>;
+    /// Replaces name, steps and window; `NotFound` when it is not this project's.
+    async fn update_funnel(&self, project_id: &str, funnel: &funnel::Funnel) -> StoreResult<()>;
+    async fn delete_funnel(&self, project_id: &str, funnel_id: &str) -> StoreResult<()>;
+    /// Stored page views and events in `[from_ms, to_ms]` that match any of `steps`,
+    /// with the person each belongs to.
+    async fn funnel_events(
+        &self,
+        project_id: &str,
+        steps: &[funnel::FunnelStep],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<funnel::FunnelEvent>>;
 
     // --- people -------------------------------------------------------------------------
     /// One page of the people list (`query.limit` rows).

@@ -31,6 +31,7 @@ where
     rebuild_matches_incremental(fresh().await).await;
     segments_search_and_pagination(fresh().await).await;
     profiles_and_session_history(fresh().await).await;
+    funnels_store_and_match_events(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {
@@ -999,4 +1000,94 @@ async fn profiles_and_session_history(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_none());
+}
+
+async fn funnels_store_and_match_events(store: Arc<dyn Store>) {
+    use crate::funnel::{Funnel, FunnelStep, StepMatch};
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let other = store
+        .create_project(&new_project("Other"), None)
+        .await
+        .unwrap();
+    let mut f = Funnel {
+        id: "f1".into(),
+        name: "Signup".into(),
+        steps: vec![
+            FunnelStep {
+                kind: StepMatch::Page,
+                value: "/docs_".into(),
+                prefix: true,
+                name: None,
+            },
+            FunnelStep {
+                kind: StepMatch::Event,
+                value: "signup".into(),
+                prefix: false,
+                name: Some("Signed up".into()),
+            },
+        ],
+        window_days: 7,
+        created_at: T0,
+        updated_at: T0,
+    };
+    store.create_funnel(&p.id, &f).await.unwrap();
+    assert_eq!(store.list_funnels(&p.id).await.unwrap(), vec![f.clone()]);
+    assert!(store.list_funnels(&other.id).await.unwrap().is_empty());
+    assert!(store.get_funnel(&other.id, "f1").await.unwrap().is_none());
+    assert!(matches!(
+        store.update_funnel(&other.id, &f).await,
+        Err(StoreError::NotFound)
+    ));
+    f.window_days = 3;
+    store.update_funnel(&p.id, &f).await.unwrap();
+    assert_eq!(
+        store
+            .get_funnel(&p.id, "f1")
+            .await
+            .unwrap()
+            .unwrap()
+            .window_days,
+        3
+    );
+
+    store
+        .ingest(&[job(&p, vec![
+            msg(json!({"type":"pageview","anonymous_id":"a","session_id":"s","ts":T0,"url":"https://x.io/docs_/intro"})),
+            msg(json!({"type":"pageview","anonymous_id":"b","session_id":"t","ts":T0,"url":"https://x.io/docsX"})),
+            msg(json!({"type":"pageview","anonymous_id":"a","session_id":"s","ts":T0 + 1,"url":"https://x.io/pricing"})),
+            msg(json!({"type":"event","anonymous_id":"a","session_id":"s","ts":T0 + 2,"name":"signup"})),
+            msg(json!({"type":"event","user_id":"server-user","ts":T0 + 3,"name":"signup"})),
+        ])])
+        .await
+        .unwrap();
+    let events = store
+        .funnel_events(&p.id, &f.steps, T0, T0 + 10)
+        .await
+        .unwrap();
+    let mut seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e.person.clone(), e.kind.clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("a".into(), "event".into()),
+            ("a".into(), "pageview".into()),
+            ("uid:server-user".into(), "event".into())
+        ]
+    );
+    assert!(store
+        .funnel_events(&other.id, &f.steps, T0, T0 + 10)
+        .await
+        .unwrap()
+        .is_empty());
+    store.delete_funnel(&p.id, "f1").await.unwrap();
+    assert!(matches!(
+        store.delete_funnel(&p.id, "f1").await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod collect;
 pub mod events;
 pub mod export;
+pub mod funnels;
 pub mod online;
 pub mod projects;
 pub mod stats;

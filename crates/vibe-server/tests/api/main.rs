@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod collect;
+mod funnels;
 mod isolation;
 mod presence;
 mod queue;

@@ -1,0 +1,185 @@
+//! `/api/v1/projects/{id}/funnels`: define funnels and read their conversion.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use vibe_store::funnel::{conversion, Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
+use vibe_store::Role;
+
+use super::ApiJson;
+use crate::auth::ProjectAccess;
+use crate::domain::Name;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelBody {
+    name: String,
+    steps: Vec<FunnelStep>,
+    window_days: Option<i64>,
+}
+
+/// Validates a definition into a funnel (id and times filled in by the caller).
+fn parse(body: FunnelBody) -> ApiResult<(String, Vec<FunnelStep>, i64)> {
+    let name = Name::parse("name", &body.name)?.into_inner();
+    if body.steps.is_empty() || body.steps.len() > MAX_STEPS {
+        return Err(ApiError::field(
+            "invalid_field",
+            "steps",
+            format!("a funnel needs 1 to {MAX_STEPS} steps"),
+        ));
+    }
+    let mut steps = body.steps;
+    for (i, s) in steps.iter_mut().enumerate() {
+        s.value = s.value.trim().to_owned();
+        let field = format!("steps[{i}].value");
+        if s.value.is_empty() || s.value.len() > 200 {
+            return Err(ApiError::field(
+                "invalid_field",
+                &field,
+                "must be 1 to 200 characters",
+            ));
+        }
+        if s.kind == StepMatch::Page && !s.value.starts_with('/') {
+            return Err(ApiError::field(
+                "invalid_field",
+                &field,
+                "a page step is a path starting with /",
+            ));
+        }
+        if s.name
+            .as_ref()
+            .is_some_and(|n| n.trim().is_empty() || n.len() > 100)
+        {
+            return Err(ApiError::field(
+                "invalid_field",
+                &format!("steps[{i}].name"),
+                "must be 1 to 100 characters",
+            ));
+        }
+    }
+    let window_days = body.window_days.unwrap_or(7);
+    if !(1..=MAX_WINDOW_DAYS).contains(&window_days) {
+        return Err(ApiError::field(
+            "invalid_field",
+            "window_days",
+            format!("must be between 1 and {MAX_WINDOW_DAYS}"),
+        ));
+    }
+    Ok((name, steps, window_days))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    ApiJson(body): ApiJson<FunnelBody>,
+) -> ApiResult<(StatusCode, Json<Funnel>)> {
+    access.require(Role::Admin)?;
+    let (name, steps, window_days) = parse(body)?;
+    let now = state.clock.now_ms();
+    let funnel = Funnel {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        steps,
+        window_days,
+        created_at: now,
+        updated_at: now,
+    };
+    state
+        .store
+        .create_funnel(&access.project.id, &funnel)
+        .await?;
+    Ok((StatusCode::CREATED, Json(funnel)))
+}
+
+pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
+    let funnels = state.store.list_funnels(&access.project.id).await?;
+    Ok(Json(json!({ "funnels": funnels })))
+}
+
+async fn find(state: &AppState, access: &ProjectAccess, fid: &str) -> ApiResult<Funnel> {
+    state
+        .store
+        .get_funnel(&access.project.id, fid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("funnel"))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, fid)): Path<(String, String)>,
+) -> ApiResult<Json<Funnel>> {
+    Ok(Json(find(&state, &access, &fid).await?))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, fid)): Path<(String, String)>,
+    ApiJson(body): ApiJson<FunnelBody>,
+) -> ApiResult<Json<Funnel>> {
+    access.require(Role::Admin)?;
+    let existing = find(&state, &access, &fid).await?;
+    let (name, steps, window_days) = parse(body)?;
+    let funnel = Funnel {
+        name,
+        steps,
+        window_days,
+        updated_at: state.clock.now_ms(),
+        ..existing
+    };
+    state
+        .store
+        .update_funnel(&access.project.id, &funnel)
+        .await?;
+    Ok(Json(funnel))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, fid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    access.require(Role::Admin)?;
+    state
+        .store
+        .delete_funnel(&access.project.id, &fid)
+        .await
+        .map_err(|_| ApiError::not_found("funnel"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET …/funnels/{fid}/conversion?days=30`: people who did step 1 in the last
+/// `days` days, and how far they got in order within the funnel's window.
+pub async fn conversion_of(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, fid)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let days = match q.get("days") {
+        None => 30,
+        Some(d) => d
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| ApiError::field("invalid_field", "days", "must be between 1 and 365"))?,
+    };
+    let funnel = find(&state, &access, &fid).await?;
+    let now = state.clock.now_ms();
+    let from = now - days * 86_400_000;
+    let events = state
+        .store
+        .funnel_events(&access.project.id, &funnel.steps, from, now)
+        .await?;
+    let steps = conversion(&funnel.steps, funnel.window_days, &events, from, now);
+    Ok(Json(
+        json!({ "funnel": funnel, "days": days, "steps": steps }),
+    ))
+}

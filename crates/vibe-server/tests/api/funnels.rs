@@ -1,0 +1,195 @@
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use vibe_store::Role;
+
+use crate::helpers::*;
+
+async fn put(app: &TestApp, s: &Session, path: &str, body: Value) -> reqwest::Response {
+    app.client
+        .put(app.url(path))
+        .header("cookie", &s.0)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn funnels_crud_and_conversion(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let base = format!("/api/v1/projects/{}/funnels", p.id);
+    let body = json!({"name": "Signup", "window_days": 7, "steps": [
+        {"match": "page", "value": "/"},
+        {"match": "page", "value": "/pricing"},
+        {"match": "event", "value": "signup_click", "name": "Clicked sign up"}]});
+    let res = app.post(&owner, &base, body.clone()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let f = json_of(res).await;
+    let fid = f["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        f["steps"][1],
+        json!({"match": "page", "value": "/pricing", "prefix": false})
+    );
+    assert_eq!(
+        json_of(app.get(&owner, &base).await).await["funnels"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Four visitors: two reach pricing, one of them signs up; one clicks sign up without pricing.
+    let now = app.clock.now_ms();
+    let step = |anon: &str, kind: &str, what: &str, ts: i64| {
+        let extra = if kind == "pageview" {
+            json!({"url": format!("https://x.io{what}"), "ts": ts})
+        } else {
+            json!({"name": what, "ts": ts})
+        };
+        message(kind, anon, &format!("s-{anon}"), extra)
+    };
+    app.collect_ok(
+        &p.write_key,
+        vec![
+            step("a", "pageview", "/", now - 9000),
+            step("a", "pageview", "/pricing", now - 8000),
+            step("a", "event", "signup_click", now - 7000),
+            step("b", "pageview", "/", now - 9000),
+            step("b", "pageview", "/pricing", now - 8000),
+            step("c", "pageview", "/", now - 9000),
+            step("c", "event", "signup_click", now - 7000),
+            step("d", "pageview", "/", now - 9000),
+        ],
+    )
+    .await;
+    let conv = json_of(
+        app.get(&owner, &format!("{base}/{fid}/conversion?days=30"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        conv["steps"],
+        json!([
+        {"name": "/", "users": 4, "conversion_pct": 100.0, "drop_off_pct": 0.0, "high_drop_off": false},
+        {"name": "/pricing", "users": 2, "conversion_pct": 50.0, "drop_off_pct": 50.0, "high_drop_off": false},
+        {"name": "Clicked sign up", "users": 1, "conversion_pct": 25.0, "drop_off_pct": 50.0, "high_drop_off": false}])
+    );
+
+    // Edit: prefix match and a shorter funnel; then delete.
+    let res = put(
+        &app,
+        &owner,
+        &format!("{base}/{fid}"),
+        json!({"name": "Docs", "steps": [{"match": "page", "value": "/pri", "prefix": true}]}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
+    assert_eq!(conv["steps"][0]["users"], 2);
+    assert_eq!(
+        app.delete(&owner, &format!("{base}/{fid}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        app.get(&owner, &format!("{base}/{fid}")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+async fn funnel_definitions_are_validated_and_guarded(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let base = format!("/api/v1/projects/{}/funnels", p.id);
+    let cases = [
+        (json!({"name": "x", "steps": []}), "steps"),
+        (
+            json!({"name": "x", "steps": [{"match": "page", "value": "pricing"}]}),
+            "steps[0].value",
+        ),
+        (
+            json!({"name": "x", "steps": [{"match": "event", "value": " "}]}),
+            "steps[0].value",
+        ),
+        (
+            json!({"name": "x", "steps": [{"match": "event", "value": "a"}], "window_days": 0}),
+            "window_days",
+        ),
+        (
+            json!({"name": "", "steps": [{"match": "event", "value": "a"}]}),
+            "name",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = app.post(&owner, &base, body).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(json_of(res).await["error"]["field"], field);
+    }
+    let res = app
+        .post(
+            &owner,
+            &base,
+            json!({"name": "x", "steps": [{"match": "click", "value": "a"}]}),
+        )
+        .await;
+    assert_error(res, StatusCode::BAD_REQUEST, "invalid_field").await;
+    let res = app
+        .post(
+            &owner,
+            &base,
+            json!({"name": "x", "steps": [{"match": "event", "value": "a"}]}),
+        )
+        .await;
+    let fid = json_of(res).await["id"].as_str().unwrap().to_owned();
+    let err = assert_error(
+        app.get(&owner, &format!("{base}/{fid}/conversion?days=0"))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(err["field"], "days");
+
+    // Viewers read but do not edit; other projects' members see nothing.
+    let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
+    assert_eq!(
+        app.get(&viewer, &format!("{base}/{fid}/conversion"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = app
+        .post(
+            &viewer,
+            &base,
+            json!({"name": "x", "steps": [{"match": "event", "value": "a"}]}),
+        )
+        .await;
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_error(
+        app.delete(&viewer, &format!("{base}/{fid}")).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let other = app.create_project(&owner, "Other").await;
+    let res = app
+        .get(
+            &owner,
+            &format!("/api/v1/projects/{}/funnels/{fid}", other.id),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+crate::on_both_backends!(
+    funnels_crud_and_conversion,
+    funnel_definitions_are_validated_and_guarded
+);
