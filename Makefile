@@ -3,8 +3,10 @@
 
 PG_TEST_URL ?= $(or $(TEST_DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 
-## Build everything and start vibe on the embedded SQLite database (./data).
+## Build everything and start vibe on the embedded SQLite database (./data),
+## with a "Demo shop" project full of sample data (created on the first run only).
 run: build
+	./target/release/vibe demo --if-empty
 	./target/release/vibe serve
 
 build:

@@ -68,7 +68,8 @@ pub async fn ensure_default_project(
     Ok(store.create_project(&project, None).await?)
 }
 
-/// Creates an account and makes it a member of the default project with `role`.
+/// Creates an account and makes it a member, with `role`, of the default project
+/// and of any project nobody belongs to yet (such as the demo project).
 pub async fn create_account(
     state: &AppState,
     email: &str,
@@ -117,6 +118,7 @@ pub async fn create_account_in(
     store
         .add_member(&project.id, &account.id, role, now)
         .await?;
+    store.claim_unowned_projects(&account.id, role, now).await?;
     Ok(account)
 }
 

@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod collector;
 pub mod config;
 pub mod csv;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod metrics;

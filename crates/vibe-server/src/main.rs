@@ -35,6 +35,23 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Fill a project with a realistic demo history ("Demo shop" unless --project).
+    Demo {
+        #[arg(long)]
+        project: Option<String>,
+        /// People to create.
+        #[arg(long, default_value_t = 500)]
+        users: u64,
+        /// Days of history, ending today.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// Stored events to aim for (default: 20 per person).
+        #[arg(long)]
+        events: Option<u64>,
+        /// Do nothing if the project already has events (used by `make run`).
+        #[arg(long)]
+        if_empty: bool,
+    },
     /// Analytics rollups.
     Stats {
         #[command(subcommand)]
@@ -88,6 +105,25 @@ fn main() -> anyhow::Result<()> {
                 println!("migrations applied ({})", store.backend());
                 Ok(())
             }
+            Command::Demo {
+                project,
+                users,
+                days,
+                events,
+                if_empty,
+            } => {
+                let store = bootstrap::open_store(&config).await?;
+                demo(
+                    store.as_ref(),
+                    &config,
+                    project.as_deref(),
+                    users,
+                    days,
+                    events,
+                    if_empty,
+                )
+                .await
+            }
             Command::Stats {
                 command: StatsCommand::Rebuild { project, from, to },
             } => {
@@ -132,6 +168,47 @@ fn main() -> anyhow::Result<()> {
             }
         }
     })
+}
+
+async fn demo(
+    store: &dyn vibe_store::Store,
+    config: &Config,
+    project: Option<&str>,
+    users: u64,
+    days: i64,
+    events: Option<u64>,
+    if_empty: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        users > 0 && (1..=3650).contains(&days),
+        "--users must be > 0 and --days between 1 and 3650"
+    );
+    let now = Clock::default().now_ms();
+    // The default project comes first so it stays the default.
+    bootstrap::ensure_default_project(store, config, now).await?;
+    // One millisecond later, so the default project stays the oldest.
+    let p = vibe_server::demo::demo_project(store, project, now + 1).await?;
+    if if_empty && store.event_time_bounds(&p.id).await?.is_some() {
+        println!("{} already has data; leaving it as it is", p.name);
+        return Ok(());
+    }
+    let size = vibe_server::demo::DemoSize {
+        users,
+        days,
+        events: events.unwrap_or(users * 20),
+    };
+    println!(
+        "generating {} people, {} days, up to {} events into {} ({})",
+        size.users, size.days, size.events, p.name, p.id
+    );
+    let started = std::time::Instant::now();
+    let stored = vibe_server::demo::generate(store, &p, size, now, true).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "stored {stored} events in {secs:.1} s ({:.0} events/s)",
+        stored as f64 / secs.max(0.001)
+    );
+    Ok(())
 }
 
 async fn rebuild_stats(

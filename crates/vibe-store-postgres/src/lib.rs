@@ -193,6 +193,14 @@ impl Store for PgStore {
     ) -> StoreResult<()> {
         projects::add_member(&self.pool, project_id, account_id, role, now_ms).await
     }
+    async fn claim_unowned_projects(
+        &self,
+        account_id: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        projects::claim_unowned_projects(&self.pool, account_id, role, now_ms).await
+    }
     async fn project_by_write_key(&self, write_key: &str) -> StoreResult<Option<Project>> {
         projects::project_by_write_key(&self.pool, write_key).await
     }

@@ -220,3 +220,23 @@ pub async fn update_project(
     .map_err(err)?;
     Ok(row.into())
 }
+
+pub async fn claim_unowned_projects(
+    pool: &PgPool,
+    account_id: &str,
+    role: Role,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO members (project_id, account_id, role, created_at)
+         SELECT p.id, $1, $2, $3 FROM projects p
+         WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id)",
+    )
+    .bind(account_id)
+    .bind(role.as_str())
+    .bind(now_ms)
+    .execute(pool)
+    .await
+    .map_err(err)?;
+    Ok(())
+}

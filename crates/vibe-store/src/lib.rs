@@ -96,6 +96,14 @@ pub trait Store: Send + Sync + 'static {
         role: Role,
         now_ms: i64,
     ) -> StoreResult<()>;
+    /// Makes the account a member of every project that has no members yet (the
+    /// default and demo projects before anyone signed up).
+    async fn claim_unowned_projects(
+        &self,
+        account_id: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     async fn project_by_write_key(&self, write_key: &str) -> StoreResult<Option<Project>>;
     async fn create_project_key(&self, key: &NewProjectKey) -> StoreResult<ProjectKey>;
     async fn list_project_keys(&self, project_id: &str) -> StoreResult<Vec<ProjectKey>>;

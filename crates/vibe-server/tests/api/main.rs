@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod collect;
+mod demo;
 mod funnels;
 mod isolation;
 mod presence;

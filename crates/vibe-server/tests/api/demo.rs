@@ -1,0 +1,103 @@
+use crate::helpers::*;
+
+/// The demo history goes through the real write path, lands in its own project,
+/// and its rollups match a rebuild from the stored data.
+async fn demo_history_is_realistic_and_consistent(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let store = app.state.store.as_ref();
+    let now = app.clock.now_ms();
+    let p = vibe_server::demo::demo_project(store, None, now + 1)
+        .await
+        .unwrap();
+    let size = vibe_server::demo::DemoSize {
+        users: 120,
+        days: 21,
+        events: 3000,
+    };
+    let stored = vibe_server::demo::generate(store, &p, size, now, false)
+        .await
+        .unwrap();
+    assert!((2000..=3000).contains(&stored), "stored {stored}");
+
+    // The owner signed up before the demo project existed; add them to it.
+    store
+        .add_member(
+            &p.id,
+            &app.state
+                .store
+                .account_by_email(OWNER_EMAIL)
+                .await
+                .unwrap()
+                .unwrap()
+                .account
+                .id,
+            vibe_store::Role::Owner,
+            now,
+        )
+        .await
+        .unwrap();
+    let m = json_of(
+        app.get(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
+            .await,
+    )
+    .await;
+    // New people arrive through the period; today has only had its first hours.
+    let total = m["total_users"]["value"].as_f64().unwrap();
+    assert!((100.0..=120.0).contains(&total), "{total}");
+    assert!(m["new_this_week"]["value"].as_f64().unwrap() > 0.0);
+    let funnels = json_of(
+        app.get(&owner, &format!("/api/v1/projects/{}/funnels", p.id))
+            .await,
+    )
+    .await;
+    let fid = funnels["funnels"][0]["id"].as_str().unwrap();
+    let conv = json_of(
+        app.get(
+            &owner,
+            &format!("/api/v1/projects/{}/funnels/{fid}/conversion", p.id),
+        )
+        .await,
+    )
+    .await;
+    let users: Vec<i64> = conv["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["users"].as_i64().unwrap())
+        .collect();
+    assert!(
+        users[0] > 0 && users.windows(2).all(|w| w[0] >= w[1]),
+        "{users:?}"
+    );
+    let premium = json_of(
+        app.get(
+            &owner,
+            &format!("/api/v1/projects/{}/users?segment=premium", p.id),
+        )
+        .await,
+    )
+    .await;
+    assert!(!premium["users"].as_array().unwrap().is_empty());
+
+    let tz = vibe_core::day::ProjectTz::or_utc(&p.timezone);
+    let (from, to) = (tz.date_of(now - 30 * 86_400_000), tz.date_of(now));
+    let before = store
+        .daily_stats(&p.id, &from.to_string(), &to.to_string())
+        .await
+        .unwrap();
+    vibe_store::rollup::rebuild(store, &p, from, to)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .daily_stats(&p.id, &from.to_string(), &to.to_string())
+            .await
+            .unwrap(),
+        before
+    );
+}
+
+crate::on_both_backends!(demo_history_is_realistic_and_consistent);
