@@ -166,7 +166,9 @@ pub async fn generate(
 ) -> anyhow::Result<u64> {
     let started = Instant::now();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ size.users ^ (size.days as u64) << 32);
-    let mut ids = Rng(0x2545_f491_4f6c_dd1d ^ size.events);
+    // Message ids differ on every run, so a second run adds events instead of
+    // repeating the first run's (which would all be duplicates).
+    let mut ids = Rng(0x2545_f491_4f6c_dd1d ^ now as u64);
     let tz = vibe_core::day::ProjectTz::or_utc(&project.timezone);
     let today = tz.date_of(now);
     // Each day gets a share of the event budget and of the new people by its

@@ -59,15 +59,16 @@ fn open_writer(path: &Path) -> StoreResult<rusqlite::Connection> {
 
 /// Checkpoints the WAL from its own thread and connection, so the writer never
 /// pays for copying pages back and fsyncing on its commit path (the writer runs
-/// with `wal_autocheckpoint = 0`). Passive checkpoints never block the writer; only
-/// if they fall more than 16k pages (64 MiB) behind does a restart checkpoint wait
-/// for the writer, which bounds the WAL. Stops when the store is dropped.
+/// with `wal_autocheckpoint = 0`). Passive checkpoints never block the writer. A
+/// busy writer can keep a passive checkpoint from ever finishing, so once the WAL
+/// holds more than 16k pages (64 MiB) the checkpointer takes the writer's lock for
+/// a truncating checkpoint, which bounds the WAL. Stops when the store is dropped.
 fn spawn_checkpointer(
     path: std::path::PathBuf,
-    alive: std::sync::Weak<Mutex<rusqlite::Connection>>,
+    writer: std::sync::Weak<Mutex<rusqlite::Connection>>,
 ) {
     const EVERY: Duration = Duration::from_millis(250);
-    const MAX_BEHIND_PAGES: i64 = 16_384;
+    const MAX_WAL_PAGES: i64 = 16_384;
     let spawned = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
@@ -83,12 +84,17 @@ fn spawn_checkpointer(
                     Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
                 })
             };
-            while alive.strong_count() > 0 {
+            loop {
                 std::thread::sleep(EVERY);
+                let Some(writer) = writer.upgrade() else {
+                    break;
+                };
                 match checkpoint("PASSIVE") {
-                    Ok((log, done)) if log - done > MAX_BEHIND_PAGES => {
-                        if let Err(e) = checkpoint("RESTART") {
-                            tracing::warn!(error = %e, "WAL restart checkpoint failed");
+                    Ok((log, _)) if log > MAX_WAL_PAGES => {
+                        // Hold the writer still so the checkpoint can finish and reset the WAL.
+                        let _paused = writer.lock().unwrap_or_else(|e| e.into_inner());
+                        if let Err(e) = checkpoint("TRUNCATE") {
+                            tracing::warn!(error = %e, "WAL truncate checkpoint failed");
                         }
                     }
                     Ok(_) => {}
