@@ -34,7 +34,8 @@ pub async fn collect(State(state): State<AppState>, headers: HeaderMap, body: Bo
     }
     let mut res = result.into_response();
     if let Some(origin) = origin {
-        // Disallowed origins were already refused in `collect_inner`.
+        // Every answer, errors included, is readable by the page that sent it, so
+        // the tracker and developers see why (a disallowed origin gets a 403 body).
         res.headers_mut()
             .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         res.headers_mut()
