@@ -413,22 +413,24 @@ async fn read_first_seen(
     people: &[PersonUpsert],
 ) -> StoreResult<HashMap<Key, i64>> {
     let mut out = HashMap::new();
-    for chunk in shaped_chunks(people) {
-        let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT project_id, id, first_seen FROM site_users WHERE (project_id, id) IN (",
+    for (project, ids) in ids_by_project(
+        people
+            .iter()
+            .map(|p| (p.project_id.as_str(), p.id.as_str())),
+    ) {
+        // `id = ANY($2)` walks the primary key once per id; a row-value IN list of
+        // hundreds of pairs made the planner scan the table.
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, first_seen FROM site_users WHERE project_id = $1 AND id = ANY($2) FOR UPDATE")
+                .bind(project)
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, f)| ((project.to_owned(), id), f)),
         );
-        let mut sep = q.separated(", ");
-        for p in chunk {
-            sep.push("(")
-                .push_bind_unseparated(&p.project_id)
-                .push_unseparated(", ")
-                .push_bind_unseparated(&p.id)
-                .push_unseparated(")");
-        }
-        q.push(") FOR UPDATE");
-        let rows: Vec<(String, String, i64)> =
-            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
-        out.extend(rows.into_iter().map(|(p, id, f)| ((p, id), f)));
     }
     Ok(out)
 }
@@ -438,26 +440,25 @@ async fn read_sessions(
     sessions: &[SessionUpsert],
 ) -> StoreResult<HashMap<Key, SessionState>> {
     let mut out = HashMap::new();
-    for chunk in shaped_chunks(sessions) {
-        let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT project_id, id, started_at, last_seen_at, page_count FROM site_sessions WHERE (project_id, id) IN (",
-        );
-        let mut sep = q.separated(", ");
-        for s in chunk {
-            sep.push("(")
-                .push_bind_unseparated(&s.project_id)
-                .push_unseparated(", ")
-                .push_bind_unseparated(&s.id)
-                .push_unseparated(")");
-        }
-        q.push(") FOR UPDATE");
-        let rows: Vec<(String, String, i64, i64, i64)> =
-            q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
+    for (project, ids) in ids_by_project(
+        sessions
+            .iter()
+            .map(|s| (s.project_id.as_str(), s.id.as_str())),
+    ) {
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT id, started_at, last_seen_at, page_count FROM site_sessions
+             WHERE project_id = $1 AND id = ANY($2) FOR UPDATE",
+        )
+        .bind(project)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?;
         out.extend(
             rows.into_iter()
-                .map(|(p, id, started_at, last_seen_at, page_count)| {
+                .map(|(id, started_at, last_seen_at, page_count)| {
                     (
-                        (p, id),
+                        (project.to_owned(), id),
                         SessionState {
                             started_at,
                             last_seen_at,
@@ -468,6 +469,22 @@ async fn read_sessions(
         );
     }
     Ok(out)
+}
+
+/// Groups (project, id) pairs by project, ids sorted (a stable lock order).
+fn ids_by_project<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, Vec<String>)> {
+    let mut map: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (p, id) in pairs {
+        map.entry(p).or_default().push(id.to_owned());
+    }
+    map.into_iter()
+        .map(|(p, mut ids)| {
+            ids.sort();
+            (p, ids)
+        })
+        .collect()
 }
 
 /// Records (project, person, day) activity; each pair new to `user_days` is one
