@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use vibe_core::day::ProjectTz;
 use vibe_core::Message;
 use vibe_store::ingest::{
-    fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert,
+    fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert, TimeZones,
 };
 use vibe_store::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use vibe_store::*;
@@ -20,6 +20,7 @@ type Key = (String, String);
 pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
     let mut tx = pool.begin().await.map_err(err)?;
     let inserted = insert_events(&mut tx, jobs).await?;
+    let tzs = TimeZones::of_jobs(jobs);
 
     let mut outcomes = vec![IngestOutcome::default(); jobs.len()];
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
@@ -39,7 +40,7 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
     }
     fresh.sort_by_key(|(_, m)| m.ts);
 
-    let mut ids = resolve_identities(&mut tx, &fresh, jobs).await?;
+    let mut ids = resolve_identities(&mut tx, &fresh, &tzs).await?;
     let persons: Vec<String> = fresh.iter().map(|(p, m)| ids.person_for(p, m)).collect();
     let resolved: Vec<Resolved<'_>> = fresh
         .iter()
@@ -61,20 +62,13 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
 
     // Rollups: compare what these people and sessions were with what they become.
     // The rows are locked (FOR UPDATE) so concurrent nodes cannot interleave.
-    let tz_of = |project: &str| {
-        ProjectTz::or_utc(
-            jobs.iter()
-                .find(|j| j.project_id == project)
-                .map_or("UTC", |j| &j.timezone),
-        )
-    };
     let mut deltas = std::mem::take(&mut ids.deltas);
     let old_first_seen = read_first_seen(&mut tx, &people).await?;
     for p in &people {
         let old = old_first_seen
             .get(&(p.project_id.clone(), p.id.clone()))
             .copied();
-        person_first_seen(&mut deltas, &tz_of(&p.project_id), p, old);
+        person_first_seen(&mut deltas, tzs.get(&p.project_id), p, old);
     }
     let old_sessions = read_sessions(&mut tx, &sessions).await?;
     for s in &sessions {
@@ -83,15 +77,15 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
             .copied();
         deltas.session(
             &s.project_id,
-            &tz_of(&s.project_id),
+            tzs.get(&s.project_id),
             old,
             SessionState::after(old, s),
         );
     }
-    deltas.messages(&resolved, &tz_of);
+    deltas.messages(&resolved, &tzs);
     upsert_people(&mut tx, &people).await?;
     upsert_sessions(&mut tx, &sessions).await?;
-    mark_active_days(&mut tx, &active_days(&resolved, &tz_of), &mut deltas).await?;
+    mark_active_days(&mut tx, &active_days(&resolved, &tzs), &mut deltas).await?;
     write_daily_stats(&mut tx, &deltas).await?;
     tx.commit().await.map_err(err)?;
     Ok(outcomes)
@@ -178,16 +172,9 @@ fn user_person_id(user_id: &str) -> String {
 async fn resolve_identities(
     tx: &mut PgConnection,
     fresh: &[(&str, &Message)],
-    jobs: &[IngestJob],
+    tzs: &TimeZones,
 ) -> StoreResult<Identities> {
     let mut ids = Identities::default();
-    let tz_of = |project: &str| {
-        ProjectTz::or_utc(
-            jobs.iter()
-                .find(|j| j.project_id == project)
-                .map_or("UTC", |j| &j.timezone),
-        )
-    };
 
     // Known aliases; unknown anonymous ids become people of their own.
     let anons: HashSet<Key> = fresh
@@ -295,7 +282,7 @@ async fn resolve_identities(
         }
         match (q, p_user) {
             (Some(q), None) if q != p => {
-                merge_person(tx, project, &p, &q, &tz_of(project), &mut ids.deltas).await?;
+                merge_person(tx, project, &p, &q, tzs.get(project), &mut ids.deltas).await?;
                 for person in ids.by_anon.values_mut().filter(|x| **x == p) {
                     person.clone_from(&q);
                 }

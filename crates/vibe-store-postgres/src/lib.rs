@@ -62,10 +62,6 @@ impl PgStore {
         Ok(store)
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     async fn migrate(&self) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         // Several nodes may start at once: one migrates, the others wait here.

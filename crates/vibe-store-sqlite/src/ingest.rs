@@ -9,7 +9,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
 use vibe_core::day::ProjectTz;
 use vibe_core::Message;
 use vibe_store::ingest::{
-    fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert,
+    fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert, TimeZones,
 };
 use vibe_store::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use vibe_store::*;
@@ -41,6 +41,7 @@ pub fn ingest(
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(err)?;
     let inserted = insert_events(&tx, jobs)?;
+    let tzs = TimeZones::of_jobs(jobs);
 
     let mut outcomes = vec![IngestOutcome::default(); jobs.len()];
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
@@ -60,7 +61,7 @@ pub fn ingest(
     }
     fresh.sort_by_key(|(_, m)| m.ts);
 
-    let ids = resolve_identities(&tx, &fresh, jobs)?;
+    let ids = resolve_identities(&tx, &fresh, &tzs)?;
     let persons: Vec<String> = fresh.iter().map(|(p, m)| ids.person_for(p, m)).collect();
     let resolved: Vec<Resolved<'_>> = fresh
         .iter()
@@ -81,20 +82,13 @@ pub fn ingest(
     let sessions = fold_sessions(&resolved);
 
     // Rollups: compare what these people and sessions were with what they become.
-    let tz_of = |project: &str| {
-        ProjectTz::or_utc(
-            jobs.iter()
-                .find(|j| j.project_id == project)
-                .map_or("UTC", |j| &j.timezone),
-        )
-    };
     let mut deltas = ids.deltas;
     let old_first_seen = read_first_seen(&tx, &people)?;
     for p in &people {
         let old = old_first_seen
             .get(&(p.project_id.clone(), p.id.clone()))
             .copied();
-        person_first_seen(&mut deltas, &tz_of(&p.project_id), p, old);
+        person_first_seen(&mut deltas, tzs.get(&p.project_id), p, old);
     }
     let old_sessions = read_sessions(&tx, &sessions)?;
     for s in &sessions {
@@ -103,15 +97,15 @@ pub fn ingest(
             .copied();
         deltas.session(
             &s.project_id,
-            &tz_of(&s.project_id),
+            tzs.get(&s.project_id),
             old,
             SessionState::after(old, s),
         );
     }
-    deltas.messages(&resolved, &tz_of);
+    deltas.messages(&resolved, &tzs);
     upsert_people(&tx, &people)?;
     upsert_sessions(&tx, &sessions)?;
-    mark_active_days(&tx, &active_days(&resolved, &tz_of), &mut deltas)?;
+    mark_active_days(&tx, &active_days(&resolved, &tzs), &mut deltas)?;
     write_daily_stats(&tx, &deltas)?;
     tx.commit().map_err(err)?;
     Ok(outcomes)
@@ -228,16 +222,9 @@ fn user_person_id(user_id: &str) -> String {
 fn resolve_identities(
     tx: &Transaction<'_>,
     fresh: &[(&str, &Message)],
-    jobs: &[IngestJob],
+    tzs: &TimeZones,
 ) -> StoreResult<Identities> {
     let mut ids = Identities::default();
-    let tz_of = |project: &str| {
-        ProjectTz::or_utc(
-            jobs.iter()
-                .find(|j| j.project_id == project)
-                .map_or("UTC", |j| &j.timezone),
-        )
-    };
 
     // Known aliases; unknown anonymous ids become people of their own.
     let anons: HashSet<Key> = fresh
@@ -340,7 +327,7 @@ fn resolve_identities(
         }
         match (q, p_user) {
             (Some(q), None) if q != p => {
-                merge_person(tx, project, &p, &q, &tz_of(project), &mut ids.deltas)?;
+                merge_person(tx, project, &p, &q, tzs.get(project), &mut ids.deltas)?;
                 for person in ids.by_anon.values_mut().filter(|x| **x == p) {
                     person.clone_from(&q);
                 }

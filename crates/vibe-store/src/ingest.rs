@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+use vibe_core::day::ProjectTz;
 use vibe_core::{Message, MessageKind};
 
 /// Messages from one request, for one project, already validated.
@@ -15,6 +16,32 @@ pub struct IngestJob {
     pub timezone: String,
     pub messages: Vec<Message>,
     pub received_at: i64,
+}
+
+/// Each project's time zone in a batch, parsed once per batch rather than once
+/// per person or session.
+pub struct TimeZones {
+    by_project: HashMap<String, ProjectTz>,
+    utc: ProjectTz,
+}
+
+impl TimeZones {
+    pub fn of_jobs(jobs: &[IngestJob]) -> Self {
+        let mut by_project = HashMap::new();
+        for j in jobs {
+            by_project
+                .entry(j.project_id.clone())
+                .or_insert_with(|| ProjectTz::or_utc(&j.timezone));
+        }
+        Self {
+            by_project,
+            utc: ProjectTz::or_utc("UTC"),
+        }
+    }
+
+    pub fn get(&self, project_id: &str) -> &ProjectTz {
+        self.by_project.get(project_id).unwrap_or(&self.utc)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -11,12 +11,12 @@
 //! - a session belongs to the day it started; its duration is `last_seen_at −
 //!   started_at`; it bounced if it has at most one page view.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use vibe_core::day::ProjectTz;
 use vibe_core::MessageKind;
 
-use crate::ingest::{PersonUpsert, Resolved, SessionUpsert};
+use crate::ingest::{PersonUpsert, Resolved, SessionUpsert, TimeZones};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DailyDelta {
@@ -117,16 +117,13 @@ impl Deltas {
     }
 
     /// Page views and custom events of the batch's new messages.
-    pub fn messages(&mut self, resolved: &[Resolved<'_>], tz_of: &impl Fn(&str) -> ProjectTz) {
-        let mut tzs: HashMap<&str, ProjectTz> = HashMap::new();
+    pub fn messages(&mut self, resolved: &[Resolved<'_>], tzs: &TimeZones) {
         for r in resolved {
             let kind = r.msg.kind;
             if !matches!(kind, MessageKind::Pageview | MessageKind::Event) {
                 continue;
             }
-            let tz = tzs
-                .entry(r.project_id)
-                .or_insert_with(|| tz_of(r.project_id));
+            let tz = tzs.get(r.project_id);
             let d = self.entry(r.project_id, tz.day_of(r.msg.ts));
             if kind == MessageKind::Pageview {
                 d.pageviews += 1;
@@ -147,18 +144,12 @@ impl Deltas {
 }
 
 /// The (project, person, local day) triples a batch marks active.
-pub fn active_days(
-    resolved: &[Resolved<'_>],
-    tz_of: &impl Fn(&str) -> ProjectTz,
-) -> Vec<(String, String, String)> {
-    let mut tzs: HashMap<&str, ProjectTz> = HashMap::new();
+pub fn active_days(resolved: &[Resolved<'_>], tzs: &TimeZones) -> Vec<(String, String, String)> {
     let mut out: Vec<(String, String, String)> = resolved
         .iter()
         .filter(|r| r.msg.kind.is_stored_event())
         .map(|r| {
-            let tz = tzs
-                .entry(r.project_id)
-                .or_insert_with(|| tz_of(r.project_id));
+            let tz = tzs.get(r.project_id);
             (
                 r.project_id.to_owned(),
                 r.person_id.to_owned(),

@@ -53,6 +53,23 @@ async fn unlock(lock: WriteLock) {
     }
 }
 
+/// `n` collector requests of one page view each, in flight at once.
+fn send_pageviews_concurrently(
+    app: &TestApp,
+    key: &str,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<reqwest::Response>> {
+    (0..n)
+        .map(|i| {
+            let (client, url, key) = (app.client.clone(), app.url("/api/v1/collect"), key.to_owned());
+            tokio::spawn(async move {
+                let body = serde_json::json!({"key": key, "batch": [pageview(&format!("a{i}"), &format!("s{i}"), "/")]});
+                client.post(url).header("user-agent", BROWSER_UA).body(body.to_string()).send().await.unwrap()
+            })
+        })
+        .collect()
+}
+
 async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| c.queue_capacity = 1).await else {
         return;
@@ -60,20 +77,7 @@ async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
     let owner = app.login_owner().await;
     let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
-    let sends: Vec<_> = (0..6)
-        .map(|i| {
-            let (client, url, key) = (app.client.clone(), app.url("/api/v1/collect"), p.write_key.clone());
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .header("user-agent", BROWSER_UA)
-                    .body(serde_json::json!({"key": key, "batch": [pageview(&format!("a{i}"), &format!("s{i}"), "/")]}).to_string())
-                    .send()
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
+    let sends = send_pageviews_concurrently(&app, &p.write_key, 6);
     // Wait until the queue has overflowed at least once.
     let mut overflowed = false;
     for _ in 0..200 {
@@ -116,21 +120,7 @@ async fn shutdown_commits_accepted_requests(backend: Backend) {
     let owner = app.login_owner().await;
     let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
-    let sends: Vec<_> = (0..5)
-        .map(|i| {
-            let (client, url, key) = (app.client.clone(), app.url("/api/v1/collect"), p.write_key.clone());
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .header("user-agent", BROWSER_UA)
-                    .body(serde_json::json!({"key": key, "batch": [pageview(&format!("a{i}"), &format!("s{i}"), "/")]}).to_string())
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            })
-        })
-        .collect();
+    let sends = send_pageviews_concurrently(&app, &p.write_key, 5);
     for _ in 0..200 {
         if vibe_server::collector::writer::counter(&app.state.metrics.queue_depth) >= 4 {
             break;
@@ -143,7 +133,7 @@ async fn shutdown_commits_accepted_requests(backend: Backend) {
     unlock(lock).await;
     stopping.await.unwrap();
     for s in sends {
-        assert_eq!(s.await.unwrap(), StatusCode::ACCEPTED);
+        assert_eq!(s.await.unwrap().status(), StatusCode::ACCEPTED);
     }
     assert_eq!(store.count_events(&p.id).await.unwrap(), 5);
 }
