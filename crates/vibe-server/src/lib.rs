@@ -47,6 +47,11 @@ impl App {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let store = bootstrap::open_store(&config).await?;
         let setup_token = bootstrap::first_run(store.as_ref(), &config, clock.now_ms()).await?;
+        // Funnels defined before their rollup existed (older databases).
+        let rebuilt = store.rebuild_funnels(None, true).await?;
+        if rebuilt > 0 {
+            tracing::info!(funnels = rebuilt, "built funnel rollups from stored events");
+        }
         let metrics = Arc::new(Metrics::default());
         let (ingest, writer) =
             IngestQueue::start(store.clone(), config.queue_capacity, metrics.clone());

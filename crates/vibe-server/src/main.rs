@@ -248,8 +248,9 @@ async fn rebuild_stats(
         let to = to.unwrap_or_else(|| tz.date_of(bounds.map_or(now, |b| b.1.max(now))));
         let started = std::time::Instant::now();
         let days = vibe_store::rollup::rebuild(store, &p, from, to).await?;
+        let funnels = store.rebuild_funnels(Some(&p.id), false).await?;
         println!(
-            "{} ({}): rebuilt {from} … {to}, {days} days with activity, in {:.1?}",
+            "{} ({}): rebuilt {from} … {to}, {days} days with activity, and {funnels} funnels, in {:.1?}",
             p.name,
             p.id,
             started.elapsed()

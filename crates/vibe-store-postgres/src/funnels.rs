@@ -5,13 +5,15 @@ use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelRow, FunnelStep}
 use vibe_store::users::SqlValue;
 use vibe_store::*;
 
-use crate::err;
+use crate::{err, funnel_rollup};
 
 fn steps_json(f: &Funnel) -> String {
     serde_json::to_string(&f.steps).unwrap_or_else(|_| "[]".into())
 }
 
+/// Stores a funnel and builds its rollup in one transaction.
 pub async fn create(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(err)?;
     sqlx::query(
         "INSERT INTO funnels (id, project_id, name, steps, window_days, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -23,10 +25,11 @@ pub async fn create(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<
     .bind(f.window_days)
     .bind(f.created_at)
     .bind(f.updated_at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(err)?;
-    Ok(())
+    funnel_rollup::rebuild(&mut tx, project_id, f).await?;
+    tx.commit().await.map_err(err)
 }
 
 pub async fn list(pool: &PgPool, project_id: &str) -> StoreResult<Vec<Funnel>> {
@@ -52,7 +55,9 @@ pub async fn get(pool: &PgPool, project_id: &str, funnel_id: &str) -> StoreResul
     Ok(row.map(Funnel::from))
 }
 
+/// Replaces a funnel's definition and rebuilds its rollup.
 pub async fn update(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(err)?;
     let done = sqlx::query(
         "UPDATE funnels SET name = $1, steps = $2, window_days = $3, updated_at = $4 WHERE project_id = $5 AND id = $6",
     )
@@ -62,26 +67,89 @@ pub async fn update(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<
     .bind(f.updated_at)
     .bind(project_id)
     .bind(&f.id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(err)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    funnel_rollup::rebuild(&mut tx, project_id, f).await?;
+    tx.commit().await.map_err(err)
 }
 
 pub async fn delete(pool: &PgPool, project_id: &str, funnel_id: &str) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(err)?;
     let done = sqlx::query("DELETE FROM funnels WHERE project_id = $1 AND id = $2")
         .bind(project_id)
         .bind(funnel_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(err)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    for sql in [
+        "DELETE FROM funnel_hits WHERE project_id = $1 AND funnel_id = $2",
+        "DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(project_id)
+            .bind(funnel_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+    }
+    tx.commit().await.map_err(err)
+}
+
+/// Rebuilds funnel rollups, one funnel per transaction.
+pub async fn rebuild_all(
+    pool: &PgPool,
+    project_id: Option<&str>,
+    only_unbuilt: bool,
+) -> StoreResult<usize> {
+    let rows: Vec<(String, String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT project_id, id, name, steps, window_days, created_at, updated_at FROM funnels
+         WHERE ($1::text IS NULL OR project_id = $1) AND (NOT $2 OR NOT rollup_ready)",
+    )
+    .bind(project_id)
+    .bind(only_unbuilt)
+    .fetch_all(pool)
+    .await
+    .map_err(err)?;
+    for (project_id, id, name, steps, window_days, created_at, updated_at) in &rows {
+        let f = Funnel::from(FunnelRow {
+            id: id.clone(),
+            name: name.clone(),
+            steps: steps.clone(),
+            window_days: *window_days,
+            created_at: *created_at,
+            updated_at: *updated_at,
+        });
+        let mut tx = pool.begin().await.map_err(err)?;
+        funnel_rollup::rebuild(&mut tx, project_id, &f).await?;
+        tx.commit().await.map_err(err)?;
+    }
+    Ok(rows.len())
+}
+
+/// `(k, people)` from the rollup (see `Store::funnel_reach_counts`).
+pub async fn reach_counts(
+    pool: &PgPool,
+    project_id: &str,
+    funnel_id: &str,
+    from_ms: i64,
+) -> StoreResult<Vec<(i64, i64)>> {
+    sqlx::query_as(
+        "SELECT step, COUNT(*) FROM funnel_reach
+         WHERE project_id = $1 AND funnel_id = $2 AND last_start >= $3 GROUP BY step ORDER BY step",
+    )
+    .bind(project_id)
+    .bind(funnel_id)
+    .bind(from_ms)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
 }
 
 pub async fn events(

@@ -7,13 +7,14 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use vibe_core::day::ProjectTz;
 use vibe_core::Message;
+use vibe_store::funnel_rollup::{FunnelWork, PersonMove};
 use vibe_store::ingest::{
     fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert, TimeZones,
 };
 use vibe_store::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use vibe_store::*;
 
-use crate::err;
+use crate::{err, funnel_rollup};
 
 type Key = (String, String);
 
@@ -87,6 +88,15 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
     upsert_sessions(&mut tx, &sessions).await?;
     mark_active_days(&mut tx, &active_days(&resolved, &tzs), &mut deltas).await?;
     write_daily_stats(&mut tx, &deltas).await?;
+
+    let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
+    projects.sort_unstable();
+    projects.dedup();
+    let funnels = funnel_rollup::defs(&mut tx, &projects).await?;
+    let work = FunnelWork::plan(&funnels, &resolved, &ids.moves);
+    if !work.is_empty() {
+        funnel_rollup::apply(&mut tx, &funnels, &ids.moves, &work).await?;
+    }
     tx.commit().await.map_err(err)?;
     Ok(outcomes)
 }
@@ -146,6 +156,8 @@ struct Identities {
     user_of: HashMap<Key, Option<String>>,
     /// Rollup changes caused by merging people.
     deltas: Deltas,
+    /// Past events that changed owner, for the funnel rollup.
+    moves: Vec<PersonMove>,
 }
 
 impl Identities {
@@ -283,6 +295,11 @@ async fn resolve_identities(
         match (q, p_user) {
             (Some(q), None) if q != p => {
                 merge_person(tx, project, &p, &q, tzs.get(project), &mut ids.deltas).await?;
+                ids.moves.push(PersonMove::Merge {
+                    project_id: (*project).to_owned(),
+                    from: p.clone(),
+                    into: q.clone(),
+                });
                 for person in ids.by_anon.values_mut().filter(|x| **x == p) {
                     person.clone_from(&q);
                 }
@@ -290,6 +307,12 @@ async fn resolve_identities(
             }
             (Some(q), Some(_)) => {
                 repoint_alias(tx, project, anon, &q).await?;
+                ids.moves.push(PersonMove::Repoint {
+                    project_id: (*project).to_owned(),
+                    anonymous_id: anon.clone(),
+                    from: p.clone(),
+                    to: q.clone(),
+                });
                 ids.by_anon.insert(akey, q);
             }
             (Some(_), None) => {}
@@ -308,6 +331,12 @@ async fn resolve_identities(
                 // This device belonged to someone else: a new person for this user.
                 let person = user_person_id(&uid);
                 repoint_alias(tx, project, anon, &person).await?;
+                ids.moves.push(PersonMove::Repoint {
+                    project_id: (*project).to_owned(),
+                    anonymous_id: anon.clone(),
+                    from: p.clone(),
+                    to: person.clone(),
+                });
                 ids.by_anon.insert(akey, person.clone());
                 ids.by_user.insert(ukey, Some(person.clone()));
                 ids.user_of

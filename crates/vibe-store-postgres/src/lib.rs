@@ -1,6 +1,7 @@
 //! PostgreSQL backend: for several nodes and large data sets (`DATABASE_URL=postgres://…`).
 
 mod accounts;
+mod funnel_rollup;
 mod funnels;
 mod ingest;
 mod projects;
@@ -20,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_rollups.sql")),
     (3, include_str!("../migrations/0003_funnels.sql")),
+    (4, include_str!("../migrations/0004_funnel_rollup.sql")),
 ];
 
 pub struct PgStore {
@@ -323,6 +325,21 @@ impl Store for PgStore {
     }
     async fn delete_funnel(&self, project_id: &str, funnel_id: &str) -> StoreResult<()> {
         funnels::delete(&self.pool, project_id, funnel_id).await
+    }
+    async fn funnel_reach_counts(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+        from_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        funnels::reach_counts(&self.pool, project_id, funnel_id, from_ms).await
+    }
+    async fn rebuild_funnels(
+        &self,
+        project_id: Option<&str>,
+        only_unbuilt: bool,
+    ) -> StoreResult<usize> {
+        funnels::rebuild_all(&self.pool, project_id, only_unbuilt).await
     }
     async fn funnel_events(
         &self,

@@ -8,11 +8,14 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
 use vibe_core::day::ProjectTz;
 use vibe_core::Message;
+use vibe_store::funnel_rollup::{FunnelWork, PersonMove};
 use vibe_store::ingest::{
     fold_people, fold_sessions, shaped_chunks, PersonUpsert, Resolved, SessionUpsert, TimeZones,
 };
 use vibe_store::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use vibe_store::*;
+
+use crate::funnel_rollup;
 
 type Key = (String, String);
 
@@ -107,6 +110,15 @@ pub fn ingest(
     upsert_sessions(&tx, &sessions)?;
     mark_active_days(&tx, &active_days(&resolved, &tzs), &mut deltas)?;
     write_daily_stats(&tx, &deltas)?;
+
+    let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
+    projects.sort_unstable();
+    projects.dedup();
+    let funnels = funnel_rollup::defs(&tx, &projects)?;
+    let work = FunnelWork::plan(&funnels, &resolved, &ids.moves);
+    if !work.is_empty() {
+        funnel_rollup::apply(&tx, &funnels, &ids.moves, &work)?;
+    }
     tx.commit().map_err(err)?;
     Ok(outcomes)
 }
@@ -196,6 +208,8 @@ struct Identities {
     user_of: HashMap<Key, Option<String>>,
     /// Rollup changes caused by merging people.
     deltas: Deltas,
+    /// Past events that changed owner, for the funnel rollup.
+    moves: Vec<PersonMove>,
 }
 
 impl Identities {
@@ -328,6 +342,11 @@ fn resolve_identities(
         match (q, p_user) {
             (Some(q), None) if q != p => {
                 merge_person(tx, project, &p, &q, tzs.get(project), &mut ids.deltas)?;
+                ids.moves.push(PersonMove::Merge {
+                    project_id: (*project).to_owned(),
+                    from: p.clone(),
+                    into: q.clone(),
+                });
                 for person in ids.by_anon.values_mut().filter(|x| **x == p) {
                     person.clone_from(&q);
                 }
@@ -335,6 +354,12 @@ fn resolve_identities(
             }
             (Some(q), Some(_)) => {
                 repoint_alias(tx, project, anon, &q)?;
+                ids.moves.push(PersonMove::Repoint {
+                    project_id: (*project).to_owned(),
+                    anonymous_id: anon.clone(),
+                    from: p.clone(),
+                    to: q.clone(),
+                });
                 ids.by_anon.insert(akey, q);
             }
             (Some(_), None) => {}
@@ -351,6 +376,12 @@ fn resolve_identities(
                 // This device belonged to someone else: a new person for this user.
                 let person = user_person_id(&uid);
                 repoint_alias(tx, project, anon, &person)?;
+                ids.moves.push(PersonMove::Repoint {
+                    project_id: (*project).to_owned(),
+                    anonymous_id: anon.clone(),
+                    from: p.clone(),
+                    to: person.clone(),
+                });
                 ids.by_anon.insert(akey, person.clone());
                 ids.by_user.insert(ukey, Some(person.clone()));
                 ids.user_of

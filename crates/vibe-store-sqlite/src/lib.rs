@@ -1,6 +1,7 @@
 //! SQLite backend: the embedded default. One file (`vibe.db`) in WAL mode.
 
 mod accounts;
+mod funnel_rollup;
 mod funnels;
 mod ingest;
 mod projects;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_rollups.sql")),
     (3, include_str!("../migrations/0003_funnels.sql")),
+    (4, include_str!("../migrations/0004_funnel_rollup.sql")),
 ];
 
 pub struct SqliteStore {
@@ -108,6 +110,21 @@ fn spawn_checkpointer(
 }
 
 impl SqliteStore {
+    /// Runs `f` on the writer connection from a blocking thread: every write that
+    /// must not interleave with ingestion goes through here.
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(StoreError::other)?
+    }
+
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
         let opts = SqliteConnectOptions::new()
@@ -309,14 +326,9 @@ impl Store for SqliteStore {
     }
 
     async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
-        let writer = self.writer.clone();
         let jobs = jobs.to_vec();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
-            ingest::ingest(&mut conn, &jobs)
-        })
-        .await
-        .map_err(StoreError::other)?
+        self.on_writer(move |conn| ingest::ingest(conn, &jobs))
+            .await
     }
     async fn online_visitors(
         &self,
@@ -399,7 +411,9 @@ impl Store for SqliteStore {
         project_id: &str,
         f: &vibe_store::funnel::Funnel,
     ) -> StoreResult<()> {
-        funnels::create(&self.pool, project_id, f).await
+        let (project_id, f) = (project_id.to_owned(), f.clone());
+        self.on_writer(move |conn| funnels::create(conn, &project_id, &f))
+            .await
     }
     async fn list_funnels(&self, project_id: &str) -> StoreResult<Vec<vibe_store::funnel::Funnel>> {
         funnels::list(&self.pool, project_id).await
@@ -416,10 +430,31 @@ impl Store for SqliteStore {
         project_id: &str,
         f: &vibe_store::funnel::Funnel,
     ) -> StoreResult<()> {
-        funnels::update(&self.pool, project_id, f).await
+        let (project_id, f) = (project_id.to_owned(), f.clone());
+        self.on_writer(move |conn| funnels::update(conn, &project_id, &f))
+            .await
     }
     async fn delete_funnel(&self, project_id: &str, funnel_id: &str) -> StoreResult<()> {
-        funnels::delete(&self.pool, project_id, funnel_id).await
+        let (project_id, funnel_id) = (project_id.to_owned(), funnel_id.to_owned());
+        self.on_writer(move |conn| funnels::delete(conn, &project_id, &funnel_id))
+            .await
+    }
+    async fn funnel_reach_counts(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+        from_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        funnels::reach_counts(&self.pool, project_id, funnel_id, from_ms).await
+    }
+    async fn rebuild_funnels(
+        &self,
+        project_id: Option<&str>,
+        only_unbuilt: bool,
+    ) -> StoreResult<usize> {
+        let project_id = project_id.map(str::to_owned);
+        self.on_writer(move |conn| funnels::rebuild_all(conn, project_id.as_deref(), only_unbuilt))
+            .await
     }
     async fn funnel_events(
         &self,

@@ -93,6 +93,8 @@ impl From<FunnelRow> for Funnel {
 /// An event that matches at least one step: who, when, what.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct FunnelEvent {
+    pub id: String,
+    pub anonymous_id: Option<String>,
     pub person: String,
     pub ts: i64,
     pub kind: String,
@@ -122,7 +124,7 @@ pub fn events_sql(
 ) -> (String, Vec<crate::users::SqlValue>) {
     use crate::users::SqlValue;
     let mut sql = String::from(
-        "SELECT COALESCE(a.site_user_id, u.id, 'uid:' || e.user_id) AS person, e.ts, e.kind, e.path, e.name
+        "SELECT e.id, e.anonymous_id, COALESCE(a.site_user_id, u.id, 'uid:' || e.user_id) AS person, e.ts, e.kind, e.path, e.name
          FROM user_events e
          LEFT JOIN site_user_aliases a ON a.project_id = e.project_id AND a.anonymous_id = e.anonymous_id
          LEFT JOIN site_users u ON e.anonymous_id IS NULL AND u.project_id = e.project_id AND u.user_id = e.user_id
@@ -182,7 +184,8 @@ pub fn conversion(
     }
     let mut reached_counts = vec![0i64; steps.len()];
     for evs in by_person.values_mut() {
-        evs.sort_by_key(|e| e.ts);
+        // Ties in time are broken by event id, as in the rollup (funnel_rollup).
+        evs.sort_by(|a, b| (a.ts, &a.id).cmp(&(b.ts, &b.id)));
         let mut best = 0;
         for (i, start) in evs.iter().enumerate() {
             if start.ts < from_ms
@@ -210,13 +213,22 @@ pub fn conversion(
             *count += 1;
         }
     }
-    let first = reached_counts.first().copied().unwrap_or(0);
+    step_results(steps, &reached_counts)
+}
+
+/// Step results from `reached[i]` = people who reached at least step `i + 1`.
+pub fn step_results(steps: &[FunnelStep], reached: &[i64]) -> Vec<StepResult> {
+    let first = reached.first().copied().unwrap_or(0);
     steps
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let users = reached_counts[i];
-            let prev = if i == 0 { users } else { reached_counts[i - 1] };
+            let users = reached.get(i).copied().unwrap_or(0);
+            let prev = if i == 0 {
+                users
+            } else {
+                reached.get(i - 1).copied().unwrap_or(0)
+            };
             let drop_off_pct = if i == 0 || prev == 0 {
                 0.0
             } else {
@@ -259,6 +271,8 @@ mod tests {
     }
     fn pv(person: &str, ts: i64, path: &str) -> FunnelEvent {
         FunnelEvent {
+            id: format!("{person}-{ts}"),
+            anonymous_id: None,
             person: person.into(),
             ts,
             kind: "pageview".into(),
@@ -268,6 +282,8 @@ mod tests {
     }
     fn ev(person: &str, ts: i64, name: &str) -> FunnelEvent {
         FunnelEvent {
+            id: format!("{person}-{ts}"),
+            anonymous_id: None,
             person: person.into(),
             ts,
             kind: "event".into(),

@@ -4,6 +4,7 @@
 //! The `testkit` feature exposes the conformance suite both backends must pass.
 
 pub mod funnel;
+pub mod funnel_rollup;
 pub mod ingest;
 pub mod model;
 pub mod rollup;
@@ -189,6 +190,7 @@ pub trait Store: Send + Sync + 'static {
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>>;
 
     // --- funnels ------------------------------------------------------------------------
+    /// Stores the funnel and builds its rollup from the events stored so far.
     async fn create_funnel(&self, project_id: &str, funnel: &funnel::Funnel) -> StoreResult<()>;
     async fn list_funnels(&self, project_id: &str) -> StoreResult<Vec<funnel::Funnel>>;
     async fn get_funnel(
@@ -196,9 +198,26 @@ pub trait Store: Send + Sync + 'static {
         project_id: &str,
         funnel_id: &str,
     ) -> StoreResult<Option<funnel::Funnel>>;
-    /// Replaces name, steps and window; `NotFound` when it is not this project's.
+    /// Replaces name, steps and window and rebuilds the rollup; `NotFound` when it
+    /// is not this project's.
     async fn update_funnel(&self, project_id: &str, funnel: &funnel::Funnel) -> StoreResult<()>;
     async fn delete_funnel(&self, project_id: &str, funnel_id: &str) -> StoreResult<()>;
+    /// From the rollup: `(k, people)` for each step count k reached by people whose
+    /// attempt started at or after `from_ms` (periods end now; see `funnel_rollup`).
+    async fn funnel_reach_counts(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+        from_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64)>>;
+    /// Rebuilds the rollup of a project's funnels (all projects with `None`) from
+    /// events; with `only_unbuilt`, just funnels whose rollup was never built.
+    /// Returns how many funnels were rebuilt.
+    async fn rebuild_funnels(
+        &self,
+        project_id: Option<&str>,
+        only_unbuilt: bool,
+    ) -> StoreResult<usize>;
     /// Stored page views and events in `[from_ms, to_ms]` that match any of `steps`,
     /// with the person each belongs to.
     async fn funnel_events(

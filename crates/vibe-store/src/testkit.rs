@@ -10,6 +10,8 @@ use vibe_core::Message;
 
 use crate::*;
 
+mod funnel_rollup;
+
 pub const T0: i64 = 1_800_000_000_000;
 
 /// Runs every case; `fresh` must return a store over an empty database.
@@ -32,6 +34,7 @@ where
     segments_search_and_pagination(fresh().await).await;
     profiles_and_session_history(fresh().await).await;
     funnels_store_and_match_events(fresh().await).await;
+    funnel_rollup::funnel_rollup_matches_query_time(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use vibe_store::funnel::{conversion, Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
+use vibe_store::funnel::{step_results, Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
 use vibe_store::Role;
 
 use super::ApiJson;
@@ -174,11 +174,18 @@ pub async fn conversion_of(
     let funnel = find(&state, &access, &fid).await?;
     let now = state.clock.now_ms();
     let from = now - days * 86_400_000;
-    let events = state
+    // The rollup holds, per person and step count, the latest attempt's start.
+    let counts = state
         .store
-        .funnel_events(&access.project.id, &funnel.steps, from, now)
+        .funnel_reach_counts(&access.project.id, &funnel.id, from)
         .await?;
-    let steps = conversion(&funnel.steps, funnel.window_days, &events, from, now);
+    let mut reached = vec![0; funnel.steps.len()];
+    for (k, people) in counts {
+        if let Some(slot) = usize::try_from(k - 1).ok().and_then(|i| reached.get_mut(i)) {
+            *slot = people;
+        }
+    }
+    let steps = step_results(&funnel.steps, &reached);
     Ok(Json(
         json!({ "funnel": funnel, "days": days, "steps": steps }),
     ))

@@ -1,0 +1,240 @@
+//! The funnel rollup on PostgreSQL (`vibe_store::funnel_rollup`): written inside
+//! each ingest transaction, and rebuilt when a funnel is defined or changed. A
+//! rebuild locks the two rollup tables (SHARE ROW EXCLUSIVE) before it reads
+//! events, so ingestion on any node waits for it instead of interleaving: a batch
+//! that commits first is in the events the rebuild reads, and a batch that waits
+//! applies its own hits on top of the rebuilt rows.
+
+use sqlx::PgConnection;
+use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelStep};
+use vibe_store::funnel_rollup::{
+    hits_of_events, reach_rows, sort_hits, FunnelDef, FunnelHit, FunnelReach, FunnelWork,
+    PersonMove,
+};
+use vibe_store::users::{numbered_placeholders, SqlValue};
+use vibe_store::StoreResult;
+
+use crate::err;
+
+/// Rows per multi-row statement of a rebuild.
+const CHUNK: usize = 10_000;
+
+/// The funnels of these projects.
+pub async fn defs(tx: &mut PgConnection, project_ids: &[&str]) -> StoreResult<Vec<FunnelDef>> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, project_id, steps, window_days FROM funnels WHERE project_id = ANY($1)",
+    )
+    .bind(project_ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, project_id, steps, window_days)| FunnelDef {
+            id,
+            project_id,
+            steps: serde_json::from_str::<Vec<FunnelStep>>(&steps).unwrap_or_default(),
+            window_ms: window_days * 86_400_000,
+        })
+        .collect())
+}
+
+/// Applies one ingest batch's funnel work (see `FunnelWork::plan`).
+pub async fn apply(
+    tx: &mut PgConnection,
+    funnels: &[FunnelDef],
+    moves: &[PersonMove],
+    work: &FunnelWork,
+) -> StoreResult<()> {
+    for mv in moves {
+        for f in funnels.iter().filter(|f| f.project_id == mv.project_id()) {
+            match mv {
+                PersonMove::Merge { from, into, .. } => {
+                    sqlx::query("UPDATE funnel_hits SET person = $1 WHERE project_id = $2 AND funnel_id = $3 AND person = $4")
+                        .bind(into)
+                        .bind(&f.project_id)
+                        .bind(&f.id)
+                        .bind(from)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    sqlx::query("DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2 AND person = $3")
+                        .bind(&f.project_id)
+                        .bind(&f.id)
+                        .bind(from)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+                PersonMove::Repoint {
+                    anonymous_id,
+                    from,
+                    to,
+                    ..
+                } => {
+                    sqlx::query("UPDATE funnel_hits SET person = $1 WHERE project_id = $2 AND funnel_id = $3 AND person = $4 AND anonymous_id = $5")
+                        .bind(to)
+                        .bind(&f.project_id)
+                        .bind(&f.id)
+                        .bind(from)
+                        .bind(anonymous_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+            }
+        }
+    }
+    insert_hits(tx, funnels, &work.hits).await?;
+    for (funnel_id, (full, incremental, since)) in work.by_funnel() {
+        let Some(def) = funnels.iter().find(|f| f.id == funnel_id) else {
+            continue;
+        };
+        if !full.is_empty() {
+            let hits = read_hits(tx, def, &full, i64::MIN).await?;
+            sqlx::query("DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2 AND person = ANY($3)")
+                .bind(&def.project_id)
+                .bind(&def.id)
+                .bind(&full)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            write_reach(tx, def, &reach_rows(def, &hits, i64::MIN), false).await?;
+        }
+        if !incremental.is_empty() {
+            let hits = read_hits(tx, def, &incremental, since).await?;
+            write_reach(tx, def, &reach_rows(def, &hits, since), true).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Recomputes one funnel's rollup from stored events and marks it ready.
+pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> StoreResult<()> {
+    sqlx::query("LOCK TABLE funnel_hits, funnel_reach IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    for sql in [
+        "DELETE FROM funnel_hits WHERE project_id = $1 AND funnel_id = $2",
+        "DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2",
+        "UPDATE funnels SET rollup_ready = TRUE WHERE project_id = $1 AND id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(project_id)
+            .bind(&f.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+    }
+    if f.steps.is_empty() {
+        return Ok(());
+    }
+    let def = FunnelDef::of(project_id, f);
+    let (sql, args) = events_sql(project_id, &f.steps, i64::MIN, i64::MAX);
+    let sql = numbered_placeholders(&sql);
+    let mut q = sqlx::query_as::<_, FunnelEvent>(&sql);
+    for a in args {
+        q = match a {
+            SqlValue::Text(s) => q.bind(s),
+            SqlValue::Int(i) => q.bind(i),
+        };
+    }
+    let events = q.fetch_all(&mut *tx).await.map_err(err)?;
+    let mut hits = hits_of_events(&def, &events);
+    drop(events);
+    sort_hits(&mut hits);
+    insert_hits(tx, std::slice::from_ref(&def), &hits).await?;
+    write_reach(tx, &def, &reach_rows(&def, &hits, i64::MIN), false).await
+}
+
+async fn insert_hits(
+    tx: &mut PgConnection,
+    funnels: &[FunnelDef],
+    hits: &[FunnelHit],
+) -> StoreResult<()> {
+    for chunk in hits.chunks(CHUNK) {
+        let project_of = |fid: &str| {
+            funnels
+                .iter()
+                .find(|f| f.id == fid)
+                .map(|f| f.project_id.clone())
+                .unwrap_or_default()
+        };
+        let col = |f: fn(&FunnelHit) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+        sqlx::query(
+            "INSERT INTO funnel_hits (project_id, funnel_id, person, ts, event_id, anonymous_id, steps)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int8[])
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(chunk.iter().map(|h| project_of(&h.funnel_id)).collect::<Vec<_>>())
+        .bind(col(|h| h.funnel_id.clone()))
+        .bind(col(|h| h.person.clone()))
+        .bind(chunk.iter().map(|h| h.ts).collect::<Vec<i64>>())
+        .bind(col(|h| h.event_id.clone()))
+        .bind(chunk.iter().map(|h| h.anonymous_id.clone()).collect::<Vec<Option<String>>>())
+        .bind(chunk.iter().map(|h| h.steps).collect::<Vec<i64>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Hits of these people from `since` on, sorted as `reach_rows` expects.
+async fn read_hits(
+    tx: &mut PgConnection,
+    def: &FunnelDef,
+    people: &[&str],
+    since: i64,
+) -> StoreResult<Vec<FunnelHit>> {
+    let mut hits: Vec<FunnelHit> = sqlx::query_as(
+        "SELECT funnel_id, person, ts, event_id, anonymous_id, steps FROM funnel_hits
+         WHERE project_id = $1 AND funnel_id = $2 AND ts >= $3 AND person = ANY($4)",
+    )
+    .bind(&def.project_id)
+    .bind(&def.id)
+    .bind(since)
+    .bind(people)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err)?;
+    sort_hits(&mut hits);
+    Ok(hits)
+}
+
+/// Inserts reach rows; with `keep_later`, an existing later start wins.
+async fn write_reach(
+    tx: &mut PgConnection,
+    def: &FunnelDef,
+    rows: &[FunnelReach],
+    keep_later: bool,
+) -> StoreResult<()> {
+    let on_conflict = if keep_later {
+        "GREATEST(funnel_reach.last_start, excluded.last_start)"
+    } else {
+        "excluded.last_start"
+    };
+    let sql = format!(
+        "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start)
+         SELECT $1, $2, * FROM UNNEST($3::text[], $4::int8[], $5::int8[])
+         ON CONFLICT (project_id, funnel_id, person, step) DO UPDATE SET last_start = {on_conflict}"
+    );
+    for chunk in rows.chunks(CHUNK) {
+        sqlx::query(&sql)
+            .bind(&def.project_id)
+            .bind(&def.id)
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.person.clone())
+                    .collect::<Vec<String>>(),
+            )
+            .bind(chunk.iter().map(|r| r.step).collect::<Vec<i64>>())
+            .bind(chunk.iter().map(|r| r.last_start).collect::<Vec<i64>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
+}

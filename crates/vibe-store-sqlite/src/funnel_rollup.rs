@@ -1,0 +1,267 @@
+//! The funnel rollup on SQLite (`vibe_store::funnel_rollup`), written on the one
+//! writer connection: inside each ingest transaction, and when a funnel is
+//! defined or changed (so a rebuild never interleaves with ingestion).
+
+use rusqlite::{params, params_from_iter, ToSql, Transaction};
+use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelStep};
+use vibe_store::funnel_rollup::{
+    hits_of_events, reach_rows, sort_hits, FunnelDef, FunnelHit, FunnelReach, FunnelWork,
+    PersonMove,
+};
+use vibe_store::ingest::shaped_chunks;
+use vibe_store::users::SqlValue;
+use vibe_store::StoreResult;
+
+use crate::ingest::err;
+
+fn placeholders(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// The funnels of these projects.
+pub fn defs(tx: &Transaction<'_>, project_ids: &[&str]) -> StoreResult<Vec<FunnelDef>> {
+    let mut out = Vec::new();
+    let mut stmt = tx
+        .prepare_cached("SELECT id, steps, window_days FROM funnels WHERE project_id = ?")
+        .map_err(err)?;
+    for p in project_ids {
+        let rows = stmt
+            .query_map([p], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(err)?;
+        for row in rows {
+            let (id, steps, window_days) = row.map_err(err)?;
+            out.push(FunnelDef {
+                id,
+                project_id: (*p).to_owned(),
+                steps: serde_json::from_str::<Vec<FunnelStep>>(&steps).unwrap_or_default(),
+                window_ms: window_days * 86_400_000,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Applies one ingest batch's funnel work (see `FunnelWork::plan`).
+pub fn apply(
+    tx: &Transaction<'_>,
+    funnels: &[FunnelDef],
+    moves: &[PersonMove],
+    work: &FunnelWork,
+) -> StoreResult<()> {
+    for mv in moves {
+        for f in funnels.iter().filter(|f| f.project_id == mv.project_id()) {
+            match mv {
+                PersonMove::Merge { from, into, .. } => {
+                    tx.execute(
+                        "UPDATE funnel_hits SET person = ?1 WHERE project_id = ?2 AND funnel_id = ?3 AND person = ?4",
+                        params![into, f.project_id, f.id, from],
+                    )
+                    .map_err(err)?;
+                    tx.execute(
+                        "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2 AND person = ?3",
+                        params![f.project_id, f.id, from],
+                    )
+                    .map_err(err)?;
+                }
+                PersonMove::Repoint {
+                    anonymous_id,
+                    from,
+                    to,
+                    ..
+                } => {
+                    tx.execute(
+                        "UPDATE funnel_hits SET person = ?1 WHERE project_id = ?2 AND funnel_id = ?3 AND person = ?4 AND anonymous_id = ?5",
+                        params![to, f.project_id, f.id, from, anonymous_id],
+                    )
+                    .map_err(err)?;
+                }
+            }
+        }
+    }
+    insert_hits(tx, funnels, &work.hits)?;
+    for (funnel_id, (full, incremental, since)) in work.by_funnel() {
+        let Some(def) = funnels.iter().find(|f| f.id == funnel_id) else {
+            continue;
+        };
+        if !full.is_empty() {
+            let hits = read_hits(tx, def, &full, i64::MIN)?;
+            delete_reach(tx, def, &full)?;
+            write_reach(tx, def, &reach_rows(def, &hits, i64::MIN), false)?;
+        }
+        if !incremental.is_empty() {
+            let hits = read_hits(tx, def, &incremental, since)?;
+            write_reach(tx, def, &reach_rows(def, &hits, since), true)?;
+        }
+    }
+    Ok(())
+}
+
+/// Recomputes one funnel's rollup from stored events and marks it ready.
+pub fn rebuild(tx: &Transaction<'_>, project_id: &str, f: &Funnel) -> StoreResult<()> {
+    let def = FunnelDef::of(project_id, f);
+    for sql in [
+        "DELETE FROM funnel_hits WHERE project_id = ?1 AND funnel_id = ?2",
+        "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2",
+        "UPDATE funnels SET rollup_ready = 1 WHERE project_id = ?1 AND id = ?2",
+    ] {
+        tx.execute(sql, params![project_id, f.id]).map_err(err)?;
+    }
+    if f.steps.is_empty() {
+        return Ok(());
+    }
+    let (sql, args) = events_sql(project_id, &f.steps, i64::MIN, i64::MAX);
+    let args: Vec<Box<dyn ToSql>> = args
+        .into_iter()
+        .map(|a| -> Box<dyn ToSql> {
+            match a {
+                SqlValue::Text(s) => Box::new(s),
+                SqlValue::Int(i) => Box::new(i),
+            }
+        })
+        .collect();
+    let mut stmt = tx.prepare(&sql).map_err(err)?;
+    let events = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok(FunnelEvent {
+                id: r.get(0)?,
+                anonymous_id: r.get(1)?,
+                person: r.get(2)?,
+                ts: r.get(3)?,
+                kind: r.get(4)?,
+                path: r.get(5)?,
+                name: r.get(6)?,
+            })
+        })
+        .map_err(err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)?;
+    let mut hits = hits_of_events(&def, &events);
+    drop(events);
+    sort_hits(&mut hits);
+    insert_hits(tx, std::slice::from_ref(&def), &hits)?;
+    write_reach(tx, &def, &reach_rows(&def, &hits, i64::MIN), false)
+}
+
+fn insert_hits(tx: &Transaction<'_>, funnels: &[FunnelDef], hits: &[FunnelHit]) -> StoreResult<()> {
+    for chunk in shaped_chunks(hits) {
+        let sql = format!(
+            "INSERT INTO funnel_hits (project_id, funnel_id, person, ts, event_id, anonymous_id, steps) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(chunk.len(), 7)
+        );
+        let project_of = |fid: &str| {
+            funnels
+                .iter()
+                .find(|f| f.id == fid)
+                .map(|f| f.project_id.clone())
+                .unwrap_or_default()
+        };
+        let projects: Vec<String> = chunk.iter().map(|h| project_of(&h.funnel_id)).collect();
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 7);
+        for (h, p) in chunk.iter().zip(&projects) {
+            args.extend([
+                p as &dyn ToSql,
+                &h.funnel_id,
+                &h.person,
+                &h.ts,
+                &h.event_id,
+                &h.anonymous_id,
+                &h.steps,
+            ]);
+        }
+        tx.prepare_cached(&sql)
+            .and_then(|mut s| s.execute(args.as_slice()))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Hits of these people from `since` on, sorted as `reach_rows` expects.
+fn read_hits(
+    tx: &Transaction<'_>,
+    def: &FunnelDef,
+    people: &[&str],
+    since: i64,
+) -> StoreResult<Vec<FunnelHit>> {
+    let mut hits = Vec::new();
+    for chunk in shaped_chunks(people) {
+        let sql = format!(
+            "SELECT funnel_id, person, ts, event_id, anonymous_id, steps FROM funnel_hits
+             WHERE project_id = ? AND funnel_id = ? AND ts >= ? AND person IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut args: Vec<&dyn ToSql> = vec![&def.project_id, &def.id, &since];
+        args.extend(chunk.iter().map(|p| p as &dyn ToSql));
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let rows = stmt
+            .query_map(args.as_slice(), |r| {
+                Ok(FunnelHit {
+                    funnel_id: r.get(0)?,
+                    person: r.get(1)?,
+                    ts: r.get(2)?,
+                    event_id: r.get(3)?,
+                    anonymous_id: r.get(4)?,
+                    steps: r.get(5)?,
+                })
+            })
+            .map_err(err)?;
+        for row in rows {
+            hits.push(row.map_err(err)?);
+        }
+    }
+    sort_hits(&mut hits);
+    Ok(hits)
+}
+
+fn delete_reach(tx: &Transaction<'_>, def: &FunnelDef, people: &[&str]) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2 AND person = ?3",
+        )
+        .map_err(err)?;
+    for p in people {
+        stmt.execute(params![def.project_id, def.id, p])
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Inserts reach rows; with `keep_later`, an existing later start wins.
+fn write_reach(
+    tx: &Transaction<'_>,
+    def: &FunnelDef,
+    rows: &[FunnelReach],
+    keep_later: bool,
+) -> StoreResult<()> {
+    for chunk in shaped_chunks(rows) {
+        let sql = format!(
+            "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start) VALUES {} {}",
+            placeholders(chunk.len(), 5),
+            if keep_later {
+                "ON CONFLICT (project_id, funnel_id, person, step) DO UPDATE SET last_start = max(last_start, excluded.last_start)"
+            } else {
+                "ON CONFLICT (project_id, funnel_id, person, step) DO UPDATE SET last_start = excluded.last_start"
+            }
+        );
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 5);
+        for r in chunk {
+            args.extend([
+                &def.project_id as &dyn ToSql,
+                &r.funnel_id,
+                &r.person,
+                &r.step,
+                &r.last_start,
+            ]);
+        }
+        tx.prepare_cached(&sql)
+            .and_then(|mut s| s.execute(args.as_slice()))
+            .map_err(err)?;
+    }
+    Ok(())
+}
