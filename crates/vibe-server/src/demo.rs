@@ -157,6 +157,8 @@ pub async fn demo_project(
 }
 
 /// Generates the history ending at `now`; returns the number of stored messages.
+/// Messages are made on a thread of their own while the previous batch is being
+/// written, so generating and storing overlap.
 pub async fn generate(
     store: &dyn Store,
     project: &Project,
@@ -164,12 +166,38 @@ pub async fn generate(
     now: i64,
     progress: bool,
 ) -> anyhow::Result<u64> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Message>>(2);
+    let timezone = project.timezone.clone();
+    let producer = std::thread::Builder::new()
+        .name("demo-generator".into())
+        .spawn(move || {
+            produce(size, &timezone, now, progress, &mut |batch| {
+                tx.blocking_send(batch).is_ok()
+            })
+        })?;
+    while let Some(batch) = rx.recv().await {
+        flush(store, project, batch, now).await?;
+    }
+    producer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the demo generator panicked"))
+}
+
+/// The history as batches of about 2,000 messages, handed to `emit` (which
+/// answers false to stop); returns the number of stored messages made.
+fn produce(
+    size: DemoSize,
+    timezone: &str,
+    now: i64,
+    progress: bool,
+    emit: &mut dyn FnMut(Vec<Message>) -> bool,
+) -> u64 {
     let started = Instant::now();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ size.users ^ (size.days as u64) << 32);
     // Message ids differ on every run, so a second run adds events instead of
     // repeating the first run's (which would all be duplicates).
     let mut ids = Rng(0x2545_f491_4f6c_dd1d ^ now as u64);
-    let tz = vibe_core::day::ProjectTz::or_utc(&project.timezone);
+    let tz = vibe_core::day::ProjectTz::or_utc(timezone);
     let today = tz.date_of(now);
     // Each day gets a share of the event budget and of the new people by its
     // weight: weekends are quieter, and the site grows over the period.
@@ -294,8 +322,8 @@ pub async fn generate(
             msgs.extend(push("heartbeat", (ts + 30_000).min(now - 1), json!({})));
             stored += msgs.iter().filter(|m| m.kind.is_stored_event()).count() as u64;
             batch.extend(msgs);
-            if batch.len() >= 2000 {
-                flush(store, project, &mut batch, now).await?;
+            if batch.len() >= 2000 && !emit(std::mem::take(&mut batch)) {
+                return stored;
             }
             if progress && stored * 10 / size.events.max(1) > reported {
                 reported = stored * 10 / size.events.max(1);
@@ -307,19 +335,18 @@ pub async fn generate(
             }
         }
     }
-    flush(store, project, &mut batch, now).await?;
-    Ok(stored)
+    if !batch.is_empty() {
+        emit(batch);
+    }
+    stored
 }
 
 async fn flush(
     store: &dyn Store,
     project: &Project,
-    batch: &mut Vec<Message>,
+    batch: Vec<Message>,
     now: i64,
 ) -> anyhow::Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
     let jobs: Vec<IngestJob> = batch
         .chunks(200)
         .map(|c| IngestJob {
@@ -330,6 +357,5 @@ async fn flush(
         })
         .collect();
     store.ingest(&jobs).await?;
-    batch.clear();
     Ok(())
 }

@@ -188,9 +188,11 @@ async fn read_hits(
     people: &[&str],
     since: i64,
 ) -> StoreResult<Vec<FunnelHit>> {
+    // One index descent per person, whatever the planner thinks of the table.
     let mut hits: Vec<FunnelHit> = sqlx::query_as(
-        "SELECT funnel_id, person, ts, event_id, anonymous_id, steps FROM funnel_hits
-         WHERE project_id = $1 AND funnel_id = $2 AND ts >= $3 AND person = ANY($4)",
+        "SELECT h.funnel_id, h.person, h.ts, h.event_id, h.anonymous_id, h.steps
+         FROM UNNEST($4::text[]) AS p(person)
+         JOIN funnel_hits h ON h.project_id = $1 AND h.funnel_id = $2 AND h.person = p.person AND h.ts >= $3",
     )
     .bind(&def.project_id)
     .bind(&def.id)

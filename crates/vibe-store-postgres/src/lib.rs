@@ -4,6 +4,7 @@ mod accounts;
 mod funnel_rollup;
 mod funnels;
 mod ingest;
+mod planner_stats;
 mod projects;
 mod rollups;
 mod tracking;
@@ -26,6 +27,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 pub struct PgStore {
     pool: PgPool,
+    /// Fed by ingestion when the store must keep planner statistics itself.
+    written: Option<std::sync::Arc<planner_stats::WrittenSinceAnalyze>>,
 }
 
 pub(crate) fn err(e: sqlx::Error) -> StoreError {
@@ -50,7 +53,7 @@ impl PgStore {
             .max_connections(16)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
             .map_err(err)?;
         if let Some(schema) = schema {
@@ -59,8 +62,12 @@ impl PgStore {
                 .await
                 .map_err(err)?;
         }
-        let store = Self { pool };
+        let mut store = Self {
+            pool,
+            written: None,
+        };
         store.migrate().await?;
+        store.written = planner_stats::start_if_needed(&store.pool, &opts).await;
         Ok(store)
     }
 
@@ -221,7 +228,11 @@ impl Store for PgStore {
     }
 
     async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
-        ingest::ingest(&self.pool, jobs).await
+        let outcomes = ingest::ingest(&self.pool, jobs).await?;
+        if let Some(written) = &self.written {
+            written.add(outcomes.iter().map(|o| u64::from(o.accepted)).sum());
+        }
+        Ok(outcomes)
     }
     async fn online_visitors(
         &self,
