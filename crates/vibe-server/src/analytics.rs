@@ -74,18 +74,19 @@ pub async fn metrics(store: &dyn Store, project: &Project, now_ms: i64) -> Store
         .online_at(&project.id, now_ms - WEEK_MS, window_ms)
         .await?;
 
-    let churn = |prev: (String, String), cur: (String, String)| async move {
-        let (active, churned) = store
-            .churn_counts(&project.id, (&prev.0, &prev.1), (&cur.0, &cur.1))
-            .await?;
-        StoreResult::Ok(if active == 0 {
-            0.0
-        } else {
-            round1(churned as f64 / active as f64 * 100.0)
+    // Kept per day at ingest: people active in d−13 … d−7, and those of them not
+    // active in d−6 … d.
+    let churn = |d: String| {
+        rows.iter().find(|r| r.day == d).map_or(0.0, |r| {
+            if r.churn_base == 0 {
+                0.0
+            } else {
+                round1(r.churned as f64 / r.churn_base as f64 * 100.0)
+            }
         })
     };
-    let churn_now = churn((day(13), day(7)), (day(6), day(0))).await?;
-    let churn_before = churn((day(20), day(14)), (day(13), day(7))).await?;
+    let churn_now = churn(day(0));
+    let churn_before = churn(day(7));
 
     Ok(Metrics {
         total_users: Card::new(total_now as f64, total_before as f64),

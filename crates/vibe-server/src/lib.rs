@@ -47,6 +47,19 @@ impl App {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let store = bootstrap::open_store(&config).await?;
         let setup_token = bootstrap::first_run(store.as_ref(), &config, clock.now_ms()).await?;
+        // Rollups a migration added or changed (older databases).
+        let pending = store.pending_rollup_rebuilds().await?;
+        if !pending.is_empty() {
+            for p in store.list_projects().await? {
+                if pending.contains(&p.id) {
+                    tracing::info!(project = %p.id, "rebuilding rollups from stored events");
+                    vibe_store::rollup::rebuild_history(store.as_ref(), &p, clock.now_ms()).await?;
+                }
+            }
+            for project_id in &pending {
+                store.rollup_rebuild_done(project_id).await?;
+            }
+        }
         // Funnels defined before their rollup existed (older databases).
         let rebuilt = store.rebuild_funnels(None, true).await?;
         if rebuilt > 0 {

@@ -2,7 +2,10 @@
 //! multi-row inserts (retries are detected by their ids), then people and sessions
 //! are upserted once each with the batch's net effect.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use jiff::civil::Date;
+use vibe_core::day::parse_day;
 
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use vibe_core::day::ProjectTz;
@@ -390,6 +393,11 @@ async fn merge_person(
             deltas.new_user(project, tz, f, 1);
         }
     }
+    let from_days = active_days_of(tx, project, from).await?;
+    let into_days = active_days_of(tx, project, into).await?;
+    let merged: BTreeSet<Date> = from_days.union(&into_days).copied().collect();
+    deltas.churn_change(project, &from_days, &BTreeSet::new());
+    deltas.churn_change(project, &into_days, &merged);
     let shared_days: Vec<String> = sqlx::query_scalar(
         "DELETE FROM user_days WHERE project_id = $1 AND site_user_id = $2
          AND day IN (SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $3) RETURNING day",
@@ -510,27 +518,100 @@ async fn mark_active_days(
     days: &[(String, String, String)],
     deltas: &mut Deltas,
 ) -> StoreResult<()> {
+    let mut added: BTreeMap<(String, String), BTreeSet<Date>> = BTreeMap::new();
     for chunk in shaped_chunks(days) {
         let mut q =
             QueryBuilder::<Postgres>::new("INSERT INTO user_days (project_id, site_user_id, day) ");
         q.push_values(chunk, |mut b, (p, u, d)| {
             b.push_bind(p).push_bind(u).push_bind(d);
         });
-        q.push(" ON CONFLICT DO NOTHING RETURNING project_id, day");
-        let new: Vec<(String, String)> =
+        q.push(" ON CONFLICT DO NOTHING RETURNING project_id, site_user_id, day");
+        let new: Vec<(String, String, String)> =
             q.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
-        for (p, d) in new {
+        for (p, u, d) in new {
             deltas.active_user(&p, &d, 1);
+            if let Some(d) = parse_day(&d) {
+                added.entry((p, u)).or_default().insert(d);
+            }
+        }
+    }
+    churn_after_new_days(tx, &added, deltas).await
+}
+
+/// Churn counters move for the people who have new active days: compare their
+/// active days around the new ones before and after.
+async fn churn_after_new_days(
+    tx: &mut PgConnection,
+    added: &BTreeMap<(String, String), BTreeSet<Date>>,
+    deltas: &mut Deltas,
+) -> StoreResult<()> {
+    let mut by_project: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (p, u) in added.keys() {
+        by_project.entry(p).or_default().push(u);
+    }
+    for (project, people) in by_project {
+        let days = added
+            .iter()
+            .filter(|((p, _), _)| p == project)
+            .flat_map(|(_, d)| d.iter().copied());
+        let (Some(first), Some(last)) = (days.clone().min(), days.max()) else {
+            continue;
+        };
+        let shift = |d: Date, n: i64| {
+            d.checked_add(jiff::Span::new().days(n))
+                .unwrap_or(d)
+                .to_string()
+        };
+        // One index descent per person, whatever the planner thinks of the table.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT u.site_user_id, u.day FROM UNNEST($2::text[]) AS p(id)
+             JOIN user_days u ON u.project_id = $1 AND u.site_user_id = p.id
+             WHERE u.day >= $3 AND u.day <= $4",
+        )
+        .bind(project)
+        .bind(&people)
+        .bind(shift(first, -13))
+        .bind(shift(last, 13))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?;
+        let mut now: BTreeMap<&str, BTreeSet<Date>> = BTreeMap::new();
+        for (u, d) in &rows {
+            if let Some(d) = parse_day(d) {
+                now.entry(u.as_str()).or_default().insert(d);
+            }
+        }
+        for person in people {
+            let now = now.remove(person).unwrap_or_default();
+            let new = &added[&(project.to_owned(), person.to_owned())];
+            let before: BTreeSet<Date> = now.difference(new).copied().collect();
+            deltas.churn_change(project, &before, &now);
         }
     }
     Ok(())
+}
+
+/// All active days of a person.
+async fn active_days_of(
+    tx: &mut PgConnection,
+    project: &str,
+    person: &str,
+) -> StoreResult<BTreeSet<Date>> {
+    let days: Vec<String> =
+        sqlx::query_scalar("SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $2")
+            .bind(project)
+            .bind(person)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(err)?;
+    Ok(days.iter().filter_map(|d| parse_day(d)).collect())
 }
 
 async fn write_daily_stats(tx: &mut PgConnection, deltas: &Deltas) -> StoreResult<()> {
     let rows = deltas.rows();
     for chunk in shaped_chunks(&rows) {
         let mut q = QueryBuilder::<Postgres>::new(
-            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces) ",
+            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned) ",
         );
         q.push_values(chunk, |mut b, (p, day, d)| {
             b.push_bind(*p)
@@ -541,10 +622,14 @@ async fn write_daily_stats(tx: &mut PgConnection, deltas: &Deltas) -> StoreResul
                 .push_bind(d.pageviews)
                 .push_bind(d.events)
                 .push_bind(d.session_ms)
-                .push_bind(d.bounces);
+                .push_bind(d.bounces)
+                .push_bind(d.churn_base)
+                .push_bind(d.churned);
         });
         q.push(
             " ON CONFLICT (project_id, day) DO UPDATE SET
+                churn_base = daily_stats.churn_base + excluded.churn_base,
+                churned = daily_stats.churned + excluded.churned,
                 active_users = daily_stats.active_users + excluded.active_users,
                 new_users = daily_stats.new_users + excluded.new_users,
                 sessions = daily_stats.sessions + excluded.sessions,

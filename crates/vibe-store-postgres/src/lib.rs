@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_rollups.sql")),
     (3, include_str!("../migrations/0003_funnels.sql")),
     (4, include_str!("../migrations/0004_funnel_rollup.sql")),
+    (5, include_str!("../migrations/0005_churn.sql")),
 ];
 
 pub struct PgStore {
@@ -303,6 +304,21 @@ impl Store for PgStore {
         user_days: &[(String, String)],
     ) -> StoreResult<()> {
         rollups::replace_rollups(&self.pool, project_id, from_day, to_day, stats, user_days).await
+    }
+    async fn replace_churn(
+        &self,
+        project_id: &str,
+        from_day: &str,
+        to_day: &str,
+        rows: &[(String, i64, i64)],
+    ) -> StoreResult<()> {
+        rollups::replace_churn(&self.pool, project_id, from_day, to_day, rows).await
+    }
+    async fn pending_rollup_rebuilds(&self) -> StoreResult<Vec<String>> {
+        rollups::pending_rebuilds(&self.pool).await
+    }
+    async fn rollup_rebuild_done(&self, project_id: &str) -> StoreResult<()> {
+        rollups::rebuild_done(&self.pool, project_id).await
     }
     async fn event_time_bounds(&self, project_id: &str) -> StoreResult<Option<(i64, i64)>> {
         rollups::event_time_bounds(&self.pool, project_id).await

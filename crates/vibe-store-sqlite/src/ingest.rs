@@ -3,7 +3,10 @@
 //! with multi-row inserts (retries are detected by their ids), then people and
 //! sessions are upserted once each with the batch's net effect.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use jiff::civil::Date;
+use vibe_core::day::parse_day;
 
 use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
 use vibe_core::day::ProjectTz;
@@ -423,6 +426,13 @@ fn merge_person(
             deltas.new_user(project, tz, f, 1);
         }
     }
+    let (from_days, into_days) = (
+        active_days_of(tx, project, from)?,
+        active_days_of(tx, project, into)?,
+    );
+    let merged: BTreeSet<Date> = from_days.union(&into_days).copied().collect();
+    deltas.churn_change(project, &from_days, &BTreeSet::new());
+    deltas.churn_change(project, &into_days, &merged);
     let shared_days: Vec<String> = tx
         .prepare_cached(
             "SELECT day FROM user_days WHERE project_id = ?1 AND site_user_id = ?2
@@ -568,19 +578,80 @@ fn mark_active_days(
         ))
         .map_err(err)?;
     }
-    for (p, _, d) in new {
+    for (p, _, d) in &new {
         deltas.active_user(p, d, 1);
     }
+    churn_after_new_days(tx, &new, deltas)
+}
+
+/// Churn counters move for the people who have new active days: compare their
+/// active days around the new ones before and after.
+fn churn_after_new_days(
+    tx: &Transaction<'_>,
+    new: &[&(String, String, String)],
+    deltas: &mut Deltas,
+) -> StoreResult<()> {
+    let mut by_person: BTreeMap<(&str, &str), BTreeSet<Date>> = BTreeMap::new();
+    for (p, u, d) in new {
+        if let Some(d) = parse_day(d) {
+            by_person.entry((p, u)).or_default().insert(d);
+        }
+    }
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT day FROM user_days WHERE project_id = ?1 AND site_user_id = ?2 AND day >= ?3 AND day <= ?4",
+        )
+        .map_err(err)?;
+    for ((project, person), added) in by_person {
+        let (Some(first), Some(last)) = (added.first(), added.last()) else {
+            continue;
+        };
+        let window = (days_from(*first, -13), days_from(*last, 13));
+        let now: BTreeSet<Date> = stmt
+            .query_map(params![project, person, window.0, window.1], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(err)?
+            .filter_map(|d| d.ok().and_then(|d| parse_day(&d)))
+            .collect();
+        let before: BTreeSet<Date> = now.difference(&added).copied().collect();
+        deltas.churn_change(project, &before, &now);
+    }
     Ok(())
+}
+
+fn days_from(d: Date, days: i64) -> String {
+    d.checked_add(jiff::Span::new().days(days))
+        .unwrap_or(d)
+        .to_string()
+}
+
+/// All active days of a person.
+fn active_days_of(
+    tx: &Transaction<'_>,
+    project: &str,
+    person: &str,
+) -> StoreResult<BTreeSet<Date>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT day FROM user_days WHERE project_id = ?1 AND site_user_id = ?2")
+        .map_err(err)?;
+    let days = stmt
+        .query_map(params![project, person], |r| r.get::<_, String>(0))
+        .map_err(err)?
+        .filter_map(|d| d.ok().and_then(|d| parse_day(&d)))
+        .collect();
+    Ok(days)
 }
 
 fn write_daily_stats(tx: &Transaction<'_>, deltas: &Deltas) -> StoreResult<()> {
     let rows = deltas.rows();
     for chunk in shaped_chunks(&rows) {
         let sql = format!(
-            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces)
+            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned)
              VALUES {}
              ON CONFLICT (project_id, day) DO UPDATE SET
+                churn_base = daily_stats.churn_base + excluded.churn_base,
+                churned = daily_stats.churned + excluded.churned,
                 active_users = daily_stats.active_users + excluded.active_users,
                 new_users = daily_stats.new_users + excluded.new_users,
                 sessions = daily_stats.sessions + excluded.sessions,
@@ -588,10 +659,10 @@ fn write_daily_stats(tx: &Transaction<'_>, deltas: &Deltas) -> StoreResult<()> {
                 events = daily_stats.events + excluded.events,
                 session_ms = daily_stats.session_ms + excluded.session_ms,
                 bounces = daily_stats.bounces + excluded.bounces",
-            placeholders(chunk.len(), 9)
+            placeholders(chunk.len(), 11)
         );
         let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 9);
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 11);
         for (p, day, d) in chunk {
             args.extend([
                 p as &dyn ToSql,
@@ -603,6 +674,8 @@ fn write_daily_stats(tx: &Transaction<'_>, deltas: &Deltas) -> StoreResult<()> {
                 &d.events,
                 &d.session_ms,
                 &d.bounces,
+                &d.churn_base,
+                &d.churned,
             ]);
         }
         stmt.execute(params_from_iter(args)).map_err(err)?;

@@ -16,8 +16,10 @@ pub async fn daily_stats(
     to_day: &str,
 ) -> StoreResult<Vec<DailyStats>> {
     sqlx::query_as(
-        "SELECT day, active_users, new_users, sessions, pageviews, events, session_ms, bounces FROM daily_stats
-         WHERE project_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+        "SELECT day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned FROM daily_stats
+         WHERE project_id = ?1 AND day >= ?2 AND day <= ?3
+           AND (active_users <> 0 OR new_users <> 0 OR sessions <> 0 OR pageviews <> 0 OR events <> 0 OR churn_base <> 0)
+         ORDER BY day",
     )
     .bind(project_id)
     .bind(from_day)
@@ -169,7 +171,7 @@ pub async fn replace_rollups(
     }
     for chunk in shaped_chunks(stats) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces) ",
+            "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned) ",
         );
         q.push_values(chunk, |mut b, s| {
             b.push_bind(project_id)
@@ -180,7 +182,9 @@ pub async fn replace_rollups(
                 .push_bind(s.pageviews)
                 .push_bind(s.events)
                 .push_bind(s.session_ms)
-                .push_bind(s.bounces);
+                .push_bind(s.bounces)
+                .push_bind(s.churn_base)
+                .push_bind(s.churned);
         });
         q.build().execute(&mut *tx).await.map_err(err)?;
     }
@@ -206,4 +210,53 @@ pub async fn event_time_bounds(
             .await
             .map_err(err)?;
     Ok(row.0.zip(row.1))
+}
+
+pub async fn replace_churn(
+    pool: &SqlitePool,
+    project_id: &str,
+    from_day: &str,
+    to_day: &str,
+    rows: &[(String, i64, i64)],
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(err)?;
+    sqlx::query(
+        "UPDATE daily_stats SET churn_base = 0, churned = 0 WHERE project_id = ?1 AND day >= ?2 AND day <= ?3",
+    )
+    .bind(project_id)
+    .bind(from_day)
+    .bind(to_day)
+    .execute(&mut *tx)
+    .await
+    .map_err(err)?;
+    for (day, base, churned) in rows {
+        sqlx::query(
+            "INSERT INTO daily_stats (project_id, day, churn_base, churned) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (project_id, day) DO UPDATE SET churn_base = excluded.churn_base, churned = excluded.churned",
+        )
+        .bind(project_id)
+        .bind(day)
+        .bind(base)
+        .bind(churned)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    }
+    tx.commit().await.map_err(err)
+}
+
+pub async fn pending_rebuilds(pool: &SqlitePool) -> StoreResult<Vec<String>> {
+    sqlx::query_scalar("SELECT project_id FROM rollup_rebuilds ORDER BY project_id")
+        .fetch_all(pool)
+        .await
+        .map_err(err)
+}
+
+pub async fn rebuild_done(pool: &SqlitePool, project_id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM rollup_rebuilds WHERE project_id = ?1")
+        .bind(project_id)
+        .execute(pool)
+        .await
+        .map_err(err)?;
+    Ok(())
 }

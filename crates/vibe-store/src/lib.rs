@@ -184,6 +184,18 @@ pub trait Store: Send + Sync + 'static {
         stats: &[rollup::DailyStats],
         user_days: &[(String, String)],
     ) -> StoreResult<()>;
+    /// Sets the churn counters of days `from_day..=to_day` to `rows` (day, base,
+    /// churned), zero for days not listed.
+    async fn replace_churn(
+        &self,
+        project_id: &str,
+        from_day: &str,
+        to_day: &str,
+        rows: &[(String, i64, i64)],
+    ) -> StoreResult<()>;
+    /// Projects whose rollups a migration asked to rebuild from events.
+    async fn pending_rollup_rebuilds(&self) -> StoreResult<Vec<String>>;
+    async fn rollup_rebuild_done(&self, project_id: &str) -> StoreResult<()>;
     /// Earliest and latest stored event time of a project.
     async fn event_time_bounds(&self, project_id: &str) -> StoreResult<Option<(i64, i64)>>;
     /// Rollup rows exactly as stored, for tests comparing rebuild with ingest.

@@ -9,9 +9,15 @@
 //!   that local day (heartbeats do not count);
 //! - new user on a day: a person whose first message falls on that day;
 //! - a session belongs to the day it started; its duration is `last_seen_at −
-//!   started_at`; it bounced if it has at most one page view.
+//!   started_at`; it bounced if it has at most one page view;
+//! - churn on day d: of the people active in d−13 … d−7 (`churn_base`), those not
+//!   active in d−6 … d (`churned`). A person's active days decide their part in
+//!   the fourteen days after each of them, so a new active day or a merge changes
+//!   at most those days' counters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::Date;
 
 use vibe_core::day::ProjectTz;
 use vibe_core::MessageKind;
@@ -27,6 +33,8 @@ pub struct DailyDelta {
     pub events: i64,
     pub session_ms: i64,
     pub bounces: i64,
+    pub churn_base: i64,
+    pub churned: i64,
 }
 
 impl DailyDelta {
@@ -42,7 +50,48 @@ impl DailyDelta {
         self.events += sign * o.events;
         self.session_ms += sign * o.session_ms;
         self.bounces += sign * o.bounces;
+        self.churn_base += sign * o.churn_base;
+        self.churned += sign * o.churned;
     }
+}
+
+fn shift(d: Date, days: i64) -> Date {
+    d.checked_add(jiff::Span::new().days(days)).unwrap_or(d)
+}
+
+/// A person's part in day `d`'s churn counters: (in the base, churned).
+pub fn churn_part(active: &BTreeSet<Date>, d: Date) -> (i64, i64) {
+    let in_base = active.range(shift(d, -13)..=shift(d, -7)).next().is_some();
+    let in_current = active.range(shift(d, -6)..=d).next().is_some();
+    (i64::from(in_base), i64::from(in_base && !in_current))
+}
+
+/// Churn counters per day for everyone's active days (a rebuild), for days in
+/// `from..=to`.
+pub fn churn_rows(
+    days_by_person: &BTreeMap<String, BTreeSet<Date>>,
+    from: Date,
+    to: Date,
+) -> Vec<(String, i64, i64)> {
+    let mut by_day: BTreeMap<Date, (i64, i64)> = BTreeMap::new();
+    for active in days_by_person.values() {
+        let affected: BTreeSet<Date> = active
+            .iter()
+            .flat_map(|a| (7..=13).map(move |k| shift(*a, k)))
+            .filter(|d| *d >= from && *d <= to)
+            .collect();
+        for d in affected {
+            let (b, c) = churn_part(active, d);
+            let e = by_day.entry(d).or_default();
+            e.0 += b;
+            e.1 += c;
+        }
+    }
+    by_day
+        .into_iter()
+        .filter(|(_, (b, _))| *b != 0)
+        .map(|(d, (b, c))| (d.to_string(), b, c))
+        .collect()
 }
 
 /// A session's state as stored before the batch.
@@ -98,6 +147,30 @@ impl Deltas {
 
     pub fn active_user(&mut self, project: &str, day: &str, sign: i64) {
         self.entry(project, day.to_owned()).active_users += sign;
+    }
+
+    /// A person's active days went from `old` to `new` (sets of every day that can
+    /// matter: those within 13 days before any changed day).
+    pub fn churn_change(&mut self, project: &str, old: &BTreeSet<Date>, new: &BTreeSet<Date>) {
+        let changed: BTreeSet<Date> = old.symmetric_difference(new).copied().collect();
+        let (Some(first), Some(last)) = (changed.first(), changed.last()) else {
+            return;
+        };
+        let mut d = *first;
+        let end = shift(*last, 13);
+        while d <= end {
+            let (b1, c1) = churn_part(new, d);
+            let (b0, c0) = churn_part(old, d);
+            if (b1, c1) != (b0, c0) {
+                let e = self.entry(project, d.to_string());
+                e.churn_base += b1 - b0;
+                e.churned += c1 - c0;
+            }
+            match d.tomorrow() {
+                Ok(next) => d = next,
+                Err(_) => break,
+            }
+        }
     }
 
     /// A session moved from `old` to `new`.
@@ -190,6 +263,11 @@ pub struct DailyStats {
     pub events: i64,
     pub session_ms: i64,
     pub bounces: i64,
+    /// People active in days d−13 … d−7, and of those, people not active since.
+    #[serde(skip)]
+    pub churn_base: i64,
+    #[serde(skip)]
+    pub churned: i64,
 }
 
 /// What a rebuild reads for a time range.
@@ -262,7 +340,38 @@ pub async fn rebuild(
             .await?;
         written += stats.len();
     }
+    // Churn of days from..=to+13 depends on the active days just rebuilt.
+    let mut days_by_person: BTreeMap<String, BTreeSet<Date>> = BTreeMap::new();
+    for (day, person) in store.user_days(&project.id).await? {
+        if let Some(d) = vibe_core::day::parse_day(&day) {
+            days_by_person.entry(person).or_default().insert(d);
+        }
+    }
+    let churn_to = shift(to, 13);
+    let churn = churn_rows(&days_by_person, from, churn_to);
+    store
+        .replace_churn(
+            &project.id,
+            &from.to_string(),
+            &churn_to.to_string(),
+            &churn,
+        )
+        .await?;
     Ok(written)
+}
+
+/// Rebuilds a project's whole history: from its first event (or its creation)
+/// to now.
+pub async fn rebuild_history(
+    store: &dyn crate::Store,
+    project: &crate::Project,
+    now_ms: i64,
+) -> crate::StoreResult<usize> {
+    let tz = ProjectTz::or_utc(&project.timezone);
+    let bounds = store.event_time_bounds(&project.id).await?;
+    let from = tz.date_of(bounds.map_or(now_ms, |b| b.0.min(project.created_at)));
+    let to = tz.date_of(bounds.map_or(now_ms, |b| b.1.max(now_ms)));
+    rebuild(store, project, from, to).await
 }
 
 #[cfg(test)]

@@ -813,6 +813,38 @@ pub fn synthetic_history(days: i64, visitors: u64) -> Vec<Vec<Message>> {
     batches
 }
 
+/// The churn counters kept in `daily_stats` equal the set difference computed
+/// from `user_days`, for every day in `from..=to`.
+pub async fn assert_churn_matches(store: &dyn Store, project: &Project, from: &str, to: &str) {
+    let (from, to) = (
+        vibe_core::day::parse_day(from).unwrap(),
+        vibe_core::day::parse_day(to).unwrap(),
+    );
+    let rows = store
+        .daily_stats(&project.id, &from.to_string(), &to.to_string())
+        .await
+        .unwrap();
+    let mut checked_nonzero = false;
+    for d in vibe_core::day::days_between(from, to) {
+        let back = |n: i64| {
+            d.checked_sub(jiff::Span::new().days(n))
+                .unwrap()
+                .to_string()
+        };
+        let expected = store
+            .churn_counts(&project.id, (&back(13), &back(7)), (&back(6), &back(0)))
+            .await
+            .unwrap();
+        let kept = rows
+            .iter()
+            .find(|r| r.day == d.to_string())
+            .map_or((0, 0), |r| (r.churn_base, r.churned));
+        assert_eq!(kept, expected, "churn (base, churned) on {d}");
+        checked_nonzero |= expected.1 > 0;
+    }
+    assert!(checked_nonzero, "the history has churned people");
+}
+
 async fn rebuild_matches_incremental(store: Arc<dyn Store>) {
     let mut np = new_project("Site");
     np.timezone = "America/New_York".into();
@@ -826,6 +858,7 @@ async fn rebuild_matches_incremental(store: Arc<dyn Store>) {
     let incremental = store.daily_stats(&p.id, from, to).await.unwrap();
     let incremental_days = store.user_days(&p.id).await.unwrap();
     assert!(incremental.len() >= 9 && incremental.iter().any(|r| r.new_users > 0));
+    assert_churn_matches(store.as_ref(), &p, from, to).await;
 
     let (f, t) = (
         vibe_core::day::parse_day(from).unwrap(),

@@ -146,6 +146,9 @@ pub(super) async fn funnel_rollup_matches_query_time(store: Arc<dyn Store>) {
     ingest_all(store.as_ref(), &p, late.clone()).await;
     ingest_all(store.as_ref(), &p, late).await;
 
+    // The same history keeps churn counters through the same merges and moves.
+    super::assert_churn_matches(store.as_ref(), &p, "2027-01-10", "2027-02-05").await;
+
     for (i, (steps, w)) in shapes.iter().enumerate() {
         let f = funnel(&format!("late{i}"), steps, *w);
         store.create_funnel(&p.id, &f).await.unwrap();
