@@ -8,10 +8,19 @@ import { useAsync } from './lib/useAsync';
 import { useLive } from './lib/useLive';
 import { Integration } from './screens/Integration';
 import { Login, Setup } from './screens/Login';
-import { Overview } from './screens/Overview';
+import { Overview, preloadChart } from './screens/Overview';
 import { Settings } from './screens/Settings';
 
 const PROJECT_KEY = 'vibe.project';
+
+// Asked for together with /auth/me at start-up, so the overview does not wait
+// for two round trips in a row. Used once; later loads ask again.
+let projectsPrefetch: Promise<{ projects: Project[] }> | null = null;
+function loadProjects() {
+  const prefetched = projectsPrefetch;
+  projectsPrefetch = null;
+  return prefetched ? prefetched.catch(() => api.projects()) : api.projects();
+}
 
 const NAV = [
   { path: '/', label: 'Overview' },
@@ -42,7 +51,7 @@ function NewProject({ onCreated }: { onCreated: () => void }) {
 
 function Shell({ account, onLogout }: { account: Account; onLogout: () => void }) {
   const path = usePath();
-  const projects = useAsync(() => api.projects(), [account.id]);
+  const projects = useAsync(loadProjects, [account.id]);
   const [selectedId, setSelectedId] = useState<string | null>(() => localStorage.getItem(PROJECT_KEY));
   const [override, setOverride] = useState<Project | null>(null);
   const list = projects.data?.projects ?? [];
@@ -129,6 +138,9 @@ export function App() {
   const [bootError, setBootError] = useState<Error | null>(null);
   const boot = useCallback(() => {
     setBootError(null);
+    projectsPrefetch = api.projects(true);
+    projectsPrefetch.catch(() => undefined);
+    if (location.pathname === '/') preloadChart();
     api.me().then(
       (r) => setAccount(r.account),
       (e) => {

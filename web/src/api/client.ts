@@ -93,7 +93,7 @@ export const api = {
   setup: (token: string, email: string, password: string) =>
     request<{ account: Account }>('/setup', { method: 'POST', body: { token, email, password }, anonymous: true }),
 
-  projects: () => request<{ projects: Project[] }>('/projects'),
+  projects: (anonymous = false) => request<{ projects: Project[] }>('/projects', { anonymous }),
   createProject: (name: string) => request<Project>('/projects', { method: 'POST', body: { name } }),
   project: (id: string) => request<Project & { role: Role }>(p(id)),
   updateProject: (id: string, changes: Partial<Pick<Project, 'name' | 'allowed_origins' | 'timezone' | 'online_window_s'>>) =>

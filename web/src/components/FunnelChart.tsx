@@ -38,7 +38,11 @@ export function FunnelBars({ steps }: { steps: Pick<FunnelStepResult, 'name' | '
   );
 }
 
-export function FunnelChart({ projectId, days }: { projectId: string; days: number }) {
+/**
+ * `waitFor`: conversion is the most expensive query of the overview, so it is
+ * asked for once the metric cards are in rather than competing with them.
+ */
+export function FunnelChart({ projectId, days, waitFor = false }: { projectId: string; days: number; waitFor?: boolean }) {
   const list = useAsync(() => api.funnels(projectId), [projectId]);
   const [selected, setSelected] = useState<string>('');
   const funnels = list.data?.funnels ?? [];
@@ -46,8 +50,8 @@ export function FunnelChart({ projectId, days }: { projectId: string; days: numb
     if (funnels.length && !funnels.some((f) => f.id === selected)) setSelected(funnels[0].id);
   }, [funnels, selected]);
   const conv = useAsync(
-    () => (selected ? api.conversion(projectId, selected, days) : Promise.resolve(null)),
-    [projectId, selected, days],
+    () => (selected && !waitFor ? api.conversion(projectId, selected, days) : Promise.resolve(null)),
+    [projectId, selected, days, waitFor],
   );
   const steps = conv.data?.steps ?? [];
   return (
@@ -75,7 +79,7 @@ export function FunnelChart({ projectId, days }: { projectId: string; days: numb
         </Empty>
       ) : conv.error ? (
         <ErrorBanner error={conv.error} onRetry={conv.reload} />
-      ) : conv.loading && !conv.data ? (
+      ) : !conv.data ? (
         <Skeleton height={200} label="Loading funnel" />
       ) : steps.length === 0 || steps[0].users === 0 ? (
         <Empty title="Nobody entered this funnel yet">People show up here once they reach its first step in the last {days} days.</Empty>

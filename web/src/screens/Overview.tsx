@@ -12,8 +12,13 @@ import type { LiveState, LiveStatus } from '../lib/live';
 import { navigate } from '../lib/router';
 import { useAsync } from '../lib/useAsync';
 
-// Recharts is the largest dependency: it loads after the first paint.
-const UsersChart = lazy(() => import('../components/UsersChart'));
+// Recharts is the largest dependency: a separate chunk, fetched while the app
+// signs in (preloadChart) rather than when the overview first renders.
+const loadChart = () => import('../components/UsersChart');
+const UsersChart = lazy(loadChart);
+export function preloadChart() {
+  void loadChart();
+}
 
 type Tab = 'online' | Segment;
 const TABS: { id: Tab; label: string }[] = [
@@ -134,7 +139,7 @@ export function Overview({ project, live }: { project: Project; live: LiveState 
         <Suspense fallback={<section className="card"><Skeleton height={300} label="Loading chart" /></section>}>
           <UsersChart projectId={project.id} range={range} onRange={setRange} />
         </Suspense>
-        <FunnelChart projectId={project.id} days={range} />
+        <FunnelChart projectId={project.id} days={range} waitFor={!metricsQ.data && !metricsQ.error} />
       </div>
       <section className="card" aria-label="People">
         <div className="card-head">
