@@ -1,5 +1,5 @@
 // Conversion funnel: one bar per step, scaled to step 1, with drop-off.
-import { useEffect, useState } from 'react';
+import { memo, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { FunnelStepResult } from '../api/types';
 import { funnelBars, overallConversion } from '../lib/funnel';
@@ -42,7 +42,7 @@ export function FunnelBars({ steps }: { steps: Pick<FunnelStepResult, 'name' | '
  * `waitFor`: conversion is the most expensive query of the overview, so it is
  * asked for once the metric cards are in rather than competing with them.
  */
-export function FunnelChart({ projectId, days, waitFor = false }: { projectId: string; days: number; waitFor?: boolean }) {
+export const FunnelChart = memo(function FunnelChart({ projectId, days, waitFor = false }: { projectId: string; days: number; waitFor?: boolean }) {
   const list = useAsync(() => api.funnels(projectId), [projectId]);
   const [selected, setSelected] = useState<string>('');
   const funnels = list.data?.funnels ?? [];
@@ -93,4 +93,4 @@ export function FunnelChart({ projectId, days, waitFor = false }: { projectId: s
       )}
     </section>
   );
-}
+});

@@ -1,4 +1,5 @@
 // Active and new users per day, 7/30/90 days.
+import { memo } from 'react';
 import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api } from '../api/client';
 import { chartPoints, rangeBounds, RANGES, type RangeDays } from '../lib/chart';
@@ -53,4 +54,5 @@ export function UsersChart({ projectId, range, onRange }: { projectId: string; r
   );
 }
 
-export default UsersChart;
+// The live feed re-renders the overview every few seconds; the chart's inputs do not change.
+export default memo(UsersChart);
