@@ -240,7 +240,44 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
     await dash.getByRole('link', { name: 'Settings' }).click();
     await dash.getByRole('heading', { name: 'Settings' }).waitFor();
     await dash.getByRole('region', { name: 'Members' }).getByText(EMAIL).waitFor();
-    await dash.getByRole('region', { name: 'Funnels' }).locator('.list-row').first().waitFor();
+    const funnels = dash.getByRole('region', { name: 'Funnels' });
+    await funnels.locator('.list-row').first().waitFor();
+
+    // Funnel editor: add three steps, move the last one up, delete one, save.
+    await funnels.getByRole('button', { name: '+ New funnel' }).click();
+    await dash.getByLabel('Funnel name').fill('Checkout');
+    await dash.getByLabel('Step 1 value').fill('/cart');
+    await dash.getByLabel('Step 2 value').fill('/typo');
+    await dash.getByRole('button', { name: '+ Add step' }).click();
+    await dash.getByLabel('Step 3 kind').selectOption('event');
+    await dash.getByLabel('Step 3 value').fill('order_paid');
+    await dash.getByRole('button', { name: '+ Add step' }).click();
+    await dash.getByLabel('Step 4 value').fill('/checkout');
+    await dash.getByRole('button', { name: 'Move step 4 up' }).click();
+    await dash.getByRole('button', { name: 'Move step 3 up' }).click();
+    await dash.getByRole('button', { name: 'Delete step 3' }).click(); // /typo
+    await dash.getByRole('button', { name: 'Create funnel' }).click();
+    await funnels.getByText('/cart → /checkout → order_paid').waitFor();
+    const saved = (await api('GET', `/api/v1/projects/${demo.id}/funnels`)).json.funnels.find((f) => f.name === 'Checkout');
+    assert.deepEqual(saved.steps.map((st) => [st.match, st.value]), [['page', '/cart'], ['page', '/checkout'], ['event', 'order_paid']]);
+
+    // Members: add an existing account as viewer, promote it, remove it.
+    const made = spawnSync(VIBE_BIN, ['user', 'create', '--email', 'colleague@example.com', '--password', PASSWORD, '--role', 'viewer'], { env, encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const members = dash.getByRole('region', { name: 'Members' });
+    await dash.getByLabel('Member email').fill('colleague@example.com');
+    await dash.getByLabel('New member role').selectOption('viewer');
+    await members.getByRole('button', { name: 'Add member' }).click();
+    await members.getByText('colleague@example.com').waitFor();
+    await dash.getByLabel('Role of colleague@example.com').selectOption('admin');
+    await poll('the new role to be stored', async () => {
+      const list = (await api('GET', `/api/v1/projects/${demo.id}/members`)).json.members;
+      return list.find((m) => m.email === 'colleague@example.com')?.role === 'admin';
+    });
+    dash.once('dialog', (d) => d.accept());
+    await members.locator('.list-row').filter({ hasText: 'colleague@example.com' }).getByRole('button', { name: 'Remove' }).click();
+    await members.getByText('colleague@example.com').waitFor({ state: 'detached' });
+
     await dash.getByLabel('Token name').fill('e2e');
     await dash.getByRole('button', { name: 'Create token' }).click();
     assert.match(await dash.getByTestId('token-secret').textContent(), /^vbt_/);
