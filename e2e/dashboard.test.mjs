@@ -207,7 +207,7 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
     await dash.getByTestId('visitor-row').filter({ hasText: '/e2e-landing' }).waitFor({ state: 'detached', timeout: 20_000 });
   });
 
-  await step('the users CSV of the current segment downloads', async () => {
+  await step('the users CSV of the current segment and the metrics CSV download', async () => {
     await dash.getByRole('tab', { name: 'All' }).click();
     const [download] = await Promise.all([dash.waitForEvent('download'), dash.getByTestId('export-users').click()]);
     assert.match(download.suggestedFilename(), /^vibe-users-all-.*\.csv$/);
@@ -215,6 +215,11 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
     const lines = csv.trim().split('\r\n');
     assert.match(lines[0], /email/);
     assert.ok(lines.length > 300, `only ${lines.length} lines`);
+    const [metrics] = await Promise.all([dash.waitForEvent('download'), dash.getByTestId('export-metrics').click()]);
+    assert.match(metrics.suggestedFilename(), /^vibe-metrics-.*\.csv$/);
+    const days = readFileSync(await metrics.path(), 'utf8').trim().split('\r\n');
+    assert.match(days[0], /date/);
+    assert.equal(days.length, 31, 'a header and the 30 days of the selected range');
   });
 
   await step('integration: copy the snippet; the first-event light turns green live', async () => {

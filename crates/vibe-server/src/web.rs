@@ -47,7 +47,9 @@ pub fn respond(
     path: &str,
     headers: &HeaderMap,
 ) -> Response {
-    if method != Method::GET && method != Method::HEAD {
+    // `/api/v1` has its own JSON 404; other `/api/…` paths are API typos, not pages.
+    let api_path = path == "/api" || path.starts_with("/api/");
+    if api_path || (method != Method::GET && method != Method::HEAD) {
         return crate::error::ApiError::not_found("page").into_response();
     }
     if table.is_empty() {
