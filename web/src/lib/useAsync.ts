@@ -31,7 +31,6 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState
         setLoading(false);
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload, setData };
