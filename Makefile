@@ -1,5 +1,5 @@
 # The two commands on a fresh machine: `make run` and `make test`.
-.PHONY: run build test test-rust test-tracker test-browser bench tracker fmt lint clean-test-schemas
+.PHONY: run build web test test-rust test-tracker test-web test-browser bench tracker fmt lint clean-test-schemas
 
 PG_TEST_URL ?= $(or $(TEST_DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 
@@ -9,12 +9,22 @@ run: build
 	./target/release/vibe demo --if-empty
 	./target/release/vibe serve
 
-build:
+## The dashboard (web/) is built first so the binary embeds it (crates/vibe-server/build.rs).
+build: web
 	cargo build --release --bin vibe
 
+web:
+	npm --prefix web ci --no-audit --no-fund --loglevel=error
+	npm --prefix web run build
+
+# Built on demand for test-browser when `make web`/`test-web` has not run.
+web/dist/index.html:
+	$(MAKE) web
+
 ## The whole suite: Rust unit, conformance and API tests on SQLite and
-## PostgreSQL, the tracker's size/freshness check, and the browser tests.
-test: clean-test-schemas test-rust test-tracker test-browser
+## PostgreSQL, the tracker's size/freshness check, the dashboard's component
+## tests and build, and the browser tests (which need that build).
+test: clean-test-schemas test-rust test-tracker test-web test-browser
 
 test-rust:
 	cargo test --workspace --all-targets
@@ -23,7 +33,15 @@ test-tracker:
 	npm --prefix tracker ci --no-audit --no-fund --loglevel=error
 	npm --prefix tracker run check
 
-test-browser:
+## Dashboard: type check, component tests (Vitest), production build, size budget.
+test-web:
+	npm --prefix web ci --no-audit --no-fund --loglevel=error
+	npm --prefix web test
+	npm --prefix web run build
+	npm --prefix web run size
+
+## The binary is built after the dashboard so it embeds it.
+test-browser: web/dist/index.html
 	cargo build --bin vibe
 	bash scripts/ensure-chromium.sh
 	cd e2e && npm ci --no-audit --no-fund --loglevel=error && VIBE_BIN=../target/debug/vibe node --test

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod router;
 pub mod secrets;
 pub mod state;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;

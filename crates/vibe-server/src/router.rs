@@ -3,11 +3,13 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::{auth, collect, events, export, funnels, online, projects, stats, tokens, users};
+use crate::api::{
+    auth, collect, events, export, funnels, members, online, projects, stats, tokens, users,
+};
 use crate::assets;
 use crate::state::AppState;
 
@@ -33,6 +35,14 @@ pub fn router(state: AppState) -> Router {
             get(projects::list_keys).post(projects::create_key),
         )
         .route("/projects/{id}/keys/{key_id}", delete(projects::revoke_key))
+        .route(
+            "/projects/{id}/members",
+            get(members::list).post(members::add),
+        )
+        .route(
+            "/projects/{id}/members/{account_id}",
+            patch(members::update).delete(members::remove),
+        )
         .route("/projects/{id}/online", get(online::online))
         .route("/projects/{id}/events", get(events::recent))
         .route("/projects/{id}/metrics", get(stats::metrics))
@@ -67,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .fallback(crate::web::serve)
         .with_state(state)
 }
 

@@ -4,6 +4,7 @@ mod accounts;
 mod funnel_rollup;
 mod funnels;
 mod ingest;
+mod members;
 mod projects;
 mod rollups;
 mod tracking;
@@ -298,6 +299,12 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         projects::add_member(&self.pool, project_id, account_id, role, now_ms).await
+    }
+    async fn list_members(&self, project_id: &str) -> StoreResult<Vec<Member>> {
+        members::list_members(&self.pool, project_id).await
+    }
+    async fn remove_member(&self, project_id: &str, account_id: &str) -> StoreResult<bool> {
+        members::remove_member(&self.pool, project_id, account_id).await
     }
     async fn claim_unowned_projects(
         &self,

@@ -97,6 +97,10 @@ pub trait Store: Send + Sync + 'static {
         role: Role,
         now_ms: i64,
     ) -> StoreResult<()>;
+    /// The project's members with their emails, owners first, then by email.
+    async fn list_members(&self, project_id: &str) -> StoreResult<Vec<Member>>;
+    /// Removes a membership; `false` when there was none.
+    async fn remove_member(&self, project_id: &str, account_id: &str) -> StoreResult<bool>;
     /// Makes the account a member of every project that has no members yet (the
     /// default and demo projects before anyone signed up).
     async fn claim_unowned_projects(

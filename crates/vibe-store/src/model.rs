@@ -257,3 +257,12 @@ pub struct StoredEvent {
     pub props: Option<String>,
     pub ts: i64,
 }
+
+/// An account's membership in a project, as the settings screen lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Member {
+    pub account_id: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: i64,
+}

@@ -144,7 +144,15 @@ pub async fn setup(
     start_session(&state, account).await
 }
 
-/// Minimal first-run page until the dashboard exists: posts to `/api/v1/setup`.
-pub async fn setup_page() -> Html<&'static str> {
-    Html(include_str!("../../assets/setup.html"))
+/// First-run page: the dashboard's setup screen when it is built, otherwise a
+/// minimal form that posts to `/api/v1/setup`.
+pub async fn setup_page(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    if crate::web::is_built() {
+        return crate::web::serve(method, uri, headers).await;
+    }
+    Html(include_str!("../../assets/setup.html")).into_response()
 }

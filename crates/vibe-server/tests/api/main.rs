@@ -7,6 +7,7 @@ mod collect;
 mod demo;
 mod funnels;
 mod isolation;
+mod members;
 mod presence;
 mod queue;
 mod stats;

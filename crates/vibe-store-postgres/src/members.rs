@@ -1,0 +1,29 @@
+//! Project members for the settings screen (adding one is `projects::add_member`).
+
+use sqlx::PgPool;
+use vibe_store::*;
+
+use crate::err;
+
+pub async fn list_members(pool: &PgPool, project_id: &str) -> StoreResult<Vec<Member>> {
+    sqlx::query_as(
+        "SELECT m.account_id, a.email, m.role, m.created_at
+         FROM members m JOIN accounts a ON a.id = m.account_id
+         WHERE m.project_id = $1
+         ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, a.email",
+    )
+    .bind(project_id)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
+}
+
+pub async fn remove_member(pool: &PgPool, project_id: &str, account_id: &str) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM members WHERE project_id = $1 AND account_id = $2")
+        .bind(project_id)
+        .bind(account_id)
+        .execute(pool)
+        .await
+        .map_err(err)?;
+    Ok(done.rows_affected() > 0)
+}

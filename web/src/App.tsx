@@ -1,0 +1,191 @@
+// Signed-in shell: header with the project switcher, navigation, and the screens.
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError, onSessionExpired } from './api/client';
+import type { Account, Project } from './api/types';
+import { Empty, ErrorBanner, Skeleton } from './components/ui';
+import { navigate, usePath } from './lib/router';
+import { useAsync } from './lib/useAsync';
+import { useLive } from './lib/useLive';
+import { Integration } from './screens/Integration';
+import { Login, Setup } from './screens/Login';
+import { Overview, preloadChart } from './screens/Overview';
+import { Settings } from './screens/Settings';
+
+const PROJECT_KEY = 'vibe.project';
+
+// Asked for together with /auth/me at start-up, so the overview does not wait
+// for two round trips in a row. Used once; later loads ask again.
+let projectsPrefetch: Promise<{ projects: Project[] }> | null = null;
+function loadProjects() {
+  const prefetched = projectsPrefetch;
+  projectsPrefetch = null;
+  return prefetched ? prefetched.catch(() => api.projects()) : api.projects();
+}
+
+const NAV = [
+  { path: '/', label: 'Overview' },
+  { path: '/integration', label: 'Integration' },
+  { path: '/settings', label: 'Settings' },
+];
+
+function NewProject({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await api.createProject(name);
+      onCreated();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : 'Could not create the project.');
+    }
+  };
+  return (
+    <form className="inline-form" onSubmit={submit}>
+      <input required aria-label="Project name" placeholder="My shop" value={name} onChange={(e) => setName(e.target.value)} />
+      <button className="btn btn-primary" type="submit">Create project</button>
+      {error && <span role="alert" className="drop-high">{error}</span>}
+    </form>
+  );
+}
+
+function Shell({ account, onLogout }: { account: Account; onLogout: () => void }) {
+  const path = usePath();
+  const projects = useAsync(loadProjects, [account.id]);
+  const [selectedId, setSelectedId] = useState<string | null>(() => localStorage.getItem(PROJECT_KEY));
+  const [override, setOverride] = useState<Project | null>(null);
+  const list = projects.data?.projects ?? [];
+  const project = list.find((p) => p.id === selectedId) ?? list[0] ?? null;
+  const current = override && project && override.id === project.id ? override : project;
+  const live = useLive(project?.id ?? null);
+  const select = (id: string) => {
+    localStorage.setItem(PROJECT_KEY, id);
+    setSelectedId(id);
+    setOverride(null);
+  };
+  const changed = useCallback(
+    (p: Project) => {
+      setOverride(p);
+      projects.setData({ projects: list.map((x) => (x.id === p.id ? p : x)) });
+    },
+    [list, projects],
+  );
+  return (
+    <div className="app">
+      <a href="#main" className="skip-link">Skip to content</a>
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">◆</span> Vibe
+        </div>
+        {list.length > 0 && current && (
+          <label className="project-switch">
+            <span className="sr-only">Project</span>
+            <select aria-label="Project" value={current.id} onChange={(e) => select(e.target.value)}>
+              {list.map((p) => (
+                <option key={p.id} value={p.id}>{p.name}</option>
+              ))}
+            </select>
+          </label>
+        )}
+        <nav aria-label="Main">
+          {NAV.map((n) => (
+            <a
+              key={n.path}
+              href={n.path}
+              aria-current={path === n.path ? 'page' : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(n.path);
+              }}
+            >
+              {n.label}
+            </a>
+          ))}
+        </nav>
+        <div className="account">
+          <span className="muted small hide-phone">{account.email}</span>
+          <button type="button" className="btn btn-small" onClick={onLogout}>Sign out</button>
+        </div>
+      </header>
+      <main id="main">
+        {projects.error ? (
+          <div className="page"><ErrorBanner error={projects.error} onRetry={projects.reload} /></div>
+        ) : !projects.data ? (
+          <div className="page"><Skeleton height={120} label="Loading projects" /></div>
+        ) : !current ? (
+          <div className="page">
+            <Empty title="No projects yet">
+              Create your first project, then paste its snippet into your site.
+              <NewProject onCreated={projects.reload} />
+            </Empty>
+          </div>
+        ) : path === '/integration' ? (
+          <Integration key={current.id} project={current} live={live} onProjectChanged={changed} />
+        ) : path === '/settings' ? (
+          <Settings key={current.id} project={current} onProjectChanged={changed} />
+        ) : (
+          <Overview key={current.id} project={current} live={live} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+export function App() {
+  const path = usePath();
+  const [account, setAccount] = useState<Account | null | undefined>(undefined);
+  const [message, setMessage] = useState<string | null>(null);
+  const [bootError, setBootError] = useState<Error | null>(null);
+  const boot = useCallback(() => {
+    setBootError(null);
+    projectsPrefetch = api.projects(true);
+    projectsPrefetch.catch(() => undefined);
+    if (location.pathname === '/') preloadChart();
+    api.me().then(
+      (r) => setAccount(r.account),
+      (e) => {
+        if (e instanceof ApiError && e.status === 401) setAccount(null);
+        else setBootError(e);
+      },
+    );
+  }, []);
+  useEffect(boot, [boot]);
+  useEffect(
+    () =>
+      onSessionExpired((reason) => {
+        setAccount((a) => {
+          if (a) setMessage(reason);
+          return null;
+        });
+      }),
+    [],
+  );
+  const signedIn = (a: Account) => {
+    setMessage(null);
+    setAccount(a);
+  };
+  const logout = async () => {
+    try {
+      await api.logout();
+    } finally {
+      setMessage('You have signed out.');
+      setAccount(null);
+      navigate('/', true);
+    }
+  };
+  if (path === '/setup') return <Setup onSignedIn={signedIn} />;
+  if (bootError)
+    return (
+      <main className="auth-page">
+        <ErrorBanner error={bootError} onRetry={boot} />
+      </main>
+    );
+  if (account === undefined)
+    return (
+      <main className="auth-page" aria-busy="true">
+        <Skeleton height={200} width={360} label="Loading" />
+      </main>
+    );
+  if (account === null) return <Login message={message} onSignedIn={signedIn} />;
+  return <Shell account={account} onLogout={logout} />;
+}

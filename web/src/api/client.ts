@@ -1,0 +1,146 @@
+// The typed API client every screen uses. Errors carry the API's
+// {"error":{"code","message","field"}} shape; a 401 on a signed-in call tells
+// the app that the session is gone (see onSessionExpired).
+import type {
+  Account, ApiToken, DailyStat, Funnel, FunnelStepDef, FunnelStepResult, Member, Metrics,
+  Project, Role, Segment, SiteUser, StoredEvent, UserSession, Visitor,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public field?: string,
+  ) {
+    super(message);
+  }
+}
+
+type Listener = (reason: string) => void;
+const expiredListeners = new Set<Listener>();
+
+/** Called when an authenticated request answers 401 (expired or revoked session). */
+export function onSessionExpired(listener: Listener): () => void {
+  expiredListeners.add(listener);
+  return () => expiredListeners.delete(listener);
+}
+
+export function notifySessionExpired(reason: string) {
+  expiredListeners.forEach((l) => l(reason));
+}
+
+interface Options {
+  method?: string;
+  body?: unknown;
+  /** Sign-in calls expect 401 for a wrong password; it is not an expiry. */
+  anonymous?: boolean;
+}
+
+async function request<T>(path: string, opts: Options = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      method: opts.method ?? 'GET',
+      credentials: 'same-origin',
+      headers: opts.body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Cannot reach the Vibe server. Check that it is running.');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string; field?: string } })?.error;
+    const error = new ApiError(
+      res.status,
+      err?.code ?? 'http_' + res.status,
+      err?.message ?? `The server answered ${res.status}.`,
+      err?.field,
+    );
+    if (res.status === 401 && !opts.anonymous) {
+      notifySessionExpired(
+        error.code === 'session_expired'
+          ? 'Your session has expired. Please sign in again.'
+          : 'You have been signed out. Please sign in again.',
+      );
+    }
+    throw error;
+  }
+  return data as T;
+}
+
+const p = (id: string) => `/projects/${encodeURIComponent(id)}`;
+const qs = (params: Record<string, string | number | undefined | null>) => {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') s.set(k, String(v));
+  const str = s.toString();
+  return str ? `?${str}` : '';
+};
+
+export const api = {
+  me: () => request<{ account: Account }>('/auth/me', { anonymous: true }),
+  login: (email: string, password: string) =>
+    request<{ account: Account }>('/auth/login', { method: 'POST', body: { email, password }, anonymous: true }),
+  logout: () => request<void>('/auth/logout', { method: 'POST', anonymous: true }),
+  setup: (token: string, email: string, password: string) =>
+    request<{ account: Account }>('/setup', { method: 'POST', body: { token, email, password }, anonymous: true }),
+
+  projects: (anonymous = false) => request<{ projects: Project[] }>('/projects', { anonymous }),
+  createProject: (name: string) => request<Project>('/projects', { method: 'POST', body: { name } }),
+  project: (id: string) => request<Project & { role: Role }>(p(id)),
+  updateProject: (id: string, changes: Partial<Pick<Project, 'name' | 'allowed_origins' | 'timezone' | 'online_window_s'>>) =>
+    request<Project>(p(id), { method: 'PATCH', body: changes }),
+  snippet: (id: string) => request<{ snippet: string; script_url: string; write_key: string }>(`${p(id)}/snippet`),
+
+  online: (id: string) => request<{ online_window_s: number; visitors: Visitor[] }>(`${p(id)}/online`),
+  events: (id: string, limit = 50) => request<{ events: StoredEvent[] }>(`${p(id)}/events${qs({ limit })}`),
+  metrics: (id: string) => request<Metrics>(`${p(id)}/metrics`),
+  daily: (id: string, from: string, to: string) =>
+    request<{ days: DailyStat[]; timezone: string }>(`${p(id)}/stats/daily${qs({ from, to })}`),
+
+  funnels: (id: string) => request<{ funnels: Funnel[] }>(`${p(id)}/funnels`),
+  createFunnel: (id: string, f: { name: string; steps: FunnelStepDef[]; window_days: number }) =>
+    request<Funnel>(`${p(id)}/funnels`, { method: 'POST', body: f }),
+  updateFunnel: (id: string, fid: string, f: { name: string; steps: FunnelStepDef[]; window_days: number }) =>
+    request<Funnel>(`${p(id)}/funnels/${encodeURIComponent(fid)}`, { method: 'PUT', body: f }),
+  deleteFunnel: (id: string, fid: string) =>
+    request<void>(`${p(id)}/funnels/${encodeURIComponent(fid)}`, { method: 'DELETE' }),
+  conversion: (id: string, fid: string, days = 30) =>
+    request<{ steps: FunnelStepResult[]; days: number }>(`${p(id)}/funnels/${encodeURIComponent(fid)}/conversion${qs({ days })}`),
+
+  users: (id: string, segment: Segment, cursor?: string | null, limit = 100) =>
+    request<{ users: SiteUser[]; next_cursor: string | null }>(`${p(id)}/users${qs({ segment, cursor, limit })}`),
+  user: (id: string, uid: string) => request<SiteUser>(`${p(id)}/users/${encodeURIComponent(uid)}`),
+  userSessions: (id: string, uid: string) =>
+    request<{ sessions: UserSession[] }>(`${p(id)}/users/${encodeURIComponent(uid)}/sessions?limit=20`),
+
+  members: (id: string) => request<{ members: Member[] }>(`${p(id)}/members`),
+  addMember: (id: string, email: string, role: Role) =>
+    request<Member>(`${p(id)}/members`, { method: 'POST', body: { email, role } }),
+  changeRole: (id: string, accountId: string, role: Role) =>
+    request<Member>(`${p(id)}/members/${encodeURIComponent(accountId)}`, { method: 'PATCH', body: { role } }),
+  removeMember: (id: string, accountId: string) =>
+    request<void>(`${p(id)}/members/${encodeURIComponent(accountId)}`, { method: 'DELETE' }),
+
+  tokens: () => request<{ tokens: ApiToken[] }>('/tokens'),
+  createToken: (name: string) => request<{ token: ApiToken; secret: string }>('/tokens', { method: 'POST', body: { name } }),
+  revokeToken: (tid: string) => request<void>(`/tokens/${encodeURIComponent(tid)}`, { method: 'DELETE' }),
+};
+
+/** Same-origin download URLs (the cookie authenticates them). */
+export const downloads = {
+  usersCsv: (id: string, segment: Segment) => `/api/v1${p(id)}/export/users.csv${qs({ segment })}`,
+  metricsCsv: (id: string, from: string, to: string) => `/api/v1${p(id)}/export/metrics.csv${qs({ from, to })}`,
+  liveSocket: (id: string) => {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${proto}//${location.host}/api/v1${p(id)}/live`;
+  },
+};

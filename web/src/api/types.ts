@@ -1,0 +1,167 @@
+// Shapes of the Vibe HTTP API (docs/api.md). Timestamps are Unix milliseconds.
+
+export type Role = 'viewer' | 'admin' | 'owner';
+
+export interface Account {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: number;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  write_key: string;
+  allowed_origins: string[];
+  timezone: string;
+  online_window_s: number;
+  created_at: number;
+  role?: Role;
+}
+
+export interface Card {
+  value: number;
+  previous: number;
+  trend_pct: number | null;
+}
+
+export interface Metrics {
+  total_users: Card;
+  online_now: Card;
+  new_this_week: Card;
+  churn_rate: Card;
+}
+
+export interface DailyStat {
+  date: string;
+  active_users: number;
+  new_users: number;
+  sessions: number;
+  pageviews: number;
+  events: number;
+  avg_session_s: number;
+  bounce_rate: number;
+}
+
+export interface Page {
+  url: string | null;
+  path: string | null;
+  title: string | null;
+}
+
+export interface Visitor {
+  session_id: string;
+  site_user_id: string;
+  anonymous_id: string | null;
+  user_id: string | null;
+  email: string | null;
+  name: string | null;
+  traits: Record<string, unknown> | null;
+  current_page: Page | null;
+  started_at: number;
+  last_seen_at: number;
+  page_entered_at: number;
+  time_on_site_s: number;
+  time_on_page_s: number;
+  stuck: boolean;
+  page_count: number;
+  referrer: string | null;
+  device: string | null;
+  browser: string | null;
+  os: string | null;
+}
+
+export interface SiteUser {
+  id: string;
+  user_id: string | null;
+  anonymous_id: string | null;
+  email: string | null;
+  name: string | null;
+  plan: string | null;
+  traits: Record<string, unknown> | null;
+  first_seen: number;
+  last_seen: number;
+  total_events: number;
+  device: string | null;
+  browser: string | null;
+  os: string | null;
+  total_sessions?: number;
+}
+
+export interface PageVisit {
+  path: string | null;
+  url: string | null;
+  title: string | null;
+  ts: number;
+}
+
+export interface UserSession {
+  id: string;
+  started_at: number;
+  last_seen_at: number;
+  ended_at: number | null;
+  active: boolean;
+  duration_s: number;
+  entry_url: string | null;
+  referrer: string | null;
+  page_count: number;
+  device: string | null;
+  browser: string | null;
+  os: string | null;
+  pages: PageVisit[];
+}
+
+export type Segment = 'all' | 'active' | 'inactive' | 'premium' | 'trial' | 'churned';
+
+export interface FunnelStepDef {
+  match: 'page' | 'event';
+  value: string;
+  prefix?: boolean;
+  name?: string | null;
+}
+
+export interface Funnel {
+  id: string;
+  name: string;
+  steps: FunnelStepDef[];
+  window_days: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FunnelStepResult {
+  name: string;
+  users: number;
+  conversion_pct: number;
+  drop_off_pct: number;
+  high_drop_off: boolean;
+}
+
+export interface Member {
+  account_id: string;
+  email: string;
+  role: Role;
+  created_at: number;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface StoredEvent {
+  id: string;
+  kind: string;
+  name: string | null;
+  anonymous_id: string | null;
+  user_id: string | null;
+  session_id: string | null;
+  url: string | null;
+  path: string | null;
+  ts: number;
+}
