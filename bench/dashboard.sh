@@ -2,6 +2,8 @@
 # Dashboard first render and the 5,000-visitor table in Chromium, against the
 # release binary with the embedded dashboard and a generated demo history.
 #   bench/dashboard.sh [USERS] [EVENTS] [VISITORS]
+# DATA=/path/to/data-dir reuses a kept SQLite history instead of generating one
+# (e.g. the one from `DATA=… STEPS=generate bench/analytics.sh`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users="${1:-20000}"; events="${2:-300000}"; visitors="${3:-5000}"
@@ -10,12 +12,12 @@ make -s web >/dev/null
 cargo build --release --bin vibe -q
 bash scripts/ensure-chromium.sh >/dev/null
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
-data="$(mktemp -d)"
+data="${DATA:-$(mktemp -d)}"; keep="${DATA:-}"
 export VIBE_ADDR="127.0.0.1:$port" VIBE_DATA_DIR="$data" VIBE_LOG=warn \
   VIBE_ADMIN_EMAIL=bench@example.com VIBE_ADMIN_PASSWORD=bench-password
 pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$data"' EXIT
-./target/release/vibe demo --users "$users" --events "$events" --days 90
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$keep" ] || rm -rf "$data"' EXIT
+[ -n "$keep" ] || ./target/release/vibe demo --users "$users" --events "$events" --days 90
 ./target/release/vibe serve & pid=$!
 for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 echo "SQLite, $users people, $events events, 90 days"
