@@ -7,7 +7,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::{auth, collect, events, export, funnels, online, projects, stats, tokens, users};
+use crate::api::{
+    auth, collect, events, export, funnels, live, online, projects, stats, tokens, users,
+};
 use crate::assets;
 use crate::state::AppState;
 
@@ -34,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/projects/{id}/keys/{key_id}", delete(projects::revoke_key))
         .route("/projects/{id}/online", get(online::online))
+        .route("/projects/{id}/live", get(live::live))
         .route("/projects/{id}/events", get(events::recent))
         .route("/projects/{id}/metrics", get(stats::metrics))
         .route("/projects/{id}/stats/daily", get(stats::daily))

@@ -1,0 +1,205 @@
+//! `GET /api/v1/projects/{id}/live`: the project's live feed over a WebSocket
+//! (protocol in docs/api.md, "Live feed"). The first message is a snapshot;
+//! then the project hub's deltas follow, each with the next sequence number.
+//! A client that falls behind gets a fresh snapshot rather than a gap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use vibe_store::Project;
+
+use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
+use crate::error::{ApiError, ApiResult};
+use crate::live::hub::{snapshot_parts, Hub};
+use crate::state::AppState;
+
+/// Close code when the session or token stops being valid.
+pub const CLOSE_REVOKED: u16 = 4401;
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+pub async fn live(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    // Browsers cannot set headers on a WebSocket, so scripts may also pass the
+    // token in the query string.
+    let credential = match query.get("token") {
+        Some(t) if t.starts_with(API_TOKEN_PREFIX) => Credential::api_token(t),
+        Some(_) => {
+            return Err(ApiError::unauthorized(
+                "the API token is invalid or revoked",
+            ))
+        }
+        None => Credential::from_headers(&headers).ok_or_else(no_credential)?,
+    };
+    let account = credential.require_account(&state).await?;
+    let (project, _role) = state
+        .store
+        .project_for_member(&id, &account.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::client(
+            e.status(),
+            "websocket_expected",
+            "this endpoint speaks WebSocket; send an Upgrade request",
+        )
+    })?;
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        Connection {
+            state,
+            project,
+            credential,
+            socket,
+        }
+        .run()
+        .await;
+    }))
+}
+
+struct Connection {
+    state: AppState,
+    project: Project,
+    credential: Credential,
+    socket: WebSocket,
+}
+
+enum Ending {
+    ClientGone,
+    Close(u16, &'static str),
+}
+
+impl Connection {
+    async fn run(mut self) {
+        let (hub, mut rx) = self.state.live.hubs.subscribe(&self.project);
+        let ending = self.serve(&hub, &mut rx).await;
+        drop(rx);
+        if let Ending::Close(code, reason) = ending {
+            let _ = self
+                .socket
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                })))
+                .await;
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        hub: &Arc<Hub>,
+        rx: &mut tokio::sync::broadcast::Receiver<Arc<crate::live::hub::FeedMessage>>,
+    ) -> Ending {
+        let mut shutdown = self.state.live.shutdown.subscribe();
+        if *shutdown.borrow() {
+            return Ending::Close(CLOSE_GOING_AWAY, "server shutting down");
+        }
+        let Some(mut seen) = self.send_snapshot(hub).await else {
+            return Ending::ClientGone;
+        };
+        let start = tokio::time::Instant::now();
+        let mut ping = tokio::time::interval_at(
+            start + self.state.config.live_ping_every,
+            self.state.config.live_ping_every,
+        );
+        let mut recheck = tokio::time::interval_at(
+            start + self.state.config.live_recheck_every,
+            self.state.config.live_recheck_every,
+        );
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Ok(m) => {
+                        // Already part of the snapshot this client got.
+                        if m.seq <= seen {
+                            continue;
+                        }
+                        seen = m.seq;
+                        if self.socket.send(Message::Text(m.text.clone())).await.is_err() {
+                            return Ending::ClientGone;
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, project = %self.project.id, "live client lagged; sending a snapshot");
+                        *rx = hub.resubscribe();
+                        match self.send_snapshot(hub).await {
+                            Some(s) => seen = s,
+                            None => return Ending::ClientGone,
+                        }
+                    }
+                    Err(RecvError::Closed) => return Ending::Close(CLOSE_GOING_AWAY, "feed closed"),
+                },
+                incoming = self.socket.recv() => match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
+                    // Pongs and anything a client says are ignored; pings are
+                    // answered by the WebSocket layer.
+                    Some(Ok(_)) => {}
+                },
+                _ = ping.tick() => {
+                    if let Some(end) = revoked(&self.state, &self.credential).await {
+                        return end;
+                    }
+                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                        return Ending::ClientGone;
+                    }
+                }
+                _ = recheck.tick() => {
+                    if let Some(end) = revoked(&self.state, &self.credential).await {
+                        return end;
+                    }
+                }
+                _ = async { shutdown.wait_for(|s| *s).await.map(|_| ()) } => {
+                    return Ending::Close(CLOSE_GOING_AWAY, "server shutting down");
+                }
+            }
+        }
+    }
+
+    /// Sends a snapshot and returns the sequence number it reflects.
+    async fn send_snapshot(&mut self, hub: &Hub) -> Option<u64> {
+        // Read before the store: every later message has a higher number,
+        // and the snapshot already includes anything numbered up to here.
+        let seq = hub.last_seq();
+        let now = self.state.clock.now_ms();
+        let text = match snapshot_parts(self.state.store.as_ref(), &self.project, now).await {
+            Ok((visitors, metrics)) => json!({
+                "type": "snapshot",
+                "seq": seq,
+                "visitors": visitors,
+                "metrics": metrics,
+            })
+            .to_string(),
+            Err(e) => {
+                tracing::warn!(error = %e, "live snapshot failed");
+                return None;
+            }
+        };
+        self.socket.send(Message::Text(text.into())).await.ok()?;
+        Some(seq)
+    }
+}
+
+/// `Some` when the credential no longer resolves (a failed lookup is not
+/// treated as revocation).
+async fn revoked(state: &AppState, credential: &Credential) -> Option<Ending> {
+    match credential.account(state).await {
+        Ok(Some(_)) => None,
+        Ok(None) => Some(Ending::Close(
+            CLOSE_REVOKED,
+            match credential {
+                Credential::ApiToken { .. } => "token revoked",
+                Credential::Session { .. } => "session expired",
+            },
+        )),
+        Err(_) => None,
+    }
+}
