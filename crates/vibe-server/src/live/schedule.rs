@@ -27,6 +27,7 @@ pub enum Leadership {
         url: String,
         key: i64,
         conn: Option<PgConnection>,
+        holding: bool,
     },
 }
 
@@ -42,42 +43,55 @@ impl Leadership {
             url: url.to_owned(),
             key: i64::from_be_bytes(key),
             conn: None,
+            holding: false,
         }
     }
 
-    /// Whether this node leads now, taking the lock if it is free.
+    /// Whether this node leads now, taking the lock if it is free. The
+    /// connection is kept between attempts, held or not.
     async fn ensure(&mut self) -> bool {
-        let Self::PgLock { url, key, conn } = self else {
+        let Self::PgLock {
+            url,
+            key,
+            conn,
+            holding,
+        } = self
+        else {
             return true;
         };
-        if let Some(c) = conn.as_mut() {
-            // Still our session? Then we still hold the lock.
-            if sqlx::query("SELECT 1").execute(&mut *c).await.is_ok() {
-                return true;
+        if conn.is_none() {
+            match PgConnection::connect(url).await {
+                Ok(c) => *conn = Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduler: cannot connect to take the lock");
+                    return false;
+                }
             }
-            tracing::warn!("scheduler: lost the database session holding the lock");
-            *conn = None;
         }
-        let mut c = match PgConnection::connect(url).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "scheduler: cannot connect to take the lock");
-                return false;
-            }
+        let Some(c) = conn.as_mut() else {
+            return false;
         };
-        let got: Result<bool, _> = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(*key)
-            .fetch_one(&mut c)
-            .await;
-        match got {
-            Ok(true) => {
-                tracing::info!("scheduler: this node now runs scheduled work");
-                *conn = Some(c);
-                true
+        let result = if *holding {
+            // Still our session? Then we still hold the lock.
+            sqlx::query("SELECT 1").execute(&mut *c).await.map(|_| true)
+        } else {
+            sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(*key)
+                .fetch_one(&mut *c)
+                .await
+        };
+        match result {
+            Ok(leads) => {
+                if leads && !*holding {
+                    tracing::info!("scheduler: this node now runs scheduled work");
+                }
+                *holding = leads;
+                leads
             }
-            Ok(false) => false,
             Err(e) => {
-                tracing::warn!(error = %e, "scheduler: pg_try_advisory_lock failed");
+                tracing::warn!(error = %e, "scheduler: lock session failed; reconnecting");
+                *conn = None;
+                *holding = false;
                 false
             }
         }
@@ -85,7 +99,10 @@ impl Leadership {
 
     async fn release(&mut self) {
         if let Self::PgLock {
-            conn: Some(c), key, ..
+            conn: Some(c),
+            key,
+            holding: true,
+            ..
         } = self
         {
             let _ = sqlx::query("SELECT pg_advisory_unlock($1)")

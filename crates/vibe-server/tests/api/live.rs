@@ -61,10 +61,14 @@ pub async fn connect(
 
 /// The next JSON message (pings are answered by the client library).
 pub async fn next_json(ws: &mut Socket) -> Value {
+    next_json_for(ws, "a live message").await
+}
+
+async fn next_json_for(ws: &mut Socket, what: &str) -> Value {
     loop {
         let msg = tokio::time::timeout(WAIT, ws.next())
             .await
-            .expect("a live message in time")
+            .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
             .expect("socket open")
             .expect("socket ok");
         match msg {
@@ -79,7 +83,7 @@ pub async fn next_json(ws: &mut Socket) -> Value {
 pub async fn until_type(ws: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
     let mut seen = Vec::new();
     loop {
-        let m = next_json(ws).await;
+        let m = next_json_for(ws, kind).await;
         seen.push(m.clone());
         if m["type"] == kind {
             return (m, seen);
