@@ -61,7 +61,7 @@ impl Default for Config {
             session_idle_s: 30 * 60,
             online_window_s: 5 * 60,
             log: "info".into(),
-            live_channel_capacity: 1024,
+            live_channel_capacity: 4096,
             live_ping_every: Duration::from_secs(20),
             live_recheck_every: Duration::from_secs(5),
             live_sweep_every: Duration::from_secs(1),

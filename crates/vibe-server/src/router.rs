@@ -87,7 +87,11 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "backend": state.store.backend()})),
+            Json(json!({
+                "status": "ready",
+                "backend": state.store.backend(),
+                "scheduler": if state.live.is_leader() { "leader" } else { "standby" },
+            })),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -10,18 +10,22 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::SinkExt;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vibe_store::Project;
 
 use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult};
-use crate::live::hub::{snapshot_parts, Hub};
+use crate::live::hub::{snapshot_parts, FeedMessage, Hub};
 use crate::state::AppState;
 
 /// Close code when the session or token stops being valid.
 pub const CLOSE_REVOKED: u16 = 4401;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Messages written to a socket between flushes.
+const MAX_MESSAGES_PER_FLUSH: usize = 256;
 
 pub async fn live(
     State(state): State<AppState>,
@@ -97,7 +101,7 @@ impl Connection {
     async fn serve(
         &mut self,
         hub: &Arc<Hub>,
-        rx: &mut tokio::sync::broadcast::Receiver<Arc<crate::live::hub::FeedMessage>>,
+        rx: &mut broadcast::Receiver<Arc<FeedMessage>>,
     ) -> Ending {
         let mut shutdown = self.state.live.shutdown.subscribe();
         if *shutdown.borrow() {
@@ -117,27 +121,26 @@ impl Connection {
         );
         loop {
             tokio::select! {
-                msg = rx.recv() => match msg {
-                    Ok(m) => {
-                        // Already part of the snapshot this client got.
-                        if m.seq <= seen {
-                            continue;
+                msg = rx.recv() => {
+                    let lagged = match msg {
+                        Ok(first) => match self.forward(first, rx, &mut seen).await {
+                            Ok(lagged) => lagged,
+                            Err(()) => return Ending::ClientGone,
+                        },
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => {
+                            return Ending::Close(CLOSE_GOING_AWAY, "feed closed")
                         }
-                        seen = m.seq;
-                        if self.socket.send(Message::Text(m.text.clone())).await.is_err() {
-                            return Ending::ClientGone;
-                        }
-                    }
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::debug!(missed, project = %self.project.id, "live client lagged; sending a snapshot");
+                    };
+                    if lagged {
+                        tracing::debug!(project = %self.project.id, "live client lagged; sending a snapshot");
                         *rx = hub.resubscribe();
                         match self.send_snapshot(hub).await {
                             Some(s) => seen = s,
                             None => return Ending::ClientGone,
                         }
                     }
-                    Err(RecvError::Closed) => return Ending::Close(CLOSE_GOING_AWAY, "feed closed"),
-                },
+                }
                 incoming = self.socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
                     // Pongs and anything a client says are ignored; pings are
@@ -162,6 +165,44 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Writes `first` and whatever else is already waiting, then flushes once:
+    /// a burst costs one write instead of one per message. `Ok(true)` if the
+    /// receiver lagged meanwhile.
+    async fn forward(
+        &mut self,
+        first: Arc<FeedMessage>,
+        rx: &mut broadcast::Receiver<Arc<FeedMessage>>,
+        seen: &mut u64,
+    ) -> Result<bool, ()> {
+        let mut next = Some(first);
+        let mut lagged = false;
+        let mut written = 0;
+        while let Some(m) = next.take() {
+            // Already part of the snapshot this client got.
+            if m.seq > *seen {
+                *seen = m.seq;
+                self.socket
+                    .feed(Message::Text(m.text.clone()))
+                    .await
+                    .map_err(|_| ())?;
+            }
+            written += 1;
+            if written == MAX_MESSAGES_PER_FLUSH {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(m) => next = Some(m),
+                Err(TryRecvError::Lagged(_)) => {
+                    lagged = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.socket.flush().await.map_err(|_| ())?;
+        Ok(lagged)
     }
 
     /// Sends a snapshot and returns the sequence number it reflects.

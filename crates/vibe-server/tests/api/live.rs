@@ -478,6 +478,13 @@ async fn two_nodes_share_the_feed_and_one_schedule() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let mut roles = Vec::new();
+    for node in [&a, &b] {
+        let ready = json_of(node.client.get(node.url("/readyz")).send().await.unwrap()).await;
+        roles.push(ready["scheduler"].as_str().unwrap().to_owned());
+    }
+    roles.sort();
+    assert_eq!(roles, ["leader", "standby"]);
     // Its time-outs reach dashboards on both nodes.
     a.clock.advance_ms((p.online_window_s + 1) * 1000);
     for ws in [&mut on_a, &mut on_b] {
