@@ -107,6 +107,7 @@ impl Connection {
         if *shutdown.borrow() {
             return Ending::Close(CLOSE_GOING_AWAY, "server shutting down");
         }
+        hub.wait_ready().await;
         let Some(mut seen) = self.send_snapshot(hub).await else {
             return Ending::ClientGone;
         };
@@ -133,7 +134,7 @@ impl Connection {
                         }
                     };
                     if lagged {
-                        tracing::debug!(project = %self.project.id, "live client lagged; sending a snapshot");
+                        tracing::debug!(project = %self.project.id, "live client lagged or the relay reconnected; sending a snapshot");
                         *rx = hub.resubscribe();
                         match self.send_snapshot(hub).await {
                             Some(s) => seen = s,
@@ -180,6 +181,10 @@ impl Connection {
         let mut lagged = false;
         let mut written = 0;
         while let Some(m) = next.take() {
+            if m.resync {
+                lagged = true;
+                break;
+            }
             // Already part of the snapshot this client got.
             if m.seq > *seen {
                 *seen = m.seq;

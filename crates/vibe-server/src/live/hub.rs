@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use vibe_core::time::Clock;
 use vibe_store::{Project, Store, StoreResult};
 
@@ -27,6 +27,9 @@ pub struct FeedMessage {
     pub seq: u64,
     /// Shared by every subscriber's socket without copying.
     pub text: Utf8Bytes,
+    /// Not for the socket: the hub reloaded presence after changes may have
+    /// been missed, and every subscriber should send a fresh snapshot.
+    pub resync: bool,
 }
 
 pub struct Hub {
@@ -35,9 +38,17 @@ pub struct Hub {
     /// Sequence number of the newest message sent. Written before the send, so a
     /// subscriber that reads it after subscribing misses nothing above it.
     last_seq: AtomicU64,
+    /// True once the hub has loaded presence. A subscriber's first snapshot
+    /// must be read after that, or a visitor who joins in between would be in
+    /// the hub's set (no `visitor_joined`) but not in the snapshot.
+    ready: watch::Sender<bool>,
 }
 
 impl Hub {
+    pub async fn wait_ready(&self) {
+        let _ = self.ready.subscribe().wait_for(|r| *r).await;
+    }
+
     pub fn last_seq(&self) -> u64 {
         self.last_seq.load(Ordering::SeqCst)
     }
@@ -55,6 +66,9 @@ pub struct Hubs {
     clock: Clock,
     capacity: usize,
     map: Mutex<HashMap<String, Arc<Hub>>>,
+    /// Bumped when changes may have been missed (the relay reconnected): hubs
+    /// reload presence and every connection sends a fresh snapshot.
+    epoch: watch::Sender<u64>,
 }
 
 impl Hubs {
@@ -64,6 +78,7 @@ impl Hubs {
             clock,
             capacity: capacity.max(1),
             map: Mutex::new(HashMap::new()),
+            epoch: watch::channel(0).0,
         })
     }
 
@@ -88,6 +103,7 @@ impl Hubs {
             tx,
             batches,
             last_seq: AtomicU64::new(0),
+            ready: watch::channel(false).0,
         });
         map.insert(project.id.clone(), hub.clone());
         tokio::spawn(run_hub(
@@ -104,6 +120,14 @@ impl Hubs {
         if let Some(hub) = self.lock().get(&batch.project_id) {
             let _ = hub.batches.send(batch);
         }
+    }
+
+    pub fn resync(&self) {
+        self.epoch.send_modify(|e| *e += 1);
+    }
+
+    pub fn epoch(&self) -> watch::Receiver<u64> {
+        self.epoch.subscribe()
     }
 
     pub fn watched_projects(&self) -> usize {
@@ -177,11 +201,23 @@ async fn run_hub(
     if let Err(e) = task.load_initial().await {
         tracing::warn!(error = %e, project = %task.project.id, "live hub could not load presence");
     }
+    task.hub.ready.send_replace(true);
     let mut tick = tokio::time::interval(METRICS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending = Vec::new();
+    let mut epoch = task.hubs.epoch();
     loop {
         tokio::select! {
+            Ok(()) = epoch.changed() => {
+                if let Err(e) = task.load_initial().await {
+                    tracing::warn!(error = %e, project = %task.project.id, "live hub could not reload presence");
+                }
+                let _ = task.hub.tx.send(Arc::new(FeedMessage {
+                    seq: task.hub.last_seq(),
+                    text: Utf8Bytes::from_static(""),
+                    resync: true,
+                }));
+            }
             n = batches.recv_many(&mut pending, 1024) => {
                 if n == 0 {
                     break;
@@ -220,6 +256,7 @@ impl HubTask {
         let msg = Arc::new(FeedMessage {
             seq,
             text: body.to_string().into(),
+            resync: false,
         });
         self.hub.last_seq.store(seq, Ordering::SeqCst);
         // No receivers is fine: the hub stops at its next tick.

@@ -66,23 +66,28 @@ impl PgRelay {
     /// missed.
     pub async fn start(url: &str, hubs: Arc<Hubs>) -> anyhow::Result<Self> {
         let channel = channel_for(url);
-        let mut listener = PgListener::connect(url)
-            .await
-            .context("live feed: connecting the LISTEN session")?;
-        listener
-            .listen(&channel)
-            .await
-            .context("live feed: LISTEN")?;
+        let listener = listen(url, &channel).await?;
         let pool = PgPoolOptions::new()
-            .max_connections(2)
+            .max_connections(1)
             .connect(url)
             .await
             .context("live feed: connecting the NOTIFY pool")?;
         let (outbox, rx) = mpsc::unbounded_channel();
-        tokio::spawn(notify_loop(pool, channel, rx));
-        tokio::spawn(listen_loop(listener, hubs));
+        tokio::spawn(notify_loop(pool, channel.clone(), rx));
+        tokio::spawn(listen_loop(listener, url.to_owned(), channel, hubs));
         Ok(Self { outbox })
     }
+}
+
+async fn listen(url: &str, channel: &str) -> anyhow::Result<PgListener> {
+    let mut listener = PgListener::connect(url)
+        .await
+        .context("live feed: connecting the LISTEN session")?;
+    listener
+        .listen(channel)
+        .await
+        .context("live feed: LISTEN")?;
+    Ok(listener)
 }
 
 async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::UnboundedReceiver<Vec<String>>) {
@@ -102,18 +107,25 @@ async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::UnboundedRecei
     }
 }
 
-async fn listen_loop(mut listener: PgListener, hubs: Arc<Hubs>) {
+/// Notifications sent while the `LISTEN` session was down are lost, so after
+/// reconnecting every watching dashboard gets a fresh snapshot.
+async fn listen_loop(mut listener: PgListener, url: String, channel: String, hubs: Arc<Hubs>) {
     loop {
-        match listener.recv().await {
-            Ok(n) => match serde_json::from_str::<LiveBatch>(n.payload()) {
+        match listener.try_recv().await {
+            Ok(Some(n)) => match serde_json::from_str::<LiveBatch>(n.payload()) {
                 Ok(batch) => hubs.dispatch(batch),
                 Err(e) => tracing::warn!(error = %e, "live feed: unreadable NOTIFY payload"),
             },
-            Err(e) => {
-                // PgListener reconnects on the next recv; pause so a database
-                // outage does not spin.
-                tracing::warn!(error = %e, "live feed: LISTEN connection lost");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            Ok(None) | Err(_) => {
+                tracing::warn!("live feed: LISTEN connection lost; reconnecting");
+                listener = loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    match listen(&url, &channel).await {
+                        Ok(l) => break l,
+                        Err(e) => tracing::warn!(error = %e, "live feed: still cannot LISTEN"),
+                    }
+                };
+                hubs.resync();
             }
         }
     }

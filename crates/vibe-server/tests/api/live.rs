@@ -512,3 +512,45 @@ async fn two_nodes_share_the_feed_and_one_schedule() {
         (Some("s-w"), Some("timeout"))
     );
 }
+
+/// When the `LISTEN` session drops, notifications sent meanwhile are lost: the
+/// node reconnects and sends every dashboard a fresh snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listen_session_resyncs_dashboards() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    let first = next_json(&mut ws).await;
+    assert_eq!(first["type"], "snapshot");
+
+    let url = app
+        .state
+        .config
+        .database_url
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_owned();
+    let channel = vibe_server::live::relay::channel_for(&url);
+    let admin = sqlx::PgPool::connect(&pg_url()).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND query LIKE $1",
+    )
+    .bind(format!("%{channel}%"))
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true]);
+
+    let (snap, _) = until_type(&mut ws, "snapshot").await;
+    assert!(snap["visitors"].as_array().unwrap().is_empty());
+    // Listening again: new changes arrive.
+    app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
+        .await;
+    let (joined, seen) = until_type(&mut ws, "visitor_joined").await;
+    assert_eq!(joined["visitor"]["session_id"], "s-a");
+    assert_consecutive(&seen, snap["seq"].as_u64().unwrap());
+}
