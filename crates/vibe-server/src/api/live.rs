@@ -112,6 +112,7 @@ impl Connection {
             return Ending::ClientGone;
         };
         let start = tokio::time::Instant::now();
+        let mut last_heard = start;
         let mut ping = tokio::time::interval_at(
             start + self.state.config.live_ping_every,
             self.state.config.live_ping_every,
@@ -144,13 +145,18 @@ impl Connection {
                 }
                 incoming = self.socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
-                    // Pongs and anything a client says are ignored; pings are
-                    // answered by the WebSocket layer.
-                    Some(Ok(_)) => {}
+                    // A pong (or anything) proves the client is there; pings
+                    // are answered by the WebSocket layer.
+                    Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
                 },
                 _ = ping.tick() => {
                     if let Some(end) = revoked(&self.state, &self.credential).await {
                         return end;
+                    }
+                    // Nothing, not even a pong, for two ping intervals: the
+                    // connection is dead even if TCP has not noticed yet.
+                    if last_heard.elapsed() > self.state.config.live_ping_every * 2 {
+                        return Ending::Close(CLOSE_GOING_AWAY, "no pong");
                     }
                     if self.socket.send(Message::Ping(Default::default())).await.is_err() {
                         return Ending::ClientGone;

@@ -130,10 +130,6 @@ impl Hubs {
         self.epoch.subscribe()
     }
 
-    pub fn watched_projects(&self) -> usize {
-        self.lock().len()
-    }
-
     /// Removes the hub if nobody listens any more; true if it was removed.
     fn remove_if_idle(&self, project_id: &str, hub: &Arc<Hub>) -> bool {
         let mut map = self.lock();

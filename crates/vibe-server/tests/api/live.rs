@@ -408,7 +408,41 @@ async fn shutdown_closes_with_going_away(backend: Backend) {
     assert_eq!(frame.0, CloseCode::Away);
 }
 
+/// The server pings; a client that answers stays, one that goes silent is
+/// dropped after two ping intervals.
+async fn pings_keep_answering_clients_and_drop_silent_ones(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.live_ping_every = Duration::from_millis(200);
+    })
+    .await
+    else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let mut answering = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    let mut silent = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    next_json(&mut answering).await;
+    next_json(&mut silent).await;
+    // Reading lets the client library answer pings with pongs.
+    let mut pings = 0;
+    let until = std::time::Instant::now() + Duration::from_millis(1500);
+    while std::time::Instant::now() < until {
+        if let Ok(Some(Ok(m))) =
+            tokio::time::timeout(Duration::from_millis(100), answering.next()).await
+        {
+            assert!(!m.is_close(), "an answering client is kept: {m:?}");
+            pings += u32::from(m.is_ping());
+        }
+    }
+    assert!(pings >= 3, "pinged {pings} times");
+    // The silent one never read, so never answered: it was closed.
+    let frame = expect_close(&mut silent).await;
+    assert_eq!(frame, (CloseCode::Away, "no pong".to_owned()));
+}
+
 crate::on_both_backends!(
+    pings_keep_answering_clients_and_drop_silent_ones,
     snapshot_matches_online_and_metrics,
     deltas_follow_collects_in_sequence,
     silent_visitors_time_out,
