@@ -130,6 +130,11 @@ impl Hubs {
         self.epoch.subscribe()
     }
 
+    /// Projects with a running hub on this node.
+    pub fn watched_projects(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Removes the hub if nobody listens any more; true if it was removed.
     fn remove_if_idle(&self, project_id: &str, hub: &Arc<Hub>) -> bool {
         let mut map = self.lock();

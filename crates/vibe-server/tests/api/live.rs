@@ -441,7 +441,37 @@ async fn pings_keep_answering_clients_and_drop_silent_ones(backend: Backend) {
     assert_eq!(frame, (CloseCode::Away, "no pong".to_owned()));
 }
 
+/// Dashboards on one project share one hub (one lookup per batch, the same
+/// numbered messages); it stops when the last one leaves.
+async fn dashboards_share_one_hub_per_project(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let hubs = &app.state.live.hubs;
+    assert_eq!(hubs.watched_projects(), 0);
+    let mut one = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    let mut two = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    next_json(&mut one).await;
+    next_json(&mut two).await;
+    assert_eq!(hubs.watched_projects(), 1);
+    app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
+        .await;
+    let (a, _) = until_type(&mut one, "visitor_joined").await;
+    let (b, _) = until_type(&mut two, "visitor_joined").await;
+    assert_eq!(a, b, "the same message, with the same number");
+    drop(one);
+    drop(two);
+    let start = std::time::Instant::now();
+    while hubs.watched_projects() > 0 {
+        assert!(start.elapsed() < WAIT, "the idle hub stops");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 crate::on_both_backends!(
+    dashboards_share_one_hub_per_project,
     pings_keep_answering_clients_and_drop_silent_ones,
     snapshot_matches_online_and_metrics,
     deltas_follow_collects_in_sequence,
