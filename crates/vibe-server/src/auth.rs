@@ -38,6 +38,60 @@ pub fn bearer_from(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// What the caller presented: an API token or a dashboard session cookie, kept
+/// hashed so a long-lived connection (the live feed) can re-check it later.
+#[derive(Clone)]
+pub enum Credential {
+    ApiToken { hash: String },
+    Session { hash: String },
+}
+
+impl Credential {
+    /// A `Bearer vbt_…` header wins over the session cookie.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        if let Some(token) = bearer_from(headers).filter(|t| t.starts_with(API_TOKEN_PREFIX)) {
+            return Some(Self::api_token(token));
+        }
+        cookie_value(headers, SESSION_COOKIE).map(|c| Self::Session {
+            hash: sha256_hex(c),
+        })
+    }
+
+    pub fn api_token(token: &str) -> Self {
+        Self::ApiToken {
+            hash: sha256_hex(token),
+        }
+    }
+
+    /// The account, or `None` once the token is revoked or the session expired.
+    pub async fn account(&self, state: &AppState) -> Result<Option<Account>, ApiError> {
+        let now = state.clock.now_ms();
+        Ok(match self {
+            Self::ApiToken { hash } => state.store.account_for_api_token(hash, now).await?,
+            Self::Session { hash } => state.store.account_for_session(hash, now).await?,
+        })
+    }
+
+    /// Like [`Credential::account`], with the API's 401 answers.
+    pub async fn require_account(&self, state: &AppState) -> Result<Account, ApiError> {
+        match (self.account(state).await?, self) {
+            (Some(a), _) => Ok(a),
+            (None, Self::ApiToken { .. }) => Err(ApiError::unauthorized(
+                "the API token is invalid or revoked",
+            )),
+            (None, Self::Session { .. }) => Err(ApiError::client(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "your session has expired; sign in again",
+            )),
+        }
+    }
+}
+
+pub fn no_credential() -> ApiError {
+    ApiError::unauthorized("sign in or send `Authorization: Bearer vbt_…`")
+}
+
 /// A signed-in dashboard user or an API-token holder.
 pub struct CurrentAccount(pub Account);
 
@@ -45,37 +99,8 @@ impl FromRequestParts<AppState> for CurrentAccount {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let now = state.clock.now_ms();
-        if let Some(token) = bearer_from(&parts.headers).filter(|t| t.starts_with(API_TOKEN_PREFIX))
-        {
-            return match state
-                .store
-                .account_for_api_token(&sha256_hex(token), now)
-                .await?
-            {
-                Some(a) => Ok(Self(a)),
-                None => Err(ApiError::unauthorized(
-                    "the API token is invalid or revoked",
-                )),
-            };
-        }
-        if let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) {
-            if let Some(a) = state
-                .store
-                .account_for_session(&sha256_hex(cookie), now)
-                .await?
-            {
-                return Ok(Self(a));
-            }
-            return Err(ApiError::client(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "your session has expired; sign in again",
-            ));
-        }
-        Err(ApiError::unauthorized(
-            "sign in or send `Authorization: Bearer vbt_…`",
-        ))
+        let credential = Credential::from_headers(&parts.headers).ok_or_else(no_credential)?;
+        credential.require_account(state).await.map(Self)
     }
 }
 

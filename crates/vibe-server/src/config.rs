@@ -2,6 +2,7 @@
 //! environment variables (and `DATABASE_URL`). Reading config writes nothing.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -34,6 +35,14 @@ pub struct Config {
     pub online_window_s: i64,
     /// Log level: error, warn, info, debug, trace.
     pub log: String,
+    /// Messages a live-feed subscriber may fall behind before it gets a fresh
+    /// snapshot instead.
+    pub live_channel_capacity: usize,
+    pub live_ping_every: Duration,
+    /// How often a live connection re-checks its session or token.
+    pub live_recheck_every: Duration,
+    /// How often the leader looks for timed-out visitors (and retries the lock).
+    pub live_sweep_every: Duration,
 }
 
 impl Default for Config {
@@ -52,6 +61,10 @@ impl Default for Config {
             session_idle_s: 30 * 60,
             online_window_s: 5 * 60,
             log: "info".into(),
+            live_channel_capacity: 4096,
+            live_ping_every: Duration::from_secs(20),
+            live_recheck_every: Duration::from_secs(5),
+            live_sweep_every: Duration::from_secs(1),
         }
     }
 }
@@ -159,6 +172,9 @@ impl Config {
         if let Some(v) = get("VIBE_ONLINE_WINDOW_S") {
             self.online_window_s = num("VIBE_ONLINE_WINDOW_S", v)?;
         }
+        if let Some(v) = get("VIBE_LIVE_CHANNEL_CAPACITY") {
+            self.live_channel_capacity = num("VIBE_LIVE_CHANNEL_CAPACITY", v)?;
+        }
         if let Some(v) = get("VIBE_LOG") {
             self.log = v;
         }
@@ -166,8 +182,12 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if self.queue_capacity == 0 || self.max_batch_len == 0 || self.max_body_bytes < 1024 {
-            bail!("queue_capacity and max_batch_len must be > 0 and max_body_bytes ≥ 1024");
+        if self.queue_capacity == 0
+            || self.max_batch_len == 0
+            || self.live_channel_capacity == 0
+            || self.max_body_bytes < 1024
+        {
+            bail!("queue_capacity, max_batch_len and live_channel_capacity must be > 0 and max_body_bytes ≥ 1024");
         }
         if !(10..=86_400).contains(&self.online_window_s) {
             bail!("online_window_s must be between 10 and 86400");

@@ -12,6 +12,7 @@ pub mod csv;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod live;
 pub mod metrics;
 pub mod router;
 pub mod secrets;
@@ -30,17 +31,19 @@ use vibe_core::time::Clock;
 use crate::collector::writer::WriterHandle;
 use crate::collector::IngestQueue;
 use crate::config::Config;
+use crate::live::hub::Hubs;
+use crate::live::relay::{LocalRelay, PgRelay, Relay};
+use crate::live::schedule::Leadership;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Inner, KeyCache};
-
-/// How often sessions are checked for idleness.
-const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
 
 pub struct App {
     pub state: AppState,
     pub addr: SocketAddr,
     listener: TcpListener,
     writer: WriterHandle,
+    leadership: Leadership,
 }
 
 impl App {
@@ -67,8 +70,27 @@ impl App {
             tracing::info!(funnels = rebuilt, "built funnel rollups from stored events");
         }
         let metrics = Arc::new(Metrics::default());
-        let (ingest, writer) =
-            IngestQueue::start(store.clone(), config.queue_capacity, metrics.clone());
+        let hubs = Hubs::new(store.clone(), clock.clone(), config.live_channel_capacity);
+        let (relay, leadership): (Arc<dyn Relay>, Leadership) = match store.backend() {
+            "postgres" => {
+                let url = config
+                    .database_url
+                    .as_ref()
+                    .map(|u| u.expose().to_owned())
+                    .context("PostgreSQL without a database URL")?;
+                (
+                    Arc::new(PgRelay::start(&url, hubs.clone()).await?),
+                    Leadership::pg(&url),
+                )
+            }
+            _ => (Arc::new(LocalRelay(hubs.clone())), Leadership::Always),
+        };
+        let (ingest, writer) = IngestQueue::start(
+            store.clone(),
+            config.queue_capacity,
+            metrics.clone(),
+            relay.clone(),
+        );
         let listener = TcpListener::bind(&config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
@@ -80,6 +102,7 @@ impl App {
             ingest,
             metrics,
             write_keys: KeyCache::new(Duration::from_secs(30)),
+            live: Live::new(hubs, relay),
             setup_token: Mutex::new(setup_token),
         });
         Ok(Self {
@@ -87,6 +110,7 @@ impl App {
             addr,
             listener,
             writer,
+            leadership,
         })
     }
 
@@ -120,26 +144,34 @@ impl App {
             state,
             listener,
             writer,
+            leadership,
             ..
         } = self;
-        let maintenance = tokio::spawn(maintenance_loop(state.clone()));
+        let scheduler = tokio::spawn(live::schedule::run(
+            state.clone(),
+            leadership,
+            state.live.relay.clone(),
+            state.live.is_leader.clone(),
+            state.live.shutdown.subscribe(),
+        ));
+        let live_stop = state.live.shutdown.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Live sockets close with 1001 and scheduled work stops.
+            live_stop.send_replace(true);
+        };
         let app = router::router(state);
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
-        maintenance.abort();
+        if tokio::time::timeout(Duration::from_secs(10), scheduler)
+            .await
+            .is_err()
+        {
+            tracing::warn!("scheduler did not stop in time");
+        }
         writer.drain().await;
         Ok(())
-    }
-}
-
-async fn maintenance_loop(state: AppState) {
-    let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
-    loop {
-        tick.tick().await;
-        if let Err(e) = run_maintenance(&state).await {
-            tracing::warn!(error = %e, "maintenance failed");
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::{
-    auth, collect, events, export, funnels, members, online, projects, stats, tokens, users,
+    auth, collect, events, export, funnels, live, members, online, projects, stats, tokens, users,
 };
 use crate::assets;
 use crate::state::AppState;
@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             patch(members::update).delete(members::remove),
         )
         .route("/projects/{id}/online", get(online::online))
+        .route("/projects/{id}/live", get(live::live))
         .route("/projects/{id}/events", get(events::recent))
         .route("/projects/{id}/metrics", get(stats::metrics))
         .route("/projects/{id}/stats/daily", get(stats::daily))
@@ -95,7 +96,11 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "backend": state.store.backend()})),
+            Json(json!({
+                "status": "ready",
+                "backend": state.store.backend(),
+                "scheduler": if state.live.is_leader() { "leader" } else { "standby" },
+            })),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

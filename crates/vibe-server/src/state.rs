@@ -9,6 +9,7 @@ use vibe_store::{Project, Store, StoreResult};
 
 use crate::collector::IngestQueue;
 use crate::config::Config;
+use crate::live::Live;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -21,6 +22,7 @@ pub struct Inner {
     pub ingest: IngestQueue,
     pub metrics: Arc<Metrics>,
     pub write_keys: KeyCache,
+    pub live: Live,
     /// One-time token that lets the first owner sign up; `None` once an owner exists.
     pub setup_token: Mutex<Option<String>>,
 }

@@ -249,6 +249,22 @@ impl Store for PgStore {
     ) -> StoreResult<Vec<OnlineVisitor>> {
         tracking::online_visitors(&self.pool, project_id, since_ms).await
     }
+    async fn online_visitors_in(
+        &self,
+        project_id: &str,
+        since_ms: i64,
+        session_ids: &[String],
+    ) -> StoreResult<Vec<OnlineVisitor>> {
+        tracking::online_visitors_in(&self.pool, project_id, since_ms, session_ids).await
+    }
+    async fn sessions_last_seen_between(
+        &self,
+        project_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<String>> {
+        tracking::sessions_last_seen_between(&self.pool, project_id, from_ms, to_ms).await
+    }
     async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
         tracking::expire_sessions(&self.pool, idle_before_ms).await
     }

@@ -26,6 +26,44 @@ pub async fn online_visitors(
     .map_err(err)
 }
 
+pub async fn online_visitors_in(
+    pool: &PgPool,
+    project_id: &str,
+    since_ms: i64,
+    session_ids: &[String],
+) -> StoreResult<Vec<OnlineVisitor>> {
+    sqlx::query_as(
+        "SELECT s.id AS session_id, s.site_user_id, u.anonymous_id, u.user_id, u.email, u.name, u.traits,
+                s.started_at, s.last_seen_at, s.current_url, s.current_path, s.current_title, s.page_entered_at,
+                s.page_count, s.referrer, s.device, s.browser, s.os
+         FROM site_sessions s JOIN site_users u ON u.project_id = s.project_id AND u.id = s.site_user_id
+         WHERE s.project_id = $1 AND s.last_seen_at >= $2 AND s.ended_at IS NULL AND s.id = ANY($3)",
+    )
+    .bind(project_id)
+    .bind(since_ms)
+    .bind(session_ids)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
+}
+
+pub async fn sessions_last_seen_between(
+    pool: &PgPool,
+    project_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> StoreResult<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT id FROM site_sessions WHERE project_id = $1 AND last_seen_at >= $2 AND last_seen_at < $3",
+    )
+    .bind(project_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
+}
+
 pub async fn expire_sessions(pool: &PgPool, idle_before_ms: i64) -> StoreResult<u64> {
     let done = sqlx::query(
         // Per project, so the (project_id, last_seen_at) index serves the range.

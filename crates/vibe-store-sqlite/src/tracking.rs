@@ -26,6 +26,51 @@ pub async fn online_visitors(
     .map_err(err)
 }
 
+const ONLINE_COLS: &str = "s.id AS session_id, s.site_user_id, u.anonymous_id, u.user_id, u.email, u.name, u.traits,
+     s.started_at, s.last_seen_at, s.current_url, s.current_path, s.current_title, s.page_entered_at,
+     s.page_count, s.referrer, s.device, s.browser, s.os";
+
+pub async fn online_visitors_in(
+    pool: &SqlitePool,
+    project_id: &str,
+    since_ms: i64,
+    session_ids: &[String],
+) -> StoreResult<Vec<OnlineVisitor>> {
+    let mut out = Vec::new();
+    // Bounded IN lists keep under SQLite's bound-parameter limit.
+    for chunk in session_ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!(
+            "SELECT {ONLINE_COLS}
+             FROM site_sessions s JOIN site_users u ON u.project_id = s.project_id AND u.id = s.site_user_id
+             WHERE s.project_id = ? AND s.last_seen_at >= ? AND s.ended_at IS NULL AND s.id IN ({marks})"
+        );
+        let mut q = sqlx::query_as(&sql).bind(project_id).bind(since_ms);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(pool).await.map_err(err)?);
+    }
+    Ok(out)
+}
+
+pub async fn sessions_last_seen_between(
+    pool: &SqlitePool,
+    project_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> StoreResult<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT id FROM site_sessions WHERE project_id = ? AND last_seen_at >= ? AND last_seen_at < ?",
+    )
+    .bind(project_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(pool)
+    .await
+    .map_err(err)
+}
+
 pub async fn expire_sessions(pool: &SqlitePool, idle_before_ms: i64) -> StoreResult<u64> {
     let done = sqlx::query(
         // Per project, so the (project_id, last_seen_at) index serves the range.

@@ -131,6 +131,22 @@ pub trait Store: Send + Sync + 'static {
         project_id: &str,
         since_ms: i64,
     ) -> StoreResult<Vec<OnlineVisitor>>;
+    /// Like [`Store::online_visitors`], restricted to the given sessions (the live
+    /// feed looks up only what a batch touched).
+    async fn online_visitors_in(
+        &self,
+        project_id: &str,
+        since_ms: i64,
+        session_ids: &[String],
+    ) -> StoreResult<Vec<OnlineVisitor>>;
+    /// Sessions whose last activity is in `[from_ms, to_ms)`: those that dropped out
+    /// of the online window between two sweeps of the live feed.
+    async fn sessions_last_seen_between(
+        &self,
+        project_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<String>>;
     /// Closes sessions idle since before `idle_before_ms` (their `ended_at` becomes
     /// their `last_seen_at`); returns how many were closed.
     async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64>;

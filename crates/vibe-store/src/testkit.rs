@@ -26,6 +26,7 @@ where
     ingest_creates_people_and_sessions(fresh().await).await;
     ingest_is_idempotent(fresh().await).await;
     leave_heartbeat_and_expiry(fresh().await).await;
+    live_feed_lookups(fresh().await).await;
     identify_merges_anonymous_person(fresh().await).await;
     projects_are_isolated(fresh().await).await;
     rollups_follow_ingest(fresh().await).await;
@@ -450,6 +451,70 @@ async fn leave_heartbeat_and_expiry(store: Arc<dyn Store>) {
     assert_eq!(
         store.session(&p.id, "s2").await.unwrap().unwrap().ended_at,
         None
+    );
+}
+
+async fn live_feed_lookups(store: Arc<dyn Store>) {
+    let p = store
+        .create_project(&new_project("Site"), None)
+        .await
+        .unwrap();
+    let other = store
+        .create_project(&new_project("Other"), None)
+        .await
+        .unwrap();
+    let pv = |sid: &str, ts: i64| {
+        msg(json!({"type":"pageview","anonymous_id":sid,"session_id":sid,"ts":ts,"url":"/x"}))
+    };
+    store
+        .ingest(&[
+            job(&p, vec![pv("s1", T0), pv("s2", T0 + 1000), pv("s3", T0)]),
+            job(&other, vec![pv("s1", T0)]),
+        ])
+        .await
+        .unwrap();
+    store
+        .ingest(&[job(
+            &p,
+            vec![msg(
+                json!({"type":"leave","anonymous_id":"s3","session_id":"s3","ts":T0+10}),
+            )],
+        )])
+        .await
+        .unwrap();
+    let ids = |v: Vec<OnlineVisitor>| {
+        let mut ids: Vec<String> = v.into_iter().map(|v| v.session_id).collect();
+        ids.sort();
+        ids
+    };
+    let wanted = ["s1".to_owned(), "s3".to_owned(), "nope".to_owned()];
+    // s3 left; s2 was not asked for.
+    let got = store.online_visitors_in(&p.id, T0, &wanted).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].current_path.as_deref(), Some("/x"));
+    assert_eq!(ids(got), ["s1"]);
+    assert!(store
+        .online_visitors_in(&p.id, T0 + 1, &wanted)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .online_visitors_in(&p.id, T0, &[])
+        .await
+        .unwrap()
+        .is_empty());
+    let mut quiet = store
+        .sessions_last_seen_between(&p.id, T0, T0 + 1000)
+        .await
+        .unwrap();
+    quiet.sort();
+    assert_eq!(quiet, ["s1", "s3"]);
+    assert_eq!(
+        store
+            .sessions_last_seen_between(&p.id, T0 + 1000, T0 + 1001)
+            .await
+            .unwrap(),
+        ["s2"]
     );
 }
 

@@ -10,6 +10,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use vibe_store::{IngestJob, IngestOutcome, Store};
 
+use crate::live::record;
+use crate::live::relay::Relay;
 use crate::metrics::Metrics;
 
 /// Upper bound on messages written in one transaction.
@@ -40,10 +42,11 @@ impl IngestQueue {
         store: Arc<dyn Store>,
         capacity: usize,
         metrics: Arc<Metrics>,
+        relay: Arc<dyn Relay>,
     ) -> (Self, WriterHandle) {
         let (tx, rx) = mpsc::channel(capacity);
         let (stop, stopped) = oneshot::channel();
-        let join = tokio::spawn(run_writer(store, rx, stopped, metrics.clone()));
+        let join = tokio::spawn(run_writer(store, rx, stopped, metrics.clone(), relay));
         (Self { tx, metrics }, WriterHandle { stop, join })
     }
 
@@ -83,6 +86,7 @@ async fn run_writer(
     mut rx: mpsc::Receiver<(IngestJob, Reply)>,
     mut stopped: oneshot::Receiver<()>,
     metrics: Arc<Metrics>,
+    relay: Arc<dyn Relay>,
 ) {
     let mut buf = Vec::with_capacity(MAX_REQUESTS_PER_BATCH);
     let mut stopping = false;
@@ -117,7 +121,7 @@ async fn run_writer(
         metrics
             .queue_depth
             .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
-        write_batch(store.as_ref(), jobs, replies, &metrics).await;
+        write_batch(store.as_ref(), jobs, replies, &metrics, relay.as_ref()).await;
         buf = carry;
         while !buf.is_empty() {
             let take = buf.len().min(MAX_REQUESTS_PER_BATCH);
@@ -125,7 +129,7 @@ async fn run_writer(
             metrics
                 .queue_depth
                 .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
-            write_batch(store.as_ref(), jobs, replies, &metrics).await;
+            write_batch(store.as_ref(), jobs, replies, &metrics, relay.as_ref()).await;
         }
     }
     tracing::info!("ingest writer drained and stopped");
@@ -136,9 +140,12 @@ async fn write_batch(
     jobs: Vec<IngestJob>,
     replies: Vec<Reply>,
     metrics: &Metrics,
+    relay: &dyn Relay,
 ) {
     match store.ingest(&jobs).await {
         Ok(outcomes) => {
+            // Committed: dashboards may hear of it now, before callers are answered.
+            relay.publish(record::from_committed(&jobs, &outcomes));
             let (mut accepted, mut dups) = (0, 0);
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 accepted += u64::from(outcome.accepted);

@@ -99,7 +99,23 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         config.database_url = Some(vibe_core::secret::Secret::new(pg_database_url().await?));
     }
     tweak(&mut config);
-    let clock = Clock::default();
+    Some(start(config, Clock::default(), dir).await)
+}
+
+/// Another node on the same database as `first` (PostgreSQL), sharing its test
+/// clock, as a second `vibe serve` process would.
+pub async fn spawn_second_node(first: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = temp_dir();
+    let mut config = Config {
+        addr: "127.0.0.1:0".into(),
+        data_dir: dir.0.clone(),
+        ..first.state.config.clone()
+    };
+    tweak(&mut config);
+    start(config, first.clock.clone(), dir).await
+}
+
+async fn start(config: Config, clock: Clock, dir: TempDir) -> TestApp {
     let app = App::build(config, clock.clone()).await.expect("app builds");
     let base = format!("http://{}", app.addr);
     let state = app.state.clone();
@@ -107,7 +123,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     let join = tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    Some(TestApp {
+    TestApp {
         base,
         state,
         client: reqwest::Client::new(),
@@ -115,7 +131,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         shutdown: Some(tx),
         join: Some(join),
         _dir: dir,
-    })
+    }
 }
 
 pub fn uuid() -> String {

@@ -7,6 +7,7 @@ mod collect;
 mod demo;
 mod funnels;
 mod isolation;
+mod live;
 mod members;
 mod presence;
 mod queue;

@@ -1,0 +1,257 @@
+//! `GET /api/v1/projects/{id}/live`: the project's live feed over a WebSocket
+//! (protocol in docs/api.md, "Live feed"). The first message is a snapshot;
+//! then the project hub's deltas follow, each with the next sequence number.
+//! A client that falls behind gets a fresh snapshot rather than a gap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use vibe_store::Project;
+
+use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
+use crate::error::{ApiError, ApiResult};
+use crate::live::hub::{snapshot_parts, FeedMessage, Hub};
+use crate::state::AppState;
+
+/// Close code when the session or token stops being valid.
+pub const CLOSE_REVOKED: u16 = 4401;
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Messages written to a socket between flushes.
+const MAX_MESSAGES_PER_FLUSH: usize = 256;
+
+pub async fn live(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    // Browsers cannot set headers on a WebSocket, so scripts may also pass the
+    // token in the query string.
+    let credential = match query.get("token") {
+        Some(t) if t.starts_with(API_TOKEN_PREFIX) => Credential::api_token(t),
+        Some(_) => {
+            return Err(ApiError::unauthorized(
+                "the API token is invalid or revoked",
+            ))
+        }
+        None => Credential::from_headers(&headers).ok_or_else(no_credential)?,
+    };
+    let account = credential.require_account(&state).await?;
+    let (project, _role) = state
+        .store
+        .project_for_member(&id, &account.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::client(
+            e.status(),
+            "websocket_expected",
+            "this endpoint speaks WebSocket; send an Upgrade request",
+        )
+    })?;
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        Connection {
+            state,
+            project,
+            credential,
+            socket,
+        }
+        .run()
+        .await;
+    }))
+}
+
+struct Connection {
+    state: AppState,
+    project: Project,
+    credential: Credential,
+    socket: WebSocket,
+}
+
+enum Ending {
+    ClientGone,
+    Close(u16, &'static str),
+}
+
+impl Connection {
+    async fn run(mut self) {
+        let (hub, mut rx) = self.state.live.hubs.subscribe(&self.project);
+        let ending = self.serve(&hub, &mut rx).await;
+        drop(rx);
+        if let Ending::Close(code, reason) = ending {
+            let _ = self
+                .socket
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                })))
+                .await;
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        hub: &Arc<Hub>,
+        rx: &mut broadcast::Receiver<Arc<FeedMessage>>,
+    ) -> Ending {
+        let mut shutdown = self.state.live.shutdown.subscribe();
+        if *shutdown.borrow() {
+            return Ending::Close(CLOSE_GOING_AWAY, "server shutting down");
+        }
+        hub.wait_ready().await;
+        let Some(mut seen) = self.send_snapshot(hub).await else {
+            return Ending::ClientGone;
+        };
+        let start = tokio::time::Instant::now();
+        let mut last_heard = start;
+        let mut ping = tokio::time::interval_at(
+            start + self.state.config.live_ping_every,
+            self.state.config.live_ping_every,
+        );
+        let mut recheck = tokio::time::interval_at(
+            start + self.state.config.live_recheck_every,
+            self.state.config.live_recheck_every,
+        );
+        loop {
+            tokio::select! {
+                msg = rx.recv() => {
+                    let lagged = match msg {
+                        Ok(first) => match self.forward(first, rx, &mut seen).await {
+                            Ok(lagged) => lagged,
+                            Err(()) => return Ending::ClientGone,
+                        },
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => {
+                            return Ending::Close(CLOSE_GOING_AWAY, "feed closed")
+                        }
+                    };
+                    if lagged {
+                        tracing::debug!(project = %self.project.id, "live client lagged or the relay reconnected; sending a snapshot");
+                        *rx = hub.resubscribe();
+                        match self.send_snapshot(hub).await {
+                            Some(s) => seen = s,
+                            None => return Ending::ClientGone,
+                        }
+                    }
+                }
+                incoming = self.socket.recv() => match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
+                    // A pong (or anything) proves the client is there; pings
+                    // are answered by the WebSocket layer.
+                    Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
+                },
+                _ = ping.tick() => {
+                    if let Some(end) = revoked(&self.state, &self.credential).await {
+                        return end;
+                    }
+                    // Nothing, not even a pong, for two ping intervals: the
+                    // connection is dead even if TCP has not noticed yet.
+                    if last_heard.elapsed() > self.state.config.live_ping_every * 2 {
+                        return Ending::Close(CLOSE_GOING_AWAY, "no pong");
+                    }
+                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                        return Ending::ClientGone;
+                    }
+                }
+                _ = recheck.tick() => {
+                    if let Some(end) = revoked(&self.state, &self.credential).await {
+                        return end;
+                    }
+                }
+                _ = async { shutdown.wait_for(|s| *s).await.map(|_| ()) } => {
+                    return Ending::Close(CLOSE_GOING_AWAY, "server shutting down");
+                }
+            }
+        }
+    }
+
+    /// Writes `first` and whatever else is already waiting, then flushes once:
+    /// a burst costs one write instead of one per message. `Ok(true)` if the
+    /// receiver lagged meanwhile.
+    async fn forward(
+        &mut self,
+        first: Arc<FeedMessage>,
+        rx: &mut broadcast::Receiver<Arc<FeedMessage>>,
+        seen: &mut u64,
+    ) -> Result<bool, ()> {
+        let mut next = Some(first);
+        let mut lagged = false;
+        let mut written = 0;
+        while let Some(m) = next.take() {
+            if m.resync {
+                lagged = true;
+                break;
+            }
+            // Already part of the snapshot this client got.
+            if m.seq > *seen {
+                *seen = m.seq;
+                self.socket
+                    .feed(Message::Text(m.text.clone()))
+                    .await
+                    .map_err(|_| ())?;
+            }
+            written += 1;
+            if written == MAX_MESSAGES_PER_FLUSH {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(m) => next = Some(m),
+                Err(TryRecvError::Lagged(_)) => {
+                    lagged = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.socket.flush().await.map_err(|_| ())?;
+        Ok(lagged)
+    }
+
+    /// Sends a snapshot and returns the sequence number it reflects.
+    async fn send_snapshot(&mut self, hub: &Hub) -> Option<u64> {
+        // Read before the store: every later message has a higher number,
+        // and the snapshot already includes anything numbered up to here.
+        let seq = hub.last_seq();
+        let now = self.state.clock.now_ms();
+        let text = match snapshot_parts(self.state.store.as_ref(), &self.project, now).await {
+            Ok((visitors, metrics)) => json!({
+                "type": "snapshot",
+                "seq": seq,
+                "visitors": visitors,
+                "metrics": metrics,
+            })
+            .to_string(),
+            Err(e) => {
+                tracing::warn!(error = %e, "live snapshot failed");
+                return None;
+            }
+        };
+        self.socket.send(Message::Text(text.into())).await.ok()?;
+        Some(seq)
+    }
+}
+
+/// `Some` when the credential no longer resolves (a failed lookup is not
+/// treated as revocation).
+async fn revoked(state: &AppState, credential: &Credential) -> Option<Ending> {
+    match credential.account(state).await {
+        Ok(Some(_)) => None,
+        Ok(None) => Some(Ending::Close(
+            CLOSE_REVOKED,
+            match credential {
+                Credential::ApiToken { .. } => "token revoked",
+                Credential::Session { .. } => "session expired",
+            },
+        )),
+        Err(_) => None,
+    }
+}

@@ -1,0 +1,148 @@
+//! How committed changes reach every node's hubs. SQLite is single-node, so the
+//! relay hands batches straight to the local hubs. On PostgreSQL the node that
+//! committed sends `NOTIFY` and every node — the origin included — feeds its
+//! hubs from `LISTEN`, so all nodes see the same changes in the same order and
+//! nothing is delivered twice (see docs/architecture.md, "Live feed").
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::mpsc;
+
+use super::hub::Hubs;
+use super::record::LiveBatch;
+
+pub trait Relay: Send + Sync {
+    /// Publishes changes that are already committed. Never blocks the caller.
+    fn publish(&self, batches: Vec<LiveBatch>);
+}
+
+pub struct LocalRelay(pub Arc<Hubs>);
+
+impl Relay for LocalRelay {
+    fn publish(&self, batches: Vec<LiveBatch>) {
+        for b in batches {
+            self.0.dispatch(b);
+        }
+    }
+}
+
+/// `NOTIFY`/`LISTEN` on one channel per database schema, so test databases that
+/// share one PostgreSQL database do not hear each other.
+pub struct PgRelay {
+    outbox: mpsc::UnboundedSender<Vec<String>>,
+}
+
+impl Relay for PgRelay {
+    fn publish(&self, batches: Vec<LiveBatch>) {
+        let payloads: Vec<String> = batches.iter().flat_map(LiveBatch::encode).collect();
+        if !payloads.is_empty() {
+            let _ = self.outbox.send(payloads);
+        }
+    }
+}
+
+/// The schema named in the URL's `search_path` option, if any.
+pub fn schema_of(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("search_path")?;
+    let rest = rest.trim_start_matches(']').trim_start_matches('=');
+    let schema: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!schema.is_empty()).then_some(schema)
+}
+
+pub fn channel_for(url: &str) -> String {
+    match schema_of(url) {
+        Some(s) => format!("vibe_live_{s}"),
+        None => "vibe_live".to_owned(),
+    }
+}
+
+impl PgRelay {
+    /// Starts listening before returning, so nothing committed after start-up is
+    /// missed.
+    pub async fn start(url: &str, hubs: Arc<Hubs>) -> anyhow::Result<Self> {
+        let channel = channel_for(url);
+        let listener = listen(url, &channel).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .context("live feed: connecting the NOTIFY pool")?;
+        let (outbox, rx) = mpsc::unbounded_channel();
+        tokio::spawn(notify_loop(pool, channel.clone(), rx));
+        tokio::spawn(listen_loop(listener, url.to_owned(), channel, hubs));
+        Ok(Self { outbox })
+    }
+}
+
+async fn listen(url: &str, channel: &str) -> anyhow::Result<PgListener> {
+    let mut listener = PgListener::connect(url)
+        .await
+        .context("live feed: connecting the LISTEN session")?;
+    listener
+        .listen(channel)
+        .await
+        .context("live feed: LISTEN")?;
+    Ok(listener)
+}
+
+async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::UnboundedReceiver<Vec<String>>) {
+    let mut pending = Vec::new();
+    while rx.recv_many(&mut pending, 256).await > 0 {
+        let payloads: Vec<String> = pending.drain(..).flatten().collect();
+        // One round trip for everything queued; notifications of one statement
+        // are delivered in order.
+        let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind(&channel)
+            .bind(&payloads)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, records = payloads.len(), "live feed: NOTIFY failed");
+        }
+    }
+}
+
+/// Notifications sent while the `LISTEN` session was down are lost, so after
+/// reconnecting every watching dashboard gets a fresh snapshot.
+async fn listen_loop(mut listener: PgListener, url: String, channel: String, hubs: Arc<Hubs>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(n)) => match serde_json::from_str::<LiveBatch>(n.payload()) {
+                Ok(batch) => hubs.dispatch(batch),
+                Err(e) => tracing::warn!(error = %e, "live feed: unreadable NOTIFY payload"),
+            },
+            Ok(None) | Err(_) => {
+                tracing::warn!("live feed: LISTEN connection lost; reconnecting");
+                listener = loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    match listen(&url, &channel).await {
+                        Ok(l) => break l,
+                        Err(e) => tracing::warn!(error = %e, "live feed: still cannot LISTEN"),
+                    }
+                };
+                hubs.resync();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn channel_follows_the_schema() {
+        assert_eq!(
+            super::channel_for("postgres://h/db?options[search_path]=t_abc"),
+            "vibe_live_t_abc"
+        );
+        assert_eq!(
+            super::channel_for("postgres://h/db?options=-c%20search_path%3Dx"),
+            "vibe_live"
+        );
+        assert_eq!(super::channel_for("postgres://h/db"), "vibe_live");
+    }
+}
