@@ -178,10 +178,14 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
   let visitor;
   await step('a visitor on another origin appears in the table without a reload', async () => {
     await dash.evaluate(() => (window.__noReload = true));
+    // The table is fed by the WebSocket live feed, not by polling.
+    const connection = dash.getByTestId('connection');
+    await poll('the live feed to connect', async () => /Live/.test(await connection.textContent()), 10_000);
     visitor = await visitorPage(demo, '/e2e-landing');
     const row = dash.getByTestId('visitor-row').filter({ hasText: '/e2e-landing' });
     await row.waitFor({ timeout: 15_000 });
     assert.equal(await dash.evaluate(() => window.__noReload), true, 'the dashboard did not reload');
+    assert.match(await connection.textContent(), /Live/, 'still on the live feed');
     assert.match(await row.textContent(), /Anonymous/);
     assert.equal(await row.getByLabel('Desktop').count(), 1);
     assert.equal(await row.getByLabel('Chrome').count(), 1);
