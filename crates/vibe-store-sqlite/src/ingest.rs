@@ -34,7 +34,7 @@ pub fn err(e: rusqlite::Error) -> StoreError {
 }
 
 /// `(?, ?, …), (?, ?, …)` for `rows` rows of `cols` columns.
-fn placeholders(rows: usize, cols: usize) -> String {
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     let row = format!("({})", vec!["?"; cols].join(", "));
     vec![row; rows].join(", ")
 }
