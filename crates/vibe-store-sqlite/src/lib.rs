@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_funnels.sql")),
     (4, include_str!("../migrations/0004_funnel_rollup.sql")),
     (5, include_str!("../migrations/0005_churn.sql")),
+    (6, include_str!("../migrations/0006_open_sessions.sql")),
 ];
 
 pub struct SqliteStore {
