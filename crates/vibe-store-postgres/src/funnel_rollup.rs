@@ -8,8 +8,8 @@
 use sqlx::PgConnection;
 use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelStep};
 use vibe_store::funnel_rollup::{
-    hits_of_events, reach_rows, sort_hits, FunnelDef, FunnelHit, FunnelReach, FunnelWork,
-    PersonMove,
+    hits_of_events, reach_rows, replace_reach, sort_hits, FunnelDef, FunnelHit, FunnelReach,
+    FunnelWork, HourDeltas, PersonMove,
 };
 use vibe_store::users::{numbered_placeholders, SqlValue};
 use vibe_store::StoreResult;
@@ -58,13 +58,6 @@ pub async fn apply(
                         .execute(&mut *tx)
                         .await
                         .map_err(err)?;
-                    sqlx::query("DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2 AND person = $3")
-                        .bind(&f.project_id)
-                        .bind(&f.id)
-                        .bind(from)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
                 }
                 PersonMove::Repoint {
                     anonymous_id,
@@ -90,20 +83,22 @@ pub async fn apply(
         let Some(def) = funnels.iter().find(|f| f.id == funnel_id) else {
             continue;
         };
-        if !full.is_empty() {
-            let hits = read_hits(tx, def, &full, i64::MIN).await?;
+        for (people, since, keep_later) in [(full, i64::MIN, false), (incremental, since, true)] {
+            if people.is_empty() {
+                continue;
+            }
+            let old = read_reach(tx, def, &people).await?;
+            let hits = read_hits(tx, def, &people, since).await?;
+            let (rows, deltas) = replace_reach(&old, reach_rows(def, &hits, since), keep_later);
             sqlx::query("DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2 AND person = ANY($3)")
                 .bind(&def.project_id)
                 .bind(&def.id)
-                .bind(&full)
+                .bind(&people)
                 .execute(&mut *tx)
                 .await
                 .map_err(err)?;
-            write_reach(tx, def, &reach_rows(def, &hits, i64::MIN), false).await?;
-        }
-        if !incremental.is_empty() {
-            let hits = read_hits(tx, def, &incremental, since).await?;
-            write_reach(tx, def, &reach_rows(def, &hits, since), true).await?;
+            write_reach(tx, def, &rows).await?;
+            write_hours(tx, def, &deltas).await?;
         }
     }
     Ok(())
@@ -111,13 +106,16 @@ pub async fn apply(
 
 /// Recomputes one funnel's rollup from stored events and marks it ready.
 pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> StoreResult<()> {
-    sqlx::query("LOCK TABLE funnel_hits, funnel_reach IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+    sqlx::query(
+        "LOCK TABLE funnel_hits, funnel_reach, funnel_reach_hours IN SHARE ROW EXCLUSIVE MODE",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(err)?;
     for sql in [
         "DELETE FROM funnel_hits WHERE project_id = $1 AND funnel_id = $2",
         "DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2",
+        "DELETE FROM funnel_reach_hours WHERE project_id = $1 AND funnel_id = $2",
         "UPDATE funnels SET rollup_ready = TRUE WHERE project_id = $1 AND id = $2",
     ] {
         sqlx::query(sql)
@@ -145,7 +143,9 @@ pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> Sto
     drop(events);
     sort_hits(&mut hits);
     insert_hits(tx, std::slice::from_ref(&def), &hits).await?;
-    write_reach(tx, &def, &reach_rows(&def, &hits, i64::MIN), false).await
+    let (rows, deltas) = replace_reach(&[], reach_rows(&def, &hits, i64::MIN), false);
+    write_reach(tx, &def, &rows).await?;
+    write_hours(tx, &def, &deltas).await
 }
 
 async fn insert_hits(
@@ -205,38 +205,80 @@ async fn read_hits(
     Ok(hits)
 }
 
-/// Inserts reach rows; with `keep_later`, an existing later start wins.
+/// Every reach row of these people.
+async fn read_reach(
+    tx: &mut PgConnection,
+    def: &FunnelDef,
+    people: &[&str],
+) -> StoreResult<Vec<FunnelReach>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT r.person, r.step, r.last_start FROM UNNEST($3::text[]) AS p(person)
+         JOIN funnel_reach r ON r.project_id = $1 AND r.funnel_id = $2 AND r.person = p.person",
+    )
+    .bind(&def.project_id)
+    .bind(&def.id)
+    .bind(people)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(person, step, last_start)| FunnelReach {
+            funnel_id: def.id.clone(),
+            person,
+            step,
+            last_start,
+        })
+        .collect())
+}
+
 async fn write_reach(
     tx: &mut PgConnection,
     def: &FunnelDef,
     rows: &[FunnelReach],
-    keep_later: bool,
 ) -> StoreResult<()> {
-    let on_conflict = if keep_later {
-        "GREATEST(funnel_reach.last_start, excluded.last_start)"
-    } else {
-        "excluded.last_start"
-    };
-    let sql = format!(
-        "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start)
-         SELECT $1, $2, * FROM UNNEST($3::text[], $4::int8[], $5::int8[])
-         ON CONFLICT (project_id, funnel_id, person, step) DO UPDATE SET last_start = {on_conflict}"
-    );
     for chunk in rows.chunks(CHUNK) {
-        sqlx::query(&sql)
-            .bind(&def.project_id)
-            .bind(&def.id)
-            .bind(
-                chunk
-                    .iter()
-                    .map(|r| r.person.clone())
-                    .collect::<Vec<String>>(),
-            )
-            .bind(chunk.iter().map(|r| r.step).collect::<Vec<i64>>())
-            .bind(chunk.iter().map(|r| r.last_start).collect::<Vec<i64>>())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        sqlx::query(
+            "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start)
+             SELECT $1, $2, * FROM UNNEST($3::text[], $4::int8[], $5::int8[])",
+        )
+        .bind(&def.project_id)
+        .bind(&def.id)
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.person.clone())
+                .collect::<Vec<String>>(),
+        )
+        .bind(chunk.iter().map(|r| r.step).collect::<Vec<i64>>())
+        .bind(chunk.iter().map(|r| r.last_start).collect::<Vec<i64>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
     }
+    Ok(())
+}
+
+async fn write_hours(
+    tx: &mut PgConnection,
+    def: &FunnelDef,
+    deltas: &HourDeltas,
+) -> StoreResult<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO funnel_reach_hours (project_id, funnel_id, step, hour, people)
+         SELECT $1, $2, * FROM UNNEST($3::int8[], $4::int8[], $5::int8[])
+         ON CONFLICT (project_id, funnel_id, step, hour) DO UPDATE SET people = funnel_reach_hours.people + excluded.people",
+    )
+    .bind(&def.project_id)
+    .bind(&def.id)
+    .bind(deltas.keys().map(|k| k.0).collect::<Vec<i64>>())
+    .bind(deltas.keys().map(|k| k.1).collect::<Vec<i64>>())
+    .bind(deltas.values().copied().collect::<Vec<i64>>())
+    .execute(&mut *tx)
+    .await
+    .map_err(err)?;
     Ok(())
 }

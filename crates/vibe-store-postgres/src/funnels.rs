@@ -2,6 +2,7 @@
 
 use sqlx::PgPool;
 use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelRow, FunnelStep};
+use vibe_store::funnel_rollup::{hour_of, sum_counts, HOUR_MS};
 use vibe_store::users::SqlValue;
 use vibe_store::*;
 
@@ -91,6 +92,7 @@ pub async fn delete(pool: &PgPool, project_id: &str, funnel_id: &str) -> StoreRe
     for sql in [
         "DELETE FROM funnel_hits WHERE project_id = $1 AND funnel_id = $2",
         "DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2",
+        "DELETE FROM funnel_reach_hours WHERE project_id = $1 AND funnel_id = $2",
     ] {
         sqlx::query(sql)
             .bind(project_id)
@@ -133,23 +135,37 @@ pub async fn rebuild_all(
     Ok(rows.len())
 }
 
-/// `(k, people)` from the rollup (see `Store::funnel_reach_counts`).
+/// `(k, people)` from the rollup (see `Store::funnel_reach_counts`): whole hours
+/// from the hour buckets, the first hour from the rows.
 pub async fn reach_counts(
     pool: &PgPool,
     project_id: &str,
     funnel_id: &str,
     from_ms: i64,
 ) -> StoreResult<Vec<(i64, i64)>> {
-    sqlx::query_as(
+    let hour = hour_of(from_ms);
+    let whole: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT step, SUM(people)::int8 FROM funnel_reach_hours
+         WHERE project_id = $1 AND funnel_id = $2 AND hour > $3 GROUP BY step",
+    )
+    .bind(project_id)
+    .bind(funnel_id)
+    .bind(hour)
+    .fetch_all(pool)
+    .await
+    .map_err(err)?;
+    let first: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT step, COUNT(*) FROM funnel_reach
-         WHERE project_id = $1 AND funnel_id = $2 AND last_start >= $3 GROUP BY step ORDER BY step",
+         WHERE project_id = $1 AND funnel_id = $2 AND last_start >= $3 AND last_start < $4 GROUP BY step",
     )
     .bind(project_id)
     .bind(funnel_id)
     .bind(from_ms)
+    .bind((hour + 1).saturating_mul(HOUR_MS))
     .fetch_all(pool)
     .await
-    .map_err(err)
+    .map_err(err)?;
+    Ok(sum_counts(&whole, &first))
 }
 
 pub async fn events(

@@ -5,8 +5,8 @@
 use rusqlite::{params, params_from_iter, ToSql, Transaction};
 use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelStep};
 use vibe_store::funnel_rollup::{
-    hits_of_events, reach_rows, sort_hits, FunnelDef, FunnelHit, FunnelReach, FunnelWork,
-    PersonMove,
+    hits_of_events, reach_rows, replace_reach, sort_hits, FunnelDef, FunnelHit, FunnelReach,
+    FunnelWork, HourDeltas, PersonMove,
 };
 use vibe_store::ingest::shaped_chunks;
 use vibe_store::users::SqlValue;
@@ -59,11 +59,6 @@ pub fn apply(
                         params![into, f.project_id, f.id, from],
                     )
                     .map_err(err)?;
-                    tx.execute(
-                        "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2 AND person = ?3",
-                        params![f.project_id, f.id, from],
-                    )
-                    .map_err(err)?;
                 }
                 PersonMove::Repoint {
                     anonymous_id,
@@ -85,14 +80,16 @@ pub fn apply(
         let Some(def) = funnels.iter().find(|f| f.id == funnel_id) else {
             continue;
         };
-        if !full.is_empty() {
-            let hits = read_hits(tx, def, &full, i64::MIN)?;
-            delete_reach(tx, def, &full)?;
-            write_reach(tx, def, &reach_rows(def, &hits, i64::MIN), false)?;
-        }
-        if !incremental.is_empty() {
-            let hits = read_hits(tx, def, &incremental, since)?;
-            write_reach(tx, def, &reach_rows(def, &hits, since), true)?;
+        for (people, since, keep_later) in [(full, i64::MIN, false), (incremental, since, true)] {
+            if people.is_empty() {
+                continue;
+            }
+            let old = read_reach(tx, def, &people)?;
+            let hits = read_hits(tx, def, &people, since)?;
+            let (rows, deltas) = replace_reach(&old, reach_rows(def, &hits, since), keep_later);
+            delete_reach(tx, def, &people)?;
+            write_reach(tx, def, &rows)?;
+            write_hours(tx, def, &deltas)?;
         }
     }
     Ok(())
@@ -104,6 +101,7 @@ pub fn rebuild(tx: &Transaction<'_>, project_id: &str, f: &Funnel) -> StoreResul
     for sql in [
         "DELETE FROM funnel_hits WHERE project_id = ?1 AND funnel_id = ?2",
         "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2",
+        "DELETE FROM funnel_reach_hours WHERE project_id = ?1 AND funnel_id = ?2",
         "UPDATE funnels SET rollup_ready = 1 WHERE project_id = ?1 AND id = ?2",
     ] {
         tx.execute(sql, params![project_id, f.id]).map_err(err)?;
@@ -141,7 +139,9 @@ pub fn rebuild(tx: &Transaction<'_>, project_id: &str, f: &Funnel) -> StoreResul
     drop(events);
     sort_hits(&mut hits);
     insert_hits(tx, std::slice::from_ref(&def), &hits)?;
-    write_reach(tx, &def, &reach_rows(&def, &hits, i64::MIN), false)
+    let (rows, deltas) = replace_reach(&[], reach_rows(&def, &hits, i64::MIN), false);
+    write_reach(tx, &def, &rows)?;
+    write_hours(tx, &def, &deltas)
 }
 
 fn insert_hits(tx: &Transaction<'_>, funnels: &[FunnelDef], hits: &[FunnelHit]) -> StoreResult<()> {
@@ -227,22 +227,44 @@ fn delete_reach(tx: &Transaction<'_>, def: &FunnelDef, people: &[&str]) -> Store
     Ok(())
 }
 
-/// Inserts reach rows; with `keep_later`, an existing later start wins.
-fn write_reach(
+/// Every reach row of these people.
+fn read_reach(
     tx: &Transaction<'_>,
     def: &FunnelDef,
-    rows: &[FunnelReach],
-    keep_later: bool,
-) -> StoreResult<()> {
+    people: &[&str],
+) -> StoreResult<Vec<FunnelReach>> {
+    let mut rows = Vec::new();
+    for chunk in shaped_chunks(people) {
+        let sql = format!(
+            "SELECT person, step, last_start FROM funnel_reach
+             WHERE project_id = ? AND funnel_id = ? AND person IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut args: Vec<&dyn ToSql> = vec![&def.project_id, &def.id];
+        args.extend(chunk.iter().map(|p| p as &dyn ToSql));
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let found = stmt
+            .query_map(args.as_slice(), |r| {
+                Ok(FunnelReach {
+                    funnel_id: def.id.clone(),
+                    person: r.get(0)?,
+                    step: r.get(1)?,
+                    last_start: r.get(2)?,
+                })
+            })
+            .map_err(err)?;
+        for row in found {
+            rows.push(row.map_err(err)?);
+        }
+    }
+    Ok(rows)
+}
+
+fn write_reach(tx: &Transaction<'_>, def: &FunnelDef, rows: &[FunnelReach]) -> StoreResult<()> {
     for chunk in shaped_chunks(rows) {
         let sql = format!(
-            "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start) VALUES {} {}",
+            "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start) VALUES {}",
             placeholders(chunk.len(), 5),
-            if keep_later {
-                "ON CONFLICT (project_id, funnel_id, person, step) DO UPDATE SET last_start = max(last_start, excluded.last_start)"
-            } else {
-                "ON CONFLICT (project_id, funnel_id, person, step) DO UPDATE SET last_start = excluded.last_start"
-            }
         );
         let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 5);
         for r in chunk {
@@ -256,6 +278,20 @@ fn write_reach(
         }
         tx.prepare_cached(&sql)
             .and_then(|mut s| s.execute(args.as_slice()))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn write_hours(tx: &Transaction<'_>, def: &FunnelDef, deltas: &HourDeltas) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO funnel_reach_hours (project_id, funnel_id, step, hour, people) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (project_id, funnel_id, step, hour) DO UPDATE SET people = people + excluded.people",
+        )
+        .map_err(err)?;
+    for ((step, hour), people) in deltas {
+        stmt.execute(params![def.project_id, def.id, step, hour, people])
             .map_err(err)?;
     }
     Ok(())

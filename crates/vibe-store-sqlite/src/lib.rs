@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_funnel_rollup.sql")),
     (5, include_str!("../migrations/0005_churn.sql")),
     (6, include_str!("../migrations/0006_open_sessions.sql")),
+    (7, include_str!("../migrations/0007_funnel_hours.sql")),
 ];
 
 pub struct SqliteStore {

@@ -67,6 +67,60 @@ pub struct FunnelReach {
     pub last_start: i64,
 }
 
+/// `funnel_reach_hours` buckets `last_start` by hour, so that counting the people
+/// of a period reads one row per hour and step, plus the rows of the one hour the
+/// period starts in.
+pub const HOUR_MS: i64 = 3_600_000;
+
+pub fn hour_of(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS)
+}
+
+/// How `funnel_reach_hours` moves when `old` rows are replaced by `new` ones:
+/// (step, hour) → change in people.
+pub type HourDeltas = BTreeMap<(i64, i64), i64>;
+
+/// The rows that replace `old` (all rows of the people concerned) and the hour
+/// deltas. `computed` holds the recomputed rows; with `keep_later`, a stored later
+/// start wins (incremental updates recompute only attempts from some time on).
+pub fn replace_reach(
+    old: &[FunnelReach],
+    computed: Vec<FunnelReach>,
+    keep_later: bool,
+) -> (Vec<FunnelReach>, HourDeltas) {
+    let mut rows: BTreeMap<(String, i64), FunnelReach> = BTreeMap::new();
+    if keep_later {
+        for r in old {
+            rows.insert((r.person.clone(), r.step), r.clone());
+        }
+    }
+    for r in computed {
+        let slot = rows
+            .entry((r.person.clone(), r.step))
+            .or_insert_with(|| r.clone());
+        slot.last_start = slot.last_start.max(r.last_start);
+    }
+    let mut deltas = HourDeltas::new();
+    for r in old {
+        *deltas.entry((r.step, hour_of(r.last_start))).or_default() -= 1;
+    }
+    for r in rows.values() {
+        *deltas.entry((r.step, hour_of(r.last_start))).or_default() += 1;
+    }
+    deltas.retain(|_, d| *d != 0);
+    (rows.into_values().collect(), deltas)
+}
+
+/// People per step count from the whole hours after `from_ms` (`(step, people)`
+/// from the buckets) and the rows of `from_ms`'s own hour at or after it.
+pub fn sum_counts(whole_hours: &[(i64, i64)], first_hour: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut by_step: BTreeMap<i64, i64> = BTreeMap::new();
+    for (step, n) in whole_hours.iter().chain(first_hour) {
+        *by_step.entry(*step).or_default() += n;
+    }
+    by_step.into_iter().filter(|(_, n)| *n != 0).collect()
+}
+
 /// A change of who owns past events, made while resolving identities.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonMove {
@@ -202,7 +256,9 @@ impl FunnelWork {
         for mv in moves {
             for f in funnels.iter().filter(|f| f.project_id == mv.project_id()) {
                 match mv {
-                    PersonMove::Merge { into, .. } => {
+                    PersonMove::Merge { from, into, .. } => {
+                        // `from` has no hits left: recomputing clears its rows.
+                        work.full.insert((f.id.clone(), from.clone()));
                         work.full.insert((f.id.clone(), into.clone()));
                     }
                     PersonMove::Repoint { from, to, .. } => {
@@ -281,6 +337,29 @@ mod tests {
         assert_eq!(
             latest_starts(3, 5, &hits, i64::MIN),
             vec![Some(200), Some(0), None]
+        );
+    }
+
+    #[test]
+    fn replacing_rows_moves_hour_buckets() {
+        let row = |p: &str, step, last_start| FunnelReach {
+            funnel_id: "f".into(),
+            person: p.into(),
+            step,
+            last_start,
+        };
+        let old = [row("a", 1, 10), row("a", 2, 10), row("b", 1, HOUR_MS + 5)];
+        // Incremental: a's step 1 moves to a later hour, step 2 stays; b untouched.
+        let (rows, deltas) = replace_reach(&old, vec![row("a", 1, 2 * HOUR_MS)], true);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(deltas, HourDeltas::from([((1, 0), -1), ((1, 2), 1)]));
+        // Full: rows not recomputed disappear.
+        let (rows, deltas) = replace_reach(&old[..2], vec![], false);
+        assert!(rows.is_empty());
+        assert_eq!(deltas, HourDeltas::from([((1, 0), -1), ((2, 0), -1)]));
+        assert_eq!(
+            sum_counts(&[(1, 3), (2, 1)], &[(1, 1)]),
+            vec![(1, 4), (2, 1)]
         );
     }
 

@@ -69,9 +69,12 @@ async fn assert_rollup_matches(
     label: &str,
 ) {
     let end = T0 + 100 * D;
+    // Hour-aligned starts read only hour buckets; the others also the rows of their hour.
     for from in [
         T0 - D,
         T0 + 2 * D,
+        T0 + 3 * D + 1_234_567,
+        T0 + 4 * D + 45 * 60_000,
         T0 + 5 * D + 3 * 3_600_000,
         T0 + 8 * D,
         end,
