@@ -1,6 +1,7 @@
 //! Funnel definitions and the events their conversion is computed from.
 
 use sqlx::PgPool;
+use vibe_store::funnel::MAX_STEPS;
 use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelRow, FunnelStep};
 use vibe_store::funnel_rollup::{hour_of, sum_counts, HOUR_MS};
 use vibe_store::users::SqlValue;
@@ -154,10 +155,17 @@ pub async fn reach_counts(
     .fetch_all(pool)
     .await
     .map_err(err)?;
-    let first: Vec<(i64, i64)> = sqlx::query_as(
+    // Naming every step lets the (…, step, last_start) index seek each step's range
+    // instead of reading the funnel's whole key prefix.
+    let steps = (1..=MAX_STEPS)
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first: Vec<(i64, i64)> = sqlx::query_as(&format!(
         "SELECT step, COUNT(*) FROM funnel_reach
-         WHERE project_id = $1 AND funnel_id = $2 AND last_start >= $3 AND last_start < $4 GROUP BY step",
-    )
+         WHERE project_id = $1 AND funnel_id = $2 AND step IN ({steps}) AND last_start >= $3 AND last_start < $4
+         GROUP BY step"
+    ))
     .bind(project_id)
     .bind(funnel_id)
     .bind(from_ms)
