@@ -72,16 +72,28 @@ pub async fn sessions_last_seen_between(
 }
 
 pub async fn expire_sessions(pool: &SqlitePool, idle_before_ms: i64) -> StoreResult<u64> {
-    let done = sqlx::query(
-        // Per project, so the (project_id, last_seen_at) index serves the range.
-        "UPDATE site_sessions SET ended_at = last_seen_at
-         WHERE project_id IN (SELECT id FROM projects) AND last_seen_at < ? AND ended_at IS NULL",
-    )
-    .bind(idle_before_ms)
-    .execute(pool)
-    .await
-    .map_err(err)?;
-    Ok(done.rows_affected())
+    // In chunks, each its own transaction: after a bulk import millions of sessions
+    // can be due at once, and one statement would hold SQLite's only write lock
+    // (and keep the collector waiting) for many seconds.
+    const CHUNK: i64 = 5_000;
+    let mut total = 0;
+    loop {
+        let done = sqlx::query(
+            "UPDATE site_sessions SET ended_at = last_seen_at WHERE rowid IN (
+                SELECT rowid FROM site_sessions
+                WHERE project_id IN (SELECT id FROM projects) AND last_seen_at < ?1 AND ended_at IS NULL
+                LIMIT ?2)",
+        )
+        .bind(idle_before_ms)
+        .bind(CHUNK)
+        .execute(pool)
+        .await
+        .map_err(err)?;
+        total += done.rows_affected();
+        if done.rows_affected() < CHUNK as u64 {
+            return Ok(total);
+        }
+    }
 }
 
 pub async fn site_user(
