@@ -180,7 +180,10 @@ impl UserQuery {
         }
         let col = self.sort.column();
         if let Some(c) = &self.cursor {
-            sql.push_str(&format!(" AND ({col} < ? OR ({col} = ? AND id > ?))"));
+            // `{col} <= ?` first: a range the index can seek to, so a page deep in
+            // the list does not rescan the pages before it (an export of a million
+            // people was quadratic).
+            sql.push_str(&format!(" AND {col} <= ? AND ({col} < ? OR id > ?)"));
             args.extend([
                 SqlValue::Int(c.value),
                 SqlValue::Int(c.value),
