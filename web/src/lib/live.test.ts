@@ -51,8 +51,8 @@ class FakeSocket {
   send(msg: object) {
     this.onmessage?.({ data: JSON.stringify(msg) });
   }
-  drop(code = 1006) {
-    this.onclose?.({ code, reason: '' });
+  drop(code = 1006, reason = '') {
+    this.onclose?.({ code, reason });
   }
 }
 
@@ -105,8 +105,8 @@ describe('LiveFeed', () => {
   it('hands a 4401 close to the session-expiry handler', () => {
     const onUnauthorized = vi.fn();
     const { f } = feed(vi.fn().mockResolvedValue([]), onUnauthorized);
-    FakeSocket.all[0].drop(4401);
-    expect(onUnauthorized).toHaveBeenCalled();
+    FakeSocket.all[0].drop(4401, 'session expired');
+    expect(onUnauthorized).toHaveBeenCalledWith('Your session has expired. Please sign in again.');
     f.stop();
   });
 });

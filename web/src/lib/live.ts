@@ -173,7 +173,9 @@ export class LiveFeed {
       if (ev.code === 4401) {
         this.stopped = true;
         this.stopPolling();
-        this.opts.onUnauthorized?.(ev.reason || 'Your session has expired. Please sign in again.');
+        // The close reason ("session expired", "token revoked") is for scripts; the
+        // dashboard says the same as when an API call answers 401.
+        this.opts.onUnauthorized?.('Your session has expired. Please sign in again.');
         return;
       }
       this.dropped();
