@@ -9,6 +9,7 @@ mod planner_stats;
 mod projects;
 mod rollups;
 mod tracking;
+pub mod unreachable;
 mod users;
 
 use std::time::Duration;
