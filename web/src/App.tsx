@@ -57,7 +57,8 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
   const list = projects.data?.projects ?? [];
   const project = list.find((p) => p.id === selectedId) ?? list[0] ?? null;
   const current = override && project && override.id === project.id ? override : project;
-  const live = useLive(project?.id ?? null);
+  // Removed from the project while watching it: reload the list, which drops it.
+  const live = useLive(project?.id ?? null, projects.reload);
   const select = (id: string) => {
     localStorage.setItem(PROJECT_KEY, id);
     setSelectedId(id);

@@ -63,13 +63,14 @@ describe('LiveFeed', () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  function feed(poll: () => Promise<Visitor[]>, onUnauthorized = vi.fn()) {
+  function feed(poll: () => Promise<Visitor[]>, onUnauthorized = vi.fn(), onAccessLost = vi.fn()) {
     const states: LiveState[] = [];
     const f = new LiveFeed({
       socketUrl: 'ws://x/live',
       poll,
       onChange: (s) => states.push(s),
       onUnauthorized,
+      onAccessLost,
       pollMs: 4000,
       makeSocket: (u) => new FakeSocket(u) as unknown as WebSocket,
     });
@@ -107,6 +108,21 @@ describe('LiveFeed', () => {
     const { f } = feed(vi.fn().mockResolvedValue([]), onUnauthorized);
     FakeSocket.all[0].drop(4401, 'session expired');
     expect(onUnauthorized).toHaveBeenCalledWith('Your session has expired. Please sign in again.');
+    f.stop();
+  });
+
+  it('stops retrying and polling on a 4403 close and reports the lost access', async () => {
+    const poll = vi.fn().mockResolvedValue([]);
+    const onUnauthorized = vi.fn();
+    const onAccessLost = vi.fn();
+    const { f } = feed(poll, onUnauthorized, onAccessLost);
+    FakeSocket.all[0].send({ type: 'snapshot', seq: 1, visitors: [v('1')] });
+    FakeSocket.all[0].drop(4403, 'no longer a member');
+    expect(onAccessLost).toHaveBeenCalledWith('no longer a member');
+    expect(onUnauthorized).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeSocket.all.length).toBe(1);
+    expect(poll).not.toHaveBeenCalled();
     f.stop();
   });
 });

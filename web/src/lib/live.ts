@@ -106,6 +106,8 @@ export interface LiveFeedOptions {
   poll: () => Promise<Visitor[]>;
   onChange: (s: LiveState) => void;
   onUnauthorized?: (reason: string) => void;
+  /** The server closed with 4403: no longer a member, or the role is too low. */
+  onAccessLost?: (reason: string) => void;
   pollMs?: number;
   makeSocket?: (url: string) => WebSocket;
 }
@@ -176,6 +178,14 @@ export class LiveFeed {
         // The close reason ("session expired", "token revoked") is for scripts; the
         // dashboard says the same as when an API call answers 401.
         this.opts.onUnauthorized?.('Your session has expired. Please sign in again.');
+        return;
+      }
+      if (ev.code === 4403) {
+        // Retrying or polling would only meet 404s: stop and let the app
+        // reload what this account may still see.
+        this.stopped = true;
+        this.stopPolling();
+        this.opts.onAccessLost?.(ev.reason);
         return;
       }
       this.dropped();

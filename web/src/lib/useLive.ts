@@ -1,10 +1,14 @@
 // React binding of the live feed for one project.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, downloads, notifySessionExpired } from '../api/client';
 import { initialLiveState, LiveFeed, type LiveState } from './live';
 
-export function useLive(projectId: string | null): LiveState {
+/** `onAccessLost` runs when the server ends the feed because this account is
+ * no longer a member of the project (or its role there is too low). */
+export function useLive(projectId: string | null, onAccessLost?: () => void): LiveState {
   const [state, setState] = useState<LiveState>(initialLiveState);
+  const accessLost = useRef(onAccessLost);
+  accessLost.current = onAccessLost;
   useEffect(() => {
     setState(initialLiveState);
     if (!projectId) return;
@@ -13,6 +17,7 @@ export function useLive(projectId: string | null): LiveState {
       poll: () => api.online(projectId).then((r) => r.visitors),
       onChange: setState,
       onUnauthorized: (reason) => notifySessionExpired(reason),
+      onAccessLost: () => accessLost.current?.(),
     });
     feed.start();
     return () => feed.stop();

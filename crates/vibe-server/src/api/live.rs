@@ -14,7 +14,7 @@ use futures_util::SinkExt;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use vibe_store::Project;
+use vibe_store::{Project, Role};
 
 use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult};
@@ -23,6 +23,11 @@ use crate::state::AppState;
 
 /// Close code when the session or token stops being valid.
 pub const CLOSE_REVOKED: u16 = 4401;
+/// Close code when the account is no longer a member of the project, or its
+/// role there is now below [`MIN_ROLE`].
+pub const CLOSE_ACCESS_LOST: u16 = 4403;
+/// The least role that may watch a project's feed (its row in the access table).
+pub const MIN_ROLE: Role = Role::Viewer;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Messages written to a socket between flushes.
 const MAX_MESSAGES_PER_FLUSH: usize = 256;
@@ -46,11 +51,17 @@ pub async fn live(
         None => Credential::from_headers(&headers).ok_or_else(no_credential)?,
     };
     let account = credential.require_account(&state).await?;
-    let (project, _role) = state
+    let (project, role) = state
         .store
         .project_for_member(&id, &account.id)
         .await?
         .ok_or_else(|| ApiError::not_found("project"))?;
+    if role < MIN_ROLE {
+        return Err(ApiError::forbidden(format!(
+            "the live feed needs the {} role in this project",
+            MIN_ROLE.as_str()
+        )));
+    }
     let upgrade = upgrade.map_err(|e| {
         ApiError::client(
             e.status(),
@@ -150,7 +161,7 @@ impl Connection {
                     Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
                 },
                 _ = ping.tick() => {
-                    if let Some(end) = revoked(&self.state, &self.credential).await {
+                    if let Some(end) = access_ended(&self.state, &self.credential, &self.project).await {
                         return end;
                     }
                     // Nothing, not even a pong, for two ping intervals: the
@@ -163,7 +174,7 @@ impl Connection {
                     }
                 }
                 _ = recheck.tick() => {
-                    if let Some(end) = revoked(&self.state, &self.credential).await {
+                    if let Some(end) = access_ended(&self.state, &self.credential, &self.project).await {
                         return end;
                     }
                 }
@@ -240,18 +251,35 @@ impl Connection {
     }
 }
 
-/// `Some` when the credential no longer resolves (a failed lookup is not
-/// treated as revocation).
-async fn revoked(state: &AppState, credential: &Credential) -> Option<Ending> {
-    match credential.account(state).await {
-        Ok(Some(_)) => None,
-        Ok(None) => Some(Ending::Close(
-            CLOSE_REVOKED,
-            match credential {
-                Credential::ApiToken { .. } => "token revoked",
-                Credential::Session { .. } => "session expired",
-            },
-        )),
+/// `Some` when the credential no longer resolves (4401), or its account is no
+/// longer a member of the project or has a role below [`MIN_ROLE`] there
+/// (4403). A failed lookup is not treated as either: the next check decides.
+async fn access_ended(
+    state: &AppState,
+    credential: &Credential,
+    project: &Project,
+) -> Option<Ending> {
+    let account = match credential.account(state).await {
+        Ok(Some(account)) => account,
+        Ok(None) => {
+            return Some(Ending::Close(
+                CLOSE_REVOKED,
+                match credential {
+                    Credential::ApiToken { .. } => "token revoked",
+                    Credential::Session { .. } => "session expired",
+                },
+            ))
+        }
+        Err(_) => return None,
+    };
+    match state
+        .store
+        .project_for_member(&project.id, &account.id)
+        .await
+    {
+        Ok(Some((_, role))) if role >= MIN_ROLE => None,
+        Ok(Some(_)) => Some(Ending::Close(CLOSE_ACCESS_LOST, "role too low")),
+        Ok(None) => Some(Ending::Close(CLOSE_ACCESS_LOST, "no longer a member")),
         Err(_) => None,
     }
 }

@@ -381,6 +381,70 @@ async fn logging_out_closes_the_feed(backend: Backend) {
     assert_eq!(frame.1, "session expired");
 }
 
+/// A member removed from the project is cut off at the next re-check (4403);
+/// a role change that still allows the feed keeps it, and others keep theirs.
+async fn removed_member_is_disconnected(backend: Backend) {
+    const RECHECK: Duration = Duration::from_millis(300);
+    let Some(app) = spawn_app_with(backend, |c| c.live_recheck_every = RECHECK).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let bob = app
+        .create_user("bob@example.com", vibe_store::Role::Admin)
+        .await;
+    let me = json_of(app.get(&bob, "/api/v1/auth/me").await).await;
+    let member = format!(
+        "/api/v1/projects/{}/members/{}",
+        p.id,
+        me["account"]["id"].as_str().unwrap()
+    );
+    let mut bob_ws = connect(&app, &p.id, Auth::Cookie(&bob)).await.unwrap();
+    let mut owner_ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    for ws in [&mut bob_ws, &mut owner_ws] {
+        assert_eq!(next_json(ws).await["type"], "snapshot");
+    }
+
+    // Demoted to viewer: still may watch, so several re-checks pass quietly.
+    let res = app
+        .client
+        .patch(app.url(&member))
+        .header("cookie", &owner.0)
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    match tokio::time::timeout(RECHECK * 4, bob_ws.next()).await {
+        Err(_) => {}
+        Ok(msg) => panic!("a viewer's feed should stay open, got {msg:?}"),
+    }
+
+    let removed_at = std::time::Instant::now();
+    assert_eq!(
+        app.delete(&owner, &member).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let (code, reason) = expect_close(&mut bob_ws).await;
+    assert_eq!(code, CloseCode::from(4403));
+    assert_eq!(reason, "no longer a member");
+    // Within the re-check interval (plus scheduling slack), not at the next ping.
+    assert!(
+        removed_at.elapsed() < RECHECK * 10,
+        "closed after {:?}",
+        removed_at.elapsed()
+    );
+
+    // The owner's feed goes on.
+    app.collect_ok(
+        &p.write_key,
+        vec![pageview("a1", "s1", "https://x.example/")],
+    )
+    .await;
+    let (joined, _) = until_type(&mut owner_ws, "visitor_joined").await;
+    assert_eq!(joined["visitor"]["session_id"], "s1");
+}
+
 async fn expect_close(ws: &mut Socket) -> (CloseCode, String) {
     loop {
         let msg = tokio::time::timeout(WAIT, ws.next())
@@ -480,6 +544,7 @@ crate::on_both_backends!(
     feed_needs_auth_and_membership,
     revoked_token_closes_the_feed,
     logging_out_closes_the_feed,
+    removed_member_is_disconnected,
     shutdown_closes_with_going_away,
 );
 
