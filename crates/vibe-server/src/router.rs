@@ -1,20 +1,22 @@
-//! Routes. Modules under `api/` mirror these paths.
+//! Routes. Modules under `api/` mirror these paths; the project routes
+//! (`/projects/{id}/…`) come from the access table in `project_routes.rs`,
+//! which states each one's minimum role.
+
+pub mod project_routes;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::{
-    auth, collect, events, export, funnels, live, members, online, projects, stats, tokens, users,
-};
+use crate::api::{auth, collect, projects, tokens};
 use crate::assets;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let mut api = Router::new()
         .route(
             "/collect",
             post(collect::collect).options(collect::preflight),
@@ -28,49 +30,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{token_id}", delete(tokens::revoke))
         .route("/projects", get(projects::list).post(projects::create))
-        .route("/projects/{id}", get(projects::get).patch(projects::update))
-        .route("/projects/{id}/snippet", get(projects::snippet))
-        .route(
-            "/projects/{id}/keys",
-            get(projects::list_keys).post(projects::create_key),
-        )
-        .route("/projects/{id}/keys/{key_id}", delete(projects::revoke_key))
-        .route(
-            "/projects/{id}/members",
-            get(members::list).post(members::add),
-        )
-        .route(
-            "/projects/{id}/members/{account_id}",
-            patch(members::update).delete(members::remove),
-        )
-        .route("/projects/{id}/online", get(online::online))
-        .route("/projects/{id}/live", get(live::live))
-        .route("/projects/{id}/events", get(events::recent))
-        .route("/projects/{id}/metrics", get(stats::metrics))
-        .route("/projects/{id}/stats/daily", get(stats::daily))
-        .route(
-            "/projects/{id}/funnels",
-            get(funnels::list).post(funnels::create),
-        )
-        .route(
-            "/projects/{id}/funnels/{fid}",
-            get(funnels::get)
-                .put(funnels::update)
-                .delete(funnels::delete),
-        )
-        .route(
-            "/projects/{id}/funnels/{fid}/conversion",
-            get(funnels::conversion_of),
-        )
-        .route("/projects/{id}/users", get(users::list))
-        .route("/projects/{id}/users/{uid}", get(users::profile))
-        .route("/projects/{id}/users/{uid}/sessions", get(users::sessions))
-        .route("/projects/{id}/export/users.csv", get(export::users_csv))
-        .route(
-            "/projects/{id}/export/metrics.csv",
-            get(export::metrics_csv),
-        )
         .fallback(api_not_found);
+    for route in project_routes::project_routes() {
+        api = api.route(&route.nested_path(), route.into_router());
+    }
     Router::new()
         .nest("/api/v1", api)
         .route("/vibe.js", get(assets::vibe_js))

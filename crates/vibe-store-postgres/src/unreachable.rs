@@ -62,7 +62,16 @@ mod tests {
         for on in ["true", "1", "TRUE", "yes", "github", " true "] {
             assert!(ci_flag(Some(on)), "CI={on:?} should be strict");
         }
-        for off in [None, Some(""), Some("  "), Some("0"), Some("false"), Some("False"), Some("no"), Some("OFF")] {
+        for off in [
+            None,
+            Some(""),
+            Some("  "),
+            Some("0"),
+            Some("false"),
+            Some("False"),
+            Some("no"),
+            Some("OFF"),
+        ] {
             assert!(!ci_flag(off), "CI={off:?} should allow skipping");
         }
     }

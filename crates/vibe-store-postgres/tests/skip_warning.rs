@@ -28,10 +28,15 @@ fn nanos() -> u128 {
 fn run_child(ci: Option<&str>) -> (Output, String) {
     let report = temp("report");
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "skip_decision_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env(SKIP_REPORT_VAR, &report)
-        .env_remove("CI");
+    cmd.args([
+        "--exact",
+        "skip_decision_child",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD, "1")
+    .env(SKIP_REPORT_VAR, &report)
+    .env_remove("CI");
     if let Some(v) = ci {
         cmd.env("CI", v);
     }

@@ -1,0 +1,284 @@
+//! The access matrix: every route the router registers under
+//! `/api/v1/projects/{id}` (taken from the same table it is built from,
+//! `vibe_server::router::project_routes`), each method called with no
+//! credential (401), as a signed-in non-member (404, nothing of the project in
+//! the body), as each role below the route's minimum (403), and at the minimum
+//! (let through). A route added to the table is walked here automatically.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use vibe_server::router::project_routes::{project_routes, RouteMethod};
+use vibe_store::Role;
+
+use crate::helpers::*;
+
+/// Real ids from project B, so a 404 is about membership and "no data" means
+/// none of these leaked.
+struct Target {
+    project_id: String,
+    key_id: String,
+    member_id: String,
+    funnel_id: String,
+    user_id: String,
+    /// Strings only B's members may see.
+    secrets: Vec<String>,
+}
+
+impl Target {
+    fn path(&self, template: &str) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let close = rest[open..].find('}').expect("closing brace") + open;
+            out.push_str(match &rest[open + 1..close] {
+                "id" => &self.project_id,
+                "key_id" => &self.key_id,
+                "account_id" => &self.member_id,
+                "fid" => &self.funnel_id,
+                "uid" => &self.user_id,
+                other => panic!(
+                    "{template}: give the path parameter {{{other}}} a real value from project B in access_matrix.rs"
+                ),
+            });
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// A body the handler accepts, so the role check (not validation) answers.
+fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Value> {
+    if *method == Method::GET || *method == Method::DELETE {
+        return None;
+    }
+    let funnel = json!({"name": "Checkout", "window_days": 7, "steps": [
+        {"match": "page", "value": "/"}, {"match": "event", "value": "buy"}]});
+    Some(match (method.as_str(), template) {
+        ("PATCH", "") => json!({"timezone": "UTC"}),
+        ("POST", "/keys") => json!({"name": "matrix"}),
+        ("POST", "/members") => json!({"email": member_email, "role": "viewer"}),
+        ("PATCH", "/members/{account_id}") => json!({"role": "viewer"}),
+        ("POST", "/funnels") | ("PUT", "/funnels/{fid}") => funnel,
+        _ => panic!(
+            "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
+        ),
+    })
+}
+
+/// Status and body of one call; `who` is `None` for no credential.
+async fn call(
+    app: &TestApp,
+    route: &RouteMethod,
+    path: &str,
+    body: Option<&Value>,
+    who: Option<&Session>,
+) -> (StatusCode, String) {
+    if route.websocket {
+        return upgrade(app, path, who).await;
+    }
+    let mut req = app.client.request(route.method.clone(), app.url(path));
+    if let Some(s) = who {
+        req = req.header("cookie", &s.0);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    (status, res.text().await.expect("body"))
+}
+
+/// A real WebSocket handshake; `101` when it is accepted.
+async fn upgrade(app: &TestApp, path: &str, who: Option<&Session>) -> (StatusCode, String) {
+    let url = format!("{}{path}", app.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    if let Some(s) = who {
+        req.headers_mut().insert("cookie", s.0.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok(_) => (StatusCode::SWITCHING_PROTOCOLS, String::new()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => (
+            StatusCode::from_u16(res.status().as_u16()).unwrap(),
+            String::from_utf8_lossy(res.body().as_deref().unwrap_or_default()).into_owned(),
+        ),
+        Err(e) => panic!("websocket handshake to {path} failed: {e}"),
+    }
+}
+
+fn error_code(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn account_id(app: &TestApp, session: &Session) -> String {
+    json_of(app.get(session, "/api/v1/auth/me").await).await["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn add_member(app: &TestApp, owner: &Session, project_id: &str, email: &str, role: &str) {
+    let res = app
+        .post(
+            owner,
+            &format!("/api/v1/projects/{project_id}/members"),
+            json!({"email": email, "role": role}),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "adding {email} as {role}"
+    );
+}
+
+/// Project B with a key, a funnel, an identified visitor and members of every
+/// role; `outsider` owns project A and is not in B.
+async fn every_project_route_checks_access(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let b = app.create_project(&owner, "Bravo confidential").await;
+    let base = format!("/api/v1/projects/{}", b.id);
+
+    let res = app
+        .post(&owner, &format!("{base}/keys"), json!({"name": "b-key"}))
+        .await;
+    let key = json_of(res).await;
+    let res = app
+        .post(
+            &owner,
+            &format!("{base}/funnels"),
+            json!({"name": "Bravo funnel", "steps": [{"match": "page", "value": "/"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let funnel = json_of(res).await;
+    app.collect_ok(
+        &b.write_key,
+        vec![
+            pageview("b-anon", "b-session", "https://bravo.example/pricing"),
+            message(
+                "identify",
+                "b-anon",
+                "b-session",
+                json!({"user_id": "bravo-user", "traits": {"email": "buyer@bravo.example"}}),
+            ),
+        ],
+    )
+    .await;
+
+    let outsider = app.create_user("outsider@example.com", Role::Owner).await;
+    let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
+    let admin = app.create_user("admin@example.com", Role::Viewer).await;
+    let target = app.create_user("target@example.com", Role::Viewer).await;
+    add_member(&app, &owner, &b.id, "viewer@example.com", "viewer").await;
+    add_member(&app, &owner, &b.id, "admin@example.com", "admin").await;
+    add_member(&app, &owner, &b.id, "target@example.com", "viewer").await;
+    let as_role = |role: Role| match role {
+        Role::Viewer => &viewer,
+        Role::Admin => &admin,
+        Role::Owner => &owner,
+    };
+
+    let t = Target {
+        project_id: b.id.clone(),
+        key_id: key["key"]["id"].as_str().unwrap().to_owned(),
+        member_id: account_id(&app, &target).await,
+        funnel_id: funnel["id"].as_str().unwrap().to_owned(),
+        user_id: "bravo-user".into(),
+        secrets: vec![
+            b.name.clone(),
+            b.write_key.clone(),
+            key["key"]["prefix"].as_str().unwrap().to_owned(),
+            "Bravo funnel".into(),
+            "bravo-user".into(),
+            "buyer@bravo.example".into(),
+            "b-anon".into(),
+            "target@example.com".into(),
+            "pricing".into(),
+        ],
+    };
+
+    let routes = project_routes();
+    let mut checked = 0;
+    // Refusals first: they must change nothing, and the allowed calls below may.
+    for route in &routes {
+        let path = t.path(&route.full_path());
+        for m in &route.methods {
+            let what = format!("{} {}", m.method, route.full_path());
+            let body = valid_body(&m.method, route.path, "target@example.com");
+
+            let (status, text) = call(&app, m, &path, body.as_ref(), None).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{what} without credentials: {text}"
+            );
+            assert_eq!(error_code(&text), "unauthorized", "{what}: {text}");
+
+            let (status, text) = call(&app, m, &path, body.as_ref(), Some(&outsider)).await;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{what} as a non-member: {text}"
+            );
+            assert_eq!(error_code(&text), "not_found", "{what}: {text}");
+            for secret in &t.secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{what} leaked {secret:?}: {text}"
+                );
+            }
+
+            for role in [Role::Viewer, Role::Admin, Role::Owner] {
+                if role >= m.min_role {
+                    continue;
+                }
+                let (status, text) = call(&app, m, &path, body.as_ref(), Some(as_role(role))).await;
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{what} as {}: {text}",
+                    role.as_str()
+                );
+                assert_eq!(error_code(&text), "forbidden", "{what}: {text}");
+            }
+            checked += 1;
+        }
+    }
+    // The table is not stricter than the handlers: the minimum role gets past
+    // the access check (a later 404 may only be about a sub-resource an
+    // earlier call here deleted, never about the project).
+    for route in &routes {
+        let path = t.path(&route.full_path());
+        for m in &route.methods {
+            let what = format!(
+                "{} {} as {}",
+                m.method,
+                route.full_path(),
+                m.min_role.as_str()
+            );
+            let body = valid_body(&m.method, route.path, "target@example.com");
+            let (status, text) =
+                call(&app, m, &path, body.as_ref(), Some(as_role(m.min_role))).await;
+            assert!(
+                !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                    && !text.contains("project not found"),
+                "{what}: HTTP {status}: {text}"
+            );
+            if m.websocket {
+                assert_eq!(status, StatusCode::SWITCHING_PROTOCOLS, "{what}: {text}");
+            }
+        }
+    }
+    assert!(checked >= 26, "only {checked} route methods walked");
+}
+
+crate::on_both_backends!(every_project_route_checks_access);
