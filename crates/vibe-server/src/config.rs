@@ -236,6 +236,18 @@ mod tests {
     }
 
     #[test]
+    fn queue_byte_limit_is_configurable_and_fits_a_request() {
+        let mut c = Config::default();
+        assert_eq!(c.queue_max_bytes, 64 * 1024 * 1024);
+        c.apply_file(toml::from_str("queue_max_bytes = 2000000").unwrap());
+        assert_eq!(c.queue_max_bytes, 2_000_000);
+        c.apply_env(|k| (k == "VIBE_QUEUE_MAX_BYTES").then(|| "1000".to_string()))
+            .unwrap();
+        assert_eq!(c.queue_max_bytes, 1000);
+        assert!(c.validate().is_err(), "smaller than one request body");
+    }
+
+    #[test]
     fn unknown_file_keys_are_rejected() {
         assert!(toml::from_str::<FileConfig>("adr = \"x\"").is_err());
     }
