@@ -176,6 +176,43 @@ impl Message {
         })
     }
 
+    /// Roughly how many bytes of memory the message holds, for bounding queues by
+    /// size (`vibe-server`'s ingest queue). Counts string contents and a fixed
+    /// overhead per JSON node; an estimate, not an allocator measurement.
+    pub fn approx_bytes(&self) -> usize {
+        fn opt(s: &Option<String>) -> usize {
+            s.as_ref().map_or(0, String::len)
+        }
+        fn value(v: &Value) -> usize {
+            const NODE: usize = 32;
+            NODE + match v {
+                Value::String(s) => s.len(),
+                Value::Array(items) => items.iter().map(value).sum(),
+                Value::Object(m) => object(m),
+                _ => 0,
+            }
+        }
+        fn object(m: &Map<String, Value>) -> usize {
+            m.iter().map(|(k, v)| k.len() + 32 + value(v)).sum()
+        }
+        std::mem::size_of::<Self>()
+            + self.id.len()
+            + opt(&self.anonymous_id)
+            + opt(&self.user_id)
+            + opt(&self.session_id)
+            + opt(&self.url)
+            + opt(&self.path)
+            + opt(&self.referrer)
+            + opt(&self.title)
+            + opt(&self.name)
+            + self.props.as_ref().map_or(0, object)
+            + self.traits.as_ref().map_or(0, object)
+            + opt(&self.screen)
+            + opt(&self.client.device)
+            + opt(&self.client.browser)
+            + opt(&self.client.os)
+    }
+
     /// The person this message is about, for grouping within one batch.
     pub fn visitor_key(&self) -> &str {
         self.anonymous_id
@@ -216,6 +253,7 @@ fn opt_str<'a>(
             field,
             format!("must be at most {max} bytes"),
         )),
+        Some(Value::String(s)) if s.contains('\0') => Err(nul_error(field)),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(_) => Err(FieldError::invalid(field, "must be a string")),
@@ -230,6 +268,9 @@ fn opt_object(
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => {
+            if let Some(path) = nul_path(m) {
+                return Err(nul_error(&format!("{field}.{path}")));
+            }
             let size = serde_json::to_string(m)
                 .map(|s| s.len())
                 .unwrap_or(usize::MAX);
@@ -245,6 +286,35 @@ fn opt_object(
     }
 }
 
+/// PostgreSQL refuses NUL in `TEXT` and `\u0000` in `JSONB` (SQLite would store
+/// it), so one such string would fail a whole ingest transaction there. It is
+/// refused here, for every backend alike, naming the field.
+fn nul_error(field: &str) -> FieldError {
+    FieldError::invalid(field, "must not contain NUL (\\u0000) characters")
+}
+
+/// The path (`key.inner[2]`) of the first key or string in `m` containing NUL.
+fn nul_path(m: &Map<String, Value>) -> Option<String> {
+    fn in_value(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) if s.contains('\0') => Some(String::new()),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| in_value(v).map(|rest| format!("[{i}]{rest}"))),
+            Value::Object(m) => nul_path(m).map(|p| format!(".{p}")),
+            _ => None,
+        }
+    }
+    m.iter().find_map(|(k, v)| {
+        if k.contains('\0') {
+            // The key itself cannot be printed usefully; name its object.
+            return Some(k.replace('\0', "\\u0000"));
+        }
+        in_value(v).map(|rest| format!("{k}{rest}"))
+    })
+}
+
 fn parse_uuid(s: &str, field: &str) -> Result<String, FieldError> {
     uuid::Uuid::parse_str(s)
         .map(|u| u.hyphenated().to_string())
@@ -254,6 +324,7 @@ fn parse_uuid(s: &str, field: &str) -> Result<String, FieldError> {
 fn parse_screen(v: Option<&Value>, field: &str) -> Result<Option<String>, FieldError> {
     match v {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.contains('\0') => Err(nul_error(field)),
         Some(Value::String(s)) if s.len() <= MAX_SHORT_LEN => Ok(Some(s.clone())),
         Some(Value::Object(o)) => match (
             o.get("w").and_then(Value::as_u64),
@@ -347,6 +418,33 @@ mod tests {
         assert_eq!(e.field, "batch[0].session_id");
         let e = parse(json!({"type":"identify","id":ID,"anonymous_id":"a"})).unwrap_err();
         assert_eq!(e.field, "batch[0].user_id");
+    }
+
+    #[test]
+    fn refuses_nul_characters_naming_the_field() {
+        let e =
+            parse(json!({"type":"event","id":ID,"anonymous_id":"a","name":"x\u{0}y"})).unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_str()),
+            ("invalid_field", "batch[0].name")
+        );
+        let e = parse(json!({"type":"pageview","id":ID,"anonymous_id":"a","url":"/\u{0}"}))
+            .unwrap_err();
+        assert_eq!(e.field, "batch[0].url");
+        let e = parse(json!({"type":"event","id":ID,"anonymous_id":"a","name":"x",
+            "props":{"plan":"pro","tags":["ok",{"deep":"\u{0}"}]}}))
+        .unwrap_err();
+        assert_eq!(e.field, "batch[0].props.tags[1].deep");
+        let e = parse(
+            json!({"type":"identify","id":ID,"anonymous_id":"a","user_id":"u",
+            "traits":{"k\u{0}":1}}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "batch[0].traits.k\\u0000");
+        // Other control characters are stored fine by both backends.
+        assert!(
+            parse(json!({"type":"event","id":ID,"anonymous_id":"a","name":"x\u{1}\ty"})).is_ok()
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     /// Requests waiting for the writer before the collector answers 503.
     pub queue_capacity: usize,
+    /// Estimated bytes of the requests waiting for the writer before the
+    /// collector answers 503 (64 MiB by default).
+    pub queue_max_bytes: usize,
     /// Largest accepted request body on the collector, in bytes.
     pub max_body_bytes: usize,
     /// Most messages in one collector request.
@@ -38,6 +41,9 @@ pub struct Config {
     /// Messages a live-feed subscriber may fall behind before it gets a fresh
     /// snapshot instead.
     pub live_channel_capacity: usize,
+    /// Committed batches a live hub may fall behind (slow database) before it
+    /// drops them and resyncs its subscribers instead of buffering more.
+    pub live_hub_backlog: usize,
     pub live_ping_every: Duration,
     /// How often a live connection re-checks its session or token.
     pub live_recheck_every: Duration,
@@ -55,6 +61,7 @@ impl Default for Config {
             admin_email: None,
             admin_password: None,
             queue_capacity: 8192,
+            queue_max_bytes: 64 * 1024 * 1024,
             max_body_bytes: 512 * 1024,
             max_batch_len: 500,
             cookie_secure: false,
@@ -62,6 +69,7 @@ impl Default for Config {
             online_window_s: 5 * 60,
             log: "info".into(),
             live_channel_capacity: 4096,
+            live_hub_backlog: 1024,
             live_ping_every: Duration::from_secs(20),
             live_recheck_every: Duration::from_secs(5),
             live_sweep_every: Duration::from_secs(1),
@@ -80,6 +88,7 @@ struct FileConfig {
     admin_email: Option<String>,
     admin_password: Option<String>,
     queue_capacity: Option<usize>,
+    queue_max_bytes: Option<usize>,
     max_body_bytes: Option<usize>,
     max_batch_len: Option<usize>,
     cookie_secure: Option<bool>,
@@ -116,6 +125,7 @@ impl Config {
             addr,
             data_dir,
             queue_capacity,
+            queue_max_bytes,
             max_body_bytes,
             max_batch_len,
             cookie_secure,
@@ -160,6 +170,9 @@ impl Config {
         if let Some(v) = get("VIBE_QUEUE_CAPACITY") {
             self.queue_capacity = num("VIBE_QUEUE_CAPACITY", v)?;
         }
+        if let Some(v) = get("VIBE_QUEUE_MAX_BYTES") {
+            self.queue_max_bytes = num("VIBE_QUEUE_MAX_BYTES", v)?;
+        }
         if let Some(v) = get("VIBE_MAX_BODY_BYTES") {
             self.max_body_bytes = num("VIBE_MAX_BODY_BYTES", v)?;
         }
@@ -189,6 +202,9 @@ impl Config {
         {
             bail!("queue_capacity, max_batch_len and live_channel_capacity must be > 0 and max_body_bytes ≥ 1024");
         }
+        if self.queue_max_bytes < self.max_body_bytes {
+            bail!("queue_max_bytes must be at least max_body_bytes");
+        }
         if !(10..=86_400).contains(&self.online_window_s) {
             bail!("online_window_s must be between 10 and 86400");
         }
@@ -217,6 +233,18 @@ mod tests {
         assert!(c
             .apply_env(|k| (k == "VIBE_QUEUE_CAPACITY").then(|| "lots".to_string()))
             .is_err());
+    }
+
+    #[test]
+    fn queue_byte_limit_is_configurable_and_fits_a_request() {
+        let mut c = Config::default();
+        assert_eq!(c.queue_max_bytes, 64 * 1024 * 1024);
+        c.apply_file(toml::from_str("queue_max_bytes = 2000000").unwrap());
+        assert_eq!(c.queue_max_bytes, 2_000_000);
+        c.apply_env(|k| (k == "VIBE_QUEUE_MAX_BYTES").then(|| "1000".to_string()))
+            .unwrap();
+        assert_eq!(c.queue_max_bytes, 1000);
+        assert!(c.validate().is_err(), "smaller than one request body");
     }
 
     #[test]

@@ -107,6 +107,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::not_found("resource"),
             StoreError::Conflict(m) => Self::client(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Rejected(m) => Self::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rejected_by_storage",
+                format!("the database refused this data: {m}"),
+            ),
             StoreError::Other(e) => Self::Internal(anyhow::Error::from_boxed(e)),
         }
     }

@@ -28,8 +28,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use vibe_core::time::Clock;
 
-use crate::collector::writer::WriterHandle;
-use crate::collector::IngestQueue;
+use crate::collector::{IngestQueue, QueueLimits, WriterHandle};
 use crate::config::Config;
 use crate::live::hub::Hubs;
 use crate::live::relay::{LocalRelay, PgRelay, Relay};
@@ -70,7 +69,12 @@ impl App {
             tracing::info!(funnels = rebuilt, "built funnel rollups from stored events");
         }
         let metrics = Arc::new(Metrics::default());
-        let hubs = Hubs::new(store.clone(), clock.clone(), config.live_channel_capacity);
+        let hubs = Hubs::new(
+            store.clone(),
+            clock.clone(),
+            config.live_channel_capacity,
+            config.live_hub_backlog,
+        );
         let (relay, leadership): (Arc<dyn Relay>, Leadership) = match store.backend() {
             "postgres" => {
                 let url = config
@@ -87,7 +91,10 @@ impl App {
         };
         let (ingest, writer) = IngestQueue::start(
             store.clone(),
-            config.queue_capacity,
+            QueueLimits {
+                requests: config.queue_capacity,
+                bytes: config.queue_max_bytes,
+            },
             metrics.clone(),
             relay.clone(),
         );

@@ -13,6 +13,9 @@ pub struct Metrics {
     pub batches: AtomicU64,
     pub failed_batches: AtomicU64,
     pub queue_depth: AtomicU64,
+    pub queue_bytes: AtomicU64,
+    pub rejected_by_storage: AtomicU64,
+    pub writer_restarts: AtomicU64,
 }
 
 impl Metrics {
@@ -66,6 +69,24 @@ impl Metrics {
                 "Requests waiting for the writer.",
                 "gauge",
                 &self.queue_depth,
+            ),
+            (
+                "vibe_ingest_queue_bytes",
+                "Estimated bytes of the requests waiting for the writer.",
+                "gauge",
+                &self.queue_bytes,
+            ),
+            (
+                "vibe_ingest_rejected_by_storage_total",
+                "Requests the database refused, isolated from their batch (422).",
+                "counter",
+                &self.rejected_by_storage,
+            ),
+            (
+                "vibe_writer_restarts_total",
+                "Times the ingest writer died and was restarted.",
+                "counter",
+                &self.writer_restarts,
             ),
         ] {
             let _ = writeln!(

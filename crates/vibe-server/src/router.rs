@@ -54,14 +54,26 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// The database answers.
+/// The database answers and the ingest writer is running.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let writer = if state.ingest.writer_up() {
+        "up"
+    } else {
+        "down"
+    };
     match state.store.ping().await {
+        Ok(()) if writer == "down" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "unavailable", "backend": state.store.backend(), "writer": writer}),
+            ),
+        ),
         Ok(()) => (
             StatusCode::OK,
             Json(json!({
                 "status": "ready",
                 "backend": state.store.backend(),
+                "writer": writer,
                 "scheduler": if state.live.is_leader() { "leader" } else { "standby" },
             })),
         ),
@@ -69,7 +81,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             tracing::warn!(error = %e, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "backend": state.store.backend()})),
+                Json(
+                    json!({"status": "unavailable", "backend": state.store.backend(), "writer": writer}),
+                ),
             )
         }
     }

@@ -42,6 +42,14 @@ pub(crate) fn err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(d.message().to_owned())
         }
+        // Class 22 (data exception, e.g. NUL in text) and 23 (integrity
+        // constraint): the data, not the database, is at fault.
+        sqlx::Error::Database(d)
+            if d.code()
+                .is_some_and(|c| c.starts_with("22") || c.starts_with("23")) =>
+        {
+            StoreError::Rejected(d.message().to_owned())
+        }
         _ => StoreError::other(e),
     }
 }

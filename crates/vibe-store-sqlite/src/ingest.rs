@@ -29,6 +29,15 @@ pub fn err(e: rusqlite::Error) -> StoreError {
         {
             StoreError::Conflict(msg.clone().unwrap_or_default())
         }
+        // A value too big or of the wrong type: the data is at fault.
+        rusqlite::Error::SqliteFailure(f, msg)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::TooBig | rusqlite::ErrorCode::TypeMismatch
+            ) =>
+        {
+            StoreError::Rejected(msg.clone().unwrap_or_else(|| f.to_string()))
+        }
         _ => StoreError::other(e),
     }
 }

@@ -23,6 +23,11 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database refused the data itself (a data exception or a constraint):
+    /// sending the same data again fails again. The ingest writer uses this to
+    /// isolate the one request of a batch that causes it.
+    #[error("rejected by the database: {0}")]
+    Rejected(String),
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }

@@ -48,6 +48,14 @@ async fn collect_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Api
     check_content_type(headers)?;
     let body = read_json(state, body).await?;
     let key = match body.get("key") {
+        // A NUL cannot be in any key, and PostgreSQL would refuse to compare it.
+        Some(Value::String(k)) if k.contains('\0') => {
+            return Err(ApiError::field(
+                "invalid_field",
+                "key",
+                "must not contain NUL (\\u0000) characters",
+            ))
+        }
         Some(Value::String(k)) if !k.is_empty() => k,
         None | Some(Value::Null) => {
             return Err(ApiError::field(
@@ -318,6 +326,18 @@ async fn ingest(
             message: "server is restarting; retry shortly".into(),
             retry_after_s: 2,
         }),
+        Err(SubmitError::Lost) => Err(ApiError::Unavailable {
+            code: "storage_unavailable",
+            message: "the writer restarted before these events were stored; retry".into(),
+            retry_after_s: 1,
+        }),
+        // Isolated from its batch: only this request's data is at fault, and
+        // sending it again would fail again (the tracker drops it on a 4xx).
+        Err(SubmitError::Rejected(e)) => Err(ApiError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rejected_by_storage",
+            format!("the database refused this request's data: {e}"),
+        )),
         Err(SubmitError::Store(e)) => {
             tracing::error!(error = %e, "ingest failed");
             Err(ApiError::Unavailable {

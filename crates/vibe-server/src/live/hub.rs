@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 use vibe_core::time::Clock;
 use vibe_store::{Project, Store, StoreResult};
 
@@ -34,7 +34,11 @@ pub struct FeedMessage {
 
 pub struct Hub {
     tx: broadcast::Sender<Arc<FeedMessage>>,
-    batches: mpsc::UnboundedSender<LiveBatch>,
+    /// Bounded: a hub that falls behind (slow database) drops batches and
+    /// resyncs instead of buffering without limit.
+    batches: mpsc::Sender<LiveBatch>,
+    /// Signalled when a batch was dropped because `batches` was full.
+    overflowed: Notify,
     /// Sequence number of the newest message sent. Written before the send, so a
     /// subscriber that reads it after subscribing misses nothing above it.
     last_seq: AtomicU64,
@@ -65,6 +69,7 @@ pub struct Hubs {
     store: Arc<dyn Store>,
     clock: Clock,
     capacity: usize,
+    backlog: usize,
     map: Mutex<HashMap<String, Arc<Hub>>>,
     /// Bumped when changes may have been missed (the relay reconnected): hubs
     /// reload presence and every connection sends a fresh snapshot.
@@ -72,11 +77,12 @@ pub struct Hubs {
 }
 
 impl Hubs {
-    pub fn new(store: Arc<dyn Store>, clock: Clock, capacity: usize) -> Arc<Self> {
+    pub fn new(store: Arc<dyn Store>, clock: Clock, capacity: usize, backlog: usize) -> Arc<Self> {
         Arc::new(Self {
             store,
             clock,
             capacity: capacity.max(1),
+            backlog: backlog.max(1),
             map: Mutex::new(HashMap::new()),
             epoch: watch::channel(0).0,
         })
@@ -98,10 +104,11 @@ impl Hubs {
             return (hub.clone(), hub.tx.subscribe());
         }
         let (tx, rx) = broadcast::channel(self.capacity);
-        let (batches, batch_rx) = mpsc::unbounded_channel();
+        let (batches, batch_rx) = mpsc::channel(self.backlog);
         let hub = Arc::new(Hub {
             tx,
             batches,
+            overflowed: Notify::new(),
             last_seq: AtomicU64::new(0),
             ready: watch::channel(false).0,
         });
@@ -116,9 +123,14 @@ impl Hubs {
     }
 
     /// Hands a batch to the project's hub, if anyone on this node watches it.
+    /// Never waits: if the hub is `backlog` batches behind, the batch is
+    /// dropped and the hub reloads presence and has every subscriber send a
+    /// fresh snapshot, which covers whatever was dropped.
     pub fn dispatch(&self, batch: LiveBatch) {
         if let Some(hub) = self.lock().get(&batch.project_id) {
-            let _ = hub.batches.send(batch);
+            if let Err(mpsc::error::TrySendError::Full(_)) = hub.batches.try_send(batch) {
+                hub.overflowed.notify_one();
+            }
         }
     }
 
@@ -189,7 +201,7 @@ async fn run_hub(
     hubs: Arc<Hubs>,
     hub: Arc<Hub>,
     project: Project,
-    mut batches: mpsc::UnboundedReceiver<LiveBatch>,
+    mut batches: mpsc::Receiver<LiveBatch>,
 ) {
     let mut task = HubTask {
         hubs,
@@ -209,15 +221,10 @@ async fn run_hub(
     let mut epoch = task.hubs.epoch();
     loop {
         tokio::select! {
-            Ok(()) = epoch.changed() => {
-                if let Err(e) = task.load_initial().await {
-                    tracing::warn!(error = %e, project = %task.project.id, "live hub could not reload presence");
-                }
-                let _ = task.hub.tx.send(Arc::new(FeedMessage {
-                    seq: task.hub.last_seq(),
-                    text: Utf8Bytes::from_static(""),
-                    resync: true,
-                }));
+            Ok(()) = epoch.changed() => task.resync().await,
+            () = task.hub.overflowed.notified() => {
+                tracing::warn!(project = %task.project.id, "live hub fell behind; resyncing its subscribers");
+                task.resync().await;
             }
             n = batches.recv_many(&mut pending, 1024) => {
                 if n == 0 {
@@ -240,6 +247,19 @@ async fn run_hub(
 }
 
 impl HubTask {
+    /// Changes may have been missed: reload presence and tell every
+    /// subscriber to send a fresh snapshot.
+    async fn resync(&mut self) {
+        if let Err(e) = self.load_initial().await {
+            tracing::warn!(error = %e, project = %self.project.id, "live hub could not reload presence");
+        }
+        let _ = self.hub.tx.send(Arc::new(FeedMessage {
+            seq: self.hub.last_seq(),
+            text: Utf8Bytes::from_static(""),
+            resync: true,
+        }));
+    }
+
     async fn load_initial(&mut self) -> StoreResult<()> {
         let now = self.hubs.now_ms();
         let (visitors, metrics) = snapshot_parts(self.hubs.store(), &self.project, now).await?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use super::hub::Hubs;
 use super::record::LiveBatch;
@@ -28,17 +28,26 @@ impl Relay for LocalRelay {
     }
 }
 
+/// Committed batches waiting for `NOTIFY`, at most; beyond that (PostgreSQL slow
+/// or unreachable) records are dropped and every node is told to resync.
+const OUTBOX_CAPACITY: usize = 1024;
+/// A `NOTIFY` payload that is not a record: every node reloads its hubs'
+/// presence and sends fresh snapshots (records were lost before it).
+const RESYNC_PAYLOAD: &str = "resync";
+
 /// `NOTIFY`/`LISTEN` on one channel per database schema, so test databases that
 /// share one PostgreSQL database do not hear each other.
 pub struct PgRelay {
-    outbox: mpsc::UnboundedSender<Vec<String>>,
+    outbox: mpsc::Sender<Vec<String>>,
+    /// Signalled when records were dropped; the next `NOTIFY` asks for a resync.
+    lost: Arc<Notify>,
 }
 
 impl Relay for PgRelay {
     fn publish(&self, batches: Vec<LiveBatch>) {
         let payloads: Vec<String> = batches.iter().flat_map(LiveBatch::encode).collect();
-        if !payloads.is_empty() {
-            let _ = self.outbox.send(payloads);
+        if !payloads.is_empty() && self.outbox.try_send(payloads).is_err() {
+            self.lost.notify_one();
         }
     }
 }
@@ -72,10 +81,11 @@ impl PgRelay {
             .connect(url)
             .await
             .context("live feed: connecting the NOTIFY pool")?;
-        let (outbox, rx) = mpsc::unbounded_channel();
-        tokio::spawn(notify_loop(pool, channel.clone(), rx));
+        let (outbox, rx) = mpsc::channel(OUTBOX_CAPACITY);
+        let lost = Arc::new(Notify::new());
+        tokio::spawn(notify_loop(pool, channel.clone(), rx, lost.clone()));
         tokio::spawn(listen_loop(listener, url.to_owned(), channel, hubs));
-        Ok(Self { outbox })
+        Ok(Self { outbox, lost })
     }
 }
 
@@ -90,10 +100,24 @@ async fn listen(url: &str, channel: &str) -> anyhow::Result<PgListener> {
     Ok(listener)
 }
 
-async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::UnboundedReceiver<Vec<String>>) {
+async fn notify_loop(
+    pool: PgPool,
+    channel: String,
+    mut rx: mpsc::Receiver<Vec<String>>,
+    lost: Arc<Notify>,
+) {
     let mut pending = Vec::new();
-    while rx.recv_many(&mut pending, 256).await > 0 {
-        let payloads: Vec<String> = pending.drain(..).flatten().collect();
+    loop {
+        let mut resync = false;
+        tokio::select! {
+            n = rx.recv_many(&mut pending, 256) => if n == 0 { break },
+            () = lost.notified() => resync = true,
+        }
+        let mut payloads: Vec<String> = pending.drain(..).flatten().collect();
+        if resync {
+            // After the records still queued: nodes reload once they have them.
+            payloads.push(RESYNC_PAYLOAD.to_owned());
+        }
         // One round trip for everything queued; notifications of one statement
         // are delivered in order.
         let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
@@ -103,6 +127,9 @@ async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::UnboundedRecei
             .await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, records = payloads.len(), "live feed: NOTIFY failed");
+            // Those records are lost: ask for a resync once NOTIFY works again.
+            lost.notify_one();
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
 }
@@ -112,6 +139,7 @@ async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::UnboundedRecei
 async fn listen_loop(mut listener: PgListener, url: String, channel: String, hubs: Arc<Hubs>) {
     loop {
         match listener.try_recv().await {
+            Ok(Some(n)) if n.payload() == RESYNC_PAYLOAD => hubs.resync(),
             Ok(Some(n)) => match serde_json::from_str::<LiveBatch>(n.payload()) {
                 Ok(batch) => hubs.dispatch(batch),
                 Err(e) => tracing::warn!(error = %e, "live feed: unreadable NOTIFY payload"),

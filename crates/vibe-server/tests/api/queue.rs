@@ -9,12 +9,12 @@ use sqlx::Connection;
 use crate::helpers::*;
 
 /// Holds the database's write lock so the writer blocks, until dropped.
-enum WriteLock {
+pub enum WriteLock {
     Sqlite(sqlx::SqliteConnection),
     Postgres(sqlx::PgConnection),
 }
 
-async fn lock_writes(app: &TestApp) -> WriteLock {
+pub async fn lock_writes(app: &TestApp) -> WriteLock {
     match app.state.config.database_url.as_ref() {
         Some(url) => {
             let mut c = sqlx::PgConnection::connect(url.expose()).await.unwrap();
@@ -38,7 +38,7 @@ async fn lock_writes(app: &TestApp) -> WriteLock {
     }
 }
 
-async fn unlock(lock: WriteLock) {
+pub async fn unlock(lock: WriteLock) {
     match lock {
         WriteLock::Sqlite(mut c) => sqlx::raw_sql("COMMIT;")
             .execute(&mut c)
@@ -59,12 +59,34 @@ fn send_pageviews_concurrently(
     key: &str,
     n: usize,
 ) -> Vec<tokio::task::JoinHandle<reqwest::Response>> {
+    send_concurrently(app, key, n, |i| {
+        pageview(&format!("a{i}"), &format!("s{i}"), "/")
+    })
+}
+
+fn send_concurrently(
+    app: &TestApp,
+    key: &str,
+    n: usize,
+    message: impl Fn(usize) -> serde_json::Value,
+) -> Vec<tokio::task::JoinHandle<reqwest::Response>> {
     (0..n)
         .map(|i| {
-            let (client, url, key) = (app.client.clone(), app.url("/api/v1/collect"), key.to_owned());
+            let (client, url, key) = (
+                app.client.clone(),
+                app.url("/api/v1/collect"),
+                key.to_owned(),
+            );
+            let m = message(i);
             tokio::spawn(async move {
-                let body = serde_json::json!({"key": key, "batch": [pageview(&format!("a{i}"), &format!("s{i}"), "/")]});
-                client.post(url).header("user-agent", BROWSER_UA).body(body.to_string()).send().await.unwrap()
+                let body = serde_json::json!({"key": key, "batch": [m]});
+                client
+                    .post(url)
+                    .header("user-agent", BROWSER_UA)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap()
             })
         })
         .collect()
@@ -78,6 +100,41 @@ async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
     let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
     let sends = send_pageviews_concurrently(&app, &p.write_key, 6);
+    overflow_then_count(&app, &p.id, lock, sends).await;
+}
+
+/// A queue with room for thousands of requests still refuses more than its
+/// byte limit: 6 requests of ~6 KB each do not fit in 16 KB.
+async fn queue_is_bounded_in_bytes_too(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.queue_max_bytes = 16 * 1024).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let lock = lock_writes(&app).await;
+    let note = "n".repeat(6000);
+    let sends = send_concurrently(&app, &p.write_key, 6, |i| {
+        message(
+            "event",
+            &format!("a{i}"),
+            &format!("s{i}"),
+            serde_json::json!({"name": "big", "props": {"note": note}}),
+        )
+    });
+    overflow_then_count(&app, &p.id, lock, sends).await;
+    let m = &app.state.metrics;
+    assert_eq!(vibe_server::collector::writer::counter(&m.queue_bytes), 0);
+    assert_eq!(vibe_server::collector::writer::counter(&m.queue_depth), 0);
+}
+
+/// Waits for the queue to overflow, releases the writer, and checks every
+/// answer: 202 (and stored) or 503 `queue_full` with `Retry-After`.
+async fn overflow_then_count(
+    app: &TestApp,
+    project_id: &str,
+    lock: WriteLock,
+    sends: Vec<tokio::task::JoinHandle<reqwest::Response>>,
+) {
     // Wait until the queue has overflowed at least once.
     let mut overflowed = false;
     for _ in 0..200 {
@@ -107,7 +164,7 @@ async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
         "accepted {accepted}, rejected {rejected}"
     );
     assert_eq!(
-        app.count_events(&p.id).await,
+        app.count_events(project_id).await,
         accepted,
         "every acknowledged event is stored"
     );
@@ -140,5 +197,6 @@ async fn shutdown_commits_accepted_requests(backend: Backend) {
 
 crate::on_both_backends!(
     full_queue_answers_503_and_loses_nothing,
+    queue_is_bounded_in_bytes_too,
     shutdown_commits_accepted_requests
 );

@@ -1,0 +1,40 @@
+//! A live hub that falls behind drops batches and resyncs its dashboards with a
+//! fresh snapshot instead of buffering without limit (issue 9, item 7).
+
+use vibe_server::live::record::LiveBatch;
+
+use crate::helpers::*;
+use crate::live::{connect, next_json, until_type, Auth};
+
+async fn a_hub_that_falls_behind_resyncs_instead_of_buffering(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.live_hub_backlog = 1).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
+        .await;
+    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    let first = next_json(&mut ws).await;
+    assert_eq!(first["type"], "snapshot");
+    // Far more batches at once than a one-batch backlog holds: the hub looks
+    // each group up in the database, so it cannot keep pace with this loop.
+    for i in 0..500 {
+        app.state.live.hubs.dispatch(LiveBatch {
+            project_id: p.id.clone(),
+            touched: vec![format!("s-{i}"), "s-a".into()],
+            ..LiveBatch::default()
+        });
+    }
+    let (snap, _) = until_type(&mut ws, "snapshot").await;
+    let visitors = snap["visitors"].as_array().unwrap();
+    assert_eq!(visitors.len(), 1);
+    assert_eq!(visitors[0]["session_id"], "s-a");
+    // The feed goes on after the resync.
+    app.collect_ok(&p.write_key, vec![pageview("b", "s-b", "https://x/")])
+        .await;
+    let (joined, _) = until_type(&mut ws, "visitor_joined").await;
+    assert_eq!(joined["visitor"]["session_id"], "s-b");
+}
+
+crate::on_both_backends!(a_hub_that_falls_behind_resyncs_instead_of_buffering);
