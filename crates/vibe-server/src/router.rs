@@ -8,7 +8,8 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::{
-    auth, collect, events, export, funnels, live, members, online, projects, stats, tokens, users,
+    auth, collect, events, export, funnels, identity, live, members, online, projects, stats,
+    tokens, users,
 };
 use crate::assets;
 use crate::state::AppState;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/identify", post(collect::identify))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/logout-all", post(auth::logout_all))
         .route("/auth/me", get(auth::me))
         .route("/setup", post(auth::setup))
         .route("/tokens", get(tokens::list).post(tokens::create))
@@ -30,6 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/projects", get(projects::list).post(projects::create))
         .route("/projects/{id}", get(projects::get).patch(projects::update))
         .route("/projects/{id}/snippet", get(projects::snippet))
+        .route(
+            "/projects/{id}/identity-secret",
+            get(identity::secret).post(identity::rotate),
+        )
         .route(
             "/projects/{id}/keys",
             get(projects::list_keys).post(projects::create_key),
@@ -70,15 +76,21 @@ pub fn router(state: AppState) -> Router {
             "/projects/{id}/export/metrics.csv",
             get(export::metrics_csv),
         )
-        .fallback(api_not_found);
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::csrf::guard,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/vibe.js", get(assets::vibe_js))
         .route("/setup", get(auth::setup_page))
+        .route("/setup.js", get(auth::setup_script))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(crate::web::serve)
+        .layer(axum::middleware::from_fn(crate::security_headers::add))
         .with_state(state)
 }
 

@@ -77,6 +77,18 @@ async fn collect_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Api
         }
     }
     let batch = batch_of(state, &body, "batch")?;
+    let verified;
+    let batch = match state
+        .identity
+        .required_secret(state.store.as_ref(), &project.id)
+        .await?
+    {
+        Some(secret) => {
+            verified = crate::identity::verify_batch(&secret, batch)?;
+            &verified[..]
+        }
+        None => batch,
+    };
     ingest(
         state,
         &project,

@@ -11,5 +11,6 @@ mod live;
 mod members;
 mod presence;
 mod queue;
+mod security;
 mod stats;
 mod users;
