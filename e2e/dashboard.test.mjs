@@ -68,7 +68,8 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
   const api = async (method, p, body) => {
     const res = await fetch(vibe + p, {
       method,
-      headers: { cookie, ...(body ? { 'content-type': 'application/json' } : {}) },
+      // Like the dashboard: cookie requests that change state carry its Origin.
+      headers: { cookie, origin: vibe, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body && JSON.stringify(body),
     });
     const text = await res.text();
@@ -310,7 +311,7 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
     await dash.getByRole('link', { name: 'Overview' }).click();
     const session = (await context.cookies(vibe)).find((c) => c.name === 'vibe_session');
     // Ending the session server-side is what expiry looks like to the browser.
-    await fetch(`${vibe}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: `vibe_session=${session.value}` } });
+    await fetch(`${vibe}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: `vibe_session=${session.value}`, origin: vibe } });
     await dash.getByText('Your session has expired').waitFor({ timeout: 15_000 });
     await dash.getByRole('heading', { name: 'Sign in' }).waitFor();
   });

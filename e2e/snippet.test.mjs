@@ -43,7 +43,8 @@ test('vibe.js in Chromium reaches the dashboard API', { timeout: 60_000 }, async
   let cookie = '';
 
   const api = async (method, p, body) => {
-    const headers = { cookie };
+    // Like the dashboard: cookie requests that change state carry its Origin.
+    const headers = { cookie, origin: vibe };
     if (body) headers['content-type'] = 'application/json';
     const res = await fetch(vibe + p, {
       method,

@@ -174,6 +174,24 @@ test('vibe.js against a fake collector', { timeout: 60_000 }, async (t) => {
     assert.equal(later.anonymous_id, first.anonymous_id);
   });
 
+  await t.test('a signed identify sends user_hash with it and after it', async () => {
+    const hash = 'ab'.repeat(32);
+    await page.evaluate((h) => {
+      vibeIdentify('43', { plan: 'team' }, h);
+      vibeTrack('signed_next');
+    }, hash);
+    await poll('the event after the signed identify', () => find((m) => m.name === 'signed_next'));
+    assert.equal(find((m) => m.type === 'identify' && m.user_id === '43').user_hash, hash);
+    assert.equal(find((m) => m.name === 'signed_next').user_hash, hash);
+    // A later identify without a hash forgets the old one.
+    await page.evaluate(() => {
+      vibeIdentify('44');
+      vibeTrack('unsigned_next');
+    });
+    await poll('the event after the unsigned identify', () => find((m) => m.name === 'unsigned_next'));
+    assert.equal(find((m) => m.name === 'unsigned_next').user_hash, undefined);
+  });
+
   await t.test('pagehide sends a leave beacon; never a CORS preflight', async () => {
     const before = messages().length; // (the reload above sent a leave too)
     const sid = messages().at(-1).session_id;

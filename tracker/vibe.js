@@ -12,6 +12,9 @@
  * Public API (also queued by the inline stub before this file loads):
  *   vibeTrack(name, props)        custom event
  *   vibeIdentify(userId, traits)  ties this browser to your user id
+ *   vibeIdentify(userId, traits, userHash)  the same, signed by your backend
+ *     (userHash = hex HMAC-SHA256 of userId with the project's identity secret;
+ *     required when the project verifies identities)
  *
  * Wire format: POST {api}/api/v1/collect, body {"key", "batch": [message...]} sent
  * as text/plain (no custom headers, so no CORS preflight). Every message has a fresh
@@ -43,10 +46,10 @@
 
   // --- storage: localStorage when it works, otherwise the in-memory variables --
 
-  // store(k) reads, store(k, v) writes (v is never empty).
+  // store(k) reads, store(k, v) writes.
   const store = (k, v) => {
     try {
-      return v ? localStorage.setItem(k, v) : localStorage.getItem(k);
+      return v == null ? localStorage.getItem(k) : localStorage.setItem(k, v);
     } catch (e) {}
   };
 
@@ -61,6 +64,7 @@
   const anonId = store('vibe_aid') || uuid();
   store('vibe_aid', anonId);
   let userId = store('vibe_uid');
+  let userHash = store('vibe_uh'); // the signature of userId, if the site sent one
 
   // --- session -----------------------------------------------------------------
   // Shared by the tabs through localStorage; kept in memory where that fails.
@@ -131,6 +135,7 @@
       id: uuid(),
       anonymous_id: anonId,
       user_id: userId, // null is the same as absent
+      user_hash: userHash || void 0, // undefined is left out by JSON.stringify
       session_id: sessionId,
       ts,
       url: loc.href,
@@ -173,9 +178,10 @@
   const track = (name, props) =>
     name && enqueue(message('event', { name: '' + name, props: { ...props } }));
 
-  const identify = (id, traits) => {
+  const identify = (id, traits, hash) => {
     if (!id) return;
     store('vibe_uid', (userId = '' + id));
+    store('vibe_uh', (userHash = hash ? '' + hash : ''));
     enqueue(message('identify', { traits: { ...traits } }));
   };
 

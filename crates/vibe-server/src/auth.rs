@@ -14,7 +14,6 @@ use crate::error::ApiError;
 use crate::secrets::sha256_hex;
 use crate::state::AppState;
 
-pub const SESSION_COOKIE: &str = "vibe_session";
 pub const API_TOKEN_PREFIX: &str = "vbt_";
 pub const SECRET_KEY_PREFIX: &str = "sk_";
 
@@ -47,12 +46,13 @@ pub enum Credential {
 }
 
 impl Credential {
-    /// A `Bearer vbt_…` header wins over the session cookie.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+    /// A `Bearer vbt_…` header wins over the session cookie, which is read
+    /// under `cookie_name` only (`Config::session_cookie`).
+    pub fn from_headers(headers: &HeaderMap, cookie_name: &str) -> Option<Self> {
         if let Some(token) = bearer_from(headers).filter(|t| t.starts_with(API_TOKEN_PREFIX)) {
             return Some(Self::api_token(token));
         }
-        cookie_value(headers, SESSION_COOKIE).map(|c| Self::Session {
+        cookie_value(headers, cookie_name).map(|c| Self::Session {
             hash: sha256_hex(c),
         })
     }
@@ -99,7 +99,8 @@ impl FromRequestParts<AppState> for CurrentAccount {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credential = Credential::from_headers(&parts.headers).ok_or_else(no_credential)?;
+        let credential = Credential::from_headers(&parts.headers, state.config.session_cookie())
+            .ok_or_else(no_credential)?;
         credential.require_account(state).await.map(Self)
     }
 }

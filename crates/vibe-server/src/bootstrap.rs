@@ -12,7 +12,7 @@ use crate::api::projects::new_write_key;
 use crate::config::Config;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
-use crate::secrets::{hash_password_async, random_token};
+use crate::secrets::{hash_password_async, random_token, sha256_hex};
 use crate::state::AppState;
 
 pub const DEFAULT_PROJECT_NAME: &str = "My website";
@@ -153,6 +153,12 @@ pub async fn first_run(
             tracing::info!(%email, "created owner account from VIBE_ADMIN_EMAIL");
             Ok(None)
         }
-        _ => Ok(Some(random_token("").chars().take(32).collect())),
+        _ => {
+            // 128 random bits; only the hash is stored, and the database
+            // decides which token is claimed (several nodes may print one).
+            let token: String = random_token("").chars().take(32).collect();
+            store.create_setup_token(&sha256_hex(&token), now).await?;
+            Ok(Some(token))
+        }
     }
 }

@@ -30,8 +30,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most messages in one collector request.
     pub max_batch_len: usize,
-    /// Marks the session cookie `Secure` (set when serving over HTTPS).
-    pub cookie_secure: bool,
+    /// Marks the session cookie `Secure` and names it `__Host-vibe_session`.
+    /// Unset: on exactly when `public_url` is `https://…`.
+    pub cookie_secure: Option<bool>,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
+    /// Empty: the client is the TCP peer.
+    pub trusted_proxies: Vec<crate::client_ip::IpNet>,
     /// A session is closed after this long without a message.
     pub session_idle_s: i64,
     /// Default online window for new projects.
@@ -64,7 +68,8 @@ impl Default for Config {
             queue_max_bytes: 64 * 1024 * 1024,
             max_body_bytes: 512 * 1024,
             max_batch_len: 500,
-            cookie_secure: false,
+            cookie_secure: None,
+            trusted_proxies: Vec::new(),
             session_idle_s: 30 * 60,
             online_window_s: 5 * 60,
             log: "info".into(),
@@ -92,6 +97,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     max_batch_len: Option<usize>,
     cookie_secure: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
     session_idle_s: Option<i64>,
     online_window_s: Option<i64>,
     log: Option<String>,
@@ -110,14 +116,15 @@ impl Config {
                 .with_context(|| format!("reading {}", path.display()))?;
             let f: FileConfig =
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-            cfg.apply_file(f);
+            cfg.apply_file(f)
+                .with_context(|| format!("in {}", path.display()))?;
         }
         cfg.apply_env(|k| std::env::var(k).ok())?;
         cfg.validate()?;
         Ok(cfg)
     }
 
-    fn apply_file(&mut self, f: FileConfig) {
+    fn apply_file(&mut self, f: FileConfig) -> anyhow::Result<()> {
         macro_rules! take {
             ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
         }
@@ -128,11 +135,19 @@ impl Config {
             queue_max_bytes,
             max_body_bytes,
             max_batch_len,
-            cookie_secure,
             session_idle_s,
             online_window_s,
             log
         );
+        if let Some(v) = f.cookie_secure {
+            self.cookie_secure = Some(v);
+        }
+        if let Some(list) = f.trusted_proxies {
+            self.trusted_proxies = list
+                .iter()
+                .map(|p| crate::client_ip::IpNet::parse(p))
+                .collect::<anyhow::Result<_>>()?;
+        }
         self.database_url = f.database_url.map(Secret::new).or(self.database_url.take());
         self.public_url = f.public_url.or(self.public_url.take());
         self.admin_email = f.admin_email.or(self.admin_email.take());
@@ -140,6 +155,7 @@ impl Config {
             .admin_password
             .map(Secret::new)
             .or(self.admin_password.take());
+        Ok(())
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -177,7 +193,16 @@ impl Config {
             self.max_body_bytes = num("VIBE_MAX_BODY_BYTES", v)?;
         }
         if let Some(v) = get("VIBE_COOKIE_SECURE") {
-            self.cookie_secure = matches!(v.as_str(), "1" | "true" | "yes");
+            self.cookie_secure = Some(matches!(v.as_str(), "1" | "true" | "yes"));
+        }
+        if let Some(v) = get("VIBE_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(crate::client_ip::IpNet::parse)
+                .collect::<anyhow::Result<_>>()
+                .context("VIBE_TRUSTED_PROXIES")?;
         }
         if let Some(v) = get("VIBE_SESSION_IDLE_S") {
             self.session_idle_s = num("VIBE_SESSION_IDLE_S", v)?;
@@ -192,6 +217,26 @@ impl Config {
             self.log = v;
         }
         Ok(())
+    }
+
+    /// Whether session cookies are `Secure` (and `__Host-` prefixed).
+    pub fn secure_cookies(&self) -> bool {
+        self.cookie_secure.unwrap_or_else(|| {
+            self.public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        })
+    }
+
+    /// `__Host-vibe_session` over HTTPS: the prefix makes browsers refuse the
+    /// cookie unless this host set it with `Secure` and no `Domain`, so a
+    /// sibling subdomain cannot plant a session.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies() {
+            "__Host-vibe_session"
+        } else {
+            "vibe_session"
+        }
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -224,7 +269,8 @@ mod tests {
     #[test]
     fn env_overrides_file_overrides_defaults() {
         let mut c = Config::default();
-        c.apply_file(toml::from_str("addr = \"0.0.0.0:9000\"\nlog = \"debug\"").unwrap());
+        c.apply_file(toml::from_str("addr = \"0.0.0.0:9000\"\nlog = \"debug\"").unwrap())
+            .unwrap();
         assert_eq!((c.addr.as_str(), c.log.as_str()), ("0.0.0.0:9000", "debug"));
         c.apply_env(|k| (k == "VIBE_ADDR").then(|| "127.0.0.1:1".to_string()))
             .unwrap();
@@ -245,6 +291,30 @@ mod tests {
             .unwrap();
         assert_eq!(c.queue_max_bytes, 1000);
         assert!(c.validate().is_err(), "smaller than one request body");
+    }
+
+    #[test]
+    fn cookies_are_secure_by_default_over_https() {
+        let mut c = Config::default();
+        assert!(!c.secure_cookies());
+        assert_eq!(c.session_cookie(), "vibe_session");
+        c.public_url = Some("https://vibe.example.com".into());
+        assert!(c.secure_cookies());
+        assert_eq!(c.session_cookie(), "__Host-vibe_session");
+        c.apply_env(|k| (k == "VIBE_COOKIE_SECURE").then(|| "false".to_string()))
+            .unwrap();
+        assert!(!c.secure_cookies(), "an explicit setting wins");
+    }
+
+    #[test]
+    fn trusted_proxies_parse_addresses_and_ranges() {
+        let mut c = Config::default();
+        c.apply_file(toml::from_str("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]").unwrap())
+            .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(c
+            .apply_env(|k| (k == "VIBE_TRUSTED_PROXIES").then(|| "10.0.0.0/99".to_string()))
+            .is_err());
     }
 
     #[test]

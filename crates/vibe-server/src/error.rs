@@ -25,6 +25,9 @@ pub enum ApiError {
         message: String,
         retry_after_s: u32,
     },
+    /// Too many attempts (sign-in, setup); retry after `retry_after_s`.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_s: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -106,13 +109,37 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::not_found("resource"),
-            StoreError::Conflict(m) => Self::client(StatusCode::CONFLICT, "conflict", m),
-            StoreError::Rejected(m) => Self::client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "rejected_by_storage",
-                format!("the database refused this data: {m}"),
-            ),
+            // The database's text names constraints and columns: log it, never send it.
+            StoreError::Conflict(cause) => {
+                tracing::info!(%cause, "store conflict");
+                Self::client(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "this conflicts with something that already exists",
+                )
+            }
+            StoreError::Rejected(cause) => {
+                tracing::warn!(%cause, "store refused the data");
+                Self::client(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "rejected_by_storage",
+                    "the database refused this data",
+                )
+            }
             StoreError::Other(e) => Self::Internal(anyhow::Error::from_boxed(e)),
+        }
+    }
+}
+
+impl From<crate::secrets::HashError> for ApiError {
+    fn from(e: crate::secrets::HashError) -> Self {
+        match e {
+            crate::secrets::HashError::Busy => Self::Unavailable {
+                code: "busy",
+                message: "too many sign-ins at once; retry shortly".into(),
+                retry_after_s: 1,
+            },
+            e => Self::Internal(e.into()),
         }
     }
 }
@@ -146,6 +173,19 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
                 res
             }
+            Self::RateLimited {
+                message,
+                retry_after_s,
+            } => {
+                let mut res = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"error": {"code": "too_many_attempts", "message": message}})),
+                )
+                    .into_response();
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+                res
+            }
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (
@@ -161,3 +201,26 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn conflicts_do_not_reveal_the_schema() {
+        let e = ApiError::from(StoreError::Conflict(
+            "UNIQUE constraint failed: accounts.email".into(),
+        ));
+        let res = e.into_response();
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("\"conflict\""), "{text}");
+        assert!(
+            !text.contains("accounts") && !text.contains("UNIQUE"),
+            "{text}"
+        );
+    }
+}

@@ -6,17 +6,22 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod bootstrap;
+pub mod client_ip;
 pub mod collector;
 pub mod config;
+pub mod csrf;
 pub mod csv;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod identity;
 pub mod live;
 pub mod metrics;
 pub mod router;
 pub mod secrets;
+pub mod security_headers;
 pub mod state;
+pub mod throttle;
 pub mod web;
 
 use std::future::Future;
@@ -111,6 +116,8 @@ impl App {
             write_keys: KeyCache::new(Duration::from_secs(30)),
             live: Live::new(hubs, relay),
             setup_token: Mutex::new(setup_token),
+            throttle: Default::default(),
+            identity: identity::IdentityCache::new(Duration::from_secs(30)),
         });
         Ok(Self {
             state,
@@ -168,9 +175,13 @@ impl App {
             live_stop.send_replace(true);
         };
         let app = router::router(state);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // The peer address is what sign-in throttling keys on.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         if tokio::time::timeout(Duration::from_secs(10), scheduler)
             .await
             .is_err()
@@ -182,9 +193,15 @@ impl App {
     }
 }
 
-/// Closes sessions that have been idle longer than `session_idle_s`.
+/// Closes sessions that have been idle longer than `session_idle_s` and
+/// deletes expired dashboard sign-ins.
 pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
-    let idle_before = state.clock.now_ms() - state.config.session_idle_s * 1000;
+    let now = state.clock.now_ms();
+    let idle_before = now - state.config.session_idle_s * 1000;
+    let purged = state.store.purge_expired_auth_sessions(now).await?;
+    if purged > 0 {
+        tracing::debug!(purged, "deleted expired dashboard sessions");
+    }
     Ok(state.store.expire_sessions(idle_before).await?)
 }
 

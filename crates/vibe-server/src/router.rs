@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/identify", post(collect::identify))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/logout-all", post(auth::logout_all))
         .route("/auth/me", get(auth::me))
         .route("/setup", post(auth::setup))
         .route("/tokens", get(tokens::list).post(tokens::create))
@@ -34,14 +35,21 @@ pub fn router(state: AppState) -> Router {
     for route in project_routes::project_routes() {
         api = api.route(&route.nested_path(), route.into_router());
     }
+    // Cookie-authenticated writes must come from the dashboard's own origin (CSRF).
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::csrf::guard,
+    ));
     Router::new()
         .nest("/api/v1", api)
         .route("/vibe.js", get(assets::vibe_js))
         .route("/setup", get(auth::setup_page))
+        .route("/setup.js", get(auth::setup_script))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(crate::web::serve)
+        .layer(axum::middleware::from_fn(crate::security_headers::add))
         .with_state(state)
 }
 

@@ -53,15 +53,44 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Hashes on the blocking pool: argon2 is deliberately slow.
-pub async fn hash_password_async(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+/// Most argon2 computations running at once. Each takes ~19 MiB and a core for
+/// tens of milliseconds, so a flood of logins waits here instead of exhausting
+/// memory; the rest of the server keeps its cores.
+pub const MAX_CONCURRENT_HASHES: usize = 4;
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
+/// How long a request waits for a hashing slot before it is answered 503.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("too many password checks at once")]
+    Busy,
+    #[error("hashing failed: {0}")]
+    Failed(String),
 }
 
-pub async fn verify_password_async(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+async fn on_hashing_pool<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HashError> {
+    let _permit = tokio::time::timeout(HASH_WAIT, HASHING.acquire())
         .await
-        .unwrap_or(false)
+        .map_err(|_| HashError::Busy)?
+        .map_err(|e| HashError::Failed(e.to_string()))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))
+}
+
+/// Hashes on the blocking pool, at most [`MAX_CONCURRENT_HASHES`] at a time:
+/// argon2 is deliberately slow and memory-hard.
+pub async fn hash_password_async(password: String) -> Result<String, HashError> {
+    on_hashing_pool(move || hash_password(&password))
+        .await?
+        .map_err(|e| HashError::Failed(e.to_string()))
+}
+
+pub async fn verify_password_async(password: String, hash: String) -> Result<bool, HashError> {
+    on_hashing_pool(move || verify_password(&password, &hash)).await
 }
 
 #[cfg(test)]
@@ -83,5 +112,23 @@ mod tests {
         assert!(t.starts_with("sk_") && t.len() == 67);
         assert_ne!(t, random_token("sk_"));
         assert_eq!(sha256_hex("abc").len(), 64);
+    }
+
+    #[tokio::test]
+    async fn hashing_waits_for_a_free_slot() {
+        // Every slot taken (a flood of logins): the next check waits.
+        let all = HASHING
+            .acquire_many(MAX_CONCURRENT_HASHES as u32)
+            .await
+            .expect("permits");
+        let h = hash_password("pw").expect("hash");
+        let waiting = tokio::spawn(verify_password_async("pw".into(), h));
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished(), "ran without a slot");
+        assert_eq!(HASHING.available_permits(), 0);
+        drop(all);
+        assert!(waiting.await.expect("task").expect("verified"));
     }
 }

@@ -23,8 +23,13 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     pub write_keys: KeyCache,
     pub live: Live,
-    /// One-time token that lets the first owner sign up; `None` once an owner exists.
+    /// The one-time setup token this node printed (its hash is in the database,
+    /// which decides); `None` once an owner exists.
     pub setup_token: Mutex<Option<String>>,
+    /// Failed sign-ins and setups per client IP and per account.
+    pub throttle: crate::throttle::Throttle,
+    /// Identity secrets of projects that require signed user ids.
+    pub identity: crate::identity::IdentityCache,
 }
 
 impl std::ops::Deref for AppState {

@@ -8,6 +8,7 @@ mod members;
 mod planner_stats;
 mod projects;
 mod rollups;
+mod security;
 mod tracking;
 pub mod unreachable;
 mod users;
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_churn.sql")),
     (6, include_str!("../migrations/0006_open_sessions.sql")),
     (7, include_str!("../migrations/0007_funnel_hours.sql")),
+    (9, include_str!("../migrations/0009_security.sql")),
 ];
 
 pub struct PgStore {
@@ -179,6 +181,35 @@ impl Store for PgStore {
         accounts::account_for_api_token(&self.pool, token_hash, now_ms).await
     }
 
+    async fn create_setup_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        security::create_setup_token(&self.pool, token_hash, now_ms).await
+    }
+    async fn claim_setup_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<SetupClaim> {
+        security::claim_setup_token(&self.pool, token_hash, now_ms).await
+    }
+    async fn release_setup_token(&self, token_hash: &str) -> StoreResult<()> {
+        security::release_setup_token(&self.pool, token_hash).await
+    }
+    async fn purge_expired_auth_sessions(&self, now_ms: i64) -> StoreResult<u64> {
+        security::purge_expired_auth_sessions(&self.pool, now_ms).await
+    }
+    async fn delete_auth_sessions_of(&self, account_id: &str) -> StoreResult<u64> {
+        security::delete_auth_sessions_of(&self.pool, account_id).await
+    }
+    async fn identity_verification(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<Option<IdentityVerification>> {
+        security::identity_verification(&self.pool, project_id).await
+    }
+    async fn set_identity_verification(
+        &self,
+        project_id: &str,
+        required: Option<bool>,
+        secret: Option<&str>,
+    ) -> StoreResult<IdentityVerification> {
+        security::set_identity_verification(&self.pool, project_id, required, secret).await
+    }
     async fn create_project(&self, p: &NewProject, owner: Option<&str>) -> StoreResult<Project> {
         projects::create_project(&self.pool, p, owner).await
     }

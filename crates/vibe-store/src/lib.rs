@@ -8,6 +8,7 @@ pub mod funnel_rollup;
 pub mod ingest;
 pub mod model;
 pub mod rollup;
+pub mod security;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod users;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 
 pub use ingest::{IngestJob, IngestOutcome};
 pub use model::*;
+pub use security::{IdentityVerification, SetupClaim};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -73,6 +75,32 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<Option<Account>>;
+
+    // --- security -------------------------------------------------------------------------
+    /// Stores the hash of a one-time setup token (each node without an owner
+    /// prints its own; claiming one ends them all).
+    async fn create_setup_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// In one statement: if no owner exists and `token_hash` is an unclaimed
+    /// token, marks every unclaimed token claimed. Single use across nodes.
+    async fn claim_setup_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<SetupClaim>;
+    /// Makes a claimed token usable again (creating the owner failed).
+    async fn release_setup_token(&self, token_hash: &str) -> StoreResult<()>;
+    /// Deletes dashboard sessions that expired at or before `now_ms`; returns how many.
+    async fn purge_expired_auth_sessions(&self, now_ms: i64) -> StoreResult<u64>;
+    /// "Sign out everywhere": deletes every session of the account; returns how many.
+    async fn delete_auth_sessions_of(&self, account_id: &str) -> StoreResult<u64>;
+    /// `None` when the project does not exist.
+    async fn identity_verification(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<Option<IdentityVerification>>;
+    /// Changes what is given (`None` keeps it); `NotFound` for an unknown project.
+    async fn set_identity_verification(
+        &self,
+        project_id: &str,
+        required: Option<bool>,
+        secret: Option<&str>,
+    ) -> StoreResult<IdentityVerification>;
 
     // --- projects ---------------------------------------------------------------------
     /// Creates a project and makes `owner_account_id` (if any) its owner.

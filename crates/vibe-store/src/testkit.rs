@@ -11,6 +11,7 @@ use vibe_core::Message;
 use crate::*;
 
 mod funnel_rollup;
+mod security;
 
 pub const T0: i64 = 1_800_000_000_000;
 
@@ -36,6 +37,10 @@ where
     profiles_and_session_history(fresh().await).await;
     funnels_store_and_match_events(fresh().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fresh().await).await;
+    security::setup_token_is_single_use(fresh().await).await;
+    security::concurrent_setup_claims_have_one_winner(fresh().await).await;
+    security::auth_sessions_are_purged_and_signed_out_everywhere(fresh().await).await;
+    security::identity_verification_settings(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {

@@ -6,10 +6,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use vibe_store::{Account, NewAuthSession, Role};
+use vibe_store::{Account, NewAuthSession, Role, SetupClaim};
 
 use super::ApiJson;
-use crate::auth::{cookie_value, CurrentAccount, SESSION_COOKIE};
+use crate::auth::{cookie_value, CurrentAccount};
+use crate::client_ip::ClientIp;
 use crate::domain::{Email, Password};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{hash_password_async, random_token, sha256_hex, verify_password_async};
@@ -23,8 +24,20 @@ pub struct Credentials {
     password: String,
 }
 
+/// 429 while any of `keys` has too many recent failures.
+fn throttled(state: &AppState, keys: &[&str]) -> ApiResult<()> {
+    match state.throttle.retry_after(keys, state.clock.now_ms()) {
+        None => Ok(()),
+        Some(retry_after_s) => Err(ApiError::RateLimited {
+            message: format!("too many failed attempts; try again in {retry_after_s} s"),
+            retry_after_s,
+        }),
+    }
+}
+
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
     let invalid = || {
@@ -34,30 +47,59 @@ pub async fn login(
             "wrong email or password",
         )
     };
-    let email = Email::parse("email", &body.email)
-        .map_err(|_| invalid())?
-        .into_inner();
-    let Some(found) = state.store.account_by_email(&email).await? else {
-        // Spend the same time as a real check so unknown emails are not revealed.
-        let _ = verify_password_async(body.password, dummy_hash().await).await;
+    let ip_key = format!("ip:{ip}");
+    let Ok(email) = Email::parse("email", &body.email).map(Email::into_inner) else {
+        throttled(&state, &[&ip_key])?;
+        state
+            .throttle
+            .record_failure(&[&ip_key], state.clock.now_ms());
         return Err(invalid());
     };
-    if !verify_password_async(body.password, found.password_hash).await {
-        return Err(invalid());
+    // Unknown emails count too, so throttling says nothing about who exists.
+    let account_key = format!("email:{email}");
+    let keys = [ip_key.as_str(), account_key.as_str()];
+    throttled(&state, &keys)?;
+    let found = state.store.account_by_email(&email).await?;
+    let verified = match &found {
+        Some(f) => verify_password_async(body.password, f.password_hash.clone()).await?,
+        None => {
+            // Spend the same time as a real check so unknown emails are not revealed.
+            let _ = verify_password_async(body.password, dummy_hash().await?).await?;
+            false
+        }
+    };
+    match found {
+        Some(f) if verified => {
+            state.throttle.clear(&account_key);
+            start_session(&state, f.account).await
+        }
+        _ => {
+            state.throttle.record_failure(&keys, state.clock.now_ms());
+            Err(invalid())
+        }
     }
-    start_session(&state, found.account).await
 }
 
 /// A real argon2id hash of a random string, used to equalise login timing.
-async fn dummy_hash() -> String {
+async fn dummy_hash() -> ApiResult<String> {
     static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    HASH.get_or_init(|| async {
-        hash_password_async(random_token(""))
-            .await
-            .unwrap_or_default()
-    })
-    .await
-    .clone()
+    Ok(HASH
+        .get_or_try_init(|| hash_password_async(random_token("")))
+        .await?
+        .clone())
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> ApiResult<HeaderValue> {
+    let name = state.config.session_cookie();
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_s}{secure}"
+    ))
+    .map_err(|e| ApiError::Internal(e.into()))
 }
 
 async fn start_session(state: &AppState, account: Account) -> ApiResult<Response> {
@@ -72,33 +114,37 @@ async fn start_session(state: &AppState, account: Account) -> ApiResult<Response
             expires_at: now + SESSION_TTL_MS,
         })
         .await?;
-    let secure = if state.config.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        SESSION_TTL_MS / 1000
-    );
     let mut res = Json(json!({ "account": account })).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
+        session_cookie(state, &token, SESSION_TTL_MS / 1000)?,
     );
     Ok(res)
 }
 
+fn signed_out(state: &AppState) -> ApiResult<Response> {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(state, "", 0)?);
+    Ok(res)
+}
+
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
+    if let Some(token) = cookie_value(&headers, state.config.session_cookie()) {
         state.store.delete_auth_session(&sha256_hex(token)).await?;
     }
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("vibe_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
-    );
-    Ok(res)
+    signed_out(&state)
+}
+
+/// `POST /api/v1/auth/logout-all`: ends every dashboard session of the caller
+/// (open live feeds close with 4401 at their next check). API tokens stay.
+pub async fn logout_all(
+    State(state): State<AppState>,
+    CurrentAccount(account): CurrentAccount,
+) -> ApiResult<Response> {
+    let ended = state.store.delete_auth_sessions_of(&account.id).await?;
+    tracing::info!(account = %account.id, sessions = ended, "signed out everywhere");
+    signed_out(&state)
 }
 
 pub async fn me(CurrentAccount(account): CurrentAccount) -> Json<serde_json::Value> {
@@ -112,34 +158,54 @@ pub struct SetupRequest {
     password: String,
 }
 
-/// Creates the first owner with the one-time token printed at start-up.
+/// Creates the first owner with the one-time token printed at start-up. The
+/// database decides: the token is claimed in one statement that also checks
+/// no owner exists, so it works once across all nodes.
 pub async fn setup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SetupRequest>,
 ) -> ApiResult<Response> {
+    let ip_key = format!("setup:{ip}");
+    throttled(&state, &[&ip_key])?;
     let email = Email::parse("email", &body.email)?.into_inner();
     let password = Password::parse("password", &body.password)?.into_inner();
+    // Only the SHA-256 of the token is compared, so the time a comparison
+    // takes says nothing about the token itself.
+    let token_hash = sha256_hex(&body.token);
+    match state
+        .store
+        .claim_setup_token(&token_hash, state.clock.now_ms())
+        .await?
     {
-        let guard = state.setup_token.lock().unwrap_or_else(|e| e.into_inner());
-        match guard.as_deref() {
-            Some(t) if t == body.token => {}
-            Some(_) => {
-                return Err(ApiError::field(
-                    "invalid_token",
-                    "token",
-                    "the setup token is wrong",
-                ))
-            }
-            None => {
-                return Err(ApiError::client(
-                    StatusCode::GONE,
-                    "setup_done",
-                    "an owner already exists; sign in instead",
-                ))
-            }
+        SetupClaim::Claimed => {}
+        SetupClaim::WrongToken => {
+            state
+                .throttle
+                .record_failure(&[&ip_key], state.clock.now_ms());
+            return Err(ApiError::field(
+                "invalid_token",
+                "token",
+                "the setup token is wrong",
+            ));
+        }
+        SetupClaim::Done => {
+            return Err(ApiError::client(
+                StatusCode::GONE,
+                "setup_done",
+                "an owner already exists; sign in instead",
+            ))
         }
     }
-    let account = crate::bootstrap::create_account(&state, &email, password, Role::Owner).await?;
+    let account =
+        match crate::bootstrap::create_account(&state, &email, password, Role::Owner).await {
+            Ok(a) => a,
+            Err(e) => {
+                // Nothing was created: let the token be used again.
+                state.store.release_setup_token(&token_hash).await?;
+                return Err(e);
+            }
+        };
     *state.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
     start_session(&state, account).await
 }
@@ -155,4 +221,16 @@ pub async fn setup_page(
         return crate::web::serve(method, uri, headers).await;
     }
     Html(include_str!("../../assets/setup.html")).into_response()
+}
+
+/// The minimal setup form's script, served as a file so the page needs no
+/// inline script under the Content-Security-Policy.
+pub async fn setup_script() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/javascript; charset=utf-8",
+        )],
+        include_str!("../../assets/setup.js"),
+    )
 }

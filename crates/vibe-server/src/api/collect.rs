@@ -85,6 +85,18 @@ async fn collect_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Api
         }
     }
     let batch = batch_of(state, &body, "batch")?;
+    let verified;
+    let batch = match state
+        .identity
+        .required_secret(state.store.as_ref(), &project.id)
+        .await?
+    {
+        Some(secret) => {
+            verified = crate::identity::verify_batch(&secret, batch)?;
+            &verified[..]
+        }
+        None => batch,
+    };
     ingest(
         state,
         &project,
@@ -333,11 +345,15 @@ async fn ingest(
         }),
         // Isolated from its batch: only this request's data is at fault, and
         // sending it again would fail again (the tracker drops it on a 4xx).
-        Err(SubmitError::Rejected(e)) => Err(ApiError::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "rejected_by_storage",
-            format!("the database refused this request's data: {e}"),
-        )),
+        // The database's text names tables and columns: log it, never send it.
+        Err(SubmitError::Rejected(e)) => {
+            tracing::warn!(error = %e, "ingest request refused by the database");
+            Err(ApiError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rejected_by_storage",
+                "the database refused this request's data; sending it again will not help",
+            ))
+        }
         Err(SubmitError::Store(e)) => {
             tracing::error!(error = %e, "ingest failed");
             Err(ApiError::Unavailable {

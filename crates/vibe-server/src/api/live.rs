@@ -48,8 +48,14 @@ pub async fn live(
                 "the API token is invalid or revoked",
             ))
         }
-        None => Credential::from_headers(&headers).ok_or_else(no_credential)?,
+        None => Credential::from_headers(&headers, state.config.session_cookie())
+            .ok_or_else(no_credential)?,
     };
+    // A cookie rides along with sockets other sites open: only the
+    // dashboard's own origin may use it (tokens are not ambient).
+    if let Credential::Session { .. } = credential {
+        crate::csrf::check_origin(&state, &headers, true)?;
+    }
     let account = credential.require_account(&state).await?;
     let (project, role) = state
         .store

@@ -5,6 +5,7 @@ pub mod collect;
 pub mod events;
 pub mod export;
 pub mod funnels;
+pub mod identity;
 pub mod live;
 pub mod members;
 pub mod online;

@@ -70,6 +70,8 @@ pub struct UpdateProject {
     allowed_origins: Option<Vec<String>>,
     timezone: Option<String>,
     online_window_s: Option<i64>,
+    /// Require signed user ids from browsers (see `identity.rs`).
+    identity_verification: Option<bool>,
 }
 
 /// `PATCH /api/v1/projects/{id}`: admins change settings; absent fields stay.
@@ -77,7 +79,7 @@ pub async fn update(
     State(state): State<AppState>,
     access: ProjectAccess,
     ApiJson(body): ApiJson<UpdateProject>,
-) -> ApiResult<Json<Project>> {
+) -> ApiResult<Json<Value>> {
     access.require(Role::Admin)?;
     let changes = ProjectChanges {
         name: body
@@ -104,7 +106,15 @@ pub async fn update(
         .await?;
     // The collector caches projects by write key; allowed origins may have changed.
     state.write_keys.invalidate();
-    Ok(Json(project))
+    let identity = match body.identity_verification {
+        Some(required) => {
+            super::identity::set_required(&state, &access.project.id, required).await?
+        }
+        None => super::identity::current(&state, &access.project.id).await?,
+    };
+    let mut v = json!(project);
+    v["identity_verification"] = json!(identity.required);
+    Ok(Json(v))
 }
 
 fn parse_origins(raw: &[String]) -> ApiResult<Vec<String>> {
@@ -131,10 +141,12 @@ pub fn new_write_key() -> String {
     random_token("wk_")[..35].to_owned()
 }
 
-pub async fn get(access: ProjectAccess) -> Json<Value> {
+pub async fn get(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
+    let identity = super::identity::current(&state, &access.project.id).await?;
     let mut v = json!(access.project);
     v["role"] = json!(access.role);
-    Json(v)
+    v["identity_verification"] = json!(identity.required);
+    Ok(Json(v))
 }
 
 /// The tag to paste into a page's `<head>`: a tiny queue stub so calls made

@@ -13,7 +13,9 @@ use axum::http::Method;
 use axum::routing::MethodRouter;
 use vibe_store::Role::{self, Admin, Viewer};
 
-use crate::api::{events, export, funnels, live, members, online, projects, stats, users};
+use crate::api::{
+    events, export, funnels, identity, live, members, online, projects, stats, users,
+};
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
@@ -23,6 +25,9 @@ pub fn project_routes() -> Vec<ProjectRoute> {
             .get(Viewer, projects::get)
             .patch(Admin, projects::update),
         at("/snippet").get(Viewer, projects::snippet),
+        at("/identity-secret")
+            .get(Admin, identity::secret)
+            .post(Admin, identity::rotate),
         at("/keys")
             .get(Admin, projects::list_keys)
             .post(Admin, projects::create_key),

@@ -59,6 +59,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
     Some(match (method.as_str(), template) {
         ("PATCH", "") => json!({"timezone": "UTC"}),
         ("POST", "/keys") => json!({"name": "matrix"}),
+        ("POST", "/identity-secret") => json!({}),
         ("POST", "/members") => json!({"email": member_email, "role": "viewer"}),
         ("PATCH", "/members/{account_id}") => json!({"role": "viewer"}),
         ("POST", "/funnels") | ("PUT", "/funnels/{fid}") => funnel,
@@ -97,6 +98,9 @@ async fn upgrade(app: &TestApp, path: &str, who: Option<&Session>) -> (StatusCod
     let mut req = url.into_client_request().unwrap();
     if let Some(s) = who {
         req.headers_mut().insert("cookie", s.0.parse().unwrap());
+        // A cookie-authenticated socket must come from the dashboard's origin.
+        req.headers_mut()
+            .insert("origin", app.base.parse().unwrap());
     }
     match tokio_tungstenite::connect_async(req).await {
         Ok(_) => (StatusCode::SWITCHING_PROTOCOLS, String::new()),

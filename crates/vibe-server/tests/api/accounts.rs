@@ -63,6 +63,7 @@ async fn wrong_password_and_missing_credentials(backend: Backend) {
     let res = app
         .client
         .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

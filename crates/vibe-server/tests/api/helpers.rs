@@ -120,10 +120,21 @@ async fn start(config: Config, clock: Clock, dir: TempDir) -> TestApp {
     let join = tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
+    // Like the dashboard in a browser: state-changing cookie requests carry the
+    // dashboard's own Origin (tests of cross-origin requests override it).
+    let mut origin = reqwest::header::HeaderMap::new();
+    origin.insert(
+        reqwest::header::ORIGIN,
+        base.parse().expect("origin header"),
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(origin)
+        .build()
+        .expect("client");
     TestApp {
         base,
         state,
-        client: reqwest::Client::new(),
+        client,
         clock,
         shutdown: Some(tx),
         join: Some(join),

@@ -42,6 +42,9 @@ pub async fn connect(
     match auth {
         Auth::Cookie(s) => {
             req.headers_mut().insert("cookie", s.0.parse().unwrap());
+            // A browser's socket carries the dashboard's origin.
+            req.headers_mut()
+                .insert("origin", app.base.parse().unwrap());
         }
         Auth::Bearer(t) => {
             req.headers_mut()

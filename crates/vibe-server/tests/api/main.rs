@@ -14,6 +14,7 @@ mod live_backlog;
 mod members;
 mod presence;
 mod queue;
+mod security;
 mod stats;
 mod users;
 mod writer_health;

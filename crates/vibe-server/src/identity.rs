@@ -1,0 +1,197 @@
+//! Identity verification. The write key is public, so without it any visitor
+//! can send `vibeIdentify("someone-else")` and be merged into that person.
+//! With verification on, a browser's `user_id` counts only together with
+//! `user_hash = hex(HMAC-SHA256(key = project identity secret, message = user_id))`,
+//! which the site's backend computes (the convention of Intercom and Crisp):
+//! - an `identify` without a valid `user_hash` rejects the request (401);
+//! - any other message whose `user_id` is not signed has it removed, so it
+//!   counts for its anonymous id (page views are never lost because a tab
+//!   still remembers an old, unsigned user id).
+//!
+//! Server-side `/track` and `/identify` use secret keys and are not checked.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use vibe_store::{Store, StoreResult};
+
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::random_token;
+
+pub const SECRET_PREFIX: &str = "vis_";
+
+pub fn new_secret() -> String {
+    random_token(SECRET_PREFIX)
+}
+
+fn mac(secret: &str, user_id: &str) -> Hmac<Sha256> {
+    // HMAC takes keys of any length; this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(user_id.as_bytes());
+    mac
+}
+
+/// The `user_hash` for `user_id` (what a site's backend computes).
+pub fn user_hash(secret: &str, user_id: &str) -> String {
+    mac(secret, user_id)
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Constant-time check of a hex `user_hash` (either case).
+pub fn verify(secret: &str, user_id: &str, given: &str) -> bool {
+    let Some(bytes) = decode_hex(given) else {
+        return false;
+    };
+    mac(secret, user_id).verify_slice(&bytes).is_ok()
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Checks a browser batch against the project's secret. Returns the batch to
+/// ingest: unsigned `user_id`s of non-identify messages removed.
+pub fn verify_batch(secret: &str, batch: &[Value]) -> ApiResult<Vec<Value>> {
+    batch
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let Some(obj) = raw.as_object() else {
+                return Ok(raw.clone()); // Message::parse names the error.
+            };
+            let Some(user_id) = obj.get("user_id").and_then(Value::as_str) else {
+                return Ok(raw.clone());
+            };
+            let signed = obj
+                .get("user_hash")
+                .and_then(Value::as_str)
+                .is_some_and(|h| verify(secret, user_id, h));
+            if signed {
+                return Ok(raw.clone());
+            }
+            if obj.get("type").and_then(Value::as_str) == Some("identify") {
+                return Err(ApiError::field(
+                    "invalid_user_hash",
+                    &format!("batch[{i}].user_hash"),
+                    "this project verifies identities: send user_hash = HMAC-SHA256(user_id, identity secret) from your backend",
+                )
+                .with_status(StatusCode::UNAUTHORIZED));
+            }
+            let mut m = raw.clone();
+            if let Some(o) = m.as_object_mut() {
+                o.remove("user_id");
+            }
+            Ok(m)
+        })
+        .collect()
+}
+
+/// Project id → the identity secret when verification is required, cached
+/// like write keys so the collector does not query for it on every request.
+/// Changes on another node are seen within the TTL.
+pub struct IdentityCache {
+    ttl: Duration,
+    map: RwLock<HashMap<String, (Option<String>, Instant)>>,
+}
+
+impl IdentityCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// `Some(secret)` when the project requires signed user ids.
+    pub async fn required_secret(
+        &self,
+        store: &dyn Store,
+        project_id: &str,
+    ) -> StoreResult<Option<String>> {
+        if let Some((s, at)) = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(project_id)
+        {
+            if at.elapsed() < self.ttl {
+                return Ok(s.clone());
+            }
+        }
+        let secret = store
+            .identity_verification(project_id)
+            .await?
+            .filter(|v| v.required)
+            .and_then(|v| v.secret);
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(project_id.to_owned(), (secret.clone(), Instant::now()));
+        Ok(secret)
+    }
+
+    pub fn invalidate(&self, project_id: &str) {
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(project_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn user_hash_is_hmac_sha256_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            user_hash("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let h = user_hash("vis_s", "user-42");
+        assert!(verify("vis_s", "user-42", &h));
+        assert!(verify("vis_s", "user-42", &h.to_uppercase()));
+        assert!(!verify("vis_s", "user-43", &h));
+        assert!(!verify("vis_other", "user-42", &h));
+        assert!(!verify("vis_s", "user-42", "zz"));
+        assert!(!verify("vis_s", "user-42", &"é".repeat(32)));
+    }
+
+    #[test]
+    fn unsigned_identifies_are_rejected_and_other_user_ids_dropped() {
+        let good = user_hash("k", "u1");
+        let batch = vec![
+            json!({"type": "pageview", "user_id": "u1", "anonymous_id": "a"}),
+            json!({"type": "identify", "user_id": "u1", "user_hash": good}),
+            json!({"type": "event", "user_id": "u1", "user_hash": good}),
+        ];
+        let out = verify_batch("k", &batch).unwrap();
+        assert!(out[0].get("user_id").is_none());
+        assert_eq!(out[1]["user_id"], "u1");
+        assert_eq!(out[2]["user_id"], "u1");
+        let forged = vec![json!({"type": "identify", "user_id": "u2", "user_hash": good})];
+        let e = verify_batch("k", &forged).unwrap_err();
+        assert!(
+            matches!(e, ApiError::Client { status, field: Some(ref f), .. }
+            if status == StatusCode::UNAUTHORIZED && f == "batch[0].user_hash")
+        );
+    }
+}
