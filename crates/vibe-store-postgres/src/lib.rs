@@ -58,45 +58,9 @@ impl PgStore {
             pool,
             written: None,
         };
-        store.migrate().await?;
+        store.db.migrate(MIGRATIONS).await?;
         store.written = planner_stats::start_if_needed(&store.pool, &opts).await;
         Ok(store)
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        // Several nodes may start at once: one migrates, the others wait here.
-        sqlx::query("SELECT pg_advisory_xact_lock(7469626501)")
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS _vibe_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        for (version, sql) in MIGRATIONS {
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM _vibe_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            if done.is_some() {
-                continue;
-            }
-            tracing::info!(version, "applying postgres migration");
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(err)?;
-            sqlx::query("INSERT INTO _vibe_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(version)
-                .bind(vibe_core::time::system_now_ms())
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(())
     }
 }
 

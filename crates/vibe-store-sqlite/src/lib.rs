@@ -157,49 +157,15 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(err)?;
-        Self::migrate(&pool).await?;
+        let db = Db::Sqlite(pool.clone());
+        db.migrate(MIGRATIONS).await?;
         let path_for_checkpoints = path.clone();
         let writer = tokio::task::spawn_blocking(move || open_writer(&path))
             .await
             .map_err(StoreError::other)??;
         let writer = Arc::new(Mutex::new(writer));
         spawn_checkpointer(path_for_checkpoints, Arc::downgrade(&writer));
-        Ok(Self {
-            db: Db::Sqlite(pool.clone()),
-            pool,
-            writer,
-        })
-    }
-
-    async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS _vibe_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-        )
-        .execute(pool)
-        .await
-        .map_err(err)?;
-        for (version, sql) in MIGRATIONS {
-            let mut tx = pool.begin().await.map_err(err)?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM _vibe_migrations WHERE version = ?")
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            if done.is_some() {
-                continue;
-            }
-            tracing::info!(version, "applying sqlite migration");
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(err)?;
-            sqlx::query("INSERT INTO _vibe_migrations (version, applied_at) VALUES (?, ?)")
-                .bind(version)
-                .bind(vibe_core::time::system_now_ms())
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            tx.commit().await.map_err(err)?;
-        }
-        Ok(())
+        Ok(Self { db, pool, writer })
     }
 }
 

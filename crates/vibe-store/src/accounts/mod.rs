@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 pub use model::*;
 
-use crate::db::{err, on_db, HasDb};
+use crate::db::{found, HasDb};
 use crate::StoreResult;
 
 const ACCOUNT_COLS: &str = "a.id, a.email, a.role, a.created_at";
@@ -28,16 +28,14 @@ const REVOKE_API_TOKEN: &str =
 #[async_trait]
 pub trait AccountStore: HasDb {
     async fn create_account(&self, a: &NewAccount) -> StoreResult<Account> {
-        on_db!(self.db(), pool => sqlx::query(INSERT_ACCOUNT)
-            .bind(&a.id)
-            .bind(&a.email)
-            .bind(&a.password_hash)
-            .bind(a.role.as_str())
-            .bind(a.created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)?;
+        let params = (
+            &a.id,
+            &a.email,
+            &a.password_hash,
+            a.role.as_str(),
+            a.created_at,
+        );
+        self.db().execute(INSERT_ACCOUNT, params).await?;
         Ok(Account {
             id: a.id.clone(),
             email: a.email.clone(),
@@ -49,27 +47,18 @@ pub trait AccountStore: HasDb {
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountWithHash>> {
         let sql =
             format!("SELECT {ACCOUNT_COLS}, a.password_hash FROM accounts a WHERE a.email = $1");
-        on_db!(self.db(), pool => sqlx::query_as(&sql).bind(email).fetch_optional(pool).await)
-            .map_err(err)
+        self.db().optional(&sql, (email,)).await
     }
 
     async fn count_owners(&self) -> StoreResult<i64> {
-        on_db!(self.db(), pool => sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE role = 'owner'")
-            .fetch_one(pool)
-            .await)
-        .map_err(err)
+        let sql = "SELECT COUNT(*) FROM accounts WHERE role = 'owner'";
+        self.db().scalar(sql, ()).await
     }
 
     async fn create_auth_session(&self, s: &NewAuthSession) -> StoreResult<()> {
-        on_db!(self.db(), pool => sqlx::query(INSERT_AUTH_SESSION)
-            .bind(&s.token_hash)
-            .bind(&s.account_id)
-            .bind(s.created_at)
-            .bind(s.expires_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)
+        let params = (&s.token_hash, &s.account_id, s.created_at, s.expires_at);
+        self.db().execute(INSERT_AUTH_SESSION, params).await?;
+        Ok(())
     }
 
     /// The account behind an unexpired session token hash.
@@ -82,35 +71,25 @@ pub trait AccountStore: HasDb {
             "SELECT {ACCOUNT_COLS} FROM auth_sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.token_hash = $1 AND s.expires_at > $2"
         );
-        on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(token_hash)
-            .bind(now_ms)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)
+        self.db().optional(&sql, (token_hash, now_ms)).await
     }
 
     async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()> {
-        on_db!(self.db(), pool => sqlx::query("DELETE FROM auth_sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)
+        let sql = "DELETE FROM auth_sessions WHERE token_hash = $1";
+        self.db().execute(sql, (token_hash,)).await?;
+        Ok(())
     }
 
     async fn create_api_token(&self, t: &NewApiToken) -> StoreResult<ApiToken> {
-        on_db!(self.db(), pool => sqlx::query(INSERT_API_TOKEN)
-            .bind(&t.id)
-            .bind(&t.account_id)
-            .bind(&t.name)
-            .bind(&t.token_hash)
-            .bind(&t.prefix)
-            .bind(t.created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)?;
+        let params = (
+            &t.id,
+            &t.account_id,
+            &t.name,
+            &t.token_hash,
+            &t.prefix,
+            t.created_at,
+        );
+        self.db().execute(INSERT_API_TOKEN, params).await?;
         Ok(ApiToken {
             id: t.id.clone(),
             name: t.name.clone(),
@@ -122,11 +101,7 @@ pub trait AccountStore: HasDb {
     }
 
     async fn list_api_tokens(&self, account_id: &str) -> StoreResult<Vec<ApiToken>> {
-        on_db!(self.db(), pool => sqlx::query_as(LIST_API_TOKENS)
-            .bind(account_id)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        self.db().all(LIST_API_TOKENS, (account_id,)).await
     }
 
     async fn revoke_api_token(
@@ -135,15 +110,8 @@ pub trait AccountStore: HasDb {
         token_id: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let revoked = on_db!(self.db(), pool => sqlx::query(REVOKE_API_TOKEN)
-            .bind(now_ms)
-            .bind(token_id)
-            .bind(account_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(err)?;
-        crate::db::found(revoked)
+        let params = (now_ms, token_id, account_id);
+        found(self.db().execute(REVOKE_API_TOKEN, params).await?)
     }
 
     /// The account behind an unrevoked API token hash; records its use.
@@ -156,19 +124,10 @@ pub trait AccountStore: HasDb {
             "SELECT {ACCOUNT_COLS} FROM api_tokens t JOIN accounts a ON a.id = t.account_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
         );
-        let account: Option<Account> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)?;
+        let account: Option<Account> = self.db().optional(&sql, (token_hash,)).await?;
         if account.is_some() {
-            on_db!(self.db(), pool => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
-                .bind(now_ms)
-                .bind(token_hash)
-                .execute(pool)
-                .await
-                .map(|_| ()))
-            .map_err(err)?;
+            let sql = "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2";
+            self.db().execute(sql, (now_ms, token_hash)).await?;
         }
         Ok(account)
     }

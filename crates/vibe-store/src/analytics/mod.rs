@@ -55,38 +55,24 @@ pub trait AnalyticsStore: HasDb {
         from_day: &str,
         to_day: &str,
     ) -> StoreResult<Vec<DailyStats>> {
-        on_db!(self.db(), pool => sqlx::query_as(DAILY_STATS)
-            .bind(project_id)
-            .bind(from_day)
-            .bind(to_day)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        self.db()
+            .all(DAILY_STATS, (project_id, from_day, to_day))
+            .await
     }
 
     /// Sessions open at `at_ms`: started by then, seen within `window_ms` before it,
     /// and not ended before it. Only sessions started in the 24 h before are
     /// considered, which keeps this an index range scan.
     async fn online_at(&self, project_id: &str, at_ms: i64, window_ms: i64) -> StoreResult<i64> {
-        on_db!(self.db(), pool => sqlx::query_scalar(ONLINE_AT)
-            .bind(project_id)
-            .bind(at_ms)
-            .bind(window_ms)
-            .fetch_one(pool)
-            .await)
-        .map_err(err)
+        self.db()
+            .scalar(ONLINE_AT, (project_id, at_ms, window_ms))
+            .await
     }
 
     /// Sessions seen at or after `since_ms` that have not left (the size of `/online`).
     async fn count_online(&self, project_id: &str, since_ms: i64) -> StoreResult<i64> {
-        on_db!(self.db(), pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM site_sessions WHERE project_id = $1 AND last_seen_at >= $2 AND ended_at IS NULL",
-        )
-        .bind(project_id)
-        .bind(since_ms)
-        .fetch_one(pool)
-        .await)
-        .map_err(err)
+        let sql = "SELECT COUNT(*) FROM site_sessions WHERE project_id = $1 AND last_seen_at >= $2 AND ended_at IS NULL";
+        self.db().scalar(sql, (project_id, since_ms)).await
     }
 
     /// People active in `[prev_from, prev_to]` (local days), and how many of them
@@ -97,15 +83,8 @@ pub trait AnalyticsStore: HasDb {
         prev: (&str, &str),
         cur: (&str, &str),
     ) -> StoreResult<(i64, i64)> {
-        on_db!(self.db(), pool => sqlx::query_as(CHURN_COUNTS)
-            .bind(project_id)
-            .bind(prev.0)
-            .bind(prev.1)
-            .bind(cur.0)
-            .bind(cur.1)
-            .fetch_one(pool)
-            .await)
-        .map_err(err)
+        let params = (project_id, prev.0, prev.1, cur.0, cur.1);
+        self.db().one(CHURN_COUNTS, params).await
     }
 
     /// Raw inputs for rebuilding rollups of `[from_ms, to_ms)`: stored events with
@@ -116,28 +95,10 @@ pub trait AnalyticsStore: HasDb {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<RollupInputs> {
-        let (events, sessions, first_seen) = on_db!(self.db(), pool => async {
-            let events: Vec<(i64, String, String)> = sqlx::query_as(ROLLUP_EVENTS)
-                .bind(project_id)
-                .bind(from_ms)
-                .bind(to_ms)
-                .fetch_all(pool)
-                .await?;
-            let sessions: Vec<(i64, i64, i64)> = sqlx::query_as(ROLLUP_SESSIONS)
-                .bind(project_id)
-                .bind(from_ms)
-                .bind(to_ms)
-                .fetch_all(pool)
-                .await?;
-            let first_seen: Vec<i64> = sqlx::query_scalar(ROLLUP_FIRST_SEEN)
-                .bind(project_id)
-                .bind(from_ms)
-                .bind(to_ms)
-                .fetch_all(pool)
-                .await?;
-            Ok::<_, sqlx::Error>((events, sessions, first_seen))
-        }.await)
-        .map_err(err)?;
+        let range = (project_id, from_ms, to_ms);
+        let events: Vec<(i64, String, String)> = self.db().all(ROLLUP_EVENTS, range).await?;
+        let sessions: Vec<(i64, i64, i64)> = self.db().all(ROLLUP_SESSIONS, range).await?;
+        let first_seen: Vec<i64> = self.db().scalars(ROLLUP_FIRST_SEEN, range).await?;
         Ok(RollupInputs {
             events,
             sessions: sessions
@@ -237,41 +198,26 @@ pub trait AnalyticsStore: HasDb {
 
     /// Projects whose rollups a migration asked to rebuild from events.
     async fn pending_rollup_rebuilds(&self) -> StoreResult<Vec<String>> {
-        on_db!(self.db(), pool => sqlx::query_scalar("SELECT project_id FROM rollup_rebuilds ORDER BY project_id")
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        let sql = "SELECT project_id FROM rollup_rebuilds ORDER BY project_id";
+        self.db().scalars(sql, ()).await
     }
 
     async fn rollup_rebuild_done(&self, project_id: &str) -> StoreResult<()> {
-        on_db!(self.db(), pool => sqlx::query("DELETE FROM rollup_rebuilds WHERE project_id = $1")
-            .bind(project_id)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)
+        let sql = "DELETE FROM rollup_rebuilds WHERE project_id = $1";
+        self.db().execute(sql, (project_id,)).await?;
+        Ok(())
     }
 
     /// Earliest and latest stored event time of a project.
     async fn event_time_bounds(&self, project_id: &str) -> StoreResult<Option<(i64, i64)>> {
-        let row: (Option<i64>, Option<i64>) = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT MIN(ts), MAX(ts) FROM user_events WHERE project_id = $1",
-        )
-        .bind(project_id)
-        .fetch_one(pool)
-        .await)
-        .map_err(err)?;
+        let sql = "SELECT MIN(ts), MAX(ts) FROM user_events WHERE project_id = $1";
+        let row: (Option<i64>, Option<i64>) = self.db().one(sql, (project_id,)).await?;
         Ok(row.0.zip(row.1))
     }
 
     /// Rollup rows exactly as stored, for tests comparing rebuild with ingest.
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>> {
-        on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT day, site_user_id FROM user_days WHERE project_id = $1 ORDER BY day, site_user_id",
-        )
-        .bind(project_id)
-        .fetch_all(pool)
-        .await)
-        .map_err(err)
+        let sql = "SELECT day, site_user_id FROM user_days WHERE project_id = $1 ORDER BY day, site_user_id";
+        self.db().all(sql, (project_id,)).await
     }
 }

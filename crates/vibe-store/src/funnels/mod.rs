@@ -63,11 +63,7 @@ pub trait FunnelStore: HasDb {
             "SELECT {} FROM funnels WHERE project_id = $1 ORDER BY created_at, id",
             sql::COLS
         );
-        let rows: Vec<FunnelRow> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)?;
+        let rows: Vec<FunnelRow> = self.db().all(&sql, (project_id,)).await?;
         Ok(rows.into_iter().map(Funnel::from).collect())
     }
 
@@ -76,12 +72,7 @@ pub trait FunnelStore: HasDb {
             "SELECT {} FROM funnels WHERE project_id = $1 AND id = $2",
             sql::COLS
         );
-        let row: Option<FunnelRow> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(funnel_id)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)?;
+        let row: Option<FunnelRow> = self.db().optional(&sql, (project_id, funnel_id)).await?;
         Ok(row.map(Funnel::from))
     }
 
@@ -106,27 +97,16 @@ pub trait FunnelStore: HasDb {
              WHERE project_id = $1 AND funnel_id = $2 AND step IN ({steps}) AND last_start >= $3 AND last_start < $4
              GROUP BY step"
         );
-        let (whole, first) = on_db!(self.db(), pool => async {
-            // PostgreSQL sums BIGINT into NUMERIC; the cast keeps it an i64 on both.
-            let whole: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT step, CAST(SUM(people) AS BIGINT) FROM funnel_reach_hours
-                 WHERE project_id = $1 AND funnel_id = $2 AND hour > $3 GROUP BY step",
-            )
-            .bind(project_id)
-            .bind(funnel_id)
-            .bind(hour)
-            .fetch_all(pool)
+        // PostgreSQL sums BIGINT into NUMERIC; the cast keeps it an i64 on both.
+        let whole_hours = "SELECT step, CAST(SUM(people) AS BIGINT) FROM funnel_reach_hours
+             WHERE project_id = $1 AND funnel_id = $2 AND hour > $3 GROUP BY step";
+        let whole: Vec<(i64, i64)> = self
+            .db()
+            .all(whole_hours, (project_id, funnel_id, hour))
             .await?;
-            let first: Vec<(i64, i64)> = sqlx::query_as(&first_hour)
-                .bind(project_id)
-                .bind(funnel_id)
-                .bind(from_ms)
-                .bind((hour + 1).saturating_mul(HOUR_MS))
-                .fetch_all(pool)
-                .await?;
-            Ok::<_, sqlx::Error>((whole, first))
-        }.await)
-        .map_err(err)?;
+        let first_end = (hour + 1).saturating_mul(HOUR_MS);
+        let params = (project_id, funnel_id, from_ms, first_end);
+        let first: Vec<(i64, i64)> = self.db().all(&first_hour, params).await?;
         Ok(sum_counts(&whole, &first))
     }
 

@@ -47,12 +47,7 @@ pub trait PeopleStore: HasDb {
              JOIN site_users u ON u.project_id = a.project_id AND u.id = a.site_user_id
              WHERE a.project_id = $1 AND a.anonymous_id = $2"
         );
-        on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(anonymous_id)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)
+        self.db().optional(&sql, (project_id, anonymous_id)).await
     }
 
     async fn session(
@@ -63,12 +58,7 @@ pub trait PeopleStore: HasDb {
         let sql = format!(
             "SELECT {SESSION_COLS} FROM site_sessions s WHERE s.project_id = $1 AND s.id = $2"
         );
-        on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(session_id)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)
+        self.db().optional(&sql, (project_id, session_id)).await
     }
 
     /// One page of the people list (`query.limit` rows).
@@ -96,23 +86,12 @@ pub trait PeopleStore: HasDb {
              ) AS found
              ORDER BY rank LIMIT 1"
         );
-        on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(any_id)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)
+        self.db().optional(&sql, (project_id, any_id)).await
     }
 
     async fn count_user_sessions(&self, project_id: &str, site_user_id: &str) -> StoreResult<i64> {
-        on_db!(self.db(), pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM site_sessions WHERE project_id = $1 AND site_user_id = $2",
-        )
-        .bind(project_id)
-        .bind(site_user_id)
-        .fetch_one(pool)
-        .await)
-        .map_err(err)
+        let sql = "SELECT COUNT(*) FROM site_sessions WHERE project_id = $1 AND site_user_id = $2";
+        self.db().scalar(sql, (project_id, site_user_id)).await
     }
 
     /// A person's sessions, newest first, each with its page views in order.
@@ -126,13 +105,10 @@ pub trait PeopleStore: HasDb {
             "SELECT {SESSION_COLS} FROM site_sessions s WHERE s.project_id = $1 AND s.site_user_id = $2
              ORDER BY s.started_at DESC, s.id LIMIT $3"
         );
-        let sessions: Vec<SiteSession> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(site_user_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)?;
+        let sessions: Vec<SiteSession> = self
+            .db()
+            .all(&sql, (project_id, site_user_id, limit))
+            .await?;
         if sessions.is_empty() {
             return Ok(Vec::new());
         }
@@ -170,12 +146,7 @@ pub trait PeopleStore: HasDb {
         let sql = format!(
             "SELECT {EVENT_COLS} FROM user_events WHERE project_id = $1 ORDER BY ts DESC, id DESC LIMIT $2"
         );
-        on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        self.db().all(&sql, (project_id, limit)).await
     }
 
     async fn events_for_session(
@@ -186,11 +157,6 @@ pub trait PeopleStore: HasDb {
         let sql = format!(
             "SELECT {EVENT_COLS} FROM user_events WHERE project_id = $1 AND session_id = $2 ORDER BY ts, id"
         );
-        on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(session_id)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        self.db().all(&sql, (project_id, session_id)).await
     }
 }

@@ -92,8 +92,7 @@ pub trait ProjectStore: HasDb {
 
     async fn list_projects(&self) -> StoreResult<Vec<Project>> {
         let sql = format!("SELECT {PROJECT_COLS} FROM projects p ORDER BY p.created_at, p.id");
-        let rows: Vec<ProjectRow> =
-            on_db!(self.db(), pool => sqlx::query_as(&sql).fetch_all(pool).await).map_err(err)?;
+        let rows: Vec<ProjectRow> = self.db().all(&sql, ()).await?;
         Ok(rows.into_iter().map(Project::from).collect())
     }
 
@@ -102,11 +101,7 @@ pub trait ProjectStore: HasDb {
             "SELECT {PROJECT_COLS} FROM projects p JOIN members m ON m.project_id = p.id
              WHERE m.account_id = $1 ORDER BY p.created_at, p.id"
         );
-        let rows: Vec<ProjectRow> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(account_id)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)?;
+        let rows: Vec<ProjectRow> = self.db().all(&sql, (account_id,)).await?;
         Ok(rows.into_iter().map(Project::from).collect())
     }
 
@@ -120,35 +115,18 @@ pub trait ProjectStore: HasDb {
             "SELECT {PROJECT_COLS}, m.role FROM projects p JOIN members m ON m.project_id = p.id
              WHERE p.id = $1 AND m.account_id = $2"
         );
-        let row: Option<MemberProjectRow> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(account_id)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)?;
+        let row: Option<MemberProjectRow> =
+            self.db().optional(&sql, (project_id, account_id)).await?;
         Ok(row.map(|r| (r.project.into(), r.role)))
     }
 
     /// Applies the given changes; `NotFound` if the project does not exist.
     async fn update_project(&self, project_id: &str, c: &ProjectChanges) -> StoreResult<Project> {
         let origins = c.allowed_origins.as_deref().map(origins_json);
-        let updated = on_db!(self.db(), pool => sqlx::query(UPDATE_PROJECT)
-            .bind(&c.name)
-            .bind(&origins)
-            .bind(&c.timezone)
-            .bind(c.online_window_s)
-            .bind(project_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(err)?;
-        found(updated)?;
+        let params = (&c.name, origins, &c.timezone, c.online_window_s, project_id);
+        found(self.db().execute(UPDATE_PROJECT, params).await?)?;
         let sql = format!("SELECT {PROJECT_COLS} FROM projects p WHERE p.id = $1");
-        let row: ProjectRow = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .fetch_one(pool)
-            .await)
-        .map_err(err)?;
+        let row: ProjectRow = self.db().one(&sql, (project_id,)).await?;
         Ok(row.into())
     }
 
@@ -159,36 +137,20 @@ pub trait ProjectStore: HasDb {
         role: Role,
         now_ms: i64,
     ) -> StoreResult<()> {
-        on_db!(self.db(), pool => sqlx::query(UPSERT_MEMBER)
-            .bind(project_id)
-            .bind(account_id)
-            .bind(role.as_str())
-            .bind(now_ms)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)
+        let params = (project_id, account_id, role.as_str(), now_ms);
+        self.db().execute(UPSERT_MEMBER, params).await?;
+        Ok(())
     }
 
     /// The project's members with their emails, owners first, then by email.
     async fn list_members(&self, project_id: &str) -> StoreResult<Vec<Member>> {
-        on_db!(self.db(), pool => sqlx::query_as(LIST_MEMBERS)
-            .bind(project_id)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        self.db().all(LIST_MEMBERS, (project_id,)).await
     }
 
     /// Removes a membership; `false` when there was none.
     async fn remove_member(&self, project_id: &str, account_id: &str) -> StoreResult<bool> {
-        let removed = on_db!(self.db(), pool => sqlx::query("DELETE FROM members WHERE project_id = $1 AND account_id = $2")
-            .bind(project_id)
-            .bind(account_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(err)?;
-        Ok(removed > 0)
+        let sql = "DELETE FROM members WHERE project_id = $1 AND account_id = $2";
+        Ok(self.db().execute(sql, (project_id, account_id)).await? > 0)
     }
 
     /// Makes the account a member of every project that has no members yet (the
@@ -199,38 +161,27 @@ pub trait ProjectStore: HasDb {
         role: Role,
         now_ms: i64,
     ) -> StoreResult<()> {
-        on_db!(self.db(), pool => sqlx::query(CLAIM_UNOWNED)
-            .bind(account_id)
-            .bind(role.as_str())
-            .bind(now_ms)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)
+        let params = (account_id, role.as_str(), now_ms);
+        self.db().execute(CLAIM_UNOWNED, params).await?;
+        Ok(())
     }
 
     async fn project_by_write_key(&self, write_key: &str) -> StoreResult<Option<Project>> {
         let sql = format!("SELECT {PROJECT_COLS} FROM projects p WHERE p.write_key = $1");
-        let row: Option<ProjectRow> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(write_key)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)?;
+        let row: Option<ProjectRow> = self.db().optional(&sql, (write_key,)).await?;
         Ok(row.map(Project::from))
     }
 
     async fn create_project_key(&self, k: &NewProjectKey) -> StoreResult<ProjectKey> {
-        on_db!(self.db(), pool => sqlx::query(INSERT_KEY)
-            .bind(&k.id)
-            .bind(&k.project_id)
-            .bind(&k.name)
-            .bind(&k.key_hash)
-            .bind(&k.prefix)
-            .bind(k.created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        .map_err(err)?;
+        let params = (
+            &k.id,
+            &k.project_id,
+            &k.name,
+            &k.key_hash,
+            &k.prefix,
+            k.created_at,
+        );
+        self.db().execute(INSERT_KEY, params).await?;
         Ok(ProjectKey {
             id: k.id.clone(),
             name: k.name.clone(),
@@ -241,11 +192,7 @@ pub trait ProjectStore: HasDb {
     }
 
     async fn list_project_keys(&self, project_id: &str) -> StoreResult<Vec<ProjectKey>> {
-        on_db!(self.db(), pool => sqlx::query_as(LIST_KEYS)
-            .bind(project_id)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        self.db().all(LIST_KEYS, (project_id,)).await
     }
 
     async fn revoke_project_key(
@@ -254,15 +201,11 @@ pub trait ProjectStore: HasDb {
         key_id: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let revoked = on_db!(self.db(), pool => sqlx::query(REVOKE_KEY)
-            .bind(now_ms)
-            .bind(key_id)
-            .bind(project_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(err)?;
-        found(revoked)
+        found(
+            self.db()
+                .execute(REVOKE_KEY, (now_ms, key_id, project_id))
+                .await?,
+        )
     }
 
     /// The project a secret key (by hash) belongs to, if the key is not revoked.
@@ -271,11 +214,7 @@ pub trait ProjectStore: HasDb {
             "SELECT {PROJECT_COLS} FROM api_keys k JOIN projects p ON p.id = k.project_id
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL"
         );
-        let row: Option<ProjectRow> = on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(key_hash)
-            .fetch_optional(pool)
-            .await)
-        .map_err(err)?;
+        let row: Option<ProjectRow> = self.db().optional(&sql, (key_hash,)).await?;
         Ok(row.map(Project::from))
     }
 }

@@ -6,7 +6,7 @@ pub mod ingest;
 
 use async_trait::async_trait;
 
-use crate::db::{err, on_db, HasDb};
+use crate::db::HasDb;
 use crate::{IngestJob, IngestOutcome, OnlineVisitor, StoreResult};
 
 /// Columns of [`OnlineVisitor`], from `site_sessions s JOIN site_users u`.
@@ -46,12 +46,7 @@ pub trait TrackingStore: HasDb {
         let sql = format!(
             "SELECT {ONLINE_COLS} {ONLINE_FROM} ORDER BY s.last_seen_at DESC, s.id LIMIT 10000"
         );
-        on_db!(self.db(), pool => sqlx::query_as(&sql)
-            .bind(project_id)
-            .bind(since_ms)
-            .fetch_all(pool)
-            .await)
-        .map_err(err)
+        self.db().all(&sql, (project_id, since_ms)).await
     }
 
     /// Sessions whose last activity is in `[from_ms, to_ms)`: those that dropped out
@@ -62,22 +57,12 @@ pub trait TrackingStore: HasDb {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<String>> {
-        on_db!(self.db(), pool => sqlx::query_scalar(
-            "SELECT id FROM site_sessions WHERE project_id = $1 AND last_seen_at >= $2 AND last_seen_at < $3",
-        )
-        .bind(project_id)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(pool)
-        .await)
-        .map_err(err)
+        let sql = "SELECT id FROM site_sessions WHERE project_id = $1 AND last_seen_at >= $2 AND last_seen_at < $3";
+        self.db().scalars(sql, (project_id, from_ms, to_ms)).await
     }
 
     async fn count_events(&self, project_id: &str) -> StoreResult<i64> {
-        on_db!(self.db(), pool => sqlx::query_scalar("SELECT COUNT(*) FROM user_events WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_one(pool)
-            .await)
-        .map_err(err)
+        let sql = "SELECT COUNT(*) FROM user_events WHERE project_id = $1";
+        self.db().scalar(sql, (project_id,)).await
     }
 }
