@@ -139,20 +139,20 @@ params_tuple!(A, B, C, D, E, F);
 params_tuple!(A, B, C, D, E, F, G);
 params_tuple!(A, B, C, D, E, F, G, H);
 
-/// Runs one statement with its parameters on whichever pool is configured.
+/// Runs one statement with its parameters on whichever pool is configured,
+/// mapping the result with `$map` when given.
 macro_rules! run {
-    ($db:expr, $sql:expr, $params:expr, $query:ident, $fetch:ident) => {
+    ($db:expr, $sql:expr, $params:expr, $query:ident, $fetch:ident $(, $map:expr)?) => {
         match $db {
             Db::Sqlite(pool) => {
                 let args = $params.sqlite().map_err(sqlx::Error::Encode).map_err(err)?;
-                sqlx::$query($sql, args).$fetch(pool).await.map_err(err)
+                let done = sqlx::$query($sql, args).$fetch(pool).await;
+                done $(.map($map))? .map_err(err)
             }
             Db::Postgres(pool) => {
-                let args = $params
-                    .postgres()
-                    .map_err(sqlx::Error::Encode)
-                    .map_err(err)?;
-                sqlx::$query($sql, args).$fetch(pool).await.map_err(err)
+                let args = $params.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+                let done = sqlx::$query($sql, args).$fetch(pool).await;
+                done $(.map($map))? .map_err(err)
             }
         }
     };
@@ -206,21 +206,8 @@ impl Db {
 impl Db {
     /// Runs a statement; returns how many rows it touched.
     pub async fn execute<'q>(&self, sql: &'q str, params: impl Params<'q>) -> StoreResult<u64> {
-        match self {
-            Db::Sqlite(pool) => {
-                let args = params.sqlite().map_err(sqlx::Error::Encode).map_err(err)?;
-                let done = sqlx::query_with(sql, args).execute(pool).await;
-                done.map(|r| r.rows_affected()).map_err(err)
-            }
-            Db::Postgres(pool) => {
-                let args = params
-                    .postgres()
-                    .map_err(sqlx::Error::Encode)
-                    .map_err(err)?;
-                let done = sqlx::query_with(sql, args).execute(pool).await;
-                done.map(|r| r.rows_affected()).map_err(err)
-            }
-        }
+        run!(self, sql, params, query_with, execute, |r| r
+            .rows_affected())
     }
 
     pub async fn all<'q, T: Row>(
