@@ -128,3 +128,23 @@ pub fn rebuild_all(
     }
     Ok(funnels.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_bind_by_number_not_position() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b INTEGER)")
+            .unwrap();
+        let tx = conn.transaction().unwrap();
+        // `$2` appears first: bound by position, `a` would get 2.
+        let n = execute_numbered(&tx, "INSERT INTO t (b, a) VALUES ($2, $1)", &[&1, &2]).unwrap();
+        assert_eq!(n, 1);
+        let row: (i64, i64) = tx
+            .query_row("SELECT a, b FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(row, (1, 2));
+    }
+}
