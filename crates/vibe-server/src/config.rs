@@ -285,7 +285,8 @@ mod tests {
     fn queue_byte_limit_is_configurable_and_fits_a_request() {
         let mut c = Config::default();
         assert_eq!(c.queue_max_bytes, 64 * 1024 * 1024);
-        c.apply_file(toml::from_str("queue_max_bytes = 2000000").unwrap());
+        c.apply_file(toml::from_str("queue_max_bytes = 2000000").unwrap())
+            .unwrap();
         assert_eq!(c.queue_max_bytes, 2_000_000);
         c.apply_env(|k| (k == "VIBE_QUEUE_MAX_BYTES").then(|| "1000".to_string()))
             .unwrap();

@@ -14,7 +14,7 @@ use vibe_store::funnel_rollup::{
 use vibe_store::users::{numbered_placeholders, SqlValue};
 use vibe_store::StoreResult;
 
-use crate::err;
+use vibe_store::db::err;
 
 /// Rows per multi-row statement of a rebuild.
 const CHUNK: usize = 10_000;

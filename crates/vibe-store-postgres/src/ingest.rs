@@ -17,7 +17,9 @@ use vibe_store::ingest::{
 use vibe_store::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use vibe_store::*;
 
-use crate::{err, funnel_rollup};
+use vibe_store::db::err;
+
+use crate::funnel_rollup;
 
 type Key = (String, String);
 

@@ -36,6 +36,49 @@ async fn postgres_passes_the_conformance_suite() {
     .await;
 }
 
+/// The two migration sets describe one schema: same tables, same columns (names
+/// and nullability), same indexes by name and columns.
+#[tokio::test]
+async fn migrations_of_both_backends_agree() {
+    use vibe_store::db::HasDb;
+    use vibe_store::testkit::schema::describe;
+
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    if !available(&url).await {
+        return;
+    }
+    let schema = format!("t_{}", uuid_simple());
+    let pg = PgStore::connect(&url, Some(&schema))
+        .await
+        .expect("connect postgres");
+    let path = std::env::temp_dir().join(format!("vibe-schema-{}.db", uuid_simple()));
+    let sqlite = vibe_store_sqlite::SqliteStore::open(&path)
+        .await
+        .expect("open sqlite");
+    let (pg_tables, sqlite_tables) = (describe(pg.db()).await, describe(sqlite.db()).await);
+    drop(sqlite);
+    let _ = std::fs::remove_file(&path);
+    // The readers see what they should (a comparison of two empty maps proves nothing).
+    let users = &pg_tables["site_users"];
+    assert_eq!(users.columns.get("email"), Some(&true));
+    assert_eq!(users.columns.get("first_seen"), Some(&false));
+    assert_eq!(
+        users.indexes["site_users_user_id"],
+        ["project_id", "user_id"]
+    );
+    assert_eq!(
+        pg_tables.keys().collect::<Vec<_>>(),
+        sqlite_tables.keys().collect::<Vec<_>>(),
+        "tables"
+    );
+    for (name, pg_table) in &pg_tables {
+        let sqlite_table = &sqlite_tables[name];
+        assert_eq!(pg_table.columns, sqlite_table.columns, "columns of {name}");
+        assert_eq!(pg_table.indexes, sqlite_table.indexes, "indexes of {name}");
+    }
+}
+
 fn uuid_simple() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let n = SystemTime::now()

@@ -1,35 +1,48 @@
 //! Funnel definitions and the events their conversion is computed from.
 
-use sqlx::SqlitePool;
-use vibe_store::funnel::MAX_STEPS;
-use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelRow, FunnelStep};
-use vibe_store::funnel_rollup::{hour_of, sum_counts, HOUR_MS};
-use vibe_store::users::SqlValue;
+use rusqlite::ToSql;
+use vibe_store::funnel::{Funnel, FunnelRow};
+use vibe_store::funnels::sql::{self, steps_json};
 use vibe_store::*;
 
-use crate::{err, funnel_rollup, ingest};
+use crate::{funnel_rollup, ingest};
 
-fn steps_json(f: &Funnel) -> String {
-    serde_json::to_string(&f.steps).unwrap_or_else(|_| "[]".into())
+/// Runs one of the shared `$1, $2, …` statements on the writer. rusqlite sees
+/// `$1` as a parameter *named* "$1", so values are bound by name, not position.
+fn execute_numbered(
+    tx: &rusqlite::Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+) -> StoreResult<usize> {
+    let mut stmt = tx.prepare_cached(statement).map_err(ingest::err)?;
+    debug_assert_eq!(stmt.parameter_count(), values.len(), "{statement}");
+    for (i, value) in values.iter().enumerate() {
+        if let Some(index) = stmt
+            .parameter_index(&format!("${}", i + 1))
+            .map_err(ingest::err)?
+        {
+            stmt.raw_bind_parameter(index, value).map_err(ingest::err)?;
+        }
+    }
+    stmt.raw_execute().map_err(ingest::err)
 }
 
 /// Stores a funnel and builds its rollup, on the writer connection.
 pub fn create(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let tx = writer_tx(conn)?;
-    tx.execute(
-        "INSERT INTO funnels (id, project_id, name, steps, window_days, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        rusqlite::params![
-            f.id,
-            project_id,
-            f.name,
-            steps_json(f),
-            f.window_days,
-            f.created_at,
-            f.updated_at
+    execute_numbered(
+        &tx,
+        sql::INSERT,
+        &[
+            &f.id,
+            &project_id,
+            &f.name,
+            &steps_json(f),
+            &f.window_days,
+            &f.created_at,
+            &f.updated_at,
         ],
-    )
-    .map_err(ingest::err)?;
+    )?;
     funnel_rollup::rebuild(&tx, project_id, f)?;
     tx.commit().map_err(ingest::err)
 }
@@ -39,42 +52,21 @@ fn writer_tx(conn: &mut rusqlite::Connection) -> StoreResult<rusqlite::Transacti
         .map_err(ingest::err)
 }
 
-pub async fn list(pool: &SqlitePool, project_id: &str) -> StoreResult<Vec<Funnel>> {
-    let rows: Vec<FunnelRow> = sqlx::query_as(
-        "SELECT id, name, steps, window_days, created_at, updated_at FROM funnels WHERE project_id = ?1 ORDER BY created_at, id",
-    )
-    .bind(project_id)
-    .fetch_all(pool)
-    .await
-    .map_err(err)?;
-    Ok(rows.into_iter().map(Funnel::from).collect())
-}
-
-pub async fn get(
-    pool: &SqlitePool,
-    project_id: &str,
-    funnel_id: &str,
-) -> StoreResult<Option<Funnel>> {
-    let row: Option<FunnelRow> = sqlx::query_as(
-        "SELECT id, name, steps, window_days, created_at, updated_at FROM funnels WHERE project_id = ?1 AND id = ?2",
-    )
-    .bind(project_id)
-    .bind(funnel_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(err)?;
-    Ok(row.map(Funnel::from))
-}
-
 /// Replaces a funnel's definition and rebuilds its rollup.
 pub fn update(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let tx = writer_tx(conn)?;
-    let changed = tx
-        .execute(
-            "UPDATE funnels SET name = ?1, steps = ?2, window_days = ?3, updated_at = ?4 WHERE project_id = ?5 AND id = ?6",
-            rusqlite::params![f.name, steps_json(f), f.window_days, f.updated_at, project_id, f.id],
-        )
-        .map_err(ingest::err)?;
+    let changed = execute_numbered(
+        &tx,
+        sql::UPDATE,
+        &[
+            &f.name,
+            &steps_json(f),
+            &f.window_days,
+            &f.updated_at,
+            &project_id,
+            &f.id,
+        ],
+    )?;
     if changed == 0 {
         return Err(StoreError::NotFound);
     }
@@ -88,22 +80,12 @@ pub fn delete(
     funnel_id: &str,
 ) -> StoreResult<()> {
     let tx = writer_tx(conn)?;
-    let deleted = tx
-        .execute(
-            "DELETE FROM funnels WHERE project_id = ?1 AND id = ?2",
-            rusqlite::params![project_id, funnel_id],
-        )
-        .map_err(ingest::err)?;
+    let deleted = execute_numbered(&tx, sql::DELETE, &[&project_id, &funnel_id])?;
     if deleted == 0 {
         return Err(StoreError::NotFound);
     }
-    for sql in [
-        "DELETE FROM funnel_hits WHERE project_id = ?1 AND funnel_id = ?2",
-        "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2",
-        "DELETE FROM funnel_reach_hours WHERE project_id = ?1 AND funnel_id = ?2",
-    ] {
-        tx.execute(sql, rusqlite::params![project_id, funnel_id])
-            .map_err(ingest::err)?;
+    for statement in sql::DELETE_ROLLUP {
+        execute_numbered(&tx, statement, &[&project_id, &funnel_id])?;
     }
     tx.commit().map_err(ingest::err)
 }
@@ -117,6 +99,7 @@ pub fn rebuild_all(
     let funnels: Vec<(String, Funnel)> = {
         let mut stmt = conn
             .prepare(
+                // `rollup_ready` is an INTEGER 0/1 here, a BOOLEAN on PostgreSQL.
                 "SELECT project_id, id, name, steps, window_days, created_at, updated_at FROM funnels
                  WHERE (?1 IS NULL OR project_id = ?1) AND (?2 = 0 OR rollup_ready = 0)",
             )
@@ -146,60 +129,22 @@ pub fn rebuild_all(
     Ok(funnels.len())
 }
 
-/// `(k, people)` from the rollup (see `Store::funnel_reach_counts`): whole hours
-/// from the hour buckets, the first hour from the rows.
-pub async fn reach_counts(
-    pool: &SqlitePool,
-    project_id: &str,
-    funnel_id: &str,
-    from_ms: i64,
-) -> StoreResult<Vec<(i64, i64)>> {
-    let hour = hour_of(from_ms);
-    let whole: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT step, SUM(people) FROM funnel_reach_hours
-         WHERE project_id = ?1 AND funnel_id = ?2 AND hour > ?3 GROUP BY step",
-    )
-    .bind(project_id)
-    .bind(funnel_id)
-    .bind(hour)
-    .fetch_all(pool)
-    .await
-    .map_err(err)?;
-    // Naming every step lets the (…, step, last_start) index seek each step's range
-    // instead of reading the funnel's whole key prefix.
-    let steps = (1..=MAX_STEPS)
-        .map(|k| k.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let first: Vec<(i64, i64)> = sqlx::query_as(&format!(
-        "SELECT step, COUNT(*) FROM funnel_reach
-         WHERE project_id = ?1 AND funnel_id = ?2 AND step IN ({steps}) AND last_start >= ?3 AND last_start < ?4
-         GROUP BY step"
-    ))
-    .bind(project_id)
-    .bind(funnel_id)
-    .bind(from_ms)
-    .bind((hour + 1).saturating_mul(HOUR_MS))
-    .fetch_all(pool)
-    .await
-    .map_err(err)?;
-    Ok(sum_counts(&whole, &first))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub async fn events(
-    pool: &SqlitePool,
-    project_id: &str,
-    steps: &[FunnelStep],
-    from_ms: i64,
-    to_ms: i64,
-) -> StoreResult<Vec<FunnelEvent>> {
-    let (sql, args) = events_sql(project_id, steps, from_ms, to_ms);
-    let mut q = sqlx::query_as::<_, FunnelEvent>(&sql);
-    for a in args {
-        q = match a {
-            SqlValue::Text(s) => q.bind(s),
-            SqlValue::Int(i) => q.bind(i),
-        };
+    #[test]
+    fn numbered_parameters_bind_by_number_not_position() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b INTEGER)")
+            .unwrap();
+        let tx = conn.transaction().unwrap();
+        // `$2` appears first: bound by position, `a` would get 2.
+        let n = execute_numbered(&tx, "INSERT INTO t (b, a) VALUES ($2, $1)", &[&1, &2]).unwrap();
+        assert_eq!(n, 1);
+        let row: (i64, i64) = tx
+            .query_row("SELECT a, b FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(row, (1, 2));
     }
-    q.fetch_all(pool).await.map_err(err)
 }

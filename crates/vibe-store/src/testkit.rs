@@ -11,6 +11,7 @@ use vibe_core::Message;
 use crate::*;
 
 mod funnel_rollup;
+pub mod schema;
 mod security;
 
 pub const T0: i64 = 1_800_000_000_000;

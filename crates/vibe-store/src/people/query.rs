@@ -1,6 +1,6 @@
 //! The people list: segments, search, sort and keyset pagination. The SQL is built
-//! once here with `?` placeholders (numbered by PostgreSQL's backend), so both
-//! backends run the same query.
+//! once here with `?` placeholders, numbered by `numbered_placeholders` before it
+//! runs, so both backends run the same query.
 
 use serde::Serialize;
 
@@ -123,6 +123,27 @@ pub enum SqlValue {
     Int(i64),
 }
 
+impl SqlValue {
+    /// Binds builder values in order; both backends run the builders' SQL.
+    pub(crate) fn bind_all<'q, DB, O>(
+        mut q: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
+        args: Vec<SqlValue>,
+    ) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        for a in args {
+            q = match a {
+                SqlValue::Text(s) => q.bind(s),
+                SqlValue::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
+}
+
 pub const USER_COLUMNS: &str =
     "id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count";
 
@@ -208,7 +229,7 @@ impl UserQuery {
     }
 }
 
-/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL.
+/// Rewrites `?` placeholders as `$1, $2, …`, the form both backends accept.
 pub fn numbered_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut n = 0;

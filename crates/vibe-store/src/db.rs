@@ -1,0 +1,286 @@
+//! The one handle shared SQL runs on. A statement is written once, as a `const`
+//! or a built string with `$1, $2, …` placeholders (sqlx accepts those on SQLite
+//! too). One statement with its parameters is one call to a [`Db`] helper
+//! (`all`, `optional`, `one`, `scalar`, `scalars`, `execute`); anything longer
+//! (transactions, `QueryBuilder`) goes through [`on_db!`], which expands its body
+//! once per backend. Either way each backend runs ordinary, statically typed
+//! sqlx code (no `Any` driver, no boxing of rows); rows decode through the
+//! generic `FromRow` derives of the domain records.
+//!
+//! Rules that keep one statement valid on both databases:
+//! - integers are `i64` (SQLite INTEGER, PostgreSQL BIGINT); cast aggregates
+//!   that PostgreSQL widens (`CAST(SUM(x) AS BIGINT)`, not `SUM(x)::int8`);
+//! - booleans differ in storage (INTEGER 0/1 vs BOOLEAN): compare them in the
+//!   backend-specific code or bind them as the column's type, never `NOT $1`;
+//! - JSON is stored as text and decoded in Rust;
+//! - `ON CONFLICT … DO UPDATE … excluded.x` and `RETURNING` work on both;
+//! - a subquery in `FROM` needs an alias (PostgreSQL requires one);
+//! - results of `execute` differ in type per backend: map them to
+//!   `rows_affected()` inside the arm.
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Arguments, Decode, Encode, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Type};
+
+use crate::{StoreError, StoreResult};
+
+/// Runs `$body` with `$pool` bound to the configured backend's pool. With a
+/// third name (`on_db!(db, pool, DB => …)`), `DB` names that arm's
+/// `sqlx::Database` type, for `QueryBuilder::<DB>`.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+    ($db:expr, $pool:ident, $database:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => {
+                #[allow(dead_code)]
+                type $database = sqlx::Sqlite;
+                $body
+            }
+            $crate::db::Db::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $database = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// The pool of the configured backend.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Db {
+    /// Backend name for logs and `/readyz`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Cheap round trip proving the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())).map_err(err)
+    }
+}
+
+/// A row type both backends decode (any `#[derive(sqlx::FromRow)]` of
+/// `i64`/`String`/`Option` fields, or a tuple of them).
+pub trait Row: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> {}
+impl<T> Row for T where T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+{}
+
+/// A single value both backends decode (`i64`, `String`, `Option<…>`).
+pub trait Scalar:
+    Send
+    + Unpin
+    + Type<Sqlite>
+    + Type<Postgres>
+    + for<'r> Decode<'r, Sqlite>
+    + for<'r> Decode<'r, Postgres>
+{
+}
+impl<T> Scalar for T where
+    T: Send
+        + Unpin
+        + Type<Sqlite>
+        + Type<Postgres>
+        + for<'r> Decode<'r, Sqlite>
+        + for<'r> Decode<'r, Postgres>
+{
+}
+
+/// The values bound to a shared statement, in `$1, $2, …` order: `()` or a
+/// tuple of values both backends encode.
+pub trait Params<'q>: Send {
+    fn sqlite(self) -> Result<SqliteArguments<'q>, sqlx::error::BoxDynError>;
+    fn postgres(self) -> Result<PgArguments, sqlx::error::BoxDynError>;
+}
+
+macro_rules! params_tuple {
+    ($($v:ident),*) => {
+        impl<'q, $($v),*> Params<'q> for ($($v,)*)
+        where
+            $($v: 'q + Send + Type<Sqlite> + Encode<'q, Sqlite> + Type<Postgres> + Encode<'q, Postgres>,)*
+        {
+            #[allow(non_snake_case, unused_mut)]
+            fn sqlite(self) -> Result<SqliteArguments<'q>, sqlx::error::BoxDynError> {
+                let mut args = SqliteArguments::default();
+                let ($($v,)*) = self;
+                $(args.add($v)?;)*
+                Ok(args)
+            }
+            #[allow(non_snake_case, unused_mut)]
+            fn postgres(self) -> Result<PgArguments, sqlx::error::BoxDynError> {
+                let mut args = PgArguments::default();
+                let ($($v,)*) = self;
+                $(args.add($v)?;)*
+                Ok(args)
+            }
+        }
+    };
+}
+params_tuple!();
+params_tuple!(A);
+params_tuple!(A, B);
+params_tuple!(A, B, C);
+params_tuple!(A, B, C, D);
+params_tuple!(A, B, C, D, E);
+params_tuple!(A, B, C, D, E, F);
+params_tuple!(A, B, C, D, E, F, G);
+params_tuple!(A, B, C, D, E, F, G, H);
+
+/// Runs one statement with its parameters on whichever pool is configured,
+/// mapping the result with `$map` when given.
+macro_rules! run {
+    ($db:expr, $sql:expr, $params:expr, $query:ident, $fetch:ident $(, $map:expr)?) => {
+        match $db {
+            Db::Sqlite(pool) => {
+                let args = $params.sqlite().map_err(sqlx::Error::Encode).map_err(err)?;
+                let done = sqlx::$query($sql, args).$fetch(pool).await;
+                done $(.map($map))? .map_err(err)
+            }
+            Db::Postgres(pool) => {
+                let args = $params.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+                let done = sqlx::$query($sql, args).$fetch(pool).await;
+                done $(.map($map))? .map_err(err)
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Applies the migrations not applied yet, in order, in one transaction.
+    /// The migration files themselves are per backend (the types differ).
+    pub async fn migrate(&self, migrations: &[(i64, &str)]) -> StoreResult<()> {
+        // The version table's integer type is the one difference in it.
+        let table = match self {
+            Db::Sqlite(_) => "CREATE TABLE IF NOT EXISTS _vibe_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            Db::Postgres(_) => "CREATE TABLE IF NOT EXISTS _vibe_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        };
+        let backend = self.backend();
+        on_db!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            if matches!(self, Db::Postgres(_)) {
+                // Several nodes may start at once: one migrates, the others wait here.
+                sqlx::query("SELECT pg_advisory_xact_lock(7469626501)")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::raw_sql(table).execute(&mut *tx).await?;
+            for (version, sql) in migrations {
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM _vibe_migrations WHERE version = $1")
+                        .bind(version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if done.is_some() {
+                    continue;
+                }
+                tracing::info!(version, backend, "applying migration");
+                sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO _vibe_migrations (version, applied_at) VALUES ($1, $2)")
+                    .bind(version)
+                    .bind(vibe_core::time::system_now_ms())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await)
+        .map_err(err)
+    }
+}
+
+/// One-statement helpers: most shared methods are one call to one of these.
+/// Anything longer (transactions, `QueryBuilder`) uses [`on_db!`].
+impl Db {
+    /// Runs a statement; returns how many rows it touched.
+    pub async fn execute<'q>(&self, sql: &'q str, params: impl Params<'q>) -> StoreResult<u64> {
+        run!(self, sql, params, query_with, execute, |r| r
+            .rows_affected())
+    }
+
+    pub async fn all<'q, T: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Params<'q>,
+    ) -> StoreResult<Vec<T>> {
+        run!(self, sql, params, query_as_with, fetch_all)
+    }
+
+    pub async fn optional<'q, T: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Params<'q>,
+    ) -> StoreResult<Option<T>> {
+        run!(self, sql, params, query_as_with, fetch_optional)
+    }
+
+    pub async fn one<'q, T: Row>(&self, sql: &'q str, params: impl Params<'q>) -> StoreResult<T> {
+        run!(self, sql, params, query_as_with, fetch_one)
+    }
+
+    /// The first column of the one row a statement returns.
+    pub async fn scalar<'q, T: Scalar>(
+        &self,
+        sql: &'q str,
+        params: impl Params<'q>,
+    ) -> StoreResult<T> {
+        run!(self, sql, params, query_scalar_with, fetch_one)
+    }
+
+    /// The first column of every row.
+    pub async fn scalars<'q, T: Scalar>(
+        &self,
+        sql: &'q str,
+        params: impl Params<'q>,
+    ) -> StoreResult<Vec<T>> {
+        run!(self, sql, params, query_scalar_with, fetch_all)
+    }
+}
+
+/// Gives the shared domain code the backend's [`Db`]. Every backend implements
+/// it; the domain traits' default methods run their SQL through it.
+pub trait HasDb: Send + Sync + 'static {
+    fn db(&self) -> &Db;
+}
+
+/// Maps sqlx errors to the store's: no row → `NotFound`, unique violation →
+/// `Conflict`, data the database refuses → `Rejected`. Both backends use it for
+/// their own queries too.
+pub fn err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
+        }
+        // PostgreSQL class 22 (data exception, e.g. NUL in text) and 23
+        // (integrity constraint): the data, not the database, is at fault.
+        // SQLite's numeric codes mean something else, hence the downcast.
+        sqlx::Error::Database(d)
+            if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|pg| pg.code().starts_with("22") || pg.code().starts_with("23")) =>
+        {
+            StoreError::Rejected(d.message().to_owned())
+        }
+        _ => StoreError::other(e),
+    }
+}
+
+/// `NotFound` when an update or delete touched no row.
+pub fn found(rows_affected: u64) -> StoreResult<()> {
+    if rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

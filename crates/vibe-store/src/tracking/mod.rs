@@ -1,0 +1,68 @@
+//! Tracking domain: ingestion (backend-specific, the hot path) and the presence
+//! reads of the live feed. Shared SQL has default bodies; the required methods
+//! are where the backends genuinely differ.
+
+pub mod ingest;
+
+use async_trait::async_trait;
+
+use crate::db::HasDb;
+use crate::{IngestJob, IngestOutcome, OnlineVisitor, StoreResult};
+
+/// Columns of [`OnlineVisitor`], from `site_sessions s JOIN site_users u`.
+pub const ONLINE_COLS: &str = "s.id AS session_id, s.site_user_id, u.anonymous_id, u.user_id, u.email, u.name, u.traits,
+     s.started_at, s.last_seen_at, s.current_url, s.current_path, s.current_title, s.page_entered_at,
+     s.page_count, s.referrer, s.device, s.browser, s.os";
+
+/// `FROM` of the presence reads; `$1` is the project, `$2` the window start.
+pub const ONLINE_FROM: &str = "FROM site_sessions s JOIN site_users u ON u.project_id = s.project_id AND u.id = s.site_user_id
+     WHERE s.project_id = $1 AND s.last_seen_at >= $2 AND s.ended_at IS NULL";
+
+#[async_trait]
+pub trait TrackingStore: HasDb {
+    /// Writes every job of a batch in one transaction and reports, per job, how many
+    /// messages were new and how many were retries of already-stored ids.
+    async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>>;
+
+    /// Like [`TrackingStore::online_visitors`], restricted to the given sessions
+    /// (the live feed looks up only what a batch touched).
+    async fn online_visitors_in(
+        &self,
+        project_id: &str,
+        since_ms: i64,
+        session_ids: &[String],
+    ) -> StoreResult<Vec<OnlineVisitor>>;
+
+    /// Closes sessions idle since before `idle_before_ms` (their `ended_at` becomes
+    /// their `last_seen_at`); returns how many were closed.
+    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64>;
+
+    /// Sessions seen at or after `since_ms` that have not left, newest first.
+    async fn online_visitors(
+        &self,
+        project_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<OnlineVisitor>> {
+        let sql = format!(
+            "SELECT {ONLINE_COLS} {ONLINE_FROM} ORDER BY s.last_seen_at DESC, s.id LIMIT 10000"
+        );
+        self.db().all(&sql, (project_id, since_ms)).await
+    }
+
+    /// Sessions whose last activity is in `[from_ms, to_ms)`: those that dropped out
+    /// of the online window between two sweeps of the live feed.
+    async fn sessions_last_seen_between(
+        &self,
+        project_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<String>> {
+        let sql = "SELECT id FROM site_sessions WHERE project_id = $1 AND last_seen_at >= $2 AND last_seen_at < $3";
+        self.db().scalars(sql, (project_id, from_ms, to_ms)).await
+    }
+
+    async fn count_events(&self, project_id: &str) -> StoreResult<i64> {
+        let sql = "SELECT COUNT(*) FROM user_events WHERE project_id = $1";
+        self.db().scalar(sql, (project_id,)).await
+    }
+}
