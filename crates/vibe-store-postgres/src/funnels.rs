@@ -7,13 +7,13 @@ use vibe_store::funnel_rollup::{hour_of, sum_counts, HOUR_MS};
 use vibe_store::users::SqlValue;
 use vibe_store::*;
 
-use crate::{err, funnel_rollup};
+use crate::{err, funnel_build, funnel_rollup};
 
 fn steps_json(f: &Funnel) -> String {
     serde_json::to_string(&f.steps).unwrap_or_else(|_| "[]".into())
 }
 
-/// Stores a funnel and builds its rollup in one transaction.
+/// Stores a funnel and marks its rollup building.
 pub async fn create(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(err)?;
     sqlx::query(
@@ -30,7 +30,7 @@ pub async fn create(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<
     .execute(&mut *tx)
     .await
     .map_err(err)?;
-    funnel_rollup::rebuild(&mut tx, project_id, f).await?;
+    funnel_build::start(&mut tx, project_id, &f.id, true).await?;
     tx.commit().await.map_err(err)
 }
 
@@ -57,7 +57,7 @@ pub async fn get(pool: &PgPool, project_id: &str, funnel_id: &str) -> StoreResul
     Ok(row.map(Funnel::from))
 }
 
-/// Replaces a funnel's definition and rebuilds its rollup.
+/// Replaces a funnel's definition and marks its rollup for rebuilding.
 pub async fn update(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(err)?;
     let done = sqlx::query(
@@ -75,7 +75,7 @@ pub async fn update(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    funnel_rollup::rebuild(&mut tx, project_id, f).await?;
+    funnel_build::start(&mut tx, project_id, &f.id, false).await?;
     tx.commit().await.map_err(err)
 }
 

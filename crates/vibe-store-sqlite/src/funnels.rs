@@ -7,13 +7,13 @@ use vibe_store::funnel_rollup::{hour_of, sum_counts, HOUR_MS};
 use vibe_store::users::SqlValue;
 use vibe_store::*;
 
-use crate::{err, funnel_rollup, ingest};
+use crate::{err, funnel_build, funnel_rollup, ingest};
 
 fn steps_json(f: &Funnel) -> String {
     serde_json::to_string(&f.steps).unwrap_or_else(|_| "[]".into())
 }
 
-/// Stores a funnel and builds its rollup, on the writer connection.
+/// Stores a funnel and marks its rollup building, on the writer connection.
 pub fn create(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let tx = writer_tx(conn)?;
     tx.execute(
@@ -30,7 +30,7 @@ pub fn create(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> 
         ],
     )
     .map_err(ingest::err)?;
-    funnel_rollup::rebuild(&tx, project_id, f)?;
+    funnel_build::start(&tx, project_id, &f.id, true)?;
     tx.commit().map_err(ingest::err)
 }
 
@@ -66,7 +66,7 @@ pub async fn get(
     Ok(row.map(Funnel::from))
 }
 
-/// Replaces a funnel's definition and rebuilds its rollup.
+/// Replaces a funnel's definition and marks its rollup for rebuilding.
 pub fn update(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let tx = writer_tx(conn)?;
     let changed = tx
@@ -78,7 +78,7 @@ pub fn update(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> 
     if changed == 0 {
         return Err(StoreError::NotFound);
     }
-    funnel_rollup::rebuild(&tx, project_id, f)?;
+    funnel_build::start(&tx, project_id, &f.id, false)?;
     tx.commit().map_err(ingest::err)
 }
 

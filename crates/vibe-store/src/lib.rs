@@ -4,6 +4,7 @@
 //! The `testkit` feature exposes the conformance suite both backends must pass.
 
 pub mod funnel;
+pub mod funnel_build;
 pub mod funnel_rollup;
 pub mod ingest;
 pub mod model;
@@ -227,7 +228,8 @@ pub trait Store: Send + Sync + 'static {
     async fn user_days(&self, project_id: &str) -> StoreResult<Vec<(String, String)>>;
 
     // --- funnels ------------------------------------------------------------------------
-    /// Stores the funnel and builds its rollup from the events stored so far.
+    /// Stores the funnel and marks its rollup building (`funnel_build`); the
+    /// builder task fills it in with `build_funnel_chunk`.
     async fn create_funnel(&self, project_id: &str, funnel: &funnel::Funnel) -> StoreResult<()>;
     async fn list_funnels(&self, project_id: &str) -> StoreResult<Vec<funnel::Funnel>>;
     async fn get_funnel(
@@ -235,7 +237,8 @@ pub trait Store: Send + Sync + 'static {
         project_id: &str,
         funnel_id: &str,
     ) -> StoreResult<Option<funnel::Funnel>>;
-    /// Replaces name, steps and window and rebuilds the rollup; `NotFound` when it
+    /// Replaces name, steps and window and marks the rollup for rebuilding (old rows
+    /// are cleared by the builder); `NotFound` when it
     /// is not this project's.
     async fn update_funnel(&self, project_id: &str, funnel: &funnel::Funnel) -> StoreResult<()>;
     async fn delete_funnel(&self, project_id: &str, funnel_id: &str) -> StoreResult<()>;
@@ -255,6 +258,22 @@ pub trait Store: Send + Sync + 'static {
         project_id: Option<&str>,
         only_unbuilt: bool,
     ) -> StoreResult<usize>;
+    // --- funnel builds (vibe_store::funnel_build) ------------------------------------
+    /// Build state of each of a project's funnels, by funnel id.
+    async fn funnel_build_states(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<Vec<(String, funnel_build::BuildState)>>;
+    /// `(project_id, funnel_id)` of every funnel not ready, oldest first.
+    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>>;
+    /// One short transaction of a funnel's build: `chunk` events scanned, rows
+    /// cleared per table, or `chunk / 8` people recomputed.
+    async fn build_funnel_chunk(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+        chunk: usize,
+    ) -> StoreResult<funnel_build::ChunkDone>;
     /// Stored page views and events in `[from_ms, to_ms]` that match any of `steps`,
     /// with the person each belongs to.
     async fn funnel_events(

@@ -10,6 +10,7 @@ use vibe_core::Message;
 
 use crate::*;
 
+mod funnel_build;
 mod funnel_rollup;
 
 pub const T0: i64 = 1_800_000_000_000;
@@ -36,6 +37,7 @@ where
     profiles_and_session_history(fresh().await).await;
     funnels_store_and_match_events(fresh().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fresh().await).await;
+    funnel_build::chunked_build_matches_query_time(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {
