@@ -267,7 +267,7 @@ pub trait Store: Send + Sync + 'static {
     /// `(project_id, funnel_id)` of every funnel not ready, oldest first.
     async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>>;
     /// One short transaction of a funnel's build: `chunk` events scanned, rows
-    /// cleared per table, or `chunk / 8` people recomputed.
+    /// cleared per table, or `chunk / 50` people recomputed.
     async fn build_funnel_chunk(
         &self,
         project_id: &str,
