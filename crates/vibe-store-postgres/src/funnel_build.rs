@@ -57,6 +57,25 @@ async fn event_bounds(
 }
 
 type StateRow = (i64, Option<i64>, Option<String>, Option<i64>, Option<i64>);
+/// A funnel's id and its build columns.
+type IdStateRow = (
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+/// Steps, window and build columns.
+type DefStateRow = (
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
 
 fn state_of((phase, ts, person, first, last): StateRow) -> BuildState {
     BuildState {
@@ -69,14 +88,7 @@ fn state_of((phase, ts, person, first, last): StateRow) -> BuildState {
 }
 
 pub async fn states(pool: &PgPool, project_id: &str) -> StoreResult<Vec<(String, BuildState)>> {
-    let rows: Vec<(
-        String,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-    )> = sqlx::query_as(
+    let rows: Vec<IdStateRow> = sqlx::query_as(
         "SELECT id, build_phase, build_ts, build_person, build_first_ts, build_last_ts
              FROM funnels WHERE project_id = $1",
     )
@@ -122,7 +134,7 @@ async fn step(
     funnel_id: &str,
     chunk: usize,
 ) -> StoreResult<Option<BuildState>> {
-    let row: Option<(String, i64, i64, Option<i64>, Option<String>, Option<i64>, Option<i64>)> =
+    let row: Option<DefStateRow> =
         sqlx::query_as(
             "SELECT steps, window_days, build_phase, build_ts, build_person, build_first_ts, build_last_ts
              FROM funnels WHERE project_id = $1 AND id = $2 FOR UPDATE",
