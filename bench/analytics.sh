@@ -37,6 +37,12 @@ measure() { # label
     | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')
   project=$(curl -sf -H "cookie: $cookie" "$base/api/v1/projects" | python3 -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["projects"] if p["name"]=="Demo shop"][0])')
   funnel=$(curl -sf -H "cookie: $cookie" "$base/api/v1/projects/$project/funnels" | python3 -c 'import json,sys; print(json.load(sys.stdin)["funnels"][0]["id"])')
+  # A funnel's rollup may still be building in the background (status "building").
+  for _ in $(seq 1 600); do
+    curl -sf -H "cookie: $cookie" "$base/api/v1/projects/$project/funnels/$funnel" \
+      | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["status"] != "ready")' && break
+    sleep 1
+  done
   user=$(curl -sf -H "cookie: $cookie" "$base/api/v1/projects/$project/users?segment=premium&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["users"][0]["id"])')
   echo "### $1"
   echo

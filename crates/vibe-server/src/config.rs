@@ -53,6 +53,11 @@ pub struct Config {
     pub live_recheck_every: Duration,
     /// How often the leader looks for timed-out visitors (and retries the lock).
     pub live_sweep_every: Duration,
+    /// Events per transaction when a funnel's rollup is built in the background
+    /// (`vibe_store::funnel_build`); each chunk holds the writer for its duration.
+    pub funnel_build_chunk: usize,
+    /// Pause between two build chunks, so queued ingest batches go first.
+    pub funnel_build_pause: Duration,
 }
 
 impl Default for Config {
@@ -78,6 +83,8 @@ impl Default for Config {
             live_ping_every: Duration::from_secs(20),
             live_recheck_every: Duration::from_secs(5),
             live_sweep_every: Duration::from_secs(1),
+            funnel_build_chunk: 5_000,
+            funnel_build_pause: Duration::from_millis(5),
         }
     }
 }

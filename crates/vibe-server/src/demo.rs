@@ -153,6 +153,14 @@ pub async fn demo_project(
         updated_at: now,
     };
     store.create_funnel(&project.id, &funnel).await?;
+    // The project has no events yet, so its build is two tiny chunks; ingest keeps
+    // the rollup from here on, and the demo's conversion is readable at once.
+    while store
+        .build_funnel_chunk(&project.id, &funnel.id, 1_000)
+        .await?
+        .state
+        .is_some_and(|s| !s.is_ready())
+    {}
     Ok(project)
 }
 

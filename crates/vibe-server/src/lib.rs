@@ -14,6 +14,7 @@ pub mod csv;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod funnel_builder;
 pub mod identity;
 pub mod live;
 pub mod metrics;
@@ -68,11 +69,8 @@ impl App {
                 store.rollup_rebuild_done(project_id).await?;
             }
         }
-        // Funnels defined before their rollup existed (older databases).
-        let rebuilt = store.rebuild_funnels(None, true).await?;
-        if rebuilt > 0 {
-            tracing::info!(funnels = rebuilt, "built funnel rollups from stored events");
-        }
+        // Funnels whose rollup is not built (new, edited, or from older databases)
+        // are built in the background by `funnel_builder` once serving.
         let metrics = Arc::new(Metrics::default());
         let hubs = Hubs::new(
             store.clone(),
@@ -115,6 +113,7 @@ impl App {
             metrics,
             write_keys: KeyCache::new(Duration::from_secs(30)),
             live: Live::new(hubs, relay),
+            funnel_builds: tokio::sync::Notify::new(),
             setup_token: Mutex::new(setup_token),
             throttle: Default::default(),
             identity: identity::IdentityCache::new(Duration::from_secs(30)),
@@ -168,6 +167,10 @@ impl App {
             state.live.is_leader.clone(),
             state.live.shutdown.subscribe(),
         ));
+        let builder = tokio::spawn(funnel_builder::run(
+            state.clone(),
+            state.live.shutdown.subscribe(),
+        ));
         let live_stop = state.live.shutdown.clone();
         let shutdown = async move {
             shutdown.await;
@@ -187,6 +190,12 @@ impl App {
             .is_err()
         {
             tracing::warn!("scheduler did not stop in time");
+        }
+        if tokio::time::timeout(Duration::from_secs(10), builder)
+            .await
+            .is_err()
+        {
+            tracing::warn!("funnel builder did not stop in time");
         }
         writer.drain().await;
         Ok(())

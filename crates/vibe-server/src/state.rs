@@ -23,6 +23,8 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     pub write_keys: KeyCache,
     pub live: Live,
+    /// Wakes the funnel builder when a funnel was created or edited here.
+    pub funnel_builds: tokio::sync::Notify,
     /// The one-time setup token this node printed (its hash is in the database,
     /// which decides); `None` once an owner exists.
     pub setup_token: Mutex<Option<String>>,

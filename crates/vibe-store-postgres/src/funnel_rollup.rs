@@ -116,7 +116,7 @@ pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> Sto
         "DELETE FROM funnel_hits WHERE project_id = $1 AND funnel_id = $2",
         "DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2",
         "DELETE FROM funnel_reach_hours WHERE project_id = $1 AND funnel_id = $2",
-        "UPDATE funnels SET rollup_ready = TRUE WHERE project_id = $1 AND id = $2",
+        "UPDATE funnels SET rollup_ready = TRUE, build_phase = 3 WHERE project_id = $1 AND id = $2",
     ] {
         sqlx::query(sql)
             .bind(project_id)
@@ -148,7 +148,7 @@ pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> Sto
     write_hours(tx, &def, &deltas).await
 }
 
-async fn insert_hits(
+pub(crate) async fn insert_hits(
     tx: &mut PgConnection,
     funnels: &[FunnelDef],
     hits: &[FunnelHit],

@@ -6,9 +6,9 @@ use vibe_store::funnel::{Funnel, FunnelRow};
 use vibe_store::funnels::sql::{self, steps_json};
 use vibe_store::*;
 
-use crate::funnel_rollup;
+use crate::{funnel_build, funnel_rollup};
 
-/// Stores a funnel and builds its rollup in one transaction.
+/// Stores a funnel and marks its rollup building.
 pub async fn create(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(err)?;
     sqlx::query(sql::INSERT)
@@ -22,11 +22,11 @@ pub async fn create(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-    funnel_rollup::rebuild(&mut tx, project_id, f).await?;
+    funnel_build::start(&mut tx, project_id, &f.id, true).await?;
     tx.commit().await.map_err(err)
 }
 
-/// Replaces a funnel's definition and rebuilds its rollup.
+/// Replaces a funnel's definition and marks its rollup for rebuilding.
 pub async fn update(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(err)?;
     let done = sqlx::query(sql::UPDATE)
@@ -42,7 +42,7 @@ pub async fn update(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    funnel_rollup::rebuild(&mut tx, project_id, f).await?;
+    funnel_build::start(&mut tx, project_id, &f.id, false).await?;
     tx.commit().await.map_err(err)
 }
 

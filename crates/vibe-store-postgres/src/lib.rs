@@ -1,5 +1,6 @@
 //! PostgreSQL backend: for several nodes and large data sets (`DATABASE_URL=postgres://…`).
 
+mod funnel_build;
 mod funnel_rollup;
 mod funnels;
 mod ingest;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_churn.sql")),
     (6, include_str!("../migrations/0006_open_sessions.sql")),
     (7, include_str!("../migrations/0007_funnel_hours.sql")),
+    (8, include_str!("../migrations/0008_funnel_builds.sql")),
     (9, include_str!("../migrations/0009_security.sql")),
 ];
 
@@ -120,5 +122,22 @@ impl FunnelStore for PgStore {
         only_unbuilt: bool,
     ) -> StoreResult<usize> {
         funnels::rebuild_all(&self.pool, project_id, only_unbuilt).await
+    }
+    async fn funnel_build_states(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<Vec<(String, vibe_store::funnel_build::BuildState)>> {
+        funnel_build::states(&self.pool, project_id).await
+    }
+    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>> {
+        funnel_build::pending(&self.pool).await
+    }
+    async fn build_funnel_chunk(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+        chunk: usize,
+    ) -> StoreResult<vibe_store::funnel_build::ChunkDone> {
+        funnel_build::chunk(&self.pool, project_id, funnel_id, chunk).await
     }
 }

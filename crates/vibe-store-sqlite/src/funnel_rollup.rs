@@ -102,7 +102,7 @@ pub fn rebuild(tx: &Transaction<'_>, project_id: &str, f: &Funnel) -> StoreResul
         "DELETE FROM funnel_hits WHERE project_id = ?1 AND funnel_id = ?2",
         "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2",
         "DELETE FROM funnel_reach_hours WHERE project_id = ?1 AND funnel_id = ?2",
-        "UPDATE funnels SET rollup_ready = 1 WHERE project_id = ?1 AND id = ?2",
+        "UPDATE funnels SET rollup_ready = 1, build_phase = 3 WHERE project_id = ?1 AND id = ?2",
     ] {
         tx.execute(sql, params![project_id, f.id]).map_err(err)?;
     }
@@ -144,7 +144,11 @@ pub fn rebuild(tx: &Transaction<'_>, project_id: &str, f: &Funnel) -> StoreResul
     write_hours(tx, &def, &deltas)
 }
 
-fn insert_hits(tx: &Transaction<'_>, funnels: &[FunnelDef], hits: &[FunnelHit]) -> StoreResult<()> {
+pub(crate) fn insert_hits(
+    tx: &Transaction<'_>,
+    funnels: &[FunnelDef],
+    hits: &[FunnelHit],
+) -> StoreResult<()> {
     for chunk in shaped_chunks(hits) {
         let sql = format!(
             "INSERT INTO funnel_hits (project_id, funnel_id, person, ts, event_id, anonymous_id, steps) VALUES {} ON CONFLICT DO NOTHING",

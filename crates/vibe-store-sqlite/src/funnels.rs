@@ -5,7 +5,7 @@ use vibe_store::funnel::{Funnel, FunnelRow};
 use vibe_store::funnels::sql::{self, steps_json};
 use vibe_store::*;
 
-use crate::{funnel_rollup, ingest};
+use crate::{funnel_build, funnel_rollup, ingest};
 
 /// Runs one of the shared `$1, $2, …` statements on the writer. rusqlite sees
 /// `$1` as a parameter *named* "$1", so values are bound by name, not position.
@@ -27,7 +27,7 @@ fn execute_numbered(
     stmt.raw_execute().map_err(ingest::err)
 }
 
-/// Stores a funnel and builds its rollup, on the writer connection.
+/// Stores a funnel and marks its rollup building, on the writer connection.
 pub fn create(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let tx = writer_tx(conn)?;
     execute_numbered(
@@ -43,7 +43,7 @@ pub fn create(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> 
             &f.updated_at,
         ],
     )?;
-    funnel_rollup::rebuild(&tx, project_id, f)?;
+    funnel_build::start(&tx, project_id, &f.id, true)?;
     tx.commit().map_err(ingest::err)
 }
 
@@ -52,7 +52,7 @@ fn writer_tx(conn: &mut rusqlite::Connection) -> StoreResult<rusqlite::Transacti
         .map_err(ingest::err)
 }
 
-/// Replaces a funnel's definition and rebuilds its rollup.
+/// Replaces a funnel's definition and marks its rollup for rebuilding.
 pub fn update(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> StoreResult<()> {
     let tx = writer_tx(conn)?;
     let changed = execute_numbered(
@@ -70,7 +70,7 @@ pub fn update(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> 
     if changed == 0 {
         return Err(StoreError::NotFound);
     }
-    funnel_rollup::rebuild(&tx, project_id, f)?;
+    funnel_build::start(&tx, project_id, &f.id, false)?;
     tx.commit().map_err(ingest::err)
 }
 

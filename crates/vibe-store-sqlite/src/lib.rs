@@ -1,5 +1,6 @@
 //! SQLite backend: the embedded default. One file (`vibe.db`) in WAL mode.
 
+mod funnel_build;
 mod funnel_rollup;
 mod funnels;
 mod ingest;
@@ -24,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_churn.sql")),
     (6, include_str!("../migrations/0006_open_sessions.sql")),
     (7, include_str!("../migrations/0007_funnel_hours.sql")),
+    (8, include_str!("../migrations/0008_funnel_builds.sql")),
     (9, include_str!("../migrations/0009_security.sql")),
 ];
 
@@ -229,6 +231,25 @@ impl FunnelStore for SqliteStore {
     ) -> StoreResult<usize> {
         let project_id = project_id.map(str::to_owned);
         self.on_writer(move |conn| funnels::rebuild_all(conn, project_id.as_deref(), only_unbuilt))
+            .await
+    }
+    async fn funnel_build_states(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<Vec<(String, vibe_store::funnel_build::BuildState)>> {
+        funnel_build::states(&self.pool, project_id).await
+    }
+    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>> {
+        funnel_build::pending(&self.pool).await
+    }
+    async fn build_funnel_chunk(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+        chunk: usize,
+    ) -> StoreResult<vibe_store::funnel_build::ChunkDone> {
+        let (project_id, funnel_id) = (project_id.to_owned(), funnel_id.to_owned());
+        self.on_writer(move |conn| funnel_build::chunk(conn, &project_id, &funnel_id, chunk))
             .await
     }
 }

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 
 pub use accounts::*;
 pub use analytics::{rollup, AnalyticsStore};
-pub use funnels::{funnel, rollup as funnel_rollup, FunnelStore};
+pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, FunnelStore};
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
 pub use projects::*;

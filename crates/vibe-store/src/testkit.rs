@@ -10,6 +10,7 @@ use vibe_core::Message;
 
 use crate::*;
 
+mod funnel_build;
 mod funnel_rollup;
 pub mod schema;
 mod security;
@@ -42,6 +43,7 @@ where
     security::concurrent_setup_claims_have_one_winner(fresh().await).await;
     security::auth_sessions_are_purged_and_signed_out_everywhere(fresh().await).await;
     security::identity_verification_settings(fresh().await).await;
+    funnel_build::chunked_build_matches_query_time(fresh().await).await;
 }
 
 fn account(email: &str, role: Role) -> NewAccount {

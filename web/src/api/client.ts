@@ -114,7 +114,7 @@ export const api = {
   deleteFunnel: (id: string, fid: string) =>
     request<void>(`${p(id)}/funnels/${encodeURIComponent(fid)}`, { method: 'DELETE' }),
   conversion: (id: string, fid: string, days = 30) =>
-    request<{ steps: FunnelStepResult[]; days: number }>(`${p(id)}/funnels/${encodeURIComponent(fid)}/conversion${qs({ days })}`),
+    request<{ steps: FunnelStepResult[] | null; days: number; status?: 'building' | 'ready'; progress_pct?: number }>(`${p(id)}/funnels/${encodeURIComponent(fid)}/conversion${qs({ days })}`),
 
   users: (id: string, segment: Segment, cursor?: string | null, limit = 100) =>
     request<{ users: SiteUser[]; next_cursor: string | null }>(`${p(id)}/users${qs({ segment, cursor, limit })}`),

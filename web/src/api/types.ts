@@ -128,6 +128,9 @@ export interface Funnel {
   window_days: number;
   created_at: number;
   updated_at: number;
+  /** `building` while the server builds the funnel's rollup in the background. */
+  status?: 'building' | 'ready';
+  progress_pct?: number;
 }
 
 export interface FunnelStepResult {

@@ -41,8 +41,20 @@ export function FunnelBars({ steps }: { steps: Pick<FunnelStepResult, 'name' | '
 /**
  * `waitFor`: conversion is the most expensive query of the overview, so it is
  * asked for once the metric cards are in rather than competing with them.
+ * `pollMs`: while the funnel is still being built on the server, how often to
+ * ask again.
  */
-export const FunnelChart = memo(function FunnelChart({ projectId, days, waitFor = false }: { projectId: string; days: number; waitFor?: boolean }) {
+export const FunnelChart = memo(function FunnelChart({
+  projectId,
+  days,
+  waitFor = false,
+  pollMs = 2000,
+}: {
+  projectId: string;
+  days: number;
+  waitFor?: boolean;
+  pollMs?: number;
+}) {
   const list = useAsync(() => api.funnels(projectId), [projectId]);
   const [selected, setSelected] = useState<string>('');
   const funnels = list.data?.funnels ?? [];
@@ -54,6 +66,13 @@ export const FunnelChart = memo(function FunnelChart({ projectId, days, waitFor 
     [projectId, selected, days, waitFor],
   );
   const steps = conv.data?.steps ?? [];
+  const building = conv.data?.status === 'building';
+  const { reload } = conv;
+  useEffect(() => {
+    if (!building) return;
+    const t = setTimeout(reload, pollMs);
+    return () => clearTimeout(t);
+  }, [building, conv.data, reload, pollMs]);
   return (
     <section className="card funnel-card" aria-label="Funnel">
       <div className="card-head">
@@ -81,6 +100,11 @@ export const FunnelChart = memo(function FunnelChart({ projectId, days, waitFor 
         <ErrorBanner error={conv.error} onRetry={conv.reload} />
       ) : !conv.data ? (
         <Skeleton height={200} label="Loading funnel" />
+      ) : building ? (
+        <Empty title="Building…">
+          This funnel is being computed from the events stored so far ({conv.data.progress_pct ?? 0}%). Numbers appear when it is
+          done.
+        </Empty>
       ) : steps.length === 0 || steps[0].users === 0 ? (
         <Empty title="Nobody entered this funnel yet">People show up here once they reach its first step in the last {days} days.</Empty>
       ) : (

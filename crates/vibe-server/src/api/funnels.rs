@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::funnel::{step_results, Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
+use vibe_store::funnel_build::BuildState;
 use vibe_store::Role;
 
 use super::ApiJson;
@@ -74,11 +75,30 @@ fn parse(body: FunnelBody) -> ApiResult<(String, Vec<FunnelStep>, i64)> {
     Ok((name, steps, window_days))
 }
 
+/// A funnel as the API shows it: its definition plus `status` (`building` while
+/// its rollup is built in the background, then `ready`) and `progress_pct`.
+fn shown(f: &Funnel, build: Option<&BuildState>) -> Value {
+    let mut v = serde_json::to_value(f).unwrap_or_else(|_| json!({}));
+    v["status"] = json!(build.map_or("ready", BuildState::status));
+    v["progress_pct"] = json!(build.map_or(100, BuildState::progress_pct));
+    v
+}
+
+async fn build_of(state: &AppState, project_id: &str, fid: &str) -> ApiResult<Option<BuildState>> {
+    Ok(state
+        .store
+        .funnel_build_states(project_id)
+        .await?
+        .into_iter()
+        .find(|(id, _)| id == fid)
+        .map(|(_, s)| s))
+}
+
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
     ApiJson(body): ApiJson<FunnelBody>,
-) -> ApiResult<(StatusCode, Json<Funnel>)> {
+) -> ApiResult<(StatusCode, Json<Value>)> {
     access.require(Role::Admin)?;
     let (name, steps, window_days) = parse(body)?;
     let now = state.clock.now_ms();
@@ -94,11 +114,23 @@ pub async fn create(
         .store
         .create_funnel(&access.project.id, &funnel)
         .await?;
-    Ok((StatusCode::CREATED, Json(funnel)))
+    state.funnel_builds.notify_one();
+    let build = build_of(&state, &access.project.id, &funnel.id).await?;
+    Ok((StatusCode::CREATED, Json(shown(&funnel, build.as_ref()))))
 }
 
 pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
     let funnels = state.store.list_funnels(&access.project.id).await?;
+    let builds: HashMap<String, BuildState> = state
+        .store
+        .funnel_build_states(&access.project.id)
+        .await?
+        .into_iter()
+        .collect();
+    let funnels: Vec<Value> = funnels
+        .iter()
+        .map(|f| shown(f, builds.get(&f.id)))
+        .collect();
     Ok(Json(json!({ "funnels": funnels })))
 }
 
@@ -114,8 +146,10 @@ pub async fn get(
     State(state): State<AppState>,
     access: ProjectAccess,
     Path((_, fid)): Path<(String, String)>,
-) -> ApiResult<Json<Funnel>> {
-    Ok(Json(find(&state, &access, &fid).await?))
+) -> ApiResult<Json<Value>> {
+    let funnel = find(&state, &access, &fid).await?;
+    let build = build_of(&state, &access.project.id, &fid).await?;
+    Ok(Json(shown(&funnel, build.as_ref())))
 }
 
 pub async fn update(
@@ -123,7 +157,7 @@ pub async fn update(
     access: ProjectAccess,
     Path((_, fid)): Path<(String, String)>,
     ApiJson(body): ApiJson<FunnelBody>,
-) -> ApiResult<Json<Funnel>> {
+) -> ApiResult<Json<Value>> {
     access.require(Role::Admin)?;
     let existing = find(&state, &access, &fid).await?;
     let (name, steps, window_days) = parse(body)?;
@@ -138,7 +172,9 @@ pub async fn update(
         .store
         .update_funnel(&access.project.id, &funnel)
         .await?;
-    Ok(Json(funnel))
+    state.funnel_builds.notify_one();
+    let build = build_of(&state, &access.project.id, &funnel.id).await?;
+    Ok(Json(shown(&funnel, build.as_ref())))
 }
 
 pub async fn delete(
@@ -172,6 +208,17 @@ pub async fn conversion_of(
             .ok_or_else(|| ApiError::field("invalid_field", "days", "must be between 1 and 365"))?,
     };
     let funnel = find(&state, &access, &fid).await?;
+    let build = build_of(&state, &access.project.id, &fid).await?;
+    if let Some(b) = build.as_ref().filter(|b| !b.is_ready()) {
+        // Numbers from a half-built rollup would be wrong: say so instead.
+        return Ok(Json(json!({
+            "funnel": shown(&funnel, Some(b)),
+            "days": days,
+            "status": "building",
+            "progress_pct": b.progress_pct(),
+            "steps": null,
+        })));
+    }
     let now = state.clock.now_ms();
     let from = now - days * 86_400_000;
     // The rollup holds, per person and step count, the latest attempt's start.
@@ -186,7 +233,10 @@ pub async fn conversion_of(
         }
     }
     let steps = step_results(&funnel.steps, &reached);
-    Ok(Json(
-        json!({ "funnel": funnel, "days": days, "steps": steps }),
-    ))
+    Ok(Json(json!({
+        "funnel": shown(&funnel, build.as_ref()),
+        "days": days,
+        "status": "ready",
+        "steps": steps,
+    })))
 }

@@ -65,6 +65,7 @@ async fn funnels_crud_and_conversion(backend: Backend) {
         ],
     )
     .await;
+    app.wait_funnel_ready(&owner, &p.id, &fid).await;
     let conv = json_of(
         app.get(&owner, &format!("{base}/{fid}/conversion?days=30"))
             .await,
@@ -87,6 +88,7 @@ async fn funnels_crud_and_conversion(backend: Backend) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
+    app.wait_funnel_ready(&owner, &p.id, &fid).await;
     let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
     assert_eq!(conv["steps"][0]["users"], 2);
     assert_eq!(
@@ -189,7 +191,153 @@ async fn funnel_definitions_are_validated_and_guarded(backend: Backend) {
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
+/// Two page views per visitor: "/" then "/pricing".
+fn visit(anon: &str, ts: i64) -> Vec<Value> {
+    vec![
+        message(
+            "pageview",
+            anon,
+            &format!("s-{anon}"),
+            json!({"url": "https://x.io/", "ts": ts}),
+        ),
+        message(
+            "pageview",
+            anon,
+            &format!("s-{anon}"),
+            json!({"url": "https://x.io/pricing", "ts": ts + 1000}),
+        ),
+    ]
+}
+
+const TWO_STEPS: &str = r#"{"name": "Pricing", "steps": [
+    {"match": "page", "value": "/"}, {"match": "page", "value": "/pricing"}]}"#;
+
+async fn a_funnel_on_existing_events_builds_in_the_background(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.funnel_build_chunk = 2;
+        c.funnel_build_pause = std::time::Duration::from_millis(20);
+    })
+    .await
+    else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let base = format!("/api/v1/projects/{}/funnels", p.id);
+    let now = app.clock.now_ms();
+    let mut batch = Vec::new();
+    for i in 0..20 {
+        batch.extend(visit(&format!("v{i}"), now - 60_000 + i * 10));
+    }
+    app.collect_ok(&p.write_key, batch).await;
+
+    let res = app
+        .post(&owner, &base, serde_json::from_str(TWO_STEPS).unwrap())
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let f = json_of(res).await;
+    assert_eq!(f["status"], "building");
+    let fid = f["id"].as_str().unwrap().to_owned();
+    // 40 events, 2 per chunk, 20 ms apart: still building when read.
+    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
+    assert_eq!(conv["status"], "building");
+    assert_eq!(conv["steps"], Value::Null);
+    assert!(conv["progress_pct"].as_i64().unwrap() < 100);
+    let listed = json_of(app.get(&owner, &base).await).await;
+    assert_eq!(listed["funnels"][0]["status"], "building");
+
+    let ready = app.wait_funnel_ready(&owner, &p.id, &fid).await;
+    assert_eq!(ready["progress_pct"], 100);
+    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
+    assert_eq!(conv["status"], "ready");
+    let users: Vec<i64> = conv["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["users"].as_i64().unwrap())
+        .collect();
+    assert_eq!(users, vec![20, 20]);
+}
+
+async fn the_collector_keeps_accepting_while_a_funnel_builds(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.funnel_build_chunk = 5;
+        c.funnel_build_pause = std::time::Duration::from_millis(2);
+    })
+    .await
+    else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    let base = format!("/api/v1/projects/{}/funnels", p.id);
+    let now = app.clock.now_ms();
+    for b in 0..5 {
+        let mut batch = Vec::new();
+        for i in 0..40 {
+            batch.extend(visit(
+                &format!("old{b}-{i}"),
+                now - 3_600_000 + b * 1000 + i,
+            ));
+        }
+        app.collect_ok(&p.write_key, batch).await;
+    }
+    let f = json_of(
+        app.post(&owner, &base, serde_json::from_str(TWO_STEPS).unwrap())
+            .await,
+    )
+    .await;
+    let fid = f["id"].as_str().unwrap().to_owned();
+    // Visitors keep arriving while the 400 stored events are scanned five at a
+    // time; every request is accepted (no 503) and counted once.
+    let (mut during, mut sent) = (0, 0);
+    loop {
+        let building =
+            json_of(app.get(&owner, &format!("{base}/{fid}")).await).await["status"] == "building";
+        let res = app
+            .collect(
+                &p.write_key,
+                visit(&format!("new{sent}"), now - 1000 + sent),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        sent += 1;
+        if !building {
+            break;
+        }
+        during += 1;
+        assert!(sent < 10_000, "the build never finished");
+    }
+    assert!(during >= 3, "only {during} requests while building");
+    app.wait_funnel_ready(&owner, &p.id, &fid).await;
+    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
+    let users: Vec<i64> = conv["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["users"].as_i64().unwrap())
+        .collect();
+    // Exactly the query-time conversion over the stored events (the reference).
+    let steps: Vec<vibe_store::funnel::FunnelStep> =
+        serde_json::from_value(f["steps"].clone()).unwrap();
+    let events = app
+        .state
+        .store
+        .funnel_events(&p.id, &steps, i64::MIN, i64::MAX)
+        .await
+        .unwrap();
+    let reference: Vec<i64> =
+        vibe_store::funnel::conversion(&steps, 7, &events, now - 30 * 86_400_000, i64::MAX)
+            .iter()
+            .map(|s| s.users)
+            .collect();
+    assert_eq!(users, reference);
+    assert_eq!(users[0], 200 + sent, "every visitor once");
+}
+
 crate::on_both_backends!(
     funnels_crud_and_conversion,
-    funnel_definitions_are_validated_and_guarded
+    funnel_definitions_are_validated_and_guarded,
+    a_funnel_on_existing_events_builds_in_the_background,
+    the_collector_keeps_accepting_while_a_funnel_builds
 );

@@ -382,3 +382,25 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+impl TestApp {
+    /// Polls a funnel until its rollup, built in the background, is ready. The
+    /// builder runs in real time (not on the test clock), so this waits for real.
+    pub async fn wait_funnel_ready(&self, session: &Session, project_id: &str, fid: &str) -> Value {
+        for _ in 0..3000 {
+            let f = json_of(
+                self.get(
+                    session,
+                    &format!("/api/v1/projects/{project_id}/funnels/{fid}"),
+                )
+                .await,
+            )
+            .await;
+            if f["status"] == "ready" {
+                return f;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("funnel {fid} never became ready");
+    }
+}

@@ -4,6 +4,7 @@
 //! ensure differently (SQLite: the writer connection; PostgreSQL: table locks),
 //! so they are required methods whose statements come from [`sql`].
 
+pub mod build;
 pub mod funnel;
 pub mod rollup;
 
@@ -40,11 +41,12 @@ pub mod sql {
 
 #[async_trait]
 pub trait FunnelStore: HasDb {
-    /// Stores the funnel and builds its rollup from the events stored so far.
+    /// Stores the funnel and marks its rollup building (`funnels::build`); the
+    /// builder task fills it in with [`FunnelStore::build_funnel_chunk`].
     async fn create_funnel(&self, project_id: &str, funnel: &Funnel) -> StoreResult<()>;
 
-    /// Replaces name, steps and window and rebuilds the rollup; `NotFound` when it
-    /// is not this project's.
+    /// Replaces name, steps and window and marks the rollup for rebuilding (old
+    /// rows are cleared by the builder); `NotFound` when it is not this project's.
     async fn update_funnel(&self, project_id: &str, funnel: &Funnel) -> StoreResult<()>;
 
     async fn delete_funnel(&self, project_id: &str, funnel_id: &str) -> StoreResult<()>;
@@ -57,6 +59,25 @@ pub trait FunnelStore: HasDb {
         project_id: Option<&str>,
         only_unbuilt: bool,
     ) -> StoreResult<usize>;
+
+    // Builds run in short transactions serialised with ingestion, which the
+    // backends ensure differently (SQLite: the writer connection; PostgreSQL:
+    // table locks with a lock timeout), hence required methods.
+    /// Build state of each of a project's funnels, by funnel id.
+    async fn funnel_build_states(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<Vec<(String, build::BuildState)>>;
+    /// `(project_id, funnel_id)` of every funnel not ready, oldest first.
+    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>>;
+    /// One short transaction of a funnel's build: `chunk` events scanned, rows
+    /// cleared per table, or `chunk / 50` people recomputed.
+    async fn build_funnel_chunk(
+        &self,
+        project_id: &str,
+        funnel_id: &str,
+        chunk: usize,
+    ) -> StoreResult<build::ChunkDone>;
 
     async fn list_funnels(&self, project_id: &str) -> StoreResult<Vec<Funnel>> {
         let sql = format!(

@@ -13,7 +13,7 @@ use crate::{IngestJob, Project, Store};
 
 const D: i64 = 86_400_000;
 
-fn step(kind: StepMatch, value: &str, prefix: bool) -> FunnelStep {
+pub(super) fn step(kind: StepMatch, value: &str, prefix: bool) -> FunnelStep {
     FunnelStep {
         kind,
         value: value.into(),
@@ -22,7 +22,7 @@ fn step(kind: StepMatch, value: &str, prefix: bool) -> FunnelStep {
     }
 }
 
-fn funnel(id: &str, steps: &[FunnelStep], window_days: i64) -> Funnel {
+pub(super) fn funnel(id: &str, steps: &[FunnelStep], window_days: i64) -> Funnel {
     Funnel {
         id: id.into(),
         name: id.into(),
@@ -33,7 +33,7 @@ fn funnel(id: &str, steps: &[FunnelStep], window_days: i64) -> Funnel {
     }
 }
 
-fn shapes() -> Vec<(Vec<FunnelStep>, i64)> {
+pub(super) fn shapes() -> Vec<(Vec<FunnelStep>, i64)> {
     use StepMatch::{Event, Page};
     vec![
         (
@@ -60,7 +60,7 @@ fn shapes() -> Vec<(Vec<FunnelStep>, i64)> {
 }
 
 /// Query-time conversion (the reference) against the rollup, for several periods.
-async fn assert_rollup_matches(
+pub(super) async fn assert_rollup_matches(
     store: &dyn Store,
     p: &Project,
     funnel_ids: &[&str],
@@ -100,7 +100,11 @@ async fn assert_rollup_matches(
     }
 }
 
-async fn ingest_all(store: &dyn Store, p: &Project, batches: Vec<Vec<vibe_core::Message>>) {
+pub(super) async fn ingest_all(
+    store: &dyn Store,
+    p: &Project,
+    batches: Vec<Vec<vibe_core::Message>>,
+) {
     for batch in batches {
         let jobs: Vec<IngestJob> = batch.chunks(7).map(|c| job(p, c.to_vec())).collect();
         store.ingest(&jobs).await.unwrap();
@@ -121,6 +125,7 @@ pub(super) async fn funnel_rollup_matches_query_time(store: Arc<dyn Store>) {
         let f = funnel(&format!("early{i}"), steps, *w);
         store.create_funnel(&p.id, &f).await.unwrap();
     }
+    super::funnel_build::build_all(store.as_ref(), 1000).await;
     let history = synthetic_history(9, 25);
     ingest_all(store.as_ref(), &p, history.clone()).await;
     ingest_all(store.as_ref(), &other, history[..3].to_vec()).await;
@@ -156,6 +161,7 @@ pub(super) async fn funnel_rollup_matches_query_time(store: Arc<dyn Store>) {
         let f = funnel(&format!("late{i}"), steps, *w);
         store.create_funnel(&p.id, &f).await.unwrap();
     }
+    super::funnel_build::build_all(store.as_ref(), 1000).await;
     for (i, (steps, w)) in shapes.iter().enumerate() {
         let (early, late) = (format!("early{i}"), format!("late{i}"));
         assert_rollup_matches(
@@ -183,6 +189,7 @@ pub(super) async fn funnel_rollup_matches_query_time(store: Arc<dyn Store>) {
         .update_funnel(&p.id, &funnel("early0", steps, w))
         .await
         .unwrap();
+    super::funnel_build::build_all(store.as_ref(), 1000).await;
     assert_rollup_matches(store.as_ref(), &p, &["early0"], steps, w, "after edit").await;
     assert_eq!(store.rebuild_funnels(Some(&p.id), true).await.unwrap(), 0);
     assert_eq!(store.rebuild_funnels(Some(&p.id), false).await.unwrap(), 6);
