@@ -52,10 +52,15 @@ impl PgStore {
             .await
             .map_err(err)?;
         if let Some(schema) = schema {
-            sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-                .execute(&pool)
-                .await
-                .map_err(err)?;
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            match sqlx::raw_sql(&create).execute(&pool).await {
+                Ok(_) => {}
+                // Two nodes (or tests) creating it at once: IF NOT EXISTS does not
+                // keep the slower one off the catalog's unique index, but the
+                // schema exists either way.
+                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {}
+                Err(e) => return Err(err(e)),
+            }
         }
         let mut store = Self {
             db: Db::Postgres(pool.clone()),

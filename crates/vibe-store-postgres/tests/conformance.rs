@@ -36,6 +36,24 @@ async fn postgres_passes_the_conformance_suite() {
     .await;
 }
 
+/// Nodes starting together on a schema that does not exist yet all connect
+/// (the probe above once failed when two tests created `vibe_probe` at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_on_a_new_schema_all_connect() {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    if !available(&url).await {
+        return;
+    }
+    let schema = format!("t_{}", uuid_simple());
+    // Polled together on one task, so the four connects and migrations interleave.
+    let start = || PgStore::connect(&url, Some(&schema));
+    let (a, b, c, d) = tokio::join!(start(), start(), start(), start());
+    for store in [a, b, c, d] {
+        store.expect("every node connects and migrates");
+    }
+}
+
 /// The two migration sets describe one schema: same tables, same columns (names
 /// and nullability), same indexes by name and columns.
 #[tokio::test]
