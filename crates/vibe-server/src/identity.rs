@@ -10,9 +10,7 @@
 //!
 //! Server-side `/track` and `/identify` use secret keys and are not checked.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
@@ -22,6 +20,7 @@ use vibe_store::{Store, StoreResult};
 
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::random_token;
+use crate::state::TtlCache;
 
 pub const SECRET_PREFIX: &str = "vis_";
 
@@ -103,18 +102,11 @@ pub fn verify_batch(secret: &str, batch: &[Value]) -> ApiResult<Vec<Value>> {
 
 /// Project id → the identity secret when verification is required, cached
 /// like write keys so the collector does not query for it on every request.
-/// Changes on another node are seen within the TTL.
-pub struct IdentityCache {
-    ttl: Duration,
-    map: RwLock<HashMap<String, (Option<String>, Instant)>>,
-}
+pub struct IdentityCache(TtlCache<Option<String>>);
 
 impl IdentityCache {
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            map: RwLock::new(HashMap::new()),
-        }
+        Self(TtlCache::new(ttl))
     }
 
     /// `Some(secret)` when the project requires signed user ids.
@@ -123,34 +115,19 @@ impl IdentityCache {
         store: &dyn Store,
         project_id: &str,
     ) -> StoreResult<Option<String>> {
-        if let Some((s, at)) = self
-            .map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(project_id)
-        {
-            if at.elapsed() < self.ttl {
-                return Ok(s.clone());
-            }
-        }
-        let secret = store
-            .identity_verification(project_id)
-            .await?
-            .filter(|v| v.required)
-            .and_then(|v| v.secret);
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        map.insert(project_id.to_owned(), (secret.clone(), Instant::now()));
-        Ok(secret)
+        self.0
+            .get_or_load(project_id, || async {
+                Ok(store
+                    .identity_verification(project_id)
+                    .await?
+                    .filter(|v| v.required)
+                    .and_then(|v| v.secret))
+            })
+            .await
     }
 
     pub fn invalidate(&self, project_id: &str) {
-        self.map
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(project_id);
+        self.0.remove(project_id);
     }
 }
 

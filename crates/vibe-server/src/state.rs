@@ -47,15 +47,16 @@ impl AppState {
     }
 }
 
-/// Caches write key → project for the collector, so a page view does not cost a
-/// project lookup. Entries (also misses) expire, which bounds staleness when a
-/// project changes on another node.
-pub struct KeyCache {
+/// A small map whose entries (misses included) expire after a TTL, so what the
+/// collector looks up per request costs one query per key per TTL, and a change
+/// made on another node is seen within it. Cleared when it grows past 100,000
+/// keys, so a flood of made-up keys cannot grow it without bound.
+pub struct TtlCache<V> {
     ttl: Duration,
-    map: RwLock<HashMap<String, (Option<Project>, Instant)>>,
+    map: RwLock<HashMap<String, (V, Instant)>>,
 }
 
-impl KeyCache {
+impl<V: Clone> TtlCache<V> {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
@@ -63,31 +64,58 @@ impl KeyCache {
         }
     }
 
+    /// The cached value of `key`, or what `load` returns (then cached).
+    pub async fn get_or_load<F: std::future::Future<Output = StoreResult<V>>>(
+        &self,
+        key: &str,
+        load: impl FnOnce() -> F,
+    ) -> StoreResult<V> {
+        if let Some((v, at)) = self.map.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+            if at.elapsed() < self.ttl {
+                return Ok(v.clone());
+            }
+        }
+        let v = load().await?;
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(key.to_owned(), (v.clone(), Instant::now()));
+        Ok(v)
+    }
+
+    pub fn remove(&self, key: &str) {
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    pub fn clear(&self) {
+        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// Caches write key → project for the collector, so a page view does not cost a
+/// project lookup.
+pub struct KeyCache(TtlCache<Option<Project>>);
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self(TtlCache::new(ttl))
+    }
+
     pub async fn project(
         &self,
         store: &dyn Store,
         write_key: &str,
     ) -> StoreResult<Option<Project>> {
-        if let Some((p, at)) = self
-            .map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(write_key)
-        {
-            if at.elapsed() < self.ttl {
-                return Ok(p.clone());
-            }
-        }
-        let p = store.project_by_write_key(write_key).await?;
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        map.insert(write_key.to_owned(), (p.clone(), Instant::now()));
-        Ok(p)
+        self.0
+            .get_or_load(write_key, || store.project_by_write_key(write_key))
+            .await
     }
 
     pub fn invalidate(&self) {
-        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.0.clear();
     }
 }
