@@ -9,10 +9,9 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use sqlx::{PgConnection, PgPool};
-use vibe_store::funnel::{events_sql, FunnelEvent, FunnelStep};
+use vibe_store::funnel::FunnelStep;
 use vibe_store::funnel_build::{people_per_chunk, BuildState, ChunkDone, Phase};
 use vibe_store::funnel_rollup::{hits_of_events, FunnelDef, FunnelWork};
-use vibe_store::users::{numbered_placeholders, SqlValue};
 use vibe_store::StoreResult;
 
 use crate::{err, funnel_rollup};
@@ -210,9 +209,13 @@ async fn step(
             .await
             .map_err(err)?;
             if !def.steps.is_empty() {
-                let events =
-                    matching_events(tx, &def, after.saturating_add(1), until.unwrap_or(i64::MAX))
-                        .await?;
+                let events = funnel_rollup::matching_events(
+                    tx,
+                    &def,
+                    after.saturating_add(1),
+                    until.unwrap_or(i64::MAX),
+                )
+                .await?;
                 let hits = hits_of_events(&def, &events);
                 funnel_rollup::insert_hits(tx, std::slice::from_ref(&def), &hits).await?;
             }
@@ -268,23 +271,4 @@ async fn step(
     .await
     .map_err(err)?;
     Ok(Some(state))
-}
-
-/// Events in `[from, to]` matching a step, with their person resolved now.
-async fn matching_events(
-    tx: &mut PgConnection,
-    def: &FunnelDef,
-    from: i64,
-    to: i64,
-) -> StoreResult<Vec<FunnelEvent>> {
-    let (sql, args) = events_sql(&def.project_id, &def.steps, from, to);
-    let sql = numbered_placeholders(&sql);
-    let mut q = sqlx::query_as::<_, FunnelEvent>(&sql);
-    for a in args {
-        q = match a {
-            SqlValue::Text(s) => q.bind(s),
-            SqlValue::Int(i) => q.bind(i),
-        };
-    }
-    q.fetch_all(&mut *tx).await.map_err(err)
 }

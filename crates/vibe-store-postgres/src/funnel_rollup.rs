@@ -129,16 +129,7 @@ pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> Sto
         return Ok(());
     }
     let def = FunnelDef::of(project_id, f);
-    let (sql, args) = events_sql(project_id, &f.steps, i64::MIN, i64::MAX);
-    let sql = numbered_placeholders(&sql);
-    let mut q = sqlx::query_as::<_, FunnelEvent>(&sql);
-    for a in args {
-        q = match a {
-            SqlValue::Text(s) => q.bind(s),
-            SqlValue::Int(i) => q.bind(i),
-        };
-    }
-    let events = q.fetch_all(&mut *tx).await.map_err(err)?;
+    let events = matching_events(&mut *tx, &def, i64::MIN, i64::MAX).await?;
     let mut hits = hits_of_events(&def, &events);
     drop(events);
     sort_hits(&mut hits);
@@ -281,4 +272,23 @@ async fn write_hours(
     .await
     .map_err(err)?;
     Ok(())
+}
+
+/// Events in `[from, to]` matching a step, with their person resolved now.
+pub(crate) async fn matching_events(
+    tx: &mut PgConnection,
+    def: &FunnelDef,
+    from: i64,
+    to: i64,
+) -> StoreResult<Vec<FunnelEvent>> {
+    let (sql, args) = events_sql(&def.project_id, &def.steps, from, to);
+    let sql = numbered_placeholders(&sql);
+    let mut q = sqlx::query_as::<_, FunnelEvent>(&sql);
+    for a in args {
+        q = match a {
+            SqlValue::Text(s) => q.bind(s),
+            SqlValue::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_all(&mut *tx).await.map_err(err)
 }

@@ -5,12 +5,11 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use sqlx::SqlitePool;
-use vibe_store::funnel::{events_sql, FunnelEvent, FunnelStep};
+use vibe_store::funnel::FunnelStep;
 use vibe_store::funnel_build::{people_per_chunk, BuildState, ChunkDone, Phase};
 use vibe_store::funnel_rollup::{hits_of_events, FunnelDef, FunnelWork};
-use vibe_store::users::SqlValue;
 use vibe_store::StoreResult;
 
 use crate::ingest::err;
@@ -185,8 +184,12 @@ fn step(
                 .optional()
                 .map_err(err)?;
             if !def.steps.is_empty() {
-                let events =
-                    matching_events(tx, &def, after.saturating_add(1), until.unwrap_or(i64::MAX))?;
+                let events = funnel_rollup::matching_events(
+                    tx,
+                    &def,
+                    after.saturating_add(1),
+                    until.unwrap_or(i64::MAX),
+                )?;
                 let hits = hits_of_events(&def, &events);
                 funnel_rollup::insert_hits(tx, std::slice::from_ref(&def), &hits)?;
             }
@@ -246,38 +249,4 @@ fn step(
     )
     .map_err(err)?;
     Ok(Some(state))
-}
-
-/// Events in `[from, to]` matching a step, with their person resolved now.
-fn matching_events(
-    tx: &Transaction<'_>,
-    def: &FunnelDef,
-    from: i64,
-    to: i64,
-) -> StoreResult<Vec<FunnelEvent>> {
-    let (sql, args) = events_sql(&def.project_id, &def.steps, from, to);
-    let args: Vec<Box<dyn ToSql>> = args
-        .into_iter()
-        .map(|a| -> Box<dyn ToSql> {
-            match a {
-                SqlValue::Text(s) => Box::new(s),
-                SqlValue::Int(i) => Box::new(i),
-            }
-        })
-        .collect();
-    let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok(FunnelEvent {
-                id: r.get(0)?,
-                anonymous_id: r.get(1)?,
-                person: r.get(2)?,
-                ts: r.get(3)?,
-                kind: r.get(4)?,
-                path: r.get(5)?,
-                name: r.get(6)?,
-            })
-        })
-        .map_err(err)?;
-    rows.collect::<Result<_, _>>().map_err(err)
 }

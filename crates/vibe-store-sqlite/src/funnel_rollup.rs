@@ -109,32 +109,7 @@ pub fn rebuild(tx: &Transaction<'_>, project_id: &str, f: &Funnel) -> StoreResul
     if f.steps.is_empty() {
         return Ok(());
     }
-    let (sql, args) = events_sql(project_id, &f.steps, i64::MIN, i64::MAX);
-    let args: Vec<Box<dyn ToSql>> = args
-        .into_iter()
-        .map(|a| -> Box<dyn ToSql> {
-            match a {
-                SqlValue::Text(s) => Box::new(s),
-                SqlValue::Int(i) => Box::new(i),
-            }
-        })
-        .collect();
-    let mut stmt = tx.prepare(&sql).map_err(err)?;
-    let events = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok(FunnelEvent {
-                id: r.get(0)?,
-                anonymous_id: r.get(1)?,
-                person: r.get(2)?,
-                ts: r.get(3)?,
-                kind: r.get(4)?,
-                path: r.get(5)?,
-                name: r.get(6)?,
-            })
-        })
-        .map_err(err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(err)?;
+    let events = matching_events(tx, &def, i64::MIN, i64::MAX)?;
     let mut hits = hits_of_events(&def, &events);
     drop(events);
     sort_hits(&mut hits);
@@ -299,4 +274,38 @@ fn write_hours(tx: &Transaction<'_>, def: &FunnelDef, deltas: &HourDeltas) -> St
             .map_err(err)?;
     }
     Ok(())
+}
+
+/// Events in `[from, to]` matching a step, with their person resolved now.
+pub(crate) fn matching_events(
+    tx: &Transaction<'_>,
+    def: &FunnelDef,
+    from: i64,
+    to: i64,
+) -> StoreResult<Vec<FunnelEvent>> {
+    let (sql, args) = events_sql(&def.project_id, &def.steps, from, to);
+    let args: Vec<Box<dyn ToSql>> = args
+        .into_iter()
+        .map(|a| -> Box<dyn ToSql> {
+            match a {
+                SqlValue::Text(s) => Box::new(s),
+                SqlValue::Int(i) => Box::new(i),
+            }
+        })
+        .collect();
+    let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok(FunnelEvent {
+                id: r.get(0)?,
+                anonymous_id: r.get(1)?,
+                person: r.get(2)?,
+                ts: r.get(3)?,
+                kind: r.get(4)?,
+                path: r.get(5)?,
+                name: r.get(6)?,
+            })
+        })
+        .map_err(err)?;
+    rows.collect::<Result<_, _>>().map_err(err)
 }
