@@ -93,3 +93,62 @@ async fn a_dead_writer_is_restarted_with_its_queue(backend: Backend) {
 }
 
 crate::on_both_backends!(a_dead_writer_is_restarted_with_its_queue);
+
+/// `/readyz` answers 503 while the database refuses connections and 200 again
+/// once it accepts them. PostgreSQL only: a database of its own is closed to
+/// new connections and its sessions ended, which SQLite (a file the process
+/// holds open) has no equivalent of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_reports_an_unreachable_database() {
+    let Ok(admin) = sqlx::PgPool::connect(&pg_url()).await else {
+        return; // Every other PostgreSQL test reports (or, under CI, fails on) this.
+    };
+    let db = format!("t_ready_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = pg_url();
+    let url = format!("{}/{db}", &base[..base.rfind('/').unwrap()]);
+    let Some(app) = spawn_app_with(Backend::Postgres, |c| {
+        c.database_url = Some(vibe_core::secret::Secret::new(url))
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(readyz(&app).await.0, StatusCode::OK);
+
+    let close = format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false");
+    sqlx::query(&close).execute(&admin).await.unwrap();
+    let end_sessions = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1";
+    let mut status = StatusCode::OK;
+    for _ in 0..10 {
+        sqlx::query(end_sessions)
+            .bind(&db)
+            .execute(&admin)
+            .await
+            .unwrap();
+        status = readyz(&app).await.0;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+    }
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let open = format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true");
+    sqlx::query(&open).execute(&admin).await.unwrap();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = readyz(&app).await.0;
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
+    drop(app);
+    let _ = sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}
