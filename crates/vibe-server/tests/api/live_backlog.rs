@@ -47,3 +47,40 @@ async fn a_hub_that_falls_behind_resyncs_instead_of_buffering(backend: Backend) 
 }
 
 crate::on_both_backends!(a_hub_that_falls_behind_resyncs_instead_of_buffering);
+
+/// On PostgreSQL the relay's outbox of pending `NOTIFY`s is bounded: when it
+/// overflows, or a `NOTIFY` fails, the lost records are replaced by one
+/// `resync` notification. Here that notification is sent the way the relay
+/// sends it; every dashboard must get a fresh snapshot from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resync_notification_sends_every_dashboard_a_snapshot() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let owner = app.login_owner().await;
+    let p = app.default_project(&owner).await;
+    app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
+        .await;
+    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "snapshot");
+
+    let url = app
+        .state
+        .config
+        .database_url
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_owned();
+    let channel = vibe_server::live::relay::channel_for(&url);
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("SELECT pg_notify($1, 'resync')")
+        .bind(&channel)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (snap, _) = until_type(&mut ws, "snapshot").await;
+    let visitors = snap["visitors"].as_array().unwrap();
+    assert_eq!(visitors.len(), 1);
+    assert_eq!(visitors[0]["session_id"], "s-a");
+}
