@@ -9,7 +9,9 @@ secs="${2:-15}"
 port=18181
 base="http://127.0.0.1:$port"
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --bin vibe -q
+# VIBE_BIN=path measures another binary (e.g. an older commit's) without building.
+vibe="${VIBE_BIN:-./target/release/vibe}"
+[ -n "${VIBE_BIN:-}" ] || cargo build --release --bin vibe -q
 
 data="$(mktemp -d)"
 export VIBE_ADDR="127.0.0.1:$port" VIBE_DATA_DIR="$data" VIBE_LOG=warn \
@@ -19,7 +21,7 @@ if [ "$backend" = postgres ]; then
   psql "$pg" -qc "DROP SCHEMA IF EXISTS vibe_bench CASCADE; CREATE SCHEMA vibe_bench;"
   export DATABASE_URL="$pg?options[search_path]=vibe_bench"
 fi
-./target/release/vibe serve & pid=$!
+"$vibe" serve & pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 cookie=$(curl -sf -D - -o /dev/null -H 'content-type: application/json' \
