@@ -4,11 +4,14 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 async fn idempotent_retry_is_not_counted_twice(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let batch = vec![
         pageview("anon-1", "s-1", "https://shop.example/"),
         message(
@@ -28,11 +31,14 @@ async fn idempotent_retry_is_not_counted_twice(backend: Backend) {
 /// Each invalid request gets the documented 4xx naming the field, and nothing of
 /// it is stored — not even its valid messages.
 async fn invalid_payloads_are_rejected_whole(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let key = p.write_key.as_str();
     let good = pageview("a", "s", "https://x.example/");
     let cases: Vec<(Value, StatusCode, &str, &str)> = vec![
@@ -216,11 +222,14 @@ async fn invalid_payloads_are_rejected_whole(backend: Backend) {
 }
 
 async fn bots_are_ignored_and_counted(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner: _,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let res = app
         .client
         .post(app.url("/api/v1/collect"))
@@ -334,11 +343,14 @@ async fn cors_follows_allowed_origins(backend: Backend) {
 }
 
 async fn skewed_client_clocks_are_replaced(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let now = app.clock.now_ms();
     let far_future = message(
         "event",
@@ -360,11 +372,14 @@ async fn skewed_client_clocks_are_replaced(backend: Backend) {
 }
 
 async fn server_side_track_and_identify_use_secret_keys(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let res = app
         .post(
             &owner,

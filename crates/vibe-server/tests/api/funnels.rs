@@ -15,11 +15,14 @@ async fn put(app: &TestApp, s: &Session, path: &str, body: Value) -> reqwest::Re
 }
 
 async fn funnels_crud_and_conversion(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let body = json!({"name": "Signup", "window_days": 7, "steps": [
         {"match": "page", "value": "/"},
@@ -104,11 +107,14 @@ async fn funnels_crud_and_conversion(backend: Backend) {
 }
 
 async fn funnel_definitions_are_validated_and_guarded(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let cases = [
         (json!({"name": "x", "steps": []}), "steps"),
@@ -213,7 +219,11 @@ const TWO_STEPS: &str = r#"{"name": "Pricing", "steps": [
     {"match": "page", "value": "/"}, {"match": "page", "value": "/pricing"}]}"#;
 
 async fn a_funnel_on_existing_events_builds_in_the_background(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in_with(backend, |c| {
         c.funnel_build_chunk = 2;
         c.funnel_build_pause = std::time::Duration::from_millis(20);
     })
@@ -221,8 +231,6 @@ async fn a_funnel_on_existing_events_builds_in_the_background(backend: Backend) 
     else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let now = app.clock.now_ms();
     let mut batch = Vec::new();
@@ -260,7 +268,11 @@ async fn a_funnel_on_existing_events_builds_in_the_background(backend: Backend) 
 }
 
 async fn the_collector_keeps_accepting_while_a_funnel_builds(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in_with(backend, |c| {
         c.funnel_build_chunk = 5;
         c.funnel_build_pause = std::time::Duration::from_millis(2);
     })
@@ -268,8 +280,6 @@ async fn the_collector_keeps_accepting_while_a_funnel_builds(backend: Backend) {
     else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let now = app.clock.now_ms();
     for b in 0..5 {

@@ -4,11 +4,14 @@ use serde_json::json;
 use crate::helpers::*;
 
 async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     assert!(app.online_visitors(&owner, &p.id).await.is_empty());
     app.collect_ok(&p.write_key, vec![
         message("pageview", "anon-1", "s-1", json!({"url": "https://shop.example/", "referrer": "https://news.example/"})),
@@ -50,11 +53,14 @@ async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
 }
 
 async fn leave_removes_the_visitor_at_once(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(
         &p.write_key,
         vec![pageview("a", "s-a", "/"), pageview("b", "s-b", "/")],
@@ -80,11 +86,14 @@ async fn leave_removes_the_visitor_at_once(backend: Backend) {
 }
 
 async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(
         &p.write_key,
         vec![
@@ -129,11 +138,14 @@ async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
 }
 
 async fn identify_merges_the_anonymous_visitor_into_the_user(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(&p.write_key, vec![pageview("anon-9", "s-9", "/signup")])
         .await;
     app.collect_ok(&p.write_key, vec![message("identify", "anon-9", "s-9", json!({"user_id": "user-9", "traits": {"email": "nine@example.com", "name": "Nine", "plan": "trial"}}))])

@@ -93,11 +93,14 @@ fn send_concurrently(
 }
 
 async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.queue_capacity = 1).await else {
+    let Some(SignedIn {
+        app,
+        owner: _,
+        project: p,
+    }) = signed_in_with(backend, |c| c.queue_capacity = 1).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
     let sends = send_pageviews_concurrently(&app, &p.write_key, 6);
     overflow_then_count(&app, &p.id, lock, sends).await;
@@ -106,11 +109,14 @@ async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
 /// A queue with room for thousands of requests still refuses more than its
 /// byte limit: 6 requests of ~6 KB each do not fit in 16 KB.
 async fn queue_is_bounded_in_bytes_too(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.queue_max_bytes = 16 * 1024).await else {
+    let Some(SignedIn {
+        app,
+        owner: _,
+        project: p,
+    }) = signed_in_with(backend, |c| c.queue_max_bytes = 16 * 1024).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
     let note = "n".repeat(6000);
     let sends = send_concurrently(&app, &p.write_key, 6, |i| {
@@ -171,11 +177,14 @@ async fn overflow_then_count(
 }
 
 async fn shutdown_commits_accepted_requests(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner: _,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
     let sends = send_pageviews_concurrently(&app, &p.write_key, 5);
     for _ in 0..200 {

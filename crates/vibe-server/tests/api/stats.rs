@@ -39,11 +39,14 @@ fn card(m: &Value, name: &str) -> (f64, f64, Option<f64>) {
 }
 
 async fn an_empty_project_has_zero_cards_and_empty_days(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let m = json_of(
         app.get(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
             .await,
@@ -70,11 +73,14 @@ async fn an_empty_project_has_zero_cards_and_empty_days(backend: Backend) {
 }
 
 async fn metric_cards_compare_this_week_with_last(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let secret = secret_key(&app, &owner, &p.id).await;
     let now = app.clock.now_ms();
     for u in ["u1", "u2", "u3", "u4"] {
@@ -162,11 +168,14 @@ async fn days_are_local_to_the_project_time_zone(backend: Backend) {
 }
 
 async fn daily_stats_validate_the_range(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let get = |q: &str| {
         let path = format!("/api/v1/projects/{}/stats/daily?{q}", p.id);
         let (app, owner) = (&app, &owner);

@@ -20,11 +20,14 @@ async fn identify(app: &TestApp, key: &str, anon: &str, user: &str, traits: Valu
 }
 
 async fn users_list_filters_searches_and_pages(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     identify(
         &app,
         &p.write_key,
@@ -119,11 +122,14 @@ async fn users_list_filters_searches_and_pages(backend: Backend) {
 }
 
 async fn profile_and_sessions_of_a_user(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let now = app.clock.now_ms();
     app.collect_ok(
         &p.write_key,
@@ -207,11 +213,14 @@ async fn profile_and_sessions_of_a_user(backend: Backend) {
 }
 
 async fn csv_exports_are_escaped_and_complete(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     identify(
         &app,
         &p.write_key,

@@ -20,11 +20,14 @@ async fn metrics_text(app: &TestApp) -> String {
 }
 
 async fn a_dead_writer_is_restarted_with_its_queue(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(SignedIn {
+        app,
+        owner: _,
+        project: p,
+    }) = signed_in(backend).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     assert_eq!(readyz(&app).await.1["writer"], "up");
     assert!(metrics_text(&app)
         .await
