@@ -4,12 +4,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 async fn idempotent_retry_is_not_counted_twice(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let batch = vec![
@@ -31,12 +26,7 @@ async fn idempotent_retry_is_not_counted_twice(backend: Backend) {
 /// Each invalid request gets the documented 4xx naming the field, and nothing of
 /// it is stored — not even its valid messages.
 async fn invalid_payloads_are_rejected_whole(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let key = p.write_key.as_str();
@@ -222,12 +212,7 @@ async fn invalid_payloads_are_rejected_whole(backend: Backend) {
 }
 
 async fn bots_are_ignored_and_counted(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner: _,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, _, p)) = signed_in(backend).await else {
         return;
     };
     let res = app
@@ -343,12 +328,7 @@ async fn cors_follows_allowed_origins(backend: Backend) {
 }
 
 async fn skewed_client_clocks_are_replaced(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let now = app.clock.now_ms();
@@ -372,12 +352,7 @@ async fn skewed_client_clocks_are_replaced(backend: Backend) {
 }
 
 async fn server_side_track_and_identify_use_secret_keys(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let res = app

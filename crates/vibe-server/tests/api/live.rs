@@ -130,12 +130,7 @@ fn session_ids(visitors: &Value) -> Vec<String> {
 }
 
 async fn snapshot_matches_online_and_metrics(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     app.collect_ok(
@@ -181,12 +176,7 @@ async fn snapshot_matches_online_and_metrics(backend: Backend) {
 }
 
 async fn deltas_follow_collects_in_sequence(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let (mut ws, snap) = watch(&app, &p.id, &owner).await;
@@ -203,7 +193,7 @@ async fn deltas_follow_collects_in_sequence(backend: Backend) {
     app.collect_ok(
         &p.write_key,
         vec![
-            message("heartbeat", "a", "s-a", json!({})),
+            signal("heartbeat", "a", "s-a"),
             pageview("a", "s-a", "https://x/pricing"),
         ],
     )
@@ -247,7 +237,7 @@ async fn deltas_follow_collects_in_sequence(backend: Backend) {
     assert_eq!(ident["user_id"], "u1");
     assert_eq!(ident["traits"]["plan"], "pro");
 
-    app.collect_ok(&p.write_key, vec![message("leave", "a", "s-a", json!({}))])
+    app.collect_ok(&p.write_key, vec![signal("leave", "a", "s-a")])
         .await;
     let (left, seen) = until_type(&mut ws, "visitor_left").await;
     all.extend(seen);
@@ -264,12 +254,7 @@ async fn deltas_follow_collects_in_sequence(backend: Backend) {
 }
 
 async fn silent_visitors_time_out(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let (mut ws, _) = watch(&app, &p.id, &owner).await;
@@ -287,11 +272,7 @@ async fn silent_visitors_time_out(backend: Backend) {
 }
 
 async fn a_lagging_client_gets_a_fresh_snapshot(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in_with(backend, |c| c.live_channel_capacity = 1).await
+    let Some((app, owner, p)) = signed_in_with(backend, |c| c.live_channel_capacity = 1).await
     else {
         return;
     };
@@ -313,12 +294,7 @@ async fn a_lagging_client_gets_a_fresh_snapshot(backend: Backend) {
 }
 
 async fn feed_needs_auth_and_membership(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let (status, body) = refused(&app, &p.id, Auth::None).await;
@@ -346,11 +322,7 @@ async fn feed_needs_auth_and_membership(backend: Backend) {
 }
 
 async fn revoked_token_closes_the_feed(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in_with(backend, |c| {
+    let Some((app, owner, p)) = signed_in_with(backend, |c| {
         c.live_recheck_every = Duration::from_millis(200);
     })
     .await
@@ -384,11 +356,7 @@ async fn revoked_token_closes_the_feed(backend: Backend) {
 }
 
 async fn logging_out_closes_the_feed(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in_with(backend, |c| {
+    let Some((app, owner, p)) = signed_in_with(backend, |c| {
         c.live_recheck_every = Duration::from_millis(200);
     })
     .await
@@ -406,11 +374,7 @@ async fn logging_out_closes_the_feed(backend: Backend) {
 /// a role change that still allows the feed keeps it, and others keep theirs.
 async fn removed_member_is_disconnected(backend: Backend) {
     const RECHECK: Duration = Duration::from_millis(300);
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in_with(backend, |c| c.live_recheck_every = RECHECK).await
+    let Some((app, owner, p)) = signed_in_with(backend, |c| c.live_recheck_every = RECHECK).await
     else {
         return;
     };
@@ -470,12 +434,7 @@ async fn expect_close(ws: &mut Socket) -> (CloseCode, String) {
 }
 
 async fn shutdown_closes_with_going_away(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let (mut ws, _) = watch(&app, &p.id, &owner).await;
@@ -488,11 +447,7 @@ async fn shutdown_closes_with_going_away(backend: Backend) {
 /// The server pings; a client that answers stays, one that goes silent is
 /// dropped after two ping intervals.
 async fn pings_keep_answering_clients_and_drop_silent_ones(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in_with(backend, |c| {
+    let Some((app, owner, p)) = signed_in_with(backend, |c| {
         c.live_ping_every = Duration::from_millis(200);
     })
     .await
@@ -521,12 +476,7 @@ async fn pings_keep_answering_clients_and_drop_silent_ones(backend: Backend) {
 /// Dashboards on one project share one hub (one lookup per batch, the same
 /// numbered messages); it stops when the last one leaves.
 async fn dashboards_share_one_hub_per_project(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let hubs = &app.state.live.hubs;
@@ -593,11 +543,8 @@ async fn two_nodes_share_the_feed_and_one_schedule() {
         assert_eq!(joined["visitor"]["session_id"], "s-v");
         assert_eq!(seen.len(), 1, "delivered once: {seen:?}");
     }
-    a.collect_ok(
-        &p.write_key,
-        vec![message("event", "v", "s-v", json!({"name": "buy"}))],
-    )
-    .await;
+    a.collect_ok(&p.write_key, vec![event("v", "s-v", "buy")])
+        .await;
     for ws in [&mut on_a, &mut on_b] {
         assert_eq!(until_type(ws, "event").await.0["name"], "buy");
     }
@@ -659,12 +606,7 @@ async fn two_nodes_share_the_feed_and_one_schedule() {
 /// node reconnects and sends every dashboard a fresh snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_listen_session_resyncs_dashboards() {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(Backend::Postgres).await
-    else {
+    let Some((app, owner, p)) = signed_in(Backend::Postgres).await else {
         return;
     };
     let (mut ws, _) = watch(&app, &p.id, &owner).await;

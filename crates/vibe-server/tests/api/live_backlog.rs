@@ -7,12 +7,7 @@ use crate::helpers::*;
 use crate::live::{connect, next_json, until_type, Auth};
 
 async fn a_hub_that_falls_behind_resyncs_instead_of_buffering(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in_with(backend, |c| c.live_hub_backlog = 1).await
-    else {
+    let Some((app, owner, p)) = signed_in_with(backend, |c| c.live_hub_backlog = 1).await else {
         return;
     };
     app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
@@ -57,12 +52,7 @@ crate::on_both_backends!(a_hub_that_falls_behind_resyncs_instead_of_buffering);
 /// sends it; every dashboard must get a fresh snapshot from it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resync_notification_sends_every_dashboard_a_snapshot() {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(Backend::Postgres).await
-    else {
+    let Some((app, owner, p)) = signed_in(Backend::Postgres).await else {
         return;
     };
     app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])

@@ -1,42 +1,13 @@
 //! `/api/v1/projects/{id}/members`: admins and owners manage who sees a project.
 
-use reqwest::StatusCode;
-use serde_json::{json, Value};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use vibe_store::Role;
 
 use crate::helpers::*;
 
-async fn patch(app: &TestApp, session: &Session, path: &str, body: Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .header("cookie", &session.0)
-        .json(&body)
-        .send()
-        .await
-        .expect("request")
-}
-
-async fn member_emails(
-    app: &TestApp,
-    session: &Session,
-    project_id: &str,
-) -> Vec<(String, String)> {
-    let res = app
-        .get(session, &format!("/api/v1/projects/{project_id}/members"))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    json_of(res).await["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|m| {
-            (
-                m["email"].as_str().unwrap().to_owned(),
-                m["role"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
 
 async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -47,7 +18,7 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     let b = app.create_project(&owner, "B").await;
     let base = format!("/api/v1/projects/{}/members", b.id);
     assert_eq!(
-        member_emails(&app, &owner, &b.id).await,
+        app.members(&owner, &b.id).await,
         vec![(OWNER_EMAIL.to_owned(), "owner".to_owned())]
     );
     // Bob is not a member of B yet.
@@ -77,32 +48,17 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
         StatusCode::OK
     );
 
+    let add = |email: &str, role: &str| json!({"email": email, "role": role});
     let again = app
-        .post(
-            &owner,
-            &base,
-            json!({"email": "bob@example.com", "role": "admin"}),
-        )
+        .post(&owner, &base, add("bob@example.com", "admin"))
         .await;
     assert_error(again, StatusCode::CONFLICT, "conflict").await;
     let unknown = app
-        .post(
-            &owner,
-            &base,
-            json!({"email": "nobody@example.com", "role": "viewer"}),
-        )
+        .post(&owner, &base, add("nobody@example.com", "viewer"))
         .await;
-    let body = assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(body["field"], "email");
-    let bad_role = app
-        .post(
-            &owner,
-            &base,
-            json!({"email": "bob@example.com", "role": "god"}),
-        )
-        .await;
-    let body = assert_error(bad_role, StatusCode::BAD_REQUEST, "invalid_field").await;
-    assert_eq!(body["field"], "role");
+    assert_field_error(unknown, NOT_FOUND, "not_found", "email").await;
+    let bad_role = app.post(&owner, &base, add("bob@example.com", "god")).await;
+    assert_invalid(bad_role, "role").await;
     let missing = app
         .post(&owner, &base, json!({"email": "bob@example.com"}))
         .await;
@@ -115,17 +71,17 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
         "forbidden",
     )
     .await;
-    let res = patch(
-        &app,
-        &owner,
-        &format!("{base}/{bob_id}"),
-        json!({"role": "admin"}),
-    )
-    .await;
+    let res = app
+        .patch(
+            &owner,
+            &format!("{base}/{bob_id}"),
+            json!({"role": "admin"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json_of(res).await["role"], "admin");
     assert_eq!(
-        member_emails(&app, &bob, &b.id).await,
+        app.members(&bob, &b.id).await,
         vec![
             (OWNER_EMAIL.to_owned(), "owner".to_owned()),
             ("bob@example.com".to_owned(), "admin".to_owned()),
@@ -133,18 +89,31 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     );
 
     // The last owner cannot leave or be demoted.
-    let me = json_of(app.get(&owner, "/api/v1/auth/me").await).await;
-    let owner_id = me["account"]["id"].as_str().unwrap().to_owned();
-    let res = patch(
+    let owner_id = app.account_id(&owner).await;
+    let me = format!("{base}/{owner_id}");
+    let demote = Some(json!({"role": "viewer"}));
+    assert_refused(
         &app,
-        &owner,
-        &format!("{base}/{owner_id}"),
-        json!({"role": "viewer"}),
+        vec![
+            (
+                &owner,
+                Method::PATCH,
+                me.clone(),
+                demote,
+                StatusCode::CONFLICT,
+                "conflict",
+            ),
+            (
+                &owner,
+                Method::DELETE,
+                me,
+                None,
+                StatusCode::CONFLICT,
+                "conflict",
+            ),
+        ],
     )
     .await;
-    assert_error(res, StatusCode::CONFLICT, "conflict").await;
-    let res = app.delete(&owner, &format!("{base}/{owner_id}")).await;
-    assert_error(res, StatusCode::CONFLICT, "conflict").await;
 
     let res = app.delete(&owner, &format!("{base}/{bob_id}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -169,90 +138,118 @@ async fn admins_cannot_touch_owners_and_outsiders_see_nothing(backend: Backend) 
     let _carol = app.create_user("carol@example.com", Role::Viewer).await;
     let base = format!("/api/v1/projects/{}/members", default.id);
 
+    let add = |email: &str, role: &str| Some(json!({"email": email, "role": role}));
+    let role = |role: &str| Some(json!({ "role": role }));
     // Viewers: 403 on every members route.
-    assert_error(
-        app.get(&viewer, &base).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
+    assert_refused(
+        &app,
+        vec![
+            (
+                &viewer,
+                Method::GET,
+                base.clone(),
+                None,
+                FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                &viewer,
+                Method::POST,
+                base.clone(),
+                add("carol@example.com", "viewer"),
+                FORBIDDEN,
+                "forbidden",
+            ),
+        ],
     )
     .await;
-    let res = app
-        .post(
-            &viewer,
-            &base,
-            json!({"email": "carol@example.com", "role": "viewer"}),
-        )
-        .await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
 
     // Admins manage viewers and admins, not owners.
-    let members = json_of(app.get(&alice, &base).await).await;
+    let members = app.get_json(&alice, &base).await;
     let id_of = |email: &str| {
-        members["members"]
-            .as_array()
-            .unwrap()
+        list(&members, "members")
             .iter()
             .find(|m| m["email"] == email)
-            .map(|m| m["account_id"].as_str().unwrap().to_owned())
+            .map(|m| string_at(m, "account_id"))
             .unwrap()
     };
     let owner_id = id_of(OWNER_EMAIL);
     let vera_id = id_of("vera@example.com");
-    let res = patch(
-        &app,
-        &alice,
-        &format!("{base}/{vera_id}"),
-        json!({"role": "admin"}),
-    )
-    .await;
+    let res = app
+        .patch(
+            &alice,
+            &format!("{base}/{vera_id}"),
+            json!({"role": "admin"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = patch(
-        &app,
-        &alice,
-        &format!("{base}/{vera_id}"),
-        json!({"role": "owner"}),
-    )
-    .await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
-    let res = patch(
-        &app,
-        &alice,
-        &format!("{base}/{owner_id}"),
-        json!({"role": "viewer"}),
-    )
-    .await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
-    let res = app.delete(&alice, &format!("{base}/{owner_id}")).await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
 
     // A project Alice is not in: 404, whatever she tries.
     let b = app.create_project(&owner, "Secret").await;
     let other = format!("/api/v1/projects/{}/members", b.id);
-    assert_error(
-        app.get(&alice, &other).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    let res = app
-        .post(
-            &alice,
-            &other,
-            json!({"email": "alice@example.com", "role": "admin"}),
-        )
-        .await;
-    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
-    let res = patch(
+    assert_refused(
         &app,
-        &alice,
-        &format!("{other}/{owner_id}"),
-        json!({"role": "viewer"}),
+        vec![
+            (
+                &alice,
+                Method::PATCH,
+                format!("{base}/{vera_id}"),
+                role("owner"),
+                FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                &alice,
+                Method::PATCH,
+                format!("{base}/{owner_id}"),
+                role("viewer"),
+                FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                &alice,
+                Method::DELETE,
+                format!("{base}/{owner_id}"),
+                None,
+                FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                &alice,
+                Method::GET,
+                other.clone(),
+                None,
+                NOT_FOUND,
+                "not_found",
+            ),
+            (
+                &alice,
+                Method::POST,
+                other.clone(),
+                add("alice@example.com", "admin"),
+                NOT_FOUND,
+                "not_found",
+            ),
+            (
+                &alice,
+                Method::PATCH,
+                format!("{other}/{owner_id}"),
+                role("viewer"),
+                NOT_FOUND,
+                "not_found",
+            ),
+            (
+                &alice,
+                Method::DELETE,
+                format!("{other}/{owner_id}"),
+                None,
+                NOT_FOUND,
+                "not_found",
+            ),
+        ],
     )
     .await;
-    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
-    let res = app.delete(&alice, &format!("{other}/{owner_id}")).await;
-    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(member_emails(&app, &owner, &b.id).await.len(), 1);
+    assert_eq!(app.members(&owner, &b.id).await.len(), 1);
 }
 
 crate::on_both_backends!(

@@ -4,12 +4,7 @@ use serde_json::json;
 use crate::helpers::*;
 
 async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     assert!(app.online_visitors(&owner, &p.id).await.is_empty());
@@ -41,11 +36,8 @@ async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
 
     // Six minutes later on the same page, kept alive by heartbeats: stuck.
     app.clock.advance_ms(6 * 60_000);
-    app.collect_ok(
-        &p.write_key,
-        vec![message("heartbeat", "anon-1", "s-1", json!({}))],
-    )
-    .await;
+    app.collect_ok(&p.write_key, vec![signal("heartbeat", "anon-1", "s-1")])
+        .await;
     let v = &app.online_visitors(&owner, &p.id).await[0];
     assert_eq!(v["stuck"], true);
     assert!(v["time_on_page_s"].as_i64().unwrap() >= 360);
@@ -53,12 +45,7 @@ async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
 }
 
 async fn leave_removes_the_visitor_at_once(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     app.collect_ok(
@@ -66,7 +53,7 @@ async fn leave_removes_the_visitor_at_once(backend: Backend) {
         vec![pageview("a", "s-a", "/"), pageview("b", "s-b", "/")],
     )
     .await;
-    app.collect_ok(&p.write_key, vec![message("leave", "a", "s-a", json!({}))])
+    app.collect_ok(&p.write_key, vec![signal("leave", "a", "s-a")])
         .await;
     let ids: Vec<String> = app
         .online_visitors(&owner, &p.id)
@@ -86,12 +73,7 @@ async fn leave_removes_the_visitor_at_once(backend: Backend) {
 }
 
 async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     app.collect_ok(
@@ -104,11 +86,8 @@ async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
     .await;
     // Four minutes: both still inside the 5-minute online window.
     app.clock.advance_ms(4 * 60_000);
-    app.collect_ok(
-        &p.write_key,
-        vec![message("heartbeat", "busy", "s-busy", json!({}))],
-    )
-    .await;
+    app.collect_ok(&p.write_key, vec![signal("heartbeat", "busy", "s-busy")])
+        .await;
     assert_eq!(app.online_visitors(&owner, &p.id).await.len(), 2);
     // Two more minutes: the quiet one has sent nothing for six.
     app.clock.advance_ms(2 * 60_000);
@@ -138,12 +117,7 @@ async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
 }
 
 async fn identify_merges_the_anonymous_visitor_into_the_user(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     app.collect_ok(&p.write_key, vec![pageview("anon-9", "s-9", "/signup")])

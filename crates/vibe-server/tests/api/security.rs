@@ -163,12 +163,7 @@ async fn ws(
 }
 
 async fn cross_origin_sockets_are_refused(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, project)) = signed_in(backend).await else {
         return;
     };
     assert_eq!(
@@ -486,12 +481,7 @@ fn signed_identify(anon: &str, user_id: &str, hash: Option<&str>) -> Value {
 }
 
 async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, project)) = signed_in(backend).await else {
         return;
     };
     let viewer = app.as_role(Role::Viewer).await;

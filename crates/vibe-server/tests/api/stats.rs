@@ -39,12 +39,7 @@ fn card(m: &Value, name: &str) -> (f64, f64, Option<f64>) {
 }
 
 async fn an_empty_project_has_zero_cards_and_empty_days(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let m = json_of(
@@ -73,12 +68,7 @@ async fn an_empty_project_has_zero_cards_and_empty_days(backend: Backend) {
 }
 
 async fn metric_cards_compare_this_week_with_last(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let secret = secret_key(&app, &owner, &p.id).await;
@@ -168,12 +158,7 @@ async fn days_are_local_to_the_project_time_zone(backend: Backend) {
 }
 
 async fn daily_stats_validate_the_range(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let get = |q: &str| {

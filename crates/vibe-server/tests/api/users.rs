@@ -20,12 +20,7 @@ async fn identify(app: &TestApp, key: &str, anon: &str, user: &str, traits: Valu
 }
 
 async fn users_list_filters_searches_and_pages(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     identify(
@@ -122,12 +117,7 @@ async fn users_list_filters_searches_and_pages(backend: Backend) {
 }
 
 async fn profile_and_sessions_of_a_user(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     let now = app.clock.now_ms();
@@ -213,12 +203,7 @@ async fn profile_and_sessions_of_a_user(backend: Backend) {
 }
 
 async fn csv_exports_are_escaped_and_complete(backend: Backend) {
-    let Some(SignedIn {
-        app,
-        owner,
-        project: p,
-    }) = signed_in(backend).await
-    else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
     identify(

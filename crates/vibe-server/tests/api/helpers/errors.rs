@@ -30,3 +30,23 @@ pub async fn assert_field_error(res: Response, status: StatusCode, code: &str, f
 pub async fn assert_invalid(res: Response, field: &str) {
     assert_field_error(res, StatusCode::BAD_REQUEST, "invalid_field", field).await;
 }
+
+/// One refused call: who, `method path`, the body, the expected status and code.
+pub type Refusal<'a> = (
+    &'a crate::helpers::Session,
+    reqwest::Method,
+    String,
+    Option<Value>,
+    StatusCode,
+    &'a str,
+);
+
+/// Makes each call and asserts it is refused as listed.
+pub async fn assert_refused(app: &crate::helpers::TestApp, calls: Vec<Refusal<'_>>) {
+    for (who, method, path, body, status, code) in calls {
+        let what = format!("{method} {path}");
+        let res = app.call(who, method, &path, body).await;
+        assert_eq!(res.status(), status, "{what}");
+        assert_error(res, status, code).await;
+    }
+}

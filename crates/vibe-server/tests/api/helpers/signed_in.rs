@@ -6,11 +6,8 @@ use vibe_store::{Project, Role};
 
 use super::{spawn_app_with, Backend, Session, TestApp};
 
-pub struct SignedIn {
-    pub app: TestApp,
-    pub owner: Session,
-    pub project: Project,
-}
+/// The app, its owner's session, and the default project.
+pub type SignedIn = (TestApp, Session, Project);
 
 pub async fn signed_in(backend: Backend) -> Option<SignedIn> {
     signed_in_with(backend, |_| {}).await
@@ -20,11 +17,7 @@ pub async fn signed_in_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     let app = spawn_app_with(backend, tweak).await?;
     let owner = app.login_owner().await;
     let project = app.default_project(&owner).await;
-    Some(SignedIn {
-        app,
-        owner,
-        project,
-    })
+    Some((app, owner, project))
 }
 
 impl TestApp {
