@@ -15,11 +15,27 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> Response {
-        let req = self
-            .client
-            .request(method, self.url(path))
-            .header("cookie", &session.0);
-        send(req, body).await
+        send(
+            self.request(method, path).header("cookie", &session.0),
+            body,
+        )
+        .await
+    }
+
+    /// `method path` as the dashboard's page sends it before signing in: its
+    /// Origin, no cookie.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// [`TestApp::request`] sent, with a JSON body when given.
+    pub async fn call_anonymous(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        send(self.request(method, path), body).await
     }
 
     pub async fn get(&self, session: &Session, path: &str) -> Response {
@@ -68,21 +84,39 @@ impl TestApp {
         send(self.bare(method, path).bearer_auth(token), body).await
     }
 
+    /// `POST path` with a bearer secret key and a JSON body, as the server-side
+    /// API is called (from the test's client, like every request here).
+    pub async fn post_bearer(&self, key: &str, path: &str, body: Value) -> Response {
+        send(
+            self.request(Method::POST, path).bearer_auth(key),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Mints an API token; returns the created body (`secret`, `token`).
+    pub async fn mint_token(&self, session: &Session, name: &str) -> Value {
+        created(
+            self.post(session, "/api/v1/tokens", json!({"name": name}))
+                .await,
+        )
+        .await
+    }
+
     /// Mints an API token; returns its secret.
     pub async fn api_token(&self, session: &Session, name: &str) -> String {
-        let body = self
-            .post_json(session, "/api/v1/tokens", json!({"name": name}))
-            .await;
-        string_at(&body, "secret")
+        string_at(&self.mint_token(session, name).await, "secret")
+    }
+
+    /// Mints a project's secret key; returns the created body (`secret`, `key`).
+    pub async fn mint_key(&self, session: &Session, project_id: &str, name: &str) -> Value {
+        let path = format!("/api/v1/projects/{project_id}/keys");
+        created(self.post(session, &path, json!({"name": name})).await).await
     }
 
     /// Mints a project's secret key; returns its secret.
     pub async fn secret_key(&self, session: &Session, project_id: &str, name: &str) -> String {
-        let path = format!("/api/v1/projects/{project_id}/keys");
-        string_at(
-            &self.post_json(session, &path, json!({"name": name})).await,
-            "secret",
-        )
+        string_at(&self.mint_key(session, project_id, name).await, "secret")
     }
 
     pub async fn account_id(&self, session: &Session) -> String {
@@ -105,6 +139,12 @@ async fn send(req: RequestBuilder, body: Option<Value>) -> Response {
     req.send().await.expect("request")
 }
 
+/// The body of a `201 Created`.
+pub async fn created(res: Response) -> Value {
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    json_of(res).await
+}
+
 pub fn string_at(v: &Value, key: &str) -> String {
     v[key]
         .as_str()
@@ -112,9 +152,11 @@ pub fn string_at(v: &Value, key: &str) -> String {
         .to_owned()
 }
 
-/// `v[key]` as an array (empty when absent).
+/// `v[key]`, which must be an array.
 pub fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v[key].as_array().map(Vec::as_slice).unwrap_or_default()
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("an array {key} in {v}"))
 }
 
 /// The users per step of a funnel conversion.
