@@ -6,6 +6,7 @@ mod first_run;
 mod messages;
 mod requests;
 mod signed_in;
+mod store;
 
 pub use errors::*;
 pub use first_run::*;
@@ -185,10 +186,15 @@ impl TestApp {
 
     /// Creates an account through the same path as `vibe user create` and signs in.
     pub async fn create_user(&self, email: &str, role: vibe_store::Role) -> Session {
+        self.add_account(email, role).await;
+        session_from(self.login(email, OWNER_PASSWORD).await)
+    }
+
+    /// An account made as `vibe user create` makes it (password [`OWNER_PASSWORD`]).
+    pub async fn add_account(&self, email: &str, role: vibe_store::Role) {
         vibe_server::bootstrap::create_account(&self.state, email, OWNER_PASSWORD.into(), role)
             .await
             .expect("create account");
-        session_from(self.login(email, OWNER_PASSWORD).await)
     }
 
     pub async fn projects(&self, session: &Session) -> Vec<Project> {
@@ -210,11 +216,14 @@ impl TestApp {
     }
 
     pub async fn create_project(&self, session: &Session, name: &str) -> Project {
-        let res = self
-            .post(session, "/api/v1/projects", json!({"name": name}))
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        project_of(&json_of(res).await)
+        self.create_project_from(session, json!({ "name": name }))
+            .await
+    }
+
+    /// `POST /api/v1/projects` with `body` (name, origins, time zone), which must succeed.
+    pub async fn create_project_from(&self, session: &Session, body: Value) -> Project {
+        let res = self.post(session, "/api/v1/projects", body).await;
+        project_of(&created(res).await)
     }
 
     /// `POST /api/v1/collect` as a browser would (text/plain, desktop Chrome UA).
@@ -280,14 +289,6 @@ impl TestApp {
             .cloned()
             .unwrap_or_default()
     }
-
-    pub async fn count_events(&self, project_id: &str) -> i64 {
-        self.state
-            .store
-            .count_events(project_id)
-            .await
-            .expect("count")
-    }
 }
 
 fn project_of(p: &Value) -> Project {
@@ -295,7 +296,7 @@ fn project_of(p: &Value) -> Project {
         id: p["id"].as_str().unwrap().into(),
         name: p["name"].as_str().unwrap().into(),
         write_key: p["write_key"].as_str().unwrap().into(),
-        allowed_origins: serde_json::from_value(p["allowed_origins"].clone()).unwrap_or_default(),
+        allowed_origins: serde_json::from_value(p["allowed_origins"].clone()).expect("origins"),
         timezone: p["timezone"].as_str().unwrap().into(),
         online_window_s: p["online_window_s"].as_i64().unwrap(),
         created_at: p["created_at"].as_i64().unwrap(),
