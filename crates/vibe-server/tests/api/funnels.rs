@@ -143,38 +143,16 @@ async fn funnel_definitions_are_validated_and_guarded(backend: Backend) {
             .status(),
         StatusCode::OK
     );
+    let calls = vec![
+        (Method::POST, base.clone(), Some(one_step)),
+        (Method::DELETE, format!("{base}/{fid}"), None),
+    ];
+    let forbidden = (StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(&app, &viewer, forbidden, calls).await;
     let other = app.create_project(&owner, "Other").await;
     let elsewhere = format!("/api/v1/projects/{}/funnels/{fid}", other.id);
-    assert_refused(
-        &app,
-        vec![
-            (
-                &viewer,
-                Method::POST,
-                base.clone(),
-                Some(one_step),
-                StatusCode::FORBIDDEN,
-                "forbidden",
-            ),
-            (
-                &viewer,
-                Method::DELETE,
-                format!("{base}/{fid}"),
-                None,
-                StatusCode::FORBIDDEN,
-                "forbidden",
-            ),
-            (
-                &owner,
-                Method::GET,
-                elsewhere,
-                None,
-                StatusCode::NOT_FOUND,
-                "not_found",
-            ),
-        ],
-    )
-    .await;
+    let res = app.get(&owner, &elsewhere).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 /// Two page views per visitor: "/" then "/pricing".

@@ -1,13 +1,17 @@
 //! `/api/v1/projects/{id}/members`: admins and owners manage who sees a project.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use vibe_store::Role;
 
 use crate::helpers::*;
 
 const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
 const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
+
+fn role(role: &str) -> Value {
+    json!({ "role": role })
+}
 
 async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -22,12 +26,8 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
         vec![(OWNER_EMAIL.to_owned(), "owner".to_owned())]
     );
     // Bob is not a member of B yet.
-    assert_error(
-        app.get(&bob, &base).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let res = app.get(&bob, &base).await;
+    assert_error(res, NOT_FOUND, "not_found").await;
 
     let res = app
         .post(
@@ -65,19 +65,10 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     assert_error(missing, StatusCode::BAD_REQUEST, "missing_field").await;
 
     // A viewer may not manage members; promoted to admin, they may.
-    assert_error(
-        app.get(&bob, &base).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    let res = app
-        .patch(
-            &owner,
-            &format!("{base}/{bob_id}"),
-            json!({"role": "admin"}),
-        )
-        .await;
+    let res = app.get(&bob, &base).await;
+    assert_error(res, FORBIDDEN, "forbidden").await;
+    let bob_member = format!("{base}/{bob_id}");
+    let res = app.patch(&owner, &bob_member, role("admin")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json_of(res).await["role"], "admin");
     assert_eq!(
@@ -91,38 +82,17 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     // The last owner cannot leave or be demoted.
     let owner_id = app.account_id(&owner).await;
     let me = format!("{base}/{owner_id}");
-    let demote = Some(json!({"role": "viewer"}));
-    assert_refused(
-        &app,
-        vec![
-            (
-                &owner,
-                Method::PATCH,
-                me.clone(),
-                demote,
-                StatusCode::CONFLICT,
-                "conflict",
-            ),
-            (
-                &owner,
-                Method::DELETE,
-                me,
-                None,
-                StatusCode::CONFLICT,
-                "conflict",
-            ),
-        ],
-    )
-    .await;
+    let calls = vec![
+        (Method::PATCH, me.clone(), Some(role("viewer"))),
+        (Method::DELETE, me, None),
+    ];
+    let conflict = (StatusCode::CONFLICT, "conflict");
+    assert_refused(&app, &owner, conflict, calls).await;
 
     let res = app.delete(&owner, &format!("{base}/{bob_id}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_error(
-        app.get(&bob, &base).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let res = app.get(&bob, &base).await;
+    assert_error(res, NOT_FOUND, "not_found").await;
     let res = app.delete(&owner, &format!("{base}/{bob_id}")).await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -139,30 +109,16 @@ async fn admins_cannot_touch_owners_and_outsiders_see_nothing(backend: Backend) 
     let base = format!("/api/v1/projects/{}/members", default.id);
 
     let add = |email: &str, role: &str| Some(json!({"email": email, "role": role}));
-    let role = |role: &str| Some(json!({ "role": role }));
     // Viewers: 403 on every members route.
-    assert_refused(
-        &app,
-        vec![
-            (
-                &viewer,
-                Method::GET,
-                base.clone(),
-                None,
-                FORBIDDEN,
-                "forbidden",
-            ),
-            (
-                &viewer,
-                Method::POST,
-                base.clone(),
-                add("carol@example.com", "viewer"),
-                FORBIDDEN,
-                "forbidden",
-            ),
-        ],
-    )
-    .await;
+    let calls = vec![
+        (Method::GET, base.clone(), None),
+        (
+            Method::POST,
+            base.clone(),
+            add("carol@example.com", "viewer"),
+        ),
+    ];
+    assert_refused(&app, &viewer, (FORBIDDEN, "forbidden"), calls).await;
 
     // Admins manage viewers and admins, not owners.
     let members = app.get_json(&alice, &base).await;
@@ -175,80 +131,34 @@ async fn admins_cannot_touch_owners_and_outsiders_see_nothing(backend: Backend) 
     };
     let owner_id = id_of(OWNER_EMAIL);
     let vera_id = id_of("vera@example.com");
-    let res = app
-        .patch(
-            &alice,
-            &format!("{base}/{vera_id}"),
-            json!({"role": "admin"}),
-        )
-        .await;
+    let (vera, owner_member) = (format!("{base}/{vera_id}"), format!("{base}/{owner_id}"));
+    let res = app.patch(&alice, &vera, role("admin")).await;
     assert_eq!(res.status(), StatusCode::OK);
+    let calls = vec![
+        (Method::PATCH, vera, Some(role("owner"))),
+        (Method::PATCH, owner_member.clone(), Some(role("viewer"))),
+        (Method::DELETE, owner_member, None),
+    ];
+    assert_refused(&app, &alice, (FORBIDDEN, "forbidden"), calls).await;
 
     // A project Alice is not in: 404, whatever she tries.
     let b = app.create_project(&owner, "Secret").await;
     let other = format!("/api/v1/projects/{}/members", b.id);
-    assert_refused(
-        &app,
-        vec![
-            (
-                &alice,
-                Method::PATCH,
-                format!("{base}/{vera_id}"),
-                role("owner"),
-                FORBIDDEN,
-                "forbidden",
-            ),
-            (
-                &alice,
-                Method::PATCH,
-                format!("{base}/{owner_id}"),
-                role("viewer"),
-                FORBIDDEN,
-                "forbidden",
-            ),
-            (
-                &alice,
-                Method::DELETE,
-                format!("{base}/{owner_id}"),
-                None,
-                FORBIDDEN,
-                "forbidden",
-            ),
-            (
-                &alice,
-                Method::GET,
-                other.clone(),
-                None,
-                NOT_FOUND,
-                "not_found",
-            ),
-            (
-                &alice,
-                Method::POST,
-                other.clone(),
-                add("alice@example.com", "admin"),
-                NOT_FOUND,
-                "not_found",
-            ),
-            (
-                &alice,
-                Method::PATCH,
-                format!("{other}/{owner_id}"),
-                role("viewer"),
-                NOT_FOUND,
-                "not_found",
-            ),
-            (
-                &alice,
-                Method::DELETE,
-                format!("{other}/{owner_id}"),
-                None,
-                NOT_FOUND,
-                "not_found",
-            ),
-        ],
-    )
-    .await;
+    let calls = vec![
+        (Method::GET, other.clone(), None),
+        (
+            Method::POST,
+            other.clone(),
+            add("alice@example.com", "admin"),
+        ),
+        (
+            Method::PATCH,
+            format!("{other}/{owner_id}"),
+            Some(role("viewer")),
+        ),
+        (Method::DELETE, format!("{other}/{owner_id}"), None),
+    ];
+    assert_refused(&app, &alice, (NOT_FOUND, "not_found"), calls).await;
     assert_eq!(app.members(&owner, &b.id).await.len(), 1);
 }
 

@@ -31,19 +31,17 @@ pub async fn assert_invalid(res: Response, field: &str) {
     assert_field_error(res, StatusCode::BAD_REQUEST, "invalid_field", field).await;
 }
 
-/// One refused call: who, `method path`, the body, the expected status and code.
-pub type Refusal<'a> = (
-    &'a crate::helpers::Session,
-    reqwest::Method,
-    String,
-    Option<Value>,
-    StatusCode,
-    &'a str,
-);
+/// One call: `method path` and, when it has one, its body.
+pub type Call = (reqwest::Method, String, Option<Value>);
 
-/// Makes each call and asserts it is refused as listed.
-pub async fn assert_refused(app: &crate::helpers::TestApp, calls: Vec<Refusal<'_>>) {
-    for (who, method, path, body, status, code) in calls {
+/// Makes each call as `who` and asserts it is refused with `status` and `code`.
+pub async fn assert_refused(
+    app: &crate::helpers::TestApp,
+    who: &crate::helpers::Session,
+    (status, code): (StatusCode, &str),
+    calls: Vec<Call>,
+) {
+    for (method, path, body) in calls {
         let what = format!("{method} {path}");
         let res = app.call(who, method, &path, body).await;
         assert_eq!(res.status(), status, "{what}");
