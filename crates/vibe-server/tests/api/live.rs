@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vibe_server::config::Config;
 
 use crate::helpers::*;
 
@@ -133,14 +134,11 @@ async fn snapshot_matches_online_and_metrics(backend: Backend) {
     let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    app.collect_ok(
-        &p.write_key,
-        vec![
-            pageview("a", "s-a", "https://x/"),
-            pageview("b", "s-b", "https://x/pricing"),
-        ],
-    )
-    .await;
+    let two_visitors = vec![
+        pageview("a", "s-a", "https://x/"),
+        pageview("b", "s-b", "https://x/pricing"),
+    ];
+    app.collect_ok(&p.write_key, two_visitors).await;
     let (_ws, snap) = watch(&app, &p.id, &owner).await;
     assert_eq!(snap["seq"], 0);
     let online = app
@@ -190,14 +188,11 @@ async fn deltas_follow_collects_in_sequence(backend: Backend) {
     assert_eq!(joined["visitor"]["current_page"]["path"], "/");
 
     // A heartbeat on the same page says nothing; a new page is a move.
-    app.collect_ok(
-        &p.write_key,
-        vec![
-            signal("heartbeat", "a", "s-a"),
-            pageview("a", "s-a", "https://x/pricing"),
-        ],
-    )
-    .await;
+    let beat_then_move = vec![
+        signal("heartbeat", "a", "s-a"),
+        pageview("a", "s-a", "https://x/pricing"),
+    ];
+    app.collect_ok(&p.write_key, beat_then_move).await;
     let (moved, seen) = until_type(&mut ws, "visitor_moved").await;
     all.extend(seen);
     assert_eq!(moved["visitor"]["current_page"]["path"], "/pricing");
@@ -321,21 +316,17 @@ async fn feed_needs_auth_and_membership(backend: Backend) {
     assert_eq!(json_of(res).await["error"]["code"], "websocket_expected");
 }
 
+/// An app whose feeds re-check their credentials every `every`.
+async fn rechecking(backend: Backend, every: Duration) -> Option<SignedIn> {
+    signed_in_with(backend, |c| c.live_recheck_every = every).await
+}
+
 async fn revoked_token_closes_the_feed(backend: Backend) {
-    let Some((app, owner, p)) = signed_in_with(backend, |c| {
-        c.live_recheck_every = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let Some((app, owner, p)) = rechecking(backend, Duration::from_millis(200)).await else {
         return;
     };
-    let res = app
-        .post(&owner, "/api/v1/tokens", json!({"name": "wall"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let body = json_of(res).await;
-    let secret = body["secret"].as_str().unwrap().to_owned();
-    let id = body["token"]["id"].as_str().unwrap().to_owned();
+    let body = app.mint_token(&owner, "wall").await;
+    let (secret, id) = (string_at(&body, "secret"), string_at(&body["token"], "id"));
 
     let mut by_query = connect(&app, &p.id, Auth::Query(&secret)).await.unwrap();
     let mut by_header = connect(&app, &p.id, Auth::Bearer(&secret)).await.unwrap();
@@ -356,11 +347,7 @@ async fn revoked_token_closes_the_feed(backend: Backend) {
 }
 
 async fn logging_out_closes_the_feed(backend: Backend) {
-    let Some((app, owner, p)) = signed_in_with(backend, |c| {
-        c.live_recheck_every = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let Some((app, owner, p)) = rechecking(backend, Duration::from_millis(200)).await else {
         return;
     };
     let (mut ws, _) = watch(&app, &p.id, &owner).await;
@@ -374,8 +361,7 @@ async fn logging_out_closes_the_feed(backend: Backend) {
 /// a role change that still allows the feed keeps it, and others keep theirs.
 async fn removed_member_is_disconnected(backend: Backend) {
     const RECHECK: Duration = Duration::from_millis(300);
-    let Some((app, owner, p)) = signed_in_with(backend, |c| c.live_recheck_every = RECHECK).await
-    else {
+    let Some((app, owner, p)) = rechecking(backend, RECHECK).await else {
         return;
     };
     let bob = app.as_role(vibe_store::Role::Admin).await;
@@ -447,11 +433,8 @@ async fn shutdown_closes_with_going_away(backend: Backend) {
 /// The server pings; a client that answers stays, one that goes silent is
 /// dropped after two ping intervals.
 async fn pings_keep_answering_clients_and_drop_silent_ones(backend: Backend) {
-    let Some((app, owner, p)) = signed_in_with(backend, |c| {
-        c.live_ping_every = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let ping_often = |c: &mut Config| c.live_ping_every = Duration::from_millis(200);
+    let Some((app, owner, p)) = signed_in_with(backend, ping_often).await else {
         return;
     };
     let (mut answering, _) = watch(&app, &p.id, &owner).await;
