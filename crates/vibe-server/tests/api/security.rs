@@ -25,14 +25,7 @@ async fn cross_origin_writes_with_the_cookie_are_refused(backend: Backend) {
     let owner = app.login_owner().await;
     // Not the default project, which new accounts join.
     let project = app.create_project(&owner, "Shop").await;
-    vibe_server::bootstrap::create_account(
-        &app.state,
-        "ana@example.com",
-        OWNER_PASSWORD.into(),
-        Role::Viewer,
-    )
-    .await
-    .unwrap();
+    app.add_account("ana@example.com", Role::Viewer).await;
     let members = format!("/api/v1/projects/{}/members", project.id);
     let before = app.members(&owner, &project.id).await;
     let add = r#"{"email":"ana@example.com","role":"admin"}"#;
@@ -287,14 +280,7 @@ async fn setup_token_is_claimed_once(backend: Backend) {
     let token = app.setup_token();
     // An account with that email exists (made with `vibe user create`): a
     // conflict, answered without the database's words, and the token stays usable.
-    vibe_server::bootstrap::create_account(
-        &app.state,
-        "taken@example.com",
-        OWNER_PASSWORD.into(),
-        Role::Admin,
-    )
-    .await
-    .unwrap();
+    app.add_account("taken@example.com", Role::Admin).await;
     let res = app.setup_as(&token, "taken@example.com").await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let text = res.text().await.unwrap();
