@@ -119,13 +119,6 @@ fn error_code(body: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn account_id(app: &TestApp, session: &Session) -> String {
-    json_of(app.get(session, "/api/v1/auth/me").await).await["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn add_member(app: &TestApp, owner: &Session, project_id: &str, email: &str, role: &str) {
     let res = app
         .post(
@@ -151,32 +144,15 @@ async fn every_project_route_checks_access(backend: Backend) {
     let b = app.create_project(&owner, "Bravo confidential").await;
     let base = format!("/api/v1/projects/{}", b.id);
 
-    let res = app
-        .post(&owner, &format!("{base}/keys"), json!({"name": "b-key"}))
-        .await;
-    let key = json_of(res).await;
-    let res = app
-        .post(
-            &owner,
-            &format!("{base}/funnels"),
-            json!({"name": "Bravo funnel", "steps": [{"match": "page", "value": "/"}]}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let funnel = json_of(res).await;
-    app.collect_ok(
-        &b.write_key,
-        vec![
-            pageview("b-anon", "b-session", "https://bravo.example/pricing"),
-            message(
-                "identify",
-                "b-anon",
-                "b-session",
-                json!({"user_id": "bravo-user", "traits": {"email": "buyer@bravo.example"}}),
-            ),
-        ],
-    )
-    .await;
+    let key = app.mint_key(&owner, &b.id, "b-key").await;
+    let funnel = json!({"name": "Bravo funnel", "steps": [{"match": "page", "value": "/"}]});
+    let funnel = created(app.post(&owner, &format!("{base}/funnels"), funnel).await).await;
+    let buyer = json!({"email": "buyer@bravo.example"});
+    let visit = vec![
+        pageview("b-anon", "b-session", "https://bravo.example/pricing"),
+        identify("b-anon", "b-session", "bravo-user", buyer),
+    ];
+    app.collect_ok(&b.write_key, visit).await;
 
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
@@ -194,7 +170,7 @@ async fn every_project_route_checks_access(backend: Backend) {
     let t = Target {
         project_id: b.id.clone(),
         key_id: key["key"]["id"].as_str().unwrap().to_owned(),
-        member_id: account_id(&app, &target).await,
+        member_id: app.account_id(&target).await,
         funnel_id: funnel["id"].as_str().unwrap().to_owned(),
         user_id: "bravo-user".into(),
         secrets: vec![

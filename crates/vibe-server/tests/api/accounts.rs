@@ -1,4 +1,4 @@
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use vibe_store::Role;
 
@@ -21,7 +21,7 @@ async fn login_sets_an_httponly_cookie(backend: Backend) {
         "{cookie}"
     );
     let session = session_from(res);
-    let me = json_of(app.get(&session, "/api/v1/auth/me").await).await;
+    let me = app.get_json(&session, "/api/v1/auth/me").await;
     assert_eq!(me["account"]["email"], OWNER_EMAIL);
     assert_eq!(me["account"]["role"], "owner");
 
@@ -51,40 +51,21 @@ async fn wrong_password_and_missing_credentials(backend: Backend) {
         "invalid_credentials",
     )
     .await;
-    let res = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": OWNER_EMAIL}))
-        .send()
-        .await
-        .unwrap();
-    let err = assert_error(res, StatusCode::BAD_REQUEST, "missing_field").await;
-    assert_eq!(err["field"], "password");
-    let res = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let login = "/api/v1/auth/login";
+    let no_password = Some(json!({"email": OWNER_EMAIL}));
+    let res = app.call_anonymous(Method::POST, login, no_password).await;
+    assert_field_error(res, StatusCode::BAD_REQUEST, "missing_field", "password").await;
+    let json_login = app
+        .request(Method::POST, login)
+        .header("content-type", "application/json");
+    let res = json_login.body("{not json").send().await.unwrap();
     assert_error(res, StatusCode::BAD_REQUEST, "invalid_json").await;
     // No cookie, no token, a bogus token.
-    let res = app
-        .client
-        .get(app.url("/api/v1/projects"))
-        .send()
-        .await
-        .unwrap();
-    assert_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/projects"))
-        .bearer_auth("vbt_nope")
-        .send()
-        .await
-        .unwrap();
-    assert_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let projects = || app.request(Method::GET, "/api/v1/projects");
+    for req in [projects(), projects().bearer_auth("vbt_nope")] {
+        let res = req.send().await.unwrap();
+        assert_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
 }
 
 async fn api_tokens_authenticate_scripts_until_revoked(backend: Backend) {
@@ -92,22 +73,13 @@ async fn api_tokens_authenticate_scripts_until_revoked(backend: Backend) {
         return;
     };
     let owner = app.login_owner().await;
-    let res = app
-        .post(&owner, "/api/v1/tokens", json!({"name": "ci"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let body = json_of(res).await;
-    let secret = body["secret"].as_str().unwrap().to_owned();
+    let body = app.mint_token(&owner, "ci").await;
+    let secret = string_at(&body, "secret");
     assert!(secret.starts_with("vbt_"));
-    let res = app
-        .client
-        .get(app.url("/api/v1/projects"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
+    let projects = || app.request(Method::GET, "/api/v1/projects");
+    let res = projects().bearer_auth(&secret).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let listed = json_of(app.get(&owner, "/api/v1/tokens").await).await;
+    let listed = app.get_json(&owner, "/api/v1/tokens").await;
     assert!(
         !listed.to_string().contains(&secret),
         "the secret is never listed"
@@ -119,69 +91,33 @@ async fn api_tokens_authenticate_scripts_until_revoked(backend: Backend) {
             .status(),
         StatusCode::NO_CONTENT
     );
-    let res = app
-        .client
-        .get(app.url("/api/v1/projects"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
+    let res = projects().bearer_auth(&secret).send().await.unwrap();
     assert_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    assert_error(
-        app.post(&owner, "/api/v1/tokens", json!({"name": " "}))
-            .await,
-        StatusCode::BAD_REQUEST,
-        "missing_field",
-    )
-    .await;
+    let blank = app
+        .post(&owner, "/api/v1/tokens", json!({"name": " "}))
+        .await;
+    assert_error(blank, StatusCode::BAD_REQUEST, "missing_field").await;
 }
 
 async fn first_run_without_admin_env_uses_a_setup_link(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.admin_email = None;
-        c.admin_password = None;
-    })
-    .await
-    else {
+    let Some(app) = spawn_app_with(backend, without_admin).await else {
         return;
     };
-    let token = app
-        .state
-        .setup_token
-        .lock()
-        .unwrap()
-        .clone()
-        .expect("a setup token");
-    let setup = |body| app.client.post(app.url("/api/v1/setup")).json(&body).send();
-    let res =
-        setup(json!({"token": "wrong", "email": "me@example.com", "password": "long-enough"}))
-            .await
-            .unwrap();
+    let token = app.setup_token();
+    let res = app.setup_as("wrong", "me@example.com").await;
     assert_error(res, StatusCode::BAD_REQUEST, "invalid_token").await;
-    let res = setup(json!({"token": token, "email": "me@example.com", "password": "short"}))
-        .await
-        .unwrap();
-    assert_eq!(
-        assert_error(res, StatusCode::BAD_REQUEST, "invalid_field").await["field"],
-        "password"
-    );
-    let res = setup(json!({"token": token, "email": "me@example.com", "password": "long-enough"}))
-        .await
-        .unwrap();
-    let session = session_from(res);
+    let res = app
+        .setup(json!({"token": token, "email": "me@example.com", "password": "short"}))
+        .await;
+    assert_invalid(res, "password").await;
+    let session = session_from(app.setup_as(&token, "me@example.com").await);
     let projects = app.projects(&session).await;
     assert_eq!(projects.len(), 1);
     assert_eq!(projects[0].name, "My website");
-    let res = setup(json!({"token": token, "email": "two@example.com", "password": "long-enough"}))
-        .await
-        .unwrap();
+    let res = app.setup_as(&token, "two@example.com").await;
     assert_error(res, StatusCode::GONE, "setup_done").await;
-    let page = app
-        .client
-        .get(app.url(&format!("/setup?token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let page = app.request(Method::GET, &format!("/setup?token={token}"));
+    let page = page.send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
 }
 
@@ -198,35 +134,20 @@ async fn creating_projects_and_secret_keys(backend: Backend) {
     assert_eq!(p["allowed_origins"], json!(["https://shop.example"]));
     assert!(p["write_key"].as_str().unwrap().starts_with("wk_"));
     assert_eq!(app.projects(&owner).await.len(), 2);
-    let bad = app
-        .post(
-            &owner,
-            "/api/v1/projects",
+    for (bad, field) in [
+        (
             json!({"name": "X", "allowed_origins": ["shop.example"]}),
-        )
-        .await;
-    assert_eq!(
-        assert_error(bad, StatusCode::BAD_REQUEST, "invalid_field").await["field"],
-        "allowed_origins[0]"
-    );
-    let bad = app
-        .post(
-            &owner,
-            "/api/v1/projects",
-            json!({"name": "X", "timezone": "Mars"}),
-        )
-        .await;
-    assert_eq!(
-        assert_error(bad, StatusCode::BAD_REQUEST, "invalid_field").await["field"],
-        "timezone"
-    );
+            "allowed_origins[0]",
+        ),
+        (json!({"name": "X", "timezone": "Mars"}), "timezone"),
+    ] {
+        assert_invalid(app.post(&owner, "/api/v1/projects", bad).await, field).await;
+    }
 
     let id = p["id"].as_str().unwrap();
-    let snippet = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{id}/snippet"))
-            .await,
-    )
-    .await;
+    let snippet = app
+        .get_json(&owner, &format!("/api/v1/projects/{id}/snippet"))
+        .await;
     let tag = snippet["snippet"].as_str().unwrap();
     assert!(
         tag.contains(&format!("src=\"{}/vibe.js\"", app.base)),
@@ -235,14 +156,9 @@ async fn creating_projects_and_secret_keys(backend: Backend) {
     assert!(tag.contains(p["write_key"].as_str().unwrap()));
 
     // Admins change settings; bad values name their field; absent fields stay.
-    let res = app
-        .client
-        .patch(app.url(&format!("/api/v1/projects/{id}")))
-        .header("cookie", &owner.0)
-        .json(&json!({"name": "Shop NL", "online_window_s": 120}))
-        .send()
-        .await
-        .unwrap();
+    let settings = format!("/api/v1/projects/{id}");
+    let change = json!({"name": "Shop NL", "online_window_s": 120});
+    let res = app.patch(&owner, &settings, change).await;
     assert_eq!(res.status(), StatusCode::OK);
     let changed = json_of(res).await;
     assert_eq!(
@@ -254,28 +170,15 @@ async fn creating_projects_and_secret_keys(backend: Backend) {
     );
     assert_eq!(changed["timezone"], "Europe/Amsterdam");
     let res = app
-        .client
-        .patch(app.url(&format!("/api/v1/projects/{id}")))
-        .header("cookie", &owner.0)
-        .json(&json!({"online_window_s": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        assert_error(res, StatusCode::BAD_REQUEST, "invalid_field").await["field"],
-        "online_window_s"
-    );
+        .patch(&owner, &settings, json!({"online_window_s": 5}))
+        .await;
+    assert_invalid(res, "online_window_s").await;
 
     // A viewer may read but not mint keys or change settings.
-    let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
+    let viewer = app.as_role(Role::Viewer).await;
     let default = app.default_project(&owner).await;
-    let res = app
-        .post(
-            &viewer,
-            &format!("/api/v1/projects/{}/keys", default.id),
-            json!({"name": "x"}),
-        )
-        .await;
+    let keys = format!("/api/v1/projects/{}/keys", default.id);
+    let res = app.post(&viewer, &keys, json!({"name": "x"})).await;
     assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(
         app.online(&viewer, &default.id).await.status(),

@@ -1,14 +1,12 @@
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 
 async fn idempotent_retry_is_not_counted_twice(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let batch = vec![
         pageview("anon-1", "s-1", "https://shop.example/"),
         message(
@@ -28,11 +26,9 @@ async fn idempotent_retry_is_not_counted_twice(backend: Backend) {
 /// Each invalid request gets the documented 4xx naming the field, and nothing of
 /// it is stored — not even its valid messages.
 async fn invalid_payloads_are_rejected_whole(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let key = p.write_key.as_str();
     let good = pageview("a", "s", "https://x.example/");
     let cases: Vec<(Value, StatusCode, &str, &str)> = vec![
@@ -166,46 +162,30 @@ async fn invalid_payloads_are_rejected_whole(backend: Backend) {
             &body.to_string()[..body.to_string().len().min(200)]
         );
     }
-    assert_error(
-        app.collect_raw("{\"key\": ").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_json",
-    )
-    .await;
-    assert_error(
-        app.collect_raw("[1,2]").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_json",
-    )
-    .await;
     let huge = json!({"key": key, "batch": [good], "pad": "x".repeat(600 * 1024)}).to_string();
-    assert_error(
-        app.collect_raw(huge).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-    )
-    .await;
-    let res = app
-        .client
-        .post(app.url("/api/v1/collect"))
-        .header("content-type", "application/x-www-form-urlencoded")
+    for (body, status, code) in [
+        (
+            "{\"key\": ".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        ("[1,2]".to_owned(), StatusCode::BAD_REQUEST, "invalid_json"),
+        (huge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+    ] {
+        assert_error(app.collect_raw(body).await, status, code).await;
+    }
+    let form = app
+        .request(Method::POST, "/api/v1/collect")
+        .header("content-type", "application/x-www-form-urlencoded");
+    let res = form
         .body(json!({"key": key, "batch": [good]}).to_string())
         .send()
         .await
         .unwrap();
-    assert_error(
-        res,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-    let err = assert_error(
-        app.collect("wk_unknown", vec![good]).await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_write_key",
-    )
-    .await;
-    assert_eq!(err["field"], "key");
+    let (status, code) = (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    assert_error(res, status, code).await;
+    let res = app.collect("wk_unknown", vec![good]).await;
+    assert_field_error(res, StatusCode::UNAUTHORIZED, "invalid_write_key", "key").await;
 
     assert_eq!(
         app.count_events(&p.id).await,
@@ -216,34 +196,20 @@ async fn invalid_payloads_are_rejected_whole(backend: Backend) {
 }
 
 async fn bots_are_ignored_and_counted(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, _, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let res = app
-        .client
-        .post(app.url("/api/v1/collect"))
-        .header(
-            "user-agent",
-            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-        )
-        .body(json!({"key": p.write_key, "batch": [pageview("b", "b", "/")]}).to_string())
-        .send()
-        .await
-        .unwrap();
+    let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    let bot = app
+        .request(Method::POST, "/api/v1/collect")
+        .header("user-agent", googlebot);
+    let batch = json!({"key": p.write_key, "batch": [pageview("b", "b", "/")]});
+    let res = bot.body(batch.to_string()).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     assert_eq!(json_of(res).await["ignored"], 1);
     assert_eq!(app.count_events(&p.id).await, 0);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.request(Method::GET, "/metrics").send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
     assert!(
         metrics.contains("vibe_ingest_bots_ignored_total 1"),
         "{metrics}"
@@ -255,51 +221,36 @@ async fn cors_follows_allowed_origins(backend: Backend) {
         return;
     };
     let owner = app.login_owner().await;
-    let res = app
-        .post(
+    let shop = app
+        .create_project_from(
             &owner,
-            "/api/v1/projects",
             json!({"name": "Shop", "allowed_origins": ["https://shop.example"]}),
         )
         .await;
-    let shop = json_of(res).await;
-    let key = shop["write_key"].as_str().unwrap();
-    let send = |origin: &'static str| {
-        app.client
-            .post(app.url("/api/v1/collect"))
+    // A page on `origin` sends one page view of `url` to the project of `key`.
+    let from = |origin: &'static str, key: &str, url: &str| {
+        let batch = json!({"key": key, "batch": [pageview("a", "s", url)]});
+        app.request(Method::POST, "/api/v1/collect")
             .header("origin", origin)
             .header("user-agent", BROWSER_UA)
-            .body(
-                json!({"key": key, "batch": [pageview("a", "s", "https://shop.example/")]})
-                    .to_string(),
-            )
+            .body(batch.to_string())
             .send()
     };
+    let send = |origin: &'static str| from(origin, &shop.write_key, "https://shop.example/");
     let ok = send("https://shop.example").await.unwrap();
     assert_eq!(ok.status(), StatusCode::ACCEPTED);
     assert_eq!(
         ok.headers()["access-control-allow-origin"],
         "https://shop.example"
     );
-    assert_error(
-        send("https://evil.example").await.unwrap(),
-        StatusCode::FORBIDDEN,
-        "origin_not_allowed",
-    )
-    .await;
-    assert_eq!(app.count_events(shop["id"].as_str().unwrap()).await, 1);
+    let refused = send("https://evil.example").await.unwrap();
+    assert_error(refused, StatusCode::FORBIDDEN, "origin_not_allowed").await;
+    assert_eq!(app.count_events(&shop.id).await, 1);
     // Changing the list takes effect at once (the write-key cache is dropped).
+    let evil_only = json!({"allowed_origins": ["https://evil.example"]});
     let res = app
-        .client
-        .patch(app.url(&format!(
-            "/api/v1/projects/{}",
-            shop["id"].as_str().unwrap()
-        )))
-        .header("cookie", &owner.0)
-        .json(&json!({"allowed_origins": ["https://evil.example"]}))
-        .send()
-        .await
-        .unwrap();
+        .patch(&owner, &format!("/api/v1/projects/{}", shop.id), evil_only)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         send("https://evil.example").await.unwrap().status(),
@@ -308,19 +259,12 @@ async fn cors_follows_allowed_origins(backend: Backend) {
 
     // An empty list allows any origin; the preflight always answers.
     let p = app.default_project(&owner).await;
-    let res = app
-        .client
-        .post(app.url("/api/v1/collect"))
-        .header("origin", "https://anywhere.example")
-        .header("user-agent", BROWSER_UA)
-        .body(json!({"key": p.write_key, "batch": [pageview("a", "s", "/")]}).to_string())
-        .send()
+    let res = from("https://anywhere.example", &p.write_key, "/")
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let pre = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/api/v1/collect"))
+        .request(Method::OPTIONS, "/api/v1/collect")
         .header("origin", "https://anywhere.example")
         .header("access-control-request-method", "POST")
         .send()
@@ -334,11 +278,9 @@ async fn cors_follows_allowed_origins(backend: Backend) {
 }
 
 async fn skewed_client_clocks_are_replaced(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let now = app.clock.now_ms();
     let far_future = message(
         "event",
@@ -360,51 +302,27 @@ async fn skewed_client_clocks_are_replaced(backend: Backend) {
 }
 
 async fn server_side_track_and_identify_use_secret_keys(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let res = app
-        .post(
-            &owner,
-            &format!("/api/v1/projects/{}/keys", p.id),
-            json!({"name": "backend"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let secret = json_of(res).await["secret"].as_str().unwrap().to_owned();
+    let secret = string_at(&app.mint_key(&owner, &p.id, "backend").await, "secret");
     assert!(secret.starts_with("sk_"));
-    let keys = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{}/keys", p.id))
-            .await,
-    )
-    .await;
+    let keys = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/keys", p.id))
+        .await;
     assert!(
         !keys.to_string().contains(&secret),
         "only a prefix is listed"
     );
 
     let last_month = app.clock.now_ms() - 30 * 86_400_000;
-    let track = |body: Value, key: &str| {
-        app.client
-            .post(app.url("/api/v1/track"))
-            .bearer_auth(key)
-            .json(&body)
-            .send()
-    };
-    let res = track(json!({"id": uuid(), "user_id": "u-1", "name": "invoice_paid", "ts": last_month, "props": {"eur": 49}}), &secret)
-        .await
-        .unwrap();
+    let track = "/api/v1/track";
+    let paid = json!({"id": uuid(), "user_id": "u-1", "name": "invoice_paid", "ts": last_month, "props": {"eur": 49}});
+    let res = app.post_bearer(&secret, track, paid).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED, "{:?}", res.text().await);
-    let res = app
-        .client
-        .post(app.url("/api/v1/identify"))
-        .bearer_auth(&secret)
-        .json(&json!({"id": uuid(), "user_id": "u-1", "traits": {"email": "u1@example.com", "plan": "premium"}}))
-        .send()
-        .await
-        .unwrap();
+    let traits = json!({"email": "u1@example.com", "plan": "premium"});
+    let identify = json!({"id": uuid(), "user_id": "u-1", "traits": traits});
+    let res = app.post_bearer(&secret, "/api/v1/identify", identify).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let events = app.events(&owner, &p.id).await;
     let paid = events
@@ -416,46 +334,21 @@ async fn server_side_track_and_identify_use_secret_keys(backend: Backend) {
         "historical timestamps are kept for imports"
     );
     assert_eq!(paid["props"], json!({"eur": 49}));
-    let user = app
-        .state
-        .store
-        .site_user(&p.id, "uid:u-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.stored_user(&p.id, "uid:u-1").await;
     assert_eq!(
         (user.email.as_deref(), user.plan.as_deref()),
         (Some("u1@example.com"), Some("premium"))
     );
 
-    assert_error(
-        track(
-            json!({"id": uuid(), "user_id": "u", "name": "x"}),
-            "sk_wrong",
-        )
-        .await
-        .unwrap(),
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
-    let no_key = app
-        .client
-        .post(app.url("/api/v1/track"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(no_key, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let err = assert_error(
-        track(json!({"id": uuid(), "user_id": "u"}), &secret)
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-        "missing_field",
-    )
-    .await;
-    assert_eq!(err["field"], "body.name");
+    let event = json!({"id": uuid(), "user_id": "u", "name": "x"});
+    let wrong_key = app.post_bearer("sk_wrong", track, event).await;
+    assert_error(wrong_key, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let no_key = app.request(Method::POST, track).json(&json!({}));
+    let res = no_key.send().await.unwrap();
+    assert_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let nameless = json!({"id": uuid(), "user_id": "u"});
+    let res = app.post_bearer(&secret, track, nameless).await;
+    assert_field_error(res, StatusCode::BAD_REQUEST, "missing_field", "body.name").await;
 }
 
 crate::on_both_backends!(

@@ -39,48 +39,24 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
         )
         .await
         .unwrap();
-    let m = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
-            .await,
-    )
-    .await;
+    let base = format!("/api/v1/projects/{}", p.id);
+    let m = app.get_json(&owner, &format!("{base}/metrics")).await;
     // New people arrive through the period; today has only had its first hours.
     let total = m["total_users"]["value"].as_f64().unwrap();
     assert!((100.0..=120.0).contains(&total), "{total}");
     assert!(m["new_this_week"]["value"].as_f64().unwrap() > 0.0);
-    let funnels = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{}/funnels", p.id))
-            .await,
-    )
-    .await;
+    let funnels = app.get_json(&owner, &format!("{base}/funnels")).await;
     let fid = funnels["funnels"][0]["id"].as_str().unwrap();
-    let conv = json_of(
-        app.get(
-            &owner,
-            &format!("/api/v1/projects/{}/funnels/{fid}/conversion", p.id),
-        )
-        .await,
-    )
-    .await;
-    let users: Vec<i64> = conv["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["users"].as_i64().unwrap())
-        .collect();
+    let conversion = format!("{base}/funnels/{fid}/conversion");
+    let users = step_users(&app.get_json(&owner, &conversion).await);
     assert!(
         users[0] > 0 && users.windows(2).all(|w| w[0] >= w[1]),
         "{users:?}"
     );
-    let premium = json_of(
-        app.get(
-            &owner,
-            &format!("/api/v1/projects/{}/users?segment=premium", p.id),
-        )
-        .await,
-    )
-    .await;
-    assert!(!premium["users"].as_array().unwrap().is_empty());
+    let premium = app
+        .get_json(&owner, &format!("{base}/users?segment=premium"))
+        .await;
+    assert!(!list(&premium, "users").is_empty());
 
     let tz = vibe_core::day::ProjectTz::or_utc(&p.timezone);
     let (from, to) = (tz.date_of(now - 30 * 86_400_000), tz.date_of(now));

@@ -50,19 +50,6 @@ async fn refuse_poison_events(app: &TestApp) {
     }
 }
 
-fn spawn_collect(app: &TestApp, body: Value) -> tokio::task::JoinHandle<reqwest::Response> {
-    let (client, url) = (app.client.clone(), app.url("/api/v1/collect"));
-    tokio::spawn(async move {
-        client
-            .post(url)
-            .header("user-agent", BROWSER_UA)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    })
-}
-
 /// 50 good requests from two projects and one bad one, in one batch: the writer
 /// is held on the database's write lock (with the first request it took) until
 /// `queued` requests wait behind it.
@@ -81,14 +68,11 @@ async fn one_batch_with_a_bad_request(
         let anon = format!("a{i}");
         let batch = vec![
             pageview(&anon, &format!("s{i}"), "https://x/"),
-            message("event", &anon, &format!("s{i}"), json!({"name": "signup"})),
+            event(&anon, &format!("s{i}"), "signup"),
         ];
-        good.push(spawn_collect(
-            app,
-            json!({"key": p.write_key, "batch": batch}),
-        ));
+        good.push(app.spawn_collect(json!({"key": p.write_key, "batch": batch})));
         if i == 25 {
-            good.push(spawn_collect(app, bad(&a.write_key)));
+            good.push(app.spawn_collect(bad(&a.write_key)));
         }
     }
     let bad = good.remove(26);
@@ -115,7 +99,7 @@ async fn a_request_the_database_refuses_fails_alone(backend: Backend) {
     let (good, bad, [a, b]) = one_batch_with_a_bad_request(&app, 50, |key| {
         json!({"key": key, "batch": [
             pageview("bad", "s-bad", "https://x/bad"),
-            message("event", "bad", "s-bad", json!({"name": "poison"})),
+            event("bad", "s-bad", "poison"),
         ]})
     })
     .await;

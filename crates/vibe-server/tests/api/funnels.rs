@@ -1,25 +1,13 @@
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use vibe_store::Role;
 
 use crate::helpers::*;
 
-async fn put(app: &TestApp, s: &Session, path: &str, body: Value) -> reqwest::Response {
-    app.client
-        .put(app.url(path))
-        .header("cookie", &s.0)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn funnels_crud_and_conversion(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let body = json!({"name": "Signup", "window_days": 7, "steps": [
         {"match": "page", "value": "/"},
@@ -66,11 +54,9 @@ async fn funnels_crud_and_conversion(backend: Backend) {
     )
     .await;
     app.wait_funnel_ready(&owner, &p.id, &fid).await;
-    let conv = json_of(
-        app.get(&owner, &format!("{base}/{fid}/conversion?days=30"))
-            .await,
-    )
-    .await;
+    let conv = app
+        .get_json(&owner, &format!("{base}/{fid}/conversion?days=30"))
+        .await;
     assert_eq!(
         conv["steps"],
         json!([
@@ -80,16 +66,18 @@ async fn funnels_crud_and_conversion(backend: Backend) {
     );
 
     // Edit: prefix match and a shorter funnel; then delete.
-    let res = put(
-        &app,
-        &owner,
-        &format!("{base}/{fid}"),
-        json!({"name": "Docs", "steps": [{"match": "page", "value": "/pri", "prefix": true}]}),
-    )
-    .await;
+    let res = app
+        .put(
+            &owner,
+            &format!("{base}/{fid}"),
+            json!({"name": "Docs", "steps": [{"match": "page", "value": "/pri", "prefix": true}]}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     app.wait_funnel_ready(&owner, &p.id, &fid).await;
-    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
+    let conv = app
+        .get_json(&owner, &format!("{base}/{fid}/conversion"))
+        .await;
     assert_eq!(conv["steps"][0]["users"], 2);
     assert_eq!(
         app.delete(&owner, &format!("{base}/{fid}")).await.status(),
@@ -104,11 +92,9 @@ async fn funnels_crud_and_conversion(backend: Backend) {
 }
 
 async fn funnel_definitions_are_validated_and_guarded(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let cases = [
         (json!({"name": "x", "steps": []}), "steps"),
@@ -142,87 +128,68 @@ async fn funnel_definitions_are_validated_and_guarded(backend: Backend) {
         )
         .await;
     assert_error(res, StatusCode::BAD_REQUEST, "invalid_field").await;
+    let one_step = json!({"name": "x", "steps": [{"match": "event", "value": "a"}]});
+    let fid = string_at(&app.post_json(&owner, &base, one_step.clone()).await, "id");
     let res = app
-        .post(
-            &owner,
-            &base,
-            json!({"name": "x", "steps": [{"match": "event", "value": "a"}]}),
-        )
+        .get(&owner, &format!("{base}/{fid}/conversion?days=0"))
         .await;
-    let fid = json_of(res).await["id"].as_str().unwrap().to_owned();
-    let err = assert_error(
-        app.get(&owner, &format!("{base}/{fid}/conversion?days=0"))
-            .await,
-        StatusCode::BAD_REQUEST,
-        "invalid_field",
-    )
-    .await;
-    assert_eq!(err["field"], "days");
+    assert_invalid(res, "days").await;
 
     // Viewers read but do not edit; other projects' members see nothing.
-    let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
+    let viewer = app.as_role(Role::Viewer).await;
     assert_eq!(
         app.get(&viewer, &format!("{base}/{fid}/conversion"))
             .await
             .status(),
         StatusCode::OK
     );
-    let res = app
-        .post(
-            &viewer,
-            &base,
-            json!({"name": "x", "steps": [{"match": "event", "value": "a"}]}),
-        )
-        .await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
-    assert_error(
-        app.delete(&viewer, &format!("{base}/{fid}")).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
+    let calls = vec![
+        (Method::POST, base.clone(), Some(one_step)),
+        (Method::DELETE, format!("{base}/{fid}"), None),
+    ];
+    let forbidden = (StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(&app, &viewer, forbidden, calls).await;
     let other = app.create_project(&owner, "Other").await;
-    let res = app
-        .get(
-            &owner,
-            &format!("/api/v1/projects/{}/funnels/{fid}", other.id),
-        )
-        .await;
+    let elsewhere = format!("/api/v1/projects/{}/funnels/{fid}", other.id);
+    let res = app.get(&owner, &elsewhere).await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 /// Two page views per visitor: "/" then "/pricing".
 fn visit(anon: &str, ts: i64) -> Vec<Value> {
-    vec![
-        message(
-            "pageview",
-            anon,
-            &format!("s-{anon}"),
-            json!({"url": "https://x.io/", "ts": ts}),
-        ),
-        message(
-            "pageview",
-            anon,
-            &format!("s-{anon}"),
-            json!({"url": "https://x.io/pricing", "ts": ts + 1000}),
-        ),
-    ]
+    let at = |path: &str, ts: i64| {
+        let page = json!({"url": format!("https://x.io{path}"), "ts": ts});
+        message("pageview", anon, &format!("s-{anon}"), page)
+    };
+    vec![at("/", ts), at("/pricing", ts + 1000)]
+}
+
+/// An app whose funnel builder reads `chunk` events at a time, `pause_ms`
+/// apart, so a build can be watched while it runs.
+async fn slow_builds(backend: Backend, chunk: usize, pause_ms: u64) -> Option<SignedIn> {
+    signed_in_with(backend, |c| {
+        c.funnel_build_chunk = chunk;
+        c.funnel_build_pause = std::time::Duration::from_millis(pause_ms);
+    })
+    .await
+}
+
+/// Creates the two-step pricing funnel; returns its body.
+async fn create_two_steps(app: &TestApp, owner: &Session, base: &str) -> Value {
+    let res = app
+        .post(owner, base, serde_json::from_str(TWO_STEPS).unwrap())
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    json_of(res).await
 }
 
 const TWO_STEPS: &str = r#"{"name": "Pricing", "steps": [
     {"match": "page", "value": "/"}, {"match": "page", "value": "/pricing"}]}"#;
 
 async fn a_funnel_on_existing_events_builds_in_the_background(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.funnel_build_chunk = 2;
-        c.funnel_build_pause = std::time::Duration::from_millis(20);
-    })
-    .await
-    else {
+    let Some((app, owner, p)) = slow_builds(backend, 2, 20).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let now = app.clock.now_ms();
     let mut batch = Vec::new();
@@ -231,15 +198,13 @@ async fn a_funnel_on_existing_events_builds_in_the_background(backend: Backend) 
     }
     app.collect_ok(&p.write_key, batch).await;
 
-    let res = app
-        .post(&owner, &base, serde_json::from_str(TWO_STEPS).unwrap())
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let f = json_of(res).await;
+    let f = create_two_steps(&app, &owner, &base).await;
     assert_eq!(f["status"], "building");
     let fid = f["id"].as_str().unwrap().to_owned();
     // 40 events, 2 per chunk, 20 ms apart: still building when read.
-    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
+    let conv = app
+        .get_json(&owner, &format!("{base}/{fid}/conversion"))
+        .await;
     assert_eq!(conv["status"], "building");
     assert_eq!(conv["steps"], Value::Null);
     assert!(conv["progress_pct"].as_i64().unwrap() < 100);
@@ -248,28 +213,18 @@ async fn a_funnel_on_existing_events_builds_in_the_background(backend: Backend) 
 
     let ready = app.wait_funnel_ready(&owner, &p.id, &fid).await;
     assert_eq!(ready["progress_pct"], 100);
-    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
+    let conv = app
+        .get_json(&owner, &format!("{base}/{fid}/conversion"))
+        .await;
     assert_eq!(conv["status"], "ready");
-    let users: Vec<i64> = conv["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["users"].as_i64().unwrap())
-        .collect();
+    let users = step_users(&conv);
     assert_eq!(users, vec![20, 20]);
 }
 
 async fn the_collector_keeps_accepting_while_a_funnel_builds(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.funnel_build_chunk = 5;
-        c.funnel_build_pause = std::time::Duration::from_millis(2);
-    })
-    .await
-    else {
+    let Some((app, owner, p)) = slow_builds(backend, 5, 2).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let base = format!("/api/v1/projects/{}/funnels", p.id);
     let now = app.clock.now_ms();
     for b in 0..5 {
@@ -282,11 +237,7 @@ async fn the_collector_keeps_accepting_while_a_funnel_builds(backend: Backend) {
         }
         app.collect_ok(&p.write_key, batch).await;
     }
-    let f = json_of(
-        app.post(&owner, &base, serde_json::from_str(TWO_STEPS).unwrap())
-            .await,
-    )
-    .await;
+    let f = create_two_steps(&app, &owner, &base).await;
     let fid = f["id"].as_str().unwrap().to_owned();
     // Visitors keep arriving while the 400 stored events are scanned five at a
     // time; every request is accepted (no 503) and counted once.
@@ -310,13 +261,10 @@ async fn the_collector_keeps_accepting_while_a_funnel_builds(backend: Backend) {
     }
     assert!(during >= 3, "only {during} requests while building");
     app.wait_funnel_ready(&owner, &p.id, &fid).await;
-    let conv = json_of(app.get(&owner, &format!("{base}/{fid}/conversion")).await).await;
-    let users: Vec<i64> = conv["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["users"].as_i64().unwrap())
-        .collect();
+    let conv = app
+        .get_json(&owner, &format!("{base}/{fid}/conversion"))
+        .await;
+    let users = step_users(&conv);
     // Exactly the query-time conversion over the stored events (the reference).
     let steps: Vec<vibe_store::funnel::FunnelStep> =
         serde_json::from_value(f["steps"].clone()).unwrap();

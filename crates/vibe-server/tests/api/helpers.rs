@@ -1,6 +1,19 @@
 //! `spawn_app(backend)`: a real server on 127.0.0.1:0 over a fresh database, and
 //! one helper per endpoint.
 
+mod errors;
+mod first_run;
+mod messages;
+mod requests;
+mod signed_in;
+mod store;
+
+pub use errors::*;
+pub use first_run::*;
+pub use messages::*;
+pub use requests::*;
+pub use signed_in::*;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::{Response, StatusCode};
@@ -142,45 +155,6 @@ async fn start(config: Config, clock: Clock, dir: TempDir) -> TestApp {
     }
 }
 
-pub fn uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// A browser message with a fresh id.
-pub fn message(kind: &str, anon: &str, session: &str, extra: Value) -> Value {
-    let mut m = json!({"type": kind, "id": uuid(), "anonymous_id": anon, "session_id": session});
-    for (k, v) in extra.as_object().expect("object") {
-        m[k] = v.clone();
-    }
-    m
-}
-
-pub fn pageview(anon: &str, session: &str, url: &str) -> Value {
-    message(
-        "pageview",
-        anon,
-        session,
-        json!({"url": url, "title": "Page"}),
-    )
-}
-
-pub async fn json_of(res: Response) -> Value {
-    let status = res.status();
-    let text = res.text().await.expect("body");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("HTTP {status}: not JSON: {text}"))
-}
-
-/// Asserts the documented error shape and returns it.
-pub async fn assert_error(res: Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(res.status(), status, "unexpected status");
-    let body = json_of(res).await;
-    assert_eq!(body["error"]["code"], code, "error body: {body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .is_some_and(|m| !m.is_empty()));
-    body["error"].clone()
-}
-
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -212,55 +186,24 @@ impl TestApp {
 
     /// Creates an account through the same path as `vibe user create` and signs in.
     pub async fn create_user(&self, email: &str, role: vibe_store::Role) -> Session {
-        vibe_server::bootstrap::create_account(&self.state, email, OWNER_PASSWORD.into(), role)
-            .await
-            .expect("create account");
+        self.add_account(email, role).await;
         session_from(self.login(email, OWNER_PASSWORD).await)
     }
 
-    pub async fn get(&self, session: &Session, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .header("cookie", &session.0)
-            .send()
+    /// An account made as `vibe user create` makes it (password [`OWNER_PASSWORD`]).
+    pub async fn add_account(&self, email: &str, role: vibe_store::Role) {
+        vibe_server::bootstrap::create_account(&self.state, email, OWNER_PASSWORD.into(), role)
             .await
-            .expect("request")
-    }
-
-    pub async fn post(&self, session: &Session, path: &str, body: Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .header("cookie", &session.0)
-            .json(&body)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    pub async fn delete(&self, session: &Session, path: &str) -> Response {
-        self.client
-            .delete(self.url(path))
-            .header("cookie", &session.0)
-            .send()
-            .await
-            .expect("request")
+            .expect("create account");
     }
 
     pub async fn projects(&self, session: &Session) -> Vec<Project> {
-        let body = json_of(self.get(session, "/api/v1/projects").await).await;
+        let body = self.get_json(session, "/api/v1/projects").await;
         body["projects"]
             .as_array()
             .expect("projects")
             .iter()
-            .map(|p| Project {
-                id: p["id"].as_str().unwrap().into(),
-                name: p["name"].as_str().unwrap().into(),
-                write_key: p["write_key"].as_str().unwrap().into(),
-                allowed_origins: serde_json::from_value(p["allowed_origins"].clone()).unwrap(),
-                timezone: p["timezone"].as_str().unwrap().into(),
-                online_window_s: p["online_window_s"].as_i64().unwrap(),
-                created_at: p["created_at"].as_i64().unwrap(),
-            })
+            .map(project_of)
             .collect()
     }
 
@@ -273,33 +216,34 @@ impl TestApp {
     }
 
     pub async fn create_project(&self, session: &Session, name: &str) -> Project {
-        let res = self
-            .post(session, "/api/v1/projects", json!({"name": name}))
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        serde_json::from_value::<Value>(json_of(res).await)
-            .map(|p| Project {
-                id: p["id"].as_str().unwrap().into(),
-                name: p["name"].as_str().unwrap().into(),
-                write_key: p["write_key"].as_str().unwrap().into(),
-                allowed_origins: vec![],
-                timezone: p["timezone"].as_str().unwrap().into(),
-                online_window_s: p["online_window_s"].as_i64().unwrap(),
-                created_at: p["created_at"].as_i64().unwrap(),
-            })
-            .unwrap()
+        self.create_project_from(session, json!({ "name": name }))
+            .await
+    }
+
+    /// `POST /api/v1/projects` with `body` (name, origins, time zone), which must succeed.
+    pub async fn create_project_from(&self, session: &Session, body: Value) -> Project {
+        let res = self.post(session, "/api/v1/projects", body).await;
+        project_of(&created(res).await)
     }
 
     /// `POST /api/v1/collect` as a browser would (text/plain, desktop Chrome UA).
-    pub async fn collect_raw(&self, body: impl Into<reqwest::Body>) -> Response {
+    pub fn collect_request(&self, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
         self.client
             .post(self.url("/api/v1/collect"))
             .header("content-type", "text/plain;charset=UTF-8")
             .header("user-agent", BROWSER_UA)
             .body(body)
-            .send()
-            .await
-            .expect("request")
+    }
+
+    pub async fn collect_raw(&self, body: impl Into<reqwest::Body>) -> Response {
+        self.collect_request(body).send().await.expect("request")
+    }
+
+    /// A collector request in flight on its own task, for tests that need many
+    /// at once (queue pressure, batching).
+    pub fn spawn_collect(&self, body: Value) -> tokio::task::JoinHandle<Response> {
+        let req = self.collect_request(body.to_string());
+        tokio::spawn(async move { req.send().await.expect("request") })
     }
 
     pub async fn collect(&self, write_key: &str, batch: Vec<Value>) -> Response {
@@ -345,13 +289,17 @@ impl TestApp {
             .cloned()
             .unwrap_or_default()
     }
+}
 
-    pub async fn count_events(&self, project_id: &str) -> i64 {
-        self.state
-            .store
-            .count_events(project_id)
-            .await
-            .expect("count")
+fn project_of(p: &Value) -> Project {
+    Project {
+        id: p["id"].as_str().unwrap().into(),
+        name: p["name"].as_str().unwrap().into(),
+        write_key: p["write_key"].as_str().unwrap().into(),
+        allowed_origins: serde_json::from_value(p["allowed_origins"].clone()).expect("origins"),
+        timezone: p["timezone"].as_str().unwrap().into(),
+        online_window_s: p["online_window_s"].as_i64().unwrap(),
+        created_at: p["created_at"].as_i64().unwrap(),
     }
 }
 

@@ -23,7 +23,7 @@ async fn projects_are_isolated(backend: Backend) {
     assert!(app.online_visitors(&owner, &b.id).await.is_empty());
 
     // A member of A only.
-    let alice = app.create_user("alice@example.com", Role::Admin).await;
+    let alice = app.as_role(Role::Admin).await;
     let listed: Vec<String> = app
         .projects(&alice)
         .await
@@ -46,32 +46,14 @@ async fn projects_are_isolated(backend: Backend) {
             .await;
         assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
     }
-    let res = app
-        .post(
-            &alice,
-            &format!("/api/v1/projects/{}/keys", b.id),
-            json!({"name": "steal"}),
-        )
-        .await;
+    let b_keys = format!("/api/v1/projects/{}/keys", b.id);
+    let res = app.post(&alice, &b_keys, json!({"name": "steal"})).await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 
     // B's secret key cannot write as A, and A's data stays A's.
-    let res = app
-        .post(
-            &owner,
-            &format!("/api/v1/projects/{}/keys", b.id),
-            json!({"name": "b"}),
-        )
-        .await;
-    let b_secret = json_of(res).await["secret"].as_str().unwrap().to_owned();
-    let res = app
-        .client
-        .post(app.url("/api/v1/track"))
-        .bearer_auth(&b_secret)
-        .json(&json!({"id": uuid(), "anonymous_id": "same-anon", "name": "x", "project_id": a.id}))
-        .send()
-        .await
-        .unwrap();
+    let b_secret = app.secret_key(&owner, &b.id, "b").await;
+    let as_a = json!({"id": uuid(), "anonymous_id": "same-anon", "name": "x", "project_id": a.id});
+    let res = app.post_bearer(&b_secret, "/api/v1/track", as_a).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     assert_eq!(app.count_events(&a.id).await, 1);
     assert_eq!(app.count_events(&b.id).await, 1);

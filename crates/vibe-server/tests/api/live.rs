@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vibe_server::config::Config;
 
 use crate::helpers::*;
 
@@ -59,6 +60,24 @@ pub async fn connect(
             String::from_utf8_lossy(res.body().as_deref().unwrap_or_default()).into_owned(),
         )),
         Err(e) => panic!("websocket connect failed: {e}"),
+    }
+}
+
+/// Opens `session`'s feed of a project and reads its first message, the snapshot.
+pub async fn watch(app: &TestApp, project_id: &str, session: &Session) -> (Socket, Value) {
+    let mut ws = connect(app, project_id, Auth::Cookie(session))
+        .await
+        .expect("the feed opens");
+    let snap = next_json(&mut ws).await;
+    assert_eq!(snap["type"], "snapshot", "the first message: {snap}");
+    (ws, snap)
+}
+
+/// The status and body with which the feed is refused.
+async fn refused(app: &TestApp, project_id: &str, auth: Auth<'_>) -> (u16, String) {
+    match connect(app, project_id, auth).await {
+        Ok(_) => panic!("the feed of {project_id} should be refused"),
+        Err(refusal) => refusal,
     }
 }
 
@@ -112,24 +131,19 @@ fn session_ids(visitors: &Value) -> Vec<String> {
 }
 
 async fn snapshot_matches_online_and_metrics(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    app.collect_ok(
-        &p.write_key,
-        vec![
-            pageview("a", "s-a", "https://x/"),
-            pageview("b", "s-b", "https://x/pricing"),
-        ],
-    )
-    .await;
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    let snap = next_json(&mut ws).await;
-    assert_eq!(snap["type"], "snapshot");
+    let two_visitors = vec![
+        pageview("a", "s-a", "https://x/"),
+        pageview("b", "s-b", "https://x/pricing"),
+    ];
+    app.collect_ok(&p.write_key, two_visitors).await;
+    let (_ws, snap) = watch(&app, &p.id, &owner).await;
     assert_eq!(snap["seq"], 0);
-    let online = json_of(app.online(&owner, &p.id).await).await;
+    let online = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/online", p.id))
+        .await;
     assert_eq!(session_ids(&snap["visitors"]), ["s-a", "s-b"]);
     assert_eq!(
         session_ids(&snap["visitors"]),
@@ -153,23 +167,17 @@ async fn snapshot_matches_online_and_metrics(backend: Backend) {
         one(&snap["visitors"], "s-b"),
         one(&online["visitors"], "s-b")
     );
-    let metrics = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
-            .await,
-    )
-    .await;
+    let metrics = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
+        .await;
     assert_eq!(snap["metrics"], metrics);
 }
 
 async fn deltas_follow_collects_in_sequence(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    let snap = next_json(&mut ws).await;
-    assert_eq!(snap["type"], "snapshot");
+    let (mut ws, snap) = watch(&app, &p.id, &owner).await;
     let mut all = Vec::new();
 
     app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
@@ -180,14 +188,11 @@ async fn deltas_follow_collects_in_sequence(backend: Backend) {
     assert_eq!(joined["visitor"]["current_page"]["path"], "/");
 
     // A heartbeat on the same page says nothing; a new page is a move.
-    app.collect_ok(
-        &p.write_key,
-        vec![
-            message("heartbeat", "a", "s-a", json!({})),
-            pageview("a", "s-a", "https://x/pricing"),
-        ],
-    )
-    .await;
+    let beat_then_move = vec![
+        signal("heartbeat", "a", "s-a"),
+        pageview("a", "s-a", "https://x/pricing"),
+    ];
+    app.collect_ok(&p.write_key, beat_then_move).await;
     let (moved, seen) = until_type(&mut ws, "visitor_moved").await;
     all.extend(seen);
     assert_eq!(moved["visitor"]["current_page"]["path"], "/pricing");
@@ -227,7 +232,7 @@ async fn deltas_follow_collects_in_sequence(backend: Backend) {
     assert_eq!(ident["user_id"], "u1");
     assert_eq!(ident["traits"]["plan"], "pro");
 
-    app.collect_ok(&p.write_key, vec![message("leave", "a", "s-a", json!({}))])
+    app.collect_ok(&p.write_key, vec![signal("leave", "a", "s-a")])
         .await;
     let (left, seen) = until_type(&mut ws, "visitor_left").await;
     all.extend(seen);
@@ -244,13 +249,10 @@ async fn deltas_follow_collects_in_sequence(backend: Backend) {
 }
 
 async fn silent_visitors_time_out(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    next_json(&mut ws).await;
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
     app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
         .await;
     until_type(&mut ws, "visitor_joined").await;
@@ -265,13 +267,11 @@ async fn silent_visitors_time_out(backend: Backend) {
 }
 
 async fn a_lagging_client_gets_a_fresh_snapshot(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.live_channel_capacity = 1).await else {
+    let Some((app, owner, p)) = signed_in_with(backend, |c| c.live_channel_capacity = 1).await
+    else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    next_json(&mut ws).await;
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
     // 300 joins in one batch overflow a one-message channel.
     let batch: Vec<Value> = (0..300)
         .map(|i| pageview(&format!("a{i}"), &format!("s{i:03}"), "https://x/"))
@@ -289,38 +289,24 @@ async fn a_lagging_client_gets_a_fresh_snapshot(backend: Backend) {
 }
 
 async fn feed_needs_auth_and_membership(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let (status, body) = connect(&app, &p.id, Auth::None).await.err().unwrap();
+    let (status, body) = refused(&app, &p.id, Auth::None).await;
     assert_eq!(status, 401);
     assert!(body.contains("\"unauthorized\""), "{body}");
-    let (status, _) = connect(&app, &p.id, Auth::Query("vbt_nope"))
-        .await
-        .err()
-        .unwrap();
+    let (status, _) = refused(&app, &p.id, Auth::Query("vbt_nope")).await;
     assert_eq!(status, 401);
 
-    let member = app
-        .create_user("m@example.com", vibe_store::Role::Viewer)
-        .await;
+    let member = app.as_role(vibe_store::Role::Viewer).await;
     let other = app.create_project(&owner, "Other").await;
-    let (status, body) = connect(&app, &other.id, Auth::Cookie(&member))
-        .await
-        .err()
-        .unwrap();
+    let (status, body) = refused(&app, &other.id, Auth::Cookie(&member)).await;
     assert_eq!(status, 404);
     assert!(body.contains("not_found"), "{body}");
-    let (status, _) = connect(&app, "no-such-project", Auth::Cookie(&owner))
-        .await
-        .err()
-        .unwrap();
+    let (status, _) = refused(&app, "no-such-project", Auth::Cookie(&owner)).await;
     assert_eq!(status, 404);
     // The member watches their own project.
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&member)).await.unwrap();
-    assert_eq!(next_json(&mut ws).await["type"], "snapshot");
+    let (_ws, _) = watch(&app, &p.id, &member).await;
 
     // A plain GET is told to upgrade.
     let res = app
@@ -330,23 +316,17 @@ async fn feed_needs_auth_and_membership(backend: Backend) {
     assert_eq!(json_of(res).await["error"]["code"], "websocket_expected");
 }
 
+/// An app whose feeds re-check their credentials every `every`.
+async fn rechecking(backend: Backend, every: Duration) -> Option<SignedIn> {
+    signed_in_with(backend, |c| c.live_recheck_every = every).await
+}
+
 async fn revoked_token_closes_the_feed(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.live_recheck_every = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let Some((app, owner, p)) = rechecking(backend, Duration::from_millis(200)).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let res = app
-        .post(&owner, "/api/v1/tokens", json!({"name": "wall"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let body = json_of(res).await;
-    let secret = body["secret"].as_str().unwrap().to_owned();
-    let id = body["token"]["id"].as_str().unwrap().to_owned();
+    let body = app.mint_token(&owner, "wall").await;
+    let (secret, id) = (string_at(&body, "secret"), string_at(&body["token"], "id"));
 
     let mut by_query = connect(&app, &p.id, Auth::Query(&secret)).await.unwrap();
     let mut by_header = connect(&app, &p.id, Auth::Bearer(&secret)).await.unwrap();
@@ -367,17 +347,10 @@ async fn revoked_token_closes_the_feed(backend: Backend) {
 }
 
 async fn logging_out_closes_the_feed(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.live_recheck_every = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let Some((app, owner, p)) = rechecking(backend, Duration::from_millis(200)).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    next_json(&mut ws).await;
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
     app.post(&owner, "/api/v1/auth/logout", json!({})).await;
     let frame = expect_close(&mut ws).await;
     assert_eq!(frame.0, CloseCode::from(4401));
@@ -388,35 +361,20 @@ async fn logging_out_closes_the_feed(backend: Backend) {
 /// a role change that still allows the feed keeps it, and others keep theirs.
 async fn removed_member_is_disconnected(backend: Backend) {
     const RECHECK: Duration = Duration::from_millis(300);
-    let Some(app) = spawn_app_with(backend, |c| c.live_recheck_every = RECHECK).await else {
+    let Some((app, owner, p)) = rechecking(backend, RECHECK).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let bob = app
-        .create_user("bob@example.com", vibe_store::Role::Admin)
-        .await;
-    let me = json_of(app.get(&bob, "/api/v1/auth/me").await).await;
+    let bob = app.as_role(vibe_store::Role::Admin).await;
     let member = format!(
         "/api/v1/projects/{}/members/{}",
         p.id,
-        me["account"]["id"].as_str().unwrap()
+        app.account_id(&bob).await
     );
-    let mut bob_ws = connect(&app, &p.id, Auth::Cookie(&bob)).await.unwrap();
-    let mut owner_ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    for ws in [&mut bob_ws, &mut owner_ws] {
-        assert_eq!(next_json(ws).await["type"], "snapshot");
-    }
+    let (mut bob_ws, _) = watch(&app, &p.id, &bob).await;
+    let (mut owner_ws, _) = watch(&app, &p.id, &owner).await;
 
     // Demoted to viewer: still may watch, so several re-checks pass quietly.
-    let res = app
-        .client
-        .patch(app.url(&member))
-        .header("cookie", &owner.0)
-        .json(&json!({"role": "viewer"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.patch(&owner, &member, json!({"role": "viewer"})).await;
     assert_eq!(res.status(), StatusCode::OK);
     match tokio::time::timeout(RECHECK * 4, bob_ws.next()).await {
         Err(_) => {}
@@ -462,13 +420,10 @@ async fn expect_close(ws: &mut Socket) -> (CloseCode, String) {
 }
 
 async fn shutdown_closes_with_going_away(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    next_json(&mut ws).await;
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
     let closing = tokio::spawn(async move { expect_close(&mut ws).await });
     app.stop().await;
     let frame = closing.await.unwrap();
@@ -478,19 +433,12 @@ async fn shutdown_closes_with_going_away(backend: Backend) {
 /// The server pings; a client that answers stays, one that goes silent is
 /// dropped after two ping intervals.
 async fn pings_keep_answering_clients_and_drop_silent_ones(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| {
-        c.live_ping_every = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let ping_often = |c: &mut Config| c.live_ping_every = Duration::from_millis(200);
+    let Some((app, owner, p)) = signed_in_with(backend, ping_often).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let mut answering = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    let mut silent = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    next_json(&mut answering).await;
-    next_json(&mut silent).await;
+    let (mut answering, _) = watch(&app, &p.id, &owner).await;
+    let (mut silent, _) = watch(&app, &p.id, &owner).await;
     // Reading lets the client library answer pings with pongs.
     let mut pings = 0;
     let until = std::time::Instant::now() + Duration::from_millis(1500);
@@ -511,17 +459,13 @@ async fn pings_keep_answering_clients_and_drop_silent_ones(backend: Backend) {
 /// Dashboards on one project share one hub (one lookup per batch, the same
 /// numbered messages); it stops when the last one leaves.
 async fn dashboards_share_one_hub_per_project(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let hubs = &app.state.live.hubs;
     assert_eq!(hubs.watched_projects(), 0);
-    let mut one = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    let mut two = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    next_json(&mut one).await;
-    next_json(&mut two).await;
+    let (mut one, _) = watch(&app, &p.id, &owner).await;
+    let (mut two, _) = watch(&app, &p.id, &owner).await;
     assert_eq!(hubs.watched_projects(), 1);
     app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
         .await;
@@ -572,10 +516,8 @@ async fn two_nodes_share_the_feed_and_one_schedule() {
     let owner = a.login_owner().await;
     let p = a.default_project(&owner).await;
 
-    let mut on_a = connect(&a, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    assert_eq!(next_json(&mut on_a).await["type"], "snapshot");
-    let mut on_b = connect(&b, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    assert_eq!(next_json(&mut on_b).await["type"], "snapshot");
+    let (mut on_a, _) = watch(&a, &p.id, &owner).await;
+    let (mut on_b, _) = watch(&b, &p.id, &owner).await;
 
     b.collect_ok(&p.write_key, vec![pageview("v", "s-v", "https://x/")])
         .await;
@@ -584,16 +526,14 @@ async fn two_nodes_share_the_feed_and_one_schedule() {
         assert_eq!(joined["visitor"]["session_id"], "s-v");
         assert_eq!(seen.len(), 1, "delivered once: {seen:?}");
     }
-    a.collect_ok(
-        &p.write_key,
-        vec![message("event", "v", "s-v", json!({"name": "buy"}))],
-    )
-    .await;
+    a.collect_ok(&p.write_key, vec![event("v", "s-v", "buy")])
+        .await;
     for ws in [&mut on_a, &mut on_b] {
         assert_eq!(until_type(ws, "event").await.0["name"], "buy");
     }
-    let online_a = json_of(a.online(&owner, &p.id).await).await;
-    let online_b = json_of(b.online(&owner, &p.id).await).await;
+    let online = format!("/api/v1/projects/{}/online", p.id);
+    let online_a = a.get_json(&owner, &online).await;
+    let online_b = b.get_json(&owner, &online).await;
     assert_eq!(session_ids(&online_a["visitors"]), ["s-v"]);
     assert_eq!(
         session_ids(&online_a["visitors"]),
@@ -649,24 +589,12 @@ async fn two_nodes_share_the_feed_and_one_schedule() {
 /// node reconnects and sends every dashboard a fresh snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_listen_session_resyncs_dashboards() {
-    let Some(app) = spawn_app(Backend::Postgres).await else {
+    let Some((app, owner, p)) = signed_in(Backend::Postgres).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
-    let first = next_json(&mut ws).await;
-    assert_eq!(first["type"], "snapshot");
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
 
-    let url = app
-        .state
-        .config
-        .database_url
-        .as_ref()
-        .unwrap()
-        .expose()
-        .to_owned();
-    let channel = vibe_server::live::relay::channel_for(&url);
+    let channel = vibe_server::live::relay::channel_for(&app.database_url());
     let admin = sqlx::PgPool::connect(&pg_url()).await.unwrap();
     let killed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND query LIKE $1",

@@ -7,11 +7,9 @@ use crate::helpers::*;
 use crate::live::{connect, next_json, until_type, Auth};
 
 async fn a_hub_that_falls_behind_resyncs_instead_of_buffering(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.live_hub_backlog = 1).await else {
+    let Some((app, owner, p)) = signed_in_with(backend, |c| c.live_hub_backlog = 1).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
         .await;
     let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();
@@ -54,11 +52,9 @@ crate::on_both_backends!(a_hub_that_falls_behind_resyncs_instead_of_buffering);
 /// sends it; every dashboard must get a fresh snapshot from it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resync_notification_sends_every_dashboard_a_snapshot() {
-    let Some(app) = spawn_app(Backend::Postgres).await else {
+    let Some((app, owner, p)) = signed_in(Backend::Postgres).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(&p.write_key, vec![pageview("a", "s-a", "https://x/")])
         .await;
     let mut ws = connect(&app, &p.id, Auth::Cookie(&owner)).await.unwrap();

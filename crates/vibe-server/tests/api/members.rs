@@ -1,41 +1,16 @@
 //! `/api/v1/projects/{id}/members`: admins and owners manage who sees a project.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use vibe_store::Role;
 
 use crate::helpers::*;
 
-async fn patch(app: &TestApp, session: &Session, path: &str, body: Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .header("cookie", &session.0)
-        .json(&body)
-        .send()
-        .await
-        .expect("request")
-}
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
 
-async fn member_emails(
-    app: &TestApp,
-    session: &Session,
-    project_id: &str,
-) -> Vec<(String, String)> {
-    let res = app
-        .get(session, &format!("/api/v1/projects/{project_id}/members"))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    json_of(res).await["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|m| {
-            (
-                m["email"].as_str().unwrap().to_owned(),
-                m["role"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+fn role(role: &str) -> Value {
+    json!({ "role": role })
 }
 
 async fn members_are_listed_added_changed_and_removed(backend: Backend) {
@@ -47,16 +22,12 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     let b = app.create_project(&owner, "B").await;
     let base = format!("/api/v1/projects/{}/members", b.id);
     assert_eq!(
-        member_emails(&app, &owner, &b.id).await,
+        app.members(&owner, &b.id).await,
         vec![(OWNER_EMAIL.to_owned(), "owner".to_owned())]
     );
     // Bob is not a member of B yet.
-    assert_error(
-        app.get(&bob, &base).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let res = app.get(&bob, &base).await;
+    assert_error(res, NOT_FOUND, "not_found").await;
 
     let res = app
         .post(
@@ -77,55 +48,31 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
         StatusCode::OK
     );
 
+    let add = |email: &str, role: &str| json!({"email": email, "role": role});
     let again = app
-        .post(
-            &owner,
-            &base,
-            json!({"email": "bob@example.com", "role": "admin"}),
-        )
+        .post(&owner, &base, add("bob@example.com", "admin"))
         .await;
     assert_error(again, StatusCode::CONFLICT, "conflict").await;
     let unknown = app
-        .post(
-            &owner,
-            &base,
-            json!({"email": "nobody@example.com", "role": "viewer"}),
-        )
+        .post(&owner, &base, add("nobody@example.com", "viewer"))
         .await;
-    let body = assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(body["field"], "email");
-    let bad_role = app
-        .post(
-            &owner,
-            &base,
-            json!({"email": "bob@example.com", "role": "god"}),
-        )
-        .await;
-    let body = assert_error(bad_role, StatusCode::BAD_REQUEST, "invalid_field").await;
-    assert_eq!(body["field"], "role");
+    assert_field_error(unknown, NOT_FOUND, "not_found", "email").await;
+    let bad_role = app.post(&owner, &base, add("bob@example.com", "god")).await;
+    assert_invalid(bad_role, "role").await;
     let missing = app
         .post(&owner, &base, json!({"email": "bob@example.com"}))
         .await;
     assert_error(missing, StatusCode::BAD_REQUEST, "missing_field").await;
 
     // A viewer may not manage members; promoted to admin, they may.
-    assert_error(
-        app.get(&bob, &base).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    let res = patch(
-        &app,
-        &owner,
-        &format!("{base}/{bob_id}"),
-        json!({"role": "admin"}),
-    )
-    .await;
+    let res = app.get(&bob, &base).await;
+    assert_error(res, FORBIDDEN, "forbidden").await;
+    let bob_member = format!("{base}/{bob_id}");
+    let res = app.patch(&owner, &bob_member, role("admin")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json_of(res).await["role"], "admin");
     assert_eq!(
-        member_emails(&app, &bob, &b.id).await,
+        app.members(&bob, &b.id).await,
         vec![
             (OWNER_EMAIL.to_owned(), "owner".to_owned()),
             ("bob@example.com".to_owned(), "admin".to_owned()),
@@ -133,27 +80,19 @@ async fn members_are_listed_added_changed_and_removed(backend: Backend) {
     );
 
     // The last owner cannot leave or be demoted.
-    let me = json_of(app.get(&owner, "/api/v1/auth/me").await).await;
-    let owner_id = me["account"]["id"].as_str().unwrap().to_owned();
-    let res = patch(
-        &app,
-        &owner,
-        &format!("{base}/{owner_id}"),
-        json!({"role": "viewer"}),
-    )
-    .await;
-    assert_error(res, StatusCode::CONFLICT, "conflict").await;
-    let res = app.delete(&owner, &format!("{base}/{owner_id}")).await;
-    assert_error(res, StatusCode::CONFLICT, "conflict").await;
+    let owner_id = app.account_id(&owner).await;
+    let me = format!("{base}/{owner_id}");
+    let calls = vec![
+        (Method::PATCH, me.clone(), Some(role("viewer"))),
+        (Method::DELETE, me, None),
+    ];
+    let conflict = (StatusCode::CONFLICT, "conflict");
+    assert_refused(&app, &owner, conflict, calls).await;
 
     let res = app.delete(&owner, &format!("{base}/{bob_id}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_error(
-        app.get(&bob, &base).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let res = app.get(&bob, &base).await;
+    assert_error(res, NOT_FOUND, "not_found").await;
     let res = app.delete(&owner, &format!("{base}/{bob_id}")).await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -169,90 +108,58 @@ async fn admins_cannot_touch_owners_and_outsiders_see_nothing(backend: Backend) 
     let _carol = app.create_user("carol@example.com", Role::Viewer).await;
     let base = format!("/api/v1/projects/{}/members", default.id);
 
+    let add = |email: &str, role: &str| Some(json!({"email": email, "role": role}));
     // Viewers: 403 on every members route.
-    assert_error(
-        app.get(&viewer, &base).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    let res = app
-        .post(
-            &viewer,
-            &base,
-            json!({"email": "carol@example.com", "role": "viewer"}),
-        )
-        .await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let calls = vec![
+        (Method::GET, base.clone(), None),
+        (
+            Method::POST,
+            base.clone(),
+            add("carol@example.com", "viewer"),
+        ),
+    ];
+    assert_refused(&app, &viewer, (FORBIDDEN, "forbidden"), calls).await;
 
     // Admins manage viewers and admins, not owners.
-    let members = json_of(app.get(&alice, &base).await).await;
+    let members = app.get_json(&alice, &base).await;
     let id_of = |email: &str| {
-        members["members"]
-            .as_array()
-            .unwrap()
+        list(&members, "members")
             .iter()
             .find(|m| m["email"] == email)
-            .map(|m| m["account_id"].as_str().unwrap().to_owned())
+            .map(|m| string_at(m, "account_id"))
             .unwrap()
     };
     let owner_id = id_of(OWNER_EMAIL);
     let vera_id = id_of("vera@example.com");
-    let res = patch(
-        &app,
-        &alice,
-        &format!("{base}/{vera_id}"),
-        json!({"role": "admin"}),
-    )
-    .await;
+    let (vera, owner_member) = (format!("{base}/{vera_id}"), format!("{base}/{owner_id}"));
+    let res = app.patch(&alice, &vera, role("admin")).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = patch(
-        &app,
-        &alice,
-        &format!("{base}/{vera_id}"),
-        json!({"role": "owner"}),
-    )
-    .await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
-    let res = patch(
-        &app,
-        &alice,
-        &format!("{base}/{owner_id}"),
-        json!({"role": "viewer"}),
-    )
-    .await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
-    let res = app.delete(&alice, &format!("{base}/{owner_id}")).await;
-    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let calls = vec![
+        (Method::PATCH, vera, Some(role("owner"))),
+        (Method::PATCH, owner_member.clone(), Some(role("viewer"))),
+        (Method::DELETE, owner_member, None),
+    ];
+    assert_refused(&app, &alice, (FORBIDDEN, "forbidden"), calls).await;
 
     // A project Alice is not in: 404, whatever she tries.
     let b = app.create_project(&owner, "Secret").await;
     let other = format!("/api/v1/projects/{}/members", b.id);
-    assert_error(
-        app.get(&alice, &other).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    let res = app
-        .post(
-            &alice,
-            &other,
-            json!({"email": "alice@example.com", "role": "admin"}),
-        )
-        .await;
-    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
-    let res = patch(
-        &app,
-        &alice,
-        &format!("{other}/{owner_id}"),
-        json!({"role": "viewer"}),
-    )
-    .await;
-    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
-    let res = app.delete(&alice, &format!("{other}/{owner_id}")).await;
-    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(member_emails(&app, &owner, &b.id).await.len(), 1);
+    let calls = vec![
+        (Method::GET, other.clone(), None),
+        (
+            Method::POST,
+            other.clone(),
+            add("alice@example.com", "admin"),
+        ),
+        (
+            Method::PATCH,
+            format!("{other}/{owner_id}"),
+            Some(role("viewer")),
+        ),
+        (Method::DELETE, format!("{other}/{owner_id}"), None),
+    ];
+    assert_refused(&app, &alice, (NOT_FOUND, "not_found"), calls).await;
+    assert_eq!(app.members(&owner, &b.id).await.len(), 1);
 }
 
 crate::on_both_backends!(

@@ -4,11 +4,9 @@ use serde_json::json;
 use crate::helpers::*;
 
 async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     assert!(app.online_visitors(&owner, &p.id).await.is_empty());
     app.collect_ok(&p.write_key, vec![
         message("pageview", "anon-1", "s-1", json!({"url": "https://shop.example/", "referrer": "https://news.example/"})),
@@ -38,11 +36,8 @@ async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
 
     // Six minutes later on the same page, kept alive by heartbeats: stuck.
     app.clock.advance_ms(6 * 60_000);
-    app.collect_ok(
-        &p.write_key,
-        vec![message("heartbeat", "anon-1", "s-1", json!({}))],
-    )
-    .await;
+    app.collect_ok(&p.write_key, vec![signal("heartbeat", "anon-1", "s-1")])
+        .await;
     let v = &app.online_visitors(&owner, &p.id).await[0];
     assert_eq!(v["stuck"], true);
     assert!(v["time_on_page_s"].as_i64().unwrap() >= 360);
@@ -50,17 +45,15 @@ async fn ingested_visitor_is_online_with_page_and_device(backend: Backend) {
 }
 
 async fn leave_removes_the_visitor_at_once(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(
         &p.write_key,
         vec![pageview("a", "s-a", "/"), pageview("b", "s-b", "/")],
     )
     .await;
-    app.collect_ok(&p.write_key, vec![message("leave", "a", "s-a", json!({}))])
+    app.collect_ok(&p.write_key, vec![signal("leave", "a", "s-a")])
         .await;
     let ids: Vec<String> = app
         .online_visitors(&owner, &p.id)
@@ -69,22 +62,13 @@ async fn leave_removes_the_visitor_at_once(backend: Backend) {
         .map(|v| v["session_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, ["s-b"]);
-    let s = app
-        .state
-        .store
-        .session(&p.id, "s-a")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(s.ended_at.is_some());
+    assert!(app.stored_session(&p.id, "s-a").await.ended_at.is_some());
 }
 
 async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(
         &p.write_key,
         vec![
@@ -95,11 +79,8 @@ async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
     .await;
     // Four minutes: both still inside the 5-minute online window.
     app.clock.advance_ms(4 * 60_000);
-    app.collect_ok(
-        &p.write_key,
-        vec![message("heartbeat", "busy", "s-busy", json!({}))],
-    )
-    .await;
+    app.collect_ok(&p.write_key, vec![signal("heartbeat", "busy", "s-busy")])
+        .await;
     assert_eq!(app.online_visitors(&owner, &p.id).await.len(), 2);
     // Two more minutes: the quiet one has sent nothing for six.
     app.clock.advance_ms(2 * 60_000);
@@ -109,35 +90,24 @@ async fn silent_visitors_time_out_and_sessions_close(backend: Backend) {
     // After the 30-minute idle timeout the session is closed for good.
     app.clock.advance_ms(25 * 60_000);
     assert_eq!(vibe_server::run_maintenance(&app.state).await.unwrap(), 1);
-    let quiet = app
-        .state
-        .store
-        .session(&p.id, "s-quiet")
-        .await
-        .unwrap()
-        .unwrap();
+    let quiet = app.stored_session(&p.id, "s-quiet").await;
     assert_eq!(quiet.ended_at, Some(quiet.last_seen_at));
-    assert!(app
-        .state
-        .store
-        .session(&p.id, "s-busy")
-        .await
-        .unwrap()
-        .unwrap()
-        .ended_at
-        .is_none());
+    let busy = app.stored_session(&p.id, "s-busy").await;
+    assert!(busy.ended_at.is_none());
 }
 
 async fn identify_merges_the_anonymous_visitor_into_the_user(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     app.collect_ok(&p.write_key, vec![pageview("anon-9", "s-9", "/signup")])
         .await;
-    app.collect_ok(&p.write_key, vec![message("identify", "anon-9", "s-9", json!({"user_id": "user-9", "traits": {"email": "nine@example.com", "name": "Nine", "plan": "trial"}}))])
-        .await;
+    let traits = json!({"email": "nine@example.com", "name": "Nine", "plan": "trial"});
+    app.collect_ok(
+        &p.write_key,
+        vec![identify("anon-9", "s-9", "user-9", traits)],
+    )
+    .await;
     let v = &app.online_visitors(&owner, &p.id).await[0];
     assert_eq!(
         (
@@ -152,16 +122,8 @@ async fn identify_merges_the_anonymous_visitor_into_the_user(backend: Backend) {
     // The same user on a second device merges into the same person.
     app.collect_ok(&p.write_key, vec![pageview("anon-10", "s-10", "/")])
         .await;
-    app.collect_ok(
-        &p.write_key,
-        vec![message(
-            "identify",
-            "anon-10",
-            "s-10",
-            json!({"user_id": "user-9"}),
-        )],
-    )
-    .await;
+    let second_device = message("identify", "anon-10", "s-10", json!({"user_id": "user-9"}));
+    app.collect_ok(&p.write_key, vec![second_device]).await;
     let online = app.online_visitors(&owner, &p.id).await;
     assert_eq!(online.len(), 2);
     assert!(online
@@ -174,12 +136,8 @@ async fn online_rejects_unknown_projects(backend: Backend) {
         return;
     };
     let owner = app.login_owner().await;
-    assert_error(
-        app.online(&owner, "no-such-project").await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let res = app.online(&owner, "no-such-project").await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 crate::on_both_backends!(

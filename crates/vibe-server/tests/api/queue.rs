@@ -71,33 +71,14 @@ fn send_concurrently(
     message: impl Fn(usize) -> serde_json::Value,
 ) -> Vec<tokio::task::JoinHandle<reqwest::Response>> {
     (0..n)
-        .map(|i| {
-            let (client, url, key) = (
-                app.client.clone(),
-                app.url("/api/v1/collect"),
-                key.to_owned(),
-            );
-            let m = message(i);
-            tokio::spawn(async move {
-                let body = serde_json::json!({"key": key, "batch": [m]});
-                client
-                    .post(url)
-                    .header("user-agent", BROWSER_UA)
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .unwrap()
-            })
-        })
+        .map(|i| app.spawn_collect(serde_json::json!({"key": key, "batch": [message(i)]})))
         .collect()
 }
 
 async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.queue_capacity = 1).await else {
+    let Some((app, _, p)) = signed_in_with(backend, |c| c.queue_capacity = 1).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
     let sends = send_pageviews_concurrently(&app, &p.write_key, 6);
     overflow_then_count(&app, &p.id, lock, sends).await;
@@ -106,11 +87,9 @@ async fn full_queue_answers_503_and_loses_nothing(backend: Backend) {
 /// A queue with room for thousands of requests still refuses more than its
 /// byte limit: 6 requests of ~6 KB each do not fit in 16 KB.
 async fn queue_is_bounded_in_bytes_too(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.queue_max_bytes = 16 * 1024).await else {
+    let Some((app, _, p)) = signed_in_with(backend, |c| c.queue_max_bytes = 16 * 1024).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
     let note = "n".repeat(6000);
     let sends = send_concurrently(&app, &p.write_key, 6, |i| {
@@ -171,11 +150,9 @@ async fn overflow_then_count(
 }
 
 async fn shutdown_commits_accepted_requests(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, _, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let lock = lock_writes(&app).await;
     let sends = send_pageviews_concurrently(&app, &p.write_key, 5);
     for _ in 0..200 {

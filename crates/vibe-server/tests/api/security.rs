@@ -2,7 +2,7 @@
 //! claim, session cookies and clean-up, response headers, error texts, and
 //! identity verification.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use vibe_server::identity::user_hash;
@@ -14,27 +14,8 @@ use crate::on_both_backends;
 
 const EVIL: &str = "https://evil.example";
 
-/// A client that sends no Origin (curl, scripts).
-fn bare_client() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
 fn cookie_token(s: &Session) -> String {
     s.0.split_once('=').expect("name=value").1.to_owned()
-}
-
-async fn member_emails(app: &TestApp, s: &Session, project: &str) -> Vec<String> {
-    let body = json_of(
-        app.get(s, &format!("/api/v1/projects/{project}/members"))
-            .await,
-    )
-    .await;
-    body["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|m| m["email"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 async fn cross_origin_writes_with_the_cookie_are_refused(backend: Backend) {
@@ -44,70 +25,52 @@ async fn cross_origin_writes_with_the_cookie_are_refused(backend: Backend) {
     let owner = app.login_owner().await;
     // Not the default project, which new accounts join.
     let project = app.create_project(&owner, "Shop").await;
-    vibe_server::bootstrap::create_account(
-        &app.state,
-        "ana@example.com",
-        OWNER_PASSWORD.into(),
-        Role::Viewer,
-    )
-    .await
-    .unwrap();
+    app.add_account("ana@example.com", Role::Viewer).await;
     let members = format!("/api/v1/projects/{}/members", project.id);
-    let before = member_emails(&app, &owner, &project.id).await;
+    let before = app.members(&owner, &project.id).await;
     let add = r#"{"email":"ana@example.com","role":"admin"}"#;
-    // What an HTML form on another site can send: text/plain, the cookie
-    // attached by the browser, the other site's Origin.
-    let form_post = app
-        .client
-        .post(app.url(&members))
-        .header("cookie", &owner.0)
-        .header("origin", EVIL)
-        .header("content-type", "text/plain")
-        .body(add)
-        .send()
-        .await
-        .unwrap();
-    assert_error(form_post, StatusCode::FORBIDDEN, "cross_origin").await;
-    // Newer browsers say where a request comes from without an Origin.
-    let res = bare_client()
-        .post(app.url(&members))
-        .header("cookie", &owner.0)
-        .header("sec-fetch-site", "cross-site")
-        .json(&json!({"email": "ana@example.com", "role": "admin"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(res, StatusCode::FORBIDDEN, "cross_origin").await;
-    // A cookie request must say where it comes from.
-    let res = bare_client()
-        .delete(app.url(&format!("{members}/x")))
-        .header("cookie", &owner.0)
-        .send()
-        .await
-        .unwrap();
-    assert_error(res, StatusCode::FORBIDDEN, "cross_origin").await;
-    // Same origin but not JSON: a text/plain body is no longer parsed as JSON.
-    let res = app
-        .client
-        .post(app.url(&members))
-        .header("cookie", &owner.0)
-        .header("content-type", "text/plain")
-        .body(add)
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        res,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-    assert_eq!(member_emails(&app, &owner, &project.id).await, before);
+    let cookie = |req: reqwest::RequestBuilder| req.header("cookie", &owner.0);
+    let refused = [
+        // What an HTML form on another site can send: text/plain, the cookie
+        // attached by the browser, the other site's Origin.
+        (
+            cookie(app.client.post(app.url(&members)))
+                .header("origin", EVIL)
+                .header("content-type", "text/plain")
+                .body(add),
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+        ),
+        // Newer browsers say where a request comes from without an Origin.
+        (
+            cookie(app.bare(Method::POST, &members))
+                .header("sec-fetch-site", "cross-site")
+                .json(&json!({"email": "ana@example.com", "role": "admin"})),
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+        ),
+        // A cookie request must say where it comes from.
+        (
+            cookie(app.bare(Method::DELETE, &format!("{members}/x"))),
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+        ),
+        // Same origin but not JSON: a text/plain body is no longer parsed as JSON.
+        (
+            cookie(app.client.post(app.url(&members)))
+                .header("content-type", "text/plain")
+                .body(add),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+    ];
+    for (req, status, code) in refused {
+        assert_error(req.send().await.unwrap(), status, code).await;
+    }
+    assert_eq!(app.members(&owner, &project.id).await, before);
 
     // The dashboard itself: its Origin, or Sec-Fetch-Site: same-origin.
-    let res = bare_client()
-        .post(app.url(&members))
-        .header("cookie", &owner.0)
+    let res = cookie(app.bare(Method::POST, &members))
         .header("sec-fetch-site", "same-origin")
         .json(&json!({"email": "ana@example.com", "role": "viewer"}))
         .send()
@@ -124,16 +87,9 @@ async fn cross_origin_writes_with_the_cookie_are_refused(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CREATED);
 
     // Token requests are not cookie-authenticated and need no Origin.
-    let token = json_of(
-        app.post(&owner, "/api/v1/tokens", json!({"name": "ci"}))
-            .await,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = bare_client()
-        .post(app.url("/api/v1/projects"))
+    let token = app.api_token(&owner, "ci").await;
+    let res = app
+        .bare(Method::POST, "/api/v1/projects")
         .bearer_auth(&token)
         .header("origin", EVIL)
         .json(&json!({"name": "From a script"}))
@@ -144,16 +100,16 @@ async fn cross_origin_writes_with_the_cookie_are_refused(backend: Backend) {
 
     // Signing in from another site is refused (login CSRF); curl still works.
     let login = json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD});
-    let res = bare_client()
-        .post(app.url("/api/v1/auth/login"))
+    let res = app
+        .bare(Method::POST, "/api/v1/auth/login")
         .header("origin", EVIL)
         .json(&login)
         .send()
         .await
         .unwrap();
     assert_error(res, StatusCode::FORBIDDEN, "cross_origin").await;
-    let res = bare_client()
-        .post(app.url("/api/v1/auth/login"))
+    let res = app
+        .bare(Method::POST, "/api/v1/auth/login")
         .json(&login)
         .send()
         .await
@@ -161,17 +117,10 @@ async fn cross_origin_writes_with_the_cookie_are_refused(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
 
     // The collector is not cookie-authenticated: text/plain from any site.
-    let res = app
-        .client
-        .post(app.url("/api/v1/collect"))
-        .header("cookie", &owner.0)
+    let batch =
+        json!({"key": project.write_key, "batch": [pageview("a", "s", "https://shop.example/")]});
+    let res = cookie(app.collect_request(batch.to_string()))
         .header("origin", EVIL)
-        .header("content-type", "text/plain")
-        .header("user-agent", BROWSER_UA)
-        .body(
-            json!({"key": project.write_key, "batch": [pageview("a", "s", "https://shop.example/")]})
-                .to_string(),
-        )
         .send()
         .await
         .unwrap();
@@ -207,11 +156,9 @@ async fn ws(
 }
 
 async fn cross_origin_sockets_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, project)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let project = app.default_project(&owner).await;
     assert_eq!(
         ws(&app, &project.id, Some(&owner), None, Some(EVIL)).await,
         403
@@ -222,14 +169,7 @@ async fn cross_origin_sockets_are_refused(backend: Backend) {
         101
     );
     // A token is not ambient: any origin (or none) may use it.
-    let token = json_of(
-        app.post(&owner, "/api/v1/tokens", json!({"name": "ws"}))
-            .await,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.api_token(&owner, "ws").await;
     assert_eq!(
         ws(&app, &project.id, None, Some(&token), Some(EVIL)).await,
         101
@@ -237,8 +177,7 @@ async fn cross_origin_sockets_are_refused(backend: Backend) {
 }
 
 async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> reqwest::Response {
-    bare_client()
-        .post(app.url("/api/v1/auth/login"))
+    app.bare(Method::POST, "/api/v1/auth/login")
         .header("x-forwarded-for", ip)
         .json(&json!({"email": email, "password": password}))
         .send()
@@ -262,7 +201,7 @@ async fn sign_in_is_throttled_per_ip_and_per_account(backend: Backend) {
     else {
         return;
     };
-    app.create_user("viewer@example.com", Role::Viewer).await;
+    app.as_role(Role::Viewer).await;
     // Ten wrong passwords for one account, each from another address.
     for i in 0..10 {
         let res = login_from(&app, &format!("10.0.0.{i}"), OWNER_EMAIL, "wrong-password").await;
@@ -315,64 +254,34 @@ async fn forwarded_for_is_ignored_without_trusted_proxies(backend: Backend) {
     assert_error(res, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
 
-fn setup_app_config(c: &mut vibe_server::config::Config) {
-    c.admin_email = None;
-    c.admin_password = None;
-}
-
-fn setup_token(app: &TestApp) -> String {
-    app.state
-        .setup_token
-        .lock()
-        .unwrap()
-        .clone()
-        .expect("a setup token")
-}
-
-async fn setup(app: &TestApp, token: &str, email: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/setup"))
-        .json(&json!({"token": token, "email": email, "password": "long-enough"}))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn setup_is_throttled(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, setup_app_config).await else {
+    let Some(app) = spawn_app_with(backend, without_admin).await else {
         return;
     };
-    let token = setup_token(&app);
+    let token = app.setup_token();
     for _ in 0..10 {
-        let res = setup(&app, "guess", "me@example.com").await;
+        let res = app.setup_as("guess", "me@example.com").await;
         assert_error(res, StatusCode::BAD_REQUEST, "invalid_token").await;
     }
-    let res = setup(&app, &token, "me@example.com").await;
+    let res = app.setup_as(&token, "me@example.com").await;
     assert!(retry_after(&res) > 0);
     assert_error(res, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
     app.clock.advance_ms(15 * 60 * 1000);
     assert_eq!(
-        setup(&app, &token, "me@example.com").await.status(),
+        app.setup_as(&token, "me@example.com").await.status(),
         StatusCode::OK
     );
 }
 
 async fn setup_token_is_claimed_once(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, setup_app_config).await else {
+    let Some(app) = spawn_app_with(backend, without_admin).await else {
         return;
     };
-    let token = setup_token(&app);
+    let token = app.setup_token();
     // An account with that email exists (made with `vibe user create`): a
     // conflict, answered without the database's words, and the token stays usable.
-    vibe_server::bootstrap::create_account(
-        &app.state,
-        "taken@example.com",
-        OWNER_PASSWORD.into(),
-        Role::Admin,
-    )
-    .await
-    .unwrap();
-    let res = setup(&app, &token, "taken@example.com").await;
+    app.add_account("taken@example.com", Role::Admin).await;
+    let res = app.setup_as(&token, "taken@example.com").await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let text = res.text().await.unwrap();
     for leak in ["accounts", "constraint", "UNIQUE", "duplicate", "_key"] {
@@ -412,17 +321,17 @@ async fn setup_on_one_node_ends_it_on_the_others(backend: Backend) {
     if let Backend::Sqlite = backend {
         return; // SQLite is single-node.
     }
-    let Some(first) = spawn_app_with(backend, setup_app_config).await else {
+    let Some(first) = spawn_app_with(backend, without_admin).await else {
         return;
     };
     let second = spawn_second_node(&first, |_| {}).await;
-    let (t1, t2) = (setup_token(&first), setup_token(&second));
+    let (t1, t2) = (first.setup_token(), second.setup_token());
     assert_ne!(t1, t2, "each node prints its own link");
     assert_eq!(
-        setup(&second, &t2, "me@example.com").await.status(),
+        second.setup_as(&t2, "me@example.com").await.status(),
         StatusCode::OK
     );
-    let res = setup(&first, &t1, "two@example.com").await;
+    let res = first.setup_as(&t1, "two@example.com").await;
     assert_error(res, StatusCode::GONE, "setup_done").await;
 }
 
@@ -436,8 +345,7 @@ async fn https_public_url_means_secure_host_cookies(backend: Backend) {
     };
     // The Origin must now be public_url's.
     let login = |origin: &'static str| {
-        bare_client()
-            .post(app.url("/api/v1/auth/login"))
+        app.bare(Method::POST, "/api/v1/auth/login")
             .header("origin", origin)
             .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
             .send()
@@ -461,8 +369,8 @@ async fn https_public_url_means_secure_host_cookies(backend: Backend) {
         app.get(&plain, "/api/v1/auth/me").await.status(),
         StatusCode::UNAUTHORIZED
     );
-    let res = bare_client()
-        .post(app.url("/api/v1/auth/logout"))
+    let res = app
+        .bare(Method::POST, "/api/v1/auth/logout")
         .header("cookie", &session.0)
         .header("origin", "https://vibe.example.com")
         .send()
@@ -496,15 +404,8 @@ async fn sign_out_everywhere(backend: Backend) {
     };
     let laptop = app.login_owner().await;
     let phone = app.login_owner().await;
-    let other = app.create_user("viewer@example.com", Role::Viewer).await;
-    let token = json_of(
-        app.post(&laptop, "/api/v1/tokens", json!({"name": "ci"}))
-            .await,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.as_role(Role::Viewer).await;
+    let token = app.api_token(&laptop, "ci").await;
     let res = app
         .post(&laptop, "/api/v1/auth/logout-all", json!({}))
         .await;
@@ -525,15 +426,12 @@ async fn sign_out_everywhere(backend: Backend) {
         app.get(&other, "/api/v1/auth/me").await.status(),
         StatusCode::OK
     );
-    let res = bare_client()
-        .get(app.url("/api/v1/auth/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .call_bearer(&token, Method::GET, "/api/v1/auth/me", None)
+        .await;
     assert_eq!(res.status(), StatusCode::OK, "API tokens are not sessions");
-    let res = bare_client()
-        .post(app.url("/api/v1/auth/logout-all"))
+    let res = app
+        .bare(Method::POST, "/api/v1/auth/logout-all")
         .send()
         .await
         .unwrap();
@@ -545,7 +443,7 @@ async fn responses_carry_security_headers(backend: Backend) {
         return;
     };
     for path in ["/", "/settings", "/setup", "/api/v1/auth/me", "/vibe.js"] {
-        let res = bare_client().get(app.url(path)).send().await.unwrap();
+        let res = app.bare(Method::GET, path).send().await.unwrap();
         let h = res.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
@@ -553,24 +451,15 @@ async fn responses_carry_security_headers(backend: Backend) {
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
     }
-    let js = bare_client()
-        .get(app.url("/setup.js"))
-        .send()
-        .await
-        .unwrap();
+    let js = app.bare(Method::GET, "/setup.js").send().await.unwrap();
     assert!(js.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("application/javascript"));
 }
 
-fn identify(anon: &str, user_id: &str, hash: Option<&str>) -> Value {
-    let mut m = message(
-        "identify",
-        anon,
-        "s-1",
-        json!({"user_id": user_id, "traits": {"plan": "pro"}}),
-    );
+fn signed_identify(anon: &str, user_id: &str, hash: Option<&str>) -> Value {
+    let mut m = identify(anon, "s-1", user_id, json!({"plan": "pro"}));
     if let Some(h) = hash {
         m["user_hash"] = json!(h);
     }
@@ -578,21 +467,22 @@ fn identify(anon: &str, user_id: &str, hash: Option<&str>) -> Value {
 }
 
 async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, project)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let project = app.default_project(&owner).await;
-    let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
+    let viewer = app.as_role(Role::Viewer).await;
     let p = format!("/api/v1/projects/{}", project.id);
     let secret_path = format!("{p}/identity-secret");
     assert_eq!(
-        json_of(app.get(&owner, &p).await).await["identity_verification"],
+        app.get_json(&owner, &p).await["identity_verification"],
         false
     );
     // Unsigned identifies are accepted while verification is off.
-    app.collect_ok(&project.write_key, vec![identify("a-0", "user-0", None)])
-        .await;
+    app.collect_ok(
+        &project.write_key,
+        vec![signed_identify("a-0", "user-0", None)],
+    )
+    .await;
 
     // Viewers may not read or change it; other projects' members see nothing.
     assert_error(
@@ -607,17 +497,9 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
         "forbidden",
     )
     .await;
-    let patch = |s: &Session, body: Value| {
-        app.client
-            .patch(app.url(&p))
-            .header("cookie", &s.0)
-            .json(&body)
-            .send()
-    };
+    let verification = |on: bool| json!({ "identity_verification": on });
     assert_error(
-        patch(&viewer, json!({"identity_verification": true}))
-            .await
-            .unwrap(),
+        app.patch(&viewer, &p, verification(true)).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
@@ -636,19 +518,14 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
     )
     .await;
 
-    let res = patch(&owner, json!({"identity_verification": true}))
-        .await
-        .unwrap();
+    let res = app.patch(&owner, &p, verification(true)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json_of(res).await["identity_verification"], true);
-    let got = json_of(app.get(&owner, &secret_path).await).await;
+    let got = app.get_json(&owner, &secret_path).await;
     assert_eq!(got["identity_verification"], true);
     let secret = got["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("vis_"), "{secret}");
-    assert!(!json_of(app.get(&owner, &p).await)
-        .await
-        .to_string()
-        .contains(&secret));
+    assert!(!app.get_json(&owner, &p).await.to_string().contains(&secret));
 
     let before = app.count_events(&project.id).await;
     for hash in [
@@ -659,11 +536,11 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
         let res = app
             .collect(
                 &project.write_key,
-                vec![identify("a-1", "user-1", hash.as_deref())],
+                vec![signed_identify("a-1", "user-1", hash.as_deref())],
             )
             .await;
-        let e = assert_error(res, StatusCode::UNAUTHORIZED, "invalid_user_hash").await;
-        assert_eq!(e["field"], "batch[0].user_hash");
+        let (status, code) = (StatusCode::UNAUTHORIZED, "invalid_user_hash");
+        assert_field_error(res, status, code, "batch[0].user_hash").await;
     }
     assert_eq!(
         app.count_events(&project.id).await,
@@ -673,7 +550,7 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
     let signed = user_hash(&secret, "user-1");
     app.collect_ok(
         &project.write_key,
-        vec![identify("a-1", "user-1", Some(&signed))],
+        vec![signed_identify("a-1", "user-1", Some(&signed))],
     )
     .await;
     let store = app.state.store.clone();
@@ -698,19 +575,19 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
     assert_eq!(evil.user_id, None);
 
     // Rotating: the old signature stops working.
-    let rotated = json_of(app.post(&owner, &secret_path, json!({})).await).await;
+    let rotated = app.post_json(&owner, &secret_path, json!({})).await;
     let new_secret = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
     let res = app
         .collect(
             &project.write_key,
-            vec![identify("a-1", "user-1", Some(&signed))],
+            vec![signed_identify("a-1", "user-1", Some(&signed))],
         )
         .await;
     assert_error(res, StatusCode::UNAUTHORIZED, "invalid_user_hash").await;
     app.collect_ok(
         &project.write_key,
-        vec![identify(
+        vec![signed_identify(
             "a-1",
             "user-1",
             Some(&user_hash(&new_secret, "user-1")),
@@ -719,30 +596,21 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
     .await;
 
     // Backends with a secret key need no signature.
-    let sk = json_of(
-        app.post(&owner, &format!("{p}/keys"), json!({"name": "backend"}))
-            .await,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = bare_client()
-        .post(app.url("/api/v1/identify"))
-        .bearer_auth(&sk)
-        .json(&json!({"id": uuid(), "user_id": "user-9"}))
-        .send()
-        .await
-        .unwrap();
+    let sk = app.secret_key(&owner, &project.id, "backend").await;
+    let identify_body = json!({"id": uuid(), "user_id": "user-9"});
+    let res = app
+        .call_bearer(&sk, Method::POST, "/api/v1/identify", Some(identify_body))
+        .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
 
     // Off again: unsigned identifies are accepted.
-    let res = patch(&owner, json!({"identity_verification": false}))
-        .await
-        .unwrap();
+    let res = app.patch(&owner, &p, verification(false)).await;
     assert_eq!(json_of(res).await["identity_verification"], false);
-    app.collect_ok(&project.write_key, vec![identify("a-3", "user-3", None)])
-        .await;
+    app.collect_ok(
+        &project.write_key,
+        vec![signed_identify("a-3", "user-3", None)],
+    )
+    .await;
 }
 
 on_both_backends!(

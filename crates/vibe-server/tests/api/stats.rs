@@ -7,26 +7,12 @@ const DAY: i64 = 86_400_000;
 
 /// Server-side events for `user` at `ts` (past timestamps are kept).
 async fn track_at(app: &TestApp, secret: &str, user: &str, ts: i64) {
+    let event =
+        json!({"type": "event", "id": uuid(), "user_id": user, "name": "did_something", "ts": ts});
     let res = app
-        .client
-        .post(app.url("/api/v1/track"))
-        .bearer_auth(secret)
-        .json(&json!({"batch": [{"type": "event", "id": uuid(), "user_id": user, "name": "did_something", "ts": ts}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-}
-
-async fn secret_key(app: &TestApp, owner: &Session, project_id: &str) -> String {
-    let res = app
-        .post(
-            owner,
-            &format!("/api/v1/projects/{project_id}/keys"),
-            json!({"name": "k"}),
-        )
+        .post_bearer(secret, "/api/v1/track", json!({ "batch": [event] }))
         .await;
-    json_of(res).await["secret"].as_str().unwrap().to_owned()
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
 }
 
 fn card(m: &Value, name: &str) -> (f64, f64, Option<f64>) {
@@ -39,25 +25,19 @@ fn card(m: &Value, name: &str) -> (f64, f64, Option<f64>) {
 }
 
 async fn an_empty_project_has_zero_cards_and_empty_days(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let m = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
-            .await,
-    )
-    .await;
+    let m = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
+        .await;
     for name in ["total_users", "online_now", "new_this_week", "churn_rate"] {
         assert_eq!(card(&m, name), (0.0, 0.0, None), "{name}: {m}");
     }
-    let daily = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{}/stats/daily", p.id))
-            .await,
-    )
-    .await;
-    let days = daily["days"].as_array().unwrap();
+    let daily = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/stats/daily", p.id))
+        .await;
+    let days = list(&daily, "days");
     assert_eq!(
         days.len(),
         30,
@@ -70,12 +50,10 @@ async fn an_empty_project_has_zero_cards_and_empty_days(backend: Backend) {
 }
 
 async fn metric_cards_compare_this_week_with_last(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    let secret = secret_key(&app, &owner, &p.id).await;
+    let secret = app.secret_key(&owner, &p.id, "k").await;
     let now = app.clock.now_ms();
     for u in ["u1", "u2", "u3", "u4"] {
         track_at(&app, &secret, u, now - 10 * DAY).await;
@@ -89,26 +67,18 @@ async fn metric_cards_compare_this_week_with_last(backend: Backend) {
     app.collect_ok(&p.write_key, vec![pageview("visitor", "s", "/")])
         .await;
 
-    let m = json_of(
-        app.get(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
-            .await,
-    )
-    .await;
+    let m = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/metrics", p.id))
+        .await;
     assert_eq!(card(&m, "total_users"), (7.0, 4.0, Some(75.0)), "{m}");
     assert_eq!(card(&m, "new_this_week"), (3.0, 4.0, Some(-25.0)));
     // u1..u4 were active last week; only u1 came back this week.
     assert_eq!(card(&m, "churn_rate"), (75.0, 0.0, None));
     assert_eq!(card(&m, "online_now"), (1.0, 0.0, None));
 
-    let daily = json_of(
-        app.get(
-            &owner,
-            &format!("/api/v1/projects/{}/stats/daily?days=x", p.id),
-        )
-        .await,
-    )
-    .await;
-    let days = daily["days"].as_array().unwrap();
+    let daily = format!("/api/v1/projects/{}/stats/daily?days=x", p.id);
+    let daily = app.get_json(&owner, &daily).await;
+    let days = list(&daily, "days");
     let active: Vec<i64> = days
         .iter()
         .map(|d| d["active_users"].as_i64().unwrap())
@@ -133,16 +103,9 @@ async fn days_are_local_to_the_project_time_zone(backend: Backend) {
         return;
     };
     let owner = app.login_owner().await;
-    let res = app
-        .post(
-            &owner,
-            "/api/v1/projects",
-            json!({"name": "NZ", "timezone": "Pacific/Auckland"}),
-        )
-        .await;
-    let nz = json_of(res).await;
-    let id = nz["id"].as_str().unwrap();
-    let secret = secret_key(&app, &owner, id).await;
+    let nz = json!({"name": "NZ", "timezone": "Pacific/Auckland"});
+    let id = app.create_project_from(&owner, nz).await.id;
+    let secret = app.secret_key(&owner, &id, "k").await;
     let tz = vibe_core::day::ProjectTz::or_utc("Pacific/Auckland");
     let yesterday = tz.date_of(app.clock.now_ms()).yesterday().unwrap();
     // 00:30 local time yesterday is still the day before in UTC.
@@ -153,7 +116,7 @@ async fn days_are_local_to_the_project_time_zone(backend: Backend) {
     );
     track_at(&app, &secret, "kiwi", ts).await;
     let q = format!("/api/v1/projects/{id}/stats/daily?from={yesterday}&to={yesterday}");
-    let days = json_of(app.get(&owner, &q).await).await["days"].clone();
+    let days = app.get_json(&owner, &q).await["days"].clone();
     assert_eq!(
         days,
         json!([{"date": yesterday.to_string(), "active_users": 1, "new_users": 1, "sessions": 0,
@@ -162,38 +125,21 @@ async fn days_are_local_to_the_project_time_zone(backend: Backend) {
 }
 
 async fn daily_stats_validate_the_range(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let get = |q: &str| {
         let path = format!("/api/v1/projects/{}/stats/daily?{q}", p.id);
         let (app, owner) = (&app, &owner);
         async move { app.get(owner, &path).await }
     };
-    let err = assert_error(
-        get("from=yesterday").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_field",
-    )
-    .await;
-    assert_eq!(err["field"], "from");
-    let err = assert_error(
-        get("from=2026-02-01&to=2026-01-01").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_field",
-    )
-    .await;
-    assert_eq!(err["field"], "from");
-    assert_error(
-        get("from=2020-01-01&to=2026-01-01").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_field",
-    )
-    .await;
+    for q in ["from=yesterday", "from=2026-02-01&to=2026-01-01"] {
+        assert_invalid(get(q).await, "from").await;
+    }
+    let (status, code) = (StatusCode::BAD_REQUEST, "invalid_field");
+    assert_error(get("from=2020-01-01&to=2026-01-01").await, status, code).await;
     let ok = json_of(get("from=2026-01-01&to=2026-01-07").await).await;
-    assert_eq!(ok["days"].as_array().unwrap().len(), 7);
+    assert_eq!(list(&ok, "days").len(), 7);
 }
 
 crate::on_both_backends!(

@@ -3,54 +3,43 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn identify(app: &TestApp, key: &str, anon: &str, user: &str, traits: Value) {
-    app.collect_ok(
-        key,
-        vec![
-            pageview(anon, &format!("s-{anon}"), "https://shop.example/"),
-            message(
-                "identify",
-                anon,
-                &format!("s-{anon}"),
-                json!({"user_id": user, "traits": traits}),
-            ),
-        ],
-    )
-    .await;
+/// A visitor who views a page and signs in as `user`.
+async fn sign_in_visitor(app: &TestApp, key: &str, anon: &str, user: &str, traits: Value) {
+    let session = format!("s-{anon}");
+    let visit = pageview(anon, &session, "https://shop.example/");
+    let identified = identify(anon, &session, user, traits);
+    app.collect_ok(key, vec![visit, identified]).await;
 }
 
 async fn users_list_filters_searches_and_pages(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    identify(
-        &app,
-        &p.write_key,
-        "a1",
-        "ana",
-        json!({"email": "ana@example.com", "name": "Ana", "plan": "premium"}),
-    )
-    .await;
-    identify(
-        &app,
-        &p.write_key,
-        "b1",
-        "bob",
-        json!({"email": "bob@example.com", "plan": "trial"}),
-    )
-    .await;
+    let people = [
+        (
+            "a1",
+            "ana",
+            json!({"email": "ana@example.com", "name": "Ana", "plan": "premium"}),
+        ),
+        (
+            "b1",
+            "bob",
+            json!({"email": "bob@example.com", "plan": "trial"}),
+        ),
+    ];
+    for (anon, user, traits) in people {
+        sign_in_visitor(&app, &p.write_key, anon, user, traits).await;
+    }
     app.collect_ok(&p.write_key, vec![pageview("anon-only", "s-x", "/")])
         .await;
 
-    let list = |q: &str| {
+    let users_where = |q: &str| {
         let path = format!("/api/v1/projects/{}/users?{q}", p.id);
         let (app, owner) = (&app, &owner);
-        async move { app.get(owner, &path).await }
+        async move { app.get_json(owner, &path).await }
     };
-    let body = json_of(list("segment=premium").await).await;
-    let users = body["users"].as_array().unwrap();
+    let body = users_where("segment=premium").await;
+    let users = list(&body, "users");
     assert_eq!(users.len(), 1);
     assert_eq!(
         (
@@ -61,38 +50,20 @@ async fn users_list_filters_searches_and_pages(backend: Backend) {
         (Some("ana"), Some("ana@example.com"), Some("premium"))
     );
     assert_eq!(
-        json_of(list("segment=trial").await).await["users"][0]["user_id"],
+        users_where("segment=trial").await["users"][0]["user_id"],
         "bob"
     );
-    assert_eq!(
-        json_of(list("segment=active").await).await["users"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
-    assert!(json_of(list("segment=churned").await).await["users"]
-        .as_array()
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        json_of(list("q=BOB").await).await["users"][0]["user_id"],
-        "bob"
-    );
+    assert_eq!(list(&users_where("segment=active").await, "users").len(), 3);
+    assert!(list(&users_where("segment=churned").await, "users").is_empty());
+    assert_eq!(users_where("q=BOB").await["users"][0]["user_id"], "bob");
 
     // Pages of one, following next_cursor, visit everyone once.
     let mut seen = Vec::new();
     let mut cursor = String::new();
     loop {
         let path = format!("/api/v1/projects/{}/users?limit=1&cursor={cursor}", p.id);
-        let body = json_of(app.get(&owner, &path).await).await;
-        seen.extend(
-            body["users"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["id"].as_str().unwrap().to_owned()),
-        );
+        let body = app.get_json(&owner, &path).await;
+        seen.extend(list(&body, "users").iter().map(|u| string_at(u, "id")));
         match body["next_cursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
             None => break,
@@ -108,47 +79,29 @@ async fn users_list_filters_searches_and_pages(backend: Backend) {
         ("limit=0", "limit"),
     ] {
         let path = format!("/api/v1/projects/{}/users?{q}", p.id);
-        let err = assert_error(
-            app.get(&owner, &path).await,
-            StatusCode::BAD_REQUEST,
-            "invalid_field",
-        )
-        .await;
-        assert_eq!(err["field"], field);
+        assert_invalid(app.get(&owner, &path).await, field).await;
     }
 }
 
 async fn profile_and_sessions_of_a_user(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     let now = app.clock.now_ms();
-    app.collect_ok(
-        &p.write_key,
-        vec![
-            message(
-                "pageview",
-                "anon-5",
-                "s1",
-                json!({"url": "https://x.io/", "title": "Home", "ts": now - 2000}),
-            ),
-            message(
-                "pageview",
-                "anon-5",
-                "s1",
-                json!({"url": "https://x.io/pricing", "title": "Pricing", "ts": now - 1000}),
-            ),
-            message(
-                "identify",
-                "anon-5",
-                "s1",
-                json!({"user_id": "u-5", "traits": {"email": "five@example.com"}}),
-            ),
-        ],
-    )
-    .await;
+    let page = |url: &str, title: &str, ts: i64| {
+        message(
+            "pageview",
+            "anon-5",
+            "s1",
+            json!({"url": url, "title": title, "ts": ts}),
+        )
+    };
+    let batch = vec![
+        page("https://x.io/", "Home", now - 2000),
+        page("https://x.io/pricing", "Pricing", now - 1000),
+        identify("anon-5", "s1", "u-5", json!({"email": "five@example.com"})),
+    ];
+    app.collect_ok(&p.write_key, batch).await;
     for uid in ["u-5", "anon-5"] {
         let res = app
             .get(&owner, &format!("/api/v1/projects/{}/users/{uid}", p.id))
@@ -165,61 +118,34 @@ async fn profile_and_sessions_of_a_user(backend: Backend) {
         );
         assert_eq!(u["browser"], "Chrome");
     }
-    let body = json_of(
-        app.get(
-            &owner,
-            &format!("/api/v1/projects/{}/users/u-5/sessions", p.id),
-        )
-        .await,
-    )
-    .await;
+    let sessions = format!("/api/v1/projects/{}/users/u-5/sessions", p.id);
+    let body = app.get_json(&owner, &sessions).await;
     let s = &body["sessions"][0];
     assert_eq!(s["active"], true);
     assert_eq!(s["ended_at"], Value::Null);
-    let paths: Vec<&str> = s["pages"]
-        .as_array()
-        .unwrap()
+    let paths: Vec<String> = list(s, "pages")
         .iter()
-        .map(|v| v["path"].as_str().unwrap())
+        .map(|v| string_at(v, "path"))
         .collect();
     assert_eq!(paths, ["/", "/pricing"]);
 
     // After the online window it shows as ended.
     app.clock.advance_ms(10 * 60_000);
-    let body = json_of(
-        app.get(
-            &owner,
-            &format!("/api/v1/projects/{}/users/u-5/sessions", p.id),
-        )
-        .await,
-    )
-    .await;
+    let body = app.get_json(&owner, &sessions).await;
     assert_eq!(body["sessions"][0]["active"], false);
     assert!(body["sessions"][0]["ended_at"].as_i64().is_some());
 
-    assert_error(
-        app.get(&owner, &format!("/api/v1/projects/{}/users/nobody", p.id))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let nobody = format!("/api/v1/projects/{}/users/nobody", p.id);
+    let res = app.get(&owner, &nobody).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 async fn csv_exports_are_escaped_and_complete(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, owner, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
-    identify(
-        &app,
-        &p.write_key,
-        "evil",
-        "=cmd|' /C calc'!A0",
-        json!({"name": "Smith, \"Bobby\"", "email": "@evil"}),
-    )
-    .await;
+    let traits = json!({"name": "Smith, \"Bobby\"", "email": "@evil"});
+    sign_in_visitor(&app, &p.write_key, "evil", "=cmd|' /C calc'!A0", traits).await;
     // Enough people for several pages of the streamed export.
     for chunk in (0..2100).collect::<Vec<_>>().chunks(500) {
         let batch = chunk

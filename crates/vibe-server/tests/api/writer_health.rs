@@ -20,11 +20,9 @@ async fn metrics_text(app: &TestApp) -> String {
 }
 
 async fn a_dead_writer_is_restarted_with_its_queue(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, _, p)) = signed_in(backend).await else {
         return;
     };
-    let owner = app.login_owner().await;
-    let p = app.default_project(&owner).await;
     assert_eq!(readyz(&app).await.1["writer"], "up");
     assert!(metrics_text(&app)
         .await
@@ -52,21 +50,9 @@ async fn a_dead_writer_is_restarted_with_its_queue(backend: Backend) {
     assert_eq!(down.1["writer"], "down");
 
     // Requests queue up while it is down and are written once it is back.
-    let (client, url, key) = (
-        app.client.clone(),
-        app.url("/api/v1/collect"),
-        p.write_key.clone(),
-    );
-    let queued = tokio::spawn(async move {
-        let body = serde_json::json!({"key": key, "batch": [pageview("a2", "s2", "https://x/")]});
-        client
-            .post(url)
-            .header("user-agent", BROWSER_UA)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    });
+    let body =
+        serde_json::json!({"key": p.write_key, "batch": [pageview("a2", "s2", "https://x/")]});
+    let queued = app.spawn_collect(body);
     for _ in 0..400 {
         if vibe_server::collector::writer::counter(&app.state.metrics.queue_depth) >= 1 {
             break;
