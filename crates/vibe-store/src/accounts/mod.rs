@@ -10,7 +10,24 @@ pub use model::*;
 use crate::db::{found, HasDb};
 use crate::StoreResult;
 
-const ACCOUNT_COLS: &str = "a.id, a.email, a.role, a.created_at";
+/// `SELECT` of [`Account`]'s columns (from `accounts a`) followed by the rest
+/// of the statement, so every account read is one `const`.
+macro_rules! select_account {
+    ($rest:literal) => {
+        concat!("SELECT a.id, a.email, a.role, a.created_at", $rest)
+    };
+}
+
+const ACCOUNT_BY_EMAIL: &str =
+    select_account!(", a.password_hash FROM accounts a WHERE a.email = $1");
+const SESSION_ACCOUNT: &str = select_account!(
+    " FROM auth_sessions s JOIN accounts a ON a.id = s.account_id
+     WHERE s.token_hash = $1 AND s.expires_at > $2"
+);
+const TOKEN_ACCOUNT: &str = select_account!(
+    " FROM api_tokens t JOIN accounts a ON a.id = t.account_id
+     WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+);
 
 const INSERT_ACCOUNT: &str =
     "INSERT INTO accounts (id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)";
@@ -18,7 +35,8 @@ const INSERT_AUTH_SESSION: &str =
     "INSERT INTO auth_sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
 const INSERT_API_TOKEN: &str =
     "INSERT INTO api_tokens (id, account_id, name, token_hash, prefix, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6)";
+     VALUES ($1, $2, $3, $4, $5, $6)
+     RETURNING id, name, prefix, created_at, last_used_at, revoked_at";
 const LIST_API_TOKENS: &str =
     "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens
      WHERE account_id = $1 ORDER BY created_at DESC, id";
@@ -45,9 +63,7 @@ pub trait AccountStore: HasDb {
     }
 
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountWithHash>> {
-        let sql =
-            format!("SELECT {ACCOUNT_COLS}, a.password_hash FROM accounts a WHERE a.email = $1");
-        self.db().optional(&sql, (email,)).await
+        self.db().optional(ACCOUNT_BY_EMAIL, (email,)).await
     }
 
     async fn count_owners(&self) -> StoreResult<i64> {
@@ -67,11 +83,9 @@ pub trait AccountStore: HasDb {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<Option<Account>> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLS} FROM auth_sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2"
-        );
-        self.db().optional(&sql, (token_hash, now_ms)).await
+        self.db()
+            .optional(SESSION_ACCOUNT, (token_hash, now_ms))
+            .await
     }
 
     async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -89,15 +103,7 @@ pub trait AccountStore: HasDb {
             &t.prefix,
             t.created_at,
         );
-        self.db().execute(INSERT_API_TOKEN, params).await?;
-        Ok(ApiToken {
-            id: t.id.clone(),
-            name: t.name.clone(),
-            prefix: t.prefix.clone(),
-            created_at: t.created_at,
-            last_used_at: None,
-            revoked_at: None,
-        })
+        self.db().one(INSERT_API_TOKEN, params).await
     }
 
     async fn list_api_tokens(&self, account_id: &str) -> StoreResult<Vec<ApiToken>> {
@@ -120,11 +126,7 @@ pub trait AccountStore: HasDb {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<Option<Account>> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLS} FROM api_tokens t JOIN accounts a ON a.id = t.account_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
-        );
-        let account: Option<Account> = self.db().optional(&sql, (token_hash,)).await?;
+        let account: Option<Account> = self.db().optional(TOKEN_ACCOUNT, (token_hash,)).await?;
         if account.is_some() {
             let sql = "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2";
             self.db().execute(sql, (now_ms, token_hash)).await?;

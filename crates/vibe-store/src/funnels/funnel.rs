@@ -253,43 +253,42 @@ pub fn step_results(steps: &[FunnelStep], reached: &[i64]) -> Vec<StepResult> {
 mod tests {
     use super::*;
 
-    fn page(v: &str) -> FunnelStep {
+    fn step(kind: StepMatch, v: &str) -> FunnelStep {
         FunnelStep {
-            kind: StepMatch::Page,
+            kind,
             value: v.into(),
             prefix: false,
             name: None,
         }
     }
+    fn page(v: &str) -> FunnelStep {
+        step(StepMatch::Page, v)
+    }
     fn event(v: &str) -> FunnelStep {
-        FunnelStep {
-            kind: StepMatch::Event,
-            value: v.into(),
-            prefix: false,
-            name: None,
+        step(StepMatch::Event, v)
+    }
+    fn hit(
+        person: &str,
+        ts: i64,
+        kind: &str,
+        path: Option<&str>,
+        name: Option<&str>,
+    ) -> FunnelEvent {
+        FunnelEvent {
+            id: format!("{person}-{ts}"),
+            anonymous_id: None,
+            person: person.into(),
+            ts,
+            kind: kind.into(),
+            path: path.map(Into::into),
+            name: name.map(Into::into),
         }
     }
     fn pv(person: &str, ts: i64, path: &str) -> FunnelEvent {
-        FunnelEvent {
-            id: format!("{person}-{ts}"),
-            anonymous_id: None,
-            person: person.into(),
-            ts,
-            kind: "pageview".into(),
-            path: Some(path.into()),
-            name: None,
-        }
+        hit(person, ts, "pageview", Some(path), None)
     }
     fn ev(person: &str, ts: i64, name: &str) -> FunnelEvent {
-        FunnelEvent {
-            id: format!("{person}-{ts}"),
-            anonymous_id: None,
-            person: person.into(),
-            ts,
-            kind: "event".into(),
-            path: None,
-            name: Some(name.into()),
-        }
+        hit(person, ts, "event", None, Some(name))
     }
     const D: i64 = 86_400_000;
 

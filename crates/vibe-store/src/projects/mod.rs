@@ -30,7 +30,7 @@ const CLAIM_UNOWNED: &str = "INSERT INTO members (project_id, account_id, role, 
 const UPDATE_PROJECT: &str = "UPDATE projects SET name = COALESCE($1, name), allowed_origins = COALESCE($2, allowed_origins),
      timezone = COALESCE($3, timezone), online_window_s = COALESCE($4, online_window_s) WHERE id = $5";
 const INSERT_KEY: &str = "INSERT INTO api_keys (id, project_id, name, key_hash, prefix, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6)";
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, name, prefix, created_at, revoked_at";
 const LIST_KEYS: &str = "SELECT id, name, prefix, created_at, revoked_at FROM api_keys
      WHERE project_id = $1 ORDER BY created_at DESC, id";
 const REVOKE_KEY: &str =
@@ -79,15 +79,7 @@ pub trait ProjectStore: HasDb {
             tx.commit().await
         }.await)
         .map_err(err)?;
-        Ok(Project {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            write_key: p.write_key.clone(),
-            allowed_origins: p.allowed_origins.clone(),
-            timezone: p.timezone.clone(),
-            online_window_s: p.online_window_s,
-            created_at: p.created_at,
-        })
+        Ok(p.clone())
     }
 
     async fn list_projects(&self) -> StoreResult<Vec<Project>> {
@@ -181,14 +173,7 @@ pub trait ProjectStore: HasDb {
             &k.prefix,
             k.created_at,
         );
-        self.db().execute(INSERT_KEY, params).await?;
-        Ok(ProjectKey {
-            id: k.id.clone(),
-            name: k.name.clone(),
-            prefix: k.prefix.clone(),
-            created_at: k.created_at,
-            revoked_at: None,
-        })
+        self.db().one(INSERT_KEY, params).await
     }
 
     async fn list_project_keys(&self, project_id: &str) -> StoreResult<Vec<ProjectKey>> {

@@ -4,16 +4,8 @@ use serde::Serialize;
 
 use crate::Role;
 
-#[derive(Debug, Clone)]
-pub struct NewProject {
-    pub id: String,
-    pub name: String,
-    pub write_key: String,
-    pub allowed_origins: Vec<String>,
-    pub timezone: String,
-    pub online_window_s: i64,
-    pub created_at: i64,
-}
+/// A project to create: the caller chooses every field of the stored project.
+pub type NewProject = Project;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Project {

@@ -3,13 +3,13 @@
 //! (built from events), through merges, re-pointed devices, late and repeated
 //! events, edits and rebuilds.
 
-use std::sync::Arc;
+use vibe_core::Message;
 
-use serde_json::json;
-
-use super::{job, msg, new_project, synthetic_history, T0};
+use super::fixture::{event, identify, pageview, Fixture};
+use super::rollups::{assert_churn_matches, synthetic_history};
+use super::T0;
 use crate::funnel::{conversion, Funnel, FunnelStep, StepMatch};
-use crate::{IngestJob, Project, Store};
+use crate::Project;
 
 const D: i64 = 86_400_000;
 
@@ -61,7 +61,7 @@ pub(super) fn shapes() -> Vec<(Vec<FunnelStep>, i64)> {
 
 /// Query-time conversion (the reference) against the rollup, for several periods.
 pub(super) async fn assert_rollup_matches(
-    store: &dyn Store,
+    store: &Fixture,
     p: &Project,
     funnel_ids: &[&str],
     steps: &[FunnelStep],
@@ -100,83 +100,75 @@ pub(super) async fn assert_rollup_matches(
     }
 }
 
-pub(super) async fn ingest_all(
-    store: &dyn Store,
+/// Someone else signs in on anon-0, which belonged to user-0, and visits /p0.
+pub(super) fn device_changes_hands() -> Vec<Message> {
+    vec![
+        identify("anon-0", "s-x", T0 + 9 * D, "someone-else").into(),
+        pageview("anon-0", "s-x", T0 + 9 * D + 1, "https://x.io/p0").into(),
+    ]
+}
+
+/// anon-2, which belonged to user-1, signs in as user-0 (who exists) and clicks.
+pub(super) fn device_joins_user() -> Vec<Message> {
+    vec![
+        identify("anon-2", "s-y", T0 + 9 * D + 2, "user-0").into(),
+        event("anon-2", "s-y", T0 + 9 * D + 3, "click").into(),
+    ]
+}
+
+/// Arrives late: completes an attempt that started days ago.
+pub(super) fn late_click() -> Message {
+    event("anon-3", "s-3-2", T0 + 2 * D + 23 * 3_600_000, "click").into()
+}
+
+/// Each shape's `early{i}` and `late{i}` funnels (from `skip` on) match query time.
+async fn assert_pairs_match(
+    fx: &Fixture,
     p: &Project,
-    batches: Vec<Vec<vibe_core::Message>>,
+    shapes: &[(Vec<FunnelStep>, i64)],
+    skip: usize,
+    label: &str,
 ) {
-    for batch in batches {
-        let jobs: Vec<IngestJob> = batch.chunks(7).map(|c| job(p, c.to_vec())).collect();
-        store.ingest(&jobs).await.unwrap();
+    for (i, (steps, w)) in shapes.iter().enumerate().skip(skip) {
+        let (early, late) = (format!("early{i}"), format!("late{i}"));
+        assert_rollup_matches(fx, p, &[&early, &late], steps, *w, label).await;
     }
 }
 
-pub(super) async fn funnel_rollup_matches_query_time(store: Arc<dyn Store>) {
-    let p = store
-        .create_project(&new_project("Site"), None)
-        .await
-        .unwrap();
-    let other = store
-        .create_project(&new_project("Other"), None)
-        .await
-        .unwrap();
-    let shapes = shapes();
+async fn create_all(fx: &Fixture, p: &Project, prefix: &str, shapes: &[(Vec<FunnelStep>, i64)]) {
     for (i, (steps, w)) in shapes.iter().enumerate() {
-        let f = funnel(&format!("early{i}"), steps, *w);
-        store.create_funnel(&p.id, &f).await.unwrap();
+        let f = funnel(&format!("{prefix}{i}"), steps, *w);
+        fx.create_funnel(&p.id, &f).await.unwrap();
     }
-    super::funnel_build::build_all(store.as_ref(), 1000).await;
+    super::funnel_build::build_all(fx, 1000).await;
+}
+
+pub(super) async fn funnel_rollup_matches_query_time(fx: Fixture) {
+    let p = fx.project("Site").await;
+    let other = fx.project("Other").await;
+    let shapes = shapes();
+    create_all(&fx, &p, "early", &shapes).await;
     let history = synthetic_history(9, 25);
-    ingest_all(store.as_ref(), &p, history.clone()).await;
-    ingest_all(store.as_ref(), &other, history[..3].to_vec()).await;
+    fx.ingest_history(&p, history.clone()).await;
+    fx.ingest_history(&other, history[..3].to_vec()).await;
 
     // Devices changing hands, a late event from the past, and a retried batch.
-    let late = vec![vec![
-        // anon-0 belonged to user-0; now someone else signs in on it.
-        msg(
-            json!({"type":"identify","anonymous_id":"anon-0","session_id":"s-x","ts":T0 + 9 * D,"user_id":"someone-else"}),
-        ),
-        msg(
-            json!({"type":"pageview","anonymous_id":"anon-0","session_id":"s-x","ts":T0 + 9 * D + 1,"url":"https://x.io/p0"}),
-        ),
-        // anon-2 belonged to user-1; it signs in as user-0, who exists.
-        msg(
-            json!({"type":"identify","anonymous_id":"anon-2","session_id":"s-y","ts":T0 + 9 * D + 2,"user_id":"user-0"}),
-        ),
-        msg(
-            json!({"type":"event","anonymous_id":"anon-2","session_id":"s-y","ts":T0 + 9 * D + 3,"name":"click"}),
-        ),
-        // Arrives late: completes an attempt that started days ago.
-        msg(
-            json!({"type":"event","anonymous_id":"anon-3","session_id":"s-3-2","ts":T0 + 2 * D + 23 * 3_600_000,"name":"click"}),
-        ),
-    ]];
-    ingest_all(store.as_ref(), &p, late.clone()).await;
-    ingest_all(store.as_ref(), &p, late).await;
+    let late = vec![[
+        device_changes_hands(),
+        device_joins_user(),
+        vec![late_click()],
+    ]
+    .concat()];
+    fx.ingest_history(&p, late.clone()).await;
+    fx.ingest_history(&p, late).await;
 
     // The same history keeps churn counters through the same merges and moves.
-    super::assert_churn_matches(store.as_ref(), &p, "2027-01-10", "2027-02-05").await;
+    assert_churn_matches(&*fx, &p, "2027-01-10", "2027-02-05").await;
 
-    for (i, (steps, w)) in shapes.iter().enumerate() {
-        let f = funnel(&format!("late{i}"), steps, *w);
-        store.create_funnel(&p.id, &f).await.unwrap();
-    }
-    super::funnel_build::build_all(store.as_ref(), 1000).await;
-    for (i, (steps, w)) in shapes.iter().enumerate() {
-        let (early, late) = (format!("early{i}"), format!("late{i}"));
-        assert_rollup_matches(
-            store.as_ref(),
-            &p,
-            &[&early, &late],
-            steps,
-            *w,
-            "ingest vs build",
-        )
-        .await;
-    }
+    create_all(&fx, &p, "late", &shapes).await;
+    assert_pairs_match(&fx, &p, &shapes, 0, "ingest vs build").await;
     assert_eq!(
-        store
-            .funnel_reach_counts(&other.id, "early0", T0 - D)
+        fx.funnel_reach_counts(&other.id, "early0", T0 - D)
             .await
             .unwrap(),
         vec![],
@@ -185,29 +177,17 @@ pub(super) async fn funnel_rollup_matches_query_time(store: Arc<dyn Store>) {
 
     // Editing a funnel rebuilds it; so does `stats rebuild`.
     let (steps, w) = (&shapes[2].0, 5);
-    store
-        .update_funnel(&p.id, &funnel("early0", steps, w))
+    fx.update_funnel(&p.id, &funnel("early0", steps, w))
         .await
         .unwrap();
-    super::funnel_build::build_all(store.as_ref(), 1000).await;
-    assert_rollup_matches(store.as_ref(), &p, &["early0"], steps, w, "after edit").await;
-    assert_eq!(store.rebuild_funnels(Some(&p.id), true).await.unwrap(), 0);
-    assert_eq!(store.rebuild_funnels(Some(&p.id), false).await.unwrap(), 6);
-    for (i, (steps, w)) in shapes.iter().enumerate().skip(1) {
-        let (early, late) = (format!("early{i}"), format!("late{i}"));
-        assert_rollup_matches(
-            store.as_ref(),
-            &p,
-            &[&early, &late],
-            steps,
-            *w,
-            "after rebuild",
-        )
-        .await;
-    }
+    super::funnel_build::build_all(&fx, 1000).await;
+    assert_rollup_matches(&fx, &p, &["early0"], steps, w, "after edit").await;
+    assert_eq!(fx.rebuild_funnels(Some(&p.id), true).await.unwrap(), 0);
+    assert_eq!(fx.rebuild_funnels(Some(&p.id), false).await.unwrap(), 6);
+    assert_pairs_match(&fx, &p, &shapes, 1, "after rebuild").await;
 
-    store.delete_funnel(&p.id, "late1").await.unwrap();
-    assert!(store
+    fx.delete_funnel(&p.id, "late1").await.unwrap();
+    assert!(fx
         .funnel_reach_counts(&p.id, "late1", T0 - D)
         .await
         .unwrap()

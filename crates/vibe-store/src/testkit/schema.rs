@@ -18,101 +18,65 @@ pub struct Table {
 
 /// Every table of the database (PostgreSQL: of the current schema).
 pub async fn describe(db: &Db) -> BTreeMap<String, Table> {
+    let tables: Vec<String> = db.scalars(per_backend(db, TABLES), ()).await.unwrap();
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let columns: Vec<(String, bool)> =
+            db.all(per_backend(db, COLUMNS), (&table,)).await.unwrap();
+        let index_columns: Vec<(String, String)> = db
+            .all(per_backend(db, INDEX_COLUMNS), (&table,))
+            .await
+            .unwrap();
+        let mut indexes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (index, column) in index_columns {
+            indexes.entry(index).or_default().push(column);
+        }
+        let columns = columns.into_iter().collect();
+        out.insert(table, Table { columns, indexes });
+    }
+    out
+}
+
+/// The catalogues differ, so each question is asked once per backend: (SQLite, PostgreSQL).
+type Catalogue = (&'static str, &'static str);
+
+fn per_backend(db: &Db, (sqlite, postgres): Catalogue) -> &'static str {
     match db {
-        Db::Sqlite(pool) => {
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-            )
-            .fetch_all(pool)
-            .await
-            .unwrap();
-            let mut out = BTreeMap::new();
-            for table in tables {
-                // SQLite lets a non-INTEGER primary key hold NULL unless declared NOT
-                // NULL; PostgreSQL makes every key column NOT NULL. Key columns count
-                // as NOT NULL here, which is what the schema means.
-                let columns: Vec<(String, bool)> = sqlx::query_as(
-                    "SELECT name, \"notnull\" = 0 AND pk = 0 FROM pragma_table_info($1)",
-                )
-                .bind(&table)
-                .fetch_all(pool)
-                .await
-                .unwrap();
-                let names: Vec<String> = sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1
-                       AND name NOT LIKE 'sqlite_autoindex_%'",
-                )
-                .bind(&table)
-                .fetch_all(pool)
-                .await
-                .unwrap();
-                let mut indexes = BTreeMap::new();
-                for name in names {
-                    let cols: Vec<String> =
-                        sqlx::query_scalar("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
-                            .bind(&name)
-                            .fetch_all(pool)
-                            .await
-                            .unwrap();
-                    indexes.insert(name, cols);
-                }
-                out.insert(
-                    table,
-                    Table {
-                        columns: columns.into_iter().collect(),
-                        indexes,
-                    },
-                );
-            }
-            out
-        }
-        Db::Postgres(pool) => {
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT table_name::text FROM information_schema.tables
-                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
-            )
-            .fetch_all(pool)
-            .await
-            .unwrap();
-            let mut out = BTreeMap::new();
-            for table in tables {
-                let columns: Vec<(String, bool)> = sqlx::query_as(
-                    "SELECT column_name::text, is_nullable::text = 'YES' FROM information_schema.columns
-                     WHERE table_schema = current_schema() AND table_name = $1",
-                )
-                .bind(&table)
-                .fetch_all(pool)
-                .await
-                .unwrap();
-                let index_columns: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT i.relname::text, a.attname::text
-                     FROM pg_index x
-                     JOIN pg_class i ON i.oid = x.indexrelid
-                     JOIN pg_class t ON t.oid = x.indrelid
-                     JOIN pg_namespace n ON n.oid = t.relnamespace
-                     CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
-                     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-                     WHERE n.nspname = current_schema() AND t.relname = $1
-                       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-                     ORDER BY i.relname, k.ord",
-                )
-                .bind(&table)
-                .fetch_all(pool)
-                .await
-                .unwrap();
-                let mut indexes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                for (index, column) in index_columns {
-                    indexes.entry(index).or_default().push(column);
-                }
-                out.insert(
-                    table,
-                    Table {
-                        columns: columns.into_iter().collect(),
-                        indexes,
-                    },
-                );
-            }
-            out
-        }
+        Db::Sqlite(_) => sqlite,
+        Db::Postgres(_) => postgres,
     }
 }
+
+const TABLES: Catalogue = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    "SELECT table_name::text FROM information_schema.tables
+     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+);
+
+/// Column name and whether it is nullable, of table `$1`. SQLite lets a
+/// non-INTEGER primary key hold NULL unless declared NOT NULL; PostgreSQL makes
+/// every key column NOT NULL. Key columns count as NOT NULL here, which is what
+/// the schema means.
+const COLUMNS: Catalogue = (
+    "SELECT name, \"notnull\" = 0 AND pk = 0 FROM pragma_table_info($1)",
+    "SELECT column_name::text, is_nullable::text = 'YES' FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1",
+);
+
+/// (index, column) of table `$1`'s indexes, in index then column order; those
+/// backing a key or unique constraint are left out.
+const INDEX_COLUMNS: Catalogue = (
+    "SELECT m.name, i.name FROM sqlite_master m, pragma_index_info(m.name) i
+     WHERE m.type = 'index' AND m.tbl_name = $1 AND m.name NOT LIKE 'sqlite_autoindex_%'
+     ORDER BY m.name, i.seqno",
+    "SELECT i.relname::text, a.attname::text
+     FROM pg_index x
+     JOIN pg_class i ON i.oid = x.indexrelid
+     JOIN pg_class t ON t.oid = x.indrelid
+     JOIN pg_namespace n ON n.oid = t.relnamespace
+     CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+     WHERE n.nspname = current_schema() AND t.relname = $1
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+     ORDER BY i.relname, k.ord",
+);
