@@ -1,6 +1,6 @@
 //! REST handlers; modules mirror the URL paths under `/api/v1`.
 
-pub mod auth;
+pub mod accounts;
 pub mod collect;
 pub mod events;
 pub mod export;
@@ -11,7 +11,6 @@ pub mod members;
 pub mod online;
 pub mod projects;
 pub mod stats;
-pub mod tokens;
 pub mod users;
 
 use axum::body::Bytes;

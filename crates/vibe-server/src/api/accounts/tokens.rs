@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::NewApiToken;
 
-use super::ApiJson;
+use crate::api::ApiJson;
 use crate::auth::{CurrentAccount, API_TOKEN_PREFIX};
 use crate::domain::Name;
 use crate::error::ApiResult;
