@@ -13,9 +13,8 @@ use axum::http::Method;
 use axum::routing::MethodRouter;
 use vibe_store::Role::{self, Admin, Viewer};
 
-use crate::api::{
-    events, export, funnels, identity, live, members, online, projects, stats, users,
-};
+use crate::api::projects::{self, identity_secret, keys, members, snippet};
+use crate::api::{events, export, funnels, live, online, stats, users};
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
@@ -24,14 +23,14 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         at("")
             .get(Viewer, projects::get)
             .patch(Admin, projects::update),
-        at("/snippet").get(Viewer, projects::snippet),
+        at("/snippet").get(Viewer, snippet::snippet),
         at("/identity-secret")
-            .get(Admin, identity::secret)
-            .post(Admin, identity::rotate),
+            .get(Admin, identity_secret::secret)
+            .post(Admin, identity_secret::rotate),
         at("/keys")
-            .get(Admin, projects::list_keys)
-            .post(Admin, projects::create_key),
-        at("/keys/{key_id}").delete(Admin, projects::revoke_key),
+            .get(Admin, keys::list)
+            .post(Admin, keys::create),
+        at("/keys/{key_id}").delete(Admin, keys::revoke),
         at("/members")
             .get(Admin, members::list)
             .post(Admin, members::add),

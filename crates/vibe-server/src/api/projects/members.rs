@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::{Member, Role};
 
-use super::ApiJson;
+use crate::api::ApiJson;
 use crate::auth::ProjectAccess;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
