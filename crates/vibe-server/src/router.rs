@@ -12,7 +12,8 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::accounts::{auth, setup, tokens};
-use crate::api::{collect, projects};
+use crate::api::projects;
+use crate::api::tracking::collect;
 use crate::assets;
 use crate::state::AppState;
 

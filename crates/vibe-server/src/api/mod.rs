@@ -1,14 +1,11 @@
 //! REST handlers; modules mirror the URL paths under `/api/v1`.
 
 pub mod accounts;
-pub mod collect;
-pub mod events;
 pub mod export;
 pub mod funnels;
-pub mod live;
-pub mod online;
 pub mod projects;
 pub mod stats;
+pub mod tracking;
 pub mod users;
 
 use axum::body::Bytes;

@@ -16,7 +16,7 @@ use vibe_store::{Project, Store, StoreResult};
 
 use super::record::{LeftReason, LiveBatch};
 use crate::analytics;
-use crate::api::online::Visitor;
+use crate::api::tracking::online::Visitor;
 
 /// How often a hub may send `metrics`, and checks whether anyone still listens.
 const METRICS_EVERY: Duration = Duration::from_secs(1);

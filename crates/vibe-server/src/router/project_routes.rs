@@ -14,7 +14,8 @@ use axum::routing::MethodRouter;
 use vibe_store::Role::{self, Admin, Viewer};
 
 use crate::api::projects::{self, identity_secret, keys, members, snippet};
-use crate::api::{events, export, funnels, live, online, stats, users};
+use crate::api::tracking::{events, live, online};
+use crate::api::{export, funnels, stats, users};
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
