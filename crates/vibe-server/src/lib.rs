@@ -1,7 +1,6 @@
 //! The `vibe` server: HTTP API, collector, dashboard assets and background jobs.
 //! `main.rs` is the CLI; tests start the same [`App`] on port 0.
 
-pub mod analytics;
 pub mod api;
 pub mod assets;
 pub mod auth;

@@ -1,10 +1,9 @@
 //! REST handlers; modules mirror the URL paths under `/api/v1`.
 
 pub mod accounts;
-pub mod export;
+pub mod analytics;
 pub mod funnels;
 pub mod projects;
-pub mod stats;
 pub mod tracking;
 pub mod users;
 

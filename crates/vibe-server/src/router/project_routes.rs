@@ -15,7 +15,8 @@ use vibe_store::Role::{self, Admin, Viewer};
 
 use crate::api::projects::{self, identity_secret, keys, members, snippet};
 use crate::api::tracking::{events, live, online};
-use crate::api::{export, funnels, stats, users};
+use crate::api::analytics::{daily, export, metrics};
+use crate::api::{funnels, users};
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
@@ -41,8 +42,8 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         at("/online").get(Viewer, online::online),
         at("/live").websocket(live::MIN_ROLE, live::live),
         at("/events").get(Viewer, events::recent),
-        at("/metrics").get(Viewer, stats::metrics),
-        at("/stats/daily").get(Viewer, stats::daily),
+        at("/metrics").get(Viewer, metrics::metrics),
+        at("/stats/daily").get(Viewer, daily::daily),
         at("/funnels")
             .get(Viewer, funnels::list)
             .post(Admin, funnels::create),
