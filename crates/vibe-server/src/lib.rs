@@ -13,7 +13,6 @@ pub mod csv;
 pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod funnel_builder;
 pub mod identity;
 pub mod live;
 pub mod metrics;
@@ -69,7 +68,7 @@ impl App {
             }
         }
         // Funnels whose rollup is not built (new, edited, or from older databases)
-        // are built in the background by `funnel_builder` once serving.
+        // are built in the background by `api::funnels::builder` once serving.
         let metrics = Arc::new(Metrics::default());
         let hubs = Hubs::new(
             store.clone(),
@@ -166,7 +165,7 @@ impl App {
             state.live.is_leader.clone(),
             state.live.shutdown.subscribe(),
         ));
-        let builder = tokio::spawn(funnel_builder::run(
+        let builder = tokio::spawn(api::funnels::builder::run(
             state.clone(),
             state.live.shutdown.subscribe(),
         ));

@@ -16,7 +16,8 @@ use vibe_store::Role::{self, Admin, Viewer};
 use crate::api::projects::{self, identity_secret, keys, members, snippet};
 use crate::api::tracking::{events, live, online};
 use crate::api::analytics::{daily, export, metrics};
-use crate::api::{funnels, users};
+use crate::api::funnels::{self, conversion};
+use crate::api::users;
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
@@ -51,7 +52,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
             .get(Viewer, funnels::get)
             .put(Admin, funnels::update)
             .delete(Admin, funnels::delete),
-        at("/funnels/{fid}/conversion").get(Viewer, funnels::conversion_of),
+        at("/funnels/{fid}/conversion").get(Viewer, conversion::get),
         at("/users").get(Viewer, users::list),
         at("/users/{uid}").get(Viewer, users::profile),
         at("/users/{uid}/sessions").get(Viewer, users::sessions),
