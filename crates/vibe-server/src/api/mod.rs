@@ -1,11 +1,22 @@
-//! REST handlers; modules mirror the URL paths under `/api/v1`.
+//! REST handlers under `/api/v1`, one module tree per domain, the same
+//! domains as `vibe_store` (accounts, projects, tracking, people, analytics,
+//! funnels). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
+//! serves `/projects/{id}/funnels` and `/funnels/{fid}`, `funnels/conversion.rs`
+//! serves `/funnels/{fid}/conversion`. Logic that only one domain's handlers
+//! use sits in its tree too (`funnels/builder.rs`, `analytics/definitions.rs`);
+//! what several domains share (auth, errors, state, the collector's queue, the
+//! live hubs) stays at the crate root.
+//!
+//! A new domain is `api/<domain>/mod.rs` plus one file per path below it; its
+//! project routes are lines in the access table (`router/project_routes.rs`),
+//! any others go in `router.rs`.
 
 pub mod accounts;
 pub mod analytics;
 pub mod funnels;
+pub mod people;
 pub mod projects;
 pub mod tracking;
-pub mod users;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

@@ -17,7 +17,7 @@ use crate::api::projects::{self, identity_secret, keys, members, snippet};
 use crate::api::tracking::{events, live, online};
 use crate::api::analytics::{daily, export, metrics};
 use crate::api::funnels::{self, conversion};
-use crate::api::users;
+use crate::api::people::users::{self, sessions};
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
@@ -55,7 +55,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         at("/funnels/{fid}/conversion").get(Viewer, conversion::get),
         at("/users").get(Viewer, users::list),
         at("/users/{uid}").get(Viewer, users::profile),
-        at("/users/{uid}/sessions").get(Viewer, users::sessions),
+        at("/users/{uid}/sessions").get(Viewer, sessions::sessions),
         at("/export/users.csv").get(Viewer, export::users_csv),
         at("/export/metrics.csv").get(Viewer, export::metrics_csv),
     ]

@@ -12,7 +12,7 @@ use vibe_core::day::ProjectTz;
 use vibe_store::users::UserQuery;
 
 use super::daily::date_range;
-use crate::api::users::user_query;
+use crate::api::people::users::user_query;
 use crate::auth::ProjectAccess;
 use crate::csv;
 use crate::error::ApiResult;

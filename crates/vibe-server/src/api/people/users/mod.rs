@@ -1,5 +1,7 @@
-//! `/api/v1/projects/{id}/users…`: the people list by segment, a person's profile
-//! and their session history.
+//! `/api/v1/projects/{id}/users` (the people list by segment) and
+//! `/users/{uid}` (a person's profile).
+
+pub mod sessions;
 
 use std::collections::HashMap;
 
@@ -7,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
-use vibe_store::users::{Segment, SessionWithPages, UserCursor, UserQuery, UserSort};
+use vibe_store::users::{Segment, UserCursor, UserQuery, UserSort};
 use vibe_store::SiteUser;
 
 use crate::auth::ProjectAccess;
@@ -139,7 +141,7 @@ pub async fn list(
     ))
 }
 
-async fn find(state: &AppState, access: &ProjectAccess, uid: &str) -> ApiResult<SiteUser> {
+pub(super) async fn find(state: &AppState, access: &ProjectAccess, uid: &str) -> ApiResult<SiteUser> {
     state
         .store
         .find_user(&access.project.id, uid)
@@ -160,53 +162,4 @@ pub async fn profile(
     let mut v = json!(UserRow::from(user));
     v["total_sessions"] = json!(total_sessions);
     Ok(Json(v))
-}
-
-#[derive(Serialize)]
-struct SessionOut {
-    #[serde(flatten)]
-    inner: SessionWithPages,
-    /// Still going: not left, and seen within the online window.
-    active: bool,
-    duration_s: i64,
-}
-
-pub async fn sessions(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let limit = match q.get("limit") {
-        None => 20,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| {
-                ApiError::field("invalid_field", "limit", "must be between 1 and 100")
-            })?,
-    };
-    let user = find(&state, &access, &uid).await?;
-    let now = state.clock.now_ms();
-    let window_ms = access.project.online_window_s * 1000;
-    let sessions: Vec<SessionOut> = state
-        .store
-        .user_sessions(&access.project.id, &user.id, limit)
-        .await?
-        .into_iter()
-        .map(|mut s| {
-            let active = s.session.ended_at.is_none() && s.session.last_seen_at >= now - window_ms;
-            if !active && s.session.ended_at.is_none() {
-                s.session.ended_at = Some(s.session.last_seen_at);
-            }
-            let duration_s = (s.session.last_seen_at - s.session.started_at).max(0) / 1000;
-            SessionOut {
-                inner: s,
-                active,
-                duration_s,
-            }
-        })
-        .collect();
-    Ok(Json(json!({ "sessions": sessions })))
 }
