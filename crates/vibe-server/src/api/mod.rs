@@ -16,6 +16,7 @@ pub mod analytics;
 pub mod funnels;
 pub mod people;
 pub mod projects;
+pub mod query;
 pub mod tracking;
 
 use axum::body::Bytes;

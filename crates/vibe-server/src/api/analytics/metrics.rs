@@ -12,6 +12,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     access: ProjectAccess,
 ) -> ApiResult<Json<Metrics>> {
-    let m = definitions::metrics(state.store.as_ref(), &access.project, state.clock.now_ms()).await?;
+    let m =
+        definitions::metrics(state.store.as_ref(), &access.project, state.clock.now_ms()).await?;
     Ok(Json(m))
 }

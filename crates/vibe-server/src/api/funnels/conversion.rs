@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 use vibe_store::funnel::step_results;
 
 use super::{build_of, find, shown};
+use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// `GET …/funnels/{fid}/conversion?days=30`: people who did step 1 in the last
@@ -20,14 +21,7 @@ pub async fn get(
     Path((_, fid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let days = match q.get("days") {
-        None => 30,
-        Some(d) => d
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=365).contains(d))
-            .ok_or_else(|| ApiError::field("invalid_field", "days", "must be between 1 and 365"))?,
-    };
+    let days = int_in(&q, "days", 30, 1..=365)?;
     let funnel = find(&state, &access, &fid).await?;
     let build = build_of(&state, &access.project.id, &fid).await?;
     if let Some(b) = build.as_ref().filter(|b| !b.is_ready()) {

@@ -89,7 +89,11 @@ pub(super) fn shown(f: &Funnel, build: Option<&BuildState>) -> Value {
     v
 }
 
-pub(super) async fn build_of(state: &AppState, project_id: &str, fid: &str) -> ApiResult<Option<BuildState>> {
+pub(super) async fn build_of(
+    state: &AppState,
+    project_id: &str,
+    fid: &str,
+) -> ApiResult<Option<BuildState>> {
     Ok(state
         .store
         .funnel_build_states(project_id)

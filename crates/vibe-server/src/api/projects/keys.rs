@@ -45,10 +45,7 @@ pub async fn create(
     ))
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
     access.require(Role::Admin)?;
     let keys = state.store.list_project_keys(&access.project.id).await?;
     Ok(Json(json!({ "keys": keys })))
