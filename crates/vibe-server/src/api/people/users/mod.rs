@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 use vibe_store::users::{Segment, UserCursor, UserQuery, UserSort};
 use vibe_store::SiteUser;
 
+use super::person::{traits, Client, Person};
+use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -20,36 +22,36 @@ use crate::state::AppState;
 #[derive(Serialize)]
 pub struct UserRow {
     pub id: String,
-    pub user_id: Option<String>,
-    pub anonymous_id: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub person: Person,
     pub plan: Option<String>,
-    pub traits: Value,
     pub first_seen: i64,
     pub last_seen: i64,
     pub total_events: i64,
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
+    #[serde(flatten)]
+    pub client: Client,
 }
 
 impl From<SiteUser> for UserRow {
     fn from(u: SiteUser) -> Self {
         Self {
-            traits: serde_json::from_str(&u.traits).unwrap_or(Value::Null),
+            person: Person {
+                traits: traits(&u.traits),
+                anonymous_id: u.anonymous_id,
+                user_id: u.user_id,
+                email: u.email,
+                name: u.name,
+            },
             id: u.id,
-            user_id: u.user_id,
-            anonymous_id: u.anonymous_id,
-            email: u.email,
-            name: u.name,
             plan: u.plan,
             first_seen: u.first_seen,
             last_seen: u.last_seen,
             total_events: u.event_count,
-            device: u.device,
-            browser: u.browser,
-            os: u.os,
+            client: Client {
+                device: u.device,
+                browser: u.browser,
+                os: u.os,
+            },
         }
     }
 }
@@ -87,16 +89,7 @@ pub fn user_query(
             )
         })?),
     };
-    let limit = match q.get("limit") {
-        None => default_limit,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=200).contains(l))
-            .ok_or_else(|| {
-                ApiError::field("invalid_field", "limit", "must be between 1 and 200")
-            })?,
-    };
+    let limit = int_in(q, "limit", default_limit, 1..=200)?;
     let search = q
         .get("q")
         .map(|s| s.trim().to_owned())
@@ -141,7 +134,11 @@ pub async fn list(
     ))
 }
 
-pub(super) async fn find(state: &AppState, access: &ProjectAccess, uid: &str) -> ApiResult<SiteUser> {
+pub(super) async fn find(
+    state: &AppState,
+    access: &ProjectAccess,
+    uid: &str,
+) -> ApiResult<SiteUser> {
     state
         .store
         .find_user(&access.project.id, uid)

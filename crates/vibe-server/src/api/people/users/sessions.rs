@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use vibe_store::users::SessionWithPages;
 
 use super::find;
+use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -28,16 +29,7 @@ pub async fn sessions(
     Path((_, uid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let limit = match q.get("limit") {
-        None => 20,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| {
-                ApiError::field("invalid_field", "limit", "must be between 1 and 100")
-            })?,
-    };
+    let limit = int_in(&q, "limit", 20, 1..=100)?;
     let user = find(&state, &access, &uid).await?;
     let now = state.clock.now_ms();
     let window_ms = access.project.online_window_s * 1000;
