@@ -10,14 +10,14 @@
 
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::MethodRouter;
+use axum::routing::{MethodFilter, MethodRouter};
 use vibe_store::Role::{self, Admin, Viewer};
 
-use crate::api::projects::{self, identity_secret, keys, members, snippet};
-use crate::api::tracking::{events, live, online};
 use crate::api::analytics::{daily, export, metrics};
 use crate::api::funnels::{self, conversion};
 use crate::api::people::users::{self, sessions};
+use crate::api::projects::{self, identity_secret, keys, members, snippet};
+use crate::api::tracking::{events, live, online};
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
@@ -30,9 +30,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         at("/identity-secret")
             .get(Admin, identity_secret::secret)
             .post(Admin, identity_secret::rotate),
-        at("/keys")
-            .get(Admin, keys::list)
-            .post(Admin, keys::create),
+        at("/keys").get(Admin, keys::list).post(Admin, keys::create),
         at("/keys/{key_id}").delete(Admin, keys::revoke),
         at("/members")
             .get(Admin, members::list)
@@ -100,43 +98,46 @@ impl ProjectRoute {
         self.router
     }
 
-    fn note(mut self, method: Method, min_role: Role, websocket: bool) -> Self {
+    /// Registers `handler` for `method` with its least role.
+    fn on<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        method: Method,
+        role: Role,
+        websocket: bool,
+        handler: H,
+    ) -> Self {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        self.router = self.router.on(filter, handler);
         self.methods.push(RouteMethod {
             method,
-            min_role,
+            min_role: role,
             websocket,
         });
         self
     }
 
-    fn get<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.get(handler);
-        self.note(Method::GET, role, false)
+    fn get<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.on(Method::GET, role, false, handler)
     }
 
-    fn websocket<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.get(handler);
-        self.note(Method::GET, role, true)
+    fn websocket<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.on(Method::GET, role, true, handler)
     }
 
-    fn post<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.post(handler);
-        self.note(Method::POST, role, false)
+    fn post<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.on(Method::POST, role, false, handler)
     }
 
-    fn put<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.put(handler);
-        self.note(Method::PUT, role, false)
+    fn put<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.on(Method::PUT, role, false, handler)
     }
 
-    fn patch<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.patch(handler);
-        self.note(Method::PATCH, role, false)
+    fn patch<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.on(Method::PATCH, role, false, handler)
     }
 
-    fn delete<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.delete(handler);
-        self.note(Method::DELETE, role, false)
+    fn delete<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.on(Method::DELETE, role, false, handler)
     }
 }
 
