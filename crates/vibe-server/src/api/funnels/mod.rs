@@ -19,7 +19,7 @@ use vibe_store::Role;
 use crate::api::ApiJson;
 use crate::auth::ProjectAccess;
 use crate::domain::Name;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -103,6 +103,14 @@ pub(super) async fn build_of(
         .map(|(_, s)| s))
 }
 
+/// After a create or update: wakes the builder, whose new rollup the answer
+/// reports as `building`.
+async fn saved(state: &AppState, access: &ProjectAccess, funnel: &Funnel) -> ApiResult<Value> {
+    state.funnel_builds.notify_one();
+    let build = build_of(state, &access.project.id, &funnel.id).await?;
+    Ok(shown(funnel, build.as_ref()))
+}
+
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
@@ -123,9 +131,10 @@ pub async fn create(
         .store
         .create_funnel(&access.project.id, &funnel)
         .await?;
-    state.funnel_builds.notify_one();
-    let build = build_of(&state, &access.project.id, &funnel.id).await?;
-    Ok((StatusCode::CREATED, Json(shown(&funnel, build.as_ref()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(saved(&state, &access, &funnel).await?),
+    ))
 }
 
 pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
@@ -148,7 +157,7 @@ pub(super) async fn find(state: &AppState, access: &ProjectAccess, fid: &str) ->
         .store
         .get_funnel(&access.project.id, fid)
         .await?
-        .ok_or_else(|| ApiError::not_found("funnel"))
+        .or_not_found("funnel")
 }
 
 pub async fn get(
@@ -181,9 +190,7 @@ pub async fn update(
         .store
         .update_funnel(&access.project.id, &funnel)
         .await?;
-    state.funnel_builds.notify_one();
-    let build = build_of(&state, &access.project.id, &funnel.id).await?;
-    Ok(Json(shown(&funnel, build.as_ref())))
+    Ok(Json(saved(&state, &access, &funnel).await?))
 }
 
 pub async fn delete(

@@ -15,7 +15,7 @@ use vibe_store::SiteUser;
 use super::person::{traits, Client, Person};
 use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
 
 /// A person as listed: identity, promoted traits, activity and device.
@@ -143,7 +143,7 @@ pub(super) async fn find(
         .store
         .find_user(&access.project.id, uid)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))
+        .or_not_found("user")
 }
 
 pub async fn profile(
