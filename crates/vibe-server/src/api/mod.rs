@@ -21,9 +21,15 @@ pub mod tracking;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::Json;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::domain::Name;
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::Issued;
 
 /// JSON body whose failures use the API's error shape and name the field.
 pub struct ApiJson<T>(pub T);
@@ -56,4 +62,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::field(code, &field, msg)
     })
+}
+
+/// The body that creates an API token or a project key: just its name.
+#[derive(Deserialize)]
+pub struct NameBody {
+    name: String,
+}
+
+impl NameBody {
+    pub fn name(&self) -> ApiResult<String> {
+        Name::parse("name", &self.name).map(Name::into_inner)
+    }
+}
+
+/// `201 {kind: row, "secret": …}`: the only response that carries the secret.
+pub fn shown_once(kind: &str, row: impl Serialize, issued: Issued) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::CREATED,
+        Json(json!({ kind: row, "secret": issued.secret })),
+    )
 }

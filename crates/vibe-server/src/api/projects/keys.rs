@@ -4,45 +4,35 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::{NewProjectKey, Role};
 
-use crate::api::ApiJson;
+use crate::api::{shown_once, ApiJson, NameBody};
 use crate::auth::{ProjectAccess, SECRET_KEY_PREFIX};
-use crate::domain::Name;
 use crate::error::{ApiError, ApiResult};
-use crate::secrets::{display_prefix, random_token, sha256_hex};
+use crate::secrets::issue_secret;
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-pub struct CreateKey {
-    name: String,
-}
 
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
-    ApiJson(body): ApiJson<CreateKey>,
+    ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     access.require(Role::Admin)?;
-    let name = Name::parse("name", &body.name)?.into_inner();
-    let secret = random_token(SECRET_KEY_PREFIX);
+    let name = body.name()?;
+    let issued = issue_secret(SECRET_KEY_PREFIX);
     let key = state
         .store
         .create_project_key(&NewProjectKey {
             id: uuid::Uuid::new_v4().to_string(),
             project_id: access.project.id,
             name,
-            key_hash: sha256_hex(&secret),
-            prefix: display_prefix(&secret),
+            key_hash: issued.hash.clone(),
+            prefix: issued.prefix.clone(),
             created_at: state.clock.now_ms(),
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "key": key, "secret": secret })),
-    ))
+    Ok(shown_once("key", key, issued))
 }
 
 pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
