@@ -22,40 +22,47 @@ use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
 pub fn project_routes() -> Vec<ProjectRoute> {
+    const GET: Method = Method::GET;
+    const POST: Method = Method::POST;
+    const PUT: Method = Method::PUT;
+    const PATCH: Method = Method::PATCH;
+    const DELETE: Method = Method::DELETE;
     vec![
         at("")
-            .get(Viewer, projects::get)
-            .patch(Admin, projects::update),
-        at("/snippet").get(Viewer, snippet::snippet),
+            .on(GET, Viewer, projects::get)
+            .on(PATCH, Admin, projects::update),
+        at("/snippet").on(GET, Viewer, snippet::snippet),
         at("/identity-secret")
-            .get(Admin, identity_secret::secret)
-            .post(Admin, identity_secret::rotate),
-        at("/keys").get(Admin, keys::list).post(Admin, keys::create),
-        at("/keys/{key_id}").delete(Admin, keys::revoke),
+            .on(GET, Admin, identity_secret::secret)
+            .on(POST, Admin, identity_secret::rotate),
+        at("/keys")
+            .on(GET, Admin, keys::list)
+            .on(POST, Admin, keys::create),
+        at("/keys/{key_id}").on(DELETE, Admin, keys::revoke),
         at("/members")
-            .get(Admin, members::list)
-            .post(Admin, members::add),
+            .on(GET, Admin, members::list)
+            .on(POST, Admin, members::add),
         at("/members/{account_id}")
-            .patch(Admin, members::update)
-            .delete(Admin, members::remove),
-        at("/online").get(Viewer, online::online),
+            .on(PATCH, Admin, members::update)
+            .on(DELETE, Admin, members::remove),
+        at("/online").on(GET, Viewer, online::online),
         at("/live").websocket(live::MIN_ROLE, live::live),
-        at("/events").get(Viewer, events::recent),
-        at("/metrics").get(Viewer, metrics::metrics),
-        at("/stats/daily").get(Viewer, daily::daily),
+        at("/events").on(GET, Viewer, events::recent),
+        at("/metrics").on(GET, Viewer, metrics::metrics),
+        at("/stats/daily").on(GET, Viewer, daily::daily),
         at("/funnels")
-            .get(Viewer, funnels::list)
-            .post(Admin, funnels::create),
+            .on(GET, Viewer, funnels::list)
+            .on(POST, Admin, funnels::create),
         at("/funnels/{fid}")
-            .get(Viewer, funnels::get)
-            .put(Admin, funnels::update)
-            .delete(Admin, funnels::delete),
-        at("/funnels/{fid}/conversion").get(Viewer, conversion::get),
-        at("/users").get(Viewer, users::list),
-        at("/users/{uid}").get(Viewer, users::profile),
-        at("/users/{uid}/sessions").get(Viewer, sessions::sessions),
-        at("/export/users.csv").get(Viewer, export::users_csv),
-        at("/export/metrics.csv").get(Viewer, export::metrics_csv),
+            .on(GET, Viewer, funnels::get)
+            .on(PUT, Admin, funnels::update)
+            .on(DELETE, Admin, funnels::delete),
+        at("/funnels/{fid}/conversion").on(GET, Viewer, conversion::get),
+        at("/users").on(GET, Viewer, users::list),
+        at("/users/{uid}").on(GET, Viewer, users::profile),
+        at("/users/{uid}/sessions").on(GET, Viewer, sessions::sessions),
+        at("/export/users.csv").on(GET, Viewer, export::users_csv),
+        at("/export/metrics.csv").on(GET, Viewer, export::metrics_csv),
     ]
 }
 
@@ -100,6 +107,20 @@ impl ProjectRoute {
 
     /// Registers `handler` for `method` with its least role.
     fn on<H: Handler<T, AppState>, T: 'static>(
+        self,
+        method: Method,
+        role: Role,
+        handler: H,
+    ) -> Self {
+        self.register(method, role, false, handler)
+    }
+
+    /// A WebSocket upgrade: a `GET` the access matrix test opens as a socket.
+    fn websocket<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.register(Method::GET, role, true, handler)
+    }
+
+    fn register<H: Handler<T, AppState>, T: 'static>(
         mut self,
         method: Method,
         role: Role,
@@ -114,30 +135,6 @@ impl ProjectRoute {
             websocket,
         });
         self
-    }
-
-    fn get<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
-        self.on(Method::GET, role, false, handler)
-    }
-
-    fn websocket<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
-        self.on(Method::GET, role, true, handler)
-    }
-
-    fn post<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
-        self.on(Method::POST, role, false, handler)
-    }
-
-    fn put<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
-        self.on(Method::PUT, role, false, handler)
-    }
-
-    fn patch<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
-        self.on(Method::PATCH, role, false, handler)
-    }
-
-    fn delete<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
-        self.on(Method::DELETE, role, false, handler)
     }
 }
 
