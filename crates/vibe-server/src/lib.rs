@@ -20,6 +20,7 @@ pub mod router;
 pub mod secrets;
 pub mod security_headers;
 pub mod state;
+pub mod static_file;
 pub mod throttle;
 pub mod web;
 
