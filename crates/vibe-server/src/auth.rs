@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use vibe_store::{Account, Project, Role};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, OrNotFound};
 use crate::secrets::sha256_hex;
 use crate::state::AppState;
 
@@ -133,9 +133,7 @@ impl FromRequestParts<AppState> for ProjectAccess {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found("project"))?;
-        let id = params
-            .get("id")
-            .ok_or_else(|| ApiError::not_found("project"))?;
+        let id = params.get("id").or_not_found("project")?;
         match state.store.project_for_member(id, &account.id).await? {
             Some((project, role)) => Ok(Self {
                 account,

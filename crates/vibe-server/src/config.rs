@@ -166,10 +166,19 @@ impl Config {
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        fn num<T: std::str::FromStr>(key: &str, v: String) -> anyhow::Result<T> {
-            v.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key}={v:?} is not a valid number"))
+        /// A numeric setting, left as it is while its variable is unset.
+        fn num<T: std::str::FromStr>(
+            slot: &mut T,
+            key: &str,
+            get: &dyn Fn(&str) -> Option<String>,
+        ) -> anyhow::Result<()> {
+            if let Some(v) = get(key) {
+                *slot = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{key}={v:?} is not a valid number"))?;
+            }
+            Ok(())
         }
         let get = |k: &str| get(k).filter(|v| !v.is_empty());
         if let Some(v) = get("VIBE_ADDR") {
@@ -190,15 +199,9 @@ impl Config {
         if let Some(v) = get("VIBE_ADMIN_PASSWORD") {
             self.admin_password = Some(Secret::new(v));
         }
-        if let Some(v) = get("VIBE_QUEUE_CAPACITY") {
-            self.queue_capacity = num("VIBE_QUEUE_CAPACITY", v)?;
-        }
-        if let Some(v) = get("VIBE_QUEUE_MAX_BYTES") {
-            self.queue_max_bytes = num("VIBE_QUEUE_MAX_BYTES", v)?;
-        }
-        if let Some(v) = get("VIBE_MAX_BODY_BYTES") {
-            self.max_body_bytes = num("VIBE_MAX_BODY_BYTES", v)?;
-        }
+        num(&mut self.queue_capacity, "VIBE_QUEUE_CAPACITY", &get)?;
+        num(&mut self.queue_max_bytes, "VIBE_QUEUE_MAX_BYTES", &get)?;
+        num(&mut self.max_body_bytes, "VIBE_MAX_BODY_BYTES", &get)?;
         if let Some(v) = get("VIBE_COOKIE_SECURE") {
             self.cookie_secure = Some(matches!(v.as_str(), "1" | "true" | "yes"));
         }
@@ -211,15 +214,13 @@ impl Config {
                 .collect::<anyhow::Result<_>>()
                 .context("VIBE_TRUSTED_PROXIES")?;
         }
-        if let Some(v) = get("VIBE_SESSION_IDLE_S") {
-            self.session_idle_s = num("VIBE_SESSION_IDLE_S", v)?;
-        }
-        if let Some(v) = get("VIBE_ONLINE_WINDOW_S") {
-            self.online_window_s = num("VIBE_ONLINE_WINDOW_S", v)?;
-        }
-        if let Some(v) = get("VIBE_LIVE_CHANNEL_CAPACITY") {
-            self.live_channel_capacity = num("VIBE_LIVE_CHANNEL_CAPACITY", v)?;
-        }
+        num(&mut self.session_idle_s, "VIBE_SESSION_IDLE_S", &get)?;
+        num(&mut self.online_window_s, "VIBE_ONLINE_WINDOW_S", &get)?;
+        num(
+            &mut self.live_channel_capacity,
+            "VIBE_LIVE_CHANNEL_CAPACITY",
+            &get,
+        )?;
         if let Some(v) = get("VIBE_LOG") {
             self.log = v;
         }

@@ -118,32 +118,20 @@ pub async fn demo_project(
             None,
         )
         .await?;
-    let steps = vec![
-        FunnelStep {
-            kind: StepMatch::Page,
-            value: "/".into(),
-            prefix: false,
-            name: Some("Visited home".into()),
-        },
-        FunnelStep {
-            kind: StepMatch::Page,
-            value: "/pricing".into(),
-            prefix: false,
-            name: Some("Saw pricing".into()),
-        },
-        FunnelStep {
-            kind: StepMatch::Event,
-            value: "signup_click".into(),
-            prefix: false,
-            name: Some("Clicked sign up".into()),
-        },
-        FunnelStep {
-            kind: StepMatch::Page,
-            value: "/app".into(),
-            prefix: true,
-            name: Some("Used the app".into()),
-        },
-    ];
+    let steps = [
+        (StepMatch::Page, "/", false, "Visited home"),
+        (StepMatch::Page, "/pricing", false, "Saw pricing"),
+        (StepMatch::Event, "signup_click", false, "Clicked sign up"),
+        (StepMatch::Page, "/app", true, "Used the app"),
+    ]
+    .into_iter()
+    .map(|(kind, value, prefix, name)| FunnelStep {
+        kind,
+        value: value.into(),
+        prefix,
+        name: Some(name.into()),
+    })
+    .collect();
     let funnel = Funnel {
         id: uuid::Uuid::new_v4().to_string(),
         name: "Signup".into(),

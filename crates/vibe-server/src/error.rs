@@ -202,6 +202,17 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A lookup that found nothing is the API's 404 for `what`.
+pub trait OrNotFound<T> {
+    fn or_not_found(self, what: &str) -> ApiResult<T>;
+}
+
+impl<T> OrNotFound<T> for Option<T> {
+    fn or_not_found(self, what: &str) -> ApiResult<T> {
+        self.ok_or_else(|| ApiError::not_found(what))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

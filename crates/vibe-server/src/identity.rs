@@ -10,8 +10,6 @@
 //!
 //! Server-side `/track` and `/identify` use secret keys and are not checked.
 
-use std::time::Duration;
-
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -102,32 +100,27 @@ pub fn verify_batch(secret: &str, batch: &[Value]) -> ApiResult<Vec<Value>> {
 
 /// Project id → the identity secret when verification is required, cached
 /// like write keys so the collector does not query for it on every request.
-pub struct IdentityCache(TtlCache<Option<String>>);
+pub type IdentityCache = TtlCache<Option<String>>;
 
 impl IdentityCache {
-    pub fn new(ttl: Duration) -> Self {
-        Self(TtlCache::new(ttl))
-    }
-
     /// `Some(secret)` when the project requires signed user ids.
     pub async fn required_secret(
         &self,
         store: &dyn Store,
         project_id: &str,
     ) -> StoreResult<Option<String>> {
-        self.0
-            .get_or_load(project_id, || async {
-                Ok(store
-                    .identity_verification(project_id)
-                    .await?
-                    .filter(|v| v.required)
-                    .and_then(|v| v.secret))
-            })
-            .await
+        self.get_or_load(project_id, || async {
+            Ok(store
+                .identity_verification(project_id)
+                .await?
+                .filter(|v| v.required)
+                .and_then(|v| v.secret))
+        })
+        .await
     }
 
     pub fn invalidate(&self, project_id: &str) {
-        self.0.remove(project_id);
+        self.remove(project_id);
     }
 }
 

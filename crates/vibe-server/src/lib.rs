@@ -1,7 +1,6 @@
 //! The `vibe` server: HTTP API, collector, dashboard assets and background jobs.
 //! `main.rs` is the CLI; tests start the same [`App`] on port 0.
 
-pub mod analytics;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -14,7 +13,6 @@ pub mod csv;
 pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod funnel_builder;
 pub mod identity;
 pub mod live;
 pub mod metrics;
@@ -22,6 +20,7 @@ pub mod router;
 pub mod secrets;
 pub mod security_headers;
 pub mod state;
+pub mod static_file;
 pub mod throttle;
 pub mod web;
 
@@ -70,7 +69,7 @@ impl App {
             }
         }
         // Funnels whose rollup is not built (new, edited, or from older databases)
-        // are built in the background by `funnel_builder` once serving.
+        // are built in the background by `api::funnels::builder` once serving.
         let metrics = Arc::new(Metrics::default());
         let hubs = Hubs::new(
             store.clone(),
@@ -167,7 +166,7 @@ impl App {
             state.live.is_leader.clone(),
             state.live.shutdown.subscribe(),
         ));
-        let builder = tokio::spawn(funnel_builder::run(
+        let builder = tokio::spawn(api::funnels::builder::run(
             state.clone(),
             state.live.shutdown.subscribe(),
         ));

@@ -11,7 +11,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::{auth, collect, projects, tokens};
+use crate::api::accounts::{auth, setup, tokens};
+use crate::api::projects;
+use crate::api::tracking::collect;
 use crate::assets;
 use crate::state::AppState;
 
@@ -27,7 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))
         .route("/auth/me", get(auth::me))
-        .route("/setup", post(auth::setup))
+        .route("/setup", post(setup::setup))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{token_id}", delete(tokens::revoke))
         .route("/projects", get(projects::list).post(projects::create))
@@ -43,8 +45,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/vibe.js", get(assets::vibe_js))
-        .route("/setup", get(auth::setup_page))
-        .route("/setup.js", get(auth::setup_script))
+        .route("/setup", get(setup::setup_page))
+        .route("/setup.js", get(setup::setup_script))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

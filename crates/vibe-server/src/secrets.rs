@@ -35,6 +35,23 @@ pub fn display_prefix(token: &str) -> String {
     token.chars().take(12).collect()
 }
 
+/// A new API token or project key: the caller sees `secret` once; only `hash`
+/// is stored, with `prefix` to recognise it in listings.
+pub struct Issued {
+    pub secret: String,
+    pub hash: String,
+    pub prefix: String,
+}
+
+pub fn issue_secret(prefix: &str) -> Issued {
+    let secret = random_token(prefix);
+    Issued {
+        hash: sha256_hex(&secret),
+        prefix: display_prefix(&secret),
+        secret,
+    }
+}
+
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

@@ -98,24 +98,19 @@ impl<V: Clone> TtlCache<V> {
 
 /// Caches write key → project for the collector, so a page view does not cost a
 /// project lookup.
-pub struct KeyCache(TtlCache<Option<Project>>);
+pub type KeyCache = TtlCache<Option<Project>>;
 
 impl KeyCache {
-    pub fn new(ttl: Duration) -> Self {
-        Self(TtlCache::new(ttl))
-    }
-
     pub async fn project(
         &self,
         store: &dyn Store,
         write_key: &str,
     ) -> StoreResult<Option<Project>> {
-        self.0
-            .get_or_load(write_key, || store.project_by_write_key(write_key))
+        self.get_or_load(write_key, || store.project_by_write_key(write_key))
             .await
     }
 
     pub fn invalidate(&self) {
-        self.0.clear();
+        self.clear();
     }
 }

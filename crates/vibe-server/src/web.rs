@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use flate2::write::GzEncoder;
-use flate2::Compression;
+
+use crate::static_file::StaticFile;
 
 /// One embedded file. `etag` is quoted, ready for the header.
 pub struct WebAsset {
@@ -74,7 +74,6 @@ pub fn respond(
     } else {
         "no-cache"
     };
-    let etag = HeaderValue::from_static(asset.etag);
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -82,46 +81,21 @@ pub fn respond(
             v.split(',')
                 .any(|t| t.trim() == asset.etag || t.trim() == "*")
         });
-    let mut res = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let accepts_gzip = headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("gzip"));
-        let compressed = accepts_gzip
-            .then(|| {
-                gzip.get(index)
-                    .and_then(|slot| slot.get_or_init(|| compress(asset)).as_deref())
-            })
-            .flatten();
-        match compressed {
-            Some(body) => {
-                let mut res = body.to_vec().into_response();
-                res.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                res
-            }
-            None => asset.bytes.into_response(),
-        }
-    };
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(cache_control),
-    );
-    h.insert(header::ETAG, etag);
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    res
+    StaticFile {
+        plain: asset.bytes,
+        gzip: || {
+            gzip.get(index)
+                .and_then(|slot| slot.get_or_init(|| compress(asset)).as_deref())
+        },
+        content_type: asset.content_type,
+        cache_control,
+        etag: HeaderValue::from_static(asset.etag),
+    }
+    .respond(fresh, headers)
 }
 
 /// Gzip for text files worth compressing; `None` keeps the plain bytes.
 fn compress(asset: &WebAsset) -> Option<Vec<u8>> {
-    use std::io::Write;
     let texty = asset.content_type.starts_with("text/")
         || asset.content_type.starts_with("application/javascript")
         || asset.content_type.starts_with("application/json")
@@ -129,9 +103,7 @@ fn compress(asset: &WebAsset) -> Option<Vec<u8>> {
     if !texty || asset.bytes.len() < 1024 {
         return None;
     }
-    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
-    enc.write_all(asset.bytes).ok()?;
-    enc.finish().ok()
+    crate::static_file::gzip(asset.bytes)
 }
 
 #[cfg(test)]

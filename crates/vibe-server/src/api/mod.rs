@@ -1,24 +1,35 @@
-//! REST handlers; modules mirror the URL paths under `/api/v1`.
+//! REST handlers under `/api/v1`, one module tree per domain, the same
+//! domains as `vibe_store` (accounts, projects, tracking, people, analytics,
+//! funnels). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
+//! serves `/projects/{id}/funnels` and `/funnels/{fid}`, `funnels/conversion.rs`
+//! serves `/funnels/{fid}/conversion`. Logic that only one domain's handlers
+//! use sits in its tree too (`funnels/builder.rs`, `analytics/definitions.rs`);
+//! what several domains share (auth, errors, state, the collector's queue, the
+//! live hubs) stays at the crate root.
+//!
+//! A new domain is `api/<domain>/mod.rs` plus one file per path below it; its
+//! project routes are lines in the access table (`router/project_routes.rs`),
+//! any others go in `router.rs`.
 
-pub mod auth;
-pub mod collect;
-pub mod events;
-pub mod export;
+pub mod accounts;
+pub mod analytics;
 pub mod funnels;
-pub mod identity;
-pub mod live;
-pub mod members;
-pub mod online;
+pub mod people;
 pub mod projects;
-pub mod stats;
-pub mod tokens;
-pub mod users;
+pub mod query;
+pub mod tracking;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::Json;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::domain::Name;
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::Issued;
 
 /// JSON body whose failures use the API's error shape and name the field.
 pub struct ApiJson<T>(pub T);
@@ -51,4 +62,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::field(code, &field, msg)
     })
+}
+
+/// The body that creates an API token or a project key: just its name.
+#[derive(Deserialize)]
+pub struct NameBody {
+    name: String,
+}
+
+impl NameBody {
+    pub fn name(&self) -> ApiResult<String> {
+        Name::parse("name", &self.name).map(Name::into_inner)
+    }
+}
+
+/// `201 {kind: row, "secret": …}`: the only response that carries the secret.
+pub fn shown_once(kind: &str, row: impl Serialize, issued: Issued) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::CREATED,
+        Json(json!({ kind: row, "secret": issued.secret })),
+    )
 }

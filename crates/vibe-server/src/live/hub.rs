@@ -15,8 +15,8 @@ use vibe_core::time::Clock;
 use vibe_store::{Project, Store, StoreResult};
 
 use super::record::{LeftReason, LiveBatch};
-use crate::analytics;
-use crate::api::online::Visitor;
+use crate::api::analytics::definitions::{self, Metrics};
+use crate::api::tracking::online::Visitor;
 
 /// How often a hub may send `metrics`, and checks whether anyone still listens.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
@@ -174,7 +174,7 @@ pub async fn snapshot_parts(
     store: &dyn Store,
     project: &Project,
     now_ms: i64,
-) -> StoreResult<(Vec<Visitor>, analytics::Metrics)> {
+) -> StoreResult<(Vec<Visitor>, Metrics)> {
     let rows = store
         .online_visitors(&project.id, now_ms - project.online_window_s * 1000)
         .await?;
@@ -182,7 +182,7 @@ pub async fn snapshot_parts(
         .into_iter()
         .map(|v| Visitor::from_row(v, now_ms))
         .collect();
-    let metrics = analytics::metrics(store, project, now_ms).await?;
+    let metrics = definitions::metrics(store, project, now_ms).await?;
     Ok((visitors, metrics))
 }
 
@@ -193,7 +193,7 @@ struct HubTask {
     /// Online sessions as this hub last told its subscribers, with their path:
     /// decides joined vs moved, and makes repeated leaves/timeouts silent.
     online: HashMap<String, Option<String>>,
-    metrics: Option<analytics::Metrics>,
+    metrics: Option<Metrics>,
     metrics_dirty: bool,
 }
 
@@ -366,7 +366,7 @@ impl HubTask {
         }
         self.metrics_dirty = false;
         let now = self.hubs.now_ms();
-        let m = analytics::metrics(self.hubs.store(), &self.project, now).await?;
+        let m = definitions::metrics(self.hubs.store(), &self.project, now).await?;
         if self.metrics.as_ref() != Some(&m) {
             self.send(json!({ "type": "metrics", "metrics": m }));
             self.metrics = Some(m);

@@ -10,52 +10,59 @@
 
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::MethodRouter;
+use axum::routing::{MethodFilter, MethodRouter};
 use vibe_store::Role::{self, Admin, Viewer};
 
-use crate::api::{
-    events, export, funnels, identity, live, members, online, projects, stats, users,
-};
+use crate::api::analytics::{daily, export, metrics};
+use crate::api::funnels::{self, conversion};
+use crate::api::people::users::{self, sessions};
+use crate::api::projects::{self, identity_secret, keys, members, snippet};
+use crate::api::tracking::{events, live, online};
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
 pub fn project_routes() -> Vec<ProjectRoute> {
+    const GET: Method = Method::GET;
+    const POST: Method = Method::POST;
+    const PUT: Method = Method::PUT;
+    const PATCH: Method = Method::PATCH;
+    const DELETE: Method = Method::DELETE;
     vec![
         at("")
-            .get(Viewer, projects::get)
-            .patch(Admin, projects::update),
-        at("/snippet").get(Viewer, projects::snippet),
+            .on(GET, Viewer, projects::get)
+            .on(PATCH, Admin, projects::update),
+        at("/snippet").on(GET, Viewer, snippet::snippet),
         at("/identity-secret")
-            .get(Admin, identity::secret)
-            .post(Admin, identity::rotate),
+            .on(GET, Admin, identity_secret::secret)
+            .on(POST, Admin, identity_secret::rotate),
         at("/keys")
-            .get(Admin, projects::list_keys)
-            .post(Admin, projects::create_key),
-        at("/keys/{key_id}").delete(Admin, projects::revoke_key),
+            .on(GET, Admin, keys::list)
+            .on(POST, Admin, keys::create),
+        at("/keys/{key_id}").on(DELETE, Admin, keys::revoke),
         at("/members")
-            .get(Admin, members::list)
-            .post(Admin, members::add),
+            .on(GET, Admin, members::list)
+            .on(POST, Admin, members::add),
         at("/members/{account_id}")
-            .patch(Admin, members::update)
-            .delete(Admin, members::remove),
-        at("/online").get(Viewer, online::online),
+            .on(PATCH, Admin, members::update)
+            .on(DELETE, Admin, members::remove),
+        at("/online").on(GET, Viewer, online::online),
         at("/live").websocket(live::MIN_ROLE, live::live),
-        at("/events").get(Viewer, events::recent),
-        at("/metrics").get(Viewer, stats::metrics),
-        at("/stats/daily").get(Viewer, stats::daily),
+        at("/events").on(GET, Viewer, events::recent),
+        at("/metrics").on(GET, Viewer, metrics::metrics),
+        at("/stats/daily").on(GET, Viewer, daily::daily),
         at("/funnels")
-            .get(Viewer, funnels::list)
-            .post(Admin, funnels::create),
+            .on(GET, Viewer, funnels::list)
+            .on(POST, Admin, funnels::create),
         at("/funnels/{fid}")
-            .get(Viewer, funnels::get)
-            .put(Admin, funnels::update)
-            .delete(Admin, funnels::delete),
-        at("/funnels/{fid}/conversion").get(Viewer, funnels::conversion_of),
-        at("/users").get(Viewer, users::list),
-        at("/users/{uid}").get(Viewer, users::profile),
-        at("/users/{uid}/sessions").get(Viewer, users::sessions),
-        at("/export/users.csv").get(Viewer, export::users_csv),
-        at("/export/metrics.csv").get(Viewer, export::metrics_csv),
+            .on(GET, Viewer, funnels::get)
+            .on(PUT, Admin, funnels::update)
+            .on(DELETE, Admin, funnels::delete),
+        at("/funnels/{fid}/conversion").on(GET, Viewer, conversion::get),
+        at("/users").on(GET, Viewer, users::list),
+        at("/users/{uid}").on(GET, Viewer, users::profile),
+        at("/users/{uid}/sessions").on(GET, Viewer, sessions::sessions),
+        at("/export/users.csv").on(GET, Viewer, export::users_csv),
+        at("/export/metrics.csv").on(GET, Viewer, export::metrics_csv),
     ]
 }
 
@@ -98,43 +105,36 @@ impl ProjectRoute {
         self.router
     }
 
-    fn note(mut self, method: Method, min_role: Role, websocket: bool) -> Self {
+    /// Registers `handler` for `method` with its least role.
+    fn on<H: Handler<T, AppState>, T: 'static>(
+        self,
+        method: Method,
+        role: Role,
+        handler: H,
+    ) -> Self {
+        self.register(method, role, false, handler)
+    }
+
+    /// A WebSocket upgrade: a `GET` the access matrix test opens as a socket.
+    fn websocket<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+        self.register(Method::GET, role, true, handler)
+    }
+
+    fn register<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        method: Method,
+        role: Role,
+        websocket: bool,
+        handler: H,
+    ) -> Self {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        self.router = self.router.on(filter, handler);
         self.methods.push(RouteMethod {
             method,
-            min_role,
+            min_role: role,
             websocket,
         });
         self
-    }
-
-    fn get<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.get(handler);
-        self.note(Method::GET, role, false)
-    }
-
-    fn websocket<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.get(handler);
-        self.note(Method::GET, role, true)
-    }
-
-    fn post<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.post(handler);
-        self.note(Method::POST, role, false)
-    }
-
-    fn put<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.put(handler);
-        self.note(Method::PUT, role, false)
-    }
-
-    fn patch<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.patch(handler);
-        self.note(Method::PATCH, role, false)
-    }
-
-    fn delete<H: Handler<T, AppState>, T: 'static>(mut self, role: Role, handler: H) -> Self {
-        self.router = self.router.delete(handler);
-        self.note(Method::DELETE, role, false)
     }
 }
 

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
+use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub async fn recent(
@@ -16,17 +17,7 @@ pub async fn recent(
     access: ProjectAccess,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(v) => v.parse::<i64>().unwrap_or(0),
-    };
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field(
-            "invalid_field",
-            "limit",
-            "must be between 1 and 500",
-        ));
-    }
+    let limit = int_in(&q, "limit", 50, 1..=500)?;
     let events = state.store.recent_events(&access.project.id, limit).await?;
     let events: Vec<Value> = events
         .into_iter()

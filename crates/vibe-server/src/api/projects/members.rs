@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::{Member, Role};
 
-use super::ApiJson;
+use crate::api::ApiJson;
 use crate::auth::ProjectAccess;
 use crate::domain::Email;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
 
 pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
@@ -147,7 +147,7 @@ async fn member_of(
         .await?
         .into_iter()
         .find(|m| m.account_id == account_id)
-        .ok_or_else(|| ApiError::not_found("member"))
+        .or_not_found("member")
 }
 
 async fn keep_an_owner(state: &AppState, access: &ProjectAccess) -> ApiResult<()> {

@@ -1,20 +1,25 @@
-//! `/api/v1/projects/{id}/funnels`: define funnels and read their conversion.
+//! The funnels domain (`vibe_store::funnels`): `/api/v1/projects/{id}/funnels`
+//! and `/funnels/{fid}` define funnels; their conversion and the background
+//! build of their rollups are beside this file.
+
+pub mod builder;
+pub mod conversion;
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use vibe_store::funnel::{step_results, Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
+use vibe_store::funnel::{Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
 use vibe_store::funnel_build::BuildState;
 use vibe_store::Role;
 
-use super::ApiJson;
+use crate::api::ApiJson;
 use crate::auth::ProjectAccess;
 use crate::domain::Name;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -77,14 +82,18 @@ fn parse(body: FunnelBody) -> ApiResult<(String, Vec<FunnelStep>, i64)> {
 
 /// A funnel as the API shows it: its definition plus `status` (`building` while
 /// its rollup is built in the background, then `ready`) and `progress_pct`.
-fn shown(f: &Funnel, build: Option<&BuildState>) -> Value {
+pub(super) fn shown(f: &Funnel, build: Option<&BuildState>) -> Value {
     let mut v = serde_json::to_value(f).unwrap_or_else(|_| json!({}));
     v["status"] = json!(build.map_or("ready", BuildState::status));
     v["progress_pct"] = json!(build.map_or(100, BuildState::progress_pct));
     v
 }
 
-async fn build_of(state: &AppState, project_id: &str, fid: &str) -> ApiResult<Option<BuildState>> {
+pub(super) async fn build_of(
+    state: &AppState,
+    project_id: &str,
+    fid: &str,
+) -> ApiResult<Option<BuildState>> {
     Ok(state
         .store
         .funnel_build_states(project_id)
@@ -92,6 +101,14 @@ async fn build_of(state: &AppState, project_id: &str, fid: &str) -> ApiResult<Op
         .into_iter()
         .find(|(id, _)| id == fid)
         .map(|(_, s)| s))
+}
+
+/// After a create or update: wakes the builder, whose new rollup the answer
+/// reports as `building`.
+async fn saved(state: &AppState, access: &ProjectAccess, funnel: &Funnel) -> ApiResult<Value> {
+    state.funnel_builds.notify_one();
+    let build = build_of(state, &access.project.id, &funnel.id).await?;
+    Ok(shown(funnel, build.as_ref()))
 }
 
 pub async fn create(
@@ -114,9 +131,10 @@ pub async fn create(
         .store
         .create_funnel(&access.project.id, &funnel)
         .await?;
-    state.funnel_builds.notify_one();
-    let build = build_of(&state, &access.project.id, &funnel.id).await?;
-    Ok((StatusCode::CREATED, Json(shown(&funnel, build.as_ref()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(saved(&state, &access, &funnel).await?),
+    ))
 }
 
 pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
@@ -134,12 +152,12 @@ pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiRe
     Ok(Json(json!({ "funnels": funnels })))
 }
 
-async fn find(state: &AppState, access: &ProjectAccess, fid: &str) -> ApiResult<Funnel> {
+pub(super) async fn find(state: &AppState, access: &ProjectAccess, fid: &str) -> ApiResult<Funnel> {
     state
         .store
         .get_funnel(&access.project.id, fid)
         .await?
-        .ok_or_else(|| ApiError::not_found("funnel"))
+        .or_not_found("funnel")
 }
 
 pub async fn get(
@@ -172,9 +190,7 @@ pub async fn update(
         .store
         .update_funnel(&access.project.id, &funnel)
         .await?;
-    state.funnel_builds.notify_one();
-    let build = build_of(&state, &access.project.id, &funnel.id).await?;
-    Ok(Json(shown(&funnel, build.as_ref())))
+    Ok(Json(saved(&state, &access, &funnel).await?))
 }
 
 pub async fn delete(
@@ -189,54 +205,4 @@ pub async fn delete(
         .await
         .map_err(|_| ApiError::not_found("funnel"))?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `GET …/funnels/{fid}/conversion?days=30`: people who did step 1 in the last
-/// `days` days, and how far they got in order within the funnel's window.
-pub async fn conversion_of(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, fid)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let days = match q.get("days") {
-        None => 30,
-        Some(d) => d
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=365).contains(d))
-            .ok_or_else(|| ApiError::field("invalid_field", "days", "must be between 1 and 365"))?,
-    };
-    let funnel = find(&state, &access, &fid).await?;
-    let build = build_of(&state, &access.project.id, &fid).await?;
-    if let Some(b) = build.as_ref().filter(|b| !b.is_ready()) {
-        // Numbers from a half-built rollup would be wrong: say so instead.
-        return Ok(Json(json!({
-            "funnel": shown(&funnel, Some(b)),
-            "days": days,
-            "status": "building",
-            "progress_pct": b.progress_pct(),
-            "steps": null,
-        })));
-    }
-    let now = state.clock.now_ms();
-    let from = now - days * 86_400_000;
-    // The rollup holds, per person and step count, the latest attempt's start.
-    let counts = state
-        .store
-        .funnel_reach_counts(&access.project.id, &funnel.id, from)
-        .await?;
-    let mut reached = vec![0; funnel.steps.len()];
-    for (k, people) in counts {
-        if let Some(slot) = usize::try_from(k - 1).ok().and_then(|i| reached.get_mut(i)) {
-            *slot = people;
-        }
-    }
-    let steps = step_results(&funnel.steps, &reached);
-    Ok(Json(json!({
-        "funnel": shown(&funnel, build.as_ref()),
-        "days": days,
-        "status": "ready",
-        "steps": steps,
-    })))
 }

@@ -1,17 +1,17 @@
-//! `/api/v1/auth/*` and first-run setup.
+//! `/api/v1/auth/*`: sign-in and sign-out of the dashboard.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use vibe_store::{Account, NewAuthSession, Role, SetupClaim};
+use vibe_store::{Account, NewAuthSession};
 
-use super::ApiJson;
+use crate::api::ApiJson;
 use crate::auth::{cookie_value, CurrentAccount};
 use crate::client_ip::ClientIp;
-use crate::domain::{Email, Password};
+use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{hash_password_async, random_token, sha256_hex, verify_password_async};
 use crate::state::AppState;
@@ -25,7 +25,7 @@ pub struct Credentials {
 }
 
 /// 429 while any of `keys` has too many recent failures.
-fn throttled(state: &AppState, keys: &[&str]) -> ApiResult<()> {
+pub(super) fn throttled(state: &AppState, keys: &[&str]) -> ApiResult<()> {
     match state.throttle.retry_after(keys, state.clock.now_ms()) {
         None => Ok(()),
         Some(retry_after_s) => Err(ApiError::RateLimited {
@@ -102,7 +102,7 @@ fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> ApiResult<He
     .map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn start_session(state: &AppState, account: Account) -> ApiResult<Response> {
+pub(super) async fn start_session(state: &AppState, account: Account) -> ApiResult<Response> {
     let token = random_token("");
     let now = state.clock.now_ms();
     state
@@ -149,88 +149,4 @@ pub async fn logout_all(
 
 pub async fn me(CurrentAccount(account): CurrentAccount) -> Json<serde_json::Value> {
     Json(json!({ "account": account }))
-}
-
-#[derive(Deserialize)]
-pub struct SetupRequest {
-    token: String,
-    email: String,
-    password: String,
-}
-
-/// Creates the first owner with the one-time token printed at start-up. The
-/// database decides: the token is claimed in one statement that also checks
-/// no owner exists, so it works once across all nodes.
-pub async fn setup(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    ApiJson(body): ApiJson<SetupRequest>,
-) -> ApiResult<Response> {
-    let ip_key = format!("setup:{ip}");
-    throttled(&state, &[&ip_key])?;
-    let email = Email::parse("email", &body.email)?.into_inner();
-    let password = Password::parse("password", &body.password)?.into_inner();
-    // Only the SHA-256 of the token is compared, so the time a comparison
-    // takes says nothing about the token itself.
-    let token_hash = sha256_hex(&body.token);
-    match state
-        .store
-        .claim_setup_token(&token_hash, state.clock.now_ms())
-        .await?
-    {
-        SetupClaim::Claimed => {}
-        SetupClaim::WrongToken => {
-            state
-                .throttle
-                .record_failure(&[&ip_key], state.clock.now_ms());
-            return Err(ApiError::field(
-                "invalid_token",
-                "token",
-                "the setup token is wrong",
-            ));
-        }
-        SetupClaim::Done => {
-            return Err(ApiError::client(
-                StatusCode::GONE,
-                "setup_done",
-                "an owner already exists; sign in instead",
-            ))
-        }
-    }
-    let account =
-        match crate::bootstrap::create_account(&state, &email, password, Role::Owner).await {
-            Ok(a) => a,
-            Err(e) => {
-                // Nothing was created: let the token be used again.
-                state.store.release_setup_token(&token_hash).await?;
-                return Err(e);
-            }
-        };
-    *state.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    start_session(&state, account).await
-}
-
-/// First-run page: the dashboard's setup screen when it is built, otherwise a
-/// minimal form that posts to `/api/v1/setup`.
-pub async fn setup_page(
-    method: axum::http::Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Response {
-    if crate::web::is_built() {
-        return crate::web::serve(method, uri, headers).await;
-    }
-    Html(include_str!("../../assets/setup.html")).into_response()
-}
-
-/// The minimal setup form's script, served as a file so the page needs no
-/// inline script under the Content-Security-Policy.
-pub async fn setup_script() -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/javascript; charset=utf-8",
-        )],
-        include_str!("../../assets/setup.js"),
-    )
 }

@@ -3,44 +3,34 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::NewApiToken;
 
-use super::ApiJson;
+use crate::api::{shown_once, ApiJson, NameBody};
 use crate::auth::{CurrentAccount, API_TOKEN_PREFIX};
-use crate::domain::Name;
 use crate::error::ApiResult;
-use crate::secrets::{display_prefix, random_token, sha256_hex};
+use crate::secrets::issue_secret;
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-pub struct CreateToken {
-    name: String,
-}
 
 pub async fn create(
     State(state): State<AppState>,
     CurrentAccount(account): CurrentAccount,
-    ApiJson(body): ApiJson<CreateToken>,
+    ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let name = Name::parse("name", &body.name)?.into_inner();
-    let secret = random_token(API_TOKEN_PREFIX);
+    let name = body.name()?;
+    let issued = issue_secret(API_TOKEN_PREFIX);
     let token = state
         .store
         .create_api_token(&NewApiToken {
             id: uuid::Uuid::new_v4().to_string(),
             account_id: account.id,
             name,
-            token_hash: sha256_hex(&secret),
-            prefix: display_prefix(&secret),
+            token_hash: issued.hash.clone(),
+            prefix: issued.prefix.clone(),
             created_at: state.clock.now_ms(),
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "token": token, "secret": secret })),
-    ))
+    Ok(shown_once("token", token, issued))
 }
 
 pub async fn list(

@@ -1,4 +1,4 @@
-//! `GET /api/v1/projects/{id}/metrics` and `GET …/stats/daily`.
+//! `GET /api/v1/projects/{id}/stats/daily`: daily statistics for a range of days.
 
 use std::collections::HashMap;
 
@@ -8,21 +8,13 @@ use jiff::civil::Date;
 use serde_json::{json, Value};
 use vibe_core::day::{parse_day, ProjectTz};
 
-use crate::analytics;
+use super::definitions;
 use crate::auth::ProjectAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Longest range `stats/daily` serves in one request.
 const MAX_DAYS: i64 = 366;
-
-pub async fn metrics(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-) -> ApiResult<Json<analytics::Metrics>> {
-    let m = analytics::metrics(state.store.as_ref(), &access.project, state.clock.now_ms()).await?;
-    Ok(Json(m))
-}
 
 pub async fn daily(
     State(state): State<AppState>,
@@ -32,7 +24,7 @@ pub async fn daily(
     let tz = ProjectTz::or_utc(&access.project.timezone);
     let today = tz.date_of(state.clock.now_ms());
     let (from, to) = date_range(&q, today, 30)?;
-    let days = analytics::daily(state.store.as_ref(), &access.project, from, to).await?;
+    let days = definitions::daily(state.store.as_ref(), &access.project, from, to).await?;
     Ok(Json(
         json!({ "days": days, "timezone": access.project.timezone }),
     ))

@@ -1,5 +1,7 @@
-//! `/api/v1/projects/{id}/users…`: the people list by segment, a person's profile
-//! and their session history.
+//! `/api/v1/projects/{id}/users` (the people list by segment) and
+//! `/users/{uid}` (a person's profile).
+
+pub mod sessions;
 
 use std::collections::HashMap;
 
@@ -7,47 +9,49 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
-use vibe_store::users::{Segment, SessionWithPages, UserCursor, UserQuery, UserSort};
+use vibe_store::users::{Segment, UserCursor, UserQuery, UserSort};
 use vibe_store::SiteUser;
 
+use super::person::{traits, Client, Person};
+use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
 
 /// A person as listed: identity, promoted traits, activity and device.
 #[derive(Serialize)]
 pub struct UserRow {
     pub id: String,
-    pub user_id: Option<String>,
-    pub anonymous_id: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub person: Person,
     pub plan: Option<String>,
-    pub traits: Value,
     pub first_seen: i64,
     pub last_seen: i64,
     pub total_events: i64,
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
+    #[serde(flatten)]
+    pub client: Client,
 }
 
 impl From<SiteUser> for UserRow {
     fn from(u: SiteUser) -> Self {
         Self {
-            traits: serde_json::from_str(&u.traits).unwrap_or(Value::Null),
+            person: Person {
+                traits: traits(&u.traits),
+                anonymous_id: u.anonymous_id,
+                user_id: u.user_id,
+                email: u.email,
+                name: u.name,
+            },
             id: u.id,
-            user_id: u.user_id,
-            anonymous_id: u.anonymous_id,
-            email: u.email,
-            name: u.name,
             plan: u.plan,
             first_seen: u.first_seen,
             last_seen: u.last_seen,
             total_events: u.event_count,
-            device: u.device,
-            browser: u.browser,
-            os: u.os,
+            client: Client {
+                device: u.device,
+                browser: u.browser,
+                os: u.os,
+            },
         }
     }
 }
@@ -85,16 +89,7 @@ pub fn user_query(
             )
         })?),
     };
-    let limit = match q.get("limit") {
-        None => default_limit,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=200).contains(l))
-            .ok_or_else(|| {
-                ApiError::field("invalid_field", "limit", "must be between 1 and 200")
-            })?,
-    };
+    let limit = int_in(q, "limit", default_limit, 1..=200)?;
     let search = q
         .get("q")
         .map(|s| s.trim().to_owned())
@@ -139,12 +134,16 @@ pub async fn list(
     ))
 }
 
-async fn find(state: &AppState, access: &ProjectAccess, uid: &str) -> ApiResult<SiteUser> {
+pub(super) async fn find(
+    state: &AppState,
+    access: &ProjectAccess,
+    uid: &str,
+) -> ApiResult<SiteUser> {
     state
         .store
         .find_user(&access.project.id, uid)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))
+        .or_not_found("user")
 }
 
 pub async fn profile(
@@ -160,53 +159,4 @@ pub async fn profile(
     let mut v = json!(UserRow::from(user));
     v["total_sessions"] = json!(total_sessions);
     Ok(Json(v))
-}
-
-#[derive(Serialize)]
-struct SessionOut {
-    #[serde(flatten)]
-    inner: SessionWithPages,
-    /// Still going: not left, and seen within the online window.
-    active: bool,
-    duration_s: i64,
-}
-
-pub async fn sessions(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let limit = match q.get("limit") {
-        None => 20,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| {
-                ApiError::field("invalid_field", "limit", "must be between 1 and 100")
-            })?,
-    };
-    let user = find(&state, &access, &uid).await?;
-    let now = state.clock.now_ms();
-    let window_ms = access.project.online_window_s * 1000;
-    let sessions: Vec<SessionOut> = state
-        .store
-        .user_sessions(&access.project.id, &user.id, limit)
-        .await?
-        .into_iter()
-        .map(|mut s| {
-            let active = s.session.ended_at.is_none() && s.session.last_seen_at >= now - window_ms;
-            if !active && s.session.ended_at.is_none() {
-                s.session.ended_at = Some(s.session.last_seen_at);
-            }
-            let duration_s = (s.session.last_seen_at - s.session.started_at).max(0) / 1000;
-            SessionOut {
-                inner: s,
-                active,
-                duration_s,
-            }
-        })
-        .collect();
-    Ok(Json(json!({ "sessions": sessions })))
 }

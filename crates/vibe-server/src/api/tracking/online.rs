@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use vibe_store::OnlineVisitor;
 
+use crate::api::people::person::{traits, Client, Person};
 use crate::auth::ProjectAccess;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -24,33 +25,54 @@ pub struct CurrentPage {
 pub struct Visitor {
     pub session_id: String,
     pub site_user_id: String,
-    pub anonymous_id: Option<String>,
-    pub user_id: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub traits: Value,
+    #[serde(flatten)]
+    pub person: Person,
     pub current_page: CurrentPage,
+    #[serde(flatten)]
+    pub times: VisitTimes,
+    pub page_count: i64,
+    pub referrer: Option<String>,
+    #[serde(flatten)]
+    pub client: Client,
+}
+
+/// When the visit started and was last heard from, and how long it has
+/// lasted on the site and on the current page at the time it is shown.
+#[derive(Serialize)]
+pub struct VisitTimes {
     pub started_at: i64,
     pub last_seen_at: i64,
     pub page_entered_at: Option<i64>,
     pub time_on_site_s: i64,
     pub time_on_page_s: i64,
     pub stuck: bool,
-    pub page_count: i64,
-    pub referrer: Option<String>,
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
+}
+
+impl VisitTimes {
+    fn at(now_ms: i64, started_at: i64, last_seen_at: i64, page_entered_at: Option<i64>) -> Self {
+        let time_on_page_s = page_entered_at.map_or(0, |t| (now_ms - t).max(0) / 1000);
+        Self {
+            time_on_site_s: (now_ms - started_at).max(0) / 1000,
+            stuck: time_on_page_s > STUCK_AFTER_S,
+            time_on_page_s,
+            started_at,
+            last_seen_at,
+            page_entered_at,
+        }
+    }
 }
 
 impl Visitor {
     pub fn from_row(v: OnlineVisitor, now_ms: i64) -> Self {
-        let time_on_page_s = v.page_entered_at.map_or(0, |t| (now_ms - t).max(0) / 1000);
         Self {
-            time_on_site_s: (now_ms - v.started_at).max(0) / 1000,
-            stuck: time_on_page_s > STUCK_AFTER_S,
-            time_on_page_s,
-            traits: serde_json::from_str(&v.traits).unwrap_or(Value::Null),
+            times: VisitTimes::at(now_ms, v.started_at, v.last_seen_at, v.page_entered_at),
+            person: Person {
+                traits: traits(&v.traits),
+                anonymous_id: v.anonymous_id,
+                user_id: v.user_id,
+                email: v.email,
+                name: v.name,
+            },
             current_page: CurrentPage {
                 url: v.current_url,
                 path: v.current_path,
@@ -58,18 +80,13 @@ impl Visitor {
             },
             session_id: v.session_id,
             site_user_id: v.site_user_id,
-            anonymous_id: v.anonymous_id,
-            user_id: v.user_id,
-            email: v.email,
-            name: v.name,
-            started_at: v.started_at,
-            last_seen_at: v.last_seen_at,
-            page_entered_at: v.page_entered_at,
             page_count: v.page_count,
             referrer: v.referrer,
-            device: v.device,
-            browser: v.browser,
-            os: v.os,
+            client: Client {
+                device: v.device,
+                browser: v.browser,
+                os: v.os,
+            },
         }
     }
 }

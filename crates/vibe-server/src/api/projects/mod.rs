@@ -1,17 +1,24 @@
-//! `/api/v1/projects`: list, create, the embeddable snippet, and secret keys.
+//! The projects domain (`vibe_store::projects`): `/api/v1/projects` (list,
+//! create) and `/projects/{id}` (read, change settings); what hangs below a
+//! project's path is in the files named after it.
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+pub mod identity_secret;
+pub mod keys;
+pub mod members;
+pub mod snippet;
+
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use vibe_store::{NewProject, NewProjectKey, Project, ProjectChanges, Role};
+use vibe_store::{NewProject, Project, ProjectChanges, Role};
 
-use super::ApiJson;
-use crate::auth::{CurrentAccount, ProjectAccess, SECRET_KEY_PREFIX};
+use crate::api::ApiJson;
+use crate::auth::{CurrentAccount, ProjectAccess};
 use crate::domain::{parse_origin, parse_timezone, Name};
 use crate::error::{ApiError, ApiResult};
-use crate::secrets::{display_prefix, random_token, sha256_hex};
+use crate::secrets::random_token;
 use crate::state::AppState;
 
 pub async fn list(
@@ -108,9 +115,9 @@ pub async fn update(
     state.write_keys.invalidate();
     let identity = match body.identity_verification {
         Some(required) => {
-            super::identity::set_required(&state, &access.project.id, required).await?
+            identity_secret::set_required(&state, &access.project.id, required).await?
         }
-        None => super::identity::current(&state, &access.project.id).await?,
+        None => identity_secret::current(&state, &access.project.id).await?,
     };
     let mut v = json!(project);
     v["identity_verification"] = json!(identity.required);
@@ -142,98 +149,9 @@ pub fn new_write_key() -> String {
 }
 
 pub async fn get(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
-    let identity = super::identity::current(&state, &access.project.id).await?;
+    let identity = identity_secret::current(&state, &access.project.id).await?;
     let mut v = json!(access.project);
     v["role"] = json!(access.role);
     v["identity_verification"] = json!(identity.required);
     Ok(Json(v))
-}
-
-/// The tag to paste into a page's `<head>`: a tiny queue stub so calls made
-/// before the script loads are kept, then the deferred script itself.
-pub async fn snippet(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    access: ProjectAccess,
-) -> Json<Value> {
-    let base = public_base_url(&state, &headers);
-    let snippet = format!(
-        "<script>window.vibeQ=window.vibeQ||[];window.vibeTrack=window.vibeTrack||function(){{vibeQ.push([\"track\",arguments])}};window.vibeIdentify=window.vibeIdentify||function(){{vibeQ.push([\"identify\",arguments])}};</script>\n<script defer src=\"{base}/vibe.js\" data-key=\"{}\"></script>",
-        access.project.write_key
-    );
-    Json(
-        json!({ "snippet": snippet, "script_url": format!("{base}/vibe.js"), "write_key": access.project.write_key }),
-    )
-}
-
-/// `public_url` from config, else the scheme and host this request came in on.
-pub fn public_base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &state.config.public_url {
-        return u.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"', '<']))
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{proto}://{host}")
-}
-
-#[derive(Deserialize)]
-pub struct CreateKey {
-    name: String,
-}
-
-pub async fn create_key(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-    ApiJson(body): ApiJson<CreateKey>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    access.require(Role::Admin)?;
-    let name = Name::parse("name", &body.name)?.into_inner();
-    let secret = random_token(SECRET_KEY_PREFIX);
-    let key = state
-        .store
-        .create_project_key(&NewProjectKey {
-            id: uuid::Uuid::new_v4().to_string(),
-            project_id: access.project.id,
-            name,
-            key_hash: sha256_hex(&secret),
-            prefix: display_prefix(&secret),
-            created_at: state.clock.now_ms(),
-        })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "key": key, "secret": secret })),
-    ))
-}
-
-pub async fn list_keys(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-) -> ApiResult<Json<Value>> {
-    access.require(Role::Admin)?;
-    let keys = state.store.list_project_keys(&access.project.id).await?;
-    Ok(Json(json!({ "keys": keys })))
-}
-
-pub async fn revoke_key(
-    State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, key_id)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    access.require(Role::Admin)?;
-    state
-        .store
-        .revoke_project_key(&access.project.id, &key_id, state.clock.now_ms())
-        .await
-        .map_err(|_| ApiError::not_found("key"))?;
-    Ok(StatusCode::NO_CONTENT)
 }

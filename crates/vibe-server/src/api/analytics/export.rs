@@ -11,8 +11,8 @@ use futures_util::stream;
 use vibe_core::day::ProjectTz;
 use vibe_store::users::UserQuery;
 
-use super::stats::date_range;
-use super::users::user_query;
+use super::daily::date_range;
+use crate::api::people::users::user_query;
 use crate::auth::ProjectAccess;
 use crate::csv;
 use crate::error::ApiResult;
@@ -112,7 +112,7 @@ pub async fn metrics_csv(
     let tz = ProjectTz::or_utc(&access.project.timezone);
     let today = tz.date_of(state.clock.now_ms());
     let (from, to) = date_range(&q, today, 30)?;
-    let days = crate::analytics::daily(state.store.as_ref(), &access.project, from, to).await?;
+    let days = super::definitions::daily(state.store.as_ref(), &access.project, from, to).await?;
     let mut out = csv::line([
         "date",
         "active_users",

@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vibe_store::{Project, Role};
 
 use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::live::hub::{snapshot_parts, FeedMessage, Hub};
 use crate::state::AppState;
 
@@ -61,7 +61,7 @@ pub async fn live(
         .store
         .project_for_member(&id, &account.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
+        .or_not_found("project")?;
     if role < MIN_ROLE {
         return Err(ApiError::forbidden(format!(
             "the live feed needs the {} role in this project",

@@ -1,0 +1,56 @@
+//! `/api/v1/projects/{id}/keys`: secret keys (`sk_…`) for server-side
+//! tracking. The secret is shown once; only its hash is stored.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+use vibe_store::{NewProjectKey, Role};
+
+use crate::api::{shown_once, ApiJson, NameBody};
+use crate::auth::{ProjectAccess, SECRET_KEY_PREFIX};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::issue_secret;
+use crate::state::AppState;
+
+pub async fn create(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    ApiJson(body): ApiJson<NameBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    access.require(Role::Admin)?;
+    let name = body.name()?;
+    let issued = issue_secret(SECRET_KEY_PREFIX);
+    let key = state
+        .store
+        .create_project_key(&NewProjectKey {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: access.project.id,
+            name,
+            key_hash: issued.hash.clone(),
+            prefix: issued.prefix.clone(),
+            created_at: state.clock.now_ms(),
+        })
+        .await?;
+    Ok(shown_once("key", key, issued))
+}
+
+pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
+    access.require(Role::Admin)?;
+    let keys = state.store.list_project_keys(&access.project.id).await?;
+    Ok(Json(json!({ "keys": keys })))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    access: ProjectAccess,
+    Path((_, key_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    access.require(Role::Admin)?;
+    state
+        .store
+        .revoke_project_key(&access.project.id, &key_id, state.clock.now_ms())
+        .await
+        .map_err(|_| ApiError::not_found("key"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
