@@ -44,13 +44,7 @@ impl Password {
                 format!("must be at least {} characters", Self::MIN_LEN),
             ));
         }
-        if n > 1024 {
-            return Err(ApiError::field(
-                "invalid_field",
-                field,
-                "must be at most 1024 characters",
-            ));
-        }
+        at_most(field, n, 1024)?;
         Ok(Self(raw.to_owned()))
     }
 
@@ -72,19 +66,25 @@ impl Name {
                 format!("`{field}` must not be empty"),
             ));
         }
-        if s.chars().count() > 100 {
-            return Err(ApiError::field(
-                "invalid_field",
-                field,
-                "must be at most 100 characters",
-            ));
-        }
+        at_most(field, s.chars().count(), 100)?;
         Ok(Self(s.to_owned()))
     }
 
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// The one wording of a length limit, so every field says it the same way.
+pub fn at_most(field: &str, chars: usize, max: usize) -> Result<(), ApiError> {
+    if chars > max {
+        return Err(ApiError::field(
+            "invalid_field",
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// An origin such as `https://shop.example` or `http://localhost:3000`.

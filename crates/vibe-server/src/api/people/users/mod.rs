@@ -94,12 +94,8 @@ pub fn user_query(
         .get("q")
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        return Err(ApiError::field(
-            "invalid_field",
-            "q",
-            "must be at most 200 characters",
-        ));
+    if let Some(s) = &search {
+        crate::domain::at_most("q", s.chars().count(), 200)?;
     }
     Ok(UserQuery {
         project_id: access.project.id.clone(),
