@@ -12,7 +12,7 @@ use vibe_store::funnel_build::{people_per_chunk, BuildState, ChunkDone, Phase};
 use vibe_store::funnel_rollup::{hits_of_events, FunnelDef, FunnelWork};
 use vibe_store::StoreResult;
 
-use crate::ingest::err;
+use crate::sql::err;
 use crate::{err as sqlx_err, funnel_rollup};
 
 const ROLLUP_TABLES: [&str; 3] = ["funnel_hits", "funnel_reach", "funnel_reach_hours"];

@@ -12,7 +12,7 @@ use vibe_store::ingest::shaped_chunks;
 use vibe_store::users::SqlValue;
 use vibe_store::StoreResult;
 
-use crate::ingest::{err, placeholders};
+use crate::sql::{err, placeholders};
 
 /// The funnels of these projects.
 pub fn defs(tx: &Transaction<'_>, project_ids: &[&str]) -> StoreResult<Vec<FunnelDef>> {

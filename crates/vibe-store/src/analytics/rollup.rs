@@ -42,6 +42,21 @@ impl DailyDelta {
         *self == Self::default()
     }
 
+    /// The counters in the column order of `ingest::io::INSERT_DAILY_STATS`.
+    pub fn columns(&self) -> [&i64; 9] {
+        [
+            &self.active_users,
+            &self.new_users,
+            &self.sessions,
+            &self.pageviews,
+            &self.events,
+            &self.session_ms,
+            &self.bounces,
+            &self.churn_base,
+            &self.churned,
+        ]
+    }
+
     fn add(&mut self, o: &Self, sign: i64) {
         self.active_users += sign * o.active_users;
         self.new_users += sign * o.new_users;

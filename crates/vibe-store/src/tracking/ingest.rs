@@ -2,6 +2,10 @@
 //! and sessions, folded so each backend writes one row per person and per session
 //! instead of one statement per message.
 
+pub mod batch;
+pub mod identities;
+pub mod io;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
