@@ -19,7 +19,7 @@ use vibe_store::rollup::{DailyDelta, SessionState};
 use vibe_store::*;
 
 use crate::funnel_rollup;
-use crate::sql::{column, err, execute_numbered, multi_row, select_in};
+use crate::sql::{each_row, err, execute_numbered, first_row, multi_row, select_in};
 
 pub fn ingest(
     conn: &mut rusqlite::Connection,
@@ -33,8 +33,17 @@ pub fn ingest(
     Ok(outcomes)
 }
 
-fn days(rows: Vec<String>) -> BTreeSet<Date> {
-    rows.iter().filter_map(|d| parse_day(d)).collect()
+/// The active days a statement selects.
+fn days(
+    tx: &Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+) -> StoreResult<BTreeSet<Date>> {
+    let mut out = BTreeSet::new();
+    each_row(tx, statement, values, |d: String| {
+        out.extend(parse_day(&d));
+    })?;
+    Ok(out)
 }
 
 fn pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<Key> {
@@ -130,8 +139,7 @@ impl IngestIo for Writer<'_, '_> {
         project: &str,
         user_id: &str,
     ) -> StoreResult<Option<String>> {
-        let found = column(self.0, sql::PERSON_OF_USER, &[&project, &user_id])?;
-        Ok(found.into_iter().next())
+        first_row(self.0, sql::PERSON_OF_USER, &[&project, &user_id])
     }
 
     async fn user_of_person(
@@ -139,8 +147,7 @@ impl IngestIo for Writer<'_, '_> {
         project: &str,
         person: &str,
     ) -> StoreResult<Option<Option<String>>> {
-        let found = column(self.0, sql::USER_OF_PERSON, &[&project, &person])?;
-        Ok(found.into_iter().next())
+        first_row(self.0, sql::USER_OF_PERSON, &[&project, &person])
     }
 
     async fn set_user(&mut self, project: &str, person: &str, user_id: &str) -> StoreResult<()> {
@@ -158,17 +165,12 @@ impl IngestIo for Writer<'_, '_> {
         into: &str,
     ) -> StoreResult<(Option<i64>, Option<i64>)> {
         let statement = "SELECT first_seen FROM site_users WHERE project_id = $1 AND id = $2";
-        let from = column(self.0, statement, &[&project, &from])?;
-        let into = column(self.0, statement, &[&project, &into])?;
-        Ok((from.first().copied(), into.first().copied()))
+        let from = first_row(self.0, statement, &[&project, &from])?;
+        Ok((from, first_row(self.0, statement, &[&project, &into])?))
     }
 
     async fn active_days_of(&mut self, project: &str, person: &str) -> StoreResult<BTreeSet<Date>> {
-        Ok(days(column(
-            self.0,
-            sql::ACTIVE_DAYS_OF,
-            &[&project, &person],
-        )?))
+        days(self.0, sql::ACTIVE_DAYS_OF, &[&project, &person])
     }
 
     async fn take_shared_days(
@@ -177,11 +179,13 @@ impl IngestIo for Writer<'_, '_> {
         from: &str,
         into: &str,
     ) -> StoreResult<Vec<String>> {
-        let shared: Vec<String> = column(
+        let mut shared: Vec<String> = Vec::new();
+        each_row(
             self.0,
             "SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $2
              AND day IN (SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $3)",
             &[&project, &from, &into],
+            |day| shared.push(day),
         )?;
         let delete =
             "DELETE FROM user_days WHERE project_id = $1 AND site_user_id = $2 AND day = $3";
@@ -357,11 +361,7 @@ impl IngestIo for Writer<'_, '_> {
         let mut out = Vec::with_capacity(people.len());
         for (person, first, last) in people {
             let (from, to) = churn_window(*first, *last);
-            out.push(days(column(
-                self.0,
-                statement,
-                &[&project, person, &from, &to],
-            )?));
+            out.push(days(self.0, statement, &[&project, person, &from, &to])?);
         }
         Ok(out)
     }

@@ -52,19 +52,33 @@ pub(crate) fn numbered<'t>(
     Ok(stmt)
 }
 
-/// First column of every row of a numbered statement.
-pub(crate) fn column<T: rusqlite::types::FromSql>(
+/// Calls `each` with the first column of every row of a numbered statement.
+pub(crate) fn each_row<T: rusqlite::types::FromSql>(
     tx: &Transaction<'_>,
     statement: &str,
     values: &[&dyn ToSql],
-) -> StoreResult<Vec<T>> {
+    mut each: impl FnMut(T),
+) -> StoreResult<()> {
     let mut stmt = numbered(tx, statement, values)?;
     let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(err)? {
-        out.push(r.get(0).map_err(err)?);
+        each(r.get(0).map_err(err)?);
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The first column of the first row of a numbered statement, if any.
+pub(crate) fn first_row<T: rusqlite::types::FromSql>(
+    tx: &Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+) -> StoreResult<Option<T>> {
+    let mut stmt = numbered(tx, statement, values)?;
+    let mut rows = stmt.raw_query();
+    match rows.next().map_err(err)? {
+        Some(r) => r.get(0).map(Some).map_err(err),
+        None => Ok(None),
+    }
 }
 
 /// Runs one of the shared `$1, $2, …` statements; the rows it changed.
