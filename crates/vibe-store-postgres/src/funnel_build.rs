@@ -5,16 +5,17 @@
 //! for them (shorter than `deadlock_timeout`), so if it ever stands in a lock
 //! cycle with an ingest batch, the chunk gives up, not the batch.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use sqlx::{PgConnection, PgPool};
 use vibe_store::funnel::FunnelStep;
 use vibe_store::funnel_build::{people_per_chunk, BuildState, ChunkDone, Phase};
-use vibe_store::funnel_rollup::{hits_of_events, FunnelDef, FunnelWork};
+use vibe_store::funnel_rollup::io as rollup;
+use vibe_store::funnel_rollup::FunnelDef;
 use vibe_store::StoreResult;
 
-use crate::{err, funnel_rollup};
+use crate::err;
+use crate::ingest::Tx;
 
 const ROLLUP_TABLES: [&str; 3] = ["funnel_hits", "funnel_reach", "funnel_reach_hours"];
 
@@ -208,17 +209,7 @@ async fn step(
             .fetch_optional(&mut *tx)
             .await
             .map_err(err)?;
-            if !def.steps.is_empty() {
-                let events = funnel_rollup::matching_events(
-                    tx,
-                    &def,
-                    after.saturating_add(1),
-                    until.unwrap_or(i64::MAX),
-                )
-                .await?;
-                let hits = hits_of_events(&def, &events);
-                funnel_rollup::insert_hits(tx, std::slice::from_ref(&def), &hits).await?;
-            }
+            rollup::scan(&mut Tx(tx), &def, after, until).await?;
             match until {
                 Some(t) => state.scanned_to = Some(t),
                 None => {
@@ -241,14 +232,7 @@ async fn step(
             .fetch_all(&mut *tx)
             .await
             .map_err(err)?;
-            let work = FunnelWork {
-                full: people
-                    .iter()
-                    .map(|p| (funnel_id.to_owned(), p.clone()))
-                    .collect::<BTreeSet<_>>(),
-                ..FunnelWork::default()
-            };
-            funnel_rollup::apply(tx, std::slice::from_ref(&def), &[], &work).await?;
+            rollup::recompute(&mut Tx(tx), &def, &people).await?;
             if people.len() < per {
                 state.phase = Phase::Ready;
             } else {

@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use vibe_core::day::parse_day;
 use vibe_store::db::err;
-use vibe_store::funnel_rollup::{FunnelDef, FunnelWork, PersonMove};
+use vibe_store::funnel_rollup::FunnelDef;
 use vibe_store::ingest::batch::write_batch;
 use vibe_store::ingest::io::{self as sql, churn_window, ActiveDay, EventRow, IngestIo, Key};
 use vibe_store::ingest::{shaped_chunks, PersonUpsert, SessionUpsert};
@@ -31,7 +31,7 @@ fn days(rows: &[String]) -> BTreeSet<Date> {
     rows.iter().filter_map(|d| parse_day(d)).collect()
 }
 
-struct Tx<'a>(&'a mut PgConnection);
+pub(crate) struct Tx<'a>(pub(crate) &'a mut PgConnection);
 
 impl IngestIo for Tx<'_> {
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>> {
@@ -399,15 +399,6 @@ impl IngestIo for Tx<'_> {
 
     async fn funnels(&mut self, projects: &[&str]) -> StoreResult<Vec<FunnelDef>> {
         funnel_rollup::defs(self.0, projects).await
-    }
-
-    async fn apply_funnels(
-        &mut self,
-        funnels: &[FunnelDef],
-        moves: &[PersonMove],
-        work: &FunnelWork,
-    ) -> StoreResult<()> {
-        funnel_rollup::apply(self.0, funnels, moves, work).await
     }
 }
 

@@ -2,18 +2,20 @@
 //! one IMMEDIATE transaction on the writer connection, so it serialises with
 //! ingest batches but holds the writer only as long as one chunk takes.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use sqlx::SqlitePool;
 use vibe_store::funnel::FunnelStep;
 use vibe_store::funnel_build::{people_per_chunk, BuildState, ChunkDone, Phase};
-use vibe_store::funnel_rollup::{hits_of_events, FunnelDef, FunnelWork};
+use vibe_store::funnel_rollup::io as rollup;
+use vibe_store::funnel_rollup::FunnelDef;
+use vibe_store::ingest::io::run_ready;
 use vibe_store::StoreResult;
 
+use crate::err as sqlx_err;
+use crate::ingest::Writer;
 use crate::sql::err;
-use crate::{err as sqlx_err, funnel_rollup};
 
 const ROLLUP_TABLES: [&str; 3] = ["funnel_hits", "funnel_reach", "funnel_reach_hours"];
 
@@ -183,16 +185,7 @@ fn step(
                 )
                 .optional()
                 .map_err(err)?;
-            if !def.steps.is_empty() {
-                let events = funnel_rollup::matching_events(
-                    tx,
-                    &def,
-                    after.saturating_add(1),
-                    until.unwrap_or(i64::MAX),
-                )?;
-                let hits = hits_of_events(&def, &events);
-                funnel_rollup::insert_hits(tx, std::slice::from_ref(&def), &hits)?;
-            }
+            run_ready(rollup::scan(&mut Writer(tx), &def, after, until))?;
             match until {
                 Some(t) => state.scanned_to = Some(t),
                 None => {
@@ -219,14 +212,7 @@ fn step(
                     .map_err(err)?;
                 rows.collect::<Result<_, _>>().map_err(err)?
             };
-            let work = FunnelWork {
-                full: people
-                    .iter()
-                    .map(|p| (funnel_id.to_owned(), p.clone()))
-                    .collect::<BTreeSet<_>>(),
-                ..FunnelWork::default()
-            };
-            funnel_rollup::apply(tx, std::slice::from_ref(&def), &[], &work)?;
+            run_ready(rollup::recompute(&mut Writer(tx), &def, &people))?;
             if people.len() < per {
                 state.phase = Phase::Ready;
             } else {

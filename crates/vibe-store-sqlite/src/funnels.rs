@@ -1,11 +1,14 @@
 //! Funnel definitions and the events their conversion is computed from.
 
 use vibe_store::funnel::{Funnel, FunnelRow};
+use vibe_store::funnel_rollup::io as rollup;
 use vibe_store::funnels::sql::{self, steps_json};
+use vibe_store::ingest::io::run_ready;
 use vibe_store::*;
 
+use crate::funnel_build;
+use crate::ingest::Writer;
 use crate::sql::{err, execute_numbered};
-use crate::{funnel_build, funnel_rollup};
 
 /// Stores a funnel and marks its rollup building, on the writer connection.
 pub fn create(conn: &mut rusqlite::Connection, project_id: &str, f: &Funnel) -> StoreResult<()> {
@@ -103,7 +106,7 @@ pub fn rebuild_all(
     };
     for (project_id, f) in &funnels {
         let tx = writer_tx(conn)?;
-        funnel_rollup::rebuild(&tx, project_id, f)?;
+        run_ready(rollup::rebuild(&mut Writer(&tx), project_id, f))?;
         tx.commit().map_err(err)?;
     }
     Ok(funnels.len())

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use jiff::civil::Date;
 use rusqlite::{params_from_iter, ToSql, Transaction};
 use vibe_core::day::parse_day;
-use vibe_store::funnel_rollup::{FunnelDef, FunnelWork, PersonMove};
+use vibe_store::funnel_rollup::FunnelDef;
 use vibe_store::ingest::batch::write_batch;
 use vibe_store::ingest::io::{
     self as sql, churn_window, run_ready, ActiveDay, EventRow, IngestIo, Key,
@@ -52,7 +52,7 @@ fn pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<Key> {
 
 /// The open IMMEDIATE transaction: no other writer gets in between, so reads
 /// need no locks.
-struct Writer<'a, 'c>(&'a Transaction<'c>);
+pub(crate) struct Writer<'a, 'c>(pub(crate) &'a Transaction<'c>);
 
 impl IngestIo for Writer<'_, '_> {
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>> {
@@ -383,14 +383,5 @@ impl IngestIo for Writer<'_, '_> {
 
     async fn funnels(&mut self, projects: &[&str]) -> StoreResult<Vec<FunnelDef>> {
         funnel_rollup::defs(self.0, projects)
-    }
-
-    async fn apply_funnels(
-        &mut self,
-        funnels: &[FunnelDef],
-        moves: &[PersonMove],
-        work: &FunnelWork,
-    ) -> StoreResult<()> {
-        funnel_rollup::apply(self.0, funnels, moves, work)
     }
 }

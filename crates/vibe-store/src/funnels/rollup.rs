@@ -13,6 +13,8 @@
 //! added, so a `last_start` only grows while events arrive; what can shrink it is a
 //! person moving (merge, re-pointed device), and then the person is recomputed.
 
+pub mod io;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::funnel::{Funnel, FunnelEvent, FunnelStep};

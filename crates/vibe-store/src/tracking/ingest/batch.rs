@@ -11,7 +11,7 @@ use vibe_core::Message;
 use super::identities::resolve_identities;
 use super::io::{ActiveDay, EventRow, IngestIo};
 use super::{fold_people, fold_sessions, IngestJob, IngestOutcome, Resolved, TimeZones};
-use crate::funnel_rollup::FunnelWork;
+use crate::funnel_rollup::{self, FunnelWork};
 use crate::rollup::{active_days, person_first_seen, Deltas, SessionState};
 use crate::StoreResult;
 
@@ -95,7 +95,7 @@ pub async fn write_batch<I: IngestIo>(
     let funnels = io.funnels(&projects).await?;
     let work = FunnelWork::plan(&funnels, &resolved, &ids.moves);
     if !work.is_empty() {
-        io.apply_funnels(&funnels, &ids.moves, &work).await?;
+        funnel_rollup::io::apply(io, &funnels, &ids.moves, &work).await?;
     }
     Ok(outcomes)
 }

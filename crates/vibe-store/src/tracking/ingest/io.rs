@@ -16,7 +16,8 @@ use jiff::civil::Date;
 use vibe_core::Message;
 
 use super::{IngestJob, PersonUpsert, SessionUpsert};
-use crate::funnel_rollup::{FunnelDef, FunnelWork, PersonMove};
+use crate::funnel_rollup::io::FunnelIo;
+use crate::funnel_rollup::FunnelDef;
 use crate::rollup::{DailyDelta, SessionState};
 use crate::StoreResult;
 
@@ -33,7 +34,7 @@ pub type EventRow<'a> = (&'a IngestJob, &'a Message, Option<String>);
 /// writer connection (and drives [`super::batch::write_batch`] with
 /// [`run_ready`]); PostgreSQL with sqlx, locking what it reads.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait IngestIo {
+pub trait IngestIo: FunnelIo {
     /// Inserts the events not yet stored; the keys of those it inserted.
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>>;
     /// Adds the stored person of each known anonymous id (`anons` is sorted).
@@ -99,12 +100,6 @@ pub trait IngestIo {
     async fn write_daily_stats(&mut self, rows: &[(&str, &str, DailyDelta)]) -> StoreResult<()>;
     /// Funnel definitions of these projects.
     async fn funnels(&mut self, projects: &[&str]) -> StoreResult<Vec<FunnelDef>>;
-    async fn apply_funnels(
-        &mut self,
-        funnels: &[FunnelDef],
-        moves: &[PersonMove],
-        work: &FunnelWork,
-    ) -> StoreResult<()>;
 }
 
 /// Runs a future that never waits: a synchronous [`IngestIo`] returns every
