@@ -6,7 +6,7 @@
 //! applies its own hits on top of the rebuilt rows.
 
 use sqlx::PgConnection;
-use vibe_store::funnel::{events_sql, FunnelEvent, FunnelStep};
+use vibe_store::funnel::{events_sql, FunnelEvent};
 use vibe_store::funnel_rollup::io::FunnelIo;
 use vibe_store::funnel_rollup::{sort_hits, FunnelDef, FunnelHit, FunnelReach, HourDeltas};
 use vibe_store::users::{numbered_placeholders, SqlValue};
@@ -30,11 +30,8 @@ pub async fn defs(tx: &mut PgConnection, project_ids: &[&str]) -> StoreResult<Ve
     .map_err(err)?;
     Ok(rows
         .into_iter()
-        .map(|(id, project_id, steps, window_days)| FunnelDef {
-            id,
-            project_id,
-            steps: serde_json::from_str::<Vec<FunnelStep>>(&steps).unwrap_or_default(),
-            window_ms: window_days * 86_400_000,
+        .map(|(id, project_id, steps, window_days)| {
+            FunnelDef::stored(&id, &project_id, &steps, window_days)
         })
         .collect())
 }

@@ -3,7 +3,7 @@
 //! defined or changed (so a rebuild never interleaves with ingestion).
 
 use rusqlite::{params, params_from_iter, ToSql, Transaction};
-use vibe_store::funnel::{events_sql, FunnelEvent, FunnelStep};
+use vibe_store::funnel::{events_sql, FunnelEvent};
 use vibe_store::funnel_rollup::io::FunnelIo;
 use vibe_store::funnel_rollup::{sort_hits, FunnelDef, FunnelHit, FunnelReach, HourDeltas};
 use vibe_store::ingest::shaped_chunks;
@@ -31,12 +31,7 @@ pub fn defs(tx: &Transaction<'_>, project_ids: &[&str]) -> StoreResult<Vec<Funne
             .map_err(err)?;
         for row in rows {
             let (id, steps, window_days) = row.map_err(err)?;
-            out.push(FunnelDef {
-                id,
-                project_id: (*p).to_owned(),
-                steps: serde_json::from_str::<Vec<FunnelStep>>(&steps).unwrap_or_default(),
-                window_ms: window_days * 86_400_000,
-            });
+            out.push(FunnelDef::stored(&id, p, &steps, window_days));
         }
     }
     Ok(out)
