@@ -418,20 +418,8 @@ mod tests {
         let tz = ProjectTz::or_utc("UTC");
         let mut d = Deltas::default();
         let p = PersonUpsert {
-            project_id: "p".into(),
-            id: "a".into(),
-            anonymous_id: None,
-            user_id: None,
-            first_seen: 0,
-            last_seen: 0,
-            traits_patch: None,
-            email: None,
-            name: None,
-            plan: None,
-            device: None,
-            browser: None,
-            os: None,
             events: 1,
+            ..PersonUpsert::new("p", "a", 0)
         };
         person_first_seen(&mut d, &tz, &p, Some(2 * 86_400_000));
         let rows = d.rows();
