@@ -108,21 +108,15 @@ async fn step(
 }
 
 impl BuildIo for Tx<'_> {
-    async fn clear_some(
-        &mut self,
-        table: &str,
-        project_id: &str,
-        funnel_id: &str,
-        limit: i64,
-    ) -> StoreResult<u64> {
+    async fn clear_some(&mut self, table: &str, def: &FunnelDef, limit: i64) -> StoreResult<u64> {
         // PostgreSQL has no DELETE … LIMIT; rows are picked by ctid.
         let sql = format!(
             "DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}
              WHERE project_id = $1 AND funnel_id = $2 LIMIT $3)"
         );
         let done = sqlx::query(&sql)
-            .bind(project_id)
-            .bind(funnel_id)
+            .bind(&def.project_id)
+            .bind(&def.id)
             .bind(limit)
             .execute(&mut *self.0)
             .await

@@ -66,11 +66,8 @@ impl IngestIo for Tx<'_> {
         Ok(inserted)
     }
 
-    async fn read_aliases(
-        &mut self,
-        anons: &[Key],
-        by_anon: &mut HashMap<Key, String>,
-    ) -> StoreResult<()> {
+    async fn read_aliases(&mut self, anons: &[Key]) -> StoreResult<HashMap<Key, String>> {
+        let mut by_anon = HashMap::new();
         for chunk in shaped_chunks(anons) {
             // Batches are almost always for one project: `project_id = ? AND
             // anonymous_id IN (…)` walks the primary key once per id.
@@ -96,7 +93,7 @@ impl IngestIo for Tx<'_> {
                 }
             }
         }
-        Ok(())
+        Ok(by_anon)
     }
 
     async fn insert_aliases(&mut self, new: &[&Key]) -> StoreResult<()> {

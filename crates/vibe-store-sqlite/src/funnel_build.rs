@@ -100,13 +100,7 @@ fn step(
 }
 
 impl BuildIo for Writer<'_, '_> {
-    async fn clear_some(
-        &mut self,
-        table: &str,
-        project_id: &str,
-        funnel_id: &str,
-        limit: i64,
-    ) -> StoreResult<u64> {
+    async fn clear_some(&mut self, table: &str, def: &FunnelDef, limit: i64) -> StoreResult<u64> {
         // SQLite's DELETE has no LIMIT unless compiled with it; rows are picked by rowid.
         let sql = format!(
             "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table}
@@ -114,7 +108,7 @@ impl BuildIo for Writer<'_, '_> {
         );
         let deleted = self
             .0
-            .execute(&sql, params![project_id, funnel_id, limit])
+            .execute(&sql, params![def.project_id, def.id, limit])
             .map_err(err)?;
         Ok(deleted as u64)
     }

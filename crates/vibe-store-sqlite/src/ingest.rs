@@ -106,11 +106,8 @@ impl IngestIo for Writer<'_, '_> {
         Ok(inserted)
     }
 
-    async fn read_aliases(
-        &mut self,
-        anons: &[Key],
-        by_anon: &mut HashMap<Key, String>,
-    ) -> StoreResult<()> {
+    async fn read_aliases(&mut self, anons: &[Key]) -> StoreResult<HashMap<Key, String>> {
+        let mut by_anon = HashMap::new();
         let head = "SELECT project_id, anonymous_id, site_user_id FROM site_user_aliases WHERE (project_id, anonymous_id)";
         select_in(
             self.0,
@@ -121,7 +118,8 @@ impl IngestIo for Writer<'_, '_> {
                 by_anon.insert(pair(r)?, r.get(2)?);
                 Ok(())
             },
-        )
+        )?;
+        Ok(by_anon)
     }
 
     async fn insert_aliases(&mut self, new: &[&Key]) -> StoreResult<()> {

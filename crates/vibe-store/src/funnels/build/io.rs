@@ -64,13 +64,7 @@ pub fn of_funnel_row(project_id: &str, funnel_id: &str, row: FunnelRow) -> (Funn
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
 pub trait BuildIo: FunnelIo {
     /// Deletes at most `limit` rows of the funnel from `table`; how many went.
-    async fn clear_some(
-        &mut self,
-        table: &str,
-        project_id: &str,
-        funnel_id: &str,
-        limit: i64,
-    ) -> StoreResult<u64>;
+    async fn clear_some(&mut self, table: &str, def: &FunnelDef, limit: i64) -> StoreResult<u64>;
     /// [`EVENT_BOUNDS`].
     async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)>;
     /// [`CHUNK_END`].
@@ -102,9 +96,7 @@ pub async fn advance<I: BuildIo>(
         Phase::Clear => {
             let mut all_gone = true;
             for table in ROLLUP_TABLES {
-                let deleted = io
-                    .clear_some(table, &def.project_id, &def.id, limit)
-                    .await?;
+                let deleted = io.clear_some(table, def, limit).await?;
                 all_gone &= (deleted as i64) < limit;
             }
             if all_gone {

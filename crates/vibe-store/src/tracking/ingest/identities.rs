@@ -67,7 +67,7 @@ pub async fn resolve_identities<I: IngestIo>(
         .collect();
     let mut anons: Vec<Key> = anons.into_iter().collect();
     anons.sort();
-    io.read_aliases(&anons, &mut ids.by_anon).await?;
+    ids.by_anon = io.read_aliases(&anons).await?;
     let new_aliases: Vec<&Key> = anons
         .iter()
         .filter(|k| !ids.by_anon.contains_key(*k))

@@ -37,12 +37,8 @@ pub type EventRow<'a> = (&'a IngestJob, &'a Message, Option<String>);
 pub trait IngestIo: FunnelIo {
     /// Inserts the events not yet stored; the keys of those it inserted.
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>>;
-    /// Adds the stored person of each known anonymous id (`anons` is sorted).
-    async fn read_aliases(
-        &mut self,
-        anons: &[Key],
-        by_anon: &mut HashMap<Key, String>,
-    ) -> StoreResult<()>;
+    /// The stored person of each known anonymous id (`anons` is sorted).
+    async fn read_aliases(&mut self, anons: &[Key]) -> StoreResult<HashMap<Key, String>>;
     /// New anonymous ids, each its own person.
     async fn insert_aliases(&mut self, new: &[&Key]) -> StoreResult<()>;
     /// [`PERSON_OF_USER`].
