@@ -5,18 +5,16 @@
 //! for them (shorter than `deadlock_timeout`), so if it ever stands in a lock
 //! cycle with an ingest batch, the chunk gives up, not the batch.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use sqlx::{PgConnection, PgPool};
-use vibe_store::funnel::FunnelStep;
-use vibe_store::funnel_build::{people_per_chunk, BuildState, ChunkDone, Phase};
-use vibe_store::funnel_rollup::{hits_of_events, FunnelDef, FunnelWork};
+use vibe_store::funnel_build::io::{self as build, BuildIo, FunnelRow, SAVE_STATE};
+use vibe_store::funnel_build::{ChunkDone, Phase};
+use vibe_store::funnel_rollup::FunnelDef;
 use vibe_store::StoreResult;
 
-use crate::{err, funnel_rollup};
-
-const ROLLUP_TABLES: [&str; 3] = ["funnel_hits", "funnel_reach", "funnel_reach_hours"];
+use crate::err;
+use crate::ingest::Tx;
 
 /// Marks a funnel building, inside the transaction that stored its definition.
 /// A new funnel has no rollup rows and starts scanning; an edited one first
@@ -28,7 +26,8 @@ pub async fn start(
     fresh: bool,
 ) -> StoreResult<()> {
     let phase = if fresh { Phase::Hits } else { Phase::Clear };
-    let (first, last) = event_bounds(tx, project_id).await?;
+    let (first, last) = Tx(tx).event_bounds(project_id).await?;
+    // `rollup_ready` is a BOOLEAN here, an INTEGER 0/1 on SQLite.
     sqlx::query(
         "UPDATE funnels SET rollup_ready = TRUE, build_phase = $1, build_ts = NULL, build_person = NULL,
          build_first_ts = $2, build_last_ts = $3 WHERE project_id = $4 AND id = $5",
@@ -42,72 +41,6 @@ pub async fn start(
     .await
     .map_err(err)?;
     Ok(())
-}
-
-async fn event_bounds(
-    tx: &mut PgConnection,
-    project_id: &str,
-) -> StoreResult<(Option<i64>, Option<i64>)> {
-    sqlx::query_as("SELECT MIN(ts), MAX(ts) FROM user_events WHERE project_id = $1")
-        .bind(project_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(err)
-}
-
-type StateRow = (i64, Option<i64>, Option<String>, Option<i64>, Option<i64>);
-/// A funnel's id and its build columns.
-type IdStateRow = (
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-);
-/// Steps, window and build columns.
-type DefStateRow = (
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-);
-
-fn state_of((phase, ts, person, first, last): StateRow) -> BuildState {
-    BuildState {
-        phase: Phase::from_code(phase),
-        scanned_to: ts,
-        person,
-        first_ts: first,
-        last_ts: last,
-    }
-}
-
-pub async fn states(pool: &PgPool, project_id: &str) -> StoreResult<Vec<(String, BuildState)>> {
-    let rows: Vec<IdStateRow> = sqlx::query_as(
-        "SELECT id, build_phase, build_ts, build_person, build_first_ts, build_last_ts
-             FROM funnels WHERE project_id = $1",
-    )
-    .bind(project_id)
-    .fetch_all(pool)
-    .await
-    .map_err(err)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, a, b, c, d, e)| (id, state_of((a, b, c, d, e))))
-        .collect())
-}
-
-pub async fn pending(pool: &PgPool) -> StoreResult<Vec<(String, String)>> {
-    sqlx::query_as(
-        "SELECT project_id, id FROM funnels WHERE build_phase <> 3 ORDER BY updated_at, id",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(err)
 }
 
 /// One chunk of a funnel's build, in its own transaction.
@@ -132,30 +65,20 @@ async fn step(
     project_id: &str,
     funnel_id: &str,
     chunk: usize,
-) -> StoreResult<Option<BuildState>> {
-    let row: Option<DefStateRow> =
-        sqlx::query_as(
-            "SELECT steps, window_days, build_phase, build_ts, build_person, build_first_ts, build_last_ts
-             FROM funnels WHERE project_id = $1 AND id = $2 FOR UPDATE",
-        )
+) -> StoreResult<Option<vibe_store::funnel_build::BuildState>> {
+    let row: Option<FunnelRow> = sqlx::query_as(&format!("{} FOR UPDATE", build::FUNNEL_ROW))
         .bind(project_id)
         .bind(funnel_id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(err)?;
-    let Some((steps, window_days, phase, ts, person, first, last)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let mut state = state_of((phase, ts, person, first, last));
+    let (def, mut state) = build::of_funnel_row(project_id, funnel_id, row);
     if state.is_ready() {
         return Ok(Some(state));
     }
-    let def = FunnelDef {
-        id: funnel_id.to_owned(),
-        project_id: project_id.to_owned(),
-        steps: serde_json::from_str::<Vec<FunnelStep>>(&steps).unwrap_or_default(),
-        window_ms: window_days * 86_400_000,
-    };
     sqlx::query("SET LOCAL lock_timeout = '500ms'")
         .execute(&mut *tx)
         .await
@@ -169,106 +92,79 @@ async fn step(
         "LOCK TABLE funnel_hits, funnel_reach, funnel_reach_hours IN SHARE ROW EXCLUSIVE MODE"
     };
     sqlx::query(locks).execute(&mut *tx).await.map_err(err)?;
-    let limit = chunk as i64;
-    match state.phase {
-        Phase::Ready => {}
-        Phase::Clear => {
-            let mut all_gone = true;
-            for table in ROLLUP_TABLES {
-                let deleted = sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}
-                     WHERE project_id = $1 AND funnel_id = $2 LIMIT $3)"
-                ))
-                .bind(project_id)
-                .bind(funnel_id)
-                .bind(limit)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?
-                .rows_affected();
-                all_gone &= (deleted as i64) < limit;
-            }
-            if all_gone {
-                // Empty now, and nothing interleaves before the commit.
-                let (first, last) = event_bounds(tx, project_id).await?;
-                state = state_of((Phase::Hits.code(), None, None, first, last));
-            }
-        }
-        Phase::Hits => {
-            let after = state.scanned_to.unwrap_or(i64::MIN);
-            // The chunk ends at the ts of the chunk-th next event; all events of
-            // that ts are taken, so the cursor can be a ts alone.
-            let until: Option<i64> = sqlx::query_scalar(
-                "SELECT ts FROM user_events WHERE project_id = $1 AND ts > $2
-                 ORDER BY ts LIMIT 1 OFFSET $3",
-            )
+    build::advance(&mut Tx(tx), &def, &mut state, chunk).await?;
+    sqlx::query(SAVE_STATE)
+        .bind(state.phase.code())
+        .bind(state.scanned_to)
+        .bind(&state.person)
+        .bind(state.first_ts)
+        .bind(state.last_ts)
+        .bind(project_id)
+        .bind(funnel_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    Ok(Some(state))
+}
+
+impl BuildIo for Tx<'_> {
+    async fn clear_some(&mut self, table: &str, def: &FunnelDef, limit: i64) -> StoreResult<u64> {
+        // PostgreSQL has no DELETE … LIMIT; rows are picked by ctid.
+        let sql = format!(
+            "DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}
+             WHERE project_id = $1 AND funnel_id = $2 LIMIT $3)"
+        );
+        let done = sqlx::query(&sql)
+            .bind(&def.project_id)
+            .bind(&def.id)
+            .bind(limit)
+            .execute(&mut *self.0)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)> {
+        sqlx::query_as(build::EVENT_BOUNDS)
+            .bind(project_id)
+            .fetch_one(&mut *self.0)
+            .await
+            .map_err(err)
+    }
+
+    async fn chunk_end(
+        &mut self,
+        project_id: &str,
+        after: i64,
+        skip: i64,
+    ) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar(build::CHUNK_END)
             .bind(project_id)
             .bind(after)
-            .bind(limit - 1)
-            .fetch_optional(&mut *tx)
+            .bind(skip)
+            .fetch_optional(&mut *self.0)
             .await
-            .map_err(err)?;
-            if !def.steps.is_empty() {
-                let events = funnel_rollup::matching_events(
-                    tx,
-                    &def,
-                    after.saturating_add(1),
-                    until.unwrap_or(i64::MAX),
-                )
-                .await?;
-                let hits = hits_of_events(&def, &events);
-                funnel_rollup::insert_hits(tx, std::slice::from_ref(&def), &hits).await?;
-            }
-            match until {
-                Some(t) => state.scanned_to = Some(t),
-                None => {
-                    state.phase = Phase::Reach;
-                    state.person = None;
-                }
-            }
-        }
-        Phase::Reach => {
-            let per = people_per_chunk(chunk);
-            let people: Vec<String> = sqlx::query_scalar(
-                "SELECT DISTINCT person FROM funnel_hits
-                 WHERE project_id = $1 AND funnel_id = $2 AND ($3::text IS NULL OR person > $3)
-                 ORDER BY person LIMIT $4",
-            )
-            .bind(project_id)
-            .bind(funnel_id)
-            .bind(&state.person)
-            .bind(per as i64)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(err)?;
-            let work = FunnelWork {
-                full: people
-                    .iter()
-                    .map(|p| (funnel_id.to_owned(), p.clone()))
-                    .collect::<BTreeSet<_>>(),
-                ..FunnelWork::default()
-            };
-            funnel_rollup::apply(tx, std::slice::from_ref(&def), &[], &work).await?;
-            if people.len() < per {
-                state.phase = Phase::Ready;
-            } else {
-                state.person = people.last().cloned();
-            }
-        }
+            .map_err(err)
     }
-    sqlx::query(
-        "UPDATE funnels SET build_phase = $1, build_ts = $2, build_person = $3,
-         build_first_ts = $4, build_last_ts = $5 WHERE project_id = $6 AND id = $7",
-    )
-    .bind(state.phase.code())
-    .bind(state.scanned_to)
-    .bind(&state.person)
-    .bind(state.first_ts)
-    .bind(state.last_ts)
-    .bind(project_id)
-    .bind(funnel_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    Ok(Some(state))
+
+    async fn people_after(
+        &mut self,
+        def: &FunnelDef,
+        after: Option<&str>,
+        per: i64,
+    ) -> StoreResult<Vec<String>> {
+        // The cast types `$3`, which PostgreSQL cannot infer from `IS NULL`.
+        sqlx::query_scalar(
+            "SELECT DISTINCT person FROM funnel_hits
+             WHERE project_id = $1 AND funnel_id = $2 AND ($3::text IS NULL OR person > $3)
+             ORDER BY person LIMIT $4",
+        )
+        .bind(&def.project_id)
+        .bind(&def.id)
+        .bind(after)
+        .bind(per)
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(err)
+    }
 }

@@ -6,13 +6,13 @@
 //! applies its own hits on top of the rebuilt rows.
 
 use sqlx::PgConnection;
-use vibe_store::funnel::{events_sql, Funnel, FunnelEvent, FunnelStep};
-use vibe_store::funnel_rollup::{
-    hits_of_events, reach_rows, replace_reach, sort_hits, FunnelDef, FunnelHit, FunnelReach,
-    FunnelWork, HourDeltas, PersonMove,
-};
+use vibe_store::funnel::{events_sql, FunnelEvent};
+use vibe_store::funnel_rollup::io::FunnelIo;
+use vibe_store::funnel_rollup::{sort_hits, FunnelDef, FunnelHit, FunnelReach, HourDeltas};
 use vibe_store::users::{numbered_placeholders, SqlValue};
 use vibe_store::StoreResult;
+
+use crate::ingest::Tx;
 
 use vibe_store::db::err;
 
@@ -30,89 +30,43 @@ pub async fn defs(tx: &mut PgConnection, project_ids: &[&str]) -> StoreResult<Ve
     .map_err(err)?;
     Ok(rows
         .into_iter()
-        .map(|(id, project_id, steps, window_days)| FunnelDef {
-            id,
-            project_id,
-            steps: serde_json::from_str::<Vec<FunnelStep>>(&steps).unwrap_or_default(),
-            window_ms: window_days * 86_400_000,
+        .map(|(id, project_id, steps, window_days)| {
+            FunnelDef::stored(&id, &project_id, &steps, window_days)
         })
         .collect())
 }
 
-/// Applies one ingest batch's funnel work (see `FunnelWork::plan`).
-pub async fn apply(
-    tx: &mut PgConnection,
-    funnels: &[FunnelDef],
-    moves: &[PersonMove],
-    work: &FunnelWork,
-) -> StoreResult<()> {
-    for mv in moves {
-        for f in funnels.iter().filter(|f| f.project_id == mv.project_id()) {
-            match mv {
-                PersonMove::Merge { from, into, .. } => {
-                    sqlx::query("UPDATE funnel_hits SET person = $1 WHERE project_id = $2 AND funnel_id = $3 AND person = $4")
-                        .bind(into)
-                        .bind(&f.project_id)
-                        .bind(&f.id)
-                        .bind(from)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                }
-                PersonMove::Repoint {
-                    anonymous_id,
-                    from,
-                    to,
-                    ..
-                } => {
-                    sqlx::query("UPDATE funnel_hits SET person = $1 WHERE project_id = $2 AND funnel_id = $3 AND person = $4 AND anonymous_id = $5")
-                        .bind(to)
-                        .bind(&f.project_id)
-                        .bind(&f.id)
-                        .bind(from)
-                        .bind(anonymous_id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                }
-            }
+impl FunnelIo for Tx<'_> {
+    async fn move_hits(&mut self, statement: &str, args: &[&str]) -> StoreResult<()> {
+        let mut q = sqlx::query(statement);
+        for a in args {
+            q = q.bind(*a);
         }
+        q.execute(&mut *self.0).await.map_err(err)?;
+        Ok(())
     }
-    insert_hits(tx, funnels, &work.hits).await?;
-    for (funnel_id, (full, incremental, since)) in work.by_funnel() {
-        let Some(def) = funnels.iter().find(|f| f.id == funnel_id) else {
-            continue;
-        };
-        for (people, since, keep_later) in [(full, i64::MIN, false), (incremental, since, true)] {
-            if people.is_empty() {
-                continue;
-            }
-            let old = read_reach(tx, def, &people).await?;
-            let hits = read_hits(tx, def, &people, since).await?;
-            let (rows, deltas) = replace_reach(&old, reach_rows(def, &hits, since), keep_later);
-            sqlx::query("DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2 AND person = ANY($3)")
-                .bind(&def.project_id)
-                .bind(&def.id)
-                .bind(&people)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            write_reach(tx, def, &rows).await?;
-            write_hours(tx, def, &deltas).await?;
-        }
-    }
-    Ok(())
-}
 
-/// Recomputes one funnel's rollup from stored events and marks it ready.
-pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> StoreResult<()> {
-    sqlx::query(
-        "LOCK TABLE funnel_hits, funnel_reach, funnel_reach_hours IN SHARE ROW EXCLUSIVE MODE",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    for sql in [
+    async fn delete_reach(&mut self, def: &FunnelDef, people: &[&str]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2 AND person = ANY($3)")
+        .bind(&def.project_id)
+        .bind(&def.id)
+        .bind(people)
+        .execute(&mut *self.0)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    /// Locks the rollup tables (SHARE ROW EXCLUSIVE) first, so ingestion on any
+    /// node waits for the rebuild instead of interleaving with it.
+    async fn clear_for_rebuild(&mut self, project_id: &str, funnel_id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "LOCK TABLE funnel_hits, funnel_reach, funnel_reach_hours IN SHARE ROW EXCLUSIVE MODE",
+        )
+        .execute(&mut *self.0)
+        .await
+        .map_err(err)?;
+        for sql in [
         "DELETE FROM funnel_hits WHERE project_id = $1 AND funnel_id = $2",
         "DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2",
         "DELETE FROM funnel_reach_hours WHERE project_id = $1 AND funnel_id = $2",
@@ -120,40 +74,26 @@ pub async fn rebuild(tx: &mut PgConnection, project_id: &str, f: &Funnel) -> Sto
     ] {
         sqlx::query(sql)
             .bind(project_id)
-            .bind(&f.id)
-            .execute(&mut *tx)
+            .bind(funnel_id)
+            .execute(&mut *self.0)
             .await
             .map_err(err)?;
     }
-    if f.steps.is_empty() {
-        return Ok(());
+        Ok(())
     }
-    let def = FunnelDef::of(project_id, f);
-    let events = matching_events(&mut *tx, &def, i64::MIN, i64::MAX).await?;
-    let mut hits = hits_of_events(&def, &events);
-    drop(events);
-    sort_hits(&mut hits);
-    insert_hits(tx, std::slice::from_ref(&def), &hits).await?;
-    let (rows, deltas) = replace_reach(&[], reach_rows(&def, &hits, i64::MIN), false);
-    write_reach(tx, &def, &rows).await?;
-    write_hours(tx, &def, &deltas).await
-}
 
-pub(crate) async fn insert_hits(
-    tx: &mut PgConnection,
-    funnels: &[FunnelDef],
-    hits: &[FunnelHit],
-) -> StoreResult<()> {
-    for chunk in hits.chunks(CHUNK) {
-        let project_of = |fid: &str| {
-            funnels
-                .iter()
-                .find(|f| f.id == fid)
-                .map(|f| f.project_id.clone())
-                .unwrap_or_default()
-        };
-        let col = |f: fn(&FunnelHit) -> String| chunk.iter().map(f).collect::<Vec<String>>();
-        sqlx::query(
+    async fn insert_hits(&mut self, funnels: &[FunnelDef], hits: &[FunnelHit]) -> StoreResult<()> {
+        let tx = &mut *self.0;
+        for chunk in hits.chunks(CHUNK) {
+            let project_of = |fid: &str| {
+                funnels
+                    .iter()
+                    .find(|f| f.id == fid)
+                    .map(|f| f.project_id.clone())
+                    .unwrap_or_default()
+            };
+            let col = |f: fn(&FunnelHit) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+            sqlx::query(
             "INSERT INTO funnel_hits (project_id, funnel_id, person, ts, event_id, anonymous_id, steps)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int8[])
              ON CONFLICT DO NOTHING",
@@ -168,19 +108,20 @@ pub(crate) async fn insert_hits(
         .execute(&mut *tx)
         .await
         .map_err(err)?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Hits of these people from `since` on, sorted as `reach_rows` expects.
-async fn read_hits(
-    tx: &mut PgConnection,
-    def: &FunnelDef,
-    people: &[&str],
-    since: i64,
-) -> StoreResult<Vec<FunnelHit>> {
-    // One index descent per person, whatever the planner thinks of the table.
-    let mut hits: Vec<FunnelHit> = sqlx::query_as(
+    /// Hits of these people from `since` on, sorted as `reach_rows` expects.
+    async fn read_hits(
+        &mut self,
+        def: &FunnelDef,
+        people: &[&str],
+        since: i64,
+    ) -> StoreResult<Vec<FunnelHit>> {
+        let tx = &mut *self.0;
+        // One index descent per person, whatever the planner thinks of the table.
+        let mut hits: Vec<FunnelHit> = sqlx::query_as(
         "SELECT h.funnel_id, h.person, h.ts, h.event_id, h.anonymous_id, h.steps
          FROM UNNEST($4::text[]) AS p(person)
          JOIN funnel_hits h ON h.project_id = $1 AND h.funnel_id = $2 AND h.person = p.person AND h.ts >= $3",
@@ -192,73 +133,68 @@ async fn read_hits(
     .fetch_all(&mut *tx)
     .await
     .map_err(err)?;
-    sort_hits(&mut hits);
-    Ok(hits)
-}
+        sort_hits(&mut hits);
+        Ok(hits)
+    }
 
-/// Every reach row of these people.
-async fn read_reach(
-    tx: &mut PgConnection,
-    def: &FunnelDef,
-    people: &[&str],
-) -> StoreResult<Vec<FunnelReach>> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT r.person, r.step, r.last_start FROM UNNEST($3::text[]) AS p(person)
+    /// Every reach row of these people.
+    async fn read_reach(
+        &mut self,
+        def: &FunnelDef,
+        people: &[&str],
+    ) -> StoreResult<Vec<FunnelReach>> {
+        let tx = &mut *self.0;
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT r.person, r.step, r.last_start FROM UNNEST($3::text[]) AS p(person)
          JOIN funnel_reach r ON r.project_id = $1 AND r.funnel_id = $2 AND r.person = p.person",
-    )
-    .bind(&def.project_id)
-    .bind(&def.id)
-    .bind(people)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(err)?;
-    Ok(rows
-        .into_iter()
-        .map(|(person, step, last_start)| FunnelReach {
-            funnel_id: def.id.clone(),
-            person,
-            step,
-            last_start,
-        })
-        .collect())
-}
-
-async fn write_reach(
-    tx: &mut PgConnection,
-    def: &FunnelDef,
-    rows: &[FunnelReach],
-) -> StoreResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        sqlx::query(
-            "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start)
-             SELECT $1, $2, * FROM UNNEST($3::text[], $4::int8[], $5::int8[])",
         )
         .bind(&def.project_id)
         .bind(&def.id)
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.person.clone())
-                .collect::<Vec<String>>(),
-        )
-        .bind(chunk.iter().map(|r| r.step).collect::<Vec<i64>>())
-        .bind(chunk.iter().map(|r| r.last_start).collect::<Vec<i64>>())
-        .execute(&mut *tx)
+        .bind(people)
+        .fetch_all(&mut *tx)
         .await
         .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(person, step, last_start)| FunnelReach {
+                funnel_id: def.id.clone(),
+                person,
+                step,
+                last_start,
+            })
+            .collect())
     }
-    Ok(())
-}
 
-async fn write_hours(
-    tx: &mut PgConnection,
-    def: &FunnelDef,
-    deltas: &HourDeltas,
-) -> StoreResult<()> {
-    if deltas.is_empty() {
-        return Ok(());
+    async fn write_reach(&mut self, def: &FunnelDef, rows: &[FunnelReach]) -> StoreResult<()> {
+        let tx = &mut *self.0;
+        for chunk in rows.chunks(CHUNK) {
+            sqlx::query(
+                "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start)
+             SELECT $1, $2, * FROM UNNEST($3::text[], $4::int8[], $5::int8[])",
+            )
+            .bind(&def.project_id)
+            .bind(&def.id)
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.person.clone())
+                    .collect::<Vec<String>>(),
+            )
+            .bind(chunk.iter().map(|r| r.step).collect::<Vec<i64>>())
+            .bind(chunk.iter().map(|r| r.last_start).collect::<Vec<i64>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        }
+        Ok(())
     }
-    sqlx::query(
+
+    async fn write_hours(&mut self, def: &FunnelDef, deltas: &HourDeltas) -> StoreResult<()> {
+        let tx = &mut *self.0;
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
         "INSERT INTO funnel_reach_hours (project_id, funnel_id, step, hour, people)
          SELECT $1, $2, * FROM UNNEST($3::int8[], $4::int8[], $5::int8[])
          ON CONFLICT (project_id, funnel_id, step, hour) DO UPDATE SET people = funnel_reach_hours.people + excluded.people",
@@ -271,24 +207,26 @@ async fn write_hours(
     .execute(&mut *tx)
     .await
     .map_err(err)?;
-    Ok(())
-}
-
-/// Events in `[from, to]` matching a step, with their person resolved now.
-pub(crate) async fn matching_events(
-    tx: &mut PgConnection,
-    def: &FunnelDef,
-    from: i64,
-    to: i64,
-) -> StoreResult<Vec<FunnelEvent>> {
-    let (sql, args) = events_sql(&def.project_id, &def.steps, from, to);
-    let sql = numbered_placeholders(&sql);
-    let mut q = sqlx::query_as::<_, FunnelEvent>(&sql);
-    for a in args {
-        q = match a {
-            SqlValue::Text(s) => q.bind(s),
-            SqlValue::Int(i) => q.bind(i),
-        };
+        Ok(())
     }
-    q.fetch_all(&mut *tx).await.map_err(err)
+
+    /// Events in `[from, to]` matching a step, with their person resolved now.
+    async fn matching_events(
+        &mut self,
+        def: &FunnelDef,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<FunnelEvent>> {
+        let tx = &mut *self.0;
+        let (sql, args) = events_sql(&def.project_id, &def.steps, from, to);
+        let sql = numbered_placeholders(&sql);
+        let mut q = sqlx::query_as::<_, FunnelEvent>(&sql);
+        for a in args {
+            q = match a {
+                SqlValue::Text(s) => q.bind(s),
+                SqlValue::Int(i) => q.bind(i),
+            };
+        }
+        q.fetch_all(&mut *tx).await.map_err(err)
+    }
 }

@@ -3,10 +3,12 @@
 use sqlx::PgPool;
 use vibe_store::db::err;
 use vibe_store::funnel::{Funnel, FunnelRow};
+use vibe_store::funnel_rollup::io as rollup;
 use vibe_store::funnels::sql::{self, steps_json};
 use vibe_store::*;
 
-use crate::{funnel_build, funnel_rollup};
+use crate::funnel_build;
+use crate::ingest::Tx;
 
 /// Stores a funnel and marks its rollup building.
 pub async fn create(pool: &PgPool, project_id: &str, f: &Funnel) -> StoreResult<()> {
@@ -94,7 +96,7 @@ pub async fn rebuild_all(
             updated_at: *updated_at,
         });
         let mut tx = pool.begin().await.map_err(err)?;
-        funnel_rollup::rebuild(&mut tx, project_id, &f).await?;
+        rollup::rebuild(&mut Tx(&mut tx), project_id, &f).await?;
         tx.commit().await.map_err(err)?;
     }
     Ok(rows.len())

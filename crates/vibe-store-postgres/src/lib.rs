@@ -132,10 +132,10 @@ impl FunnelStore for PgStore {
         &self,
         project_id: &str,
     ) -> StoreResult<Vec<(String, vibe_store::funnel_build::BuildState)>> {
-        funnel_build::states(&self.pool, project_id).await
+        vibe_store::funnel_build::io::states(&self.db, project_id).await
     }
     async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>> {
-        funnel_build::pending(&self.pool).await
+        vibe_store::funnel_build::io::pending(&self.db).await
     }
     async fn build_funnel_chunk(
         &self,

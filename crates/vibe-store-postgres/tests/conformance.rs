@@ -3,25 +3,25 @@ use std::sync::Arc;
 use vibe_store::Store;
 use vibe_store_postgres::PgStore;
 
-/// PostgreSQL at TEST_DATABASE_URL; under CI an unreachable server fails the
-/// run instead of skipping (`vibe_store_postgres::unreachable`).
-async fn available(url: &str) -> bool {
-    match PgStore::connect(url, Some("vibe_probe")).await {
-        Ok(_) => true,
+/// TEST_DATABASE_URL when PostgreSQL answers there; under CI an unreachable
+/// server fails the run instead of skipping (`vibe_store_postgres::unreachable`).
+async fn database_url() -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    match PgStore::connect(&url, Some("vibe_probe")).await {
+        Ok(_) => Some(url),
         Err(e) => {
-            vibe_store_postgres::unreachable::skip_or_fail(url, &e);
-            false
+            vibe_store_postgres::unreachable::skip_or_fail(&url, &e);
+            None
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_passes_the_conformance_suite() {
-    let url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    if !available(&url).await {
+    let Some(url) = database_url().await else {
         return;
-    }
+    };
     vibe_store::testkit::run_all(|| {
         let url = url.clone();
         async move {
@@ -40,11 +40,9 @@ async fn postgres_passes_the_conformance_suite() {
 /// (the probe above once failed when two tests created `vibe_probe` at once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_starting_together_on_a_new_schema_all_connect() {
-    let url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    if !available(&url).await {
+    let Some(url) = database_url().await else {
         return;
-    }
+    };
     let schema = format!("t_{}", uuid_simple());
     // Polled together on one task, so the four connects and migrations interleave.
     let start = || PgStore::connect(&url, Some(&schema));
@@ -61,11 +59,9 @@ async fn migrations_of_both_backends_agree() {
     use vibe_store::db::HasDb;
     use vibe_store::testkit::schema::describe;
 
-    let url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    if !available(&url).await {
+    let Some(url) = database_url().await else {
         return;
-    }
+    };
     let schema = format!("t_{}", uuid_simple());
     let pg = PgStore::connect(&url, Some(&schema))
         .await

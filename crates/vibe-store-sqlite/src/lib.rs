@@ -5,6 +5,7 @@ mod funnel_rollup;
 mod funnels;
 mod ingest;
 mod presence;
+mod sql;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -40,9 +41,9 @@ pub struct SqliteStore {
 }
 
 fn open_writer(path: &Path) -> StoreResult<rusqlite::Connection> {
-    let conn = rusqlite::Connection::open(path).map_err(ingest::err)?;
+    let conn = rusqlite::Connection::open(path).map_err(sql::err)?;
     conn.busy_timeout(Duration::from_secs(10))
-        .map_err(ingest::err)?;
+        .map_err(sql::err)?;
     conn.set_prepared_statement_cache_capacity(64);
     // The writer touches index pages all over the event, people and session
     // tables; a 256 MiB page cache (allocated as used) keeps the hot ones.
@@ -51,7 +52,7 @@ fn open_writer(path: &Path) -> StoreResult<rusqlite::Connection> {
          PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;
          PRAGMA journal_size_limit = 67108864;",
     )
-    .map_err(ingest::err)?;
+    .map_err(sql::err)?;
     Ok(conn)
 }
 
@@ -237,10 +238,10 @@ impl FunnelStore for SqliteStore {
         &self,
         project_id: &str,
     ) -> StoreResult<Vec<(String, vibe_store::funnel_build::BuildState)>> {
-        funnel_build::states(&self.pool, project_id).await
+        vibe_store::funnel_build::io::states(&self.db, project_id).await
     }
     async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>> {
-        funnel_build::pending(&self.pool).await
+        vibe_store::funnel_build::io::pending(&self.db).await
     }
     async fn build_funnel_chunk(
         &self,

@@ -33,15 +33,7 @@ async fn funnel_build_writer_holds() {
         env("VIBE_TIMING_VISITORS", 4000) as u64,
     );
     for batch in history {
-        let jobs: Vec<IngestJob> = batch
-            .chunks(500)
-            .map(|c| IngestJob {
-                project_id: p.id.clone(),
-                timezone: p.timezone.clone(),
-                messages: c.to_vec(),
-                received_at: T0,
-            })
-            .collect();
+        let jobs = IngestJob::per_project(&p, &batch, 500, T0);
         store.ingest(&jobs).await.unwrap();
     }
     let events = store.event_time_bounds(&p.id).await.unwrap();

@@ -42,6 +42,21 @@ impl DailyDelta {
         *self == Self::default()
     }
 
+    /// The counters in the column order of `ingest::io::INSERT_DAILY_STATS`.
+    pub fn columns(&self) -> [&i64; 9] {
+        [
+            &self.active_users,
+            &self.new_users,
+            &self.sessions,
+            &self.pageviews,
+            &self.events,
+            &self.session_ms,
+            &self.bounces,
+            &self.churn_base,
+            &self.churned,
+        ]
+    }
+
     fn add(&mut self, o: &Self, sign: i64) {
         self.active_users += sign * o.active_users;
         self.new_users += sign * o.new_users;
@@ -403,20 +418,8 @@ mod tests {
         let tz = ProjectTz::or_utc("UTC");
         let mut d = Deltas::default();
         let p = PersonUpsert {
-            project_id: "p".into(),
-            id: "a".into(),
-            anonymous_id: None,
-            user_id: None,
-            first_seen: 0,
-            last_seen: 0,
-            traits_patch: None,
-            email: None,
-            name: None,
-            plan: None,
-            device: None,
-            browser: None,
-            os: None,
             events: 1,
+            ..PersonUpsert::new("p", "a", 0)
         };
         person_first_seen(&mut d, &tz, &p, Some(2 * 86_400_000));
         let rows = d.rows();

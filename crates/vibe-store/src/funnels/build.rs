@@ -18,6 +18,8 @@
 //! Ingest is unchanged: it adds hits, moves them and updates reach for building
 //! funnels as for ready ones. Why that is exact is in the architecture doc.
 
+pub mod io;
+
 use std::time::Duration;
 
 /// Where a funnel's build stands.

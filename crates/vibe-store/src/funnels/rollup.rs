@@ -13,6 +13,8 @@
 //! added, so a `last_start` only grows while events arrive; what can shrink it is a
 //! person moving (merge, re-pointed device), and then the person is recomputed.
 
+pub mod io;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::funnel::{Funnel, FunnelEvent, FunnelStep};
@@ -28,6 +30,16 @@ pub struct FunnelDef {
 }
 
 impl FunnelDef {
+    /// A funnel as stored: `steps` is its JSON, the window in days.
+    pub fn stored(id: &str, project_id: &str, steps: &str, window_days: i64) -> Self {
+        Self {
+            id: id.to_owned(),
+            project_id: project_id.to_owned(),
+            steps: serde_json::from_str::<Vec<FunnelStep>>(steps).unwrap_or_default(),
+            window_ms: window_days * 86_400_000,
+        }
+    }
+
     pub fn of(project_id: &str, f: &Funnel) -> Self {
         Self {
             id: f.id.clone(),

@@ -2,6 +2,10 @@
 //! and sessions, folded so each backend writes one row per person and per session
 //! instead of one statement per message.
 
+pub mod batch;
+pub mod identities;
+pub mod io;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -16,6 +20,27 @@ pub struct IngestJob {
     pub timezone: String,
     pub messages: Vec<Message>,
     pub received_at: i64,
+}
+
+impl IngestJob {
+    /// A project's messages as jobs of at most `per_job` messages each, all
+    /// received at `received_at` (bulk loads: demo data, benchmarks, tests).
+    pub fn per_project(
+        project: &crate::Project,
+        messages: &[Message],
+        per_job: usize,
+        received_at: i64,
+    ) -> Vec<Self> {
+        messages
+            .chunks(per_job)
+            .map(|c| Self {
+                project_id: project.id.clone(),
+                timezone: project.timezone.clone(),
+                messages: c.to_vec(),
+                received_at,
+            })
+            .collect()
+    }
 }
 
 /// Each project's time zone in a batch, parsed once per batch rather than once
@@ -79,6 +104,28 @@ pub struct PersonUpsert {
     pub events: i64,
 }
 
+impl PersonUpsert {
+    /// A person seen once, at `ts`, with nothing else known yet.
+    pub fn new(project_id: &str, id: &str, ts: i64) -> Self {
+        Self {
+            project_id: project_id.to_owned(),
+            id: id.to_owned(),
+            anonymous_id: None,
+            user_id: None,
+            first_seen: ts,
+            last_seen: ts,
+            traits_patch: None,
+            email: None,
+            name: None,
+            plan: None,
+            device: None,
+            browser: None,
+            os: None,
+            events: 0,
+        }
+    }
+}
+
 /// The net effect of a batch on one session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionUpsert {
@@ -121,25 +168,12 @@ pub fn fold_people(resolved: &[Resolved<'_>]) -> Vec<PersonUpsert> {
             .entry((r.project_id, r.person_id))
             .or_insert_with(|| {
                 order.push((r.project_id, r.person_id));
-                (
-                    PersonUpsert {
-                        project_id: r.project_id.to_owned(),
-                        id: r.person_id.to_owned(),
-                        anonymous_id: m.anonymous_id.clone(),
-                        user_id: m.user_id.clone(),
-                        first_seen: m.ts,
-                        last_seen: m.ts,
-                        traits_patch: None,
-                        email: None,
-                        name: None,
-                        plan: None,
-                        device: None,
-                        browser: None,
-                        os: None,
-                        events: 0,
-                    },
-                    Map::new(),
-                )
+                let person = PersonUpsert {
+                    anonymous_id: m.anonymous_id.clone(),
+                    user_id: m.user_id.clone(),
+                    ..PersonUpsert::new(r.project_id, r.person_id, m.ts)
+                };
+                (person, Map::new())
             });
         p.first_seen = p.first_seen.min(m.ts);
         p.last_seen = p.last_seen.max(m.ts);
@@ -280,6 +314,17 @@ mod tests {
     use super::*;
     use vibe_core::message::TimestampPolicy;
 
+    /// The messages as resolved to person "a" of project "p".
+    fn of_person_a(msgs: &[Message]) -> Vec<Resolved<'_>> {
+        msgs.iter()
+            .map(|m| Resolved {
+                project_id: "p",
+                msg: m,
+                person_id: "a",
+            })
+            .collect()
+    }
+
     fn msg(kind: &str, ts: i64, extra: Value) -> Message {
         let mut v = serde_json::json!({"type": kind, "id": uuid_like(ts), "anonymous_id": "a",
             "session_id": "s", "ts": ts});
@@ -304,14 +349,7 @@ mod tests {
             ),
             msg("pageview", 2000, serde_json::json!({"url": "https://x/b"})),
         ];
-        let resolved: Vec<_> = msgs
-            .iter()
-            .map(|m| Resolved {
-                project_id: "p",
-                msg: m,
-                person_id: "a",
-            })
-            .collect();
+        let resolved = of_person_a(&msgs);
         let s = &fold_sessions(&resolved)[0];
         assert_eq!((s.started_at, s.last_seen_at, s.pageviews), (1000, 3000, 2));
         assert_eq!(s.entry_url.as_deref(), Some("https://x/a"));
@@ -326,14 +364,7 @@ mod tests {
             msg("leave", 2000, serde_json::json!({})),
             msg("heartbeat", 1000, serde_json::json!({})),
         ];
-        let resolved: Vec<_> = msgs
-            .iter()
-            .map(|m| Resolved {
-                project_id: "p",
-                msg: m,
-                person_id: "a",
-            })
-            .collect();
+        let resolved = of_person_a(&msgs);
         assert_eq!(fold_sessions(&resolved)[0].ended_at, Some(2000));
     }
 
@@ -351,14 +382,7 @@ mod tests {
                 serde_json::json!({"user_id": "u1", "traits": {"plan": "premium", "first_name": "Ada", "last_name": "L"}}),
             ),
         ];
-        let resolved: Vec<_> = msgs
-            .iter()
-            .map(|m| Resolved {
-                project_id: "p",
-                msg: m,
-                person_id: "a",
-            })
-            .collect();
+        let resolved = of_person_a(&msgs);
         let p = &fold_people(&resolved)[0];
         assert_eq!(p.plan.as_deref(), Some("premium"));
         assert_eq!(p.email.as_deref(), Some("a@x.io"));

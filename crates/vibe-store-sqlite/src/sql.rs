@@ -1,0 +1,144 @@
+//! The statement helpers of the writer connection: error mapping, numbered
+//! parameters, and the fixed-shape multi-row statements.
+
+use rusqlite::{params_from_iter, CachedStatement, ToSql, Transaction};
+use vibe_store::ingest::shaped_chunks;
+use vibe_store::StoreError;
+use vibe_store::StoreResult;
+
+pub fn err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(msg.clone().unwrap_or_default())
+        }
+        // A value too big or of the wrong type: the data is at fault.
+        rusqlite::Error::SqliteFailure(f, msg)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::TooBig | rusqlite::ErrorCode::TypeMismatch
+            ) =>
+        {
+            StoreError::Rejected(msg.clone().unwrap_or_else(|| f.to_string()))
+        }
+        _ => StoreError::other(e),
+    }
+}
+
+/// `(?, ?, …), (?, ?, …)` for `rows` rows of `cols` columns.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// The names rusqlite gives the shared statements' `$1, $2, …`.
+const NUMBERED: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
+
+/// Prepares one of the shared `$n` statements with `values` bound by number
+/// (rusqlite reads `$1` as a name, so binding by position could mismatch).
+pub(crate) fn numbered<'t>(
+    tx: &'t Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+) -> StoreResult<CachedStatement<'t>> {
+    let mut stmt = tx.prepare_cached(statement).map_err(err)?;
+    debug_assert_eq!(stmt.parameter_count(), values.len(), "{statement}");
+    for (name, value) in NUMBERED.iter().zip(values) {
+        if let Some(index) = stmt.parameter_index(name).map_err(err)? {
+            stmt.raw_bind_parameter(index, value).map_err(err)?;
+        }
+    }
+    Ok(stmt)
+}
+
+/// Calls `each` with the first column of every row of a numbered statement.
+pub(crate) fn each_row<T: rusqlite::types::FromSql>(
+    tx: &Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+    mut each: impl FnMut(T),
+) -> StoreResult<()> {
+    let mut stmt = numbered(tx, statement, values)?;
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next().map_err(err)? {
+        each(r.get(0).map_err(err)?);
+    }
+    Ok(())
+}
+
+/// The first column of the first row of a numbered statement, if any.
+pub(crate) fn first_row<T: rusqlite::types::FromSql>(
+    tx: &Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+) -> StoreResult<Option<T>> {
+    let mut stmt = numbered(tx, statement, values)?;
+    let mut rows = stmt.raw_query();
+    match rows.next().map_err(err)? {
+        Some(r) => r.get(0).map(Some).map_err(err),
+        None => Ok(None),
+    }
+}
+
+/// Runs one of the shared `$1, $2, …` statements; the rows it changed.
+pub(crate) fn execute_numbered(
+    tx: &Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+) -> StoreResult<usize> {
+    numbered(tx, statement, values)?.raw_execute().map_err(err)
+}
+
+/// `head IN (VALUES (?, …), …)` over `keys` in the fixed shapes; `row` per match.
+pub(crate) fn select_in<K, const N: usize>(
+    tx: &Transaction<'_>,
+    head: &str,
+    keys: &[K],
+    bind: impl Fn(&K) -> [&dyn ToSql; N],
+    mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> StoreResult<()> {
+    for chunk in shaped_chunks(keys) {
+        let sql = format!("{head} IN (VALUES {})", placeholders(chunk.len(), N));
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        let mut rows = stmt
+            .query(params_from_iter(chunk.iter().flat_map(&bind)))
+            .map_err(err)?;
+        while let Some(r) = rows.next().map_err(err)? {
+            row(r).map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+/// `head VALUES (?, …), … tail` for `rows` rows of `cols` columns, prepared.
+pub(crate) fn multi_row<'t>(
+    tx: &'t Transaction<'_>,
+    head: &str,
+    rows: usize,
+    cols: usize,
+    tail: &str,
+) -> StoreResult<CachedStatement<'t>> {
+    let sql = format!("{head} VALUES {}{tail}", placeholders(rows, cols));
+    tx.prepare_cached(&sql).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_bind_by_number_not_position() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b INTEGER)")
+            .unwrap();
+        let tx = conn.transaction().unwrap();
+        // `$2` appears first: bound by position, `a` would get 2.
+        let n = execute_numbered(&tx, "INSERT INTO t (b, a) VALUES ($2, $1)", &[&1, &2]).unwrap();
+        assert_eq!(n, 1);
+        let row: (i64, i64) = tx
+            .query_row("SELECT a, b FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(row, (1, 2));
+    }
+}
