@@ -105,7 +105,15 @@ impl FromRequestParts<AppState> for CurrentAccount {
     }
 }
 
-/// The project named by the `{id}` path segment, with the caller's role in it.
+/// The least role a project route needs. The access table
+/// (`router/project_routes.rs`) attaches it to every method it registers and
+/// [`ProjectAccess`] enforces it, so no handler can forget its check or read a
+/// body before it.
+#[derive(Clone, Copy, Debug)]
+pub struct MinRole(pub Role);
+
+/// The project named by the `{id}` path segment, with the caller's role in it
+/// (at least the route's [`MinRole`]).
 pub struct ProjectAccess {
     pub account: Account,
     pub project: Project,
@@ -134,13 +142,24 @@ impl FromRequestParts<AppState> for ProjectAccess {
             .await
             .map_err(|_| ApiError::not_found("project"))?;
         let id = params.get("id").or_not_found("project")?;
-        match state.store.project_for_member(id, &account.id).await? {
-            Some((project, role)) => Ok(Self {
-                account,
-                project,
-                role,
-            }),
-            None => Err(ApiError::not_found("project")),
-        }
+        let (project, role) = state
+            .store
+            .project_for_member(id, &account.id)
+            .await?
+            .or_not_found("project")?;
+        let access = Self {
+            account,
+            project,
+            role,
+        };
+        // Only the access table registers project routes (a unit test holds
+        // router.rs to that), so a missing role is a programming error.
+        let Some(&MinRole(min)) = parts.extensions.get::<MinRole>() else {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "project route registered without a least role"
+            )));
+        };
+        access.require(min)?;
+        Ok(access)
     }
 }

@@ -5,12 +5,16 @@
 //! credential → 401, not a member → 404 with no project data, each role below
 //! the minimum → 403, the minimum itself → allowed.
 //!
-//! The handlers enforce the roles (`ProjectAccess::require`); the table says
-//! what they must be so the test can hold every handler to it.
+//! The table also enforces them: each method it registers carries its
+//! [`MinRole`], which the `ProjectAccess` extractor checks right after the
+//! membership, before any body is read. Handlers add only finer rules (whom
+//! an admin may grant which role); the WebSocket route, which authenticates
+//! from its query string, checks its role itself.
 
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter};
+use axum::Extension;
 use vibe_store::Role::{self, Admin, Viewer};
 
 use crate::api::analytics::{daily, export, metrics};
@@ -18,6 +22,7 @@ use crate::api::funnels::{self, conversion};
 use crate::api::people::users::{self, sessions};
 use crate::api::projects::{self, identity_secret, keys, members, snippet};
 use crate::api::tracking::{events, live, online};
+use crate::auth::MinRole;
 use crate::state::AppState;
 
 /// Everything a project member may reach, one line per path.
@@ -128,7 +133,9 @@ impl ProjectRoute {
         handler: H,
     ) -> Self {
         let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
-        self.router = self.router.on(filter, handler);
+        self.router = self
+            .router
+            .on(filter, handler.layer(Extension(MinRole(role))));
         self.methods.push(RouteMethod {
             method,
             min_role: role,

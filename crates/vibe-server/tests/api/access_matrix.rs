@@ -3,7 +3,9 @@
 //! `vibe_server::router::project_routes`), each method called with no
 //! credential (401), as a signed-in non-member (404, nothing of the project in
 //! the body), as each role below the route's minimum (403), and at the minimum
-//! (let through). A route added to the table is walked here automatically.
+//! (let through), and below the minimum with a malformed body (still 403: the
+//! role is checked before the body). A route added to the table is walked
+//! here automatically.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -229,6 +231,19 @@ async fn every_project_route_checks_access(backend: Backend) {
                     role.as_str()
                 );
                 assert_eq!(error_code(&text), "forbidden", "{what}: {text}");
+                if body.is_some() {
+                    // The role is checked before the body is read: a caller
+                    // below it learns nothing of what the route expects.
+                    let junk = json!(["not", "a", "valid", "body"]);
+                    let (status, text) =
+                        call(&app, m, &path, Some(&junk), Some(as_role(role))).await;
+                    assert_eq!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{what} as {} with a malformed body: {text}",
+                        role.as_str()
+                    );
+                }
             }
             checked += 1;
         }

@@ -14,7 +14,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::funnel::{Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
 use vibe_store::funnel_build::BuildState;
-use vibe_store::Role;
 
 use crate::api::ApiJson;
 use crate::auth::ProjectAccess;
@@ -116,7 +115,6 @@ pub async fn create(
     access: ProjectAccess,
     ApiJson(body): ApiJson<FunnelBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    access.require(Role::Admin)?;
     let (name, steps, window_days) = parse(body)?;
     let now = state.clock.now_ms();
     let funnel = Funnel {
@@ -176,7 +174,6 @@ pub async fn update(
     Path((_, fid)): Path<(String, String)>,
     ApiJson(body): ApiJson<FunnelBody>,
 ) -> ApiResult<Json<Value>> {
-    access.require(Role::Admin)?;
     let existing = find(&state, &access, &fid).await?;
     let (name, steps, window_days) = parse(body)?;
     let funnel = Funnel {
@@ -198,7 +195,6 @@ pub async fn delete(
     access: ProjectAccess,
     Path((_, fid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    access.require(Role::Admin)?;
     state
         .store
         .delete_funnel(&access.project.id, &fid)

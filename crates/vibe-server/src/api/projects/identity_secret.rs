@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
-use vibe_store::{IdentityVerification, Role, StoreError};
+use vibe_store::{IdentityVerification, StoreError};
 
 use crate::auth::ProjectAccess;
 use crate::error::ApiResult;
@@ -46,7 +46,6 @@ pub async fn secret(
     State(state): State<AppState>,
     access: ProjectAccess,
 ) -> ApiResult<Json<Value>> {
-    access.require(Role::Admin)?;
     let v = current(&state, &access.project.id).await?;
     if v.secret.is_some() {
         return Ok(body(&v));
@@ -64,7 +63,6 @@ pub async fn rotate(
     State(state): State<AppState>,
     access: ProjectAccess,
 ) -> ApiResult<Json<Value>> {
-    access.require(Role::Admin)?;
     let v = state
         .store
         .set_identity_verification(&access.project.id, None, Some(&new_secret()))

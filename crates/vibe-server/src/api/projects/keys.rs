@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-use vibe_store::{NewProjectKey, Role};
+use vibe_store::NewProjectKey;
 
 use crate::api::{shown_once, ApiJson, NameBody};
 use crate::auth::{ProjectAccess, SECRET_KEY_PREFIX};
@@ -18,7 +18,6 @@ pub async fn create(
     access: ProjectAccess,
     ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    access.require(Role::Admin)?;
     let name = body.name()?;
     let issued = issue_secret(SECRET_KEY_PREFIX);
     let key = state
@@ -36,7 +35,6 @@ pub async fn create(
 }
 
 pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
-    access.require(Role::Admin)?;
     let keys = state.store.list_project_keys(&access.project.id).await?;
     Ok(Json(json!({ "keys": keys })))
 }
@@ -46,7 +44,6 @@ pub async fn revoke(
     access: ProjectAccess,
     Path((_, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    access.require(Role::Admin)?;
     state
         .store
         .revoke_project_key(&access.project.id, &key_id, state.clock.now_ms())

@@ -16,7 +16,6 @@ use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
 
 pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiResult<Json<Value>> {
-    access.require(Role::Admin)?;
     let members = state.store.list_members(&access.project.id).await?;
     Ok(Json(json!({ "members": members })))
 }
@@ -34,7 +33,6 @@ pub async fn add(
     access: ProjectAccess,
     ApiJson(body): ApiJson<AddMember>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
-    access.require(Role::Admin)?;
     let role = parse_role(&body.role)?;
     may_grant(&access, role)?;
     let email = Email::parse("email", &body.email)?.into_inner();
@@ -79,7 +77,6 @@ pub async fn update(
     Path((_, account_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<ChangeRole>,
 ) -> ApiResult<Json<Member>> {
-    access.require(Role::Admin)?;
     let role = parse_role(&body.role)?;
     let current = member_of(&state, &access, &account_id).await?;
     may_grant(&access, role)?;
@@ -99,7 +96,6 @@ pub async fn remove(
     access: ProjectAccess,
     Path((_, account_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    access.require(Role::Admin)?;
     let current = member_of(&state, &access, &account_id).await?;
     may_grant(&access, current.role)?;
     if current.role == Role::Owner {

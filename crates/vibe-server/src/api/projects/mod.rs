@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use vibe_store::{NewProject, Project, ProjectChanges, Role};
+use vibe_store::{NewProject, Project, ProjectChanges};
 
 use crate::api::ApiJson;
 use crate::auth::{CurrentAccount, ProjectAccess};
@@ -87,7 +87,6 @@ pub async fn update(
     access: ProjectAccess,
     ApiJson(body): ApiJson<UpdateProject>,
 ) -> ApiResult<Json<Value>> {
-    access.require(Role::Admin)?;
     let changes = ProjectChanges {
         name: body
             .name
