@@ -8,8 +8,8 @@
 //! live hubs) stays at the crate root.
 //!
 //! A new domain is `api/<domain>/mod.rs` plus one file per path below it; its
-//! project routes are lines in the access table (`router/project_routes.rs`),
-//! any others go in `router.rs`.
+//! project routes, each with its least role, are `api/<domain>/routes.rs`,
+//! listed once in `router/project_routes.rs`; any others go in `router.rs`.
 
 pub mod accounts;
 pub mod analytics;

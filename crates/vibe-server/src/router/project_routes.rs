@@ -1,5 +1,6 @@
 //! The access table: every route under `/api/v1/projects/{id}`, each method
-//! with the least role that may call it. `router.rs` registers these and only
+//! with the least role that may call it, gathered from each domain's
+//! `api/<domain>/routes.rs`. `router.rs` registers these and only
 //! these, so a project route cannot exist without a stated role, and the access
 //! matrix test (`tests/api/access_matrix.rs`) walks the same list: no
 //! credential → 401, not a member → 404 with no project data, each role below
@@ -15,60 +16,31 @@ use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Extension;
-use vibe_store::Role::{self, Admin, Viewer};
+use vibe_store::Role;
 
-use crate::api::analytics::{daily, export, metrics};
-use crate::api::funnels::{self, conversion};
-use crate::api::people::users::{self, sessions};
-use crate::api::projects::{self, identity_secret, keys, members, snippet};
-use crate::api::tracking::{events, live, online};
+use crate::api::{analytics, funnels, people, projects, tracking};
 use crate::auth::MinRole;
 use crate::state::AppState;
 
-/// Everything a project member may reach, one line per path.
+pub const GET: Method = Method::GET;
+pub const POST: Method = Method::POST;
+pub const PUT: Method = Method::PUT;
+pub const PATCH: Method = Method::PATCH;
+pub const DELETE: Method = Method::DELETE;
+
+/// Everything a project member may reach: each domain's table
+/// (`api/<domain>/routes.rs`), one line per path. A new domain adds its own.
 pub fn project_routes() -> Vec<ProjectRoute> {
-    const GET: Method = Method::GET;
-    const POST: Method = Method::POST;
-    const PUT: Method = Method::PUT;
-    const PATCH: Method = Method::PATCH;
-    const DELETE: Method = Method::DELETE;
-    vec![
-        at("")
-            .on(GET, Viewer, projects::get)
-            .on(PATCH, Admin, projects::update),
-        at("/snippet").on(GET, Viewer, snippet::snippet),
-        at("/identity-secret")
-            .on(GET, Admin, identity_secret::secret)
-            .on(POST, Admin, identity_secret::rotate),
-        at("/keys")
-            .on(GET, Admin, keys::list)
-            .on(POST, Admin, keys::create),
-        at("/keys/{key_id}").on(DELETE, Admin, keys::revoke),
-        at("/members")
-            .on(GET, Admin, members::list)
-            .on(POST, Admin, members::add),
-        at("/members/{account_id}")
-            .on(PATCH, Admin, members::update)
-            .on(DELETE, Admin, members::remove),
-        at("/online").on(GET, Viewer, online::online),
-        at("/live").websocket(live::MIN_ROLE, live::live),
-        at("/events").on(GET, Viewer, events::recent),
-        at("/metrics").on(GET, Viewer, metrics::metrics),
-        at("/stats/daily").on(GET, Viewer, daily::daily),
-        at("/funnels")
-            .on(GET, Viewer, funnels::list)
-            .on(POST, Admin, funnels::create),
-        at("/funnels/{fid}")
-            .on(GET, Viewer, funnels::get)
-            .on(PUT, Admin, funnels::update)
-            .on(DELETE, Admin, funnels::delete),
-        at("/funnels/{fid}/conversion").on(GET, Viewer, conversion::get),
-        at("/users").on(GET, Viewer, users::list),
-        at("/users/{uid}").on(GET, Viewer, users::profile),
-        at("/users/{uid}/sessions").on(GET, Viewer, sessions::sessions),
-        at("/export/users.csv").on(GET, Viewer, export::users_csv),
-        at("/export/metrics.csv").on(GET, Viewer, export::metrics_csv),
+    [
+        projects::routes::routes(),
+        tracking::routes::routes(),
+        analytics::routes::routes(),
+        funnels::routes::routes(),
+        people::routes::routes(),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// One path and what each of its methods requires.
@@ -87,7 +59,7 @@ pub struct RouteMethod {
     pub websocket: bool,
 }
 
-fn at(path: &'static str) -> ProjectRoute {
+pub fn at(path: &'static str) -> ProjectRoute {
     ProjectRoute {
         path,
         methods: Vec::new(),
@@ -111,7 +83,7 @@ impl ProjectRoute {
     }
 
     /// Registers `handler` for `method` with its least role.
-    fn on<H: Handler<T, AppState>, T: 'static>(
+    pub fn on<H: Handler<T, AppState>, T: 'static>(
         self,
         method: Method,
         role: Role,
@@ -121,7 +93,7 @@ impl ProjectRoute {
     }
 
     /// A WebSocket upgrade: a `GET` the access matrix test opens as a socket.
-    fn websocket<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
+    pub fn websocket<H: Handler<T, AppState>, T: 'static>(self, role: Role, handler: H) -> Self {
         self.register(Method::GET, role, true, handler)
     }
 

@@ -5,3 +5,4 @@ pub mod daily;
 pub mod definitions;
 pub mod export;
 pub mod metrics;
+pub mod routes;

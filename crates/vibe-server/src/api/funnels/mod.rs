@@ -4,6 +4,7 @@
 
 pub mod builder;
 pub mod conversion;
+pub mod routes;
 
 use std::collections::HashMap;
 

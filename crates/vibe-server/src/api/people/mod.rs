@@ -2,4 +2,5 @@
 //! project's site, their profiles and session histories.
 
 pub mod person;
+pub mod routes;
 pub mod users;

@@ -5,6 +5,7 @@
 pub mod identity_secret;
 pub mod keys;
 pub mod members;
+pub mod routes;
 pub mod snippet;
 
 use axum::extract::State;

@@ -5,3 +5,4 @@ pub mod collect;
 pub mod events;
 pub mod live;
 pub mod online;
+pub mod routes;
