@@ -73,12 +73,7 @@ pub(crate) fn first_row<T: rusqlite::types::FromSql>(
     statement: &str,
     values: &[&dyn ToSql],
 ) -> StoreResult<Option<T>> {
-    let mut stmt = numbered(tx, statement, values)?;
-    let mut rows = stmt.raw_query();
-    match rows.next().map_err(err)? {
-        Some(r) => r.get(0).map(Some).map_err(err),
-        None => Ok(None),
-    }
+    Ok(optional::<(T,)>(tx, statement, values)?.map(|(v,)| v))
 }
 
 /// Runs one of the shared `$1, $2, …` statements; the rows it changed.
