@@ -28,19 +28,10 @@ pub async fn start(
     let phase = if fresh { Phase::Hits } else { Phase::Clear };
     let (first, last) = Tx(tx).event_bounds(project_id).await?;
     // `rollup_ready` is a BOOLEAN here, an INTEGER 0/1 on SQLite.
-    sqlx::query(
-        "UPDATE funnels SET rollup_ready = TRUE, build_phase = $1, build_ts = NULL, build_person = NULL,
-         build_first_ts = $2, build_last_ts = $3 WHERE project_id = $4 AND id = $5",
-    )
-    .bind(phase.code())
-    .bind(first)
-    .bind(last)
-    .bind(project_id)
-    .bind(funnel_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    Ok(())
+    let sql = "UPDATE funnels SET rollup_ready = TRUE, build_phase = $1, build_ts = NULL, build_person = NULL,
+         build_first_ts = $2, build_last_ts = $3 WHERE project_id = $4 AND id = $5";
+    let params = (phase.code(), first, last, project_id, funnel_id);
+    Tx(tx).exec(sql, params).await.map(drop)
 }
 
 /// One chunk of a funnel's build, in its own transaction.
@@ -66,12 +57,9 @@ async fn step(
     funnel_id: &str,
     chunk: usize,
 ) -> StoreResult<Option<vibe_store::funnel_build::BuildState>> {
-    let row: Option<FunnelRow> = sqlx::query_as(&format!("{} FOR UPDATE", build::FUNNEL_ROW))
-        .bind(project_id)
-        .bind(funnel_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(err)?;
+    let mut tx = Tx(tx);
+    let sql = format!("{} FOR UPDATE", build::FUNNEL_ROW);
+    let row: Option<FunnelRow> = tx.row(&sql, (project_id, funnel_id)).await?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -79,10 +67,7 @@ async fn step(
     if state.is_ready() {
         return Ok(Some(state));
     }
-    sqlx::query("SET LOCAL lock_timeout = '500ms'")
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+    tx.exec("SET LOCAL lock_timeout = '500ms'", ()).await?;
     // Resolving people while scanning must not race a merge that has changed
     // aliases but not yet moved hits, so the scan also locks the identity
     // tables (in the order ingest writes them).
@@ -91,19 +76,10 @@ async fn step(
     } else {
         "LOCK TABLE funnel_hits, funnel_reach, funnel_reach_hours IN SHARE ROW EXCLUSIVE MODE"
     };
-    sqlx::query(locks).execute(&mut *tx).await.map_err(err)?;
-    build::advance(&mut Tx(tx), &def, &mut state, chunk).await?;
-    sqlx::query(SAVE_STATE)
-        .bind(state.phase.code())
-        .bind(state.scanned_to)
-        .bind(&state.person)
-        .bind(state.first_ts)
-        .bind(state.last_ts)
-        .bind(project_id)
-        .bind(funnel_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+    tx.exec(locks, ()).await?;
+    build::advance(&mut tx, &def, &mut state, chunk).await?;
+    tx.exec(SAVE_STATE, state.saved(project_id, funnel_id))
+        .await?;
     Ok(Some(state))
 }
 
@@ -114,22 +90,12 @@ impl BuildIo for Tx<'_> {
             "DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}
              WHERE project_id = $1 AND funnel_id = $2 LIMIT $3)"
         );
-        let done = sqlx::query(&sql)
-            .bind(&def.project_id)
-            .bind(&def.id)
-            .bind(limit)
-            .execute(&mut *self.0)
-            .await
-            .map_err(err)?;
-        Ok(done.rows_affected())
+        self.exec(&sql, (&def.project_id, &def.id, limit)).await
     }
 
     async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)> {
-        sqlx::query_as(build::EVENT_BOUNDS)
-            .bind(project_id)
-            .fetch_one(&mut *self.0)
-            .await
-            .map_err(err)
+        let bounds = self.row(build::EVENT_BOUNDS, (project_id,)).await?;
+        bounds.ok_or(vibe_store::StoreError::NotFound)
     }
 
     async fn chunk_end(
@@ -138,13 +104,8 @@ impl BuildIo for Tx<'_> {
         after: i64,
         skip: i64,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(build::CHUNK_END)
-            .bind(project_id)
-            .bind(after)
-            .bind(skip)
-            .fetch_optional(&mut *self.0)
+        self.first(build::CHUNK_END, (project_id, after, skip))
             .await
-            .map_err(err)
     }
 
     async fn people_after(
@@ -154,17 +115,10 @@ impl BuildIo for Tx<'_> {
         per: i64,
     ) -> StoreResult<Vec<String>> {
         // The cast types `$3`, which PostgreSQL cannot infer from `IS NULL`.
-        sqlx::query_scalar(
-            "SELECT DISTINCT person FROM funnel_hits
+        let sql = "SELECT DISTINCT person FROM funnel_hits
              WHERE project_id = $1 AND funnel_id = $2 AND ($3::text IS NULL OR person > $3)
-             ORDER BY person LIMIT $4",
-        )
-        .bind(&def.project_id)
-        .bind(&def.id)
-        .bind(after)
-        .bind(per)
-        .fetch_all(&mut *self.0)
-        .await
-        .map_err(err)
+             ORDER BY person LIMIT $4";
+        self.column(sql, (&def.project_id, &def.id, after, per))
+            .await
     }
 }

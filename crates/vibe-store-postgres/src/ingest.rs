@@ -8,9 +8,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use jiff::civil::Date;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use vibe_core::day::parse_day;
-use vibe_store::db::err;
+use vibe_store::db::{err, PgParams};
 use vibe_store::funnel_rollup::FunnelDef;
 use vibe_store::ingest::batch::write_batch;
 use vibe_store::ingest::io::{self as sql, churn_window, ActiveDay, EventRow, IngestIo, Key};
@@ -113,12 +114,7 @@ impl IngestIo for Tx<'_> {
         project: &str,
         user_id: &str,
     ) -> StoreResult<Option<String>> {
-        sqlx::query_scalar(sql::PERSON_OF_USER)
-            .bind(project)
-            .bind(user_id)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(err)
+        self.first(sql::PERSON_OF_USER, (project, user_id)).await
     }
 
     async fn user_of_person(
@@ -126,21 +122,19 @@ impl IngestIo for Tx<'_> {
         project: &str,
         person: &str,
     ) -> StoreResult<Option<Option<String>>> {
-        sqlx::query_scalar(sql::USER_OF_PERSON)
-            .bind(project)
-            .bind(person)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(err)
+        self.first(sql::USER_OF_PERSON, (project, person)).await
     }
 
     async fn set_user(&mut self, project: &str, person: &str, user_id: &str) -> StoreResult<()> {
-        self.by_three(sql::SET_USER, user_id, project, person).await
+        self.exec(sql::SET_USER, (user_id, project, person))
+            .await
+            .map(drop)
     }
 
     async fn repoint_alias(&mut self, project: &str, anon: &str, person: &str) -> StoreResult<()> {
-        self.by_three(sql::REPOINT_ALIAS, person, project, anon)
+        self.exec(sql::REPOINT_ALIAS, (person, project, anon))
             .await
+            .map(drop)
     }
 
     async fn first_seen_pair(
@@ -150,26 +144,14 @@ impl IngestIo for Tx<'_> {
         into: &str,
     ) -> StoreResult<(Option<i64>, Option<i64>)> {
         // Both rows locked in one statement, in the index's order.
-        let seen: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT id, first_seen FROM site_users WHERE project_id = $1 AND id IN ($2, $3) FOR UPDATE",
-        )
-        .bind(project)
-        .bind(from)
-        .bind(into)
-        .fetch_all(&mut *self.0)
-        .await
-        .map_err(err)?;
+        let sql = "SELECT id, first_seen FROM site_users WHERE project_id = $1 AND id IN ($2, $3) FOR UPDATE";
+        let seen: Vec<(String, i64)> = self.rows(sql, (project, from, into)).await?;
         let first = |id: &str| seen.iter().find(|(i, _)| i == id).map(|(_, f)| *f);
         Ok((first(from), first(into)))
     }
 
     async fn active_days_of(&mut self, project: &str, person: &str) -> StoreResult<BTreeSet<Date>> {
-        let rows: Vec<String> = sqlx::query_scalar(sql::ACTIVE_DAYS_OF)
-            .bind(project)
-            .bind(person)
-            .fetch_all(&mut *self.0)
-            .await
-            .map_err(err)?;
+        let rows: Vec<String> = self.column(sql::ACTIVE_DAYS_OF, (project, person)).await?;
         Ok(days(&rows))
     }
 
@@ -179,29 +161,18 @@ impl IngestIo for Tx<'_> {
         from: &str,
         into: &str,
     ) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar(
-            "DELETE FROM user_days WHERE project_id = $1 AND site_user_id = $2
-             AND day IN (SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $3) RETURNING day",
-        )
-        .bind(project)
-        .bind(from)
-        .bind(into)
-        .fetch_all(&mut *self.0)
-        .await
-        .map_err(err)
+        let sql = "DELETE FROM user_days WHERE project_id = $1 AND site_user_id = $2
+             AND day IN (SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $3) RETURNING day";
+        self.column(sql, (project, from, into)).await
     }
 
     async fn move_person(&mut self, project: &str, from: &str, into: &str) -> StoreResult<()> {
         for statement in sql::MOVE_PERSON {
-            self.by_three(statement, into, project, from).await?;
+            self.exec(statement, (into, project, from)).await?;
         }
-        sqlx::query(sql::DELETE_PERSON)
-            .bind(project)
-            .bind(from)
-            .execute(&mut *self.0)
+        self.exec(sql::DELETE_PERSON, (project, from))
             .await
-            .map_err(err)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn read_first_seen(&mut self, people: &[PersonUpsert]) -> StoreResult<HashMap<Key, i64>> {
@@ -212,14 +183,8 @@ impl IngestIo for Tx<'_> {
         for (project, ids) in ids_by_project(pairs) {
             // `id = ANY($2)` walks the primary key once per id; a row-value IN list of
             // hundreds of pairs made the planner scan the table.
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT id, first_seen FROM site_users WHERE project_id = $1 AND id = ANY($2) FOR UPDATE",
-            )
-            .bind(project)
-            .bind(&ids)
-            .fetch_all(&mut *self.0)
-            .await
-            .map_err(err)?;
+            let sql = "SELECT id, first_seen FROM site_users WHERE project_id = $1 AND id = ANY($2) FOR UPDATE";
+            let rows: Vec<(String, i64)> = self.rows(sql, (project, &ids)).await?;
             out.extend(
                 rows.into_iter()
                     .map(|(id, f)| ((project.to_owned(), id), f)),
@@ -237,15 +202,9 @@ impl IngestIo for Tx<'_> {
             .iter()
             .map(|s| (s.project_id.as_str(), s.id.as_str()));
         for (project, ids) in ids_by_project(pairs) {
-            let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-                "SELECT id, started_at, last_seen_at, page_count FROM site_sessions
-                 WHERE project_id = $1 AND id = ANY($2) FOR UPDATE",
-            )
-            .bind(project)
-            .bind(&ids)
-            .fetch_all(&mut *self.0)
-            .await
-            .map_err(err)?;
+            let sql = "SELECT id, started_at, last_seen_at, page_count FROM site_sessions
+                 WHERE project_id = $1 AND id = ANY($2) FOR UPDATE";
+            let rows: Vec<(String, i64, i64, i64)> = self.rows(sql, (project, &ids)).await?;
             out.extend(
                 rows.into_iter()
                     .map(|(id, started_at, last_seen_at, page_count)| {
@@ -355,18 +314,10 @@ impl IngestIo for Tx<'_> {
         let (from, to) = churn_window(first, last);
         let ids: Vec<&str> = people.iter().map(|(p, _, _)| *p).collect();
         // One index descent per person, whatever the planner thinks of the table.
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT u.site_user_id, u.day FROM UNNEST($2::text[]) AS p(id)
+        let sql = "SELECT u.site_user_id, u.day FROM UNNEST($2::text[]) AS p(id)
              JOIN user_days u ON u.project_id = $1 AND u.site_user_id = p.id
-             WHERE u.day >= $3 AND u.day <= $4",
-        )
-        .bind(project)
-        .bind(&ids)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut *self.0)
-        .await
-        .map_err(err)?;
+             WHERE u.day >= $3 AND u.day <= $4";
+        let rows: Vec<(String, String)> = self.rows(sql, (project, &ids, from, to)).await?;
         let mut now: BTreeMap<&str, BTreeSet<Date>> = BTreeMap::new();
         for (u, d) in &rows {
             if let Some(d) = parse_day(d) {
@@ -399,17 +350,78 @@ impl IngestIo for Tx<'_> {
     }
 }
 
+/// One statement each, on the open transaction: the I/O methods are one call.
 impl Tx<'_> {
-    /// One of the shared three-parameter writes.
-    async fn by_three(&mut self, statement: &str, a: &str, b: &str, c: &str) -> StoreResult<()> {
-        sqlx::query(statement)
-            .bind(a)
-            .bind(b)
-            .bind(c)
-            .execute(&mut *self.0)
-            .await
-            .map_err(err)?;
-        Ok(())
+    /// Runs a statement; how many rows it touched.
+    pub(crate) async fn exec<'q>(
+        &mut self,
+        sql: &'q str,
+        p: impl PgParams<'q>,
+    ) -> StoreResult<u64> {
+        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+        let done = sqlx::query_with(sql, args).execute(&mut *self.0).await;
+        done.map(|d| d.rows_affected()).map_err(err)
+    }
+
+    pub(crate) async fn rows<'q, T>(
+        &mut self,
+        sql: &'q str,
+        p: impl PgParams<'q>,
+    ) -> StoreResult<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+        let rows = sqlx::query_as_with(sql, args).fetch_all(&mut *self.0).await;
+        rows.map_err(err)
+    }
+
+    /// The first row, if any.
+    pub(crate) async fn row<'q, T>(
+        &mut self,
+        sql: &'q str,
+        p: impl PgParams<'q>,
+    ) -> StoreResult<Option<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+        let row = sqlx::query_as_with(sql, args)
+            .fetch_optional(&mut *self.0)
+            .await;
+        row.map_err(err)
+    }
+
+    /// The first column of every row.
+    pub(crate) async fn column<'q, T>(
+        &mut self,
+        sql: &'q str,
+        p: impl PgParams<'q>,
+    ) -> StoreResult<Vec<T>>
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+    {
+        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+        let rows = sqlx::query_scalar_with(sql, args)
+            .fetch_all(&mut *self.0)
+            .await;
+        rows.map_err(err)
+    }
+
+    /// The first column of the first row, if any.
+    pub(crate) async fn first<'q, T>(
+        &mut self,
+        sql: &'q str,
+        p: impl PgParams<'q>,
+    ) -> StoreResult<Option<T>>
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+    {
+        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+        let row = sqlx::query_scalar_with(sql, args)
+            .fetch_optional(&mut *self.0)
+            .await;
+        row.map_err(err)
     }
 }
 

@@ -5,7 +5,6 @@ mod funnel_rollup;
 mod funnels;
 mod ingest;
 mod planner_stats;
-mod presence;
 pub mod unreachable;
 
 use std::time::Duration;
@@ -95,17 +94,6 @@ impl TrackingStore for PgStore {
         }
         Ok(outcomes)
     }
-    async fn online_visitors_in(
-        &self,
-        project_id: &str,
-        since_ms: i64,
-        session_ids: &[String],
-    ) -> StoreResult<Vec<OnlineVisitor>> {
-        presence::online_visitors_in(&self.pool, project_id, since_ms, session_ids).await
-    }
-    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
-        presence::expire_sessions(&self.pool, idle_before_ms).await
-    }
 }
 
 // Funnel writes rebuild the rollup after locking its tables, so no ingest batch
@@ -127,15 +115,6 @@ impl FunnelStore for PgStore {
         only_unbuilt: bool,
     ) -> StoreResult<usize> {
         funnels::rebuild_all(&self.pool, project_id, only_unbuilt).await
-    }
-    async fn funnel_build_states(
-        &self,
-        project_id: &str,
-    ) -> StoreResult<Vec<(String, vibe_store::funnel_build::BuildState)>> {
-        vibe_store::funnel_build::io::states(&self.db, project_id).await
-    }
-    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>> {
-        vibe_store::funnel_build::io::pending(&self.db).await
     }
     async fn build_funnel_chunk(
         &self,

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, ToSql, Transaction};
 use vibe_store::funnel_build::io::{self as build, BuildIo, FunnelRow, SAVE_STATE};
 use vibe_store::funnel_build::{BuildState, ChunkDone, Phase};
 use vibe_store::funnel_rollup::FunnelDef;
@@ -12,7 +12,7 @@ use vibe_store::ingest::io::run_ready;
 use vibe_store::StoreResult;
 
 use crate::ingest::Writer;
-use crate::sql::{err, execute_numbered, first_row, numbered};
+use crate::sql::{each_row, err, execute_numbered, first_row, optional};
 
 /// Marks a funnel building, inside the transaction that stored its definition.
 /// A new funnel has no rollup rows and starts scanning; an edited one first
@@ -60,23 +60,7 @@ fn step(
     funnel_id: &str,
     chunk: usize,
 ) -> StoreResult<Option<BuildState>> {
-    let row: Option<FunnelRow> = numbered(tx, build::FUNNEL_ROW, &[&project_id, &funnel_id])?
-        .raw_query()
-        .next()
-        .map_err(err)?
-        .map(|r| -> rusqlite::Result<FunnelRow> {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .transpose()
-        .map_err(err)?;
+    let row: Option<FunnelRow> = optional(tx, build::FUNNEL_ROW, &[&project_id, &funnel_id])?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -85,17 +69,12 @@ fn step(
         return Ok(Some(state));
     }
     run_ready(build::advance(&mut Writer(tx), &def, &mut state, chunk))?;
-    let (phase, person) = (state.phase.code(), &state.person);
-    let values: [&dyn rusqlite::ToSql; 7] = [
-        &phase,
-        &state.scanned_to,
-        person,
-        &state.first_ts,
-        &state.last_ts,
-        &project_id,
-        &funnel_id,
-    ];
-    execute_numbered(tx, SAVE_STATE, &values)?;
+    let (phase, ts, person, first, last, p, f) = state.saved(project_id, funnel_id);
+    execute_numbered(
+        tx,
+        SAVE_STATE,
+        &[&phase, &ts, &person, &first, &last, &p, &f],
+    )?;
     Ok(Some(state))
 }
 
@@ -114,13 +93,8 @@ impl BuildIo for Writer<'_, '_> {
     }
 
     async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)> {
-        let mut stmt = numbered(self.0, build::EVENT_BOUNDS, &[&project_id])?;
-        let mut rows = stmt.raw_query();
-        let r = rows
-            .next()
-            .map_err(err)?
-            .ok_or(vibe_store::StoreError::NotFound)?;
-        Ok((r.get(0).map_err(err)?, r.get(1).map_err(err)?))
+        let bounds = optional(self.0, build::EVENT_BOUNDS, &[&project_id])?;
+        bounds.ok_or(vibe_store::StoreError::NotFound)
     }
 
     async fn chunk_end(
@@ -138,17 +112,12 @@ impl BuildIo for Writer<'_, '_> {
         after: Option<&str>,
         per: i64,
     ) -> StoreResult<Vec<String>> {
-        let mut stmt = self
-            .0
-            .prepare_cached(
-                "SELECT DISTINCT person FROM funnel_hits
-                 WHERE project_id = ?1 AND funnel_id = ?2 AND (?3 IS NULL OR person > ?3)
-                 ORDER BY person LIMIT ?4",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map(params![def.project_id, def.id, after, per], |r| r.get(0))
-            .map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
+        let sql = "SELECT DISTINCT person FROM funnel_hits
+                 WHERE project_id = $1 AND funnel_id = $2 AND ($3 IS NULL OR person > $3)
+                 ORDER BY person LIMIT $4";
+        let mut people = Vec::new();
+        let values: [&dyn ToSql; 4] = [&def.project_id, &def.id, &after, &per];
+        each_row(self.0, sql, &values, |p| people.push(p))?;
+        Ok(people)
     }
 }

@@ -5,13 +5,16 @@
 use rusqlite::{params, params_from_iter, ToSql, Transaction};
 use vibe_store::funnel::{events_sql, FunnelEvent};
 use vibe_store::funnel_rollup::io::FunnelIo;
-use vibe_store::funnel_rollup::{sort_hits, FunnelDef, FunnelHit, FunnelReach, HourDeltas};
+use vibe_store::funnel_rollup::{
+    sort_hits, FunnelDef, FunnelHit, FunnelReach, HitColumns, HourDeltas,
+};
+use vibe_store::funnels::sql::DELETE_ROLLUP;
 use vibe_store::ingest::shaped_chunks;
 use vibe_store::users::SqlValue;
 use vibe_store::StoreResult;
 
 use crate::ingest::Writer;
-use crate::sql::{err, execute_numbered, placeholders};
+use crate::sql::{err, execute_numbered, multi_row, push_rows};
 
 /// The funnels of these projects.
 pub fn defs(tx: &Transaction<'_>, project_ids: &[&str]) -> StoreResult<Vec<FunnelDef>> {
@@ -44,47 +47,37 @@ impl FunnelIo for Writer<'_, '_> {
     }
 
     async fn clear_for_rebuild(&mut self, project_id: &str, funnel_id: &str) -> StoreResult<()> {
-        for sql in [
-        "DELETE FROM funnel_hits WHERE project_id = ?1 AND funnel_id = ?2",
-        "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2",
-        "DELETE FROM funnel_reach_hours WHERE project_id = ?1 AND funnel_id = ?2",
-        "UPDATE funnels SET rollup_ready = 1, build_phase = 3 WHERE project_id = ?1 AND id = ?2",
-    ] {
-        self.0.execute(sql, params![project_id, funnel_id]).map_err(err)?;
-    }
-        Ok(())
+        for sql in DELETE_ROLLUP {
+            execute_numbered(self.0, sql, &[&project_id, &funnel_id])?;
+        }
+        let ready = "UPDATE funnels SET rollup_ready = 1, build_phase = 3 WHERE project_id = $1 AND id = $2";
+        execute_numbered(self.0, ready, &[&project_id, &funnel_id]).map(drop)
     }
 
     async fn insert_hits(&mut self, funnels: &[FunnelDef], hits: &[FunnelHit]) -> StoreResult<()> {
-        let tx = self.0;
+        let head = "INSERT INTO funnel_hits (project_id, funnel_id, person, ts, event_id, anonymous_id, steps) ";
+        let project_of = |fid: &str| {
+            let def = funnels.iter().find(|f| f.id == fid);
+            def.map(|f| f.project_id.clone()).unwrap_or_default()
+        };
         for chunk in shaped_chunks(hits) {
-            let sql = format!(
-            "INSERT INTO funnel_hits (project_id, funnel_id, person, ts, event_id, anonymous_id, steps) VALUES {} ON CONFLICT DO NOTHING",
-            placeholders(chunk.len(), 7)
-        );
-            let project_of = |fid: &str| {
-                funnels
-                    .iter()
-                    .find(|f| f.id == fid)
-                    .map(|f| f.project_id.clone())
-                    .unwrap_or_default()
-            };
             let projects: Vec<String> = chunk.iter().map(|h| project_of(&h.funnel_id)).collect();
             let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 7);
             for (h, p) in chunk.iter().zip(&projects) {
+                let (f, person, event) = (&h.funnel_id, &h.person, &h.event_id);
                 args.extend([
                     p as &dyn ToSql,
-                    &h.funnel_id,
-                    &h.person,
+                    f,
+                    person,
                     &h.ts,
-                    &h.event_id,
+                    event,
                     &h.anonymous_id,
                     &h.steps,
                 ]);
             }
-            tx.prepare_cached(&sql)
-                .and_then(|mut s| s.execute(args.as_slice()))
-                .map_err(err)?;
+            let tail = " ON CONFLICT DO NOTHING";
+            let mut stmt = multi_row(self.0, head, chunk.len(), 7, tail)?;
+            stmt.execute(params_from_iter(args)).map_err(err)?;
         }
         Ok(())
     }
@@ -96,44 +89,28 @@ impl FunnelIo for Writer<'_, '_> {
         people: &[&str],
         since: i64,
     ) -> StoreResult<Vec<FunnelHit>> {
-        let tx = self.0;
         let mut hits = Vec::new();
         for chunk in shaped_chunks(people) {
             let sql = format!(
                 "SELECT funnel_id, person, ts, event_id, anonymous_id, steps FROM funnel_hits
              WHERE project_id = ? AND funnel_id = ? AND ts >= ? AND person IN ({})",
-                vec!["?"; chunk.len()].join(", ")
+                marks(chunk.len())
             );
-            let mut args: Vec<&dyn ToSql> = vec![&def.project_id, &def.id, &since];
-            args.extend(chunk.iter().map(|p| p as &dyn ToSql));
-            let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-            let rows = stmt
-                .query_map(args.as_slice(), |r| {
-                    Ok(FunnelHit {
-                        funnel_id: r.get(0)?,
-                        person: r.get(1)?,
-                        ts: r.get(2)?,
-                        event_id: r.get(3)?,
-                        anonymous_id: r.get(4)?,
-                        steps: r.get(5)?,
-                    })
-                })
-                .map_err(err)?;
-            for row in rows {
-                hits.push(row.map_err(err)?);
-            }
+            let head: [&dyn ToSql; 3] = [&def.project_id, &def.id, &since];
+            let args = head
+                .into_iter()
+                .chain(chunk.iter().map(|p| p as &dyn ToSql));
+            let hit = |c: HitColumns| FunnelHit::from(c);
+            push_rows(self.0, &sql, params_from_iter(args), &mut hits, hit)?;
         }
         sort_hits(&mut hits);
         Ok(hits)
     }
 
     async fn delete_reach(&mut self, def: &FunnelDef, people: &[&str]) -> StoreResult<()> {
-        let tx = self.0;
-        let mut stmt = tx
-            .prepare_cached(
-                "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2 AND person = ?3",
-            )
-            .map_err(err)?;
+        let sql =
+            "DELETE FROM funnel_reach WHERE project_id = ?1 AND funnel_id = ?2 AND person = ?3";
+        let mut stmt = self.0.prepare_cached(sql).map_err(err)?;
         for p in people {
             stmt.execute(params![def.project_id, def.id, p])
                 .map_err(err)?;
@@ -147,69 +124,60 @@ impl FunnelIo for Writer<'_, '_> {
         def: &FunnelDef,
         people: &[&str],
     ) -> StoreResult<Vec<FunnelReach>> {
-        let tx = self.0;
         let mut rows = Vec::new();
         for chunk in shaped_chunks(people) {
             let sql = format!(
                 "SELECT person, step, last_start FROM funnel_reach
              WHERE project_id = ? AND funnel_id = ? AND person IN ({})",
-                vec!["?"; chunk.len()].join(", ")
+                marks(chunk.len())
             );
-            let mut args: Vec<&dyn ToSql> = vec![&def.project_id, &def.id];
-            args.extend(chunk.iter().map(|p| p as &dyn ToSql));
-            let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-            let found = stmt
-                .query_map(args.as_slice(), |r| {
-                    Ok(FunnelReach {
-                        funnel_id: def.id.clone(),
-                        person: r.get(0)?,
-                        step: r.get(1)?,
-                        last_start: r.get(2)?,
-                    })
-                })
-                .map_err(err)?;
-            for row in found {
-                rows.push(row.map_err(err)?);
-            }
+            let head: [&dyn ToSql; 2] = [&def.project_id, &def.id];
+            let args = head
+                .into_iter()
+                .chain(chunk.iter().map(|p| p as &dyn ToSql));
+            push_rows(
+                self.0,
+                &sql,
+                params_from_iter(args),
+                &mut rows,
+                |(person, step, last_start)| FunnelReach {
+                    funnel_id: def.id.clone(),
+                    person,
+                    step,
+                    last_start,
+                },
+            )?;
         }
         Ok(rows)
     }
 
     async fn write_reach(&mut self, def: &FunnelDef, rows: &[FunnelReach]) -> StoreResult<()> {
-        let tx = self.0;
+        let head = "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start) ";
         for chunk in shaped_chunks(rows) {
-            let sql = format!(
-            "INSERT INTO funnel_reach (project_id, funnel_id, person, step, last_start) VALUES {}",
-            placeholders(chunk.len(), 5),
-        );
             let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 5);
             for r in chunk {
+                let (f, person) = (&r.funnel_id, &r.person);
                 args.extend([
                     &def.project_id as &dyn ToSql,
-                    &r.funnel_id,
-                    &r.person,
+                    f,
+                    person,
                     &r.step,
                     &r.last_start,
                 ]);
             }
-            tx.prepare_cached(&sql)
-                .and_then(|mut s| s.execute(args.as_slice()))
-                .map_err(err)?;
+            let mut stmt = multi_row(self.0, head, chunk.len(), 5, "")?;
+            stmt.execute(params_from_iter(args)).map_err(err)?;
         }
         Ok(())
     }
 
     async fn write_hours(&mut self, def: &FunnelDef, deltas: &HourDeltas) -> StoreResult<()> {
-        let tx = self.0;
-        let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO funnel_reach_hours (project_id, funnel_id, step, hour, people) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (project_id, funnel_id, step, hour) DO UPDATE SET people = people + excluded.people",
-        )
-        .map_err(err)?;
+        let sql = "INSERT INTO funnel_reach_hours (project_id, funnel_id, step, hour, people) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (project_id, funnel_id, step, hour) DO UPDATE SET people = people + excluded.people";
+        let mut stmt = self.0.prepare_cached(sql).map_err(err)?;
         for ((step, hour), people) in deltas {
-            stmt.execute(params![def.project_id, def.id, step, hour, people])
-                .map_err(err)?;
+            let values = params![def.project_id, def.id, step, hour, people];
+            stmt.execute(values).map_err(err)?;
         }
         Ok(())
     }
@@ -221,31 +189,40 @@ impl FunnelIo for Writer<'_, '_> {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<FunnelEvent>> {
-        let tx = self.0;
         let (sql, args) = events_sql(&def.project_id, &def.steps, from, to);
-        let args: Vec<Box<dyn ToSql>> = args
-            .into_iter()
-            .map(|a| -> Box<dyn ToSql> {
-                match a {
-                    SqlValue::Text(s) => Box::new(s),
-                    SqlValue::Int(i) => Box::new(i),
-                }
-            })
-            .collect();
-        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-        let rows = stmt
-            .query_map(params_from_iter(args.iter()), |r| {
-                Ok(FunnelEvent {
-                    id: r.get(0)?,
-                    anonymous_id: r.get(1)?,
-                    person: r.get(2)?,
-                    ts: r.get(3)?,
-                    kind: r.get(4)?,
-                    path: r.get(5)?,
-                    name: r.get(6)?,
-                })
-            })
-            .map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
+        let args = args.iter().map(|a| match a {
+            SqlValue::Text(s) => s as &dyn ToSql,
+            SqlValue::Int(i) => i as &dyn ToSql,
+        });
+        let mut events = Vec::new();
+        push_rows(self.0, &sql, params_from_iter(args), &mut events, event)?;
+        Ok(events)
+    }
+}
+
+/// `?, ?, …` for an IN list of `n`.
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+type EventColumns = (
+    String,
+    Option<String>,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+fn event((id, anonymous_id, person, ts, kind, path, name): EventColumns) -> FunnelEvent {
+    FunnelEvent {
+        id,
+        anonymous_id,
+        person,
+        ts,
+        kind,
+        path,
+        name,
     }
 }

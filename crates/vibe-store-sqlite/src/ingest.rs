@@ -19,7 +19,7 @@ use vibe_store::rollup::{DailyDelta, SessionState};
 use vibe_store::*;
 
 use crate::funnel_rollup;
-use crate::sql::{each_row, err, execute_numbered, first_row, multi_row, select_in};
+use crate::sql::{each_row, err, execute_numbered, first_row, multi_row, select_in, InKey};
 
 pub fn ingest(
     conn: &mut rusqlite::Connection,
@@ -46,8 +46,34 @@ fn days(
     Ok(out)
 }
 
-fn pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<Key> {
-    Ok((r.get(0)?, r.get(1)?))
+impl InKey<2> for EventRow<'_> {
+    fn key(&self) -> [&dyn ToSql; 2] {
+        [&self.0.project_id, &self.1.id]
+    }
+}
+
+impl InKey<2> for Key {
+    fn key(&self) -> [&dyn ToSql; 2] {
+        [&self.0, &self.1]
+    }
+}
+
+impl InKey<2> for PersonUpsert {
+    fn key(&self) -> [&dyn ToSql; 2] {
+        [&self.project_id, &self.id]
+    }
+}
+
+impl InKey<2> for SessionUpsert {
+    fn key(&self) -> [&dyn ToSql; 2] {
+        [&self.project_id, &self.id]
+    }
+}
+
+impl InKey<3> for ActiveDay {
+    fn key(&self) -> [&dyn ToSql; 3] {
+        [&self.0, &self.1, &self.2]
+    }
 }
 
 /// The open IMMEDIATE transaction: no other writer gets in between, so reads
@@ -58,18 +84,8 @@ impl IngestIo for Writer<'_, '_> {
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>> {
         // Ids already stored are retries. Asking first (usually nothing comes back)
         // is cheaper than `RETURNING` every inserted row.
-        let mut existing: HashSet<Key> = HashSet::new();
         let head = "SELECT project_id, id FROM user_events WHERE (project_id, id)";
-        select_in(
-            self.0,
-            head,
-            rows,
-            |(j, m, _)| [&j.project_id as &dyn ToSql, &m.id],
-            |r| {
-                existing.insert(pair(r)?);
-                Ok(())
-            },
-        )?;
+        let existing: HashSet<Key> = select_in(self.0, head, rows, |k: Key| k)?;
         let mut inserted = HashSet::new();
         let fresh: Vec<_> = rows
             .iter()
@@ -107,19 +123,8 @@ impl IngestIo for Writer<'_, '_> {
     }
 
     async fn read_aliases(&mut self, anons: &[Key]) -> StoreResult<HashMap<Key, String>> {
-        let mut by_anon = HashMap::new();
         let head = "SELECT project_id, anonymous_id, site_user_id FROM site_user_aliases WHERE (project_id, anonymous_id)";
-        select_in(
-            self.0,
-            head,
-            anons,
-            |(p, a)| [p as &dyn ToSql, a],
-            |r| {
-                by_anon.insert(pair(r)?, r.get(2)?);
-                Ok(())
-            },
-        )?;
-        Ok(by_anon)
+        select_in(self.0, head, anons, |(p, a, person)| ((p, a), person))
     }
 
     async fn insert_aliases(&mut self, new: &[&Key]) -> StoreResult<()> {
@@ -201,43 +206,28 @@ impl IngestIo for Writer<'_, '_> {
     }
 
     async fn read_first_seen(&mut self, people: &[PersonUpsert]) -> StoreResult<HashMap<Key, i64>> {
-        let mut out = HashMap::new();
         let head = "SELECT project_id, id, first_seen FROM site_users WHERE (project_id, id)";
-        select_in(
-            self.0,
-            head,
-            people,
-            |p| [&p.project_id as &dyn ToSql, &p.id],
-            |r| {
-                out.insert(pair(r)?, r.get(2)?);
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        select_in(self.0, head, people, |(p, id, first)| ((p, id), first))
     }
 
     async fn read_sessions(
         &mut self,
         sessions: &[SessionUpsert],
     ) -> StoreResult<HashMap<Key, SessionState>> {
-        let mut out = HashMap::new();
         let head = "SELECT project_id, id, started_at, last_seen_at, page_count FROM site_sessions WHERE (project_id, id)";
         select_in(
             self.0,
             head,
             sessions,
-            |s| [&s.project_id as &dyn ToSql, &s.id],
-            |r| {
+            |(p, id, started_at, last_seen_at, page_count)| {
                 let state = SessionState {
-                    started_at: r.get(2)?,
-                    last_seen_at: r.get(3)?,
-                    page_count: r.get(4)?,
+                    started_at,
+                    last_seen_at,
+                    page_count,
                 };
-                out.insert(pair(r)?, state);
-                Ok(())
+                ((p, id), state)
             },
-        )?;
-        Ok(out)
+        )
     }
 
     async fn upsert_people(&mut self, people: &[PersonUpsert]) -> StoreResult<()> {
@@ -322,18 +312,8 @@ impl IngestIo for Writer<'_, '_> {
         days: &'d [ActiveDay],
     ) -> StoreResult<Vec<Cow<'d, ActiveDay>>> {
         // Asking first is cheaper than `RETURNING` every row, as for events.
-        let mut existing: HashSet<ActiveDay> = HashSet::new();
         let head = "SELECT project_id, site_user_id, day FROM user_days WHERE (project_id, site_user_id, day)";
-        select_in(
-            self.0,
-            head,
-            days,
-            |(p, u, d)| [p as &dyn ToSql, u, d],
-            |r| {
-                existing.insert((r.get(0)?, r.get(1)?, r.get(2)?));
-                Ok(())
-            },
-        )?;
+        let existing: HashSet<ActiveDay> = select_in(self.0, head, days, |d: ActiveDay| d)?;
         let new: Vec<Cow<'d, ActiveDay>> = days
             .iter()
             .filter(|k| !existing.contains(*k))

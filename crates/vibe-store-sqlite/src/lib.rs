@@ -4,7 +4,6 @@ mod funnel_build;
 mod funnel_rollup;
 mod funnels;
 mod ingest;
-mod presence;
 mod sql;
 
 use std::path::Path;
@@ -14,7 +13,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
 use vibe_store::db::{err, Db, HasDb};
 use vibe_store::*;
 
@@ -33,7 +31,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub struct SqliteStore {
     /// The sqlx pool, for reads and the shared SQL of the domain traits.
     db: Db,
-    pool: SqlitePool,
     /// The one connection ingestion writes through, used from a blocking thread.
     /// SQLite has a single writer anyway, and a connection that always writes
     /// keeps its page cache warm.
@@ -161,7 +158,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(err)?;
-        let db = Db::Sqlite(pool.clone());
+        let db = Db::Sqlite(pool);
         db.migrate(MIGRATIONS).await?;
         let path_for_checkpoints = path.clone();
         let writer = tokio::task::spawn_blocking(move || open_writer(&path))
@@ -169,7 +166,7 @@ impl SqliteStore {
             .map_err(StoreError::other)??;
         let writer = Arc::new(Mutex::new(writer));
         spawn_checkpointer(path_for_checkpoints, Arc::downgrade(&writer));
-        Ok(Self { db, pool, writer })
+        Ok(Self { db, writer })
     }
 }
 
@@ -192,17 +189,6 @@ impl TrackingStore for SqliteStore {
         let jobs = jobs.to_vec();
         self.on_writer(move |conn| ingest::ingest(conn, &jobs))
             .await
-    }
-    async fn online_visitors_in(
-        &self,
-        project_id: &str,
-        since_ms: i64,
-        session_ids: &[String],
-    ) -> StoreResult<Vec<OnlineVisitor>> {
-        presence::online_visitors_in(&self.pool, project_id, since_ms, session_ids).await
-    }
-    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
-        presence::expire_sessions(&self.pool, idle_before_ms).await
     }
 }
 
@@ -233,15 +219,6 @@ impl FunnelStore for SqliteStore {
         let project_id = project_id.map(str::to_owned);
         self.on_writer(move |conn| funnels::rebuild_all(conn, project_id.as_deref(), only_unbuilt))
             .await
-    }
-    async fn funnel_build_states(
-        &self,
-        project_id: &str,
-    ) -> StoreResult<Vec<(String, vibe_store::funnel_build::BuildState)>> {
-        vibe_store::funnel_build::io::states(&self.db, project_id).await
-    }
-    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>> {
-        vibe_store::funnel_build::io::pending(&self.db).await
     }
     async fn build_funnel_chunk(
         &self,

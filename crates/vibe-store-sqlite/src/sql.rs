@@ -73,12 +73,7 @@ pub(crate) fn first_row<T: rusqlite::types::FromSql>(
     statement: &str,
     values: &[&dyn ToSql],
 ) -> StoreResult<Option<T>> {
-    let mut stmt = numbered(tx, statement, values)?;
-    let mut rows = stmt.raw_query();
-    match rows.next().map_err(err)? {
-        Some(r) => r.get(0).map(Some).map_err(err),
-        None => Ok(None),
-    }
+    Ok(optional::<(T,)>(tx, statement, values)?.map(|(v,)| v))
 }
 
 /// Runs one of the shared `$1, $2, …` statements; the rows it changed.
@@ -90,25 +85,74 @@ pub(crate) fn execute_numbered(
     numbered(tx, statement, values)?.raw_execute().map_err(err)
 }
 
-/// `head IN (VALUES (?, …), …)` over `keys` in the fixed shapes; `row` per match.
-pub(crate) fn select_in<K, const N: usize>(
+/// A row read as a tuple of its columns.
+pub(crate) trait Columns:
+    for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>
+{
+}
+impl<T> Columns for T where T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> {}
+
+/// The first row of a numbered statement, if any.
+pub(crate) fn optional<T: Columns>(
+    tx: &Transaction<'_>,
+    statement: &str,
+    values: &[&dyn ToSql],
+) -> StoreResult<Option<T>> {
+    let mut stmt = numbered(tx, statement, values)?;
+    let mut rows = stmt.raw_query();
+    rows.next()
+        .map_err(err)?
+        .map(T::try_from)
+        .transpose()
+        .map_err(err)
+}
+
+/// Every row of a positional (`?`) statement, mapped and appended to `out`.
+pub(crate) fn push_rows<T: Columns, U>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    values: impl rusqlite::Params,
+    out: &mut Vec<U>,
+    map: impl Fn(T) -> U,
+) -> StoreResult<()> {
+    let mut stmt = tx.prepare_cached(sql).map_err(err)?;
+    let rows = stmt.query(values).map_err(err)?;
+    read_rows(rows, |r| out.push(map(r)))
+}
+
+fn read_rows<T: Columns>(mut rows: rusqlite::Rows<'_>, mut each: impl FnMut(T)) -> StoreResult<()> {
+    while let Some(r) = rows.next().map_err(err)? {
+        each(T::try_from(r).map_err(err)?);
+    }
+    Ok(())
+}
+
+/// The key columns a [`select_in`] matches rows by.
+pub(crate) trait InKey<const N: usize> {
+    fn key(&self) -> [&dyn ToSql; N];
+}
+
+/// `head IN (VALUES (?, …), …)` over `keys` in the fixed shapes, each row read
+/// as `T` and mapped into the collection.
+pub(crate) fn select_in<K: InKey<N>, T: Columns, U, C, const N: usize>(
     tx: &Transaction<'_>,
     head: &str,
     keys: &[K],
-    bind: impl Fn(&K) -> [&dyn ToSql; N],
-    mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
-) -> StoreResult<()> {
+    map: impl Fn(T) -> U,
+) -> StoreResult<C>
+where
+    C: Default + Extend<U>,
+{
+    let mut out = C::default();
     for chunk in shaped_chunks(keys) {
         let sql = format!("{head} IN (VALUES {})", placeholders(chunk.len(), N));
         let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-        let mut rows = stmt
-            .query(params_from_iter(chunk.iter().flat_map(&bind)))
+        let rows = stmt
+            .query(params_from_iter(chunk.iter().flat_map(InKey::key)))
             .map_err(err)?;
-        while let Some(r) = rows.next().map_err(err)? {
-            row(r).map_err(err)?;
-        }
+        read_rows(rows, |r| out.extend([map(r)]))?;
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `head VALUES (?, …), … tail` for `rows` rows of `cols` columns, prepared.

@@ -101,27 +101,33 @@ impl<T> Scalar for T where
 
 /// The values bound to a shared statement, in `$1, $2, …` order: `()` or a
 /// tuple of values both backends encode.
-pub trait Params<'q>: Send {
+pub trait Params<'q>: SqliteParams<'q> + PgParams<'q> {}
+impl<'q, T: SqliteParams<'q> + PgParams<'q>> Params<'q> for T {}
+
+/// Values bound to a SQLite statement (a tuple, as for [`Params`]).
+pub trait SqliteParams<'q>: Send {
     fn sqlite(self) -> Result<SqliteArguments<'q>, sqlx::error::BoxDynError>;
+}
+
+/// Values bound to a PostgreSQL statement: also arrays, which SQLite lacks
+/// (the backend's own statements bind them).
+pub trait PgParams<'q>: Send {
     fn postgres(self) -> Result<PgArguments, sqlx::error::BoxDynError>;
 }
 
 macro_rules! params_tuple {
     ($($v:ident),*) => {
-        impl<'q, $($v),*> Params<'q> for ($($v,)*)
+        params_tuple!(@one SqliteParams, Sqlite, SqliteArguments<'q>, sqlite, $($v),*);
+        params_tuple!(@one PgParams, Postgres, PgArguments, postgres, $($v),*);
+    };
+    (@one $trait:ident, $db:ident, $args:ty, $method:ident, $($v:ident),*) => {
+        impl<'q, $($v),*> $trait<'q> for ($($v,)*)
         where
-            $($v: 'q + Send + Type<Sqlite> + Encode<'q, Sqlite> + Type<Postgres> + Encode<'q, Postgres>,)*
+            $($v: 'q + Send + Type<$db> + Encode<'q, $db>,)*
         {
             #[allow(non_snake_case, unused_mut)]
-            fn sqlite(self) -> Result<SqliteArguments<'q>, sqlx::error::BoxDynError> {
-                let mut args = SqliteArguments::default();
-                let ($($v,)*) = self;
-                $(args.add($v)?;)*
-                Ok(args)
-            }
-            #[allow(non_snake_case, unused_mut)]
-            fn postgres(self) -> Result<PgArguments, sqlx::error::BoxDynError> {
-                let mut args = PgArguments::default();
+            fn $method(self) -> Result<$args, sqlx::error::BoxDynError> {
+                let mut args = <$args>::default();
                 let ($($v,)*) = self;
                 $(args.add($v)?;)*
                 Ok(args)

@@ -60,16 +60,20 @@ pub trait FunnelStore: HasDb {
         only_unbuilt: bool,
     ) -> StoreResult<usize>;
 
-    // Builds run in short transactions serialised with ingestion, which the
-    // backends ensure differently (SQLite: the writer connection; PostgreSQL:
-    // table locks with a lock timeout), hence required methods.
     /// Build state of each of a project's funnels, by funnel id.
     async fn funnel_build_states(
         &self,
         project_id: &str,
-    ) -> StoreResult<Vec<(String, build::BuildState)>>;
+    ) -> StoreResult<Vec<(String, build::BuildState)>> {
+        build::io::states(self.db(), project_id).await
+    }
     /// `(project_id, funnel_id)` of every funnel not ready, oldest first.
-    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>>;
+    async fn funnels_to_build(&self) -> StoreResult<Vec<(String, String)>> {
+        build::io::pending(self.db()).await
+    }
+    // A build chunk runs in a short transaction serialised with ingestion,
+    // which the backends ensure differently (SQLite: the writer connection;
+    // PostgreSQL: table locks with a lock timeout), hence a required method.
     /// One short transaction of a funnel's build: `chunk` events scanned, rows
     /// cleared per table, or `chunk / 50` people recomputed.
     async fn build_funnel_chunk(

@@ -70,6 +70,22 @@ pub struct FunnelHit {
     pub steps: i64,
 }
 
+/// A [`FunnelHit`]'s columns, in field order (as a backend reads them).
+pub type HitColumns = (String, String, i64, String, Option<String>, i64);
+
+impl From<HitColumns> for FunnelHit {
+    fn from((funnel_id, person, ts, event_id, anonymous_id, steps): HitColumns) -> Self {
+        Self {
+            funnel_id,
+            person,
+            ts,
+            event_id,
+            anonymous_id,
+            steps,
+        }
+    }
+}
+
 /// One row of `funnel_reach`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunnelReach {

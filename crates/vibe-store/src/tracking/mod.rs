@@ -6,7 +6,7 @@ pub mod ingest;
 
 use async_trait::async_trait;
 
-use crate::db::HasDb;
+use crate::db::{err, Db, HasDb};
 use crate::{IngestJob, IngestOutcome, OnlineVisitor, StoreResult};
 
 /// Columns of [`OnlineVisitor`], from `site_sessions s JOIN site_users u`.
@@ -31,11 +31,63 @@ pub trait TrackingStore: HasDb {
         project_id: &str,
         since_ms: i64,
         session_ids: &[String],
-    ) -> StoreResult<Vec<OnlineVisitor>>;
+    ) -> StoreResult<Vec<OnlineVisitor>> {
+        match self.db() {
+            // PostgreSQL binds one array: one statement shape whatever the number
+            // of sessions.
+            Db::Postgres(pool) => {
+                let sql = format!("SELECT {ONLINE_COLS} {ONLINE_FROM} AND s.id = ANY($3)");
+                let q = sqlx::query_as(&sql).bind(project_id).bind(since_ms);
+                q.bind(session_ids).fetch_all(pool).await.map_err(err)
+            }
+            // SQLite has no arrays: bounded IN lists keep under its
+            // bound-parameter limit.
+            Db::Sqlite(pool) => {
+                let mut out = Vec::new();
+                for chunk in session_ids.chunks(500) {
+                    let marks = (3..3 + chunk.len())
+                        .map(|n| format!("${n}"))
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    let sql = format!("SELECT {ONLINE_COLS} {ONLINE_FROM} AND s.id IN ({marks})");
+                    let mut q = sqlx::query_as(&sql).bind(project_id).bind(since_ms);
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    out.extend(q.fetch_all(pool).await.map_err(err)?);
+                }
+                Ok(out)
+            }
+        }
+    }
 
     /// Closes sessions idle since before `idle_before_ms` (their `ended_at` becomes
     /// their `last_seen_at`); returns how many were closed.
-    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64>;
+    async fn expire_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
+        let Db::Sqlite(_) = self.db() else {
+            // One statement on PostgreSQL, per project so the
+            // (project_id, last_seen_at) index serves the range.
+            let sql = "UPDATE site_sessions SET ended_at = last_seen_at
+                 WHERE project_id IN (SELECT id FROM projects) AND last_seen_at < $1 AND ended_at IS NULL";
+            return self.db().execute(sql, (idle_before_ms,)).await;
+        };
+        // In chunks on SQLite, each its own transaction: after a bulk import
+        // millions of sessions can be due at once, and one statement would hold
+        // SQLite's only write lock (and keep the collector waiting) for seconds.
+        const CHUNK: i64 = 5_000;
+        let sql = "UPDATE site_sessions SET ended_at = last_seen_at WHERE rowid IN (
+                SELECT rowid FROM site_sessions
+                WHERE project_id IN (SELECT id FROM projects) AND last_seen_at < $1 AND ended_at IS NULL
+                LIMIT $2)";
+        let mut total = 0;
+        loop {
+            let done = self.db().execute(sql, (idle_before_ms, CHUNK)).await?;
+            total += done;
+            if done < CHUNK as u64 {
+                return Ok(total);
+            }
+        }
+    }
 
     /// Sessions seen at or after `since_ms` that have not left, newest first.
     async fn online_visitors(

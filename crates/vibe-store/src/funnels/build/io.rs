@@ -53,6 +53,34 @@ impl BuildState {
     }
 }
 
+/// The values of [`SAVE_STATE`], in order.
+pub type SavedState<'a> = (
+    i64,
+    Option<i64>,
+    Option<&'a str>,
+    Option<i64>,
+    Option<i64>,
+    &'a str,
+    &'a str,
+);
+
+impl BuildState {
+    /// This state as [`SAVE_STATE`]'s values for one funnel.
+    pub fn saved<'a>(&'a self, project_id: &'a str, funnel_id: &'a str) -> SavedState<'a> {
+        let person = self.person.as_deref();
+        let (ts, first, last) = (self.scanned_to, self.first_ts, self.last_ts);
+        (
+            self.phase.code(),
+            ts,
+            person,
+            first,
+            last,
+            project_id,
+            funnel_id,
+        )
+    }
+}
+
 /// A funnel row's definition and build state.
 pub fn of_funnel_row(project_id: &str, funnel_id: &str, row: FunnelRow) -> (FunnelDef, BuildState) {
     let (steps, window_days, phase, ts, person, first, last) = row;
