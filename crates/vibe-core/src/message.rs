@@ -55,7 +55,9 @@ impl MessageKind {
 }
 
 /// Device, browser and OS of the sender, from the message or its User-Agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Stored people and sessions keep it too, read back from the same three columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct ClientInfo {
     pub device: Option<String>,
     pub browser: Option<String>,

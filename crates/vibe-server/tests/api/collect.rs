@@ -336,7 +336,7 @@ async fn server_side_track_and_identify_use_secret_keys(backend: Backend) {
     assert_eq!(paid["props"], json!({"eur": 49}));
     let user = app.stored_user(&p.id, "uid:u-1").await;
     assert_eq!(
-        (user.email.as_deref(), user.plan.as_deref()),
+        (user.identity.email.as_deref(), user.plan.as_deref()),
         (Some("u1@example.com"), Some("premium"))
     );
 

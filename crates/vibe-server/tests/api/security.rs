@@ -559,7 +559,7 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(person.user_id.as_deref(), Some("user-1"));
+    assert_eq!(person.identity.user_id.as_deref(), Some("user-1"));
 
     // Someone else's browser claiming user-1 on a page view: counted, but
     // not as user-1.
@@ -572,7 +572,7 @@ async fn identity_verification_rejects_unsigned_identifies(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_ne!(evil.id, person.id);
-    assert_eq!(evil.user_id, None);
+    assert_eq!(evil.identity.user_id, None);
 
     // Rotating: the old signature stops working.
     let rotated = app.post_json(&owner, &secret_path, json!({})).await;

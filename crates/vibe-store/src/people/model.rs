@@ -1,45 +1,65 @@
 //! Tracked people, their sessions and stored events, as the store reads them.
+//!
+//! The column groups that several rows share are sub-structs flattened into them
+//! (`#[sqlx(flatten)]`, `#[serde(flatten)]`): the SQL's column names and the JSON
+//! stay flat, the fields are listed once.
 
 use serde::Serialize;
+pub use vibe_core::message::ClientInfo;
+
+/// How a person is known: the ids the tracker sent and the promoted traits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Identity {
+    pub anonymous_id: Option<String>,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The page a visitor is on, from the session's `current_*` columns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CurrentPage {
+    #[sqlx(rename = "current_url")]
+    pub url: Option<String>,
+    #[sqlx(rename = "current_path")]
+    pub path: Option<String>,
+    #[sqlx(rename = "current_title")]
+    pub title: Option<String>,
+}
 
 /// One open session seen within the online window, with its person.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OnlineVisitor {
     pub session_id: String,
     pub site_user_id: String,
-    pub anonymous_id: Option<String>,
-    pub user_id: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
+    #[sqlx(flatten)]
+    pub identity: Identity,
     pub traits: String,
     pub started_at: i64,
     pub last_seen_at: i64,
-    pub current_url: Option<String>,
-    pub current_path: Option<String>,
-    pub current_title: Option<String>,
+    #[sqlx(flatten)]
+    pub current_page: CurrentPage,
     pub page_entered_at: Option<i64>,
     pub page_count: i64,
     pub referrer: Option<String>,
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
+    #[sqlx(flatten)]
+    pub client: ClientInfo,
 }
 
 /// A tracked person ("site user"): anonymous until identified.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct SiteUser {
     pub id: String,
-    pub anonymous_id: Option<String>,
-    pub user_id: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub identity: Identity,
     pub plan: Option<String>,
     pub traits: String,
     pub first_seen: i64,
     pub last_seen: i64,
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub client: ClientInfo,
     pub event_count: i64,
 }
 
@@ -56,9 +76,9 @@ pub struct SiteSession {
     pub page_entered_at: Option<i64>,
     pub referrer: Option<String>,
     pub page_count: i64,
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub client: ClientInfo,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

@@ -49,7 +49,7 @@ pub async fn ingest_creates_people_and_sessions(fx: Fixture) {
     assert_eq!(s.current_path.as_deref(), Some("/pricing"));
     assert_eq!(s.page_entered_at, Some(T0 + 5_000));
     assert_eq!(s.referrer.as_deref(), Some("https://google.com/"));
-    assert_eq!(s.device.as_deref(), Some("mobile"));
+    assert_eq!(s.client.device.as_deref(), Some("mobile"));
 
     let u = fx.person_of(&p, "anon-1").await;
     assert_eq!(
@@ -59,7 +59,7 @@ pub async fn ingest_creates_people_and_sessions(fx: Fixture) {
 
     let online = fx.online_visitors(&p.id, T0).await.unwrap();
     assert_eq!(online.len(), 1);
-    assert_eq!(online[0].current_title.as_deref(), Some("Pricing"));
+    assert_eq!(online[0].current_page.title.as_deref(), Some("Pricing"));
     assert!(fx
         .online_visitors(&p.id, T0 + 30_001)
         .await
@@ -177,7 +177,7 @@ pub async fn live_feed_lookups(fx: Fixture) {
     // s3 left; s2 was not asked for.
     let got = fx.online_visitors_in(&p.id, T0, &wanted).await.unwrap();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].current_path.as_deref(), Some("/x"));
+    assert_eq!(got[0].current_page.path.as_deref(), Some("/x"));
     assert_eq!(ids(got), ["s1"]);
     assert!(fx
         .online_visitors_in(&p.id, T0 + 1, &wanted)
@@ -219,7 +219,11 @@ pub async fn identify_merges_anonymous_person(fx: Fixture) {
     .await;
     let u = fx.person_of(&p, "dev1").await;
     assert_eq!(
-        (u.user_id.as_deref(), u.email.as_deref(), u.plan.as_deref()),
+        (
+            u.identity.user_id.as_deref(),
+            u.identity.email.as_deref(),
+            u.plan.as_deref()
+        ),
         (Some("u-42"), Some("ada@example.com"), Some("trial"))
     );
 
@@ -241,7 +245,7 @@ pub async fn identify_merges_anonymous_person(fx: Fixture) {
     assert_eq!(merged.first_seen, T0);
     assert_eq!(merged.event_count, 4);
     assert_eq!(
-        (merged.plan.as_deref(), merged.name.as_deref()),
+        (merged.plan.as_deref(), merged.identity.name.as_deref()),
         (Some("premium"), Some("Ada"))
     );
     let traits: Value = serde_json::from_str(&merged.traits).unwrap();
@@ -252,7 +256,9 @@ pub async fn identify_merges_anonymous_person(fx: Fixture) {
     assert_eq!(fx.session_of(&p, "d2").await.site_user_id, u.id);
     assert!(fx.site_user(&p.id, "dev2").await.unwrap().is_none());
     let online = fx.online_visitors(&p.id, T0).await.unwrap();
-    assert!(online.iter().all(|v| v.user_id.as_deref() == Some("u-42")));
+    assert!(online
+        .iter()
+        .all(|v| v.identity.user_id.as_deref() == Some("u-42")));
 
     // Server-side messages with only a user id land on the same person.
     fx.ingest(&p, [server_event("u-42", T0 + 300, "invoice_paid")])
@@ -262,7 +268,7 @@ pub async fn identify_merges_anonymous_person(fx: Fixture) {
     fx.ingest(&p, [server_event("u-7", T0 + 300, "import")])
         .await;
     assert_eq!(
-        fx.person(&p, "uid:u-7").await.user_id.as_deref(),
+        fx.person(&p, "uid:u-7").await.identity.user_id.as_deref(),
         Some("u-7")
     );
 }
@@ -287,8 +293,11 @@ pub async fn projects_are_isolated(fx: Fixture) {
     );
     fx.ingest(&a, [identify("same", "same", T0 + 1, "u1")])
         .await;
-    assert_eq!(fx.person(&a, "same").await.user_id.as_deref(), Some("u1"));
-    assert_eq!(fx.person(&b, "same").await.user_id, None);
+    assert_eq!(
+        fx.person(&a, "same").await.identity.user_id.as_deref(),
+        Some("u1")
+    );
+    assert_eq!(fx.person(&b, "same").await.identity.user_id, None);
     assert_eq!(fx.count_events(&a.id).await.unwrap(), 2);
     assert_eq!(fx.count_events(&b.id).await.unwrap(), 1);
     assert_eq!(fx.online_visitors(&b.id, T0).await.unwrap().len(), 1);

@@ -107,7 +107,7 @@ pub async fn profiles_and_session_history(fx: Fixture) {
     for any in ["anon-7", "u-7"] {
         let u = fx.find_user(&p.id, any).await.unwrap().unwrap();
         assert_eq!(
-            (u.id.as_str(), u.user_id.as_deref()),
+            (u.id.as_str(), u.identity.user_id.as_deref()),
             ("anon-7", Some("u-7"))
         );
     }

@@ -70,17 +70,17 @@ pub async fn users_csv(
                 let mut chunk = String::new();
                 for u in &users {
                     chunk.push_str(&csv::line([
-                        u.user_id.clone().unwrap_or_default(),
-                        u.anonymous_id.clone().unwrap_or_default(),
-                        u.email.clone().unwrap_or_default(),
-                        u.name.clone().unwrap_or_default(),
+                        u.identity.user_id.clone().unwrap_or_default(),
+                        u.identity.anonymous_id.clone().unwrap_or_default(),
+                        u.identity.email.clone().unwrap_or_default(),
+                        u.identity.name.clone().unwrap_or_default(),
                         u.plan.clone().unwrap_or_default(),
                         iso(u.first_seen),
                         iso(u.last_seen),
                         u.event_count.to_string(),
-                        u.device.clone().unwrap_or_default(),
-                        u.browser.clone().unwrap_or_default(),
-                        u.os.clone().unwrap_or_default(),
+                        u.client.device.clone().unwrap_or_default(),
+                        u.client.browser.clone().unwrap_or_default(),
+                        u.client.os.clone().unwrap_or_default(),
                     ]));
                 }
                 let next = match users.last() {

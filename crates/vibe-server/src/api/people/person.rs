@@ -4,26 +4,22 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use vibe_store::Identity;
 
 /// Who someone is: their ids, the promoted traits and all traits.
 #[derive(Serialize)]
 pub struct Person {
-    pub anonymous_id: Option<String>,
-    pub user_id: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub identity: Identity,
     /// Stored as JSON text; shown as the object (null if unreadable).
     pub traits: Value,
 }
 
-/// What they browse with, as classified at ingest.
-#[derive(Serialize)]
-pub struct Client {
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
-}
-
-pub fn traits(stored: &str) -> Value {
-    serde_json::from_str(stored).unwrap_or(Value::Null)
+impl Person {
+    pub fn new(identity: Identity, stored_traits: &str) -> Self {
+        Self {
+            identity,
+            traits: serde_json::from_str(stored_traits).unwrap_or(Value::Null),
+        }
+    }
 }

@@ -4,22 +4,15 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
-use vibe_store::OnlineVisitor;
+use vibe_store::{ClientInfo, CurrentPage, OnlineVisitor};
 
-use crate::api::people::person::{traits, Client, Person};
+use crate::api::people::person::Person;
 use crate::auth::ProjectAccess;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// A visitor counts as stuck after this long on one page.
 pub const STUCK_AFTER_S: i64 = 5 * 60;
-
-#[derive(Serialize)]
-pub struct CurrentPage {
-    pub url: Option<String>,
-    pub path: Option<String>,
-    pub title: Option<String>,
-}
 
 #[derive(Serialize)]
 pub struct Visitor {
@@ -33,7 +26,7 @@ pub struct Visitor {
     pub page_count: i64,
     pub referrer: Option<String>,
     #[serde(flatten)]
-    pub client: Client,
+    pub client: ClientInfo,
 }
 
 /// When the visit started and was last heard from, and how long it has
@@ -66,27 +59,13 @@ impl Visitor {
     pub fn from_row(v: OnlineVisitor, now_ms: i64) -> Self {
         Self {
             times: VisitTimes::at(now_ms, v.started_at, v.last_seen_at, v.page_entered_at),
-            person: Person {
-                traits: traits(&v.traits),
-                anonymous_id: v.anonymous_id,
-                user_id: v.user_id,
-                email: v.email,
-                name: v.name,
-            },
-            current_page: CurrentPage {
-                url: v.current_url,
-                path: v.current_path,
-                title: v.current_title,
-            },
+            person: Person::new(v.identity, &v.traits),
+            current_page: v.current_page,
             session_id: v.session_id,
             site_user_id: v.site_user_id,
             page_count: v.page_count,
             referrer: v.referrer,
-            client: Client {
-                device: v.device,
-                browser: v.browser,
-                os: v.os,
-            },
+            client: v.client,
         }
     }
 }

@@ -10,9 +10,9 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use vibe_store::users::{Segment, UserCursor, UserQuery, UserSort};
-use vibe_store::SiteUser;
+use vibe_store::{ClientInfo, SiteUser};
 
-use super::person::{traits, Client, Person};
+use super::person::Person;
 use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
 use crate::error::{ApiError, ApiResult, OrNotFound};
@@ -29,29 +29,19 @@ pub struct UserRow {
     pub last_seen: i64,
     pub total_events: i64,
     #[serde(flatten)]
-    pub client: Client,
+    pub client: ClientInfo,
 }
 
 impl From<SiteUser> for UserRow {
     fn from(u: SiteUser) -> Self {
         Self {
-            person: Person {
-                traits: traits(&u.traits),
-                anonymous_id: u.anonymous_id,
-                user_id: u.user_id,
-                email: u.email,
-                name: u.name,
-            },
+            person: Person::new(u.identity, &u.traits),
             id: u.id,
             plan: u.plan,
             first_seen: u.first_seen,
             last_seen: u.last_seen,
             total_events: u.event_count,
-            client: Client {
-                device: u.device,
-                browser: u.browser,
-                os: u.os,
-            },
+            client: u.client,
         }
     }
 }
