@@ -137,17 +137,10 @@ pub trait AnalyticsStore: HasDb {
             for chunk in shaped_chunks(stats) {
                 let mut q = sqlx::QueryBuilder::<DB>::new(INSERT_DAILY_STATS);
                 q.push_values(chunk, |mut b, s| {
-                    b.push_bind(project_id)
-                        .push_bind(&s.day)
-                        .push_bind(s.active_users)
-                        .push_bind(s.new_users)
-                        .push_bind(s.sessions)
-                        .push_bind(s.pageviews)
-                        .push_bind(s.events)
-                        .push_bind(s.session_ms)
-                        .push_bind(s.bounces)
-                        .push_bind(s.churn_base)
-                        .push_bind(s.churned);
+                    b.push_bind(project_id).push_bind(&s.day);
+                    for count in s.counts.columns() {
+                        b.push_bind(*count);
+                    }
                 });
                 q.build().execute(&mut *tx).await?;
             }

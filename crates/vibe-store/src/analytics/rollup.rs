@@ -24,7 +24,9 @@ use vibe_core::MessageKind;
 
 use crate::ingest::{PersonUpsert, Resolved, SessionUpsert, TimeZones};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The counters of one `daily_stats` row: stored ([`DailyStats::counts`]) or
+/// what a batch adds to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct DailyDelta {
     pub active_users: i64,
     pub new_users: i64,
@@ -33,7 +35,11 @@ pub struct DailyDelta {
     pub events: i64,
     pub session_ms: i64,
     pub bounces: i64,
+    /// People active in days d−13 … d−7, and of those, people not active since
+    /// (the churn card's inputs, not served per day).
+    #[serde(skip)]
     pub churn_base: i64,
+    #[serde(skip)]
     pub churned: i64,
 }
 
@@ -271,18 +277,9 @@ pub fn person_first_seen(
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct DailyStats {
     pub day: String,
-    pub active_users: i64,
-    pub new_users: i64,
-    pub sessions: i64,
-    pub pageviews: i64,
-    pub events: i64,
-    pub session_ms: i64,
-    pub bounces: i64,
-    /// People active in days d−13 … d−7, and of those, people not active since.
-    #[serde(skip)]
-    pub churn_base: i64,
-    #[serde(skip)]
-    pub churned: i64,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub counts: DailyDelta,
 }
 
 /// What a rebuild reads for a time range.
@@ -314,11 +311,14 @@ pub async fn rebuild(
         let inputs = store.rollup_inputs(&project.id, from_ms, to_ms).await?;
         let mut stats: BTreeMap<String, DailyStats> = BTreeMap::new();
         let mut user_days: std::collections::BTreeSet<(String, String)> = Default::default();
-        fn row(stats: &mut BTreeMap<String, DailyStats>, day: String) -> &mut DailyStats {
-            stats.entry(day.clone()).or_insert_with(|| DailyStats {
-                day,
-                ..Default::default()
-            })
+        fn row(stats: &mut BTreeMap<String, DailyStats>, day: String) -> &mut DailyDelta {
+            &mut stats
+                .entry(day.clone())
+                .or_insert_with(|| DailyStats {
+                    day,
+                    ..Default::default()
+                })
+                .counts
         }
         for (ts, kind, person) in &inputs.events {
             let day = tz.day_of(*ts);

@@ -7,11 +7,11 @@ use super::fixture::*;
 use super::T0;
 use crate::*;
 
-fn day(store_rows: &[rollup::DailyStats], day: &str) -> rollup::DailyStats {
+fn day(store_rows: &[rollup::DailyStats], day: &str) -> rollup::DailyDelta {
     store_rows
         .iter()
         .find(|r| r.day == day)
-        .cloned()
+        .map(|r| r.counts)
         .unwrap_or_default()
 }
 
@@ -193,7 +193,7 @@ pub async fn assert_churn_matches(store: &dyn Store, project: &Project, from: &s
         let kept = rows
             .iter()
             .find(|r| r.day == d.to_string())
-            .map_or((0, 0), |r| (r.churn_base, r.churned));
+            .map_or((0, 0), |r| (r.counts.churn_base, r.counts.churned));
         assert_eq!(kept, expected, "churn (base, churned) on {d}");
         checked_nonzero |= expected.1 > 0;
     }
@@ -206,7 +206,7 @@ pub async fn rebuild_matches_incremental(fx: Fixture) {
     let (from, to) = ("2027-01-10", "2027-01-31");
     let incremental = fx.daily_stats(&p.id, from, to).await.unwrap();
     let incremental_days = fx.user_days(&p.id).await.unwrap();
-    assert!(incremental.len() >= 9 && incremental.iter().any(|r| r.new_users > 0));
+    assert!(incremental.len() >= 9 && incremental.iter().any(|r| r.counts.new_users > 0));
     assert_churn_matches(&*fx, &p, from, to).await;
 
     let (f, t) = (

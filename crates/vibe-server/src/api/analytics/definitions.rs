@@ -63,7 +63,7 @@ pub async fn metrics(store: &dyn Store, project: &Project, now_ms: i64) -> Store
     let new_users = |from: &str, to: &str| -> i64 {
         rows.iter()
             .filter(|r| r.day.as_str() >= from && r.day.as_str() <= to)
-            .map(|r| r.new_users)
+            .map(|r| r.counts.new_users)
             .sum()
     };
     let total_now = new_users("0000-01-01", &day(0));
@@ -78,10 +78,11 @@ pub async fn metrics(store: &dyn Store, project: &Project, now_ms: i64) -> Store
     // active in d−6 … d.
     let churn = |d: String| {
         rows.iter().find(|r| r.day == d).map_or(0.0, |r| {
-            if r.churn_base == 0 {
+            let c = &r.counts;
+            if c.churn_base == 0 {
                 0.0
             } else {
-                round1(r.churned as f64 / r.churn_base as f64 * 100.0)
+                round1(c.churned as f64 / c.churn_base as f64 * 100.0)
             }
         })
     };
@@ -116,7 +117,7 @@ pub struct Day {
 
 impl Day {
     pub fn from_stats(date: String, s: Option<&DailyStats>) -> Self {
-        let s = s.cloned().unwrap_or_default();
+        let s = s.map(|s| s.counts).unwrap_or_default();
         let per_session = |x: i64| {
             if s.sessions == 0 {
                 0.0
@@ -160,6 +161,7 @@ pub async fn daily(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vibe_store::rollup::DailyDelta;
 
     #[test]
     fn trend_is_relative_to_previous_and_null_without_one() {
@@ -174,10 +176,12 @@ mod tests {
     fn day_ratios() {
         let s = DailyStats {
             day: "2026-01-01".into(),
-            sessions: 4,
-            session_ms: 90_000,
-            bounces: 1,
-            ..Default::default()
+            counts: DailyDelta {
+                sessions: 4,
+                session_ms: 90_000,
+                bounces: 1,
+                ..Default::default()
+            },
         };
         let d = Day::from_stats(s.day.clone(), Some(&s));
         assert_eq!((d.avg_session_s, d.bounce_rate), (22.5, 25.0));
