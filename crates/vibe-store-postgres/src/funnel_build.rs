@@ -93,21 +93,6 @@ impl BuildIo for Tx<'_> {
         self.exec(&sql, (&def.project_id, &def.id, limit)).await
     }
 
-    async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)> {
-        let bounds = self.row(build::EVENT_BOUNDS, (project_id,)).await?;
-        bounds.ok_or(vibe_store::StoreError::NotFound)
-    }
-
-    async fn chunk_end(
-        &mut self,
-        project_id: &str,
-        after: i64,
-        skip: i64,
-    ) -> StoreResult<Option<i64>> {
-        self.first(build::CHUNK_END, (project_id, after, skip))
-            .await
-    }
-
     async fn people_after(
         &mut self,
         def: &FunnelDef,
@@ -118,7 +103,9 @@ impl BuildIo for Tx<'_> {
         let sql = "SELECT DISTINCT person FROM funnel_hits
              WHERE project_id = $1 AND funnel_id = $2 AND ($3::text IS NULL OR person > $3)
              ORDER BY person LIMIT $4";
-        self.column(sql, (&def.project_id, &def.id, after, per))
-            .await
+        let people: Vec<(String,)> = self
+            .rows(sql, (&def.project_id, &def.id, after, per))
+            .await?;
+        Ok(people.into_iter().map(|(p,)| p).collect())
     }
 }

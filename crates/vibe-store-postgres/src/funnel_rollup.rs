@@ -33,15 +33,6 @@ pub async fn defs(tx: &mut PgConnection, project_ids: &[&str]) -> StoreResult<Ve
 }
 
 impl FunnelIo for Tx<'_> {
-    async fn move_hits(&mut self, statement: &str, args: &[&str]) -> StoreResult<()> {
-        let mut q = sqlx::query(statement);
-        for a in args {
-            q = q.bind(*a);
-        }
-        q.execute(&mut *self.0).await.map_err(err)?;
-        Ok(())
-    }
-
     async fn delete_reach(&mut self, def: &FunnelDef, people: &[&str]) -> StoreResult<()> {
         let sql = "DELETE FROM funnel_reach WHERE project_id = $1 AND funnel_id = $2 AND person = ANY($3)";
         self.exec(sql, (&def.project_id, &def.id, people))

@@ -8,10 +8,11 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use jiff::civil::Date;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::QueryAs;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use vibe_core::day::parse_day;
-use vibe_store::db::{err, PgParams};
+use vibe_store::db::{column, err, Arg, PgParams, TxExec, TxRead};
 use vibe_store::funnel_rollup::FunnelDef;
 use vibe_store::ingest::batch::write_batch;
 use vibe_store::ingest::io::{self as sql, churn_window, ActiveDay, EventRow, IngestIo, Key};
@@ -26,10 +27,6 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
     let outcomes = write_batch(&mut Tx(&mut tx), jobs).await?;
     tx.commit().await.map_err(err)?;
     Ok(outcomes)
-}
-
-fn days(rows: &[String]) -> BTreeSet<Date> {
-    rows.iter().filter_map(|d| parse_day(d)).collect()
 }
 
 pub(crate) struct Tx<'a>(pub(crate) &'a mut PgConnection);
@@ -109,34 +106,6 @@ impl IngestIo for Tx<'_> {
         Ok(())
     }
 
-    async fn person_of_user(
-        &mut self,
-        project: &str,
-        user_id: &str,
-    ) -> StoreResult<Option<String>> {
-        self.first(sql::PERSON_OF_USER, (project, user_id)).await
-    }
-
-    async fn user_of_person(
-        &mut self,
-        project: &str,
-        person: &str,
-    ) -> StoreResult<Option<Option<String>>> {
-        self.first(sql::USER_OF_PERSON, (project, person)).await
-    }
-
-    async fn set_user(&mut self, project: &str, person: &str, user_id: &str) -> StoreResult<()> {
-        self.exec(sql::SET_USER, (user_id, project, person))
-            .await
-            .map(drop)
-    }
-
-    async fn repoint_alias(&mut self, project: &str, anon: &str, person: &str) -> StoreResult<()> {
-        self.exec(sql::REPOINT_ALIAS, (person, project, anon))
-            .await
-            .map(drop)
-    }
-
     async fn first_seen_pair(
         &mut self,
         project: &str,
@@ -150,11 +119,6 @@ impl IngestIo for Tx<'_> {
         Ok((first(from), first(into)))
     }
 
-    async fn active_days_of(&mut self, project: &str, person: &str) -> StoreResult<BTreeSet<Date>> {
-        let rows: Vec<String> = self.column(sql::ACTIVE_DAYS_OF, (project, person)).await?;
-        Ok(days(&rows))
-    }
-
     async fn take_shared_days(
         &mut self,
         project: &str,
@@ -163,16 +127,7 @@ impl IngestIo for Tx<'_> {
     ) -> StoreResult<Vec<String>> {
         let sql = "DELETE FROM user_days WHERE project_id = $1 AND site_user_id = $2
              AND day IN (SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $3) RETURNING day";
-        self.column(sql, (project, from, into)).await
-    }
-
-    async fn move_person(&mut self, project: &str, from: &str, into: &str) -> StoreResult<()> {
-        for statement in sql::MOVE_PERSON {
-            self.exec(statement, (into, project, from)).await?;
-        }
-        self.exec(sql::DELETE_PERSON, (project, from))
-            .await
-            .map(drop)
+        column(self, sql, &[project.into(), from.into(), into.into()]).await
     }
 
     async fn read_first_seen(&mut self, people: &[PersonUpsert]) -> StoreResult<HashMap<Key, i64>> {
@@ -363,65 +318,54 @@ impl Tx<'_> {
         done.map(|d| d.rows_affected()).map_err(err)
     }
 
-    pub(crate) async fn rows<'q, T>(
+    /// Every row, each a `FromRow` (a tuple `(T,)` for one column).
+    pub(crate) async fn rows<'q, T: PgRecord>(
         &mut self,
         sql: &'q str,
         p: impl PgParams<'q>,
-    ) -> StoreResult<Vec<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
-        let rows = sqlx::query_as_with(sql, args).fetch_all(&mut *self.0).await;
-        rows.map_err(err)
+    ) -> StoreResult<Vec<T>> {
+        bound(sql, p)?.fetch_all(&mut *self.0).await.map_err(err)
     }
 
     /// The first row, if any.
-    pub(crate) async fn row<'q, T>(
+    pub(crate) async fn row<'q, T: PgRecord>(
         &mut self,
         sql: &'q str,
         p: impl PgParams<'q>,
-    ) -> StoreResult<Option<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
-        let row = sqlx::query_as_with(sql, args)
+    ) -> StoreResult<Option<T>> {
+        bound(sql, p)?
             .fetch_optional(&mut *self.0)
-            .await;
-        row.map_err(err)
+            .await
+            .map_err(err)
+    }
+}
+
+/// A row as PostgreSQL decodes it.
+pub(crate) trait PgRecord: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> PgRecord for T where T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin {}
+
+fn bound<'q, T: PgRecord>(
+    sql: &'q str,
+    p: impl PgParams<'q>,
+) -> StoreResult<QueryAs<'q, Postgres, T, PgArguments>> {
+    let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
+    Ok(sqlx::query_as_with(sql, args))
+}
+
+/// The shared transaction code's statements, on this transaction.
+impl TxExec for Tx<'_> {
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        self.exec(sql, args).await
+    }
+}
+
+impl<T: PgRecord> TxRead<T> for Tx<'_> {
+    async fn all_rows(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<T>> {
+        self.rows(sql, args).await
     }
 
-    /// The first column of every row.
-    pub(crate) async fn column<'q, T>(
-        &mut self,
-        sql: &'q str,
-        p: impl PgParams<'q>,
-    ) -> StoreResult<Vec<T>>
-    where
-        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
-    {
-        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
-        let rows = sqlx::query_scalar_with(sql, args)
-            .fetch_all(&mut *self.0)
-            .await;
-        rows.map_err(err)
-    }
-
-    /// The first column of the first row, if any.
-    pub(crate) async fn first<'q, T>(
-        &mut self,
-        sql: &'q str,
-        p: impl PgParams<'q>,
-    ) -> StoreResult<Option<T>>
-    where
-        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
-    {
-        let args = p.postgres().map_err(sqlx::Error::Encode).map_err(err)?;
-        let row = sqlx::query_scalar_with(sql, args)
-            .fetch_optional(&mut *self.0)
-            .await;
-        row.map_err(err)
+    async fn first_row(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<T>> {
+        self.row(sql, args).await
     }
 }
 

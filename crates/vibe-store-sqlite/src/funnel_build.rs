@@ -12,7 +12,7 @@ use vibe_store::ingest::io::run_ready;
 use vibe_store::StoreResult;
 
 use crate::ingest::Writer;
-use crate::sql::{each_row, err, execute_numbered, first_row, optional};
+use crate::sql::{each_row, err, execute_numbered, optional};
 
 /// Marks a funnel building, inside the transaction that stored its definition.
 /// A new funnel has no rollup rows and starts scanning; an edited one first
@@ -90,20 +90,6 @@ impl BuildIo for Writer<'_, '_> {
             .execute(&sql, params![def.project_id, def.id, limit])
             .map_err(err)?;
         Ok(deleted as u64)
-    }
-
-    async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)> {
-        let bounds = optional(self.0, build::EVENT_BOUNDS, &[&project_id])?;
-        bounds.ok_or(vibe_store::StoreError::NotFound)
-    }
-
-    async fn chunk_end(
-        &mut self,
-        project_id: &str,
-        after: i64,
-        skip: i64,
-    ) -> StoreResult<Option<i64>> {
-        first_row(self.0, build::CHUNK_END, &[&project_id, &after, &skip])
     }
 
     async fn people_after(

@@ -41,11 +41,6 @@ pub fn defs(tx: &Transaction<'_>, project_ids: &[&str]) -> StoreResult<Vec<Funne
 }
 
 impl FunnelIo for Writer<'_, '_> {
-    async fn move_hits(&mut self, statement: &str, args: &[&str]) -> StoreResult<()> {
-        let args: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
-        execute_numbered(self.0, statement, &args).map(drop)
-    }
-
     async fn clear_for_rebuild(&mut self, project_id: &str, funnel_id: &str) -> StoreResult<()> {
         for sql in DELETE_ROLLUP {
             execute_numbered(self.0, sql, &[&project_id, &funnel_id])?;

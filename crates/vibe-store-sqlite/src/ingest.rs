@@ -137,30 +137,6 @@ impl IngestIo for Writer<'_, '_> {
         Ok(())
     }
 
-    async fn person_of_user(
-        &mut self,
-        project: &str,
-        user_id: &str,
-    ) -> StoreResult<Option<String>> {
-        first_row(self.0, sql::PERSON_OF_USER, &[&project, &user_id])
-    }
-
-    async fn user_of_person(
-        &mut self,
-        project: &str,
-        person: &str,
-    ) -> StoreResult<Option<Option<String>>> {
-        first_row(self.0, sql::USER_OF_PERSON, &[&project, &person])
-    }
-
-    async fn set_user(&mut self, project: &str, person: &str, user_id: &str) -> StoreResult<()> {
-        execute_numbered(self.0, sql::SET_USER, &[&user_id, &project, &person]).map(drop)
-    }
-
-    async fn repoint_alias(&mut self, project: &str, anon: &str, person: &str) -> StoreResult<()> {
-        execute_numbered(self.0, sql::REPOINT_ALIAS, &[&person, &project, &anon]).map(drop)
-    }
-
     async fn first_seen_pair(
         &mut self,
         project: &str,
@@ -170,10 +146,6 @@ impl IngestIo for Writer<'_, '_> {
         let statement = "SELECT first_seen FROM site_users WHERE project_id = $1 AND id = $2";
         let from = first_row(self.0, statement, &[&project, &from])?;
         Ok((from, first_row(self.0, statement, &[&project, &into])?))
-    }
-
-    async fn active_days_of(&mut self, project: &str, person: &str) -> StoreResult<BTreeSet<Date>> {
-        days(self.0, sql::ACTIVE_DAYS_OF, &[&project, &person])
     }
 
     async fn take_shared_days(
@@ -196,13 +168,6 @@ impl IngestIo for Writer<'_, '_> {
             execute_numbered(self.0, delete, &[&project, &from, day])?;
         }
         Ok(shared)
-    }
-
-    async fn move_person(&mut self, project: &str, from: &str, into: &str) -> StoreResult<()> {
-        for statement in sql::MOVE_PERSON {
-            execute_numbered(self.0, statement, &[&into, &project, &from])?;
-        }
-        execute_numbered(self.0, sql::DELETE_PERSON, &[&project, &from]).map(drop)
     }
 
     async fn read_first_seen(&mut self, people: &[PersonUpsert]) -> StoreResult<HashMap<Key, i64>> {

@@ -2,6 +2,7 @@
 //! parameters, and the fixed-shape multi-row statements.
 
 use rusqlite::{params_from_iter, CachedStatement, ToSql, Transaction};
+use vibe_store::db::{Arg, TxExec, TxRead};
 use vibe_store::ingest::shaped_chunks;
 use vibe_store::StoreError;
 use vibe_store::StoreResult;
@@ -35,18 +36,38 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
 /// The names rusqlite gives the shared statements' `$1, $2, …`.
 const NUMBERED: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
 
+/// A value [`numbered`] binds: this backend's own, or the shared code's [`Arg`].
+pub(crate) trait Bind {
+    fn bind(&self, stmt: &mut CachedStatement<'_>, index: usize) -> rusqlite::Result<()>;
+}
+
+impl Bind for &dyn ToSql {
+    fn bind(&self, stmt: &mut CachedStatement<'_>, index: usize) -> rusqlite::Result<()> {
+        stmt.raw_bind_parameter(index, self)
+    }
+}
+
+impl Bind for Arg<'_> {
+    fn bind(&self, stmt: &mut CachedStatement<'_>, index: usize) -> rusqlite::Result<()> {
+        match *self {
+            Arg::Text(s) => stmt.raw_bind_parameter(index, s),
+            Arg::Int(i) => stmt.raw_bind_parameter(index, i),
+        }
+    }
+}
+
 /// Prepares one of the shared `$n` statements with `values` bound by number
 /// (rusqlite reads `$1` as a name, so binding by position could mismatch).
 pub(crate) fn numbered<'t>(
     tx: &'t Transaction<'_>,
     statement: &str,
-    values: &[&dyn ToSql],
+    values: &[impl Bind],
 ) -> StoreResult<CachedStatement<'t>> {
     let mut stmt = tx.prepare_cached(statement).map_err(err)?;
     debug_assert_eq!(stmt.parameter_count(), values.len(), "{statement}");
     for (name, value) in NUMBERED.iter().zip(values) {
         if let Some(index) = stmt.parameter_index(name).map_err(err)? {
-            stmt.raw_bind_parameter(index, value).map_err(err)?;
+            value.bind(&mut stmt, index).map_err(err)?;
         }
     }
     Ok(stmt)
@@ -98,13 +119,37 @@ pub(crate) fn optional<T: Columns>(
     statement: &str,
     values: &[&dyn ToSql],
 ) -> StoreResult<Option<T>> {
-    let mut stmt = numbered(tx, statement, values)?;
+    first_of(numbered(tx, statement, values)?)
+}
+
+fn first_of<T: Columns>(mut stmt: CachedStatement<'_>) -> StoreResult<Option<T>> {
     let mut rows = stmt.raw_query();
     rows.next()
         .map_err(err)?
         .map(T::try_from)
         .transpose()
         .map_err(err)
+}
+
+/// The shared transaction code's statements, on the writer.
+impl TxExec for crate::ingest::Writer<'_, '_> {
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let changed = numbered(self.0, sql, args)?.raw_execute().map_err(err)?;
+        Ok(changed as u64)
+    }
+}
+
+impl<T: Columns> TxRead<T> for crate::ingest::Writer<'_, '_> {
+    async fn all_rows(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<T>> {
+        let mut stmt = numbered(self.0, sql, args)?;
+        let mut out = Vec::new();
+        read_rows(stmt.raw_query(), |r| out.push(r))?;
+        Ok(out)
+    }
+
+    async fn first_row(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<T>> {
+        first_of(numbered(self.0, sql, args)?)
+    }
 }
 
 /// Every row of a positional (`?`) statement, mapped and appended to `out`.

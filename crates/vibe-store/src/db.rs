@@ -211,48 +211,125 @@ impl Db {
 /// Anything longer (transactions, `QueryBuilder`) uses [`on_db!`].
 impl Db {
     /// Runs a statement; returns how many rows it touched.
-    pub async fn execute<'q>(&self, sql: &'q str, params: impl Params<'q>) -> StoreResult<u64> {
-        run!(self, sql, params, query_with, execute, |r| r
-            .rows_affected())
+    pub async fn execute<'q>(&self, sql: &'q str, p: impl Params<'q>) -> StoreResult<u64> {
+        run!(self, sql, p, query_with, execute, |r| r.rows_affected())
     }
 
-    pub async fn all<'q, T: Row>(
-        &self,
-        sql: &'q str,
-        params: impl Params<'q>,
-    ) -> StoreResult<Vec<T>> {
-        run!(self, sql, params, query_as_with, fetch_all)
+    pub async fn all<'q, T: Row>(&self, sql: &'q str, p: impl Params<'q>) -> StoreResult<Vec<T>> {
+        run!(self, sql, p, query_as_with, fetch_all)
     }
 
     pub async fn optional<'q, T: Row>(
         &self,
         sql: &'q str,
-        params: impl Params<'q>,
+        p: impl Params<'q>,
     ) -> StoreResult<Option<T>> {
-        run!(self, sql, params, query_as_with, fetch_optional)
+        run!(self, sql, p, query_as_with, fetch_optional)
     }
 
-    pub async fn one<'q, T: Row>(&self, sql: &'q str, params: impl Params<'q>) -> StoreResult<T> {
-        run!(self, sql, params, query_as_with, fetch_one)
+    pub async fn one<'q, T: Row>(&self, sql: &'q str, p: impl Params<'q>) -> StoreResult<T> {
+        run!(self, sql, p, query_as_with, fetch_one)
     }
 
     /// The first column of the one row a statement returns.
-    pub async fn scalar<'q, T: Scalar>(
-        &self,
-        sql: &'q str,
-        params: impl Params<'q>,
-    ) -> StoreResult<T> {
-        run!(self, sql, params, query_scalar_with, fetch_one)
+    pub async fn scalar<'q, T: Scalar>(&self, sql: &'q str, p: impl Params<'q>) -> StoreResult<T> {
+        run!(self, sql, p, query_scalar_with, fetch_one)
     }
 
     /// The first column of every row.
     pub async fn scalars<'q, T: Scalar>(
         &self,
         sql: &'q str,
-        params: impl Params<'q>,
+        p: impl Params<'q>,
     ) -> StoreResult<Vec<T>> {
-        run!(self, sql, params, query_scalar_with, fetch_all)
+        run!(self, sql, p, query_scalar_with, fetch_all)
     }
+}
+
+/// A value bound to a statement on a backend's open transaction: what the
+/// shared transaction code (ingest, funnel rollup, builds) passes to [`TxExec`]
+/// and [`TxRead`].
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Self::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(s: &'a String) -> Self {
+        Self::Text(s)
+    }
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(i: i64) -> Self {
+        Self::Int(i)
+    }
+}
+
+/// Binds [`Arg`]s in order, for the PostgreSQL transaction's statements.
+impl<'q> PgParams<'q> for &[Arg<'q>] {
+    fn postgres(self) -> Result<PgArguments, sqlx::error::BoxDynError> {
+        let mut args = PgArguments::default();
+        for a in self {
+            match *a {
+                Arg::Text(s) => args.add(s)?,
+                Arg::Int(i) => args.add(i)?,
+            }
+        }
+        Ok(args)
+    }
+}
+
+/// Runs one of the shared `$n` statements on a backend's open transaction (the
+/// SQLite writer synchronously, PostgreSQL through sqlx): the primitive the
+/// transaction traits' default methods are written on.
+#[allow(async_fn_in_trait)] // only ever used with the two concrete backends
+pub trait TxExec {
+    /// How many rows it touched.
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64>;
+}
+
+/// Reads rows of a shared `$n` statement on the open transaction, each a
+/// tuple of its columns (`(T,)` for one).
+#[allow(async_fn_in_trait)] // only ever used with the two concrete backends
+pub trait TxRead<T> {
+    async fn all_rows(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<T>>;
+    async fn first_row(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<T>>;
+}
+
+/// The first row, if any (the generic form picks which [`TxRead`] by `T`).
+pub async fn first_row<T, I: TxRead<T> + ?Sized>(
+    io: &mut I,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> StoreResult<Option<T>> {
+    io.first_row(sql, args).await
+}
+
+/// The first column of the first row, if any.
+pub async fn first_value<T, I: TxRead<(T,)> + ?Sized>(
+    io: &mut I,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> StoreResult<Option<T>> {
+    Ok(io.first_row(sql, args).await?.map(|(v,)| v))
+}
+
+/// The first column of every row.
+pub async fn column<T, I: TxRead<(T,)> + ?Sized>(
+    io: &mut I,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> StoreResult<Vec<T>> {
+    let rows = io.all_rows(sql, args).await?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
 }
 
 /// Gives the shared domain code the backend's [`Db`]. Every backend implements

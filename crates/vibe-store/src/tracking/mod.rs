@@ -18,6 +18,11 @@ pub const ONLINE_COLS: &str = "s.id AS session_id, s.site_user_id, u.anonymous_i
 pub const ONLINE_FROM: &str = "FROM site_sessions s JOIN site_users u ON u.project_id = s.project_id AND u.id = s.site_user_id
      WHERE s.project_id = $1 AND s.last_seen_at >= $2 AND s.ended_at IS NULL";
 
+/// A presence read: [`ONLINE_COLS`] [`ONLINE_FROM`] and `tail`.
+fn online_sql(tail: &str) -> String {
+    format!("SELECT {ONLINE_COLS} {ONLINE_FROM} {tail}")
+}
+
 #[async_trait]
 pub trait TrackingStore: HasDb {
     /// Writes every job of a batch in one transaction and reports, per job, how many
@@ -36,7 +41,7 @@ pub trait TrackingStore: HasDb {
             // PostgreSQL binds one array: one statement shape whatever the number
             // of sessions.
             Db::Postgres(pool) => {
-                let sql = format!("SELECT {ONLINE_COLS} {ONLINE_FROM} AND s.id = ANY($3)");
+                let sql = online_sql("AND s.id = ANY($3)");
                 let q = sqlx::query_as(&sql).bind(project_id).bind(since_ms);
                 q.bind(session_ids).fetch_all(pool).await.map_err(err)
             }
@@ -49,7 +54,7 @@ pub trait TrackingStore: HasDb {
                         .map(|n| format!("${n}"))
                         .collect::<Vec<_>>()
                         .join(",");
-                    let sql = format!("SELECT {ONLINE_COLS} {ONLINE_FROM} AND s.id IN ({marks})");
+                    let sql = online_sql(&format!("AND s.id IN ({marks})"));
                     let mut q = sqlx::query_as(&sql).bind(project_id).bind(since_ms);
                     for id in chunk {
                         q = q.bind(id);
@@ -95,10 +100,8 @@ pub trait TrackingStore: HasDb {
         project_id: &str,
         since_ms: i64,
     ) -> StoreResult<Vec<OnlineVisitor>> {
-        let sql = format!(
-            "SELECT {ONLINE_COLS} {ONLINE_FROM} ORDER BY s.last_seen_at DESC, s.id LIMIT 10000"
-        );
-        self.db().all(&sql, (project_id, since_ms)).await
+        let newest_first = online_sql("ORDER BY s.last_seen_at DESC, s.id LIMIT 10000");
+        self.db().all(&newest_first, (project_id, since_ms)).await
     }
 
     /// Sessions whose last activity is in `[from_ms, to_ms)`: those that dropped out

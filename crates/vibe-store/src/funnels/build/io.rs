@@ -4,7 +4,7 @@
 //! row and saves the state with [`SAVE_STATE`].
 
 use super::{people_per_chunk, BuildState, Phase};
-use crate::db::Db;
+use crate::db::{first_row, first_value, Db, TxRead};
 use crate::funnel_rollup::io::{recompute, scan, FunnelIo};
 use crate::funnel_rollup::FunnelDef;
 use crate::StoreResult;
@@ -90,18 +90,28 @@ pub fn of_funnel_row(project_id: &str, funnel_id: &str, row: FunnelRow) -> (Funn
 
 /// The build chunk's statements that differ by backend.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait BuildIo: FunnelIo {
+pub trait BuildIo: FunnelIo + TxRead<(i64,)> + TxRead<(Option<i64>, Option<i64>)> {
     /// Deletes at most `limit` rows of the funnel from `table`; how many went.
     async fn clear_some(&mut self, table: &str, def: &FunnelDef, limit: i64) -> StoreResult<u64>;
     /// [`EVENT_BOUNDS`].
-    async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)>;
+    async fn event_bounds(&mut self, project_id: &str) -> StoreResult<(Option<i64>, Option<i64>)> {
+        let bounds = first_row(self, EVENT_BOUNDS, &[project_id.into()]).await?;
+        bounds.ok_or(crate::StoreError::NotFound)
+    }
     /// [`CHUNK_END`].
     async fn chunk_end(
         &mut self,
         project_id: &str,
         after: i64,
         skip: i64,
-    ) -> StoreResult<Option<i64>>;
+    ) -> StoreResult<Option<i64>> {
+        first_value(
+            self,
+            CHUNK_END,
+            &[project_id.into(), after.into(), skip.into()],
+        )
+        .await
+    }
     /// Up to `per` people with hits of the funnel after `after`, in order.
     async fn people_after(
         &mut self,

@@ -6,6 +6,7 @@ use super::{
     hits_of_events, reach_rows, replace_reach, sort_hits, FunnelDef, FunnelHit, FunnelReach,
     FunnelWork, HourDeltas, PersonMove,
 };
+use crate::db::{Arg, TxExec};
 use crate::funnel::{Funnel, FunnelEvent};
 use crate::StoreResult;
 
@@ -17,9 +18,11 @@ pub const REPOINT_HITS: &str = "UPDATE funnel_hits SET person = $1 WHERE project
 
 /// The funnel rollup's statements on one backend's open transaction.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait FunnelIo {
-    /// Runs [`MERGE_HITS`] or [`REPOINT_HITS`] with text arguments.
-    async fn move_hits(&mut self, statement: &str, args: &[&str]) -> StoreResult<()>;
+pub trait FunnelIo: TxExec {
+    /// Runs [`MERGE_HITS`] or [`REPOINT_HITS`].
+    async fn move_hits(&mut self, statement: &str, args: &[Arg<'_>]) -> StoreResult<()> {
+        self.execute(statement, args).await.map(drop)
+    }
     async fn insert_hits(&mut self, funnels: &[FunnelDef], hits: &[FunnelHit]) -> StoreResult<()>;
     /// Hits of these people from `since` on, sorted as `reach_rows` expects.
     async fn read_hits(
@@ -60,11 +63,11 @@ pub async fn apply<I: FunnelIo>(
             if f.project_id != mv.project_id() {
                 continue;
             }
-            let (project, funnel) = (f.project_id.as_str(), f.id.as_str());
+            let (project, funnel) = (Arg::from(&f.project_id), Arg::from(&f.id));
             match mv {
                 PersonMove::Merge { from, into, .. } => {
-                    io.move_hits(MERGE_HITS, &[into, project, funnel, from])
-                        .await?;
+                    let args = [into.into(), project, funnel, from.into()];
+                    io.move_hits(MERGE_HITS, &args).await?;
                 }
                 PersonMove::Repoint {
                     anonymous_id,
@@ -72,7 +75,7 @@ pub async fn apply<I: FunnelIo>(
                     to,
                     ..
                 } => {
-                    let args = [to.as_str(), project, funnel, from, anonymous_id];
+                    let args = [to.into(), project, funnel, from.into(), anonymous_id.into()];
                     io.move_hits(REPOINT_HITS, &args).await?;
                 }
             }

@@ -134,16 +134,7 @@ pub async fn resolve_identities<I: IngestIo>(
                 }
                 ids.user_of.remove(&pkey);
             }
-            (Some(q), Some(_)) => {
-                io.repoint_alias(project, anon, &q).await?;
-                ids.moves.push(PersonMove::Repoint {
-                    project_id: (*project).to_owned(),
-                    anonymous_id: anon.clone(),
-                    from: p.clone(),
-                    to: q.clone(),
-                });
-                ids.by_anon.insert(akey, q);
-            }
+            (Some(q), Some(_)) => repoint(io, &mut ids, akey, &p, q).await?,
             (Some(_), None) => {}
             (None, None) => {
                 ids.user_of.insert(pkey, Some(uid.clone()));
@@ -153,14 +144,7 @@ pub async fn resolve_identities<I: IngestIo>(
             (None, Some(_)) => {
                 // This device belonged to someone else: a new person for this user.
                 let person = user_person_id(&uid);
-                io.repoint_alias(project, anon, &person).await?;
-                ids.moves.push(PersonMove::Repoint {
-                    project_id: (*project).to_owned(),
-                    anonymous_id: anon.clone(),
-                    from: p.clone(),
-                    to: person.clone(),
-                });
-                ids.by_anon.insert(akey, person.clone());
+                repoint(io, &mut ids, akey, &p, person.clone()).await?;
                 ids.by_user.insert(ukey, Some(person.clone()));
                 ids.user_of
                     .insert(((*project).to_owned(), person), Some(uid.clone()));
@@ -168,6 +152,27 @@ pub async fn resolve_identities<I: IngestIo>(
         }
     }
     Ok(ids)
+}
+
+/// Points device `akey` at person `to` (it was `from`'s), and records the move
+/// for the funnel rollup.
+async fn repoint<I: IngestIo>(
+    io: &mut I,
+    ids: &mut Identities,
+    akey: Key,
+    from: &str,
+    to: String,
+) -> StoreResult<()> {
+    let (project, anon) = &akey;
+    io.repoint_alias(project, anon, &to).await?;
+    ids.moves.push(PersonMove::Repoint {
+        project_id: project.clone(),
+        anonymous_id: anon.clone(),
+        from: from.to_owned(),
+        to: to.clone(),
+    });
+    ids.by_anon.insert(akey, to);
+    Ok(())
 }
 
 /// Folds anonymous person `from` into `into`: aliases, sessions, active days and

@@ -13,9 +13,11 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use jiff::civil::Date;
+use vibe_core::day::parse_day;
 use vibe_core::Message;
 
 use super::{IngestJob, PersonUpsert, SessionUpsert};
+use crate::db::{column, first_value, TxRead};
 use crate::funnel_rollup::io::FunnelIo;
 use crate::funnel_rollup::FunnelDef;
 use crate::rollup::{DailyDelta, SessionState};
@@ -34,7 +36,7 @@ pub type EventRow<'a> = (&'a IngestJob, &'a Message, Option<String>);
 /// writer connection (and drives [`super::batch::write_batch`] with
 /// [`run_ready`]); PostgreSQL with sqlx, locking what it reads.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait IngestIo: FunnelIo {
+pub trait IngestIo: FunnelIo + TxRead<(String,)> + TxRead<(Option<String>,)> {
     /// Inserts the events not yet stored; the keys of those it inserted.
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>>;
     /// The stored person of each known anonymous id (`anons` is sorted).
@@ -42,18 +44,27 @@ pub trait IngestIo: FunnelIo {
     /// New anonymous ids, each its own person.
     async fn insert_aliases(&mut self, new: &[&Key]) -> StoreResult<()>;
     /// [`PERSON_OF_USER`].
-    async fn person_of_user(&mut self, project: &str, user_id: &str)
-        -> StoreResult<Option<String>>;
+    async fn person_of_user(&mut self, project: &str, user: &str) -> StoreResult<Option<String>> {
+        first_value(self, PERSON_OF_USER, &[project.into(), user.into()]).await
+    }
     /// [`USER_OF_PERSON`]: `None` when the person is not stored.
     async fn user_of_person(
         &mut self,
         project: &str,
         person: &str,
-    ) -> StoreResult<Option<Option<String>>>;
+    ) -> StoreResult<Option<Option<String>>> {
+        first_value(self, USER_OF_PERSON, &[project.into(), person.into()]).await
+    }
     /// [`SET_USER`].
-    async fn set_user(&mut self, project: &str, person: &str, user_id: &str) -> StoreResult<()>;
+    async fn set_user(&mut self, project: &str, person: &str, user_id: &str) -> StoreResult<()> {
+        let args = [user_id.into(), project.into(), person.into()];
+        self.execute(SET_USER, &args).await.map(drop)
+    }
     /// [`REPOINT_ALIAS`].
-    async fn repoint_alias(&mut self, project: &str, anon: &str, person: &str) -> StoreResult<()>;
+    async fn repoint_alias(&mut self, project: &str, anon: &str, person: &str) -> StoreResult<()> {
+        let args = [person.into(), project.into(), anon.into()];
+        self.execute(REPOINT_ALIAS, &args).await.map(drop)
+    }
     /// `first_seen` of both people of a merge.
     async fn first_seen_pair(
         &mut self,
@@ -62,7 +73,11 @@ pub trait IngestIo: FunnelIo {
         into: &str,
     ) -> StoreResult<(Option<i64>, Option<i64>)>;
     /// [`ACTIVE_DAYS_OF`].
-    async fn active_days_of(&mut self, project: &str, person: &str) -> StoreResult<BTreeSet<Date>>;
+    async fn active_days_of(&mut self, project: &str, person: &str) -> StoreResult<BTreeSet<Date>> {
+        let days: Vec<String> =
+            column(self, ACTIVE_DAYS_OF, &[project.into(), person.into()]).await?;
+        Ok(days.iter().filter_map(|d| parse_day(d)).collect())
+    }
     /// Deletes the active days `from` shares with `into`; returns those days.
     async fn take_shared_days(
         &mut self,
@@ -71,7 +86,14 @@ pub trait IngestIo: FunnelIo {
         into: &str,
     ) -> StoreResult<Vec<String>>;
     /// [`MOVE_PERSON`], bound `(into, project, from)`, then [`DELETE_PERSON`].
-    async fn move_person(&mut self, project: &str, from: &str, into: &str) -> StoreResult<()>;
+    async fn move_person(&mut self, project: &str, from: &str, into: &str) -> StoreResult<()> {
+        let args = [into.into(), project.into(), from.into()];
+        for statement in MOVE_PERSON {
+            self.execute(statement, &args).await?;
+        }
+        let args = [project.into(), from.into()];
+        self.execute(DELETE_PERSON, &args).await.map(drop)
+    }
     /// Stored `first_seen` of these people.
     async fn read_first_seen(&mut self, people: &[PersonUpsert]) -> StoreResult<HashMap<Key, i64>>;
     /// Stored state of these sessions.
