@@ -16,17 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use vibe_store::db::{err, Db, HasDb};
 use vibe_store::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_init.sql")),
-    (2, include_str!("../migrations/0002_rollups.sql")),
-    (3, include_str!("../migrations/0003_funnels.sql")),
-    (4, include_str!("../migrations/0004_funnel_rollup.sql")),
-    (5, include_str!("../migrations/0005_churn.sql")),
-    (6, include_str!("../migrations/0006_open_sessions.sql")),
-    (7, include_str!("../migrations/0007_funnel_hours.sql")),
-    (8, include_str!("../migrations/0008_funnel_builds.sql")),
-    (9, include_str!("../migrations/0009_security.sql")),
-];
+const MIGRATIONS: &[(i64, &str)] = vibe_store::migrations!();
 
 pub struct SqliteStore {
     /// The sqlx pool, for reads and the shared SQL of the domain traits.

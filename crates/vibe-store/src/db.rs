@@ -164,6 +164,24 @@ macro_rules! run {
     };
 }
 
+/// The migrations, in order: one list of names for both backends, each
+/// expanding it over its own `migrations/NNNN_name.sql` files (the SQL is per
+/// backend because the types differ; the numbering is not). A migration added
+/// to one set only fails to compile in the other backend.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        $crate::migrations!(@files
+            1 "0001_init", 2 "0002_rollups", 3 "0003_funnels", 4 "0004_funnel_rollup",
+            5 "0005_churn", 6 "0006_open_sessions", 7 "0007_funnel_hours",
+            8 "0008_funnel_builds", 9 "0009_security"
+        )
+    };
+    (@files $($n:literal $name:literal),*) => {
+        &[$(($n, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $name, ".sql")))),*]
+    };
+}
+
 impl Db {
     /// Applies the migrations not applied yet, in order, in one transaction.
     /// The migration files themselves are per backend (the types differ).
