@@ -92,20 +92,4 @@ impl BuildIo for Tx<'_> {
         );
         self.exec(&sql, (&def.project_id, &def.id, limit)).await
     }
-
-    async fn people_after(
-        &mut self,
-        def: &FunnelDef,
-        after: Option<&str>,
-        per: i64,
-    ) -> StoreResult<Vec<String>> {
-        // The cast types `$3`, which PostgreSQL cannot infer from `IS NULL`.
-        let sql = "SELECT DISTINCT person FROM funnel_hits
-             WHERE project_id = $1 AND funnel_id = $2 AND ($3::text IS NULL OR person > $3)
-             ORDER BY person LIMIT $4";
-        let people: Vec<(String,)> = self
-            .rows(sql, (&def.project_id, &def.id, after, per))
-            .await?;
-        Ok(people.into_iter().map(|(p,)| p).collect())
-    }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use rusqlite::{params, ToSql, Transaction};
+use rusqlite::{params, Transaction};
 use vibe_store::funnel_build::io::{self as build, BuildIo, FunnelRow, SAVE_STATE};
 use vibe_store::funnel_build::{BuildState, ChunkDone, Phase};
 use vibe_store::funnel_rollup::FunnelDef;
@@ -12,7 +12,7 @@ use vibe_store::ingest::io::run_ready;
 use vibe_store::StoreResult;
 
 use crate::ingest::Writer;
-use crate::sql::{each_row, err, execute_numbered, optional};
+use crate::sql::{err, execute_numbered, optional};
 
 /// Marks a funnel building, inside the transaction that stored its definition.
 /// A new funnel has no rollup rows and starts scanning; an edited one first
@@ -90,20 +90,5 @@ impl BuildIo for Writer<'_, '_> {
             .execute(&sql, params![def.project_id, def.id, limit])
             .map_err(err)?;
         Ok(deleted as u64)
-    }
-
-    async fn people_after(
-        &mut self,
-        def: &FunnelDef,
-        after: Option<&str>,
-        per: i64,
-    ) -> StoreResult<Vec<String>> {
-        let sql = "SELECT DISTINCT person FROM funnel_hits
-                 WHERE project_id = $1 AND funnel_id = $2 AND ($3 IS NULL OR person > $3)
-                 ORDER BY person LIMIT $4";
-        let mut people = Vec::new();
-        let values: [&dyn ToSql; 4] = [&def.project_id, &def.id, &after, &per];
-        each_row(self.0, sql, &values, |p| people.push(p))?;
-        Ok(people)
     }
 }

@@ -4,7 +4,7 @@
 //! row and saves the state with [`SAVE_STATE`].
 
 use super::{people_per_chunk, BuildState, Phase};
-use crate::db::{first_row, first_value, Db, TxRead};
+use crate::db::{column, first_row, first_value, Db, TxRead};
 use crate::funnel_rollup::io::{recompute, scan, FunnelIo};
 use crate::funnel_rollup::FunnelDef;
 use crate::StoreResult;
@@ -90,7 +90,9 @@ pub fn of_funnel_row(project_id: &str, funnel_id: &str, row: FunnelRow) -> (Funn
 
 /// The build chunk's statements that differ by backend.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait BuildIo: FunnelIo + TxRead<(i64,)> + TxRead<(Option<i64>, Option<i64>)> {
+pub trait BuildIo:
+    FunnelIo + TxRead<(i64,)> + TxRead<(String,)> + TxRead<(Option<i64>, Option<i64>)>
+{
     /// Deletes at most `limit` rows of the funnel from `table`; how many went.
     async fn clear_some(&mut self, table: &str, def: &FunnelDef, limit: i64) -> StoreResult<u64>;
     /// [`EVENT_BOUNDS`].
@@ -118,8 +120,27 @@ pub trait BuildIo: FunnelIo + TxRead<(i64,)> + TxRead<(Option<i64>, Option<i64>)
         def: &FunnelDef,
         after: Option<&str>,
         per: i64,
-    ) -> StoreResult<Vec<String>>;
+    ) -> StoreResult<Vec<String>> {
+        // Person ids are never empty (blank ids are refused at the edge), so
+        // "" is before all of them; a NULL cursor would need a cast on
+        // PostgreSQL, which cannot type `$3 IS NULL`.
+        let (project, funnel, after) = (
+            def.project_id.as_str(),
+            def.id.as_str(),
+            after.unwrap_or(""),
+        );
+        column(
+            self,
+            PEOPLE_AFTER,
+            &[project.into(), funnel.into(), after.into(), per.into()],
+        )
+        .await
+    }
 }
+
+pub const PEOPLE_AFTER: &str = "SELECT DISTINCT person FROM funnel_hits
+     WHERE project_id = $1 AND funnel_id = $2 AND person > $3
+     ORDER BY person LIMIT $4";
 
 /// Does one chunk of the funnel's current phase and moves `state` on.
 pub async fn advance<I: BuildIo>(
