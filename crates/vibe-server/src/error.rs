@@ -71,6 +71,20 @@ impl ApiError {
         Self::client(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::client(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 422: the data was valid at the edge but the database refused it, so
+    /// sending it again will not help.
+    pub fn rejected_by_storage(message: impl Into<String>) -> Self {
+        Self::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rejected_by_storage",
+            message,
+        )
+    }
+
     pub fn with_status(self, new_status: StatusCode) -> Self {
         match self {
             Self::Client {
@@ -112,19 +126,11 @@ impl From<StoreError> for ApiError {
             // The database's text names constraints and columns: log it, never send it.
             StoreError::Conflict(cause) => {
                 tracing::info!(%cause, "store conflict");
-                Self::client(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    "this conflicts with something that already exists",
-                )
+                Self::conflict("this conflicts with something that already exists")
             }
             StoreError::Rejected(cause) => {
                 tracing::warn!(%cause, "store refused the data");
-                Self::client(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "rejected_by_storage",
-                    "the database refused this data",
-                )
+                Self::rejected_by_storage("the database refused this data")
             }
             StoreError::Other(e) => Self::Internal(anyhow::Error::from_boxed(e)),
         }

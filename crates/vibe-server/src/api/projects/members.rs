@@ -157,10 +157,6 @@ async fn keep_an_owner(state: &AppState, access: &ProjectAccess) -> ApiResult<()
     if owners > 1 {
         Ok(())
     } else {
-        Err(ApiError::client(
-            StatusCode::CONFLICT,
-            "conflict",
-            "a project needs at least one owner",
-        ))
+        Err(ApiError::conflict("a project needs at least one owner"))
     }
 }

@@ -343,9 +343,7 @@ async fn ingest(
         // The database's text names tables and columns: log it, never send it.
         Err(SubmitError::Rejected(e)) => {
             tracing::warn!(error = %e, "ingest request refused by the database");
-            Err(ApiError::client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "rejected_by_storage",
+            Err(ApiError::rejected_by_storage(
                 "the database refused this request's data; sending it again will not help",
             ))
         }
