@@ -217,3 +217,99 @@ pub async fn notes_are_per_person_and_project(fx: Fixture) {
     assert_eq!(ids(fx.notes(&p.id, "ana").await.unwrap()), ["n2"]);
     assert_eq!(ids(fx.notes(&other.id, "ana").await.unwrap()), ["n1"]);
 }
+
+/// An anonymous person merged into an identified one by `identify` brings
+/// their CRM fields: tags united, notes moved, the identified person's
+/// priority and properties kept (filled in where unset).
+pub async fn merges_carry_crm_fields(fx: Fixture) {
+    let p = fx.project("Shop").await;
+    let known = identify("dev1", "d1", T0, "u-42");
+    fx.ingest(&p, [known]).await;
+    fx.ingest(&p, [pageview("dev2", "d2", T0 + 100, "/")]).await;
+    let (into, from) = (
+        fx.person_of(&p, "dev1").await.id,
+        fx.person_of(&p, "dev2").await.id,
+    );
+    assert_ne!(into, from);
+    let keep = ContactPatch {
+        tags: tags(&["vip"]),
+        properties: Some(object(json!({"company": "Acme"}))),
+        ..ContactPatch::default()
+    };
+    fx.update_contact(&p.id, &into, &keep, T0).await.unwrap();
+    let anon = ContactPatch {
+        tags: tags(&["beta", "vip"]),
+        priority: Some(Some(Priority::High)),
+        properties: Some(object(json!({"company": "Other"}))),
+    };
+    fx.update_contact(&p.id, &from, &anon, T0).await.unwrap();
+    let author = fx.account("agent@example.com", Role::Admin).await;
+    let note = NewNote {
+        id: "n1".into(),
+        site_user_id: from.clone(),
+        body: "met at the fair".into(),
+        author_account_id: author.id,
+        created_at: T0,
+    };
+    fx.add_note(&p.id, &note).await.unwrap();
+
+    fx.ingest(&p, [identify("dev2", "d2", T0 + 200, "u-42")])
+        .await;
+    assert_eq!(fx.person_of(&p, "dev2").await.id, into);
+    let merged = fx.contact(&p.id, &into).await.unwrap();
+    assert_eq!(merged.tags, ["beta", "vip"]);
+    assert_eq!(merged.priority.as_deref(), Some("high"));
+    assert_eq!(Value::Object(merged.properties), json!({"company": "Acme"}));
+    assert_eq!(merged.notes_count, 1);
+    assert_eq!(fx.contact(&p.id, &from).await.unwrap(), Contact::default());
+    let count = |tag: &str, count: i64| TagCount {
+        tag: tag.into(),
+        count,
+    };
+    assert_eq!(
+        fx.tag_counts(&p.id).await.unwrap(),
+        [count("beta", 1), count("vip", 1)]
+    );
+
+    // A person with no contact row takes the merged-in one whole.
+    fx.ingest(&p, [pageview("dev3", "d3", T0 + 300, "/")]).await;
+    let third = fx.person_of(&p, "dev3").await.id;
+    let props = ContactPatch {
+        priority: Some(Some(Priority::Low)),
+        properties: Some(object(json!({"seats": 3}))),
+        ..ContactPatch::default()
+    };
+    fx.update_contact(&p.id, &third, &props, T0).await.unwrap();
+    fx.ingest(&p, [identify("dev4", "d4", T0 + 400, "u-7")])
+        .await;
+    fx.ingest(&p, [identify("dev3", "d3", T0 + 500, "u-7")])
+        .await;
+    let u7 = fx.person_of(&p, "dev4").await.id;
+    assert_eq!(fx.person_of(&p, "dev3").await.id, u7);
+    let moved = fx.contact(&p.id, &u7).await.unwrap();
+    assert_eq!(moved.priority.as_deref(), Some("low"));
+    assert_eq!(Value::Object(moved.properties), json!({"seats": 3}));
+
+    // Tags only (properties empty) on the identified side: the anonymous
+    // person's properties fill them.
+    fx.ingest(&p, [identify("dev6", "d6", T0 + 600, "u-9")])
+        .await;
+    let u9 = fx.person_of(&p, "dev6").await.id;
+    let only_tags = ContactPatch {
+        tags: tags(&["new"]),
+        ..ContactPatch::default()
+    };
+    fx.update_contact(&p.id, &u9, &only_tags, T0).await.unwrap();
+    fx.ingest(&p, [pageview("dev5", "d5", T0 + 610, "/")]).await;
+    let fifth = fx.person_of(&p, "dev5").await.id;
+    let plan = ContactPatch {
+        properties: Some(object(json!({"plan": "pro"}))),
+        ..ContactPatch::default()
+    };
+    fx.update_contact(&p.id, &fifth, &plan, T0).await.unwrap();
+    fx.ingest(&p, [identify("dev5", "d5", T0 + 620, "u-9")])
+        .await;
+    let filled = fx.contact(&p.id, &u9).await.unwrap();
+    assert_eq!(Value::Object(filled.properties), json!({"plan": "pro"}));
+    assert_eq!(filled.tags, ["new"]);
+}
