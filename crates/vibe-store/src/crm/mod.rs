@@ -41,6 +41,19 @@ const NOTE_COLS: &str = "SELECT n.id, n.body, a.email AS author_email, n.created
 const DELETE_NOTE: &str =
     "DELETE FROM contact_notes WHERE project_id = $1 AND site_user_id = $2 AND id = $3";
 
+/// Runs `$sql` bound `(project, person, …)` on the open transaction `$tx`.
+macro_rules! person_exec {
+    ($tx:ident, $sql:expr, $project:expr, $person:expr $(, $value:expr)*) => {
+        sqlx::query($sql)
+            .bind($project)
+            .bind($person)
+            $(.bind($value))*
+            .execute(&mut *$tx)
+            .await
+            .map_err(err)?
+    };
+}
+
 #[async_trait]
 pub trait CrmStore: HasDb {
     /// A person's CRM fields (the defaults if none were ever set).
@@ -71,21 +84,10 @@ pub trait CrmStore: HasDb {
         on_db!(self.db(), pool => async {
             let mut tx = pool.begin().await.map_err(err)?;
             // First, so PostgreSQL holds the row lock while the properties are merged.
-            sqlx::query(ENSURE_CONTACT)
-                .bind(project_id)
-                .bind(site_user_id)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+            person_exec!(tx, ENSURE_CONTACT, project_id, site_user_id, now_ms);
             if let Some(priority) = &patch.priority {
-                sqlx::query(SET_PRIORITY)
-                    .bind(project_id)
-                    .bind(site_user_id)
-                    .bind(priority.map(Priority::as_str))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                let priority = priority.map(Priority::as_str);
+                person_exec!(tx, SET_PRIORITY, project_id, site_user_id, priority);
             }
             if let Some(changes) = &patch.properties {
                 let (_, stored): (Option<String>, String) = sqlx::query_as(CONTACT)
@@ -102,29 +104,12 @@ pub trait CrmStore: HasDb {
                         text.len()
                     )));
                 }
-                sqlx::query(SET_PROPERTIES)
-                    .bind(project_id)
-                    .bind(site_user_id)
-                    .bind(text)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                person_exec!(tx, SET_PROPERTIES, project_id, site_user_id, text);
             }
             if let Some(tags) = &patch.tags {
-                sqlx::query(CLEAR_TAGS)
-                    .bind(project_id)
-                    .bind(site_user_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                person_exec!(tx, CLEAR_TAGS, project_id, site_user_id);
                 for tag in tags {
-                    sqlx::query(ADD_TAG)
-                        .bind(project_id)
-                        .bind(site_user_id)
-                        .bind(tag)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
+                    person_exec!(tx, ADD_TAG, project_id, site_user_id, tag);
                 }
             }
             tx.commit().await.map_err(err)
