@@ -19,6 +19,23 @@ async fn people(app: &TestApp, key: &str, who: &[(&str, &str)]) {
     app.collect_ok(key, batch).await;
 }
 
+/// Patches `ana` in the project at `base` and adds a note; returns its id.
+async fn patch_and_note(
+    app: &TestApp,
+    owner: &Session,
+    base: &str,
+    patch: Value,
+    note: &str,
+) -> String {
+    let res = app.patch(owner, &format!("{base}/users/ana"), patch).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = json!({"body": note});
+    let res = app
+        .post(owner, &format!("{base}/users/ana/notes"), body)
+        .await;
+    string_at(&created(res).await, "id")
+}
+
 fn ids(body: &Value) -> Vec<String> {
     let mut ids: Vec<String> = list(body, "users")
         .iter()
@@ -270,17 +287,7 @@ async fn viewers_read_and_other_tenants_see_nothing(backend: Backend) {
     };
     people(&app, &p.write_key, &[("a1", "ana")]).await;
     let base = format!("/api/v1/projects/{}", p.id);
-    let tag = json!({"tags": ["vip"]});
-    let res = app.patch(&owner, &format!("{base}/users/ana"), tag).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .post(
-            &owner,
-            &format!("{base}/users/ana/notes"),
-            json!({"body": "hello"}),
-        )
-        .await;
-    let nid = string_at(&created(res).await, "id");
+    let nid = patch_and_note(&app, &owner, &base, json!({"tags": ["vip"]}), "hello").await;
 
     // Viewers read everything and change nothing.
     let viewer = app.as_role(Role::Viewer).await;
@@ -319,18 +326,7 @@ async fn viewers_read_and_other_tenants_see_nothing(backend: Backend) {
     people(&app, &b.write_key, &[("a1", "ana")]).await;
     let bravo = format!("/api/v1/projects/{}", b.id);
     let secret = json!({"tags": ["secret-tag"], "properties": {"deal": "secret-deal"}});
-    let res = app
-        .patch(&owner, &format!("{bravo}/users/ana"), secret)
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .post(
-            &owner,
-            &format!("{bravo}/users/ana/notes"),
-            json!({"body": "secret-note"}),
-        )
-        .await;
-    let bnid = string_at(&created(res).await, "id");
+    let bnid = patch_and_note(&app, &owner, &bravo, secret, "secret-note").await;
 
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let leaks = ["secret-tag", "secret-deal", "secret-note", "ana", "Bravo"];
