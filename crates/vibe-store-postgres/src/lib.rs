@@ -73,6 +73,7 @@ impl Store for PgStore {}
 impl AccountStore for PgStore {}
 impl ProjectStore for PgStore {}
 impl PeopleStore for PgStore {}
+impl CrmStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 
 #[async_trait]

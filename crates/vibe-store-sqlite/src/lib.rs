@@ -171,6 +171,7 @@ impl Store for SqliteStore {}
 impl AccountStore for SqliteStore {}
 impl ProjectStore for SqliteStore {}
 impl PeopleStore for SqliteStore {}
+impl CrmStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 
 #[async_trait]

@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `analytics`, `funnels`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod crm;
 pub mod db;
 pub mod funnels;
 pub mod people;
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 
 pub use accounts::*;
 pub use analytics::{rollup, AnalyticsStore};
+pub use crm::CrmStore;
 pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, FunnelStore};
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
@@ -55,7 +57,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Adding a domain adds its trait here and an `impl` (often empty) per backend.
 #[async_trait]
 pub trait Store:
-    AccountStore + ProjectStore + TrackingStore + PeopleStore + AnalyticsStore + FunnelStore
+    AccountStore + ProjectStore + TrackingStore + PeopleStore + CrmStore + AnalyticsStore + FunnelStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::Store;
 
 mod accounts;
+mod crm;
 mod fixture;
 mod funnel_build;
 mod funnel_rollup;
@@ -46,6 +47,9 @@ where
     rollups::rebuild_matches_incremental(fx().await).await;
     people::segments_search_and_pagination(fx().await).await;
     people::profiles_and_session_history(fx().await).await;
+    crm::contact_fields_tags_and_filters(fx().await).await;
+    crm::notes_are_per_person_and_project(fx().await).await;
+    crm::merges_carry_crm_fields(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;

@@ -23,6 +23,7 @@ struct Target {
     member_id: String,
     funnel_id: String,
     user_id: String,
+    note_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -40,6 +41,7 @@ impl Target {
                 "account_id" => &self.member_id,
                 "fid" => &self.funnel_id,
                 "uid" => &self.user_id,
+                "nid" => &self.note_id,
                 other => panic!(
                     "{template}: give the path parameter {{{other}}} a real value from project B in access_matrix.rs"
                 ),
@@ -65,6 +67,8 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("POST", "/members") => json!({"email": member_email, "role": "viewer"}),
         ("PATCH", "/members/{account_id}") => json!({"role": "viewer"}),
         ("POST", "/funnels") | ("PUT", "/funnels/{fid}") => funnel,
+        ("PATCH", "/users/{uid}") => json!({"tags": ["matrix"], "priority": "vip"}),
+        ("POST", "/users/{uid}/notes") => json!({"body": "matrix note"}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -136,8 +140,8 @@ async fn add_member(app: &TestApp, owner: &Session, project_id: &str, email: &st
     );
 }
 
-/// Project B with a key, a funnel, an identified visitor and members of every
-/// role; `outsider` owns project A and is not in B.
+/// Project B with a key, a funnel, an identified visitor (tagged, with a note)
+/// and members of every role; `outsider` owns project A and is not in B.
 async fn every_project_route_checks_access(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -155,6 +159,17 @@ async fn every_project_route_checks_access(backend: Backend) {
         identify("b-anon", "b-session", "bravo-user", buyer),
     ];
     app.collect_ok(&b.write_key, visit).await;
+    let tagged = json!({"tags": ["bravo-tag"], "properties": {"deal": "bravo-deal"}});
+    let res = app
+        .patch(&owner, &format!("{base}/users/bravo-user"), tagged)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let note = json!({"body": "bravo-note"});
+    let note = created(
+        app.post(&owner, &format!("{base}/users/bravo-user/notes"), note)
+            .await,
+    )
+    .await;
 
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
@@ -175,6 +190,7 @@ async fn every_project_route_checks_access(backend: Backend) {
         member_id: app.account_id(&target).await,
         funnel_id: funnel["id"].as_str().unwrap().to_owned(),
         user_id: "bravo-user".into(),
+        note_id: note["id"].as_str().unwrap().to_owned(),
         secrets: vec![
             b.name.clone(),
             b.write_key.clone(),
@@ -185,6 +201,9 @@ async fn every_project_route_checks_access(backend: Backend) {
             "b-anon".into(),
             "target@example.com".into(),
             "pricing".into(),
+            "bravo-tag".into(),
+            "bravo-deal".into(),
+            "bravo-note".into(),
         ],
     };
 

@@ -5,6 +5,7 @@ mod helpers;
 mod access_matrix;
 mod accounts;
 mod collect;
+mod crm;
 mod demo;
 mod failure_isolation;
 mod funnels;

@@ -111,6 +111,9 @@ pub struct UserQuery {
     pub project_id: String,
     pub segment: Segment,
     pub search: Option<String>,
+    /// Only people carrying this tag (already normalised).
+    pub tag: Option<String>,
+    pub priority: Option<crate::crm::Priority>,
     pub sort: UserSort,
     pub cursor: Option<UserCursor>,
     pub limit: i64,
@@ -199,6 +202,26 @@ impl UserQuery {
             }
             sql.push(')');
         }
+        // Each an indexed lookup of the CRM tables (`contact_tags_tag`,
+        // `contacts_priority`), so they combine with any segment or search.
+        if let Some(tag) = &self.tag {
+            sql.push_str(
+                " AND id IN (SELECT site_user_id FROM contact_tags WHERE project_id = ? AND tag = ?)",
+            );
+            args.extend([
+                SqlValue::Text(self.project_id.clone()),
+                SqlValue::Text(tag.clone()),
+            ]);
+        }
+        if let Some(priority) = self.priority {
+            sql.push_str(
+                " AND id IN (SELECT site_user_id FROM contacts WHERE project_id = ? AND priority = ?)",
+            );
+            args.extend([
+                SqlValue::Text(self.project_id.clone()),
+                SqlValue::Text(priority.as_str().to_owned()),
+            ]);
+        }
         let col = self.sort.column();
         if let Some(c) = &self.cursor {
             // `{col} <= ?` first: a range the index can seek to, so a page deep in
@@ -283,6 +306,8 @@ mod tests {
             project_id: "p".into(),
             segment: Segment::Active,
             search: Some("50%_off".into()),
+            tag: None,
+            priority: None,
             sort: UserSort::LastSeen,
             cursor: None,
             limit: 10,

@@ -33,6 +33,8 @@ pub async fn segments_search_and_pagination(fx: Fixture) {
         project_id: p.id.clone(),
         segment,
         search: search.map(str::to_owned),
+        tag: None,
+        priority: None,
         sort,
         cursor: None,
         limit,

@@ -158,8 +158,24 @@ pub const ACTIVE_DAYS_OF: &str =
     "SELECT day FROM user_days WHERE project_id = $1 AND site_user_id = $2";
 
 /// Moves everything of person `$3` to `$1` in project `$2` (then
-/// [`DELETE_PERSON`] deletes `$3`).
-pub const MOVE_PERSON: [&str; 4] = [
+/// [`DELETE_PERSON`] deletes `$3`). CRM fields: tags are united, notes move,
+/// and the contact row moves unless `$1` has one, whose priority and
+/// properties are kept (each filled from `$3`'s when unset or empty). Each statement names all
+/// three parameters (`site_user_id <> $1` always holds), as both backends'
+/// binding expects.
+pub const MOVE_PERSON: [&str; 11] = [
+    "INSERT INTO contact_tags (project_id, site_user_id, tag)
+     SELECT project_id, $1, tag FROM contact_tags WHERE project_id = $2 AND site_user_id = $3
+     ON CONFLICT DO NOTHING",
+    "DELETE FROM contact_tags WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
+    "UPDATE contact_notes SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
+    "UPDATE contacts SET priority = (SELECT o.priority FROM contacts o WHERE o.project_id = $2 AND o.site_user_id = $3)
+     WHERE project_id = $2 AND site_user_id = $1 AND priority IS NULL",
+    "UPDATE contacts SET properties = COALESCE((SELECT o.properties FROM contacts o WHERE o.project_id = $2 AND o.site_user_id = $3), properties)
+     WHERE project_id = $2 AND site_user_id = $1 AND properties = '{}'",
+    "UPDATE contacts SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3
+       AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.project_id = $2 AND c.site_user_id = $1)",
+    "DELETE FROM contacts WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
     "UPDATE site_user_aliases SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE site_sessions SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE user_days SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",

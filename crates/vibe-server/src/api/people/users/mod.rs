@@ -1,5 +1,5 @@
 //! `/api/v1/projects/{id}/users` (the people list by segment) and
-//! `/users/{uid}` (a person's profile).
+//! `/users/{uid}` (a person's profile, with the CRM fields of `api/crm`).
 
 pub mod sessions;
 
@@ -9,10 +9,12 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
+use vibe_store::crm::Contact;
 use vibe_store::users::{Segment, UserCursor, UserQuery, UserSort};
 use vibe_store::{ClientInfo, SiteUser};
 
 use super::person::Person;
+use crate::api::crm;
 use crate::api::query::int_in;
 use crate::auth::ProjectAccess;
 use crate::error::{ApiError, ApiResult, OrNotFound};
@@ -87,10 +89,17 @@ pub fn user_query(
     if let Some(s) = &search {
         crate::domain::at_most("q", s.chars().count(), 200)?;
     }
+    let tag = match q.get("tag").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(crm::tags::normalize_tag("tag", t)?),
+    };
+    let priority = crm::contact::priority_filter(q.get("priority"))?;
     Ok(UserQuery {
         project_id: access.project.id.clone(),
         segment,
         search,
+        tag,
+        priority,
         sort,
         cursor,
         limit,
@@ -120,7 +129,7 @@ pub async fn list(
     ))
 }
 
-pub(super) async fn find(
+pub(crate) async fn find(
     state: &AppState,
     access: &ProjectAccess,
     uid: &str,
@@ -138,11 +147,25 @@ pub async fn profile(
     Path((_, uid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let user = find(&state, &access, &uid).await?;
+    let contact = state.store.contact(&access.project.id, &user.id).await?;
+    profile_body(&state, &access, user, contact).await.map(Json)
+}
+
+/// A profile: the person as listed, their session count and CRM fields.
+pub(crate) async fn profile_body(
+    state: &AppState,
+    access: &ProjectAccess,
+    user: SiteUser,
+    contact: Contact,
+) -> ApiResult<Value> {
     let total_sessions = state
         .store
         .count_user_sessions(&access.project.id, &user.id)
         .await?;
     let mut v = json!(UserRow::from(user));
     v["total_sessions"] = json!(total_sessions);
-    Ok(Json(v))
+    if let (Value::Object(out), Value::Object(crm)) = (&mut v, crm::contact::fields(contact)) {
+        out.extend(crm);
+    }
+    Ok(v)
 }

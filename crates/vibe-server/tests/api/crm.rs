@@ -1,0 +1,392 @@
+//! Contact CRM fields: tags, priority, properties, notes; the tag list and the
+//! people-list filters; validation naming the field; roles and tenants.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use vibe_store::Role;
+
+use crate::helpers::*;
+
+/// Identified visitors `anon` → `user` on the project of `key`.
+async fn people(app: &TestApp, key: &str, who: &[(&str, &str)]) {
+    let mut batch = Vec::new();
+    for (anon, user) in who {
+        let session = format!("s-{anon}");
+        batch.push(pageview(anon, &session, "https://shop.example/"));
+        let traits = json!({"email": format!("{user}@shop.example")});
+        batch.push(identify(anon, &session, user, traits));
+    }
+    app.collect_ok(key, batch).await;
+}
+
+/// Patches `ana` in the project at `base` and adds a note; returns its id.
+async fn patch_and_note(
+    app: &TestApp,
+    owner: &Session,
+    base: &str,
+    patch: Value,
+    note: &str,
+) -> String {
+    let res = app.patch(owner, &format!("{base}/users/ana"), patch).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = json!({"body": note});
+    let res = app
+        .post(owner, &format!("{base}/users/ana/notes"), body)
+        .await;
+    string_at(&created(res).await, "id")
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list(body, "users")
+        .iter()
+        .map(|u| string_at(u, "user_id"))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn contact_fields_tags_and_filters(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    people(
+        &app,
+        &p.write_key,
+        &[("a1", "ana"), ("b1", "bob"), ("c1", "cy")],
+    )
+    .await;
+    let base = format!("/api/v1/projects/{}", p.id);
+
+    let fresh = app.get_json(&owner, &format!("{base}/users/ana")).await;
+    assert_eq!(
+        (
+            &fresh["tags"],
+            &fresh["priority"],
+            &fresh["properties"],
+            &fresh["notes_count"]
+        ),
+        (&json!([]), &Value::Null, &json!({}), &json!(0))
+    );
+
+    // Tags are a set: trimmed, lowercased, duplicates collapse. Any id of the
+    // person works, as for GET.
+    let body = json!({"tags": [" VIP", "vip", "Beta "], "priority": "high",
+        "properties": {"company": "Acme", "seats": 5}});
+    let res = app.patch(&owner, &format!("{base}/users/a1"), body).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let ana = json_of(res).await;
+    assert_eq!(ana["user_id"], "ana");
+    assert_eq!(ana["tags"], json!(["beta", "vip"]));
+    assert_eq!(ana["priority"], "high");
+    assert_eq!(ana["properties"], json!({"company": "Acme", "seats": 5}));
+    assert_eq!(ana["total_sessions"], 1);
+    // The PATCH answers with exactly what GET shows.
+    assert_eq!(
+        app.get_json(&owner, &format!("{base}/users/ana")).await,
+        ana
+    );
+
+    // Properties merge (later keys win, null removes); absent fields stay.
+    let merge = json!({"properties": {"company": null, "seats": 7}});
+    let ana = json_of(app.patch(&owner, &format!("{base}/users/ana"), merge).await).await;
+    assert_eq!(ana["properties"], json!({"seats": 7}));
+    assert_eq!(
+        (&ana["tags"], &ana["priority"]),
+        (&json!(["beta", "vip"]), &json!("high"))
+    );
+
+    for (user, body) in [
+        ("bob", json!({"tags": ["vip"], "priority": "low"})),
+        ("cy", json!({"tags": ["vip", "beta"], "priority": "high"})),
+    ] {
+        let res = app
+            .patch(&owner, &format!("{base}/users/{user}"), body)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        app.get_json(&owner, &format!("{base}/tags")).await,
+        json!({"tags": [{"tag": "vip", "count": 3}, {"tag": "beta", "count": 2}]})
+    );
+    let users_where = |q: &str| {
+        let path = format!("{base}/users?{q}");
+        let (app, owner) = (&app, &owner);
+        async move { app.get_json(owner, &path).await }
+    };
+    assert_eq!(ids(&users_where("tag=vip").await), ["ana", "bob", "cy"]);
+    assert_eq!(
+        ids(&users_where("tag=VIP&priority=high").await),
+        ["ana", "cy"]
+    );
+    assert_eq!(
+        ids(&users_where("tag=beta&priority=high&q=cy&segment=active").await),
+        ["cy"]
+    );
+    assert!(ids(&users_where("priority=vip").await).is_empty());
+    // Filtered pages follow the cursor like unfiltered ones.
+    let first = users_where("tag=vip&limit=2").await;
+    let cursor = string_at(&first, "next_cursor");
+    let rest = users_where(&format!("tag=vip&limit=2&cursor={cursor}")).await;
+    assert_eq!(list(&first, "users").len() + list(&rest, "users").len(), 3);
+    assert!(rest["next_cursor"].is_null());
+
+    // Clearing: an empty set and a null priority.
+    let clear = json!({"tags": [], "priority": null});
+    let cy = json_of(app.patch(&owner, &format!("{base}/users/cy"), clear).await).await;
+    assert_eq!((&cy["tags"], &cy["priority"]), (&json!([]), &Value::Null));
+    assert_eq!(ids(&users_where("priority=high").await), ["ana"]);
+}
+
+async fn contact_validation_names_the_field(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    people(&app, &p.write_key, &[("a1", "ana")]).await;
+    let base = format!("/api/v1/projects/{}", p.id);
+    let path = format!("{base}/users/ana");
+    let too_many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+    let long = "x".repeat(33);
+    for (body, field) in [
+        (json!({"tags": "vip"}), "tags"),
+        (json!({"tags": ["ok", "fine", 3]}), "tags[2]"),
+        (json!({"tags": ["ok", "  "]}), "tags[1]"),
+        (json!({"tags": [long]}), "tags[0]"),
+        (json!({"tags": ["a\u{7}b"]}), "tags[0]"),
+        (json!({"tags": too_many}), "tags"),
+        (json!({"priority": "urgent"}), "priority"),
+        (json!({"priority": 3}), "priority"),
+        (json!({"properties": [1]}), "properties"),
+        (json!({"notes": "hi"}), "notes"),
+    ] {
+        let res = app.patch(&owner, &path, body.clone()).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_invalid(res, field).await;
+    }
+    // Fifty distinct tags are fine, and so are duplicates beyond them.
+    let mut fifty: Vec<String> = (0..50).map(|i| format!("t{i}")).collect();
+    fifty.push("T0".into());
+    let res = app.patch(&owner, &path, json!({"tags": fifty})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(list(&json_of(res).await, "tags").len(), 50);
+
+    let big = json!({"properties": {"blob": "x".repeat(16 * 1024)}});
+    let res = app.patch(&owner, &path, big).await;
+    assert_field_error(
+        res,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "properties",
+    )
+    .await;
+    // Each patch fits, their merge would not: refused, nothing stored.
+    let half = "y".repeat(9 * 1024);
+    let res = app
+        .patch(&owner, &path, json!({"properties": {"a": half}}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .patch(&owner, &path, json!({"properties": {"b": half, "c": 1}}))
+        .await;
+    assert_field_error(
+        res,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "properties",
+    )
+    .await;
+    let stored = app.get_json(&owner, &path).await;
+    assert!(stored["properties"].get("b").is_none());
+
+    let res = app
+        .get(&owner, &format!("{base}/users?priority=urgent"))
+        .await;
+    assert_invalid(res, "priority").await;
+    let res = app.get(&owner, &format!("{base}/users?tag=%20")).await;
+    assert_invalid(res, "tag").await;
+
+    let res = app
+        .patch(
+            &owner,
+            &format!("{base}/users/nobody"),
+            json!({"tags": ["x"]}),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+async fn notes_list_add_and_delete(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    people(&app, &p.write_key, &[("a1", "ana"), ("b1", "bob")]).await;
+    let notes = format!("/api/v1/projects/{}/users/ana/notes", p.id);
+
+    let res = app
+        .post(
+            &owner,
+            &notes,
+            json!({"body": "Called; wants the yearly plan"}),
+        )
+        .await;
+    let first = created(res).await;
+    assert_eq!(first["body"], "Called; wants the yearly plan");
+    assert_eq!(first["author_email"], OWNER_EMAIL);
+    assert!(first["created_at"].as_i64().is_some());
+    app.clock.advance_ms(5_000);
+    let second = created(
+        app.post(&owner, &notes, json!({"body": "Sent the quote"}))
+            .await,
+    )
+    .await;
+
+    let listed = app.get_json(&owner, &notes).await;
+    let order: Vec<&Value> = list(&listed, "notes").iter().map(|n| &n["id"]).collect();
+    assert_eq!(order, [&second["id"], &first["id"]], "newest first");
+    let profile = format!("/api/v1/projects/{}/users/ana", p.id);
+    assert_eq!(app.get_json(&owner, &profile).await["notes_count"], 2);
+
+    for (body, field) in [
+        (json!({"body": ""}), "body"),
+        (json!({"body": "   "}), "body"),
+        (json!({"body": "x".repeat(10_001)}), "body"),
+        (json!({"body": 5}), "body"),
+    ] {
+        assert_invalid(app.post(&owner, &notes, body).await, field).await;
+    }
+    let res = app.post(&owner, &notes, json!({})).await;
+    assert_field_error(res, StatusCode::BAD_REQUEST, "missing_field", "body").await;
+    let max = json!({"body": "é".repeat(10_000)});
+    assert_eq!(
+        app.post(&owner, &notes, max).await.status(),
+        StatusCode::CREATED
+    );
+
+    // A note is deleted only through its own person.
+    let fid = string_at(&first, "id");
+    let bobs = format!("/api/v1/projects/{}/users/bob/notes/{fid}", p.id);
+    assert_error(
+        app.delete(&owner, &bobs).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let res = app.delete(&owner, &format!("{notes}/{fid}")).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app.delete(&owner, &format!("{notes}/{fid}")).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(list(&app.get_json(&owner, &notes).await, "notes").len(), 2);
+
+    let nobody = format!("/api/v1/projects/{}/users/nobody/notes", p.id);
+    let res = app.post(&owner, &nobody, json!({"body": "hi"})).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+async fn viewers_read_and_other_tenants_see_nothing(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    people(&app, &p.write_key, &[("a1", "ana")]).await;
+    let base = format!("/api/v1/projects/{}", p.id);
+    let nid = patch_and_note(&app, &owner, &base, json!({"tags": ["vip"]}), "hello").await;
+
+    // Viewers read everything and change nothing.
+    let viewer = app.as_role(Role::Viewer).await;
+    let tags = app.get_json(&viewer, &format!("{base}/tags")).await;
+    assert_eq!(tags["tags"][0]["tag"], "vip");
+    let notes = app
+        .get_json(&viewer, &format!("{base}/users/ana/notes"))
+        .await;
+    assert_eq!(list(&notes, "notes").len(), 1);
+    let writes = vec![
+        (
+            Method::PATCH,
+            format!("{base}/users/ana"),
+            Some(json!({"priority": "vip"})),
+        ),
+        (
+            Method::POST,
+            format!("{base}/users/ana/notes"),
+            Some(json!({"body": "x"})),
+        ),
+        (
+            Method::DELETE,
+            format!("{base}/users/ana/notes/{nid}"),
+            None,
+        ),
+    ];
+    assert_refused(&app, &viewer, (StatusCode::FORBIDDEN, "forbidden"), writes).await;
+    let ana = app.get_json(&owner, &format!("{base}/users/ana")).await;
+    assert_eq!(
+        (&ana["priority"], &ana["notes_count"]),
+        (&Value::Null, &json!(1))
+    );
+
+    // Project B's CRM data; the outsider is a member of the default project only.
+    let b = app.create_project(&owner, "Bravo").await;
+    people(&app, &b.write_key, &[("a1", "ana")]).await;
+    let bravo = format!("/api/v1/projects/{}", b.id);
+    let secret = json!({"tags": ["secret-tag"], "properties": {"deal": "secret-deal"}});
+    let bnid = patch_and_note(&app, &owner, &bravo, secret, "secret-note").await;
+
+    let outsider = app.create_user("outsider@example.com", Role::Owner).await;
+    let leaks = ["secret-tag", "secret-deal", "secret-note", "ana", "Bravo"];
+    let calls = vec![
+        (Method::GET, format!("{bravo}/tags"), None),
+        (Method::GET, format!("{bravo}/users?tag=secret-tag"), None),
+        (Method::GET, format!("{bravo}/users/ana"), None),
+        (Method::GET, format!("{bravo}/users/ana/notes"), None),
+        (
+            Method::PATCH,
+            format!("{bravo}/users/ana"),
+            Some(json!({"tags": []})),
+        ),
+        (
+            Method::POST,
+            format!("{bravo}/users/ana/notes"),
+            Some(json!({"body": "x"})),
+        ),
+        (
+            Method::DELETE,
+            format!("{bravo}/users/ana/notes/{bnid}"),
+            None,
+        ),
+    ];
+    for (method, path, body) in calls {
+        let res = app.call(&outsider, method.clone(), &path, body).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        let text = res.text().await.unwrap();
+        for leak in leaks {
+            assert!(
+                !text.contains(leak),
+                "{method} {path} leaked {leak}: {text}"
+            );
+        }
+    }
+    // Through a project one is a member of, B's ids and tags mean nothing.
+    let tags = app.get_json(&outsider, &format!("{base}/tags")).await;
+    assert_eq!(tags, json!({"tags": [{"tag": "vip", "count": 1}]}));
+    let res = app
+        .delete(&owner, &format!("{base}/users/ana/notes/{bnid}"))
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    let filtered = app
+        .get_json(&outsider, &format!("{base}/users?tag=secret-tag"))
+        .await;
+    assert!(list(&filtered, "users").is_empty());
+    let theirs = app
+        .get_json(&owner, &format!("{bravo}/users/ana/notes"))
+        .await;
+    assert_eq!(list(&theirs, "notes").len(), 1);
+    let ours = app.get_json(&owner, &format!("{base}/users/ana")).await;
+    assert_eq!(
+        (&ours["tags"], &ours["properties"]),
+        (&json!(["vip"]), &json!({}))
+    );
+}
+
+crate::on_both_backends!(
+    contact_fields_tags_and_filters,
+    contact_validation_names_the_field,
+    notes_list_add_and_delete,
+    viewers_read_and_other_tenants_see_nothing,
+);

@@ -1,0 +1,171 @@
+//! CRM domain: what an admin keeps about a tracked person beyond what the
+//! tracker sends — tags (one row each in `contact_tags`, so counts and filters
+//! are indexed), a priority and free properties (`contacts`), and notes
+//! (`contact_notes`). All of it is shared SQL (see `crate::db`); every
+//! statement filters by project.
+
+mod model;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+pub use model::*;
+
+use crate::db::{err, on_db, HasDb};
+use crate::{StoreError, StoreResult};
+
+const CONTACT: &str =
+    "SELECT priority, properties FROM contacts WHERE project_id = $1 AND site_user_id = $2";
+const TAGS: &str =
+    "SELECT tag FROM contact_tags WHERE project_id = $1 AND site_user_id = $2 ORDER BY tag";
+const NOTES_COUNT: &str =
+    "SELECT COUNT(*) FROM contact_notes WHERE project_id = $1 AND site_user_id = $2";
+/// Creates the contact row on first write; the patch's columns are set after.
+const ENSURE_CONTACT: &str = "INSERT INTO contacts (project_id, site_user_id, updated_at)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (project_id, site_user_id) DO UPDATE SET updated_at = excluded.updated_at";
+const SET_PRIORITY: &str =
+    "UPDATE contacts SET priority = $3 WHERE project_id = $1 AND site_user_id = $2";
+const SET_PROPERTIES: &str =
+    "UPDATE contacts SET properties = $3 WHERE project_id = $1 AND site_user_id = $2";
+const CLEAR_TAGS: &str = "DELETE FROM contact_tags WHERE project_id = $1 AND site_user_id = $2";
+const ADD_TAG: &str = "INSERT INTO contact_tags (project_id, site_user_id, tag) VALUES ($1, $2, $3)
+     ON CONFLICT DO NOTHING";
+const TAG_COUNTS: &str = "SELECT tag, COUNT(*) AS count FROM contact_tags WHERE project_id = $1
+     GROUP BY tag ORDER BY count DESC, tag";
+const ADD_NOTE: &str = "INSERT INTO contact_notes
+     (project_id, id, site_user_id, body, author_account_id, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const NOTE_COLS: &str = "SELECT n.id, n.body, a.email AS author_email, n.created_at
+     FROM contact_notes n LEFT JOIN accounts a ON a.id = n.author_account_id";
+const DELETE_NOTE: &str =
+    "DELETE FROM contact_notes WHERE project_id = $1 AND site_user_id = $2 AND id = $3";
+
+/// Runs `$sql` bound `(project, person, …)` on the open transaction `$tx`.
+macro_rules! person_exec {
+    ($tx:ident, $sql:expr, $project:expr, $person:expr $(, $value:expr)*) => {
+        sqlx::query($sql)
+            .bind($project)
+            .bind($person)
+            $(.bind($value))*
+            .execute(&mut *$tx)
+            .await
+            .map_err(err)?
+    };
+}
+
+#[async_trait]
+pub trait CrmStore: HasDb {
+    /// A person's CRM fields (the defaults if none were ever set).
+    async fn contact(&self, project_id: &str, site_user_id: &str) -> StoreResult<Contact> {
+        let db = self.db();
+        let row: Option<(Option<String>, String)> =
+            db.optional(CONTACT, (project_id, site_user_id)).await?;
+        let (priority, properties) = row.unwrap_or_default();
+        Ok(Contact {
+            tags: db.scalars(TAGS, (project_id, site_user_id)).await?,
+            priority,
+            properties: parse_object(&properties),
+            notes_count: db.scalar(NOTES_COUNT, (project_id, site_user_id)).await?,
+        })
+    }
+
+    /// Applies `patch` in one transaction, so two concurrent patches cannot
+    /// lose each other's properties. The caller has checked that the person
+    /// exists. Merged properties over [`MAX_PROPERTIES_BYTES`] are refused
+    /// with [`StoreError::Rejected`] and nothing changes.
+    async fn update_contact(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        patch: &ContactPatch,
+        now_ms: i64,
+    ) -> StoreResult<Contact> {
+        on_db!(self.db(), pool => async {
+            let mut tx = pool.begin().await.map_err(err)?;
+            // First, so PostgreSQL holds the row lock while the properties are merged.
+            person_exec!(tx, ENSURE_CONTACT, project_id, site_user_id, now_ms);
+            if let Some(priority) = &patch.priority {
+                let priority = priority.map(Priority::as_str);
+                person_exec!(tx, SET_PRIORITY, project_id, site_user_id, priority);
+            }
+            if let Some(changes) = &patch.properties {
+                let (_, stored): (Option<String>, String) = sqlx::query_as(CONTACT)
+                    .bind(project_id)
+                    .bind(site_user_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                let merged = Value::Object(merge_properties(parse_object(&stored), changes));
+                let text = merged.to_string();
+                if text.len() > MAX_PROPERTIES_BYTES {
+                    return Err(StoreError::Rejected(format!(
+                        "properties would be {} bytes, over {MAX_PROPERTIES_BYTES}",
+                        text.len()
+                    )));
+                }
+                person_exec!(tx, SET_PROPERTIES, project_id, site_user_id, text);
+            }
+            if let Some(tags) = &patch.tags {
+                person_exec!(tx, CLEAR_TAGS, project_id, site_user_id);
+                for tag in tags {
+                    person_exec!(tx, ADD_TAG, project_id, site_user_id, tag);
+                }
+            }
+            tx.commit().await.map_err(err)
+        }
+        .await)?;
+        self.contact(project_id, site_user_id).await
+    }
+
+    /// Every tag of the project with how many people carry it, most used first.
+    async fn tag_counts(&self, project_id: &str) -> StoreResult<Vec<TagCount>> {
+        self.db().all(TAG_COUNTS, (project_id,)).await
+    }
+
+    async fn add_note(&self, project_id: &str, note: &NewNote) -> StoreResult<Note> {
+        let n = note;
+        let params = (
+            project_id,
+            &n.id,
+            &n.site_user_id,
+            &n.body,
+            &n.author_account_id,
+            n.created_at,
+        );
+        self.db().execute(ADD_NOTE, params).await?;
+        let sql = format!("{NOTE_COLS} WHERE n.project_id = $1 AND n.id = $2");
+        self.db().one(&sql, (project_id, &n.id)).await
+    }
+
+    /// A person's notes, newest first.
+    async fn notes(&self, project_id: &str, site_user_id: &str) -> StoreResult<Vec<Note>> {
+        let sql = format!(
+            "{NOTE_COLS} WHERE n.project_id = $1 AND n.site_user_id = $2
+             ORDER BY n.created_at DESC, n.id DESC"
+        );
+        self.db().all(&sql, (project_id, site_user_id)).await
+    }
+
+    /// `NotFound` unless the note is this project's and this person's.
+    async fn delete_note(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        note_id: &str,
+    ) -> StoreResult<()> {
+        let deleted = self
+            .db()
+            .execute(DELETE_NOTE, (project_id, site_user_id, note_id))
+            .await?;
+        crate::db::found(deleted)
+    }
+}
+
+/// Stored properties are always an object; anything unreadable reads as empty.
+fn parse_object(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
