@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -11,9 +11,8 @@ use vibe_store::crm::{Contact, ContactPatch, Priority, MAX_PROPERTIES_BYTES};
 use vibe_store::StoreError;
 
 use super::tags::normalize_tag;
-use crate::api::people::users::{find, profile_body};
+use crate::api::people::users::{profile_body, ProjectUser};
 use crate::api::ApiJson;
-use crate::auth::ProjectAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -21,12 +20,10 @@ pub const MAX_TAGS: usize = 50;
 
 pub async fn patch(
     State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid)): Path<(String, String)>,
+    ProjectUser { access, user }: ProjectUser,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let patch = parse_patch(body)?;
-    let user = find(&state, &access, &uid).await?;
     let now = state.clock.now_ms();
     let contact = match state
         .store

@@ -9,9 +9,8 @@ use serde_json::{json, Value};
 use vibe_store::crm::{NewNote, Note};
 use vibe_store::StoreError;
 
-use crate::api::people::users::find;
+use crate::api::people::users::ProjectUser;
 use crate::api::ApiJson;
-use crate::auth::ProjectAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -51,22 +50,18 @@ impl NoteBody {
 
 pub async fn list(
     State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid)): Path<(String, String)>,
+    ProjectUser { access, user }: ProjectUser,
 ) -> ApiResult<Json<Value>> {
-    let user = find(&state, &access, &uid).await?;
     let notes = state.store.notes(&access.project.id, &user.id).await?;
     Ok(Json(json!({ "notes": notes })))
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid)): Path<(String, String)>,
+    ProjectUser { access, user }: ProjectUser,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> ApiResult<(StatusCode, Json<Note>)> {
     let body = body.body()?;
-    let user = find(&state, &access, &uid).await?;
     let note = NewNote {
         id: uuid::Uuid::new_v4().to_string(),
         site_user_id: user.id,
@@ -80,10 +75,9 @@ pub async fn create(
 
 pub async fn delete(
     State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid, nid)): Path<(String, String, String)>,
+    ProjectUser { access, user }: ProjectUser,
+    Path((_, _, nid)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let user = find(&state, &access, &uid).await?;
     match state
         .store
         .delete_note(&access.project.id, &user.id, &nid)

@@ -5,7 +5,8 @@ pub mod sessions;
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -129,24 +130,37 @@ pub async fn list(
     ))
 }
 
-pub(crate) async fn find(
-    state: &AppState,
-    access: &ProjectAccess,
-    uid: &str,
-) -> ApiResult<SiteUser> {
-    state
-        .store
-        .find_user(&access.project.id, uid)
-        .await?
-        .or_not_found("user")
+/// The person `{uid}` names in the caller's project, with the caller's
+/// access: what every `/users/{uid}…` route starts from. A person not tracked
+/// in that project is 404, after the role check (so callers below the route's
+/// role learn nothing of who exists).
+pub struct ProjectUser {
+    pub access: ProjectAccess,
+    pub user: SiteUser,
+}
+
+impl FromRequestParts<AppState> for ProjectUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let access = ProjectAccess::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("user"))?;
+        let uid = params.get("uid").or_not_found("user")?;
+        let user = state
+            .store
+            .find_user(&access.project.id, uid)
+            .await?
+            .or_not_found("user")?;
+        Ok(Self { access, user })
+    }
 }
 
 pub async fn profile(
     State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid)): Path<(String, String)>,
+    ProjectUser { access, user }: ProjectUser,
 ) -> ApiResult<Json<Value>> {
-    let user = find(&state, &access, &uid).await?;
     let contact = state.store.contact(&access.project.id, &user.id).await?;
     profile_body(&state, &access, user, contact).await.map(Json)
 }

@@ -2,15 +2,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use vibe_store::users::SessionWithPages;
 
-use super::find;
+use super::ProjectUser;
 use crate::api::query::int_in;
-use crate::auth::ProjectAccess;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -25,12 +24,10 @@ struct SessionOut {
 
 pub async fn sessions(
     State(state): State<AppState>,
-    access: ProjectAccess,
-    Path((_, uid)): Path<(String, String)>,
+    ProjectUser { access, user }: ProjectUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let limit = int_in(&q, "limit", 20, 1..=100)?;
-    let user = find(&state, &access, &uid).await?;
     let now = state.clock.now_ms();
     let window_ms = access.project.online_window_s * 1000;
     let sessions: Vec<SessionOut> = state
