@@ -37,12 +37,7 @@ async fn patch_and_note(
 }
 
 fn ids(body: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = list(body, "users")
-        .iter()
-        .map(|u| string_at(u, "user_id"))
-        .collect();
-    ids.sort();
-    ids
+    sorted_strings(list(body, "users"), "user_id")
 }
 
 async fn contact_fields_tags_and_filters(backend: Backend) {
@@ -169,15 +164,16 @@ async fn contact_validation_names_the_field(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(list(&json_of(res).await, "tags").len(), 50);
 
+    let too_large = |res| {
+        assert_field_error(
+            res,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "properties",
+        )
+    };
     let big = json!({"properties": {"blob": "x".repeat(16 * 1024)}});
-    let res = app.patch(&owner, &path, big).await;
-    assert_field_error(
-        res,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        "properties",
-    )
-    .await;
+    too_large(app.patch(&owner, &path, big).await).await;
     // Each patch fits, their merge would not: refused, nothing stored.
     let half = "y".repeat(9 * 1024);
     let res = app
@@ -187,13 +183,7 @@ async fn contact_validation_names_the_field(backend: Backend) {
     let res = app
         .patch(&owner, &path, json!({"properties": {"b": half, "c": 1}}))
         .await;
-    assert_field_error(
-        res,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        "properties",
-    )
-    .await;
+    too_large(res).await;
     let stored = app.get_json(&owner, &path).await;
     assert!(stored["properties"].get("b").is_none());
 

@@ -120,14 +120,7 @@ fn assert_consecutive(msgs: &[Value], from: u64) {
 }
 
 fn session_ids(visitors: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = visitors
-        .as_array()
-        .expect("visitors")
-        .iter()
-        .map(|v| v["session_id"].as_str().unwrap().to_owned())
-        .collect();
-    ids.sort();
-    ids
+    sorted_strings(visitors.as_array().expect("visitors"), "session_id")
 }
 
 async fn snapshot_matches_online_and_metrics(backend: Backend) {

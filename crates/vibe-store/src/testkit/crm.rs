@@ -83,13 +83,9 @@ pub async fn contact_fields_tags_and_filters(fx: Fixture) {
         .await
         .unwrap();
 
-    let count = |tag: &str, count: i64| TagCount {
-        tag: tag.into(),
-        count,
-    };
     assert_eq!(
         fx.tag_counts(&p.id).await.unwrap(),
-        [count("vip", 3), count("beta", 2)]
+        tag_counts(&[("vip", 3), ("beta", 2)])
     );
 
     let fx = &fx;
@@ -143,7 +139,7 @@ pub async fn contact_fields_tags_and_filters(fx: Fixture) {
     assert_eq!(ids(None, Some(Priority::High), None).await, ["ana"]);
     assert_eq!(
         fx.tag_counts(&p.id).await.unwrap(),
-        [count("vip", 2), count("beta", 1)]
+        tag_counts(&[("vip", 2), ("beta", 1)])
     );
 
     // Too large once merged: refused, nothing changed.
@@ -262,13 +258,9 @@ pub async fn merges_carry_crm_fields(fx: Fixture) {
     assert_eq!(Value::Object(merged.properties), json!({"company": "Acme"}));
     assert_eq!(merged.notes_count, 1);
     assert_eq!(fx.contact(&p.id, &from).await.unwrap(), Contact::default());
-    let count = |tag: &str, count: i64| TagCount {
-        tag: tag.into(),
-        count,
-    };
     assert_eq!(
         fx.tag_counts(&p.id).await.unwrap(),
-        [count("beta", 1), count("vip", 1)]
+        tag_counts(&[("beta", 1), ("vip", 1)])
     );
 
     // A person with no contact row takes the merged-in one whole.
@@ -312,4 +304,12 @@ pub async fn merges_carry_crm_fields(fx: Fixture) {
     let filled = fx.contact(&p.id, &u9).await.unwrap();
     assert_eq!(Value::Object(filled.properties), json!({"plan": "pro"}));
     assert_eq!(filled.tags, ["new"]);
+}
+
+fn tag_counts(expected: &[(&str, i64)]) -> Vec<TagCount> {
+    let count = |&(tag, count): &(&str, i64)| TagCount {
+        tag: tag.into(),
+        count,
+    };
+    expected.iter().map(count).collect()
 }

@@ -159,6 +159,13 @@ pub fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
         .unwrap_or_else(|| panic!("an array {key} in {v}"))
 }
 
+/// `key` of every object in `items`, sorted, to compare sets of ids.
+pub fn sorted_strings(items: &[Value], key: &str) -> Vec<String> {
+    let mut out: Vec<String> = items.iter().map(|v| string_at(v, key)).collect();
+    out.sort();
+    out
+}
+
 /// The users per step of a funnel conversion.
 pub fn step_users(conversion: &Value) -> Vec<i64> {
     list(conversion, "steps")
