@@ -10,9 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"; users="${2:-100000}"; events="${3:-1000000}"; days="${4:-90}"
 port=18484; base="http://127.0.0.1:$port"
-# VIBE_BIN=path measures another binary (e.g. an older commit's) without building.
-vibe="${VIBE_BIN:-./target/release/vibe}"
-[ -n "${VIBE_BIN:-}" ] || cargo build --release --bin vibe -q
+. bench/lib.sh
 steps="${STEPS:-generate measure generate measure}"
 data="${DATA:-}"
 if [ "$backend" = sqlite ]; then
@@ -33,10 +31,8 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$trap_rm" ] && rm -rf "$trap
 
 measure() { # label
   "$vibe" serve & pid=$!
-  for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
-  cookie=$(curl -sf -D - -o /dev/null -H 'content-type: application/json' \
-    -d '{"email":"bench@example.com","password":"bench-password"}' "$base/api/v1/auth/login" \
-    | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')
+  wait_ready "$base"
+  cookie=$(login_cookie "$base")
   project=$(curl -sf -H "cookie: $cookie" "$base/api/v1/projects" | python3 -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["projects"] if p["name"]=="Demo shop"][0])')
   funnel=$(curl -sf -H "cookie: $cookie" "$base/api/v1/projects/$project/funnels" | python3 -c 'import json,sys; print(json.load(sys.stdin)["funnels"][0]["id"])')
   # A funnel's rollup may still be building in the background (status "building").

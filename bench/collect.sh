@@ -9,9 +9,7 @@ secs="${2:-15}"
 port=18181
 base="http://127.0.0.1:$port"
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
-# VIBE_BIN=path measures another binary (e.g. an older commit's) without building.
-vibe="${VIBE_BIN:-./target/release/vibe}"
-[ -n "${VIBE_BIN:-}" ] || cargo build --release --bin vibe -q
+. bench/lib.sh
 
 data="$(mktemp -d)"
 export VIBE_ADDR="127.0.0.1:$port" VIBE_DATA_DIR="$data" VIBE_LOG=warn \
@@ -23,11 +21,9 @@ if [ "$backend" = postgres ]; then
 fi
 "$vibe" serve & pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
-cookie=$(curl -sf -D - -o /dev/null -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"bench-password"}' "$base/api/v1/auth/login" \
-  | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')
-key=$(curl -sf -H "cookie: $cookie" "$base/api/v1/projects" | python3 -c 'import json,sys; print(json.load(sys.stdin)["projects"][0]["write_key"])')
+wait_ready "$base"
+cookie=$(login_cookie "$base")
+key=$(first_write_key "$base" "$cookie")
 
 run() { # name connections batch delay_ms
   out=$(wrk -t2 -c"$2" -d"${secs}s" --latency -s bench/collect.lua "$base/api/v1/collect" -- "$key" "$3" "$4" 2>&1)

@@ -9,9 +9,7 @@ cd "$(dirname "$0")/.."
 users="${1:-20000}"; events="${2:-300000}"; visitors="${3:-5000}"
 port=18485; base="http://127.0.0.1:$port"
 make -s web >/dev/null
-# VIBE_BIN=path measures another binary (e.g. an older commit's) without building.
-vibe="${VIBE_BIN:-./target/release/vibe}"
-[ -n "${VIBE_BIN:-}" ] || cargo build --release --bin vibe -q
+. bench/lib.sh
 bash scripts/ensure-chromium.sh >/dev/null
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 data="${DATA:-$(mktemp -d)}"; keep="${DATA:-}"
@@ -21,7 +19,7 @@ pid=""
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$keep" ] || rm -rf "$data"' EXIT
 [ -n "$keep" ] || "$vibe" demo --users "$users" --events "$events" --days 90
 "$vibe" serve & pid=$!
-for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+wait_ready "$base"
 echo "SQLite, $users people, $events events, 90 days"
 echo
 node bench/dashboard.mjs "$base" bench@example.com bench-password "$visitors"

@@ -11,23 +11,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-200}"; b="${2:-100}"
-vibe="${VIBE_BIN:-./target/release/vibe}"
-[ -n "${VIBE_BIN:-}" ] || cargo build --release --bin vibe -q
+. bench/lib.sh
 pg="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 port=18191; base="http://127.0.0.1:$port"
 psql "$pg" -Atc "SHOW shared_preload_libraries" | grep -q pg_stat_statements \
   || { echo "pg_stat_statements is not preloaded; see the top of $0" >&2; exit 1; }
 psql "$pg" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; DROP SCHEMA IF EXISTS vibe_stmts CASCADE; CREATE SCHEMA vibe_stmts;" 2>/dev/null
 data="$(mktemp -d)"
-VIBE_ADDR="127.0.0.1:$port" VIBE_DATA_DIR="$data" VIBE_LOG=error \
+export VIBE_ADDR="127.0.0.1:$port" VIBE_DATA_DIR="$data" VIBE_LOG=error \
   VIBE_ADMIN_EMAIL=bench@example.com VIBE_ADMIN_PASSWORD=bench-password \
-  DATABASE_URL="$pg?options[search_path]=vibe_stmts" "$vibe" serve & pid=$!
+  DATABASE_URL="$pg?options[search_path]=vibe_stmts"
+"$vibe" serve & pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
-cookie=$(curl -sf -D - -o /dev/null -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"bench-password"}' "$base/api/v1/auth/login" \
-  | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')
-key=$(curl -sf -H "cookie: $cookie" "$base/api/v1/projects" | python3 -c 'import json,sys; print(json.load(sys.stdin)["projects"][0]["write_key"])')
+wait_ready "$base"
+cookie=$(login_cookie "$base")
+key=$(first_write_key "$base" "$cookie")
 psql "$pg" -qc "SELECT pg_stat_statements_reset()" >/dev/null
 python3 bench/fixed_load.py "$base" "$key" "$n" "$b"
 echo "| calls | rows | total ms | statement |"
