@@ -17,7 +17,7 @@ use sha2::Sha256;
 use vibe_store::{Store, StoreResult};
 
 use crate::error::{ApiError, ApiResult};
-use crate::secrets::random_token;
+use crate::secrets::{hex, random_token};
 use crate::state::TtlCache;
 
 pub const SECRET_PREFIX: &str = "vis_";
@@ -35,12 +35,7 @@ fn mac(secret: &str, user_id: &str) -> Hmac<Sha256> {
 
 /// The `user_hash` for `user_id` (what a site's backend computes).
 pub fn user_hash(secret: &str, user_id: &str) -> String {
-    mac(secret, user_id)
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&mac(secret, user_id).finalize().into_bytes())
 }
 
 /// Constant-time check of a hex `user_hash` (either case).
