@@ -175,17 +175,9 @@ async fn server_side(
 }
 
 fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+    let Some(ct) = crate::csrf::media_type(headers) else {
         return Ok(());
     };
-    let ct = ct
-        .to_str()
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
     if ct == "application/json" || ct == "text/plain" {
         Ok(())
     } else {
