@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
+use crate::secrets::hex;
 use crate::static_file::{gzip, StaticFile};
 
 /// Built from `tracker/vibe.js` by `npm --prefix tracker run build`.
@@ -20,14 +21,7 @@ fn tracker() -> &'static Asset {
     static ASSET: OnceLock<Asset> = OnceLock::new();
     ASSET.get_or_init(|| {
         let digest = Sha256::digest(VIBE_JS);
-        let etag = format!(
-            "\"{}\"",
-            digest
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let etag = format!("\"{}\"", hex(&digest[..8]));
         Asset {
             gzip: gzip(VIBE_JS),
             etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),

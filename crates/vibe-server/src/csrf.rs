@@ -54,15 +54,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 /// A body must be declared `application/json`; a request without a body (a
 /// DELETE, sign-out) may leave the content type out.
 fn json_body(headers: &HeaderMap) -> ApiResult<()> {
-    let media_type = headers.get(header::CONTENT_TYPE).map(|v| {
-        v.to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    });
+    let media_type = media_type(headers);
     let has_body = headers.contains_key(header::TRANSFER_ENCODING)
         || headers
             .get(header::CONTENT_LENGTH)
@@ -77,6 +69,19 @@ fn json_body(headers: &HeaderMap) -> ApiResult<()> {
             "send the body as application/json",
         )),
     }
+}
+
+/// The `Content-Type` without its parameters, lowercased (`None` when absent).
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers.get(header::CONTENT_TYPE).map(|v| {
+        v.to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
 }
 
 /// `Ok` when the request comes from the dashboard's own origin. Without

@@ -17,7 +17,7 @@ use sha2::Sha256;
 use vibe_store::{Store, StoreResult};
 
 use crate::error::{ApiError, ApiResult};
-use crate::secrets::random_token;
+use crate::secrets::{hex, random_token};
 use crate::state::TtlCache;
 
 pub const SECRET_PREFIX: &str = "vis_";
@@ -35,12 +35,7 @@ fn mac(secret: &str, user_id: &str) -> Hmac<Sha256> {
 
 /// The `user_hash` for `user_id` (what a site's backend computes).
 pub fn user_hash(secret: &str, user_id: &str) -> String {
-    mac(secret, user_id)
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&mac(secret, user_id).finalize().into_bytes())
 }
 
 /// Constant-time check of a hex `user_hash` (either case).
@@ -61,41 +56,36 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Checks a browser batch against the project's secret. Returns the batch to
-/// ingest: unsigned `user_id`s of non-identify messages removed.
-pub fn verify_batch(secret: &str, batch: &[Value]) -> ApiResult<Vec<Value>> {
-    batch
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let Some(obj) = raw.as_object() else {
-                return Ok(raw.clone()); // Message::parse names the error.
-            };
-            let Some(user_id) = obj.get("user_id").and_then(Value::as_str) else {
-                return Ok(raw.clone());
-            };
-            let signed = obj
-                .get("user_hash")
-                .and_then(Value::as_str)
-                .is_some_and(|h| verify(secret, user_id, h));
-            if signed {
-                return Ok(raw.clone());
-            }
-            if obj.get("type").and_then(Value::as_str) == Some("identify") {
-                return Err(ApiError::field(
-                    "invalid_user_hash",
-                    &format!("batch[{i}].user_hash"),
-                    "this project verifies identities: send user_hash = HMAC-SHA256(user_id, identity secret) from your backend",
-                )
-                .with_status(StatusCode::UNAUTHORIZED));
-            }
-            let mut m = raw.clone();
-            if let Some(o) = m.as_object_mut() {
-                o.remove("user_id");
-            }
-            Ok(m)
-        })
-        .collect()
+/// Checks a browser batch against the project's secret, in place: unsigned
+/// `user_id`s of non-identify messages are removed, so the collector does not
+/// copy a batch that is already in memory.
+pub fn verify_batch(secret: &str, batch: &mut [Value]) -> ApiResult<()> {
+    for (i, raw) in batch.iter_mut().enumerate() {
+        // Not an object: Message::parse names the error.
+        let Some(obj) = raw.as_object_mut() else {
+            continue;
+        };
+        let Some(user_id) = obj.get("user_id").and_then(Value::as_str) else {
+            continue;
+        };
+        let signed = obj
+            .get("user_hash")
+            .and_then(Value::as_str)
+            .is_some_and(|h| verify(secret, user_id, h));
+        if signed {
+            continue;
+        }
+        if obj.get("type").and_then(Value::as_str) == Some("identify") {
+            return Err(ApiError::field(
+                "invalid_user_hash",
+                &format!("batch[{i}].user_hash"),
+                "this project verifies identities: send user_hash = HMAC-SHA256(user_id, identity secret) from your backend",
+            )
+            .with_status(StatusCode::UNAUTHORIZED));
+        }
+        obj.remove("user_id");
+    }
+    Ok(())
 }
 
 /// Project id → the identity secret when verification is required, cached
@@ -148,17 +138,17 @@ mod tests {
     #[test]
     fn unsigned_identifies_are_rejected_and_other_user_ids_dropped() {
         let good = user_hash("k", "u1");
-        let batch = vec![
+        let mut batch = vec![
             json!({"type": "pageview", "user_id": "u1", "anonymous_id": "a"}),
             json!({"type": "identify", "user_id": "u1", "user_hash": good}),
             json!({"type": "event", "user_id": "u1", "user_hash": good}),
         ];
-        let out = verify_batch("k", &batch).unwrap();
-        assert!(out[0].get("user_id").is_none());
-        assert_eq!(out[1]["user_id"], "u1");
-        assert_eq!(out[2]["user_id"], "u1");
-        let forged = vec![json!({"type": "identify", "user_id": "u2", "user_hash": good})];
-        let e = verify_batch("k", &forged).unwrap_err();
+        verify_batch("k", &mut batch).unwrap();
+        assert!(batch[0].get("user_id").is_none());
+        assert_eq!(batch[1]["user_id"], "u1");
+        assert_eq!(batch[2]["user_id"], "u1");
+        let mut forged = vec![json!({"type": "identify", "user_id": "u2", "user_hash": good})];
+        let e = verify_batch("k", &mut forged).unwrap_err();
         assert!(
             matches!(e, ApiError::Client { status, field: Some(ref f), .. }
             if status == StatusCode::UNAUTHORIZED && f == "batch[0].user_hash")

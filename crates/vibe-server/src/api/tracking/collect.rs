@@ -46,7 +46,7 @@ pub async fn collect(State(state): State<AppState>, headers: HeaderMap, body: Bo
 
 async fn collect_inner(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Response> {
     check_content_type(headers)?;
-    let body = read_json(state, body).await?;
+    let mut body = read_json(state, body).await?;
     let key = match body.get("key") {
         // A NUL cannot be in any key, and PostgreSQL would refuse to compare it.
         Some(Value::String(k)) if k.contains('\0') => {
@@ -84,19 +84,14 @@ async fn collect_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Api
             ));
         }
     }
-    let batch = batch_of(state, &body, "batch")?;
-    let verified;
-    let batch = match state
+    let batch = batch_of(state, &mut body, "batch")?;
+    if let Some(secret) = state
         .identity
         .required_secret(state.store.as_ref(), &project.id)
         .await?
     {
-        Some(secret) => {
-            verified = crate::identity::verify_batch(&secret, batch)?;
-            &verified[..]
-        }
-        None => batch,
-    };
+        crate::identity::verify_batch(&secret, batch)?;
+    }
     ingest(
         state,
         &project,
@@ -162,9 +157,9 @@ async fn server_side(
         .await?
         .ok_or_else(|| ApiError::unauthorized("the secret key is invalid or revoked"))?;
     check_content_type(headers)?;
-    let body = read_json(state, body).await?;
+    let mut body = read_json(state, body).await?;
     let batch = if body.get("batch").is_some() {
-        batch_of(state, &body, "batch")?.to_vec()
+        std::mem::take(batch_of(state, &mut body, "batch")?)
     } else {
         vec![body]
     };
@@ -180,17 +175,9 @@ async fn server_side(
 }
 
 fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+    let Some(ct) = crate::csrf::media_type(headers) else {
         return Ok(());
     };
-    let ct = ct
-        .to_str()
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
     if ct == "application/json" || ct == "text/plain" {
         Ok(())
     } else {
@@ -226,8 +213,12 @@ async fn read_json(state: &AppState, body: Body) -> ApiResult<Value> {
     Ok(value)
 }
 
-fn batch_of<'a>(state: &AppState, body: &'a Value, field: &str) -> ApiResult<&'a [Value]> {
-    let batch = match body.get(field) {
+fn batch_of<'a>(
+    state: &AppState,
+    body: &'a mut Value,
+    field: &str,
+) -> ApiResult<&'a mut Vec<Value>> {
+    let batch = match body.get_mut(field) {
         Some(Value::Array(b)) => b,
         None | Some(Value::Null) => {
             return Err(ApiError::field(
