@@ -9,8 +9,9 @@ use crate::crm::{Contact, ContactPatch, NewNote, Priority, TagCount};
 use crate::users::{Segment, UserQuery, UserSort};
 use crate::{Role, StoreError};
 
-fn person(id: &str) -> vibe_core::Message {
-    msg(json!({"type": "identify", "anonymous_id": id, "user_id": format!("user-{id}"), "ts": T0}))
+/// `id` identified as `user-{id}`.
+fn person(id: &str) -> Msg {
+    identify(id, &format!("s-{id}"), T0, &format!("user-{id}"))
 }
 
 fn object(v: Value) -> Map<String, Value> {
