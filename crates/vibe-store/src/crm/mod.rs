@@ -16,8 +16,10 @@ use crate::{StoreError, StoreResult};
 
 const CONTACT: &str =
     "SELECT priority, properties FROM contacts WHERE project_id = $1 AND site_user_id = $2";
-const TAGS: &str =
-    "SELECT tag FROM contact_tags WHERE project_id = $1 AND site_user_id = $2 ORDER BY tag";
+/// Unordered, as is [`TAG_COUNTS`]: text order follows the database's
+/// collation (PostgreSQL's is often `en_US`, SQLite's is bytes), so tags are
+/// sorted in Rust, the same on both backends.
+const TAGS: &str = "SELECT tag FROM contact_tags WHERE project_id = $1 AND site_user_id = $2";
 const NOTES_COUNT: &str =
     "SELECT COUNT(*) FROM contact_notes WHERE project_id = $1 AND site_user_id = $2";
 /// Creates the contact row on first write; the patch's columns are set after.
@@ -31,8 +33,8 @@ const SET_PROPERTIES: &str =
 const CLEAR_TAGS: &str = "DELETE FROM contact_tags WHERE project_id = $1 AND site_user_id = $2";
 const ADD_TAG: &str = "INSERT INTO contact_tags (project_id, site_user_id, tag) VALUES ($1, $2, $3)
      ON CONFLICT DO NOTHING";
-const TAG_COUNTS: &str = "SELECT tag, COUNT(*) AS count FROM contact_tags WHERE project_id = $1
-     GROUP BY tag ORDER BY count DESC, tag";
+const TAG_COUNTS: &str =
+    "SELECT tag, COUNT(*) AS count FROM contact_tags WHERE project_id = $1 GROUP BY tag";
 const ADD_NOTE: &str = "INSERT INTO contact_notes
      (project_id, id, site_user_id, body, author_account_id, created_at)
      VALUES ($1, $2, $3, $4, $5, $6)";
@@ -62,8 +64,10 @@ pub trait CrmStore: HasDb {
         let row: Option<(Option<String>, String)> =
             db.optional(CONTACT, (project_id, site_user_id)).await?;
         let (priority, properties) = row.unwrap_or_default();
+        let mut tags: Vec<String> = db.scalars(TAGS, (project_id, site_user_id)).await?;
+        tags.sort_unstable();
         Ok(Contact {
-            tags: db.scalars(TAGS, (project_id, site_user_id)).await?,
+            tags,
             priority,
             properties: parse_object(&properties),
             notes_count: db.scalar(NOTES_COUNT, (project_id, site_user_id)).await?,
@@ -120,7 +124,9 @@ pub trait CrmStore: HasDb {
 
     /// Every tag of the project with how many people carry it, most used first.
     async fn tag_counts(&self, project_id: &str) -> StoreResult<Vec<TagCount>> {
-        self.db().all(TAG_COUNTS, (project_id,)).await
+        let mut counts: Vec<TagCount> = self.db().all(TAG_COUNTS, (project_id,)).await?;
+        counts.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
+        Ok(counts)
     }
 
     async fn add_note(&self, project_id: &str, note: &NewNote) -> StoreResult<Note> {

@@ -40,7 +40,7 @@ impl Priority {
 /// A person's CRM fields; a person nobody has touched has the defaults.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Contact {
-    /// Sorted.
+    /// Sorted by bytes (not by the database's collation).
     pub tags: Vec<String>,
     pub priority: Option<String>,
     /// A JSON object.

@@ -9,8 +9,9 @@ use crate::crm::{Contact, ContactPatch, NewNote, Priority, TagCount};
 use crate::users::{Segment, UserQuery, UserSort};
 use crate::{Role, StoreError};
 
-fn person(id: &str) -> vibe_core::Message {
-    msg(json!({"type": "identify", "anonymous_id": id, "user_id": format!("user-{id}"), "ts": T0}))
+/// `id` identified as `user-{id}`.
+fn person(id: &str) -> Msg {
+    identify(id, &format!("s-{id}"), T0, &format!("user-{id}"))
 }
 
 fn object(v: Value) -> Map<String, Value> {
@@ -163,6 +164,23 @@ pub async fn contact_fields_tags_and_filters(fx: Fixture) {
     let theirs = fx.contact(&other.id, "ana").await.unwrap();
     assert_eq!(theirs.tags, ["elsewhere", "vip"]);
     assert!(theirs.properties.is_empty());
+
+    // Byte order on both backends, whatever PostgreSQL's collation: a
+    // linguistic one (en_US) would put "ab" before "a-c" and "é" before "f".
+    let order = fx.project("Order").await;
+    fx.ingest(&order, [person("ana")]).await;
+    let mixed = ContactPatch {
+        tags: tags(&["ab", "f", "a-c", "é", "a_b"]),
+        ..ContactPatch::default()
+    };
+    let ana = fx
+        .update_contact(&order.id, "ana", &mixed, T0)
+        .await
+        .unwrap();
+    assert_eq!(ana.tags, ["a-c", "a_b", "ab", "f", "é"]);
+    let ties = fx.tag_counts(&order.id).await.unwrap();
+    let ties: Vec<&str> = ties.iter().map(|t| t.tag.as_str()).collect();
+    assert_eq!(ties, ["a-c", "a_b", "ab", "f", "é"]);
 }
 
 pub async fn notes_are_per_person_and_project(fx: Fixture) {

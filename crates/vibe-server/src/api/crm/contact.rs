@@ -90,20 +90,23 @@ fn parse_tags(value: &Value) -> ApiResult<Vec<String>> {
 }
 
 fn parse_priority(value: &Value) -> ApiResult<Option<Priority>> {
-    if value.is_null() {
-        return Ok(None);
+    match value {
+        Value::Null => Ok(None),
+        Value::String(name) => priority(name).map(Some),
+        _ => Err(invalid_priority()),
     }
-    value
-        .as_str()
-        .and_then(Priority::parse)
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::field(
-                "invalid_field",
-                "priority",
-                format!("must be one of {} or null", Priority::NAMES),
-            )
-        })
+}
+
+fn priority(name: &str) -> ApiResult<Priority> {
+    Priority::parse(name).ok_or_else(invalid_priority)
+}
+
+fn invalid_priority() -> ApiError {
+    ApiError::field(
+        "invalid_field",
+        "priority",
+        format!("must be one of {} or null", Priority::NAMES),
+    )
 }
 
 fn parse_properties(value: Value) -> ApiResult<Map<String, Value>> {
@@ -114,7 +117,9 @@ fn parse_properties(value: Value) -> ApiResult<Map<String, Value>> {
             "must be an object",
         ));
     };
-    if Value::Object(props.clone()).to_string().len() > MAX_PROPERTIES_BYTES {
+    // The same measure as the store's for the merged object: its JSON text.
+    let bytes = serde_json::to_vec(&props).map_or(usize::MAX, |text| text.len());
+    if bytes > MAX_PROPERTIES_BYTES {
         return Err(properties_too_large());
     }
     Ok(props)
@@ -134,8 +139,7 @@ fn properties_too_large() -> ApiError {
 
 /// The `priority` filter of the people list; empty means no filter.
 pub fn priority_filter(raw: Option<&String>) -> ApiResult<Option<Priority>> {
-    match raw.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => parse_priority(&Value::String(s.clone())),
-    }
+    raw.filter(|s| !s.is_empty())
+        .map(|s| priority(s))
+        .transpose()
 }
