@@ -53,10 +53,10 @@ impl FunnelIo for Writer<'_, '_> {
         let head = "INSERT INTO funnel_hits (project_id, funnel_id, person, ts, event_id, anonymous_id, steps) ";
         let project_of = |fid: &str| {
             let def = funnels.iter().find(|f| f.id == fid);
-            def.map(|f| f.project_id.clone()).unwrap_or_default()
+            def.map_or("", |f| f.project_id.as_str())
         };
         for chunk in shaped_chunks(hits) {
-            let projects: Vec<String> = chunk.iter().map(|h| project_of(&h.funnel_id)).collect();
+            let projects: Vec<&str> = chunk.iter().map(|h| project_of(&h.funnel_id)).collect();
             let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 7);
             for (h, p) in chunk.iter().zip(&projects) {
                 let (f, person, event) = (&h.funnel_id, &h.person, &h.event_id);
