@@ -37,6 +37,7 @@ where
     accounts::api_tokens(fx().await).await;
     accounts::projects_and_membership(fx().await).await;
     ingest::ingest_creates_people_and_sessions(fx().await).await;
+    ingest::late_batches_keep_earliest_and_latest(fx().await).await;
     ingest::ingest_is_idempotent(fx().await).await;
     ingest::leave_heartbeat_and_expiry(fx().await).await;
     ingest::live_feed_lookups(fx().await).await;

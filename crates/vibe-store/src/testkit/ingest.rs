@@ -93,6 +93,35 @@ pub async fn ingest_creates_people_and_sessions(fx: Fixture) {
     );
 }
 
+/// A later batch may carry earlier messages (a retried tracker queue, a backend
+/// import): the stored person and session keep the earliest start and the
+/// latest sighting, whichever batch brought them. These are the conflict
+/// branches of the people and session upserts (`CASE WHEN`, written once for
+/// both backends instead of `min`/`LEAST`).
+pub async fn late_batches_keep_earliest_and_latest(fx: Fixture) {
+    let p = fx.project("Site").await;
+    let seen = |u: SiteUser| (u.first_seen, u.last_seen);
+    let span = |s: SiteSession| (s.started_at, s.last_seen_at, s.page_count);
+    fx.ingest(&p, [pageview("a", "s", T0 + 10_000, "https://x.io/b")])
+        .await;
+    // Only earlier: the start moves back, the last sighting stays.
+    fx.ingest(&p, [pageview("a", "s", T0, "https://x.io/a")])
+        .await;
+    assert_eq!(seen(fx.person_of(&p, "a").await), (T0, T0 + 10_000));
+    let s = fx.session_of(&p, "s").await;
+    // The newest page stays current even though the earlier one came last.
+    assert_eq!(s.current_path.as_deref(), Some("/b"));
+    assert_eq!(span(s), (T0, T0 + 10_000, 2));
+    // Equal to what is stored: nothing moves.
+    fx.ingest(&p, [heartbeat("a", "s", T0 + 10_000)]).await;
+    assert_eq!(seen(fx.person_of(&p, "a").await), (T0, T0 + 10_000));
+    assert_eq!(span(fx.session_of(&p, "s").await), (T0, T0 + 10_000, 2));
+    // Later: the last sighting moves on, the start stays.
+    fx.ingest(&p, [heartbeat("a", "s", T0 + 20_000)]).await;
+    assert_eq!(seen(fx.person_of(&p, "a").await), (T0, T0 + 20_000));
+    assert_eq!(span(fx.session_of(&p, "s").await), (T0, T0 + 20_000, 2));
+}
+
 pub async fn ingest_is_idempotent(fx: Fixture) {
     let p = fx.project("Site").await;
     let batch: Vec<Message> = vec![
