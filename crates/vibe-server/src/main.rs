@@ -84,7 +84,7 @@ enum UserCommand {
         email: String,
         #[arg(long)]
         password: String,
-        /// owner, admin or member
+        /// owner, admin, agent or viewer ("member" is an old name for viewer)
         #[arg(long, default_value = "member")]
         role: String,
     },
@@ -144,7 +144,8 @@ fn main() -> anyhow::Result<()> {
                         role,
                     },
             } => {
-                let role = Role::parse(&role).context("--role must be owner, admin or member")?;
+                let role =
+                    Role::parse(&role).context("--role must be owner, admin, agent or viewer")?;
                 let email = Email::parse("--email", &email)
                     .map_err(|e| anyhow::anyhow!("{e}"))?
                     .into_inner();

@@ -2,6 +2,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Funnel, FunnelStepDef, Project, Role } from '../api/types';
+import { canAdminister } from '../api/types';
 import { Empty, ErrorBanner, Skeleton } from '../components/ui';
 import { fmtDateTime } from '../lib/format';
 import { useAsync } from '../lib/useAsync';
@@ -195,10 +196,10 @@ function Funnels({ projectId, canEdit }: { projectId: string; canEdit: boolean }
   );
 }
 
-const ROLES: Role[] = ['viewer', 'admin', 'owner'];
+const ROLES: Role[] = ['viewer', 'agent', 'admin', 'owner'];
 
 function Members({ projectId, role }: { projectId: string; role: Role }) {
-  const allowed = role !== 'viewer';
+  const allowed = canAdminister(role);
   const q = useAsync(() => (allowed ? api.members(projectId) : Promise.resolve({ members: [] })), [projectId, allowed]);
   const [email, setEmail] = useState('');
   const [newRole, setNewRole] = useState<Role>('viewer');
@@ -363,9 +364,13 @@ export function Settings({ project, onProjectChanged }: { project: Project; onPr
         {q.data && <span className="muted">Your role: {role}</span>}
       </div>
       {q.error && <ErrorBanner error={q.error} onRetry={q.reload} />}
-      {role === 'viewer' && q.data && <div className="banner banner-info">Viewers can look but not change settings.</div>}
+      {!canAdminister(role) && q.data && (
+        <div className="banner banner-info">
+          {role === 'agent' ? 'Agents work with contacts; settings need an admin.' : 'Viewers can look but not change settings.'}
+        </div>
+      )}
       <ProjectForm project={project} onSaved={onProjectChanged} />
-      <Funnels projectId={project.id} canEdit={role !== 'viewer'} />
+      <Funnels projectId={project.id} canEdit={canAdminister(role)} />
       <Members projectId={project.id} role={role} />
       <Tokens />
     </div>

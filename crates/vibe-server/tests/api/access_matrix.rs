@@ -164,25 +164,30 @@ async fn every_project_route_checks_access(backend: Backend) {
         .patch(&owner, &format!("{base}/users/bravo-user"), tagged)
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let note = json!({"body": "bravo-note"});
-    let note = created(
-        app.post(&owner, &format!("{base}/users/bravo-user/notes"), note)
-            .await,
-    )
-    .await;
 
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
+    let agent = app.create_user("agent@example.com", Role::Viewer).await;
     let admin = app.create_user("admin@example.com", Role::Viewer).await;
     let target = app.create_user("target@example.com", Role::Viewer).await;
     add_member(&app, &owner, &b.id, "viewer@example.com", "viewer").await;
+    add_member(&app, &owner, &b.id, "agent@example.com", "agent").await;
     add_member(&app, &owner, &b.id, "admin@example.com", "admin").await;
     add_member(&app, &owner, &b.id, "target@example.com", "viewer").await;
     let as_role = |role: Role| match role {
         Role::Viewer => &viewer,
+        Role::Agent => &agent,
         Role::Admin => &admin,
         Role::Owner => &owner,
     };
+    // Written by the agent, so the agent (the least role that deletes notes)
+    // may delete it below.
+    let note = json!({"body": "bravo-note"});
+    let note = created(
+        app.post(&agent, &format!("{base}/users/bravo-user/notes"), note)
+            .await,
+    )
+    .await;
 
     let t = Target {
         project_id: b.id.clone(),
@@ -238,7 +243,7 @@ async fn every_project_route_checks_access(backend: Backend) {
                 );
             }
 
-            for role in [Role::Viewer, Role::Admin, Role::Owner] {
+            for role in [Role::Viewer, Role::Agent, Role::Admin, Role::Owner] {
                 if role >= m.min_role {
                     continue;
                 }

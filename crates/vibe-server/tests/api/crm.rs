@@ -374,7 +374,60 @@ async fn viewers_read_and_other_tenants_see_nothing(backend: Backend) {
     );
 }
 
+/// Agents work with contacts: they tag, set priority and properties, and add
+/// notes; they delete only their own notes. Admins delete anyone's.
+async fn agents_edit_contacts_and_delete_only_their_own_notes(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    people(&app, &p.write_key, &[("a1", "ana")]).await;
+    let base = format!("/api/v1/projects/{}", p.id);
+    let owners_note = patch_and_note(&app, &owner, &base, json!({}), "by the owner").await;
+
+    let agent = app.as_role(Role::Agent).await;
+    let patch =
+        json!({"tags": ["follow-up"], "priority": "high", "properties": {"stage": "trial"}});
+    let res = app.patch(&agent, &format!("{base}/users/ana"), patch).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = json!({"body": "called her"});
+    let res = app
+        .post(&agent, &format!("{base}/users/ana/notes"), body)
+        .await;
+    let agents_note = created(res).await;
+    assert_eq!(agents_note["author_email"], "agent@example.com");
+
+    let theirs = format!("{base}/users/ana/notes/{owners_note}");
+    let res = app.delete(&agent, &theirs).await;
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let mine = format!("{base}/users/ana/notes/{}", string_at(&agents_note, "id"));
+    let res = app.delete(&agent, &mine).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let missing = format!("{base}/users/ana/notes/no-such-note");
+    let res = app.delete(&agent, &missing).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+
+    // Settings-like writes stay with admins.
+    let res = app
+        .post(
+            &agent,
+            &format!("{base}/funnels"),
+            json!({"name": "f", "steps": [{"match": "page", "value": "/"}]}),
+        )
+        .await;
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let admin = app.as_role(Role::Admin).await;
+    let res = app.delete(&admin, &theirs).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let ana = app.get_json(&owner, &format!("{base}/users/ana")).await;
+    assert_eq!(
+        (&ana["tags"], &ana["priority"], &ana["notes_count"]),
+        (&json!(["follow-up"]), &json!("high"), &json!(0))
+    );
+}
+
 crate::on_both_backends!(
+    agents_edit_contacts_and_delete_only_their_own_notes,
     contact_fields_tags_and_filters,
     contact_validation_names_the_field,
     notes_list_add_and_delete,

@@ -6,6 +6,9 @@ use serde::Serialize;
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
+    /// Works with contacts: tags, priority, properties and notes (the Inbox
+    /// issue adds conversations); reads everything a viewer reads.
+    Agent,
     Admin,
     Owner,
 }
@@ -14,6 +17,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Viewer => "viewer",
+            Self::Agent => "agent",
             Self::Admin => "admin",
             Self::Owner => "owner",
         }
@@ -22,6 +26,7 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "viewer" | "member" => Self::Viewer,
+            "agent" => Self::Agent,
             "admin" => Self::Admin,
             "owner" => Self::Owner,
             _ => return None,

@@ -42,6 +42,8 @@ const NOTE_COLS: &str = "SELECT n.id, n.body, a.email AS author_email, n.created
      FROM contact_notes n LEFT JOIN accounts a ON a.id = n.author_account_id";
 const DELETE_NOTE: &str =
     "DELETE FROM contact_notes WHERE project_id = $1 AND site_user_id = $2 AND id = $3";
+const NOTE_AUTHOR: &str = "SELECT author_account_id FROM contact_notes
+     WHERE project_id = $1 AND site_user_id = $2 AND id = $3";
 
 /// Runs `$sql` bound `(project, person, …)` on the open transaction `$tx`.
 macro_rules! person_exec {
@@ -151,6 +153,20 @@ pub trait CrmStore: HasDb {
              ORDER BY n.created_at DESC, n.id DESC"
         );
         self.db().all(&sql, (project_id, site_user_id)).await
+    }
+
+    /// The account that wrote a note: `None` when there is no such note of
+    /// this project's person, `Some(None)` when its author was deleted.
+    async fn note_author(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        note_id: &str,
+    ) -> StoreResult<Option<Option<String>>> {
+        self.db()
+            .optional::<(Option<String>,)>(NOTE_AUTHOR, (project_id, site_user_id, note_id))
+            .await
+            .map(|row| row.map(|(author,)| author))
     }
 
     /// `NotFound` unless the note is this project's and this person's.

@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::crm::{NewNote, Note};
-use vibe_store::StoreError;
+use vibe_store::{Role, StoreError};
 
 use crate::api::people::users::ProjectUser;
 use crate::api::ApiJson;
@@ -78,6 +78,19 @@ pub async fn delete(
     ProjectUser { access, user }: ProjectUser,
     Path((_, _, nid)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
+    // Agents may delete only what they wrote; admins anyone's.
+    if access.role < Role::Admin {
+        let author = state
+            .store
+            .note_author(&access.project.id, &user.id, &nid)
+            .await?
+            .ok_or_else(|| ApiError::not_found("note"))?;
+        if author.as_deref() != Some(access.account.id.as_str()) {
+            return Err(ApiError::forbidden(
+                "agents can delete only their own notes; this needs the admin role",
+            ));
+        }
+    }
     match state
         .store
         .delete_note(&access.project.id, &user.id, &nid)

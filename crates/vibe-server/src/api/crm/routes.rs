@@ -1,7 +1,7 @@
-//! The CRM domain's routes below `/projects/{id}`. Writes need admin today;
-//! the Inbox issue's `agent` role will be allowed to tag and add notes.
+//! The CRM domain's routes below `/projects/{id}`. Agents work with contacts
+//! (tags, priority, properties, notes); viewers only read.
 
-use vibe_store::Role::{Admin, Viewer};
+use vibe_store::Role::{Agent, Viewer};
 
 use super::{contact, notes, tags};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, PATCH, POST};
@@ -9,11 +9,11 @@ use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, PATCH, POST};
 pub fn routes() -> Vec<ProjectRoute> {
     vec![
         // GET of the same path is the profile, in the people domain's table.
-        at("/users/{uid}").on(PATCH, Admin, contact::patch),
+        at("/users/{uid}").on(PATCH, Agent, contact::patch),
         at("/tags").on(GET, Viewer, tags::list),
         at("/users/{uid}/notes")
             .on(GET, Viewer, notes::list)
-            .on(POST, Admin, notes::create),
-        at("/users/{uid}/notes/{nid}").on(DELETE, Admin, notes::delete),
+            .on(POST, Agent, notes::create),
+        at("/users/{uid}/notes/{nid}").on(DELETE, Agent, notes::delete),
     ]
 }
