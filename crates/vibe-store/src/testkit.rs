@@ -51,6 +51,7 @@ where
     crm::contact_fields_tags_and_filters(fx().await).await;
     crm::notes_are_per_person_and_project(fx().await).await;
     crm::merges_carry_crm_fields(fx().await).await;
+    crm::timeline_merges_kinds_newest_first(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;

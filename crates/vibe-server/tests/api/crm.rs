@@ -426,7 +426,86 @@ async fn agents_edit_contacts_and_delete_only_their_own_notes(backend: Backend) 
     );
 }
 
+/// The timeline over HTTP: typed items newest first, a cursor that pages,
+/// a refused cursor naming the field, nothing of another project.
+async fn timeline_pages_and_refuses_foreign_cursors(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", p.id);
+    let visit = vec![
+        pageview("a1", "s-a1", "https://shop.example/pricing"),
+        event("a1", "s-a1", "clicked_buy"),
+        identify("a1", "s-a1", "ana", json!({"email": "ana@shop.example"})),
+    ];
+    app.collect_ok(&p.write_key, visit).await;
+    let res = app
+        .post(
+            &owner,
+            &format!("{base}/users/ana/notes"),
+            json!({"body": "hello"}),
+        )
+        .await;
+    created(res).await;
+
+    let url = format!("{base}/users/ana/timeline");
+    let all = app.get_json(&owner, &url).await;
+    let types = sorted_strings(list(&all, "items"), "type");
+    assert_eq!(types, ["event", "note", "session"]);
+    assert_eq!(all["next_cursor"], Value::Null);
+    let items = list(&all, "items");
+    assert!(items.iter().all(|i| i["ts"].is_i64()), "{all}");
+    let session = items.iter().find(|i| i["type"] == "session").unwrap();
+    assert_eq!(session["pages"][0]["path"], "/pricing");
+    assert!(session["duration_s"].is_i64(), "{session}");
+    let event = items.iter().find(|i| i["type"] == "event").unwrap();
+    assert_eq!(event["name"], "clicked_buy");
+
+    // One at a time: three pages, the same items.
+    let mut seen = Vec::new();
+    let mut next = format!("{url}?limit=1");
+    for _ in 0..3 {
+        let page = app.get_json(&owner, &next).await;
+        let items = list(&page, "items");
+        assert_eq!(items.len(), 1, "{page}");
+        seen.push(items[0]["type"].as_str().unwrap().to_owned());
+        match page["next_cursor"].as_str() {
+            Some(c) => next = format!("{url}?limit=1&cursor={}", urlencoding(c)),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, types);
+
+    for bad in ["?cursor=nonsense", "?limit=0", "?limit=101"] {
+        let res = app.get(&owner, &format!("{url}{bad}")).await;
+        let field = if bad.contains("cursor") {
+            "cursor"
+        } else {
+            "limit"
+        };
+        assert_field_error(res, StatusCode::BAD_REQUEST, "invalid_field", field).await;
+    }
+
+    let b = app.create_project(&owner, "Bravo").await;
+    let outsider = app.create_user("outsider@example.com", Role::Owner).await;
+    let theirs = format!("/api/v1/projects/{}/users/ana/timeline", b.id);
+    let res = app.get(&outsider, &theirs).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+/// Enough of percent-encoding for a cursor (digits, colons, an id).
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 crate::on_both_backends!(
+    timeline_pages_and_refuses_foreign_cursors,
     agents_edit_contacts_and_delete_only_their_own_notes,
     contact_fields_tags_and_filters,
     contact_validation_names_the_field,

@@ -5,6 +5,7 @@
 //! statement filters by project.
 
 mod model;
+pub mod timeline;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -167,6 +168,19 @@ pub trait CrmStore: HasDb {
             .optional::<(Option<String>,)>(NOTE_AUTHOR, (project_id, site_user_id, note_id))
             .await
             .map(|row| row.map(|(author,)| author))
+    }
+
+    /// One page of a person's timeline, newest first (`user_id` finds the
+    /// events a backend sent without a session).
+    async fn timeline(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        user_id: Option<&str>,
+        cursor: Option<&timeline::TimelineCursor>,
+        limit: i64,
+    ) -> StoreResult<timeline::TimelinePage> {
+        timeline::timeline(self.db(), project_id, site_user_id, user_id, cursor, limit).await
     }
 
     /// `NotFound` unless the note is this project's and this person's.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 pub use model::*;
 
-use crate::db::{err, on_db, HasDb};
+use crate::db::{err, on_db, Db, HasDb};
 use crate::StoreResult;
 use query::{
     numbered_placeholders, PageVisit, SessionWithPages, SqlValue, UserQuery, USER_COLUMNS,
@@ -17,7 +17,47 @@ use query::{
 
 const USER_COLS: &str = "u.id, u.anonymous_id, u.user_id, u.email, u.name, u.plan, u.traits, u.first_seen, u.last_seen, u.device, u.browser, u.os, u.event_count";
 const SESSION_COLS: &str = "s.id, s.site_user_id, s.started_at, s.last_seen_at, s.ended_at, s.entry_url, s.current_url, s.current_path, s.page_entered_at, s.referrer, s.page_count, s.device, s.browser, s.os";
+pub(crate) const SESSION_COLUMNS: &str = SESSION_COLS;
 const EVENT_COLS: &str = "id, kind, name, anonymous_id, user_id, session_id, url, path, props, ts";
+pub(crate) const EVENT_COLUMNS: &str = EVENT_COLS;
+
+/// Each session with its page views in order.
+pub(crate) async fn with_pages(
+    db: &Db,
+    project_id: &str,
+    sessions: Vec<SiteSession>,
+) -> StoreResult<Vec<SessionWithPages>> {
+    if sessions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pages: Vec<PageVisit> = on_db!(db, pool, DB => {
+        let mut q = sqlx::QueryBuilder::<DB>::new(
+            "SELECT session_id, path, url, title, ts FROM user_events WHERE project_id = ",
+        );
+        q.push_bind(project_id)
+            .push(" AND kind = 'pageview' AND session_id IN (");
+        let mut sep = q.separated(", ");
+        for s in &sessions {
+            sep.push_bind(&s.id);
+        }
+        // By session first: ordering by time alone made SQLite walk the project's
+        // whole (project_id, ts) index instead of seeking each session.
+        q.push(") ORDER BY session_id, ts, id");
+        q.build_query_as().fetch_all(pool).await
+    })
+    .map_err(err)?;
+    Ok(sessions
+        .into_iter()
+        .map(|session| {
+            let pages = pages
+                .iter()
+                .filter(|p| p.session_id == session.id)
+                .cloned()
+                .collect();
+            SessionWithPages { session, pages }
+        })
+        .collect())
+}
 
 #[async_trait]
 pub trait PeopleStore: HasDb {
@@ -89,9 +129,25 @@ pub trait PeopleStore: HasDb {
         self.db().optional(&sql, (project_id, any_id)).await
     }
 
-    async fn count_user_sessions(&self, project_id: &str, site_user_id: &str) -> StoreResult<i64> {
-        let sql = "SELECT COUNT(*) FROM site_sessions WHERE project_id = $1 AND site_user_id = $2";
-        self.db().scalar(sql, (project_id, site_user_id)).await
+    /// How many sessions a person had and how long they lasted on average.
+    async fn user_session_totals(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+    ) -> StoreResult<SessionTotals> {
+        let sql = "SELECT COUNT(*) AS sessions,
+                CAST(COALESCE(SUM(last_seen_at - started_at), 0) AS BIGINT) AS duration_ms
+             FROM site_sessions WHERE project_id = $1 AND site_user_id = $2";
+        let (sessions, duration_ms): (i64, i64) =
+            self.db().one(sql, (project_id, site_user_id)).await?;
+        Ok(SessionTotals {
+            total_sessions: sessions,
+            avg_session_s: if sessions == 0 {
+                0
+            } else {
+                duration_ms.max(0) / sessions / 1000
+            },
+        })
     }
 
     /// A person's sessions, newest first, each with its page views in order.
@@ -109,36 +165,7 @@ pub trait PeopleStore: HasDb {
             .db()
             .all(&sql, (project_id, site_user_id, limit))
             .await?;
-        if sessions.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pages: Vec<PageVisit> = on_db!(self.db(), pool, DB => {
-            let mut q = sqlx::QueryBuilder::<DB>::new(
-                "SELECT session_id, path, url, title, ts FROM user_events WHERE project_id = ",
-            );
-            q.push_bind(project_id)
-                .push(" AND kind = 'pageview' AND session_id IN (");
-            let mut sep = q.separated(", ");
-            for s in &sessions {
-                sep.push_bind(&s.id);
-            }
-            // By session first: ordering by time alone made SQLite walk the project's
-            // whole (project_id, ts) index instead of seeking each session.
-            q.push(") ORDER BY session_id, ts, id");
-            q.build_query_as().fetch_all(pool).await
-        })
-        .map_err(err)?;
-        Ok(sessions
-            .into_iter()
-            .map(|session| {
-                let pages = pages
-                    .iter()
-                    .filter(|p| p.session_id == session.id)
-                    .cloned()
-                    .collect();
-                SessionWithPages { session, pages }
-            })
-            .collect())
+        with_pages(self.db(), project_id, sessions).await
     }
 
     /// The newest stored events of a project.

@@ -94,3 +94,12 @@ pub struct StoredEvent {
     pub props: Option<String>,
     pub ts: i64,
 }
+
+/// A person's sessions in two numbers (a session lasts `last_seen_at −
+/// started_at`, as in the daily stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SessionTotals {
+    pub total_sessions: i64,
+    /// Whole seconds, 0 without sessions.
+    pub avg_session_s: i64,
+}

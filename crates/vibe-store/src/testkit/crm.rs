@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::fixture::*;
 use super::T0;
+use crate::crm::timeline::{TimelineCursor, TimelineItem};
 use crate::crm::{Contact, ContactPatch, NewNote, Priority, TagCount};
 use crate::users::{Segment, UserQuery, UserSort};
 use crate::{Role, StoreError};
@@ -330,4 +331,82 @@ fn tag_counts(expected: &[(&str, i64)]) -> Vec<TagCount> {
         count,
     };
     expected.iter().map(count).collect()
+}
+
+/// The timeline merges sessions (with pages), custom events (in a session, or
+/// a backend's without one), and notes, newest first; pages of two follow
+/// each other without gaps or repeats, ties broken by kind.
+pub async fn timeline_merges_kinds_newest_first(fx: Fixture) {
+    let p = fx.project("Shop").await;
+    let other = fx.project("Other").await;
+    let history = || {
+        vec![
+            pageview("a", "s1", T0, "https://shop.example/").into(),
+            event("a", "s1", T0 + 1_000, "clicked").into(),
+            identify("a", "s1", T0 + 2_000, "u-a").into(),
+            pageview("a", "s2", T0 + 10_000, "https://shop.example/pricing").into(),
+            event("a", "s2", T0 + 10_000, "viewed_plan").into(),
+            server_event("u-a", T0 + 20_000, "renewed").into(),
+        ]
+    };
+    fx.ingest_history(&p, vec![history()]).await;
+    fx.ingest_history(&other, vec![history()]).await;
+    let author = fx.account("agent@example.com", Role::Agent).await;
+    let note = NewNote {
+        id: "n1".into(),
+        site_user_id: "a".into(),
+        body: "called".into(),
+        author_account_id: author.id.clone(),
+        created_at: T0 + 15_000,
+    };
+    fx.add_note(&p.id, &note).await.unwrap();
+
+    let describe = |item: &TimelineItem| match item {
+        TimelineItem::Session(s) => {
+            let pages: Vec<_> = s.pages.iter().filter_map(|v| v.path.clone()).collect();
+            format!("session {} {}", s.session.id, pages.join(","))
+        }
+        TimelineItem::Event(e) => format!("event {}", e.name.as_deref().unwrap_or("")),
+        TimelineItem::Note(n) => format!("note {}", n.body),
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = fx
+            .timeline(&p.id, "a", Some("u-a"), cursor.as_ref(), 2)
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(describe));
+        match page.next_cursor {
+            Some(c) => {
+                // The cursor survives its text form.
+                assert_eq!(TimelineCursor::parse(&c.encode()), Some(c.clone()));
+                cursor = Some(c);
+            }
+            None => break,
+        }
+        assert!(pages < 10, "the cursor does not advance: {seen:?}");
+    }
+    assert_eq!(
+        seen,
+        [
+            "event renewed",
+            "note called",
+            "session s2 /pricing",
+            "event viewed_plan",
+            "event clicked",
+            "session s1 /",
+        ]
+    );
+    assert_eq!(pages, 3);
+
+    // Without the user id, the backend's event is not found; nothing of another
+    // person or project shows.
+    let page = fx.timeline(&p.id, "a", None, None, 50).await.unwrap();
+    assert_eq!(page.items.len(), 5);
+    let nobody = fx.timeline(&p.id, "nobody", None, None, 50).await.unwrap();
+    assert!(nobody.items.is_empty() && nobody.next_cursor.is_none());
 }

@@ -114,7 +114,9 @@ pub async fn profiles_and_session_history(fx: Fixture) {
         );
     }
     assert!(fx.find_user(&p.id, "nobody").await.unwrap().is_none());
-    assert_eq!(fx.count_user_sessions(&p.id, "anon-7").await.unwrap(), 2);
+    let totals = fx.user_session_totals(&p.id, "anon-7").await.unwrap();
+    // 5 s and 9 s.
+    assert_eq!((totals.total_sessions, totals.avg_session_s), (2, 7));
     let history = fx.user_sessions(&p.id, "anon-7", 20).await.unwrap();
     assert_eq!(
         history

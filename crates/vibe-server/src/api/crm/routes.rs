@@ -3,7 +3,7 @@
 
 use vibe_store::Role::{Agent, Viewer};
 
-use super::{contact, notes, tags};
+use super::{contact, notes, tags, timeline};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, PATCH, POST};
 
 pub fn routes() -> Vec<ProjectRoute> {
@@ -14,6 +14,7 @@ pub fn routes() -> Vec<ProjectRoute> {
         at("/users/{uid}/notes")
             .on(GET, Viewer, notes::list)
             .on(POST, Agent, notes::create),
+        at("/users/{uid}/timeline").on(GET, Viewer, timeline::timeline),
         at("/users/{uid}/notes/{nid}").on(DELETE, Agent, notes::delete),
     ]
 }

@@ -172,12 +172,13 @@ pub(crate) async fn profile_body(
     user: SiteUser,
     contact: Contact,
 ) -> ApiResult<Value> {
-    let total_sessions = state
+    let sessions = state
         .store
-        .count_user_sessions(&access.project.id, &user.id)
+        .user_session_totals(&access.project.id, &user.id)
         .await?;
     let mut v = json!(UserRow::from(user));
-    v["total_sessions"] = json!(total_sessions);
+    v["total_sessions"] = json!(sessions.total_sessions);
+    v["avg_session_s"] = json!(sessions.avg_session_s);
     if let (Value::Object(out), Value::Object(crm)) = (&mut v, crm::contact::fields(contact)) {
         out.extend(crm);
     }
