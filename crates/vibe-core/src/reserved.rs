@@ -43,7 +43,11 @@ pub fn check(m: &Message, field: &str, trusted: bool) -> Result<(), FieldError> 
 }
 
 /// A required non-negative integer prop.
-pub fn non_negative_int(props: &Map<String, Value>, key: &str, field: &str) -> Result<i64, FieldError> {
+pub fn non_negative_int(
+    props: &Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<i64, FieldError> {
     let f = format!("{field}.{key}");
     match props.get(key) {
         None | Some(Value::Null) => Err(FieldError::missing(f)),

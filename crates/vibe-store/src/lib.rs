@@ -59,7 +59,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Adding a domain adds its trait here and an `impl` (often empty) per backend.
 #[async_trait]
 pub trait Store:
-    AccountStore + ProjectStore + TrackingStore + PeopleStore + CrmStore + AnalyticsStore + FunnelStore + FeatureStore + AiUsageStore
+    AccountStore
+    + ProjectStore
+    + TrackingStore
+    + PeopleStore
+    + CrmStore
+    + AnalyticsStore
+    + FunnelStore
+    + FeatureStore
+    + AiUsageStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -85,21 +85,34 @@ mod tests {
     fn validates_and_names_the_field() {
         let ok = json!({"model": "gpt-4o", "prompt_tokens": 10, "completion_tokens": 5, "cost_usd": 0.0123});
         assert_eq!(parse(ok).unwrap(), 12_300);
-        let e = parse(json!({"model": "m", "prompt_tokens": -1, "completion_tokens": 5})).unwrap_err();
+        let e =
+            parse(json!({"model": "m", "prompt_tokens": -1, "completion_tokens": 5})).unwrap_err();
         assert_eq!(e.field, "batch[2].props.prompt_tokens");
-        let e = parse(json!({"model": "m", "prompt_tokens": 1.5, "completion_tokens": 5})).unwrap_err();
+        let e =
+            parse(json!({"model": "m", "prompt_tokens": 1.5, "completion_tokens": 5})).unwrap_err();
         assert_eq!(e.field, "batch[2].props.prompt_tokens");
         let e = parse(json!({"model": "m", "prompt_tokens": 1})).unwrap_err();
-        assert_eq!((e.code, e.field.as_str()), ("missing_field", "batch[2].props.completion_tokens"));
+        assert_eq!(
+            (e.code, e.field.as_str()),
+            ("missing_field", "batch[2].props.completion_tokens")
+        );
         let e = parse(json!({"prompt_tokens": 1, "completion_tokens": 1})).unwrap_err();
         assert_eq!(e.field, "batch[2].props.model");
         let e = parse(json!({"model": 3, "prompt_tokens": 1, "completion_tokens": 1})).unwrap_err();
         assert_eq!(e.field, "batch[2].props.model");
-        let e = parse(json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": -0.5})).unwrap_err();
+        let e = parse(
+            json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": -0.5}),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "batch[2].props.cost_usd");
-        let e = parse(json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": "1"})).unwrap_err();
+        let e = parse(
+            json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": "1"}),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "batch[2].props.cost_usd");
-        let e = parse(json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "feature": 1})).unwrap_err();
+        let e =
+            parse(json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "feature": 1}))
+                .unwrap_err();
         assert_eq!(e.field, "batch[2].props.feature");
     }
 }

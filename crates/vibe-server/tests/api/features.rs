@@ -39,16 +39,32 @@ async fn features_count_custom_events_per_day(backend: Backend) {
     let body = app.get_json(&viewer, &format!("{base}/features")).await;
     assert_eq!(body["active_people"], 3, "{body}");
     let features = list(&body, "features");
-    let names: Vec<&str> = features.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = features
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["export", "share"]);
     let export = &features[0];
-    assert_eq!((&export["total"], &export["unique_people"]), (&json!(3), &json!(2)));
+    assert_eq!(
+        (&export["total"], &export["unique_people"]),
+        (&json!(3), &json!(2))
+    );
     assert_eq!(export["share_of_active_pct"], 66.7);
     let daily = list(export, "daily");
-    assert_eq!(daily.len(), 30, "the last 30 days by default, zeros included");
+    assert_eq!(
+        daily.len(),
+        30,
+        "the last 30 days by default, zeros included"
+    );
     let today = daily.last().unwrap();
     assert_eq!((&today["day"], &today["count"]), (&body["to"], &json!(3)));
-    assert_eq!(daily.iter().map(|d| d["count"].as_i64().unwrap()).sum::<i64>(), 3);
+    assert_eq!(
+        daily
+            .iter()
+            .map(|d| d["count"].as_i64().unwrap())
+            .sum::<i64>(),
+        3
+    );
 
     // An explicit range; days are YYYY-MM-DD.
     let to = body["to"].as_str().unwrap();
@@ -57,9 +73,15 @@ async fn features_count_custom_events_per_day(backend: Backend) {
         .await;
     assert_eq!(list(&list(&one, "features")[0], "daily").len(), 1);
     let old = app
-        .get_json(&owner, &format!("{base}/features?from=2001-01-01&to=2001-01-31"))
+        .get_json(
+            &owner,
+            &format!("{base}/features?from=2001-01-01&to=2001-01-31"),
+        )
         .await;
-    assert_eq!((list(&old, "features").len(), &old["active_people"]), (0, &json!(0)));
+    assert_eq!(
+        (list(&old, "features").len(), &old["active_people"]),
+        (0, &json!(0))
+    );
 
     for (query, field) in [
         ("from=yesterday", "from"),
@@ -89,7 +111,10 @@ async fn ai_usage_totals_models_users_and_days(backend: Backend) {
     // Optional props; a retried id counts once.
     let mut with_feature = ai("bob", "gpt-4o", 1, 1, 0.0);
     with_feature["props"]["feature"] = json!("vision");
-    with_feature["props"].as_object_mut().unwrap().remove("cost_usd");
+    with_feature["props"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cost_usd");
     batch.push(with_feature.clone());
     let res = track(&app, &secret, batch).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
@@ -106,7 +131,12 @@ async fn ai_usage_totals_models_users_and_days(backend: Backend) {
     );
     let models: Vec<(&str, i64)> = list(&body, "by_model")
         .iter()
-        .map(|m| (m["model"].as_str().unwrap(), m["total_tokens"].as_i64().unwrap()))
+        .map(|m| {
+            (
+                m["model"].as_str().unwrap(),
+                m["total_tokens"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(models, [("gpt-4o", 1702), ("claude", 10)]);
     let users = list(&body, "by_user");
@@ -115,21 +145,37 @@ async fn ai_usage_totals_models_users_and_days(backend: Backend) {
         users[0]["user"],
         json!({"id": "uid:ana", "user_id": "ana", "email": "ana@x.io", "name": "Ana"})
     );
-    assert_eq!((&users[0]["total_tokens"], &users[0]["calls"]), (&json!(1510), &json!(2)));
+    assert_eq!(
+        (&users[0]["total_tokens"], &users[0]["calls"]),
+        (&json!(1510), &json!(2))
+    );
     assert_eq!(users[1]["user"]["user_id"], "bob");
     assert_eq!(body["users_total"], 2);
     let daily = list(&body, "daily");
     assert_eq!(daily.len(), 30);
     let today = daily.last().unwrap();
     assert_eq!(
-        (&today["day"], &today["prompt_tokens"], &today["completion_tokens"], &today["cost_usd"]),
+        (
+            &today["day"],
+            &today["prompt_tokens"],
+            &today["completion_tokens"],
+            &today["cost_usd"]
+        ),
         (&body["to"], &json!(1111), &json!(601), &json!(0.022))
     );
     // Paging people.
-    let page = app.get_json(&owner, &format!("{base}/ai-usage?limit=1&offset=1")).await;
+    let page = app
+        .get_json(&owner, &format!("{base}/ai-usage?limit=1&offset=1"))
+        .await;
     let users = list(&page, "by_user");
-    assert_eq!((users.len(), &users[0]["user"]["user_id"]), (1, &json!("bob")));
-    assert_eq!((&page["limit"], &page["offset"], &page["users_total"]), (&json!(1), &json!(1), &json!(2)));
+    assert_eq!(
+        (users.len(), &users[0]["user"]["user_id"]),
+        (1, &json!("bob"))
+    );
+    assert_eq!(
+        (&page["limit"], &page["offset"], &page["users_total"]),
+        (&json!(1), &json!(1), &json!(2))
+    );
     // ai_usage is not a feature.
     let features = app.get_json(&owner, &format!("{base}/features")).await;
     assert!(list(&features, "features").is_empty());
@@ -151,27 +197,64 @@ async fn ai_usage_is_validated_and_server_side_only(backend: Backend) {
         return;
     };
     let secret = app.secret_key(&owner, &p.id, "backend").await;
-    let bad = |props: Value| {
-        json!({"type": "event", "id": uuid(), "user_id": "u", "name": "ai_usage", "props": props})
-    };
+    let bad = |props: Value| json!({"type": "event", "id": uuid(), "user_id": "u", "name": "ai_usage", "props": props});
     let ok = ai("u", "m", 1, 1, 0.0);
     for (props, code, field) in [
-        (json!({"model": "m", "prompt_tokens": -1, "completion_tokens": 1}), "invalid_field", "prompt_tokens"),
-        (json!({"model": "m", "prompt_tokens": 1.5, "completion_tokens": 1}), "invalid_field", "prompt_tokens"),
-        (json!({"model": "m", "prompt_tokens": "1", "completion_tokens": 1}), "invalid_field", "prompt_tokens"),
-        (json!({"model": "m", "prompt_tokens": 1}), "missing_field", "completion_tokens"),
-        (json!({"prompt_tokens": 1, "completion_tokens": 1}), "missing_field", "model"),
-        (json!({"model": "", "prompt_tokens": 1, "completion_tokens": 1}), "invalid_field", "model"),
-        (json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": -1}), "invalid_field", "cost_usd"),
-        (json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "feature": 7}), "invalid_field", "feature"),
+        (
+            json!({"model": "m", "prompt_tokens": -1, "completion_tokens": 1}),
+            "invalid_field",
+            "prompt_tokens",
+        ),
+        (
+            json!({"model": "m", "prompt_tokens": 1.5, "completion_tokens": 1}),
+            "invalid_field",
+            "prompt_tokens",
+        ),
+        (
+            json!({"model": "m", "prompt_tokens": "1", "completion_tokens": 1}),
+            "invalid_field",
+            "prompt_tokens",
+        ),
+        (
+            json!({"model": "m", "prompt_tokens": 1}),
+            "missing_field",
+            "completion_tokens",
+        ),
+        (
+            json!({"prompt_tokens": 1, "completion_tokens": 1}),
+            "missing_field",
+            "model",
+        ),
+        (
+            json!({"model": "", "prompt_tokens": 1, "completion_tokens": 1}),
+            "invalid_field",
+            "model",
+        ),
+        (
+            json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": -1}),
+            "invalid_field",
+            "cost_usd",
+        ),
+        (
+            json!({"model": "m", "prompt_tokens": 1, "completion_tokens": 1, "feature": 7}),
+            "invalid_field",
+            "feature",
+        ),
     ] {
         let batch = vec![ok.clone(), ok.clone(), bad(props)];
         let res = track(&app, &secret, batch).await;
         let field = format!("batch[2].props.{field}");
         assert_field_error(res, StatusCode::BAD_REQUEST, code, &field).await;
     }
+    // A single message on /track is named `body`.
     let res = track(&app, &secret, vec![bad(json!(null))]).await;
-    assert_field_error(res, StatusCode::BAD_REQUEST, "missing_field", "batch[0].props.model").await;
+    assert_field_error(
+        res,
+        StatusCode::BAD_REQUEST,
+        "missing_field",
+        "body.props.model",
+    )
+    .await;
     // Nothing of a refused request is stored.
     assert_eq!(app.count_events(&p.id).await, 0);
 
@@ -185,7 +268,7 @@ async fn ai_usage_is_validated_and_server_side_only(backend: Backend) {
         assert_invalid(res, "batch[1].name").await;
     }
     assert_eq!(app.count_events(&p.id).await, 0);
-    // Page views and identifies may carry the name; only events are reserved.
+    // The same event from the server, with a secret key, is stored.
     let res = track(&app, &secret, vec![ok]).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     assert_eq!(app.count_events(&p.id).await, 1);
@@ -197,9 +280,15 @@ async fn other_tenants_see_nothing(backend: Backend) {
     };
     let b = app.create_project(&owner, "Bravo").await;
     let secret = app.secret_key(&owner, &b.id, "backend").await;
-    let res = track(&app, &secret, vec![ai("secret-user", "secret-model", 5, 5, 1.0)]).await;
+    let res = track(
+        &app,
+        &secret,
+        vec![ai("secret-user", "secret-model", 5, 5, 1.0)],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    app.collect_ok(&b.write_key, vec![event("a", "sa", "secret-feature")]).await;
+    app.collect_ok(&b.write_key, vec![event("a", "sa", "secret-feature")])
+        .await;
     let bravo = format!("/api/v1/projects/{}", b.id);
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     for path in [format!("{bravo}/features"), format!("{bravo}/ai-usage")] {

@@ -55,7 +55,10 @@ pub trait AiUsageStore: HasDb {
             by_model: self.db().all(&by_model_sql(), range).await?,
             by_user: self
                 .db()
-                .all(&by_user_sql(), (project_id, from_day, to_day, limit, offset))
+                .all(
+                    &by_user_sql(),
+                    (project_id, from_day, to_day, limit, offset),
+                )
                 .await?,
             users: self.db().scalar(USERS, range).await?,
             daily: self.db().all(&daily_sql(), range).await?,
@@ -63,7 +66,11 @@ pub trait AiUsageStore: HasDb {
     }
 
     /// One person's AI usage, all time (profiles).
-    async fn person_ai_usage(&self, project_id: &str, site_user_id: &str) -> StoreResult<PersonAiUsage> {
+    async fn person_ai_usage(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+    ) -> StoreResult<PersonAiUsage> {
         let p = (project_id, site_user_id);
         let totals: AiTotals = self.db().one(&format!("SELECT {SUMS} {PERSON}"), p).await?;
         let by_model: Vec<AiByModel> = self
@@ -76,4 +83,3 @@ pub trait AiUsageStore: HasDb {
         Ok(PersonAiUsage { totals, by_model })
     }
 }
-

@@ -16,7 +16,8 @@ use crate::StoreResult;
 
 pub const ADD_FEATURE_DAY: &str = "INSERT INTO feature_days (project_id, day, name, events) VALUES ($1, $2, $3, $4)
      ON CONFLICT (project_id, day, name) DO UPDATE SET events = feature_days.events + excluded.events";
-pub const ADD_FEATURE_USER_DAY: &str = "INSERT INTO feature_user_days (project_id, day, name, site_user_id) VALUES ($1, $2, $3, $4)
+pub const ADD_FEATURE_USER_DAY: &str =
+    "INSERT INTO feature_user_days (project_id, day, name, site_user_id) VALUES ($1, $2, $3, $4)
      ON CONFLICT DO NOTHING";
 pub const ADD_PERSON_FEATURE: &str = "INSERT INTO person_features (project_id, site_user_id, name, events, first_ts, last_ts) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (project_id, site_user_id, name) DO UPDATE SET
@@ -35,26 +36,57 @@ pub const ADD_AI_USAGE: &str = "INSERT INTO ai_usage_days (project_id, day, mode
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
 pub trait FeatureIo: TxExec {
     /// [`ADD_FEATURE_DAY`].
-    async fn add_feature_day(&mut self, project: &str, day: &str, name: &str, events: i64) -> StoreResult<()> {
+    async fn add_feature_day(
+        &mut self,
+        project: &str,
+        day: &str,
+        name: &str,
+        events: i64,
+    ) -> StoreResult<()> {
         let args = [project.into(), day.into(), name.into(), events.into()];
         self.execute(ADD_FEATURE_DAY, &args).await.map(drop)
     }
     /// [`ADD_FEATURE_USER_DAY`].
-    async fn add_feature_user_day(&mut self, project: &str, day: &str, name: &str, person: &str) -> StoreResult<()> {
+    async fn add_feature_user_day(
+        &mut self,
+        project: &str,
+        day: &str,
+        name: &str,
+        person: &str,
+    ) -> StoreResult<()> {
         let args = [project.into(), day.into(), name.into(), person.into()];
         self.execute(ADD_FEATURE_USER_DAY, &args).await.map(drop)
     }
     /// [`ADD_PERSON_FEATURE`].
-    async fn add_person_feature(&mut self, project: &str, person: &str, name: &str, use_: &Use) -> StoreResult<()> {
-        let args = [project.into(), person.into(), name.into(), use_.events.into(), use_.first_ts.into(), use_.last_ts.into()];
+    async fn add_person_feature(
+        &mut self,
+        project: &str,
+        person: &str,
+        name: &str,
+        use_: &Use,
+    ) -> StoreResult<()> {
+        let args = [
+            project.into(),
+            person.into(),
+            name.into(),
+            use_.events.into(),
+            use_.first_ts.into(),
+            use_.last_ts.into(),
+        ];
         self.execute(ADD_PERSON_FEATURE, &args).await.map(drop)
     }
     /// [`ADD_AI_USAGE`].
     async fn add_ai_usage(&mut self, key: &AiKey<'_>, sums: &[i64; 4]) -> StoreResult<()> {
         let (project, day, model, person) = *key;
         let args = [
-            project.into(), day.into(), model.into(), person.into(),
-            sums[0].into(), sums[1].into(), sums[2].into(), sums[3].into(),
+            project.into(),
+            day.into(),
+            model.into(),
+            person.into(),
+            sums[0].into(),
+            sums[1].into(),
+            sums[2].into(),
+            sums[3].into(),
         ];
         self.execute(ADD_AI_USAGE, &args).await.map(drop)
     }
@@ -80,7 +112,11 @@ pub fn is_feature(kind: MessageKind, name: Option<&str>) -> bool {
 }
 
 /// Adds a batch's new messages to the rollups.
-pub async fn apply<I: FeatureIo>(io: &mut I, resolved: &[Resolved<'_>], tzs: &TimeZones) -> StoreResult<()> {
+pub async fn apply<I: FeatureIo>(
+    io: &mut I,
+    resolved: &[Resolved<'_>],
+    tzs: &TimeZones,
+) -> StoreResult<()> {
     let mut days: BTreeMap<(&str, String, &str), i64> = BTreeMap::new();
     let mut user_days: BTreeMap<(&str, String, &str, &str), ()> = BTreeMap::new();
     let mut people: BTreeMap<(&str, &str, &str), Use> = BTreeMap::new();
@@ -90,13 +126,21 @@ pub async fn apply<I: FeatureIo>(io: &mut I, resolved: &[Resolved<'_>], tzs: &Ti
         if m.kind != MessageKind::Event {
             continue;
         }
-        let Some(name) = m.name.as_deref() else { continue };
+        let Some(name) = m.name.as_deref() else {
+            continue;
+        };
         let day = tzs.get(r.project_id).day_of(m.ts);
         if name == "ai_usage" {
-            let Some(u) = m.props.as_ref().and_then(|p| AiUsage::parse(p, "props").ok()) else {
+            let Some(u) = m
+                .props
+                .as_ref()
+                .and_then(|p| AiUsage::parse(p, "props").ok())
+            else {
                 continue;
             };
-            let s = ai.entry((r.project_id, day, u.model, r.person_id)).or_default();
+            let s = ai
+                .entry((r.project_id, day, u.model, r.person_id))
+                .or_default();
             s[0] += 1;
             s[1] += u.prompt_tokens;
             s[2] += u.completion_tokens;
@@ -115,7 +159,11 @@ pub async fn apply<I: FeatureIo>(io: &mut I, resolved: &[Resolved<'_>], tzs: &Ti
                 u.first_ts = u.first_ts.min(m.ts);
                 u.last_ts = u.last_ts.max(m.ts);
             })
-            .or_insert(Use { events: 1, first_ts: m.ts, last_ts: m.ts });
+            .or_insert(Use {
+                events: 1,
+                first_ts: m.ts,
+                last_ts: m.ts,
+            });
     }
     for ((p, day, name), n) in &days {
         io.add_feature_day(p, day, name, *n).await?;

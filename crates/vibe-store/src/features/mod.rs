@@ -34,13 +34,26 @@ const PERSON_FEATURES: &str = "SELECT name, events, first_ts, last_ts FROM perso
 pub trait FeatureStore: HasDb {
     /// Every custom event name used in `from_day..=to_day` (local days), most
     /// used first, with distinct people and the days' counts.
-    async fn feature_usage(&self, project_id: &str, from_day: &str, to_day: &str) -> StoreResult<FeatureUsage> {
+    async fn feature_usage(
+        &self,
+        project_id: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> StoreResult<FeatureUsage> {
         let range = (project_id, from_day, to_day);
         let totals: Vec<(String, i64)> = self.db().all(FEATURE_TOTALS, range).await?;
-        let uniques: BTreeMap<String, i64> =
-            self.db().all::<(String, i64)>(FEATURE_UNIQUES, range).await?.into_iter().collect();
+        let uniques: BTreeMap<String, i64> = self
+            .db()
+            .all::<(String, i64)>(FEATURE_UNIQUES, range)
+            .await?
+            .into_iter()
+            .collect();
         let mut daily: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
-        for (name, day, n) in self.db().all::<(String, String, i64)>(FEATURE_DAILY, range).await? {
+        for (name, day, n) in self
+            .db()
+            .all::<(String, String, i64)>(FEATURE_DAILY, range)
+            .await?
+        {
             daily.entry(name).or_default().push((day, n));
         }
         let active_people: i64 = self.db().scalar(ACTIVE_PEOPLE, range).await?;
@@ -55,12 +68,21 @@ pub trait FeatureStore: HasDb {
             })
             .collect();
         features.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.name.cmp(&b.name)));
-        Ok(FeatureUsage { features, active_people })
+        Ok(FeatureUsage {
+            features,
+            active_people,
+        })
     }
 
     /// One person's custom events by name, most used first (profiles).
-    async fn person_feature_usage(&self, project_id: &str, site_user_id: &str) -> StoreResult<Vec<PersonFeature>> {
-        self.db().all(PERSON_FEATURES, (project_id, site_user_id)).await
+    async fn person_feature_usage(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+    ) -> StoreResult<Vec<PersonFeature>> {
+        self.db()
+            .all(PERSON_FEATURES, (project_id, site_user_id))
+            .await
     }
 
     /// Replaces the day-keyed feature and AI rollups of `from_day..=to_day` in

@@ -52,8 +52,10 @@ pub async fn rebuild(
         let (first, last) = (week[0], week[week.len() - 1]);
         let from_ms = tz.start_of(first);
         let to_ms = last.tomorrow().map(|d| tz.start_of(d)).unwrap_or(i64::MAX);
-        let events: Vec<(i64, String, Option<String>, String)> =
-            store.db().all(&sql, (project.id.as_str(), from_ms, to_ms)).await?;
+        let events: Vec<(i64, String, Option<String>, String)> = store
+            .db()
+            .all(&sql, (project.id.as_str(), from_ms, to_ms))
+            .await?;
         let mut feature_days: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut user_days: BTreeSet<(String, String, String)> = BTreeSet::new();
         let mut ai: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
@@ -78,8 +80,10 @@ pub async fn rebuild(
             *feature_days.entry((day.clone(), name.clone())).or_default() += 1;
             user_days.insert((day, name, person));
         }
-        let feature_days: Vec<(String, String, i64)> =
-            feature_days.into_iter().map(|((d, n), c)| (d, n, c)).collect();
+        let feature_days: Vec<(String, String, i64)> = feature_days
+            .into_iter()
+            .map(|((d, n), c)| (d, n, c))
+            .collect();
         let user_days: Vec<(String, String, String)> = user_days.into_iter().collect();
         let ai: Vec<AiRow> = ai
             .into_iter()
@@ -94,7 +98,14 @@ pub async fn rebuild(
             })
             .collect();
         store
-            .replace_feature_days(&project.id, &first.to_string(), &last.to_string(), &feature_days, &user_days, &ai)
+            .replace_feature_days(
+                &project.id,
+                &first.to_string(),
+                &last.to_string(),
+                &feature_days,
+                &user_days,
+                &ai,
+            )
             .await?;
     }
     store.rebuild_person_features(&project.id).await

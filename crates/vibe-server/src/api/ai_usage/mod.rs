@@ -56,8 +56,11 @@ pub async fn get(
         .store
         .ai_usage(&access.project.id, &from_s, &to_s, limit, offset)
         .await?;
-    let by_day: HashMap<&str, &AiTotals> =
-        r.daily.iter().map(|d| (d.day.as_str(), &d.totals)).collect();
+    let by_day: HashMap<&str, &AiTotals> = r
+        .daily
+        .iter()
+        .map(|d| (d.day.as_str(), &d.totals))
+        .collect();
     let zero = AiTotals::default();
     let daily: Vec<Value> = vibe_core::day::days_between(from, to)
         .iter()
