@@ -74,6 +74,8 @@ impl AccountStore for PgStore {}
 impl ProjectStore for PgStore {}
 impl PeopleStore for PgStore {}
 impl CrmStore for PgStore {}
+impl vibe_store::FeatureStore for PgStore {}
+impl vibe_store::AiUsageStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 
 #[async_trait]

@@ -172,6 +172,8 @@ impl AccountStore for SqliteStore {}
 impl ProjectStore for SqliteStore {}
 impl PeopleStore for SqliteStore {}
 impl CrmStore for SqliteStore {}
+impl vibe_store::FeatureStore for SqliteStore {}
+impl vibe_store::AiUsageStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 
 #[async_trait]

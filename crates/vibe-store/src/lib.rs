@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod crm;
 pub mod db;
+pub mod features;
 pub mod funnels;
 pub mod people;
 pub mod projects;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 pub use accounts::*;
 pub use analytics::{rollup, AnalyticsStore};
 pub use crm::CrmStore;
+pub use features::{ai_usage::AiUsageStore, FeatureStore};
 pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, FunnelStore};
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
@@ -57,7 +59,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Adding a domain adds its trait here and an `impl` (often empty) per backend.
 #[async_trait]
 pub trait Store:
-    AccountStore + ProjectStore + TrackingStore + PeopleStore + CrmStore + AnalyticsStore + FunnelStore
+    AccountStore
+    + ProjectStore
+    + TrackingStore
+    + PeopleStore
+    + CrmStore
+    + AnalyticsStore
+    + FunnelStore
+    + FeatureStore
+    + AiUsageStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -8,6 +8,7 @@ use crate::Store;
 
 mod accounts;
 mod crm;
+mod features;
 mod fixture;
 mod funnel_build;
 mod funnel_rollup;
@@ -52,6 +53,10 @@ where
     crm::notes_are_per_person_and_project(fx().await).await;
     crm::merges_carry_crm_fields(fx().await).await;
     crm::timeline_merges_kinds_newest_first(fx().await).await;
+    features::feature_counts_uniques_and_duplicates(fx().await).await;
+    features::merges_unite_feature_and_ai_rows(fx().await).await;
+    features::ai_usage_by_model_user_and_day(fx().await).await;
+    features::feature_rebuild_matches_incremental(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;

@@ -12,8 +12,10 @@
 //! listed once in `router/project_routes.rs`; any others go in `router.rs`.
 
 pub mod accounts;
+pub mod ai_usage;
 pub mod analytics;
 pub mod crm;
+pub mod features;
 pub mod funnels;
 pub mod people;
 pub mod projects;

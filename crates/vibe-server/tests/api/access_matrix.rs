@@ -140,7 +140,8 @@ async fn add_member(app: &TestApp, owner: &Session, project_id: &str, email: &st
     );
 }
 
-/// Project B with a key, a funnel, an identified visitor (tagged, with a note)
+/// Project B with a key, a funnel, an identified visitor (tagged, with a note,
+/// a custom event and AI usage)
 /// and members of every role; `outsider` owns project A and is not in B.
 async fn every_project_route_checks_access(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -157,6 +158,7 @@ async fn every_project_route_checks_access(backend: Backend) {
     let visit = vec![
         pageview("b-anon", "b-session", "https://bravo.example/pricing"),
         identify("b-anon", "b-session", "bravo-user", buyer),
+        event("b-anon", "b-session", "bravo-feature"),
     ];
     app.collect_ok(&b.write_key, visit).await;
     let tagged = json!({"tags": ["bravo-tag"], "properties": {"deal": "bravo-deal"}});
@@ -164,6 +166,14 @@ async fn every_project_route_checks_access(backend: Backend) {
         .patch(&owner, &format!("{base}/users/bravo-user"), tagged)
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+
+    // AI usage, through a secret key (the reserved event is server-side only).
+    let ai = json!({"id": uuid(), "user_id": "bravo-user", "name": "ai_usage",
+        "props": {"model": "bravo-model", "prompt_tokens": 3, "completion_tokens": 4}});
+    let res = app
+        .post_bearer(key["secret"].as_str().unwrap(), "/api/v1/track", ai)
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
 
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
@@ -209,6 +219,8 @@ async fn every_project_route_checks_access(backend: Backend) {
             "bravo-tag".into(),
             "bravo-deal".into(),
             "bravo-note".into(),
+            "bravo-feature".into(),
+            "bravo-model".into(),
         ],
     };
 

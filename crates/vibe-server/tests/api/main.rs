@@ -8,6 +8,7 @@ mod collect;
 mod crm;
 mod demo;
 mod failure_isolation;
+mod features;
 mod funnels;
 mod isolation;
 mod live;

@@ -372,6 +372,7 @@ pub async fn rebuild(
             &churn,
         )
         .await?;
+    crate::features::rebuild::rebuild(store, project, from, to).await?;
     Ok(written)
 }
 

@@ -103,8 +103,10 @@ fn after(ts: &str, id: &str) -> String {
 }
 
 /// Custom events only: page views are inside their sessions, identifies are
-/// not news, and payments will be items of their own.
-const EVENT_FILTER: &str = "e.kind = 'event' AND (e.name IS NULL OR e.name <> 'payment')";
+/// not news, payments are items of their own, and AI calls (one per prompt)
+/// would bury everything else; the profile sums them instead.
+const EVENT_FILTER: &str =
+    "e.kind = 'event' AND (e.name IS NULL OR e.name NOT IN ('payment', 'ai_usage'))";
 
 /// The page after `cursor` (the first without one) of `limit` items.
 pub(crate) async fn timeline(

@@ -88,6 +88,7 @@ pub async fn write_batch<I: IngestIo>(
     io.upsert_sessions(&sessions).await?;
     mark_active_days(io, &active_days(&resolved, &tzs), &mut deltas).await?;
     io.write_daily_stats(&deltas.rows()).await?;
+    crate::features::ingest::apply(io, &resolved, &tzs).await?;
 
     let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
     projects.sort_unstable();

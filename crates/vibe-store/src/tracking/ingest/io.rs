@@ -18,6 +18,7 @@ use vibe_core::Message;
 
 use super::{IngestJob, PersonUpsert, SessionUpsert};
 use crate::db::{column, first_value, TxRead};
+use crate::features::ingest::FeatureIo;
 use crate::funnel_rollup::io::FunnelIo;
 use crate::funnel_rollup::FunnelDef;
 use crate::rollup::{DailyDelta, SessionState};
@@ -36,7 +37,7 @@ pub type EventRow<'a> = (&'a IngestJob, &'a Message, Option<String>);
 /// writer connection (and drives [`super::batch::write_batch`] with
 /// [`run_ready`]); PostgreSQL with sqlx, locking what it reads.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait IngestIo: FunnelIo + TxRead<(String,)> + TxRead<(Option<String>,)> {
+pub trait IngestIo: FunnelIo + FeatureIo + TxRead<(String,)> + TxRead<(Option<String>,)> {
     /// Inserts the events not yet stored; the keys of those it inserted.
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>>;
     /// The stored person of each known anonymous id (`anons` is sorted).
@@ -162,8 +163,10 @@ pub const ACTIVE_DAYS_OF: &str =
 /// and the contact row moves unless `$1` has one, whose priority and
 /// properties are kept (each filled from `$3`'s when unset or empty). Each statement names all
 /// three parameters (`site_user_id <> $1` always holds), as both backends'
-/// binding expects.
-pub const MOVE_PERSON: [&str; 11] = [
+/// binding expects. Feature
+/// rollups (`features`): per-day uniques are united, per-person counters and
+/// AI sums add up.
+pub const MOVE_PERSON: [&str; 17] = [
     "INSERT INTO contact_tags (project_id, site_user_id, tag)
      SELECT project_id, $1, tag FROM contact_tags WHERE project_id = $2 AND site_user_id = $3
      ON CONFLICT DO NOTHING",
@@ -179,6 +182,25 @@ pub const MOVE_PERSON: [&str; 11] = [
     "UPDATE site_user_aliases SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE site_sessions SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE user_days SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
+    "INSERT INTO feature_user_days (project_id, day, name, site_user_id)
+     SELECT project_id, day, name, $1 FROM feature_user_days WHERE project_id = $2 AND site_user_id = $3
+     ON CONFLICT DO NOTHING",
+    "DELETE FROM feature_user_days WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
+    "INSERT INTO person_features (project_id, site_user_id, name, events, first_ts, last_ts)
+     SELECT project_id, $1, name, events, first_ts, last_ts FROM person_features WHERE project_id = $2 AND site_user_id = $3
+     ON CONFLICT (project_id, site_user_id, name) DO UPDATE SET
+       events = person_features.events + excluded.events,
+       first_ts = CASE WHEN excluded.first_ts < person_features.first_ts THEN excluded.first_ts ELSE person_features.first_ts END,
+       last_ts = CASE WHEN excluded.last_ts > person_features.last_ts THEN excluded.last_ts ELSE person_features.last_ts END",
+    "DELETE FROM person_features WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
+    "INSERT INTO ai_usage_days (project_id, day, model, site_user_id, calls, prompt_tokens, completion_tokens, cost_micro_usd)
+     SELECT project_id, day, model, $1, calls, prompt_tokens, completion_tokens, cost_micro_usd FROM ai_usage_days WHERE project_id = $2 AND site_user_id = $3
+     ON CONFLICT (project_id, day, model, site_user_id) DO UPDATE SET
+       calls = ai_usage_days.calls + excluded.calls,
+       prompt_tokens = ai_usage_days.prompt_tokens + excluded.prompt_tokens,
+       completion_tokens = ai_usage_days.completion_tokens + excluded.completion_tokens,
+       cost_micro_usd = ai_usage_days.cost_micro_usd + excluded.cost_micro_usd",
+    "DELETE FROM ai_usage_days WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
     "UPDATE site_users SET
         first_seen = COALESCE((SELECT o.first_seen FROM site_users o WHERE o.project_id = $2 AND o.id = $3 AND o.first_seen < site_users.first_seen), first_seen),
         last_seen = COALESCE((SELECT o.last_seen FROM site_users o WHERE o.project_id = $2 AND o.id = $3 AND o.last_seen > site_users.last_seen), last_seen),

@@ -1,0 +1,9 @@
+//! The AI usage routes below `/projects/{id}`.
+
+use vibe_store::Role::Viewer;
+
+use crate::router::project_routes::{at, ProjectRoute, GET};
+
+pub fn routes() -> Vec<ProjectRoute> {
+    vec![at("/ai-usage").on(GET, Viewer, super::get)]
+}
