@@ -11,4 +11,5 @@ CREATE TABLE retention_cohorts (
 );
 
 -- Existing data gets the rollup on the next start (vibe_store::rollup::rebuild).
-INSERT INTO rollup_rebuilds (project_id) SELECT id FROM projects ON CONFLICT DO NOTHING;
+INSERT INTO rollup_rebuilds (project_id)
+    SELECT id FROM projects WHERE id NOT IN (SELECT project_id FROM rollup_rebuilds);

@@ -101,7 +101,7 @@ pub async fn retention_follows_ingest(fx: Fixture) {
     assert_eq!(r.cohorts.len(), 6);
     assert_eq!(row(0), (date(0).to_string(), 3, Some(1), Some(2), Some(1)));
     assert_eq!(row(1), (date(1).to_string(), 1, Some(1), Some(0), Some(0)));
-    assert_eq!(row(2), (date(2).to_string(), 0, Some(0), Some(0), Some(0)));
+    assert_eq!(row(2), (date(2).to_string(), 0, Some(0), Some(0), None));
     assert_eq!(row(3), (date(3).to_string(), 1, Some(1), Some(0), None));
     assert_eq!(row(5), (date(5).to_string(), 0, Some(0), Some(0), None));
     assert_eq!(r.cohorts[0].pct["1"], Some(33.3));
