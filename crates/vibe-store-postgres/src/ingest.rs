@@ -31,6 +31,8 @@ pub async fn ingest(pool: &PgPool, jobs: &[IngestJob]) -> StoreResult<Vec<Ingest
 
 pub(crate) struct Tx<'a>(pub(crate) &'a mut PgConnection);
 
+impl vibe_store::retention::ingest::RetentionIo for Tx<'_> {}
+
 impl IngestIo for Tx<'_> {
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>> {
         let mut inserted = HashSet::new();

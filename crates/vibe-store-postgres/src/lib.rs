@@ -77,6 +77,7 @@ impl CrmStore for PgStore {}
 impl vibe_store::FeatureStore for PgStore {}
 impl vibe_store::AiUsageStore for PgStore {}
 impl AnalyticsStore for PgStore {}
+impl vibe_store::RetentionStore for PgStore {}
 
 #[async_trait]
 impl TrackingStore for PgStore {

@@ -80,6 +80,8 @@ impl InKey<3> for ActiveDay {
 /// need no locks.
 pub(crate) struct Writer<'a, 'c>(pub(crate) &'a Transaction<'c>);
 
+impl vibe_store::retention::ingest::RetentionIo for Writer<'_, '_> {}
+
 impl IngestIo for Writer<'_, '_> {
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>> {
         // Ids already stored are retries. Asking first (usually nothing comes back)

@@ -175,6 +175,7 @@ impl CrmStore for SqliteStore {}
 impl vibe_store::FeatureStore for SqliteStore {}
 impl vibe_store::AiUsageStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
+impl vibe_store::RetentionStore for SqliteStore {}
 
 #[async_trait]
 impl TrackingStore for SqliteStore {

@@ -65,8 +65,23 @@ pub(crate) fn numbered<'t>(
 ) -> StoreResult<CachedStatement<'t>> {
     let mut stmt = tx.prepare_cached(statement).map_err(err)?;
     debug_assert_eq!(stmt.parameter_count(), values.len(), "{statement}");
-    for (name, value) in NUMBERED.iter().zip(values) {
-        if let Some(index) = stmt.parameter_index(name).map_err(err)? {
+    for (i, value) in values.iter().enumerate() {
+        // Multi-row shared statements (`retention::ingest`) number past 8.
+        let owned;
+        let name = match NUMBERED.get(i) {
+            Some(n) => *n,
+            None => {
+                owned = format!("${}", i + 1);
+                &owned
+            }
+        };
+        // `$n` is usually the n-th parameter; otherwise look it up by name.
+        let index = if stmt.parameter_name(i + 1) == Some(name) {
+            Some(i + 1)
+        } else {
+            stmt.parameter_index(name).map_err(err)?
+        };
+        if let Some(index) = index {
             value.bind(&mut stmt, index).map_err(err)?;
         }
     }

@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `retention`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -16,6 +16,7 @@ pub mod features;
 pub mod funnels;
 pub mod people;
 pub mod projects;
+pub mod retention;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tracking;
@@ -30,6 +31,7 @@ pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, Funnel
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
 pub use projects::*;
+pub use retention::RetentionStore;
 pub use tracking::{ingest, TrackingStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,7 @@ pub trait Store:
     + FunnelStore
     + FeatureStore
     + AiUsageStore
+    + RetentionStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -15,6 +15,7 @@ mod funnel_rollup;
 mod funnels;
 mod ingest;
 mod people;
+mod retention;
 mod rollups;
 pub mod schema;
 mod security;
@@ -47,6 +48,7 @@ where
     rollups::rollups_follow_ingest(fx().await).await;
     rollups::rollups_follow_merges(fx().await).await;
     rollups::rebuild_matches_incremental(fx().await).await;
+    retention::retention_follows_ingest(fx().await).await;
     people::segments_search_and_pagination(fx().await).await;
     people::profiles_and_session_history(fx().await).await;
     crm::contact_fields_tags_and_filters(fx().await).await;

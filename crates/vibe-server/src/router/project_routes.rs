@@ -18,7 +18,9 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Extension;
 use vibe_store::Role;
 
-use crate::api::{ai_usage, analytics, crm, features, funnels, people, projects, tracking};
+use crate::api::{
+    ai_usage, analytics, crm, features, funnels, people, projects, retention, tracking,
+};
 use crate::auth::MinRole;
 use crate::state::AppState;
 
@@ -40,6 +42,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         crm::routes::routes(),
         features::routes::routes(),
         ai_usage::routes::routes(),
+        retention::routes::routes(),
     ]
     .into_iter()
     .flatten()

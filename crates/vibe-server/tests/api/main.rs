@@ -16,6 +16,7 @@ mod live_backlog;
 mod members;
 mod presence;
 mod queue;
+mod retention;
 mod security;
 mod stats;
 mod users;

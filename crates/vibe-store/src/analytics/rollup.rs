@@ -154,6 +154,8 @@ impl SessionState {
 #[derive(Debug, Default)]
 pub struct Deltas {
     pub by_day: BTreeMap<(String, String), DailyDelta>,
+    /// `retention_cohorts` changes (written by `retention::ingest::apply`).
+    pub retention: crate::retention::ingest::RetentionDeltas,
 }
 
 impl Deltas {
@@ -291,7 +293,8 @@ pub struct RollupInputs {
     pub first_seen: Vec<i64>,
 }
 
-/// Recomputes `daily_stats` and `user_days` for `from..=to` (local days) from the
+/// Recomputes `daily_stats` and `user_days` for `from..=to` (local days), and the
+/// churn counters and `retention_cohorts` cells those days feed, from the
 /// stored events, sessions and people — the seed's `calculate_daily_stats`. It is
 /// idempotent and yields the same rows as the incremental path. It works a week at
 /// a time so memory stays bounded.
@@ -372,6 +375,7 @@ pub async fn rebuild(
             &churn,
         )
         .await?;
+    crate::retention::rebuild(store, &project.id, &tz, &days_by_person, from, to).await?;
     crate::features::rebuild::rebuild(store, project, from, to).await?;
     Ok(written)
 }

@@ -206,6 +206,8 @@ pub async fn rebuild_matches_incremental(fx: Fixture) {
     let (from, to) = ("2027-01-10", "2027-01-31");
     let incremental = fx.daily_stats(&p.id, from, to).await.unwrap();
     let incremental_days = fx.user_days(&p.id).await.unwrap();
+    let incremental_retention = fx.retention_all_cells(&p.id).await.unwrap();
+    assert!(incremental_retention.iter().any(|c| c.offset_days > 0));
     assert!(incremental.len() >= 9 && incremental.iter().any(|r| r.counts.new_users > 0));
     assert_churn_matches(&*fx, &p, from, to).await;
 
@@ -220,6 +222,11 @@ pub async fn rebuild_matches_incremental(fx: Fixture) {
         "rebuild = incremental"
     );
     assert_eq!(fx.user_days(&p.id).await.unwrap(), incremental_days);
+    assert_eq!(
+        fx.retention_all_cells(&p.id).await.unwrap(),
+        incremental_retention,
+        "retention rebuild = incremental"
+    );
     rollup::rebuild(&*fx, &p, f, t).await.unwrap();
     assert_eq!(
         fx.daily_stats(&p.id, from, to).await.unwrap(),

@@ -2,6 +2,7 @@
 //! belong to, what people, sessions and rollups become. The backend's
 //! [`IngestIo`] does the reads and writes, in this order.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use jiff::civil::Date;
@@ -86,8 +87,18 @@ pub async fn write_batch<I: IngestIo>(
     deltas.messages(&resolved, &tzs);
     io.upsert_people(&people).await?;
     io.upsert_sessions(&sessions).await?;
-    mark_active_days(io, &active_days(&resolved, &tzs), &mut deltas).await?;
+    let active = active_days(&resolved, &tzs);
+    let new_days = mark_active_days(io, &active, &mut deltas).await?;
     io.write_daily_stats(&deltas.rows()).await?;
+    crate::retention::ingest::apply(
+        io,
+        &tzs,
+        &people,
+        &old_first_seen,
+        &new_days,
+        &mut deltas.retention,
+    )
+    .await?;
     crate::features::ingest::apply(io, &resolved, &tzs).await?;
 
     let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
@@ -120,12 +131,12 @@ fn event_rows(jobs: &[IngestJob]) -> Vec<EventRow<'_>> {
 /// Records (project, person, day) activity; each pair new to `user_days` is one
 /// more active user that day. Churn counters then move for the people who have
 /// new active days: compare their active days around the new ones before and
-/// after.
-async fn mark_active_days<I: IngestIo>(
+/// after. Returns the new pairs.
+async fn mark_active_days<'d, I: IngestIo>(
     io: &mut I,
-    days: &[ActiveDay],
+    days: &'d [ActiveDay],
     deltas: &mut Deltas,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<Cow<'d, ActiveDay>>> {
     let new = io.insert_active_days(days).await?;
     let mut by_person: BTreeMap<(&str, &str), BTreeSet<Date>> = BTreeMap::new();
     for day in &new {
@@ -153,5 +164,5 @@ async fn mark_active_days<I: IngestIo>(
             deltas.churn_change(project, &before, now);
         }
     }
-    Ok(())
+    Ok(new)
 }

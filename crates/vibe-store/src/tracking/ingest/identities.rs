@@ -185,7 +185,8 @@ async fn merge_person<I: IngestIo>(
     tz: &ProjectTz,
     deltas: &mut Deltas,
 ) -> StoreResult<()> {
-    if let (Some(f), Some(i)) = io.first_seen_pair(project, from, into).await? {
+    let (from_first, into_first) = io.first_seen_pair(project, from, into).await?;
+    if let (Some(f), Some(i)) = (from_first, into_first) {
         deltas.new_user(project, tz, f, -1);
         if f < i {
             deltas.new_user(project, tz, i, -1);
@@ -197,6 +198,10 @@ async fn merge_person<I: IngestIo>(
     let merged: BTreeSet<Date> = from_days.union(&into_days).copied().collect();
     deltas.churn_change(project, &from_days, &BTreeSet::new());
     deltas.churn_change(project, &into_days, &merged);
+    let (from_part, into_part) = ((from_first, &from_days), (into_first, &into_days));
+    deltas
+        .retention
+        .merge(project, tz, from_part, into_part, &merged);
     for day in &io.take_shared_days(project, from, into).await? {
         deltas.active_user(project, day, -1);
     }

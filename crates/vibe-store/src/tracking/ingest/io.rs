@@ -21,6 +21,7 @@ use crate::db::{column, first_value, TxRead};
 use crate::features::ingest::FeatureIo;
 use crate::funnel_rollup::io::FunnelIo;
 use crate::funnel_rollup::FunnelDef;
+use crate::retention::ingest::RetentionIo;
 use crate::rollup::{DailyDelta, SessionState};
 use crate::StoreResult;
 
@@ -37,7 +38,9 @@ pub type EventRow<'a> = (&'a IngestJob, &'a Message, Option<String>);
 /// writer connection (and drives [`super::batch::write_batch`] with
 /// [`run_ready`]); PostgreSQL with sqlx, locking what it reads.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait IngestIo: FunnelIo + FeatureIo + TxRead<(String,)> + TxRead<(Option<String>,)> {
+pub trait IngestIo:
+    FunnelIo + FeatureIo + RetentionIo + TxRead<(String,)> + TxRead<(Option<String>,)>
+{
     /// Inserts the events not yet stored; the keys of those it inserted.
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>>;
     /// The stored person of each known anonymous id (`anons` is sorted).
