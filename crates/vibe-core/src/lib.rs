@@ -6,6 +6,7 @@
 pub mod day;
 pub mod error;
 pub mod message;
+pub mod reserved;
 pub mod secret;
 pub mod time;
 pub mod ua;

@@ -75,6 +75,7 @@ impl ProjectStore for PgStore {}
 impl PeopleStore for PgStore {}
 impl CrmStore for PgStore {}
 impl AnalyticsStore for PgStore {}
+impl RevenueStore for PgStore {}
 
 #[async_trait]
 impl TrackingStore for PgStore {

@@ -173,6 +173,7 @@ impl ProjectStore for SqliteStore {}
 impl PeopleStore for SqliteStore {}
 impl CrmStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
+impl RevenueStore for SqliteStore {}
 
 #[async_trait]
 impl TrackingStore for SqliteStore {

@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `revenue`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -15,6 +15,7 @@ pub mod db;
 pub mod funnels;
 pub mod people;
 pub mod projects;
+pub mod revenue;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tracking;
@@ -28,6 +29,7 @@ pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, Funnel
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
 pub use projects::*;
+pub use revenue::RevenueStore;
 pub use tracking::{ingest, TrackingStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +59,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Adding a domain adds its trait here and an `impl` (often empty) per backend.
 #[async_trait]
 pub trait Store:
-    AccountStore + ProjectStore + TrackingStore + PeopleStore + CrmStore + AnalyticsStore + FunnelStore
+    AccountStore
+    + ProjectStore
+    + TrackingStore
+    + PeopleStore
+    + CrmStore
+    + AnalyticsStore
+    + FunnelStore
+    + RevenueStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

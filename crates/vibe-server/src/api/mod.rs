@@ -18,6 +18,7 @@ pub mod funnels;
 pub mod people;
 pub mod projects;
 pub mod query;
+pub mod revenue;
 pub mod tracking;
 
 use axum::body::Bytes;
