@@ -14,6 +14,7 @@ mod funnel_rollup;
 mod funnels;
 mod ingest;
 mod people;
+mod revenue;
 mod rollups;
 pub mod schema;
 mod security;
@@ -51,6 +52,9 @@ where
     crm::contact_fields_tags_and_filters(fx().await).await;
     crm::notes_are_per_person_and_project(fx().await).await;
     crm::merges_carry_crm_fields(fx().await).await;
+    revenue::revenue_report_on_a_hand_made_history(fx().await).await;
+    revenue::revenue_upserts_ignore_arrival_order(fx().await).await;
+    revenue::merges_move_payments(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;

@@ -15,6 +15,7 @@ mod live_backlog;
 mod members;
 mod presence;
 mod queue;
+mod revenue;
 mod security;
 mod stats;
 mod users;

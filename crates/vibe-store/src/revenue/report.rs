@@ -63,7 +63,7 @@ impl Rates {
 }
 
 /// One state of a subscription, from `ts` on.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Change {
     pub subscription_id: String,
     pub ts: i64,
