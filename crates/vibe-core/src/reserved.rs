@@ -15,7 +15,11 @@ use crate::{FieldError, Message, MessageKind};
 
 /// Validates the props of a reserved event; `None` if `name` is not reserved.
 /// `field` is the message's path (`batch[3]`). One arm per reserved name.
-fn check(name: &str, props: Option<&Map<String, Value>>, field: &str) -> Option<Result<(), FieldError>> {
+fn check(
+    name: &str,
+    props: Option<&Map<String, Value>>,
+    field: &str,
+) -> Option<Result<(), FieldError>> {
     match name {
         "payment" => Some(payment::Payment::parse(props, field).map(drop)),
         "subscription" => Some(subscription::Subscription::parse(props, field).map(drop)),
@@ -151,25 +155,40 @@ mod tests {
     use serde_json::json;
 
     fn m(v: Value) -> Message {
-        Message::parse(&v, "batch[3]", 1_800_000_000_000, TimestampPolicy::AllowHistorical).unwrap()
+        Message::parse(
+            &v,
+            "batch[3]",
+            1_800_000_000_000,
+            TimestampPolicy::AllowHistorical,
+        )
+        .unwrap()
     }
 
     #[test]
     fn reserved_names_only_from_the_server() {
-        let pay = m(json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u",
-            "name":"payment","props":{"payment_id":"p1","amount":100,"currency":"usd"}}));
+        let pay = m(
+            json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u",
+            "name":"payment","props":{"payment_id":"p1","amount":100,"currency":"usd"}}),
+        );
         assert!(validate(&pay, "batch[3]", true).is_ok());
         let e = validate(&pay, "batch[3]", false).unwrap_err();
-        assert_eq!((e.code, e.field.as_str()), ("invalid_field", "batch[3].name"));
-        let other = m(json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u","name":"signup"}));
+        assert_eq!(
+            (e.code, e.field.as_str()),
+            ("invalid_field", "batch[3].name")
+        );
+        let other = m(
+            json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u","name":"signup"}),
+        );
         assert!(validate(&other, "batch[3]", false).is_ok());
         assert!(is_reserved("subscription") && !is_reserved("signup"));
     }
 
     #[test]
     fn bad_props_name_the_field() {
-        let bad = m(json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u",
-            "name":"payment","props":{"payment_id":"p1","amount":1.5,"currency":"usd"}}));
+        let bad = m(
+            json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u",
+            "name":"payment","props":{"payment_id":"p1","amount":1.5,"currency":"usd"}}),
+        );
         let e = validate(&bad, "batch[3]", true).unwrap_err();
         assert_eq!(e.field, "batch[3].props.amount");
     }

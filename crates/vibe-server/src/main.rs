@@ -288,8 +288,8 @@ async fn import_rates(
     file: &std::path::Path,
     only: Option<&str>,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let rows = vibe_server::api::revenue::ecb::parse(&text)
         .with_context(|| format!("{} is not an ECB reference-rate file", file.display()))?;
     let projects: Vec<_> = store

@@ -46,26 +46,71 @@ mod tests {
 
     #[test]
     fn parses_and_normalises() {
-        let p = parse(json!({"payment_id":"ch_1","amount":1999,"currency":"eur","plan":"pro"})).unwrap();
+        let p = parse(json!({"payment_id":"ch_1","amount":1999,"currency":"eur","plan":"pro"}))
+            .unwrap();
         assert_eq!(p.currency, "EUR");
-        assert_eq!((p.amount, p.status, p.plan.as_deref()), (1999, "succeeded", Some("pro")));
-        let p = parse(json!({"payment_id":"ch_1","amount":0,"currency":"USD","status":"refunded"})).unwrap();
+        assert_eq!(
+            (p.amount, p.status, p.plan.as_deref()),
+            (1999, "succeeded", Some("pro"))
+        );
+        let p = parse(json!({"payment_id":"ch_1","amount":0,"currency":"USD","status":"refunded"}))
+            .unwrap();
         assert_eq!(p.status, "refunded");
     }
 
     #[test]
     fn names_each_bad_field() {
         let cases = [
-            (json!({"amount":1,"currency":"USD"}), "batch[1].props.payment_id", "missing_field"),
-            (json!({"payment_id":5,"amount":1,"currency":"USD"}), "batch[1].props.payment_id", "invalid_field"),
-            (json!({"payment_id":"p","currency":"USD"}), "batch[1].props.amount", "missing_field"),
-            (json!({"payment_id":"p","amount":-1,"currency":"USD"}), "batch[1].props.amount", "invalid_field"),
-            (json!({"payment_id":"p","amount":"10","currency":"USD"}), "batch[1].props.amount", "invalid_field"),
-            (json!({"payment_id":"p","amount":10.5,"currency":"USD"}), "batch[1].props.amount", "invalid_field"),
-            (json!({"payment_id":"p","amount":1,"currency":"US"}), "batch[1].props.currency", "invalid_field"),
-            (json!({"payment_id":"p","amount":1,"currency":"U$D"}), "batch[1].props.currency", "invalid_field"),
-            (json!({"payment_id":"p","amount":1,"currency":"USD","status":"paid"}), "batch[1].props.status", "invalid_field"),
-            (json!({"payment_id":"p","amount":1,"currency":"USD","plan":7}), "batch[1].props.plan", "invalid_field"),
+            (
+                json!({"amount":1,"currency":"USD"}),
+                "batch[1].props.payment_id",
+                "missing_field",
+            ),
+            (
+                json!({"payment_id":5,"amount":1,"currency":"USD"}),
+                "batch[1].props.payment_id",
+                "invalid_field",
+            ),
+            (
+                json!({"payment_id":"p","currency":"USD"}),
+                "batch[1].props.amount",
+                "missing_field",
+            ),
+            (
+                json!({"payment_id":"p","amount":-1,"currency":"USD"}),
+                "batch[1].props.amount",
+                "invalid_field",
+            ),
+            (
+                json!({"payment_id":"p","amount":"10","currency":"USD"}),
+                "batch[1].props.amount",
+                "invalid_field",
+            ),
+            (
+                json!({"payment_id":"p","amount":10.5,"currency":"USD"}),
+                "batch[1].props.amount",
+                "invalid_field",
+            ),
+            (
+                json!({"payment_id":"p","amount":1,"currency":"US"}),
+                "batch[1].props.currency",
+                "invalid_field",
+            ),
+            (
+                json!({"payment_id":"p","amount":1,"currency":"U$D"}),
+                "batch[1].props.currency",
+                "invalid_field",
+            ),
+            (
+                json!({"payment_id":"p","amount":1,"currency":"USD","status":"paid"}),
+                "batch[1].props.status",
+                "invalid_field",
+            ),
+            (
+                json!({"payment_id":"p","amount":1,"currency":"USD","plan":7}),
+                "batch[1].props.plan",
+                "invalid_field",
+            ),
         ];
         for (props, field, code) in cases {
             let e = parse(props.clone()).unwrap_err();

@@ -35,7 +35,12 @@ impl Subscription {
         Ok(Self {
             subscription_id,
             plan,
-            status: one_of(required(props, "status", field)?, "status", field, &STATUSES)?,
+            status: one_of(
+                required(props, "status", field)?,
+                "status",
+                field,
+                &STATUSES,
+            )?,
             amount: amount(required(props, "amount", field)?, "amount", field)?,
             currency: currency_prop(required(props, "currency", field)?, "currency", field)?,
             interval: one_of(
@@ -60,7 +65,10 @@ mod tests {
     #[test]
     fn parses_and_names_bad_fields() {
         let s = Subscription::parse(ok().as_object(), "body").unwrap();
-        assert_eq!((s.currency.as_str(), s.interval, s.status), ("USD", "year", "active"));
+        assert_eq!(
+            (s.currency.as_str(), s.interval, s.status),
+            ("USD", "year", "active")
+        );
         for (key, bad, code) in [
             ("subscription_id", json!(null), "missing_field"),
             ("plan", json!(null), "missing_field"),

@@ -181,7 +181,9 @@ async fn every_project_route_checks_access(backend: Backend) {
     let res = app.post_bearer(&sk, "/api/v1/track", paid).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let rate = json!({"rates": [{"day": "2027-01-15", "currency": "XAU", "rate": 0.000_5}]});
-    let res = app.put(&owner, &format!("{base}/exchange-rates"), rate).await;
+    let res = app
+        .put(&owner, &format!("{base}/exchange-rates"), rate)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
 
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;

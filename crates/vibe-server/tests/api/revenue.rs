@@ -37,7 +37,11 @@ async fn revenue_through_track_with_conversion(backend: Backend) {
     assert_eq!(app.get_json(&owner, &base).await["currency"], "EUR");
     let day = today(&app);
     let res = app
-        .put(&owner, &format!("{base}/exchange-rates"), json!({"rates": [{"day": day, "currency": "USD", "rate": 1.25}]}))
+        .put(
+            &owner,
+            &format!("{base}/exchange-rates"),
+            json!({"rates": [{"day": day, "currency": "USD", "rate": 1.25}]}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json_of(res).await["stored"], 1);
@@ -61,21 +65,43 @@ async fn revenue_through_track_with_conversion(backend: Backend) {
     assert_eq!(json_of(res).await["duplicates"], 1);
     let replay = pay("ch_1", "ana", json!(1000), "EUR", json!({"plan": "pro"}));
     app.post_bearer(&secret, TRACK, replay).await;
-    let refund = pay("ch_2", "bob", json!(2500), "USD", json!({"status": "refunded"}));
+    let refund = pay(
+        "ch_2",
+        "bob",
+        json!(2500),
+        "USD",
+        json!({"status": "refunded"}),
+    );
     app.post_bearer(&secret, TRACK, refund).await;
 
     let r = app.get_json(&owner, &format!("{base}/revenue")).await;
     assert_eq!(r["currency"], "EUR");
-    assert_eq!((&r["total"], &r["refunds"], &r["net"]), (&json!(3000), &json!(2000), &json!(1000)));
+    assert_eq!(
+        (&r["total"], &r["refunds"], &r["net"]),
+        (&json!(3000), &json!(2000), &json!(1000))
+    );
     assert_eq!(r["mrr"], 2000);
-    assert_eq!(r["unconverted"], json!([{"currency": "JPY", "amount": 700}]));
+    assert_eq!(
+        r["unconverted"],
+        json!([{"currency": "JPY", "amount": 700}])
+    );
     assert_eq!(r["paying_users"], 2);
     assert_eq!(r["series"].as_array().unwrap().len(), 30);
-    assert_eq!(r["by_plan"][0], json!({"plan": "pro", "revenue": 1000, "mrr": 2000, "subscribers": 1}));
-    let months = app.get_json(&owner, &format!("{base}/revenue?interval=month")).await;
+    assert_eq!(
+        r["by_plan"][0],
+        json!({"plan": "pro", "revenue": 1000, "mrr": 2000, "subscribers": 1})
+    );
+    let months = app
+        .get_json(&owner, &format!("{base}/revenue?interval=month"))
+        .await;
     assert_eq!(months["net"], 1000);
-    let rates = app.get_json(&owner, &format!("{base}/exchange-rates")).await;
-    assert_eq!(rates["rates"], json!([{"base": "EUR", "currency": "USD", "day": day, "rate": 1.25}]));
+    let rates = app
+        .get_json(&owner, &format!("{base}/exchange-rates"))
+        .await;
+    assert_eq!(
+        rates["rates"],
+        json!([{"base": "EUR", "currency": "USD", "day": day, "rate": 1.25}])
+    );
 }
 
 async fn validation_names_the_field(backend: Backend) {
@@ -88,15 +114,31 @@ async fn validation_names_the_field(backend: Backend) {
     let batch = json!({"batch": [ok.clone(), ok.clone(), ok.clone(), pay("ch_4", "ana", json!(1.5), "EUR", json!({}))]});
     let res = app.post_bearer(&secret, TRACK, batch).await;
     assert_invalid(res, "batch[3].props.amount").await;
-    let res = app.post_bearer(&secret, TRACK, pay("x", "ana", json!(-1), "EUR", json!({}))).await;
+    let res = app
+        .post_bearer(&secret, TRACK, pay("x", "ana", json!(-1), "EUR", json!({})))
+        .await;
     assert_invalid(res, "body.props.amount").await;
-    let res = app.post_bearer(&secret, TRACK, pay("x", "ana", json!(1), "EURO", json!({}))).await;
+    let res = app
+        .post_bearer(&secret, TRACK, pay("x", "ana", json!(1), "EURO", json!({})))
+        .await;
     assert_invalid(res, "body.props.currency").await;
-    let res = app.post_bearer(&secret, TRACK, pay("x", "ana", json!(1), "EUR", json!({"status": "paid"}))).await;
+    let res = app
+        .post_bearer(
+            &secret,
+            TRACK,
+            pay("x", "ana", json!(1), "EUR", json!({"status": "paid"})),
+        )
+        .await;
     assert_invalid(res, "body.props.status").await;
     let no_id = json!({"id": uuid(), "user_id": "ana", "name": "payment", "props": {"amount": 1, "currency": "EUR"}});
     let res = app.post_bearer(&secret, TRACK, no_id).await;
-    assert_field_error(res, StatusCode::BAD_REQUEST, "missing_field", "body.props.payment_id").await;
+    assert_field_error(
+        res,
+        StatusCode::BAD_REQUEST,
+        "missing_field",
+        "body.props.payment_id",
+    )
+    .await;
     let sub = json!({"id": uuid(), "user_id": "ana", "name": "subscription", "props": {"subscription_id": "s",
         "plan": "pro", "status": "active", "amount": 1, "currency": "EUR", "interval": "week"}});
     let res = app.post_bearer(&secret, TRACK, sub).await;
@@ -107,7 +149,12 @@ async fn validation_names_the_field(backend: Backend) {
     // The browser collector refuses reserved names: anyone has the write key.
     let forged = json!({"type": "event", "id": uuid(), "anonymous_id": "a1", "session_id": "s1",
         "name": "payment", "props": {"payment_id": "p", "amount": 100, "currency": "EUR"}});
-    let res = app.collect(&p.write_key, vec![pageview("a1", "s1", "https://x.io/"), forged]).await;
+    let res = app
+        .collect(
+            &p.write_key,
+            vec![pageview("a1", "s1", "https://x.io/"), forged],
+        )
+        .await;
     assert_invalid(res, "batch[1].name").await;
     assert_eq!(app.count_events(&p.id).await, 0);
 
@@ -116,10 +163,22 @@ async fn validation_names_the_field(backend: Backend) {
     assert_invalid(res, "currency").await;
     let rates = format!("{base}/exchange-rates");
     let bad = [
-        (json!({"rates": [{"day": "2027-01-01", "currency": "USD", "rate": 1.1}, {"day": "2027-13-01", "currency": "USD", "rate": 1.1}]}), "rates[1].day"),
-        (json!({"rates": [{"day": "2027-01-01", "currency": "US", "rate": 1.1}]}), "rates[0].currency"),
-        (json!({"rates": [{"day": "2027-01-01", "currency": "USD", "rate": 0}]}), "rates[0].rate"),
-        (json!({"rates": [{"day": "2027-01-01", "currency": "EUR", "rate": 1}]}), "rates[0].currency"),
+        (
+            json!({"rates": [{"day": "2027-01-01", "currency": "USD", "rate": 1.1}, {"day": "2027-13-01", "currency": "USD", "rate": 1.1}]}),
+            "rates[1].day",
+        ),
+        (
+            json!({"rates": [{"day": "2027-01-01", "currency": "US", "rate": 1.1}]}),
+            "rates[0].currency",
+        ),
+        (
+            json!({"rates": [{"day": "2027-01-01", "currency": "USD", "rate": 0}]}),
+            "rates[0].rate",
+        ),
+        (
+            json!({"rates": [{"day": "2027-01-01", "currency": "EUR", "rate": 1}]}),
+            "rates[0].currency",
+        ),
         (json!({"base": "E", "rates": []}), "base"),
         (json!({"rates": 5}), "rates"),
     ];
@@ -127,9 +186,16 @@ async fn validation_names_the_field(backend: Backend) {
         let res = app.put(&owner, &rates, body).await;
         assert_invalid(res, field).await;
     }
-    let res = app.get(&owner, &format!("{base}/revenue?interval=week")).await;
+    let res = app
+        .get(&owner, &format!("{base}/revenue?interval=week"))
+        .await;
     assert_invalid(res, "interval").await;
-    let res = app.get(&owner, &format!("{base}/revenue?from=2027-02-01&to=2027-01-01")).await;
+    let res = app
+        .get(
+            &owner,
+            &format!("{base}/revenue?from=2027-02-01&to=2027-01-01"),
+        )
+        .await;
     assert_invalid(res, "from").await;
 }
 
@@ -140,15 +206,35 @@ async fn roles_and_tenants(backend: Backend) {
     let bravo_project = app.create_project(&owner, "Bravo").await;
     let bravo = format!("/api/v1/projects/{}", bravo_project.id);
     let secret = app.secret_key(&owner, &bravo_project.id, "billing").await;
-    app.post_bearer(&secret, TRACK, pay("secret-charge", "secret-user", json!(4242), "EUR", json!({}))).await;
+    app.post_bearer(
+        &secret,
+        TRACK,
+        pay(
+            "secret-charge",
+            "secret-user",
+            json!(4242),
+            "EUR",
+            json!({}),
+        ),
+    )
+    .await;
     let rate = json!({"rates": [{"day": "2027-01-01", "currency": "XAU", "rate": 0.0005}]});
-    assert_eq!(app.put(&owner, &format!("{bravo}/exchange-rates"), rate.clone()).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.put(&owner, &format!("{bravo}/exchange-rates"), rate.clone())
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     for (method, path, body) in [
         (Method::GET, format!("{bravo}/revenue"), None),
         (Method::GET, format!("{bravo}/exchange-rates"), None),
-        (Method::PUT, format!("{bravo}/exchange-rates"), Some(rate.clone())),
+        (
+            Method::PUT,
+            format!("{bravo}/exchange-rates"),
+            Some(rate.clone()),
+        ),
     ] {
         let res = app.call(&outsider, method.clone(), &path, body).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
@@ -157,11 +243,24 @@ async fn roles_and_tenants(backend: Backend) {
     }
 
     // Viewers read revenue and rates, and cannot change rates or currency.
-    let (_, base) = (&owner, format!("/api/v1/projects/{}", app.default_project(&owner).await.id));
+    let (_, base) = (
+        &owner,
+        format!("/api/v1/projects/{}", app.default_project(&owner).await.id),
+    );
     let viewer = app.as_role(Role::Viewer).await;
-    assert_eq!(app.get(&viewer, &format!("{base}/revenue")).await.status(), StatusCode::OK);
-    assert_eq!(app.get(&viewer, &format!("{base}/exchange-rates")).await.status(), StatusCode::OK);
-    let res = app.put(&viewer, &format!("{base}/exchange-rates"), rate).await;
+    assert_eq!(
+        app.get(&viewer, &format!("{base}/revenue")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&viewer, &format!("{base}/exchange-rates"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = app
+        .put(&viewer, &format!("{base}/exchange-rates"), rate)
+        .await;
     assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
     let res = app.patch(&viewer, &base, json!({"currency": "EUR"})).await;
     assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
@@ -174,20 +273,45 @@ async fn ecb_files_import(backend: Backend) {
     };
     let csv = include_str!("../fixtures/ecb/eurofxref-hist.csv");
     let rows = vibe_server::api::revenue::ecb::parse(csv).unwrap();
-    app.state.store.put_exchange_rates(&p.id, "EUR", &rows).await.unwrap();
+    app.state
+        .store
+        .put_exchange_rates(&p.id, "EUR", &rows)
+        .await
+        .unwrap();
     let xml = include_str!("../fixtures/ecb/eurofxref-daily.xml");
     let rows = vibe_server::api::revenue::ecb::parse(xml).unwrap();
-    app.state.store.put_exchange_rates(&p.id, "EUR", &rows).await.unwrap();
+    app.state
+        .store
+        .put_exchange_rates(&p.id, "EUR", &rows)
+        .await
+        .unwrap();
     let base = format!("/api/v1/projects/{}", p.id);
     let rates = app
-        .get_json(&owner, &format!("{base}/exchange-rates?from=2027-01-15&to=2027-01-15"))
+        .get_json(
+            &owner,
+            &format!("{base}/exchange-rates?from=2027-01-15&to=2027-01-15"),
+        )
         .await;
     let got: Vec<(String, f64)> = list(&rates, "rates")
         .iter()
-        .map(|r| (r["currency"].as_str().unwrap().to_owned(), r["rate"].as_f64().unwrap()))
+        .map(|r| {
+            (
+                r["currency"].as_str().unwrap().to_owned(),
+                r["rate"].as_f64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(got, [("GBP".into(), 0.86), ("JPY".into(), 160.12), ("USD".into(), 1.085)]);
-    let all = app.get_json(&owner, &format!("{base}/exchange-rates")).await;
+    assert_eq!(
+        got,
+        [
+            ("GBP".into(), 0.86),
+            ("JPY".into(), 160.12),
+            ("USD".into(), 1.085)
+        ]
+    );
+    let all = app
+        .get_json(&owner, &format!("{base}/exchange-rates"))
+        .await;
     assert_eq!(list(&all, "rates").len(), 9);
 }
 

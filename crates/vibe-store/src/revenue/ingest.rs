@@ -98,13 +98,25 @@ impl<'a> RevenueEvent<'a> {
             "subscription" => Revenue::Subscription(Subscription::parse(props, "props").ok()?),
             _ => return None,
         };
-        Some(Self { project, person, event_id, ts, day, what })
+        Some(Self {
+            project,
+            person,
+            event_id,
+            ts,
+            day,
+            what,
+        })
     }
 
     /// The statements this event runs, in order.
     pub fn statements(&self) -> Vec<Statement<'_>> {
-        let (project, person, event_id, ts, day) =
-            (self.project, self.person, self.event_id, self.ts, self.day.as_str());
+        let (project, person, event_id, ts, day) = (
+            self.project,
+            self.person,
+            self.event_id,
+            self.ts,
+            self.day.as_str(),
+        );
         match &self.what {
             Revenue::Payment(p) => vec![(
                 UPSERT_PAYMENT,

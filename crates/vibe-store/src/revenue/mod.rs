@@ -27,23 +27,28 @@ const RATES: &str = "SELECT base, currency, day, rate FROM exchange_rates
      WHERE project_id = $1 AND day >= $2 AND day <= $3";
 const PAID: &str = "SELECT day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
      WHERE project_id = $1 AND day >= $2 AND day <= $3 GROUP BY day, currency, plan";
-const REFUNDED: &str = "SELECT refund_day, day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
+const REFUNDED: &str =
+    "SELECT refund_day, day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
      WHERE project_id = $1 AND refund_day >= $2 AND refund_day <= $3
      GROUP BY refund_day, day, currency, plan";
 const PAYING: &str = "SELECT COUNT(DISTINCT site_user_id) FROM payments
      WHERE project_id = $1 AND day >= $2 AND day <= $3 AND (refund_day IS NULL OR refund_day > $3)";
 const ACTIVE: &str = "SELECT COUNT(DISTINCT site_user_id) FROM user_days
      WHERE project_id = $1 AND day >= $2 AND day <= $3";
-const CHANGES: &str = "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
+const CHANGES: &str =
+    "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
      FROM subscription_changes WHERE project_id = $1 AND ts < $2";
-const PAYMENTS_OF: &str = "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
+const PAYMENTS_OF: &str =
+    "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
      refunded_at, refund_day, event_id FROM payments WHERE project_id = $1 AND site_user_id = $2
      ORDER BY paid_at DESC LIMIT $3";
-const PAYMENTS: &str = "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
+const PAYMENTS: &str =
+    "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
      refunded_at, refund_day, event_id FROM payments WHERE project_id = $1";
 const SUBSCRIPTIONS: &str = "SELECT subscription_id, site_user_id, plan, status, amount, currency,
      \"interval\", started_at, updated_at, canceled_at FROM subscriptions WHERE project_id = $1";
-const CHANGE_ROWS: &str = "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
+const CHANGE_ROWS: &str =
+    "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
      FROM subscription_changes WHERE project_id = $1";
 /// Stored revenue events with the person each resolves to now (as the
 /// rollup rebuild resolves them).
@@ -67,12 +72,19 @@ pub const MAX_RATES_LISTED: i64 = 10_000;
 pub trait RevenueStore: HasDb {
     /// The project's reporting currency (ISO 4217, default `USD`).
     async fn revenue_currency(&self, project_id: &str) -> StoreResult<String> {
-        self.db().one::<(String,)>(CURRENCY, (project_id,)).await.map(|(c,)| c)
+        self.db()
+            .one::<(String,)>(CURRENCY, (project_id,))
+            .await
+            .map(|(c,)| c)
     }
 
     /// Sets the reporting currency (already validated, upper case).
     async fn set_revenue_currency(&self, project_id: &str, currency: &str) -> StoreResult<()> {
-        found(self.db().execute(SET_CURRENCY, (currency, project_id)).await?)
+        found(
+            self.db()
+                .execute(SET_CURRENCY, (currency, project_id))
+                .await?,
+        )
     }
 
     /// Stores rates (each `(day, currency, rate)`, units per 1 `base`) in one

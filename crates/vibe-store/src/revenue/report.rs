@@ -52,7 +52,10 @@ impl Rates {
             return Some(amount);
         }
         let earliest = parse_day(day)
-            .and_then(|d| d.checked_sub(jiff::Span::new().days(RATE_FALLBACK_DAYS)).ok())
+            .and_then(|d| {
+                d.checked_sub(jiff::Span::new().days(RATE_FALLBACK_DAYS))
+                    .ok()
+            })
             .map(|d| d.to_string())?;
         self.bases.iter().find_map(|base| {
             let f = self.rate(base, from, day, &earliest)?;
@@ -143,7 +146,9 @@ pub fn compute(q: &RevenueQuery, mut inp: Inputs) -> RevenueReport {
                 total += v;
                 *series.entry(period_of(day, q.interval)).or_default() += v;
                 plan_row(&mut plans, plan);
-                plans.get_mut(plan).map(|p| p.revenue += v);
+                if let Some(p) = plans.get_mut(plan) {
+                    p.revenue += v;
+                }
             }
             None => *unconverted.entry(currency.clone()).or_default() += amount,
         }
@@ -156,7 +161,9 @@ pub fn compute(q: &RevenueQuery, mut inp: Inputs) -> RevenueReport {
                 refunds += v;
                 *series.entry(period_of(refund_day, q.interval)).or_default() -= v;
                 plan_row(&mut plans, plan);
-                plans.get_mut(plan).map(|p| p.revenue -= v);
+                if let Some(p) = plans.get_mut(plan) {
+                    p.revenue -= v;
+                }
             }
             None => *unconverted.entry(currency.clone()).or_default() -= amount,
         }
@@ -177,7 +184,9 @@ pub fn compute(q: &RevenueQuery, mut inp: Inputs) -> RevenueReport {
     let active_at_start = at_start.values().filter(|c| counts(&c.status)).count() as i64;
     let canceled = at_start
         .iter()
-        .filter(|(id, c)| counts(&c.status) && at_end.get(*id).is_some_and(|e| e.status == "canceled"))
+        .filter(|(id, c)| {
+            counts(&c.status) && at_end.get(*id).is_some_and(|e| e.status == "canceled")
+        })
         .count() as i64;
     let mut monthly: BTreeMap<(String, String), (f64, i64)> = BTreeMap::new();
     for c in at_end.values().filter(|c| counts(&c.status)) {
@@ -185,7 +194,9 @@ pub fn compute(q: &RevenueQuery, mut inp: Inputs) -> RevenueReport {
             "year" => c.amount as f64 / 12.0,
             _ => c.amount as f64,
         };
-        let slot = monthly.entry((c.plan.clone(), c.currency.clone())).or_default();
+        let slot = monthly
+            .entry((c.plan.clone(), c.currency.clone()))
+            .or_default();
         slot.0 += per_month;
         slot.1 += 1;
     }
@@ -209,9 +220,7 @@ pub fn compute(q: &RevenueQuery, mut inp: Inputs) -> RevenueReport {
 
     let net = total - refunds;
     let mut by_plan: Vec<PlanRevenue> = plans.into_values().collect();
-    by_plan.sort_by(|a, b| {
-        (b.revenue, b.mrr, &a.plan).cmp(&(a.revenue, a.mrr, &b.plan))
-    });
+    by_plan.sort_by(|a, b| (b.revenue, b.mrr, &a.plan).cmp(&(a.revenue, a.mrr, &b.plan)));
     let amounts = |m: BTreeMap<String, i64>| {
         m.into_iter()
             .filter(|(_, a)| *a != 0)

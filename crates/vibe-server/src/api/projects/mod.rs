@@ -119,7 +119,10 @@ pub async fn update(
         .update_project(&access.project.id, &changes)
         .await?;
     if let Some(c) = &currency {
-        state.store.set_revenue_currency(&access.project.id, c).await?;
+        state
+            .store
+            .set_revenue_currency(&access.project.id, c)
+            .await?;
     }
     // The collector caches projects by write key; allowed origins may have changed.
     state.write_keys.invalidate();

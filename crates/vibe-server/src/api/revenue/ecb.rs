@@ -50,7 +50,10 @@ pub fn parse_csv(text: &str) -> anyhow::Result<Vec<(String, String, f64)>> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines.next().context("the file is empty")?;
     let mut columns = header.split(',').map(str::trim);
-    if !columns.next().is_some_and(|c| c.eq_ignore_ascii_case("date")) {
+    if !columns
+        .next()
+        .is_some_and(|c| c.eq_ignore_ascii_case("date"))
+    {
         bail!("the first column of the header must be `Date`");
     }
     let currencies: Vec<Option<String>> = columns
@@ -132,7 +135,8 @@ mod tests {
     const HIST_XML: &str = include_str!("../../../tests/fixtures/ecb/eurofxref-hist.xml");
 
     fn has(rows: &[(String, String, f64)], day: &str, cur: &str, rate: f64) -> bool {
-        rows.iter().any(|(d, c, r)| d == day && c == cur && (r - rate).abs() < 1e-12)
+        rows.iter()
+            .any(|(d, c, r)| d == day && c == cur && (r - rate).abs() < 1e-12)
     }
 
     #[test]

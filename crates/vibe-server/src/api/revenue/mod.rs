@@ -65,7 +65,11 @@ fn parse_query(q: &HashMap<String, String>, today: jiff::civil::Date) -> ApiResu
         None => to.checked_sub(jiff::Span::new().days(29)).unwrap_or(to),
     };
     if from > to {
-        return Err(ApiError::field("invalid_field", "from", "must not be after `to`"));
+        return Err(ApiError::field(
+            "invalid_field",
+            "from",
+            "must not be after `to`",
+        ));
     }
     let max = match interval {
         Interval::Day => MAX_DAYS,
@@ -75,10 +79,13 @@ fn parse_query(q: &HashMap<String, String>, today: jiff::civil::Date) -> ApiResu
         return Err(ApiError::field(
             "invalid_field",
             "from",
-            format!("the range may cover at most {max} days with interval={}", match interval {
-                Interval::Day => "day",
-                Interval::Month => "month",
-            }),
+            format!(
+                "the range may cover at most {max} days with interval={}",
+                match interval {
+                    Interval::Day => "day",
+                    Interval::Month => "month",
+                }
+            ),
         ));
     }
     Ok(RevenueQuery { from, to, interval })

@@ -76,9 +76,20 @@ pub fn parse_body(body: &Value) -> ApiResult<(String, Rows)> {
         Some(_) => return Err(invalid("base", "must be a currency code like EUR")),
     };
     let list = match obj.get("rates") {
-        None | Some(Value::Null) => return Err(ApiError::field("missing_field", "rates", "`rates` is required")),
+        None | Some(Value::Null) => {
+            return Err(ApiError::field(
+                "missing_field",
+                "rates",
+                "`rates` is required",
+            ))
+        }
         Some(Value::Array(a)) => a,
-        Some(_) => return Err(invalid("rates", "must be an array of {day, currency, rate}")),
+        Some(_) => {
+            return Err(invalid(
+                "rates",
+                "must be an array of {day, currency, rate}",
+            ))
+        }
     };
     if list.len() > MAX_ROWS {
         return Err(ApiError::field(
@@ -103,13 +114,21 @@ pub fn parse_body(body: &Value) -> ApiResult<(String, Rows)> {
             _ => return Err(invalid(&f("currency"), "must be a currency code like USD")),
         };
         if currency == base {
-            return Err(invalid(&f("currency"), "must differ from `base` (its rate is 1)"));
+            return Err(invalid(
+                &f("currency"),
+                "must differ from `base` (its rate is 1)",
+            ));
         }
         let rate = row
             .get("rate")
             .and_then(Value::as_f64)
             .filter(|r| r.is_finite() && *r > 0.0)
-            .ok_or_else(|| invalid(&f("rate"), "must be a positive number (units of `currency` per 1 `base`)"))?;
+            .ok_or_else(|| {
+                invalid(
+                    &f("rate"),
+                    "must be a positive number (units of `currency` per 1 `base`)",
+                )
+            })?;
         rows.push((day.to_string(), currency, rate));
     }
     Ok((base, rows))
