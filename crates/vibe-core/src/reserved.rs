@@ -1,45 +1,160 @@
-//! Reserved custom event names: events whose props the server interprets
-//! (revenue, AI usage). They are validated here, at the edge, naming the field
-//! (`batch[2].props.prompt_tokens`), and accepted only from the secret-key
-//! `POST /api/v1/track`: a browser holding the public write key must not be
-//! able to forge them. One submodule per event; the dispatch is one `match`.
+//! Reserved custom event names: events whose `props` feed a domain's tables
+//! (revenue, AI usage). They are validated here, at the edge, so a bad value
+//! is a 400 naming its field (`batch[3].props.amount`) and nothing is queued;
+//! the store parses the same props again with the same functions. They are
+//! accepted only from server-side `POST /api/v1/track` (secret key): the
+//! browser collector refuses them, since anyone holding the public write key
+//! could otherwise forge payments.
 
 pub mod ai_usage;
+pub mod payment;
+pub mod subscription;
 
 use serde_json::{Map, Value};
 
 use crate::{FieldError, Message, MessageKind};
 
-/// Every reserved name.
-pub const RESERVED: &[&str] = &["payment", "subscription", "ai_usage"];
-
-/// Whether `name` is reserved (its events are not counted as features).
-pub fn is_reserved(name: &str) -> bool {
-    RESERVED.contains(&name)
+/// Validates the props of a reserved event; `None` if `name` is not reserved.
+/// `field` is the message's path (`batch[3]`). One arm per reserved name.
+fn check(
+    name: &str,
+    props: Option<&Map<String, Value>>,
+    field: &str,
+) -> Option<Result<(), FieldError>> {
+    match name {
+        "payment" => Some(payment::Payment::parse(props, field).map(drop)),
+        "subscription" => Some(subscription::Subscription::parse(props, field).map(drop)),
+        "ai_usage" => Some(ai_usage_props(props, field)),
+        _ => None,
+    }
 }
 
-/// Checks a parsed message; `field` is its path (`batch[2]`), `trusted` is true
-/// for messages sent with a secret key (`/api/v1/track`).
-pub fn check(m: &Message, field: &str, trusted: bool) -> Result<(), FieldError> {
-    let Some(name) = m.name.as_deref().filter(|n| is_reserved(n)) else {
-        return Ok(());
-    };
+/// Whether `name` is a reserved event name.
+pub fn is_reserved(name: &str) -> bool {
+    check(name, None, "").is_some()
+}
+
+/// Checks a parsed message at the edge. `server_side` is true for messages
+/// sent with a secret key; a reserved name from elsewhere is refused naming
+/// `{field}.name`.
+pub fn validate(m: &Message, field: &str, server_side: bool) -> Result<(), FieldError> {
     if m.kind != MessageKind::Event {
         return Ok(());
     }
-    if !trusted {
-        return Err(FieldError::invalid(
+    let Some(name) = m.name.as_deref() else {
+        return Ok(());
+    };
+    match check(name, m.props.as_ref(), field) {
+        None => Ok(()),
+        Some(_) if !server_side => Err(FieldError::invalid(
             format!("{field}.name"),
-            format!("`{name}` is reserved: send it from your server with a secret key (POST /api/v1/track)"),
-        ));
+            format!(
+                "`{name}` is a reserved event name; send it from your backend with a secret key (POST /api/v1/track)"
+            ),
+        )),
+        Some(result) => result,
     }
+}
+
+/// A required prop: present and not null.
+pub(crate) fn required<'a>(
+    props: Option<&'a Map<String, Value>>,
+    key: &str,
+    field: &str,
+) -> Result<&'a Value, FieldError> {
+    match props.and_then(|p| p.get(key)) {
+        None | Some(Value::Null) => Err(FieldError::missing(format!("{field}.props.{key}"))),
+        Some(v) => Ok(v),
+    }
+}
+
+/// A non-empty string of at most 200 bytes.
+pub(crate) fn id_string(v: &Value, key: &str, field: &str) -> Result<String, FieldError> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() && s.len() <= crate::message::MAX_ID_LEN => {
+            Ok(s.clone())
+        }
+        _ => Err(FieldError::invalid(
+            format!("{field}.props.{key}"),
+            "must be a non-empty string of at most 200 bytes",
+        )),
+    }
+}
+
+/// The largest amount accepted, in minor units (sums stay far from overflow).
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+/// An amount in minor units: an integer, 0 ≤ amount ≤ [`MAX_AMOUNT`].
+pub(crate) fn amount(v: &Value, key: &str, field: &str) -> Result<i64, FieldError> {
+    v.as_i64()
+        .filter(|a| (0..=MAX_AMOUNT).contains(a))
+        .ok_or_else(|| {
+            FieldError::invalid(
+                format!("{field}.props.{key}"),
+                "must be a non-negative integer amount in minor units (cents)",
+            )
+        })
+}
+
+/// An ISO 4217 code: three ASCII letters, returned upper case (`eur` → `EUR`).
+pub fn currency(s: &str, field: &str) -> Result<String, FieldError> {
+    if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(s.to_ascii_uppercase())
+    } else {
+        Err(FieldError::invalid(
+            field,
+            "must be an ISO 4217 currency code of three letters, e.g. USD",
+        ))
+    }
+}
+
+pub(crate) fn currency_prop(v: &Value, key: &str, field: &str) -> Result<String, FieldError> {
+    let f = format!("{field}.props.{key}");
+    match v {
+        Value::String(s) => currency(s, &f),
+        _ => Err(FieldError::invalid(f, "must be a string")),
+    }
+}
+
+/// One of `allowed` (a string).
+pub(crate) fn one_of(
+    v: &Value,
+    key: &str,
+    field: &str,
+    allowed: &[&'static str],
+) -> Result<&'static str, FieldError> {
+    v.as_str()
+        .and_then(|s| allowed.iter().find(|a| **a == s).copied())
+        .ok_or_else(|| {
+            FieldError::invalid(
+                format!("{field}.props.{key}"),
+                format!("must be one of {}", allowed.join(", ")),
+            )
+        })
+}
+
+/// An optional short string (a plan name).
+pub(crate) fn opt_plan(
+    props: Option<&Map<String, Value>>,
+    key: &str,
+    field: &str,
+) -> Result<Option<String>, FieldError> {
+    match props.and_then(|p| p.get(key)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) if s.len() <= crate::message::MAX_SHORT_LEN => Ok(Some(s.clone())),
+        Some(_) => Err(FieldError::invalid(
+            format!("{field}.props.{key}"),
+            "must be a string of at most 64 bytes",
+        )),
+    }
+}
+
+/// `ai_usage` reads its props as one object (absent = empty) at `{field}.props`.
+fn ai_usage_props(props: Option<&Map<String, Value>>, field: &str) -> Result<(), FieldError> {
     let empty = Map::new();
-    let props = m.props.as_ref().unwrap_or(&empty);
-    let field = format!("{field}.props");
-    match name {
-        "ai_usage" => ai_usage::AiUsage::parse(props, &field).map(drop),
-        _ => Ok(()),
-    }
+    let props = props.unwrap_or(&empty);
+    ai_usage::AiUsage::parse(props, &format!("{field}.props")).map(drop)
 }
 
 /// A required non-negative integer prop.
@@ -78,5 +193,51 @@ pub fn opt_string<'a>(
         )),
         Some(Value::String(s)) => Ok(Some(s.trim())),
         Some(_) => Err(FieldError::invalid(f, "must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::TimestampPolicy;
+    use serde_json::json;
+
+    fn m(v: Value) -> Message {
+        Message::parse(
+            &v,
+            "batch[3]",
+            1_800_000_000_000,
+            TimestampPolicy::AllowHistorical,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reserved_names_only_from_the_server() {
+        let pay = m(
+            json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u",
+            "name":"payment","props":{"payment_id":"p1","amount":100,"currency":"usd"}}),
+        );
+        assert!(validate(&pay, "batch[3]", true).is_ok());
+        let e = validate(&pay, "batch[3]", false).unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_str()),
+            ("invalid_field", "batch[3].name")
+        );
+        let other = m(
+            json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u","name":"signup"}),
+        );
+        assert!(validate(&other, "batch[3]", false).is_ok());
+        assert!(is_reserved("subscription") && !is_reserved("signup"));
+    }
+
+    #[test]
+    fn bad_props_name_the_field() {
+        let bad = m(
+            json!({"type":"event","id":"0b6f7c1e-8f0a-4a57-9a53-2f1e6f0c9d11","user_id":"u",
+            "name":"payment","props":{"payment_id":"p1","amount":1.5,"currency":"usd"}}),
+        );
+        let e = validate(&bad, "batch[3]", true).unwrap_err();
+        assert_eq!(e.field, "batch[3].props.amount");
     }
 }

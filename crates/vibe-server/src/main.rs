@@ -57,6 +57,23 @@ enum Command {
         #[command(subcommand)]
         command: StatsCommand,
     },
+    /// Exchange rates for revenue reports.
+    Rates {
+        #[command(subcommand)]
+        command: RatesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RatesCommand {
+    /// Import an ECB reference-rate file (eurofxref-hist.csv, eurofxref.csv,
+    /// eurofxref-daily.xml, eurofxref-hist.xml) into every project, or one.
+    Import {
+        file: PathBuf,
+        /// Only this project id.
+        #[arg(long)]
+        project: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,6 +152,12 @@ fn main() -> anyhow::Result<()> {
                     to.as_deref(),
                 )
                 .await
+            }
+            Command::Rates {
+                command: RatesCommand::Import { file, project },
+            } => {
+                let store = bootstrap::open_store(&config).await?;
+                import_rates(store.as_ref(), &file, project.as_deref()).await
             }
             Command::User {
                 command:
@@ -250,12 +273,43 @@ async fn rebuild_stats(
         let started = std::time::Instant::now();
         let days = vibe_store::rollup::rebuild(store, &p, from, to).await?;
         let funnels = store.rebuild_funnels(Some(&p.id), false).await?;
+        let revenue = store.rebuild_revenue(&p.id, &p.timezone).await?;
         println!(
-            "{} ({}): rebuilt {from} … {to}, {days} days with activity, and {funnels} funnels, in {:.1?}",
+            "{} ({}): rebuilt {from} … {to}, {days} days with activity, {funnels} funnels and {revenue} revenue events, in {:.1?}",
             p.name,
             p.id,
             started.elapsed()
         );
+    }
+    Ok(())
+}
+
+async fn import_rates(
+    store: &dyn vibe_store::Store,
+    file: &std::path::Path,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let rows = vibe_server::api::revenue::ecb::parse(&text)
+        .with_context(|| format!("{} is not an ECB reference-rate file", file.display()))?;
+    let projects: Vec<_> = store
+        .list_projects()
+        .await?
+        .into_iter()
+        .filter(|p| only.is_none_or(|id| p.id == id))
+        .collect();
+    if projects.is_empty() {
+        match only {
+            Some(id) => anyhow::bail!("no project with id {id}"),
+            None => anyhow::bail!("there are no projects yet"),
+        }
+    }
+    for p in projects {
+        let n = store
+            .put_exchange_rates(&p.id, vibe_server::api::revenue::ecb::BASE, &rows)
+            .await?;
+        println!("{} ({}): {n} EUR reference rates stored", p.name, p.id);
     }
     Ok(())
 }

@@ -78,6 +78,7 @@ impl vibe_store::FeatureStore for PgStore {}
 impl vibe_store::AiUsageStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 impl vibe_store::RetentionStore for PgStore {}
+impl RevenueStore for PgStore {}
 
 #[async_trait]
 impl TrackingStore for PgStore {

@@ -176,6 +176,7 @@ impl vibe_store::FeatureStore for SqliteStore {}
 impl vibe_store::AiUsageStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 impl vibe_store::RetentionStore for SqliteStore {}
+impl RevenueStore for SqliteStore {}
 
 #[async_trait]
 impl TrackingStore for SqliteStore {

@@ -34,7 +34,9 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
 }
 
 /// The names rusqlite gives the shared statements' `$1, $2, …`.
-const NUMBERED: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
+const NUMBERED: [&str; 12] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12",
+];
 
 /// A value [`numbered`] binds: this backend's own, or the shared code's [`Arg`].
 pub(crate) trait Bind {

@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `retention`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `retention`, `revenue`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -17,6 +17,7 @@ pub mod funnels;
 pub mod people;
 pub mod projects;
 pub mod retention;
+pub mod revenue;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tracking;
@@ -32,6 +33,7 @@ pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
 pub use projects::*;
 pub use retention::RetentionStore;
+pub use revenue::RevenueStore;
 pub use tracking::{ingest, TrackingStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,7 @@ pub trait Store:
     + FeatureStore
     + AiUsageStore
     + RetentionStore
+    + RevenueStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -16,6 +16,7 @@ mod funnels;
 mod ingest;
 mod people;
 mod retention;
+mod revenue;
 mod rollups;
 pub mod schema;
 mod security;
@@ -59,6 +60,9 @@ where
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;
     features::feature_rebuild_matches_incremental(fx().await).await;
+    revenue::revenue_report_on_a_hand_made_history(fx().await).await;
+    revenue::revenue_upserts_ignore_arrival_order(fx().await).await;
+    revenue::merges_move_payments(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;

@@ -21,6 +21,7 @@ pub mod people;
 pub mod projects;
 pub mod query;
 pub mod retention;
+pub mod revenue;
 pub mod tracking;
 
 use axum::body::Bytes;

@@ -19,7 +19,7 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, crm, features, funnels, people, projects, retention, tracking,
+    ai_usage, analytics, crm, features, funnels, people, projects, retention, revenue, tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -43,6 +43,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         features::routes::routes(),
         ai_usage::routes::routes(),
         retention::routes::routes(),
+        revenue::routes::routes(),
     ]
     .into_iter()
     .flatten()

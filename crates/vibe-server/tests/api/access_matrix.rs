@@ -69,6 +69,9 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("POST", "/funnels") | ("PUT", "/funnels/{fid}") => funnel,
         ("PATCH", "/users/{uid}") => json!({"tags": ["matrix"], "priority": "vip"}),
         ("POST", "/users/{uid}/notes") => json!({"body": "matrix note"}),
+        ("PUT", "/exchange-rates") => {
+            json!({"rates": [{"day": "2027-01-15", "currency": "USD", "rate": 1.08}]})
+        }
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -175,6 +178,18 @@ async fn every_project_route_checks_access(backend: Backend) {
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
 
+    // Revenue: a payment through /track and a rate of an unusual currency.
+    let sk = app.secret_key(&owner, &b.id, "b-billing").await;
+    let paid = json!({"id": uuid(), "user_id": "bravo-user", "name": "payment",
+        "props": {"payment_id": "bravo-charge", "amount": 9_876_543, "currency": "XAU"}});
+    let res = app.post_bearer(&sk, "/api/v1/track", paid).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let rate = json!({"rates": [{"day": "2027-01-15", "currency": "XAU", "rate": 0.000_5}]});
+    let res = app
+        .put(&owner, &format!("{base}/exchange-rates"), rate)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let agent = app.create_user("agent@example.com", Role::Viewer).await;
@@ -221,6 +236,8 @@ async fn every_project_route_checks_access(backend: Backend) {
             "bravo-note".into(),
             "bravo-feature".into(),
             "bravo-model".into(),
+            "9876543".into(),
+            "XAU".into(),
         ],
     };
 

@@ -17,6 +17,7 @@ mod members;
 mod presence;
 mod queue;
 mod retention;
+mod revenue;
 mod security;
 mod stats;
 mod users;

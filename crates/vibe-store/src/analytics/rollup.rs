@@ -391,6 +391,9 @@ pub async fn rebuild_history(
     let bounds = store.event_time_bounds(&project.id).await?;
     let from = tz.date_of(bounds.map_or(now_ms, |b| b.0.min(project.created_at)));
     let to = tz.date_of(bounds.map_or(now_ms, |b| b.1.max(now_ms)));
+    store
+        .rebuild_revenue(&project.id, &project.timezone)
+        .await?;
     rebuild(store, project, from, to).await
 }
 

@@ -80,6 +80,8 @@ pub struct UpdateProject {
     online_window_s: Option<i64>,
     /// Require signed user ids from browsers (see `identity.rs`).
     identity_verification: Option<bool>,
+    /// Reporting currency of revenue (ISO 4217).
+    currency: Option<String>,
 }
 
 /// `PATCH /api/v1/projects/{id}`: admins change settings; absent fields stay.
@@ -107,10 +109,21 @@ pub async fn update(
             .transpose()?,
         online_window_s: body.online_window_s.map(parse_online_window).transpose()?,
     };
+    let currency = body
+        .currency
+        .as_deref()
+        .map(|c| vibe_core::reserved::currency(c, "currency"))
+        .transpose()?;
     let project = state
         .store
         .update_project(&access.project.id, &changes)
         .await?;
+    if let Some(c) = &currency {
+        state
+            .store
+            .set_revenue_currency(&access.project.id, c)
+            .await?;
+    }
     // The collector caches projects by write key; allowed origins may have changed.
     state.write_keys.invalidate();
     let identity = match body.identity_verification {
@@ -121,6 +134,7 @@ pub async fn update(
     };
     let mut v = json!(project);
     v["identity_verification"] = json!(identity.required);
+    v["currency"] = json!(state.store.revenue_currency(&access.project.id).await?);
     Ok(Json(v))
 }
 
@@ -153,5 +167,6 @@ pub async fn get(State(state): State<AppState>, access: ProjectAccess) -> ApiRes
     let mut v = json!(access.project);
     v["role"] = json!(access.role);
     v["identity_verification"] = json!(identity.required);
+    v["currency"] = json!(state.store.revenue_currency(&access.project.id).await?);
     Ok(Json(v))
 }

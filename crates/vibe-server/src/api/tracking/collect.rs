@@ -292,8 +292,8 @@ async fn ingest(
                 Some(kind) => Message::parse(&with_kind(raw, kind, &field)?, &field, now, policy)?,
                 None => Message::parse(raw, &field, now, policy)?,
             };
-            // Reserved events (payments, AI usage) only with a secret key.
-            vibe_core::reserved::check(&m, &field, policy == TimestampPolicy::AllowHistorical)?;
+            // Reserved events (payments, …) only from a backend with a secret key.
+            vibe_core::reserved::validate(&m, &field, policy == TimestampPolicy::AllowHistorical)?;
             // A server-side SDK's User-Agent says nothing about the visitor.
             if policy == TimestampPolicy::ClampToNow {
                 fill_client(&mut m.client, &client);

@@ -104,6 +104,7 @@ pub async fn write_batch<I: IngestIo>(
     let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
     projects.sort_unstable();
     projects.dedup();
+    crate::revenue::ingest::apply(io, &resolved, &tzs).await?;
     let funnels = io.funnels(&projects).await?;
     let work = FunnelWork::plan(&funnels, &resolved, &ids.moves);
     if !work.is_empty() {

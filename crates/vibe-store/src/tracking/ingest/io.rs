@@ -39,7 +39,12 @@ pub type EventRow<'a> = (&'a IngestJob, &'a Message, Option<String>);
 /// [`run_ready`]); PostgreSQL with sqlx, locking what it reads.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
 pub trait IngestIo:
-    FunnelIo + FeatureIo + RetentionIo + TxRead<(String,)> + TxRead<(Option<String>,)>
+    FunnelIo
+    + FeatureIo
+    + RetentionIo
+    + crate::revenue::ingest::RevenueIo
+    + TxRead<(String,)>
+    + TxRead<(Option<String>,)>
 {
     /// Inserts the events not yet stored; the keys of those it inserted.
     async fn insert_events(&mut self, rows: &[EventRow<'_>]) -> StoreResult<HashSet<Key>>;
@@ -164,12 +169,13 @@ pub const ACTIVE_DAYS_OF: &str =
 /// Moves everything of person `$3` to `$1` in project `$2` (then
 /// [`DELETE_PERSON`] deletes `$3`). CRM fields: tags are united, notes move,
 /// and the contact row moves unless `$1` has one, whose priority and
-/// properties are kept (each filled from `$3`'s when unset or empty). Each statement names all
+/// properties are kept (each filled from `$3`'s when unset or empty); payments and
+/// subscriptions move. Each statement names all
 /// three parameters (`site_user_id <> $1` always holds), as both backends'
 /// binding expects. Feature
 /// rollups (`features`): per-day uniques are united, per-person counters and
 /// AI sums add up.
-pub const MOVE_PERSON: [&str; 17] = [
+pub const MOVE_PERSON: [&str; 19] = [
     "INSERT INTO contact_tags (project_id, site_user_id, tag)
      SELECT project_id, $1, tag FROM contact_tags WHERE project_id = $2 AND site_user_id = $3
      ON CONFLICT DO NOTHING",
@@ -182,6 +188,8 @@ pub const MOVE_PERSON: [&str; 17] = [
     "UPDATE contacts SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3
        AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.project_id = $2 AND c.site_user_id = $1)",
     "DELETE FROM contacts WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
+    "UPDATE payments SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
+    "UPDATE subscriptions SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE site_user_aliases SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE site_sessions SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE user_days SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",

@@ -1,0 +1,229 @@
+//! Revenue at ingest: each new `payment` / `subscription` event becomes
+//! upserts of `payments`, `subscriptions` and `subscription_changes`, in the
+//! ingest transaction (called once from `ingest::batch::write_batch`). The
+//! same statements replay stored events in [`super::RevenueStore::rebuild_revenue`],
+//! so a rebuild yields what ingest kept. Each upsert is order-independent
+//! (the earliest message dates a payment, the latest one states a
+//! subscription), so batches arriving out of order, retries (same message id:
+//! not new, never reach this) and replays (new id, same `payment_id`) agree.
+
+use vibe_core::reserved::payment::Payment;
+use vibe_core::reserved::subscription::Subscription;
+use vibe_core::{Message, MessageKind};
+
+use crate::db::{Arg, TxExec};
+use crate::ingest::{Resolved, TimeZones};
+use crate::StoreResult;
+
+/// The revenue half of the ingest I/O: shared statements only.
+#[allow(async_fn_in_trait)] // only ever used with the two concrete backends
+pub trait RevenueIo: TxExec {
+    async fn revenue_statements(&mut self, statements: &[Statement<'_>]) -> StoreResult<()> {
+        for (sql, args) in statements {
+            self.execute(sql, args).await?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: TxExec> RevenueIo for T {}
+
+/// One statement with its arguments.
+pub type Statement<'a> = (&'static str, Vec<Arg<'a>>);
+
+/// Applies the batch's new revenue events (`resolved` is sorted by time).
+pub async fn apply<I: RevenueIo>(
+    io: &mut I,
+    resolved: &[Resolved<'_>],
+    tzs: &TimeZones,
+) -> StoreResult<()> {
+    let events: Vec<RevenueEvent<'_>> = resolved
+        .iter()
+        .filter(|r| is_revenue(r.msg))
+        .filter_map(|r| {
+            RevenueEvent::parse(
+                r.project_id,
+                r.person_id,
+                &r.msg.id,
+                r.msg.ts,
+                tzs.get(r.project_id).day_of(r.msg.ts),
+                r.msg.name.as_deref().unwrap_or_default(),
+                r.msg.props.as_ref(),
+            )
+        })
+        .collect();
+    if events.is_empty() {
+        return Ok(());
+    }
+    let statements: Vec<Statement<'_>> = events.iter().flat_map(RevenueEvent::statements).collect();
+    io.revenue_statements(&statements).await
+}
+
+fn is_revenue(m: &Message) -> bool {
+    m.kind == MessageKind::Event && matches!(m.name.as_deref(), Some("payment" | "subscription"))
+}
+
+/// What a reserved revenue event says.
+#[derive(Debug, Clone)]
+pub enum Revenue {
+    Payment(Payment),
+    Subscription(Subscription),
+}
+
+/// A stored revenue event, with the person and local day it counts for.
+#[derive(Debug, Clone)]
+pub struct RevenueEvent<'a> {
+    pub project: &'a str,
+    pub person: &'a str,
+    pub event_id: &'a str,
+    pub ts: i64,
+    pub day: String,
+    pub what: Revenue,
+}
+
+impl<'a> RevenueEvent<'a> {
+    /// `None` for other names, and for events whose props do not parse
+    /// (stored before the names were reserved): they count for nothing.
+    pub fn parse(
+        project: &'a str,
+        person: &'a str,
+        event_id: &'a str,
+        ts: i64,
+        day: String,
+        name: &str,
+        props: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Option<Self> {
+        let what = match name {
+            "payment" => Revenue::Payment(Payment::parse(props, "props").ok()?),
+            "subscription" => Revenue::Subscription(Subscription::parse(props, "props").ok()?),
+            _ => return None,
+        };
+        Some(Self {
+            project,
+            person,
+            event_id,
+            ts,
+            day,
+            what,
+        })
+    }
+
+    /// The statements this event runs, in order.
+    pub fn statements(&self) -> Vec<Statement<'_>> {
+        let (project, person, event_id, ts, day) = (
+            self.project,
+            self.person,
+            self.event_id,
+            self.ts,
+            self.day.as_str(),
+        );
+        match &self.what {
+            Revenue::Payment(p) => vec![(
+                UPSERT_PAYMENT,
+                vec![
+                    project.into(),
+                    p.payment_id.as_str().into(),
+                    person.into(),
+                    p.amount.into(),
+                    p.currency.as_str().into(),
+                    p.plan.as_deref().unwrap_or_default().into(),
+                    p.status.into(),
+                    ts.into(),
+                    day.into(),
+                    event_id.into(),
+                ],
+            )],
+            Revenue::Subscription(s) => vec![
+                (
+                    INSERT_CHANGE,
+                    vec![
+                        project.into(),
+                        s.subscription_id.as_str().into(),
+                        ts.into(),
+                        event_id.into(),
+                        s.plan.as_str().into(),
+                        s.status.into(),
+                        s.amount.into(),
+                        s.currency.as_str().into(),
+                        s.interval.into(),
+                    ],
+                ),
+                (
+                    UPSERT_SUBSCRIPTION,
+                    vec![
+                        project.into(),
+                        s.subscription_id.as_str().into(),
+                        person.into(),
+                        s.plan.as_str().into(),
+                        s.status.into(),
+                        s.amount.into(),
+                        s.currency.as_str().into(),
+                        s.interval.into(),
+                        ts.into(),
+                        event_id.into(),
+                    ],
+                ),
+            ],
+        }
+    }
+}
+
+/// A payment row, or its refund. `$7` is the message's status: a refund
+/// stamps `refunded_at`/`refund_day` (the earliest refund message); the
+/// earliest message (by time, then event id) dates the payment and states its
+/// amount, currency, plan and person. A refund for a payment never seen
+/// creates it, paid and refunded at the refund's time.
+pub const UPSERT_PAYMENT: &str = "INSERT INTO payments
+    (project_id, payment_id, site_user_id, amount, currency, plan, status, paid_at, day, refunded_at, refund_day, event_id)
+    VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9,
+        CASE WHEN $7 = 'refunded' THEN $8 END, CASE WHEN $7 = 'refunded' THEN $9 END, $10)
+    ON CONFLICT (project_id, payment_id) DO UPDATE SET
+    status = CASE WHEN excluded.status = 'refunded' THEN 'refunded' ELSE payments.status END,
+    refund_day = CASE WHEN excluded.status = 'refunded' AND (payments.refunded_at IS NULL OR excluded.paid_at < payments.refunded_at)
+        THEN excluded.day ELSE payments.refund_day END,
+    refunded_at = CASE WHEN excluded.status = 'refunded' AND (payments.refunded_at IS NULL OR excluded.paid_at < payments.refunded_at)
+        THEN excluded.paid_at ELSE payments.refunded_at END,
+    site_user_id = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
+        THEN excluded.site_user_id ELSE payments.site_user_id END,
+    amount = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
+        THEN excluded.amount ELSE payments.amount END,
+    currency = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
+        THEN excluded.currency ELSE payments.currency END,
+    plan = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
+        THEN excluded.plan ELSE payments.plan END,
+    day = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
+        THEN excluded.day ELSE payments.day END,
+    event_id = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
+        THEN excluded.event_id ELSE payments.event_id END,
+    paid_at = CASE WHEN excluded.paid_at < payments.paid_at THEN excluded.paid_at ELSE payments.paid_at END";
+
+/// One state of a subscription (a replayed message id is stored once).
+pub const INSERT_CHANGE: &str = "INSERT INTO subscription_changes
+    (project_id, subscription_id, ts, event_id, plan, status, amount, currency, \"interval\")
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+
+/// The current state: the latest message (by time, then event id) wins;
+/// `started_at` is the earliest; `canceled_at` is the latest message's time
+/// when it says `canceled`.
+pub const UPSERT_SUBSCRIPTION: &str = "INSERT INTO subscriptions
+    (project_id, subscription_id, site_user_id, plan, status, amount, currency, \"interval\", started_at, updated_at, canceled_at, last_event_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, CASE WHEN $5 = 'canceled' THEN $9 END, $10)
+    ON CONFLICT (project_id, subscription_id) DO UPDATE SET
+    site_user_id = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.site_user_id ELSE subscriptions.site_user_id END,
+    plan = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.plan ELSE subscriptions.plan END,
+    status = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.status ELSE subscriptions.status END,
+    amount = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.amount ELSE subscriptions.amount END,
+    currency = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.currency ELSE subscriptions.currency END,
+    \"interval\" = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.\"interval\" ELSE subscriptions.\"interval\" END,
+    canceled_at = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.canceled_at ELSE subscriptions.canceled_at END,
+    last_event_id = CASE WHEN excluded.updated_at > subscriptions.updated_at OR (excluded.updated_at = subscriptions.updated_at AND excluded.last_event_id > subscriptions.last_event_id)
+        THEN excluded.last_event_id ELSE subscriptions.last_event_id END,
+    updated_at = CASE WHEN excluded.updated_at > subscriptions.updated_at THEN excluded.updated_at ELSE subscriptions.updated_at END,
+    started_at = CASE WHEN excluded.started_at < subscriptions.started_at THEN excluded.started_at ELSE subscriptions.started_at END";

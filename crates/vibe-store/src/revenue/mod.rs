@@ -1,0 +1,251 @@
+//! Revenue domain: payments and subscriptions kept at ingest from the
+//! reserved `payment` / `subscription` events ([`ingest`]), the project's
+//! reporting currency, exchange rates, and the revenue report ([`report`]).
+//! All of it is shared SQL; every statement filters by project.
+
+pub mod ingest;
+mod model;
+pub mod report;
+
+use async_trait::async_trait;
+use jiff::ToSpan;
+use vibe_core::day::ProjectTz;
+
+pub use model::*;
+
+use crate::db::{err, found, on_db, Arg, HasDb};
+use crate::StoreResult;
+use ingest::RevenueEvent;
+use report::{Change, Inputs, Paid, Rates, Refunded};
+
+const CURRENCY: &str = "SELECT currency FROM projects WHERE id = $1";
+const SET_CURRENCY: &str = "UPDATE projects SET currency = $1 WHERE id = $2";
+const UPSERT_RATE: &str = "INSERT INTO exchange_rates (project_id, base, currency, day, rate)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (project_id, base, currency, day) DO UPDATE SET rate = excluded.rate";
+const RATES: &str = "SELECT base, currency, day, rate FROM exchange_rates
+     WHERE project_id = $1 AND day >= $2 AND day <= $3";
+const PAID: &str = "SELECT day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
+     WHERE project_id = $1 AND day >= $2 AND day <= $3 GROUP BY day, currency, plan";
+const REFUNDED: &str =
+    "SELECT refund_day, day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
+     WHERE project_id = $1 AND refund_day >= $2 AND refund_day <= $3
+     GROUP BY refund_day, day, currency, plan";
+const PAYING: &str = "SELECT COUNT(DISTINCT site_user_id) FROM payments
+     WHERE project_id = $1 AND day >= $2 AND day <= $3 AND (refund_day IS NULL OR refund_day > $3)";
+const ACTIVE: &str = "SELECT COUNT(DISTINCT site_user_id) FROM user_days
+     WHERE project_id = $1 AND day >= $2 AND day <= $3";
+const CHANGES: &str =
+    "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
+     FROM subscription_changes WHERE project_id = $1 AND ts < $2";
+const PAYMENTS_OF: &str =
+    "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
+     refunded_at, refund_day, event_id FROM payments WHERE project_id = $1 AND site_user_id = $2
+     ORDER BY paid_at DESC LIMIT $3";
+const PAYMENTS: &str =
+    "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
+     refunded_at, refund_day, event_id FROM payments WHERE project_id = $1";
+const SUBSCRIPTIONS: &str = "SELECT subscription_id, site_user_id, plan, status, amount, currency,
+     \"interval\", started_at, updated_at, canceled_at FROM subscriptions WHERE project_id = $1";
+const CHANGE_ROWS: &str =
+    "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
+     FROM subscription_changes WHERE project_id = $1";
+/// Stored revenue events with the person each resolves to now (as the
+/// rollup rebuild resolves them).
+const REVENUE_EVENTS: &str = "SELECT e.id, e.ts, e.name, e.props,
+     COALESCE(a.site_user_id, u.id, 'uid:' || e.user_id)
+     FROM user_events e
+     LEFT JOIN site_user_aliases a ON a.project_id = e.project_id AND a.anonymous_id = e.anonymous_id
+     LEFT JOIN site_users u ON e.anonymous_id IS NULL AND u.project_id = e.project_id AND u.user_id = e.user_id
+     WHERE e.project_id = $1 AND e.kind = 'event' AND e.name IN ('payment', 'subscription')
+     ORDER BY e.ts, e.id";
+const CLEAR: [&str; 3] = [
+    "DELETE FROM payments WHERE project_id = $1",
+    "DELETE FROM subscriptions WHERE project_id = $1",
+    "DELETE FROM subscription_changes WHERE project_id = $1",
+];
+
+/// At most this many rows are returned by [`RevenueStore::exchange_rates`].
+pub const MAX_RATES_LISTED: i64 = 10_000;
+
+#[async_trait]
+pub trait RevenueStore: HasDb {
+    /// The project's reporting currency (ISO 4217, default `USD`).
+    async fn revenue_currency(&self, project_id: &str) -> StoreResult<String> {
+        self.db()
+            .one::<(String,)>(CURRENCY, (project_id,))
+            .await
+            .map(|(c,)| c)
+    }
+
+    /// Sets the reporting currency (already validated, upper case).
+    async fn set_revenue_currency(&self, project_id: &str, currency: &str) -> StoreResult<()> {
+        found(
+            self.db()
+                .execute(SET_CURRENCY, (currency, project_id))
+                .await?,
+        )
+    }
+
+    /// Stores rates (each `(day, currency, rate)`, units per 1 `base`) in one
+    /// transaction, replacing rates of the same base, currency and day.
+    async fn put_exchange_rates(
+        &self,
+        project_id: &str,
+        base: &str,
+        rows: &[(String, String, f64)],
+    ) -> StoreResult<u64> {
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await.map_err(err)?;
+            for (day, currency, rate) in rows {
+                sqlx::query(UPSERT_RATE)
+                    .bind(project_id)
+                    .bind(base)
+                    .bind(currency)
+                    .bind(day)
+                    .bind(rate)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+            tx.commit().await.map_err(err)?;
+        });
+        Ok(rows.len() as u64)
+    }
+
+    /// Rates of local days `from..=to`, newest day first, at most
+    /// [`MAX_RATES_LISTED`].
+    async fn exchange_rates(
+        &self,
+        project_id: &str,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<ExchangeRate>> {
+        let sql = format!("{RATES} ORDER BY day DESC, base, currency LIMIT $4");
+        self.db()
+            .all(&sql, (project_id, from, to, MAX_RATES_LISTED))
+            .await
+    }
+
+    /// The revenue report of `q` (see `report::compute` and docs/metrics.md).
+    async fn revenue_report(
+        &self,
+        project_id: &str,
+        timezone: &str,
+        q: &RevenueQuery,
+    ) -> StoreResult<RevenueReport> {
+        let db = self.db();
+        let tz = ProjectTz::or_utc(timezone);
+        let (from, to) = (q.from.to_string(), q.to.to_string());
+        let range = (project_id, from.as_str(), to.as_str());
+        let paid: Vec<Paid> = db.all(PAID, range).await?;
+        let refunded: Vec<Refunded> = db.all(REFUNDED, range).await?;
+        let paying_users: i64 = db.scalar(PAYING, range).await?;
+        let active_users: i64 = db.scalar(ACTIVE, range).await?;
+        let from_ms = tz.start_of(q.from);
+        let end_ms = q.to.tomorrow().map(|d| tz.start_of(d)).unwrap_or(i64::MAX);
+        let changes: Vec<Change> = db.all(CHANGES, (project_id, end_ms)).await?;
+        // Refunds convert at their payment's day, which may precede `from`.
+        let earliest = refunded
+            .iter()
+            .map(|r| r.1.as_str())
+            .chain([from.as_str()])
+            .min()
+            .and_then(vibe_core::day::parse_day)
+            .unwrap_or(q.from);
+        let rates_from = earliest
+            .checked_sub(report::RATE_FALLBACK_DAYS.days())
+            .unwrap_or(earliest)
+            .to_string();
+        let rates: Vec<ExchangeRate> = db
+            .all(RATES, (project_id, rates_from.as_str(), to.as_str()))
+            .await?;
+        Ok(report::compute(
+            q,
+            Inputs {
+                currency: self.revenue_currency(project_id).await?,
+                paid,
+                refunded,
+                paying_users,
+                active_users,
+                changes,
+                rates: Rates::new(rates),
+                from_ms,
+            },
+        ))
+    }
+
+    /// A person's latest payments, newest first.
+    async fn payments_of(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<PaymentRow>> {
+        self.db()
+            .all(PAYMENTS_OF, (project_id, site_user_id, limit))
+            .await
+    }
+
+    /// Every payment, subscription and subscription change of a project,
+    /// sorted by id (rebuild checks, exports).
+    async fn revenue_rows(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<(Vec<PaymentRow>, Vec<SubscriptionRow>, Vec<Change>)> {
+        let db = self.db();
+        let mut payments: Vec<PaymentRow> = db.all(PAYMENTS, (project_id,)).await?;
+        payments.sort_by(|a, b| a.payment_id.cmp(&b.payment_id));
+        let mut subs: Vec<SubscriptionRow> = db.all(SUBSCRIPTIONS, (project_id,)).await?;
+        subs.sort_by(|a, b| a.subscription_id.cmp(&b.subscription_id));
+        let mut changes: Vec<Change> = db.all(CHANGE_ROWS, (project_id,)).await?;
+        changes.sort_by(|a, b| {
+            (&a.subscription_id, a.ts, &a.event_id).cmp(&(&b.subscription_id, b.ts, &b.event_id))
+        });
+        Ok((payments, subs, changes))
+    }
+
+    /// Recomputes `payments`, `subscriptions` and `subscription_changes` of a
+    /// project from its stored events, in one transaction, with the
+    /// statements ingest runs (`vibe stats rebuild`). Returns the events replayed.
+    async fn rebuild_revenue(&self, project_id: &str, timezone: &str) -> StoreResult<usize> {
+        let tz = ProjectTz::or_utc(timezone);
+        type EventRow = (String, i64, String, Option<String>, String);
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await.map_err(err)?;
+            for sql in CLEAR {
+                sqlx::query(sql).bind(project_id).execute(&mut *tx).await.map_err(err)?;
+            }
+            let rows: Vec<EventRow> = sqlx::query_as(REVENUE_EVENTS)
+                .bind(project_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+            let props: Vec<Option<serde_json::Map<String, serde_json::Value>>> = rows
+                .iter()
+                .map(|r| r.3.as_deref().and_then(|p| serde_json::from_str(p).ok()))
+                .collect();
+            let events: Vec<RevenueEvent<'_>> = rows
+                .iter()
+                .zip(&props)
+                .filter_map(|((id, ts, name, _, person), props)| {
+                    RevenueEvent::parse(project_id, person, id, *ts, tz.day_of(*ts), name, props.as_ref())
+                })
+                .collect();
+            for event in &events {
+                for (sql, args) in event.statements() {
+                    let mut q = sqlx::query(sql);
+                    for a in args {
+                        q = match a {
+                            Arg::Text(s) => q.bind(s),
+                            Arg::Int(i) => q.bind(i),
+                        };
+                    }
+                    q.execute(&mut *tx).await.map_err(err)?;
+                }
+            }
+            tx.commit().await.map_err(err)?;
+            Ok(events.len())
+        })
+    }
+}
