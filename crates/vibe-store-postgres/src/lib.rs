@@ -74,6 +74,7 @@ impl AccountStore for PgStore {}
 impl ProjectStore for PgStore {}
 impl PeopleStore for PgStore {}
 impl CrmStore for PgStore {}
+impl vibe_store::SegmentStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 
 #[async_trait]

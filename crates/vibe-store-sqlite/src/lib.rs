@@ -172,6 +172,7 @@ impl AccountStore for SqliteStore {}
 impl ProjectStore for SqliteStore {}
 impl PeopleStore for SqliteStore {}
 impl CrmStore for SqliteStore {}
+impl vibe_store::SegmentStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 
 #[async_trait]

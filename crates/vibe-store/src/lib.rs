@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `segments`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -15,6 +15,7 @@ pub mod db;
 pub mod funnels;
 pub mod people;
 pub mod projects;
+pub mod segments;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tracking;
@@ -28,6 +29,7 @@ pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, Funnel
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
 pub use projects::*;
+pub use segments::SegmentStore;
 pub use tracking::{ingest, TrackingStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait Store:
     AccountStore + ProjectStore + TrackingStore + PeopleStore + CrmStore + AnalyticsStore + FunnelStore
+    + SegmentStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -1,6 +1,6 @@
 //! REST handlers under `/api/v1`, one module tree per domain, the same
 //! domains as `vibe_store` (accounts, projects, tracking, people, crm,
-//! analytics, funnels). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
+//! analytics, funnels, segments). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
 //! serves `/projects/{id}/funnels` and `/funnels/{fid}`, `funnels/conversion.rs`
 //! serves `/funnels/{fid}/conversion`. Logic that only one domain's handlers
 //! use sits in its tree too (`funnels/builder.rs`, `analytics/definitions.rs`);
@@ -18,6 +18,7 @@ pub mod funnels;
 pub mod people;
 pub mod projects;
 pub mod query;
+pub mod segments;
 pub mod tracking;
 
 use axum::body::Bytes;

@@ -18,7 +18,7 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Extension;
 use vibe_store::Role;
 
-use crate::api::{analytics, crm, funnels, people, projects, tracking};
+use crate::api::{analytics, crm, funnels, people, projects, segments, tracking};
 use crate::auth::MinRole;
 use crate::state::AppState;
 
@@ -38,6 +38,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         funnels::routes::routes(),
         people::routes::routes(),
         crm::routes::routes(),
+        segments::routes::routes(),
     ]
     .into_iter()
     .flatten()
