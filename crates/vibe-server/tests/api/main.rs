@@ -16,6 +16,7 @@ mod members;
 mod presence;
 mod queue;
 mod security;
+mod segments;
 mod stats;
 mod users;
 mod writer_health;
