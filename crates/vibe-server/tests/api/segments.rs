@@ -328,7 +328,34 @@ async fn segments_follow_roles_and_tenants(backend: Backend) {
     );
 }
 
+/// The maintenance task recounts segments whose count is older than
+/// `SEGMENT_RECOUNT_MS`, and leaves fresh counts alone.
+async fn maintenance_recounts_stale_segments(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", p.id);
+    people(&app, &owner, &base, &p.write_key).await;
+    let body = json!({"name": "VIPs", "criteria": {"field": "tag", "op": "has", "value": "vip"}});
+    let seg = created(app.post(&owner, &format!("{base}/segments"), body).await).await;
+    let sid = string_at(&seg, "id");
+    assert_eq!(seg["user_count"], 1);
+    let res = app
+        .patch(&owner, &format!("{base}/users/bob"), json!({"tags": ["vip"]}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let count = || async {
+        app.get_json(&owner, &format!("{base}/segments/{sid}")).await["user_count"].clone()
+    };
+    vibe_server::run_maintenance(&app.state).await.unwrap();
+    assert_eq!(count().await, 1, "a fresh count is left alone");
+    app.clock.advance_ms(vibe_server::SEGMENT_RECOUNT_MS + 1);
+    vibe_server::run_maintenance(&app.state).await.unwrap();
+    assert_eq!(count().await, 2);
+}
+
 crate::on_both_backends!(
+    maintenance_recounts_stale_segments,
     segments_crud_counts_and_filters,
     invalid_criteria_name_the_json_path,
     segments_follow_roles_and_tenants,
