@@ -59,7 +59,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Adding a domain adds its trait here and an `impl` (often empty) per backend.
 #[async_trait]
 pub trait Store:
-    AccountStore + ProjectStore + TrackingStore + PeopleStore + CrmStore + AnalyticsStore + FunnelStore
+    AccountStore
+    + ProjectStore
+    + TrackingStore
+    + PeopleStore
+    + CrmStore
+    + AnalyticsStore
+    + FunnelStore
     + SegmentStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").

@@ -24,7 +24,11 @@ async fn people(app: &TestApp, owner: &Session, base: &str, key: &str) {
     ];
     app.collect_ok(key, batch).await;
     let res = app
-        .patch(owner, &format!("{base}/users/ana"), json!({"tags": ["vip"]}))
+        .patch(
+            owner,
+            &format!("{base}/users/ana"),
+            json!({"tags": ["vip"]}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
@@ -60,7 +64,8 @@ async fn segments_crud_counts_and_filters(backend: Backend) {
     let listed = app.get_json(&owner, &format!("{base}/segments")).await;
     assert_eq!(list(&listed, "segments"), [seg.clone()]);
     assert_eq!(
-        app.get_json(&owner, &format!("{base}/segments/{sid}")).await,
+        app.get_json(&owner, &format!("{base}/segments/{sid}"))
+            .await,
         seg
     );
 
@@ -79,23 +84,35 @@ async fn segments_crud_counts_and_filters(backend: Backend) {
         .get(&owner, &format!("{base}/export/users.csv?segment={sid}"))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
-    assert!(disposition.contains(&format!("users-segment-{sid}")), "{disposition}");
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.contains(&format!("users-segment-{sid}")),
+        "{disposition}"
+    );
     let text = res.text().await.unwrap();
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[1].starts_with("bob,"), "{text}");
     // Built-in segments still work, unknown ids are refused.
-    let users = app.get_json(&owner, &format!("{base}/users?segment=all")).await;
+    let users = app
+        .get_json(&owner, &format!("{base}/users?segment=all"))
+        .await;
     assert_eq!(user_ids(&users), ["ana", "bob", "cy"]);
     assert_invalid(
-        app.get(&owner, &format!("{base}/users?segment=no-such-segment")).await,
+        app.get(&owner, &format!("{base}/users?segment=no-such-segment"))
+            .await,
         "segment",
     )
     .await;
     assert_invalid(
-        app.get(&owner, &format!("{base}/export/users.csv?segment=no-such-segment"))
-            .await,
+        app.get(
+            &owner,
+            &format!("{base}/export/users.csv?segment=no-such-segment"),
+        )
+        .await,
         "segment",
     )
     .await;
@@ -105,7 +122,9 @@ async fn segments_crud_counts_and_filters(backend: Backend) {
         .patch(&owner, &format!("{base}/users/ana"), json!({"tags": []}))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let stale = app.get_json(&owner, &format!("{base}/segments/{sid}")).await;
+    let stale = app
+        .get_json(&owner, &format!("{base}/segments/{sid}"))
+        .await;
     assert_eq!(stale["user_count"], 1);
     let fresh = app
         .post_json(&owner, &format!("{base}/segments/{sid}/refresh"), json!({}))
@@ -127,17 +146,27 @@ async fn segments_crud_counts_and_filters(backend: Backend) {
     // An injection-looking value is data: it matches exactly its person.
     let criteria = json!({"field": "trait", "key": "note", "op": "eq", "value": "' OR 1=1 --"});
     let preview = app
-        .post_json(&owner, &format!("{base}/segments/preview"), json!({"criteria": criteria}))
+        .post_json(
+            &owner,
+            &format!("{base}/segments/preview"),
+            json!({"criteria": criteria}),
+        )
         .await;
     assert_eq!(preview["user_count"], 1);
 
     // Update replaces the definition and recounts.
     let body = json!({"name": "Pro", "criteria": {"field": "plan", "op": "eq", "value": "pro"}});
-    let res = app.put(&owner, &format!("{base}/segments/{sid}"), body).await;
+    let res = app
+        .put(&owner, &format!("{base}/segments/{sid}"), body)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let updated = json_of(res).await;
     assert_eq!(
-        (&updated["name"], &updated["description"], &updated["user_count"]),
+        (
+            &updated["name"],
+            &updated["description"],
+            &updated["user_count"]
+        ),
         (&json!("Pro"), &Value::Null, &json!(1))
     );
     assert_eq!(updated["created_at"], seg["created_at"]);
@@ -158,12 +187,12 @@ async fn segments_crud_counts_and_filters(backend: Backend) {
         assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
     }
     assert_invalid(
-        app.get(&owner, &format!("{base}/users?segment={sid}")).await,
+        app.get(&owner, &format!("{base}/users?segment={sid}"))
+            .await,
         "segment",
     )
     .await;
 }
-
 
 async fn invalid_criteria_name_the_json_path(backend: Backend) {
     let Some((app, owner, p)) = signed_in(backend).await else {
@@ -182,7 +211,10 @@ async fn invalid_criteria_name_the_json_path(backend: Backend) {
             "criteria.any[0].not.value",
         ),
         (json!({"field": "color", "op": "eq"}), "criteria.field"),
-        (json!({"all": [{"field": "trait", "op": "eq", "value": 1}]}), "criteria.all[0].key"),
+        (
+            json!({"all": [{"field": "trait", "op": "eq", "value": 1}]}),
+            "criteria.all[0].key",
+        ),
         (
             json!({"all": [{"field": "priority", "op": "eq", "value": "urgent"}]}),
             "criteria.all[0].value",
@@ -203,7 +235,10 @@ async fn invalid_criteria_name_the_json_path(backend: Backend) {
             json!({"field": "subscription_status", "op": "eq", "value": "paused"}),
             "criteria.value",
         ),
-        (json!({"field": "tag", "op": "has", "value": "x", "typo": 1}), "criteria.typo"),
+        (
+            json!({"field": "tag", "op": "has", "value": "x", "typo": 1}),
+            "criteria.typo",
+        ),
         (json!("everyone"), "criteria"),
         (json!({"all": {"field": "plan"}}), "criteria.all"),
         (json!({"not": ok, "all": []}), "criteria.not"),
@@ -223,17 +258,25 @@ async fn invalid_criteria_name_the_json_path(backend: Backend) {
     for _ in 0..6 {
         deep = json!({"not": deep});
     }
-    let res = app.post(&owner, &url, json!({"name": "Deep", "criteria": deep})).await;
+    let res = app
+        .post(&owner, &url, json!({"name": "Deep", "criteria": deep}))
+        .await;
     assert_error(res, StatusCode::BAD_REQUEST, "invalid_field").await;
     let many: Vec<Value> = (0..51).map(|_| ok.clone()).collect();
     assert_invalid(
-        app.post(&owner, &url, json!({"name": "Many", "criteria": {"any": many}})).await,
+        app.post(
+            &owner,
+            &url,
+            json!({"name": "Many", "criteria": {"any": many}}),
+        )
+        .await,
         "criteria.any[50]",
     )
     .await;
     // The body's own fields.
     assert_field_error(
-        app.post(&owner, &url, json!({"name": " ", "criteria": ok})).await,
+        app.post(&owner, &url, json!({"name": " ", "criteria": ok}))
+            .await,
         StatusCode::BAD_REQUEST,
         "missing_field",
         "name",
@@ -248,8 +291,12 @@ async fn invalid_criteria_name_the_json_path(backend: Backend) {
     .await;
     let long = "x".repeat(1001);
     assert_invalid(
-        app.post(&owner, &url, json!({"name": "Long", "description": long, "criteria": ok}))
-            .await,
+        app.post(
+            &owner,
+            &url,
+            json!({"name": "Long", "description": long, "criteria": ok}),
+        )
+        .await,
         "description",
     )
     .await;
@@ -258,7 +305,6 @@ async fn invalid_criteria_name_the_json_path(backend: Backend) {
     assert!(list(&listed, "segments").is_empty());
 }
 
-
 async fn segments_follow_roles_and_tenants(backend: Backend) {
     let Some((app, owner, p)) = signed_in(backend).await else {
         return;
@@ -266,17 +312,26 @@ async fn segments_follow_roles_and_tenants(backend: Backend) {
     let base = format!("/api/v1/projects/{}", p.id);
     people(&app, &owner, &base, &p.write_key).await;
     let body = json!({"name": "VIPs", "criteria": {"field": "tag", "op": "has", "value": "vip"}});
-    let seg = created(app.post(&owner, &format!("{base}/segments"), body.clone()).await).await;
+    let seg = created(
+        app.post(&owner, &format!("{base}/segments"), body.clone())
+            .await,
+    )
+    .await;
     let sid = string_at(&seg, "id");
 
     // A viewer reads and previews, and may not write.
     let viewer = app.as_role(Role::Viewer).await;
     assert_eq!(
-        app.get_json(&viewer, &format!("{base}/segments/{sid}")).await["user_count"],
+        app.get_json(&viewer, &format!("{base}/segments/{sid}"))
+            .await["user_count"],
         1
     );
     let preview = app
-        .post_json(&viewer, &format!("{base}/segments/preview"), json!({"criteria": body["criteria"]}))
+        .post_json(
+            &viewer,
+            &format!("{base}/segments/preview"),
+            json!({"criteria": body["criteria"]}),
+        )
         .await;
     assert_eq!(preview["user_count"], 1);
     let users = app
@@ -289,7 +344,11 @@ async fn segments_follow_roles_and_tenants(backend: Backend) {
         (StatusCode::FORBIDDEN, "forbidden"),
         vec![
             (Method::POST, format!("{base}/segments"), Some(body.clone())),
-            (Method::PUT, format!("{base}/segments/{sid}"), Some(body.clone())),
+            (
+                Method::PUT,
+                format!("{base}/segments/{sid}"),
+                Some(body.clone()),
+            ),
             (Method::DELETE, format!("{base}/segments/{sid}"), None),
             (Method::POST, format!("{base}/segments/{sid}/refresh"), None),
         ],
@@ -301,15 +360,24 @@ async fn segments_follow_roles_and_tenants(backend: Backend) {
     let obase = format!("/api/v1/projects/{}", other.id);
     for (method, path, body) in [
         (Method::GET, format!("{obase}/segments/{sid}"), None),
-        (Method::PUT, format!("{obase}/segments/{sid}"), Some(body.clone())),
+        (
+            Method::PUT,
+            format!("{obase}/segments/{sid}"),
+            Some(body.clone()),
+        ),
         (Method::DELETE, format!("{obase}/segments/{sid}"), None),
-        (Method::POST, format!("{obase}/segments/{sid}/refresh"), None),
+        (
+            Method::POST,
+            format!("{obase}/segments/{sid}/refresh"),
+            None,
+        ),
     ] {
         let res = app.call(&owner, method, &path, body).await;
         assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
     }
     assert_invalid(
-        app.get(&owner, &format!("{obase}/users?segment={sid}")).await,
+        app.get(&owner, &format!("{obase}/users?segment={sid}"))
+            .await,
         "segment",
     )
     .await;
@@ -323,7 +391,8 @@ async fn segments_follow_roles_and_tenants(backend: Backend) {
     assert_eq!(n["user_count"], 0);
     // And the segment is untouched.
     assert_eq!(
-        app.get_json(&owner, &format!("{base}/segments/{sid}")).await,
+        app.get_json(&owner, &format!("{base}/segments/{sid}"))
+            .await,
         seg
     );
 }
@@ -341,11 +410,17 @@ async fn maintenance_recounts_stale_segments(backend: Backend) {
     let sid = string_at(&seg, "id");
     assert_eq!(seg["user_count"], 1);
     let res = app
-        .patch(&owner, &format!("{base}/users/bob"), json!({"tags": ["vip"]}))
+        .patch(
+            &owner,
+            &format!("{base}/users/bob"),
+            json!({"tags": ["vip"]}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let count = || async {
-        app.get_json(&owner, &format!("{base}/segments/{sid}")).await["user_count"].clone()
+        app.get_json(&owner, &format!("{base}/segments/{sid}"))
+            .await["user_count"]
+            .clone()
     };
     vibe_server::run_maintenance(&app.state).await.unwrap();
     assert_eq!(count().await, 1, "a fresh count is left alone");

@@ -529,10 +529,7 @@ impl Cond<'_> {
             Some(Value::Bool(b)) => Ok(Scalar::Bool(*b)),
             Some(Value::Number(_)) => self.number().map(Scalar::Number),
             None => bad(&self.at("value"), "is required"),
-            Some(_) => bad(
-                &self.at("value"),
-                "must be a string, a number or a boolean",
-            ),
+            Some(_) => bad(&self.at("value"), "must be a string, a number or a boolean"),
         }
     }
 
@@ -552,11 +549,7 @@ impl Cond<'_> {
         })
     }
 
-    fn value_op<T>(
-        &self,
-        op: &str,
-        parse: impl Fn(&str, &str) -> Parsed<T>,
-    ) -> Parsed<ValueOp<T>> {
+    fn value_op<T>(&self, op: &str, parse: impl Fn(&str, &str) -> Parsed<T>) -> Parsed<ValueOp<T>> {
         let value = || -> Parsed<T> { parse(&self.text("value")?, &self.at("value")) };
         Ok(match op {
             "eq" => ValueOp::Eq(value()?),
@@ -742,9 +735,9 @@ fn push_trait(
                 // text of a boolean is `true`/`false`.
                 match dialect {
                     Dialect::Sqlite => sql.push_str(" AND j.type = ?"),
-                    Dialect::Postgres => {
-                        sql.push_str(" AND jsonb_typeof(j.value) = 'boolean' AND (j.value #>> '{}') = ?")
-                    }
+                    Dialect::Postgres => sql.push_str(
+                        " AND jsonb_typeof(j.value) = 'boolean' AND (j.value #>> '{}') = ?",
+                    ),
                 }
                 args.push(SqlValue::Text(if *b { "true" } else { "false" }.to_owned()));
             }
@@ -788,7 +781,10 @@ mod tests {
         assert_eq!(e.field, "criteria.all[2].op");
         let e = err(json!({"any": [{"not": {"field": "sessions", "op": "gt", "value": "3"}}]}));
         assert_eq!(e.field, "criteria.any[0].not.value");
-        assert_eq!(err(json!({"field": "nope", "op": "eq"})).field, "criteria.field");
+        assert_eq!(
+            err(json!({"field": "nope", "op": "eq"})).field,
+            "criteria.field"
+        );
         assert_eq!(err(json!([1])).field, "criteria");
         assert_eq!(err(json!({"all": {}})).field, "criteria.all");
         assert_eq!(

@@ -99,9 +99,16 @@ pub trait SegmentStore: HasDb {
         criteria: &Node,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        let mut sql = String::from("SELECT COUNT(*) FROM site_users su WHERE su.project_id = ? AND ");
+        let mut sql =
+            String::from("SELECT COUNT(*) FROM site_users su WHERE su.project_id = ? AND ");
         let mut args = vec![SqlValue::Text(project_id.to_owned())];
-        criteria.push_sql(Dialect::of(self.db()), project_id, now_ms, &mut sql, &mut args);
+        criteria.push_sql(
+            Dialect::of(self.db()),
+            project_id,
+            now_ms,
+            &mut sql,
+            &mut args,
+        );
         let sql = numbered_placeholders(&sql);
         on_db!(self.db(), pool => SqlValue::bind_all(sqlx::query_as::<_, (i64,)>(&sql), args)
             .fetch_one(pool)

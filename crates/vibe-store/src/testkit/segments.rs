@@ -157,8 +157,18 @@ pub async fn every_operator_and_combinator(fx: Fixture) {
     expect!(fx, p, t("vip", "eq", json!(true)), ["ana"]);
     expect!(fx, p, t("vip", "eq", json!(false)), ["bob"]);
     // neq is the complement of eq: people without the trait included.
-    expect!(fx, p, t("city", "neq", json!("Amsterdam")), ["bob", "cy", "dan", "evil"]);
-    expect!(fx, p, t("vip", "neq", json!(true)), ["bob", "cy", "dan", "evil"]);
+    expect!(
+        fx,
+        p,
+        t("city", "neq", json!("Amsterdam")),
+        ["bob", "cy", "dan", "evil"]
+    );
+    expect!(
+        fx,
+        p,
+        t("vip", "neq", json!(true)),
+        ["bob", "cy", "dan", "evil"]
+    );
     // contains: text traits, case-insensitive.
     expect!(fx, p, t("city", "contains", json!("ERL")), ["bob"]);
     expect!(fx, p, t("age", "contains", json!("3")), []);
@@ -183,7 +193,12 @@ pub async fn every_operator_and_combinator(fx: Fixture) {
         None => json!({"field": "plan", "op": op}),
     };
     expect!(fx, p, plan("eq", Some("PRO")), ["ana"]);
-    expect!(fx, p, plan("neq", Some("pro")), ["bob", "cy", "dan", "evil"]);
+    expect!(
+        fx,
+        p,
+        plan("neq", Some("pro")),
+        ["bob", "cy", "dan", "evil"]
+    );
     expect!(fx, p, plan("exists", None), ["ana", "bob"]);
 
     // Tags and priority (this project's only).
@@ -196,16 +211,31 @@ pub async fn every_operator_and_combinator(fx: Fixture) {
         None => json!({"field": "priority", "op": op}),
     };
     expect!(fx, p, prio("eq", Some("high")), ["ana"]);
-    expect!(fx, p, prio("neq", Some("high")), ["bob", "cy", "dan", "evil"]);
+    expect!(
+        fx,
+        p,
+        prio("neq", Some("high")),
+        ["bob", "cy", "dan", "evil"]
+    );
     expect!(fx, p, prio("exists", None), ["ana", "bob"]);
 
     // First and last seen, in days back from now.
     let seen = |field: &str, op: &str, days: i64| json!({"field": field, "op": op, "value": days});
     expect!(fx, p, seen("first_seen", "within_days", 7), ["cy"]);
-    expect!(fx, p, seen("first_seen", "before_days", 7), ["ana", "bob", "dan", "evil"]);
+    expect!(
+        fx,
+        p,
+        seen("first_seen", "before_days", 7),
+        ["ana", "bob", "dan", "evil"]
+    );
     expect!(fx, p, seen("first_seen", "within_days", 10), everyone);
     expect!(fx, p, seen("last_seen", "within_days", 1), ["ana"]);
-    expect!(fx, p, seen("last_seen", "before_days", 1), ["bob", "cy", "dan", "evil"]);
+    expect!(
+        fx,
+        p,
+        seen("last_seen", "before_days", 1),
+        ["bob", "cy", "dan", "evil"]
+    );
 
     // Session counts.
     let sessions = |op: &str, n: i64| json!({"field": "sessions", "op": op, "value": n});
@@ -249,7 +279,12 @@ pub async fn every_operator_and_combinator(fx: Fixture) {
         json!({"any": [plan("eq", Some("pro")), ev("signup", None, None)]}),
         ["ana", "cy"]
     );
-    expect!(fx, p, json!({"not": ev("export", None, None)}), ["cy", "dan", "evil"]);
+    expect!(
+        fx,
+        p,
+        json!({"not": ev("export", None, None)}),
+        ["cy", "dan", "evil"]
+    );
     expect!(fx, p, json!({"not": {"not": tag("vip")}}), ["ana", "evil"]);
     expect!(
         fx,
@@ -273,7 +308,12 @@ pub async fn injection_looking_values_are_data(fx: Fixture) {
 
     // Each stored value matches exactly the one person who has it.
     expect!(fx, p, t("inj", "eq", json!(OR_1)), ["evil"]);
-    expect!(fx, p, t("inj", "neq", json!(OR_1)), ["ana", "bob", "cy", "dan"]);
+    expect!(
+        fx,
+        p,
+        t("inj", "neq", json!(OR_1)),
+        ["ana", "bob", "cy", "dan"]
+    );
     expect!(fx, p, t("drop", "eq", json!(DROP)), ["evil"]);
     expect!(fx, p, t("drop", "contains", json!("DROP TABLE")), ["evil"]);
     // `%` and `_` are characters, not wildcards.
@@ -282,12 +322,32 @@ pub async fn injection_looking_values_are_data(fx: Fixture) {
     expect!(fx, p, t("us", "contains", json!("_")), ["evil"]);
     expect!(fx, p, t("us", "eq", json!("a_b")), ["evil"]);
     // The injection string as a key.
-    expect!(fx, p, json!({"field": "trait", "key": OR_1, "op": "exists"}), ["evil"]);
+    expect!(
+        fx,
+        p,
+        json!({"field": "trait", "key": OR_1, "op": "exists"}),
+        ["evil"]
+    );
     expect!(fx, p, t(OR_1, "eq", json!("k")), ["evil"]);
     // Anywhere else it matches nothing (and breaks nothing).
-    expect!(fx, p, json!({"field": "plan", "op": "eq", "value": OR_1}), []);
-    expect!(fx, p, json!({"field": "tag", "op": "has", "value": OR_1}), ["evil"]);
-    expect!(fx, p, json!({"field": "tag", "op": "has", "value": DROP}), []);
+    expect!(
+        fx,
+        p,
+        json!({"field": "plan", "op": "eq", "value": OR_1}),
+        []
+    );
+    expect!(
+        fx,
+        p,
+        json!({"field": "tag", "op": "has", "value": OR_1}),
+        ["evil"]
+    );
+    expect!(
+        fx,
+        p,
+        json!({"field": "tag", "op": "has", "value": DROP}),
+        []
+    );
     expect!(
         fx,
         p,
@@ -296,7 +356,12 @@ pub async fn injection_looking_values_are_data(fx: Fixture) {
     );
     expect!(fx, p, t("city", "contains", json!(OR_1)), []);
     // The table is still there, with everyone in it.
-    expect!(fx, p, json!({"all": []}), ["ana", "bob", "cy", "dan", "evil"]);
+    expect!(
+        fx,
+        p,
+        json!({"all": []}),
+        ["ana", "bob", "cy", "dan", "evil"]
+    );
 }
 
 pub async fn saved_segments_and_counts(fx: Fixture) {
@@ -313,8 +378,16 @@ pub async fn saved_segments_and_counts(fx: Fixture) {
         created_at: T0,
         updated_at: T0,
     };
-    let vip = seg("s1", "VIPs", json!({"field": "tag", "op": "has", "value": "vip"}));
-    let pro = seg("s2", "Pro", json!({"field": "plan", "op": "eq", "value": "pro"}));
+    let vip = seg(
+        "s1",
+        "VIPs",
+        json!({"field": "tag", "op": "has", "value": "vip"}),
+    );
+    let pro = seg(
+        "s2",
+        "Pro",
+        json!({"field": "plan", "op": "eq", "value": "pro"}),
+    );
     fx.create_segment(&p.id, &vip).await.unwrap();
     fx.create_segment(&p.id, &pro).await.unwrap();
     // Same id in another project: a different segment.
@@ -330,7 +403,10 @@ pub async fn saved_segments_and_counts(fx: Fixture) {
         .map(|s| s.name)
         .collect();
     assert_eq!(names, ["Pro", "VIPs"]);
-    assert_eq!(fx.get_segment(&p.id, "s1").await.unwrap(), Some(vip.clone()));
+    assert_eq!(
+        fx.get_segment(&p.id, "s1").await.unwrap(),
+        Some(vip.clone())
+    );
     assert_eq!(fx.get_segment(&p.id, "nope").await.unwrap(), None);
 
     let counted = fx.refresh_segment(&p.id, "s1", NOW).await.unwrap().unwrap();
@@ -339,19 +415,51 @@ pub async fn saved_segments_and_counts(fx: Fixture) {
     assert_eq!(fx.refresh_segment(&p.id, "nope", NOW).await.unwrap(), None);
 
     // The scheduler's pass: never counted first, then the oldest, a few at a time.
-    assert_eq!(fx.refresh_stale_segments(NOW - 1, NOW + 1, 1).await.unwrap(), 1);
+    assert_eq!(
+        fx.refresh_stale_segments(NOW - 1, NOW + 1, 1)
+            .await
+            .unwrap(),
+        1
+    );
     let s2 = fx.get_segment(&p.id, "s2").await.unwrap().unwrap();
     let o1 = fx.get_segment(&other.id, "s1").await.unwrap().unwrap();
     assert_eq!(
-        [s2.counted_at, o1.counted_at].iter().filter(|c| c.is_some()).count(),
+        [s2.counted_at, o1.counted_at]
+            .iter()
+            .filter(|c| c.is_some())
+            .count(),
         1
     );
-    assert_eq!(fx.refresh_stale_segments(NOW - 1, NOW + 2, 10).await.unwrap(), 1);
-    assert_eq!(fx.get_segment(&p.id, "s2").await.unwrap().unwrap().user_count, 1);
+    assert_eq!(
+        fx.refresh_stale_segments(NOW - 1, NOW + 2, 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        fx.get_segment(&p.id, "s2")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_count,
+        1
+    );
     // The other project's "everyone" counts its own people only.
-    assert_eq!(fx.get_segment(&other.id, "s1").await.unwrap().unwrap().user_count, 1);
+    assert_eq!(
+        fx.get_segment(&other.id, "s1")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_count,
+        1
+    );
     // Fresh counts are left alone.
-    assert_eq!(fx.refresh_stale_segments(NOW - 1, NOW + 3, 10).await.unwrap(), 0);
+    assert_eq!(
+        fx.refresh_stale_segments(NOW - 1, NOW + 3, 10)
+            .await
+            .unwrap(),
+        0
+    );
 
     let mut renamed = vip.clone();
     renamed.name = "Very important".into();
@@ -360,7 +468,10 @@ pub async fn saved_segments_and_counts(fx: Fixture) {
     renamed.counted_at = Some(NOW);
     renamed.updated_at = NOW;
     fx.update_segment(&p.id, &renamed).await.unwrap();
-    assert_eq!(fx.get_segment(&p.id, "s1").await.unwrap(), Some(renamed.clone()));
+    assert_eq!(
+        fx.get_segment(&p.id, "s1").await.unwrap(),
+        Some(renamed.clone())
+    );
     // Another project's segment is out of reach.
     let mut foreign = renamed.clone();
     foreign.id = "s2-nope".into();
@@ -418,9 +529,7 @@ pub async fn revenue_conditions(fx: Fixture) {
     }
     let fx = &fx;
     let p = &p;
-    let spent = |op: &str, v: i64, cur: &str| {
-        json!({"field": "total_spent", "op": op, "value": v, "currency": cur})
-    };
+    let spent = |op: &str, v: i64, cur: &str| json!({"field": "total_spent", "op": op, "value": v, "currency": cur});
     expect!(fx, p, spent("eq", 7500, "EUR"), ["ana"]);
     expect!(fx, p, spent("gt", 7499, "EUR"), ["ana"]);
     expect!(fx, p, spent("gt", 7500, "EUR"), []);

@@ -98,7 +98,11 @@ fn not_found(e: StoreError) -> ApiError {
     }
 }
 
-pub(crate) async fn find(state: &AppState, access: &ProjectAccess, sid: &str) -> ApiResult<Segment> {
+pub(crate) async fn find(
+    state: &AppState,
+    access: &ProjectAccess,
+    sid: &str,
+) -> ApiResult<Segment> {
     state
         .store
         .get_segment(&access.project.id, sid)
