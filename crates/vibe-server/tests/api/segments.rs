@@ -62,7 +62,7 @@ async fn segments_crud_counts_and_filters(backend: Backend) {
     assert!(seg["counted_at"].is_i64());
 
     let listed = app.get_json(&owner, &format!("{base}/segments")).await;
-    assert_eq!(list(&listed, "segments"), [seg.clone()]);
+    assert_eq!(list(&listed, "segments"), std::slice::from_ref(&seg));
     assert_eq!(
         app.get_json(&owner, &format!("{base}/segments/{sid}"))
             .await,
