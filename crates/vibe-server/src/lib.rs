@@ -201,14 +201,30 @@ impl App {
     }
 }
 
-/// Closes sessions that have been idle longer than `session_idle_s` and
-/// deletes expired dashboard sign-ins.
+/// A custom segment's `user_count` is recounted once it is this old.
+pub const SEGMENT_RECOUNT_MS: i64 = 10 * 60 * 1000;
+/// Segments recounted per maintenance run (each is one count query).
+pub const SEGMENTS_PER_RUN: i64 = 5;
+
+/// Closes sessions that have been idle longer than `session_idle_s`,
+/// deletes expired dashboard sign-ins and recounts a few custom segments whose
+/// count is older than [`SEGMENT_RECOUNT_MS`].
 pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.now_ms();
     let idle_before = now - state.config.session_idle_s * 1000;
     let purged = state.store.purge_expired_auth_sessions(now).await?;
     if purged > 0 {
         tracing::debug!(purged, "deleted expired dashboard sessions");
+    }
+    // A failed recount must not keep sessions from expiring.
+    match state
+        .store
+        .refresh_stale_segments(now - SEGMENT_RECOUNT_MS, now, SEGMENTS_PER_RUN)
+        .await
+    {
+        Ok(n) if n > 0 => tracing::debug!(recounted = n, "recounted custom segments"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "recounting custom segments failed"),
     }
     Ok(state.store.expire_sessions(idle_before).await?)
 }

@@ -174,6 +174,7 @@ impl FunnelIo for Tx<'_> {
             q = match a {
                 SqlValue::Text(s) => q.bind(s),
                 SqlValue::Int(i) => q.bind(i),
+                SqlValue::Real(f) => q.bind(f),
             };
         }
         q.fetch_all(&mut *self.0).await.map_err(err)

@@ -76,6 +76,7 @@ impl PeopleStore for PgStore {}
 impl CrmStore for PgStore {}
 impl vibe_store::FeatureStore for PgStore {}
 impl vibe_store::AiUsageStore for PgStore {}
+impl vibe_store::SegmentStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 impl vibe_store::RetentionStore for PgStore {}
 impl RevenueStore for PgStore {}

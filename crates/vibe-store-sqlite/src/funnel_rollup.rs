@@ -188,6 +188,7 @@ impl FunnelIo for Writer<'_, '_> {
         let args = args.iter().map(|a| match a {
             SqlValue::Text(s) => s as &dyn ToSql,
             SqlValue::Int(i) => i as &dyn ToSql,
+            SqlValue::Real(f) => f as &dyn ToSql,
         });
         let mut events = Vec::new();
         push_rows(self.0, &sql, params_from_iter(args), &mut events, event)?;

@@ -174,6 +174,7 @@ impl PeopleStore for SqliteStore {}
 impl CrmStore for SqliteStore {}
 impl vibe_store::FeatureStore for SqliteStore {}
 impl vibe_store::AiUsageStore for SqliteStore {}
+impl vibe_store::SegmentStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 impl vibe_store::RetentionStore for SqliteStore {}
 impl RevenueStore for SqliteStore {}

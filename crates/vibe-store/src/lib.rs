@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `retention`, `revenue`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `retention`, `revenue`, `segments`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -18,6 +18,7 @@ pub mod people;
 pub mod projects;
 pub mod retention;
 pub mod revenue;
+pub mod segments;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tracking;
@@ -34,6 +35,7 @@ pub use people::{query as users, *};
 pub use projects::*;
 pub use retention::RetentionStore;
 pub use revenue::RevenueStore;
+pub use segments::SegmentStore;
 pub use tracking::{ingest, TrackingStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,7 @@ pub trait Store:
     + AiUsageStore
     + RetentionStore
     + RevenueStore
+    + SegmentStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

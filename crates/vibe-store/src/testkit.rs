@@ -20,6 +20,7 @@ mod revenue;
 mod rollups;
 pub mod schema;
 mod security;
+mod segments;
 
 pub use fixture::{
     event, heartbeat, identify, job, leave, msg, new_project, pageview, server_event, Fixture, Msg,
@@ -70,4 +71,8 @@ where
     security::auth_sessions_are_purged_and_signed_out_everywhere(fx().await).await;
     security::identity_verification_settings(fx().await).await;
     funnel_build::chunked_build_matches_query_time(fx().await).await;
+    segments::every_operator_and_combinator(fx().await).await;
+    segments::injection_looking_values_are_data(fx().await).await;
+    segments::saved_segments_and_counts(fx().await).await;
+    segments::revenue_conditions(fx().await).await;
 }

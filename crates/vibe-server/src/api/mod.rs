@@ -1,6 +1,6 @@
 //! REST handlers under `/api/v1`, one module tree per domain, the same
 //! domains as `vibe_store` (accounts, projects, tracking, people, crm,
-//! analytics, funnels, retention). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
+//! analytics, funnels, retention, revenue, segments, …). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
 //! serves `/projects/{id}/funnels` and `/funnels/{fid}`, `funnels/conversion.rs`
 //! serves `/funnels/{fid}/conversion`. Logic that only one domain's handlers
 //! use sits in its tree too (`funnels/builder.rs`, `analytics/definitions.rs`);
@@ -22,6 +22,7 @@ pub mod projects;
 pub mod query;
 pub mod retention;
 pub mod revenue;
+pub mod segments;
 pub mod tracking;
 
 use axum::body::Bytes;

@@ -19,7 +19,8 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, crm, features, funnels, people, projects, retention, revenue, tracking,
+    ai_usage, analytics, crm, features, funnels, people, projects, retention, revenue, segments,
+    tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -44,6 +45,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         ai_usage::routes::routes(),
         retention::routes::routes(),
         revenue::routes::routes(),
+        segments::routes::routes(),
     ]
     .into_iter()
     .flatten()

@@ -24,6 +24,7 @@ struct Target {
     funnel_id: String,
     user_id: String,
     note_id: String,
+    segment_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -42,6 +43,7 @@ impl Target {
                 "fid" => &self.funnel_id,
                 "uid" => &self.user_id,
                 "nid" => &self.note_id,
+                "sid" => &self.segment_id,
                 other => panic!(
                     "{template}: give the path parameter {{{other}}} a real value from project B in access_matrix.rs"
                 ),
@@ -72,6 +74,11 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("PUT", "/exchange-rates") => {
             json!({"rates": [{"day": "2027-01-15", "currency": "USD", "rate": 1.08}]})
         }
+        ("POST", "/segments") | ("PUT", "/segments/{sid}") => {
+            json!({"name": "Matrix", "criteria": {"field": "tag", "op": "has", "value": "matrix"}})
+        }
+        ("POST", "/segments/preview") => json!({"criteria": {"all": []}}),
+        ("POST", "/segments/{sid}/refresh") => json!({}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -144,8 +151,8 @@ async fn add_member(app: &TestApp, owner: &Session, project_id: &str, email: &st
 }
 
 /// Project B with a key, a funnel, an identified visitor (tagged, with a note,
-/// a custom event and AI usage)
-/// and members of every role; `outsider` owns project A and is not in B.
+/// a custom event, AI usage and a payment), a segment and members of every
+/// role; `outsider` owns project A and is not in B.
 async fn every_project_route_checks_access(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -190,6 +197,10 @@ async fn every_project_route_checks_access(backend: Backend) {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 
+    let segment = json!({"name": "Bravo segment", "description": "bravo-description",
+        "criteria": {"field": "tag", "op": "has", "value": "bravo-tag"}});
+    let segment = created(app.post(&owner, &format!("{base}/segments"), segment).await).await;
+
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let agent = app.create_user("agent@example.com", Role::Viewer).await;
@@ -221,6 +232,7 @@ async fn every_project_route_checks_access(backend: Backend) {
         funnel_id: funnel["id"].as_str().unwrap().to_owned(),
         user_id: "bravo-user".into(),
         note_id: note["id"].as_str().unwrap().to_owned(),
+        segment_id: segment["id"].as_str().unwrap().to_owned(),
         secrets: vec![
             b.name.clone(),
             b.write_key.clone(),
@@ -238,6 +250,8 @@ async fn every_project_route_checks_access(backend: Backend) {
             "bravo-model".into(),
             "9876543".into(),
             "XAU".into(),
+            "Bravo segment".into(),
+            "bravo-description".into(),
         ],
     };
 

@@ -19,6 +19,7 @@ mod queue;
 mod retention;
 mod revenue;
 mod security;
+mod segments;
 mod stats;
 mod users;
 mod writer_health;

@@ -103,7 +103,7 @@ pub trait PeopleStore: HasDb {
 
     /// One page of the people list (`query.limit` rows).
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<SiteUser>> {
-        let (sql, args) = query.to_sql();
+        let (sql, args) = query.to_sql(crate::segments::Dialect::of(self.db()));
         let sql = numbered_placeholders(&sql);
         on_db!(self.db(), pool => SqlValue::bind_all(sqlx::query_as(&sql), args)
             .fetch_all(pool)

@@ -114,6 +114,8 @@ pub struct UserQuery {
     /// Only people carrying this tag (already normalised).
     pub tag: Option<String>,
     pub priority: Option<crate::crm::Priority>,
+    /// Only people matching a custom segment's criteria (`segments/`).
+    pub criteria: Option<std::sync::Arc<crate::segments::Node>>,
     pub sort: UserSort,
     pub cursor: Option<UserCursor>,
     pub limit: i64,
@@ -124,6 +126,7 @@ pub struct UserQuery {
 pub enum SqlValue {
     Text(String),
     Int(i64),
+    Real(f64),
 }
 
 impl SqlValue {
@@ -136,11 +139,13 @@ impl SqlValue {
         DB: sqlx::Database,
         String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
         i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     {
         for a in args {
             q = match a {
                 SqlValue::Text(s) => q.bind(s),
                 SqlValue::Int(i) => q.bind(i),
+                SqlValue::Real(f) => q.bind(f),
             };
         }
         q
@@ -153,9 +158,11 @@ pub const USER_COLUMNS: &str =
 const DAY_MS: i64 = 86_400_000;
 
 impl UserQuery {
-    /// SQL with `?` placeholders and the values to bind, in order.
-    pub fn to_sql(&self) -> (String, Vec<SqlValue>) {
-        let mut sql = format!("SELECT {USER_COLUMNS} FROM site_users WHERE project_id = ?");
+    /// SQL with `?` placeholders and the values to bind, in order. The
+    /// dialect matters only to custom segment criteria on traits.
+    pub fn to_sql(&self, dialect: crate::segments::Dialect) -> (String, Vec<SqlValue>) {
+        // `su`: the alias custom segment criteria refer to.
+        let mut sql = format!("SELECT {USER_COLUMNS} FROM site_users su WHERE project_id = ?");
         let mut args = vec![SqlValue::Text(self.project_id.clone())];
         let week = self.now_ms - 7 * DAY_MS;
         let month = self.now_ms - 30 * DAY_MS;
@@ -221,6 +228,10 @@ impl UserQuery {
                 SqlValue::Text(self.project_id.clone()),
                 SqlValue::Text(priority.as_str().to_owned()),
             ]);
+        }
+        if let Some(criteria) = &self.criteria {
+            sql.push_str(" AND ");
+            criteria.push_sql(dialect, &self.project_id, self.now_ms, &mut sql, &mut args);
         }
         let col = self.sort.column();
         if let Some(c) = &self.cursor {
@@ -308,12 +319,13 @@ mod tests {
             search: Some("50%_off".into()),
             tag: None,
             priority: None,
+            criteria: None,
             sort: UserSort::LastSeen,
             cursor: None,
             limit: 10,
             now_ms: 0,
         };
-        let (sql, args) = q.to_sql();
+        let (sql, args) = q.to_sql(crate::segments::Dialect::Sqlite);
         assert!(sql.contains("ESCAPE"));
         assert!(args.contains(&SqlValue::Text("%50\\%\\_off%".into())));
         assert_eq!(

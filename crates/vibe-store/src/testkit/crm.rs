@@ -98,6 +98,7 @@ pub async fn contact_fields_tags_and_filters(fx: Fixture) {
             search: search.map(str::to_owned),
             tag: tag.map(str::to_owned),
             priority,
+            criteria: None,
             sort: UserSort::FirstSeen,
             cursor: None,
             limit: 10,

@@ -35,6 +35,7 @@ pub async fn segments_search_and_pagination(fx: Fixture) {
         search: search.map(str::to_owned),
         tag: None,
         priority: None,
+        criteria: None,
         sort,
         cursor: None,
         limit,

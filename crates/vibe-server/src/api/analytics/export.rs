@@ -44,11 +44,14 @@ pub async fn users_csv(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let now = state.clock.now_ms();
-    let mut query = user_query(&access, &q, now, PAGE)?;
+    let mut query = user_query(&state, &access, &q, now, PAGE).await?;
     query.limit = PAGE;
     query.cursor = None;
     let today = ProjectTz::or_utc(&access.project.timezone).day_of(now);
-    let what = format!("users-{}", query.segment.as_str());
+    let what = match (&query.criteria, q.get("segment")) {
+        (Some(_), Some(sid)) => format!("users-segment-{sid}"),
+        _ => format!("users-{}", query.segment.as_str()),
+    };
     let header_line = csv::line([
         "user_id",
         "anonymous_id",

@@ -4,6 +4,7 @@
 pub mod sessions;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -11,6 +12,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use vibe_store::crm::Contact;
+use vibe_store::segments::{stored_criteria, Node};
 use vibe_store::users::{Segment, UserCursor, UserQuery, UserSort};
 use vibe_store::{ClientInfo, SiteUser};
 
@@ -50,21 +52,21 @@ impl From<SiteUser> for UserRow {
 }
 
 /// Parses `segment`, `q`, `sort`, `cursor` and `limit` into a query.
-pub fn user_query(
+/// `segment` is a built-in segment's name or the id of one of the project's
+/// custom segments (`api/segments`), whose criteria then filter the list.
+pub async fn user_query(
+    state: &AppState,
     access: &ProjectAccess,
     q: &HashMap<String, String>,
     now_ms: i64,
     default_limit: i64,
 ) -> ApiResult<UserQuery> {
-    let segment = match q.get("segment") {
-        None => Segment::All,
-        Some(s) => Segment::parse(s).ok_or_else(|| {
-            ApiError::field(
-                "invalid_field",
-                "segment",
-                "must be one of all, active, inactive, premium, trial, churned",
-            )
-        })?,
+    let (segment, criteria) = match q.get("segment") {
+        None => (Segment::All, None),
+        Some(s) => match Segment::parse(s) {
+            Some(builtin) => (builtin, None),
+            None => (Segment::All, Some(custom_segment(state, access, s).await?)),
+        },
     };
     let sort = match q.get("sort") {
         None => UserSort::LastSeen,
@@ -101,6 +103,7 @@ pub fn user_query(
         search,
         tag,
         priority,
+        criteria,
         sort,
         cursor,
         limit,
@@ -108,12 +111,37 @@ pub fn user_query(
     })
 }
 
+/// The criteria of the project's custom segment `sid`: an unknown id (or
+/// another project's) is a 400 naming `segment`.
+async fn custom_segment(
+    state: &AppState,
+    access: &ProjectAccess,
+    sid: &str,
+) -> ApiResult<Arc<Node>> {
+    let Some(segment) = state.store.get_segment(&access.project.id, sid).await? else {
+        return Err(ApiError::field(
+            "invalid_field",
+            "segment",
+            "must be one of all, active, inactive, premium, trial, churned or the id of a custom segment of this project",
+        ));
+    };
+    Ok(Arc::new(stored_criteria(&segment.criteria)?))
+}
+
+/// What the answer's `segment` says: the built-in's name or the custom id.
+pub fn segment_shown(query: &UserQuery, q: &HashMap<String, String>) -> Value {
+    match (&query.criteria, q.get("segment")) {
+        (Some(_), Some(sid)) => json!(sid),
+        _ => json!(query.segment),
+    }
+}
+
 pub async fn list(
     State(state): State<AppState>,
     access: ProjectAccess,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let mut query = user_query(&access, &q, state.clock.now_ms(), 50)?;
+    let mut query = user_query(&state, &access, &q, state.clock.now_ms(), 50).await?;
     let page_size = query.limit;
     // One extra row tells whether another page follows.
     query.limit += 1;
@@ -126,7 +154,7 @@ pub async fn list(
         .map(|u| query.cursor_after(u).encode());
     let users: Vec<UserRow> = users.into_iter().map(UserRow::from).collect();
     Ok(Json(
-        json!({ "users": users, "next_cursor": next_cursor, "segment": query.segment }),
+        json!({ "users": users, "next_cursor": next_cursor, "segment": segment_shown(&query, &q) }),
     ))
 }
 
