@@ -102,6 +102,63 @@ async fn revenue_through_track_with_conversion(backend: Backend) {
         rates["rates"],
         json!([{"base": "EUR", "currency": "USD", "day": day, "rate": 1.25}])
     );
+
+    // The profiles: what each spent in the reporting currency, the
+    // subscription, the payments, feature and token usage; the timeline.
+    let usage = json!({"batch": [
+        {"type": "event", "id": uuid(), "user_id": "ana", "name": "assessment_completed"},
+        {"type": "event", "id": uuid(), "user_id": "ana", "name": "assessment_completed"},
+        {"type": "event", "id": uuid(), "user_id": "ana", "name": "ai_usage",
+         "props": {"model": "gpt-x", "prompt_tokens": 120, "completion_tokens": 30, "cost_usd": 0.25}},
+    ]});
+    let res = app.post_bearer(&secret, TRACK, usage).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let ana = app.get_json(&owner, &format!("{base}/users/ana")).await;
+    assert_eq!(
+        (
+            &ana["currency"],
+            &ana["total_spent"],
+            &ana["unconverted_spent"]
+        ),
+        (&json!("EUR"), &json!(1000), &json!([]))
+    );
+    assert_eq!(
+        (
+            &ana["subscription"]["plan"],
+            &ana["subscription"]["status"],
+            &ana["subscription"]["interval"]
+        ),
+        (&json!("pro"), &json!("active"), &json!("year"))
+    );
+    assert!(ana["subscription"]["since"].is_i64(), "{ana}");
+    assert_eq!(ana["payments"].as_array().unwrap().len(), 1, "{ana}");
+    assert_eq!(ana["payments"][0]["payment_id"], "ch_1");
+    assert_eq!(ana["feature_usage"], json!({"assessment_completed": 2}));
+    assert_eq!(
+        (
+            &ana["token_usage"]["total_tokens"],
+            &ana["token_usage"]["calls"]
+        ),
+        (&json!(150), &json!(1))
+    );
+    assert_eq!(ana["token_usage"]["by_model"][0]["model"], "gpt-x");
+    // bob's payment was refunded; cy's JPY has no rate.
+    let bob = app.get_json(&owner, &format!("{base}/users/bob")).await;
+    assert_eq!(bob["total_spent"], 0);
+    assert_eq!(bob["payments"][0]["status"], "refunded");
+    assert_eq!(bob["subscription"], Value::Null);
+    let cy = app.get_json(&owner, &format!("{base}/users/cy")).await;
+    assert_eq!(
+        (&cy["total_spent"], &cy["unconverted_spent"]),
+        (&json!(0), &json!([{"currency": "JPY", "amount": 700}]))
+    );
+    let timeline = app
+        .get_json(&owner, &format!("{base}/users/ana/timeline"))
+        .await;
+    let types = sorted_strings(list(&timeline, "items"), "type");
+    // Two feature events and the subscription change; the payment once, as a
+    // payment; AI calls are summed on the profile, not listed.
+    assert_eq!(types, ["event", "event", "event", "payment"], "{timeline}");
 }
 
 async fn validation_names_the_field(backend: Backend) {

@@ -1,4 +1,5 @@
-//! A contact's timeline: their sessions (with pages), custom events and notes,
+//! A contact's timeline: their sessions (with pages), custom events, notes and
+//! payments,
 //! newest first, one keyset page at a time.
 //!
 //! Each kind of item is read by its own indexed query, at most one page of
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use crate::db::Db;
 use crate::people::{with_pages, EVENT_COLUMNS, SESSION_COLUMNS};
+use crate::revenue::PaymentRow;
 use crate::users::SessionWithPages;
 use crate::{SiteSession, StoreResult, StoredEvent};
 
@@ -25,10 +27,17 @@ pub enum TimelineKind {
     /// A backend's event without a session, found by the person's user id.
     ServerEvent,
     Note,
+    Payment,
 }
 
 impl TimelineKind {
-    const ALL: [Self; 4] = [Self::Session, Self::Event, Self::ServerEvent, Self::Note];
+    const ALL: [Self; 5] = [
+        Self::Session,
+        Self::Event,
+        Self::ServerEvent,
+        Self::Note,
+        Self::Payment,
+    ];
 
     fn rank(self) -> u8 {
         self as u8
@@ -68,6 +77,7 @@ pub enum TimelineItem {
     Session(SessionWithPages),
     Event(StoredEvent),
     Note(Note),
+    Payment(PaymentRow),
 }
 
 impl TimelineItem {
@@ -76,6 +86,7 @@ impl TimelineItem {
             Self::Session(s) => s.session.started_at,
             Self::Event(e) => e.ts,
             Self::Note(n) => n.created_at,
+            Self::Payment(p) => p.paid_at,
         }
     }
 
@@ -84,6 +95,7 @@ impl TimelineItem {
             Self::Session(s) => &s.session.id,
             Self::Event(e) => &e.id,
             Self::Note(n) => &n.id,
+            Self::Payment(p) => &p.payment_id,
         }
     }
 }
@@ -196,6 +208,23 @@ pub(crate) async fn timeline(
         notes
             .into_iter()
             .map(|n| (TimelineKind::Note, TimelineItem::Note(n))),
+    );
+
+    let (ts, all, id) = bound(TimelineKind::Payment);
+    let sql = format!(
+        "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
+         refunded_at, refund_day, event_id FROM payments p
+         WHERE p.project_id = $1 AND p.site_user_id = $2 AND {}
+         ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT $6",
+        after("p.paid_at", "p.payment_id")
+    );
+    let payments: Vec<PaymentRow> = db
+        .all(&sql, (project_id, site_user_id, ts, all, id, fetch))
+        .await?;
+    items.extend(
+        payments
+            .into_iter()
+            .map(|p| (TimelineKind::Payment, TimelineItem::Payment(p))),
     );
 
     // Stable: each kind's rows keep the database's order within a millisecond.

@@ -5,6 +5,7 @@
 
 pub mod ingest;
 mod model;
+pub mod person;
 pub mod report;
 
 use async_trait::async_trait;
@@ -173,6 +174,16 @@ pub trait RevenueStore: HasDb {
                 from_ms,
             },
         ))
+    }
+
+    /// A person's spending, subscription and latest payments (the profile).
+    async fn person_revenue(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+    ) -> StoreResult<person::PersonRevenue> {
+        let currency = self.revenue_currency(project_id).await?;
+        person::person_revenue(self.db(), project_id, site_user_id, currency).await
     }
 
     /// A person's latest payments, newest first.

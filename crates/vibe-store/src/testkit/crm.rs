@@ -335,7 +335,7 @@ fn tag_counts(expected: &[(&str, i64)]) -> Vec<TagCount> {
 }
 
 /// The timeline merges sessions (with pages), custom events (in a session, or
-/// a backend's without one), and notes, newest first; pages of two follow
+/// a backend's without one), notes and payments (not also as events), newest first; pages of two follow
 /// each other without gaps or repeats, ties broken by kind.
 pub async fn timeline_merges_kinds_newest_first(fx: Fixture) {
     let p = fx.project("Shop").await;
@@ -348,6 +348,12 @@ pub async fn timeline_merges_kinds_newest_first(fx: Fixture) {
             pageview("a", "s2", T0 + 10_000, "https://shop.example/pricing").into(),
             event("a", "s2", T0 + 10_000, "viewed_plan").into(),
             server_event("u-a", T0 + 20_000, "renewed").into(),
+            server_event("u-a", T0 + 12_000, "payment")
+                .with(
+                    "props",
+                    json!({"payment_id": "pay-1", "amount": 4900, "currency": "USD"}),
+                )
+                .into(),
         ]
     };
     fx.ingest_history(&p, vec![history()]).await;
@@ -369,6 +375,7 @@ pub async fn timeline_merges_kinds_newest_first(fx: Fixture) {
         }
         TimelineItem::Event(e) => format!("event {}", e.name.as_deref().unwrap_or("")),
         TimelineItem::Note(n) => format!("note {}", n.body),
+        TimelineItem::Payment(p) => format!("payment {} {}", p.payment_id, p.amount),
     };
     let mut seen = Vec::new();
     let mut cursor = None;
@@ -396,18 +403,20 @@ pub async fn timeline_merges_kinds_newest_first(fx: Fixture) {
         [
             "event renewed",
             "note called",
+            "payment pay-1 4900",
             "session s2 /pricing",
             "event viewed_plan",
             "event clicked",
             "session s1 /",
         ]
     );
-    assert_eq!(pages, 3);
+    assert_eq!(pages, 4);
 
-    // Without the user id, the backend's event is not found; nothing of another
+    // Without the user id, the backend's event is not found (the payment,
+    // attributed to the person at ingest, still is); nothing of another
     // person or project shows.
     let page = fx.timeline(&p.id, "a", None, None, 50).await.unwrap();
-    assert_eq!(page.items.len(), 5);
+    assert_eq!(page.items.len(), 6);
     let nobody = fx.timeline(&p.id, "nobody", None, None, 50).await.unwrap();
     assert!(nobody.items.is_empty() && nobody.next_cursor.is_none());
 }

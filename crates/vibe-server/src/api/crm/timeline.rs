@@ -1,5 +1,6 @@
 //! `GET /api/v1/projects/{id}/users/{uid}/timeline?cursor=&limit=`: a
-//! contact's sessions (with pages), custom events and notes, newest first.
+//! contact's sessions (with pages), custom events, notes and payments,
+//! newest first.
 
 use std::collections::HashMap;
 
@@ -61,7 +62,7 @@ fn item_json(item: &TimelineItem) -> Value {
                 .and_then(|p| serde_json::from_str(p).ok())
                 .unwrap_or(Value::Null);
         }
-        TimelineItem::Note(_) => {}
+        TimelineItem::Note(_) | TimelineItem::Payment(_) => {}
     }
     v
 }

@@ -17,8 +17,8 @@ use vibe_store::users::{Segment, UserCursor, UserQuery, UserSort};
 use vibe_store::{ClientInfo, SiteUser};
 
 use super::person::Person;
-use crate::api::crm;
 use crate::api::query::int_in;
+use crate::api::{ai_usage, crm};
 use crate::auth::ProjectAccess;
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
@@ -193,7 +193,8 @@ pub async fn profile(
     profile_body(&state, &access, user, contact).await.map(Json)
 }
 
-/// A profile: the person as listed, their session count and CRM fields.
+/// A profile: the person as listed, their sessions, CRM fields, feature and
+/// token usage, and revenue.
 pub(crate) async fn profile_body(
     state: &AppState,
     access: &ProjectAccess,
@@ -204,9 +205,35 @@ pub(crate) async fn profile_body(
         .store
         .user_session_totals(&access.project.id, &user.id)
         .await?;
+    let (project, person) = (access.project.id.as_str(), user.id.as_str());
+    let features = state.store.person_feature_usage(project, person).await?;
+    let ai = state.store.person_ai_usage(project, person).await?;
+    let revenue = state.store.person_revenue(project, person).await?;
     let mut v = json!(UserRow::from(user));
     v["total_sessions"] = json!(sessions.total_sessions);
     v["avg_session_s"] = json!(sessions.avg_session_s);
+    // Event name → count (an object, so keyed by name).
+    let feature_usage: serde_json::Map<String, Value> = features
+        .into_iter()
+        .map(|f| (f.name, json!(f.events)))
+        .collect();
+    v["feature_usage"] = Value::Object(feature_usage);
+    let mut token_usage = ai_usage::totals_json(&ai.totals);
+    token_usage["by_model"] = ai
+        .by_model
+        .iter()
+        .map(|m| {
+            let mut row = ai_usage::totals_json(&m.totals);
+            row["model"] = json!(m.model);
+            row
+        })
+        .collect();
+    v["token_usage"] = token_usage;
+    v["currency"] = json!(revenue.currency);
+    v["total_spent"] = json!(revenue.total_spent);
+    v["unconverted_spent"] = json!(revenue.unconverted);
+    v["subscription"] = json!(revenue.subscription);
+    v["payments"] = json!(revenue.payments);
     if let (Value::Object(out), Value::Object(crm)) = (&mut v, crm::contact::fields(contact)) {
         out.extend(crm);
     }
