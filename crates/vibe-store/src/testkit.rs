@@ -50,6 +50,7 @@ where
     rollups::rollups_follow_ingest(fx().await).await;
     rollups::rollups_follow_merges(fx().await).await;
     rollups::rebuild_matches_incremental(fx().await).await;
+    rollups::signups_count_new_user_ids_once(fx().await).await;
     retention::retention_follows_ingest(fx().await).await;
     people::segments_search_and_pagination(fx().await).await;
     people::profiles_and_session_history(fx().await).await;

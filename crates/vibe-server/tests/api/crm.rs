@@ -504,7 +504,76 @@ fn urlencoding(s: &str) -> String {
         .collect()
 }
 
+/// The overview in one call: people, today's sessions and signups, revenue,
+/// top features and this month's tokens, from the same rollups as the pages.
+async fn overview_sums_up_the_crm(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", p.id);
+    let empty = app.get_json(&owner, &format!("{base}/crm/overview")).await;
+    assert_eq!(
+        (
+            &empty["total_users"],
+            &empty["signups_today"],
+            &empty["revenue"]["total"]
+        ),
+        (&json!(0), &json!(0), &json!(0))
+    );
+    assert_eq!(empty["top_features"], json!([]));
+    assert_eq!(empty["retention"]["day1"], Value::Null);
+
+    people(&app, &p.write_key, &[("a1", "ana"), ("b1", "bob")]).await;
+    app.collect_ok(
+        &p.write_key,
+        vec![pageview("c1", "s-c1", "https://shop.example/")],
+    )
+    .await;
+    let secret = app.secret_key(&owner, &p.id, "backend").await;
+    let batch = json!({"batch": [
+        {"type": "event", "id": uuid(), "user_id": "ana", "name": "payment",
+         "props": {"payment_id": "pay_1", "amount": 1999, "currency": "USD"}},
+        {"type": "event", "id": uuid(), "user_id": "ana", "name": "report_built"},
+        {"type": "event", "id": uuid(), "user_id": "ana", "name": "ai_usage",
+         "props": {"model": "m1", "prompt_tokens": 10, "completion_tokens": 5}},
+    ]});
+    let res = app.post_bearer(&secret, "/api/v1/track", batch).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+
+    let o = app.get_json(&owner, &format!("{base}/crm/overview")).await;
+    assert_eq!(
+        (&o["total_users"], &o["new_users"], &o["active_users"]),
+        (&json!(3), &json!(3), &json!(3)),
+        "{o}"
+    );
+    assert_eq!(
+        (&o["sessions_today"], &o["signups_today"]),
+        (&json!(3), &json!(2))
+    );
+    assert!(o["online_now"].as_i64().unwrap() >= 1, "{o}");
+    assert_eq!(o["currency"], "USD");
+    assert_eq!(
+        (
+            &o["revenue"]["total"],
+            &o["revenue"]["this_month"],
+            &o["revenue"]["paying_users"]
+        ),
+        (&json!(1999), &json!(1999), &json!(1))
+    );
+    assert_eq!(o["top_features"][0]["name"], "report_built");
+    assert_eq!(o["tokens_this_month"]["total_tokens"], 15);
+    assert!(
+        o.get("retention").is_some_and(|r| r.get("day7").is_some()),
+        "{o}"
+    );
+
+    let viewer = app.as_role(Role::Viewer).await;
+    let res = app.get(&viewer, &format!("{base}/crm/overview")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 crate::on_both_backends!(
+    overview_sums_up_the_crm,
     timeline_pages_and_refuses_foreign_cursors,
     agents_edit_contacts_and_delete_only_their_own_notes,
     contact_fields_tags_and_filters,

@@ -13,10 +13,10 @@ use crate::ingest::shaped_chunks;
 use crate::StoreResult;
 use rollup::{DailyStats, RollupInputs, SessionState};
 
-const DAILY_STATS: &str = "SELECT day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned
+const DAILY_STATS: &str = "SELECT day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned, signups
      FROM daily_stats
      WHERE project_id = $1 AND day >= $2 AND day <= $3
-       AND (active_users <> 0 OR new_users <> 0 OR sessions <> 0 OR pageviews <> 0 OR events <> 0 OR churn_base <> 0)
+       AND (active_users <> 0 OR new_users <> 0 OR sessions <> 0 OR pageviews <> 0 OR events <> 0 OR churn_base <> 0 OR signups <> 0)
      ORDER BY day";
 const ONLINE_AT: &str = "SELECT COUNT(*) FROM site_sessions
      WHERE project_id = $1 AND started_at > $2 - 86400000 AND started_at <= $2
@@ -36,11 +36,13 @@ const ROLLUP_EVENTS: &str = "SELECT e.ts, e.kind, COALESCE(a.site_user_id, u.id,
      LEFT JOIN site_user_aliases a ON a.project_id = e.project_id AND a.anonymous_id = e.anonymous_id
      LEFT JOIN site_users u ON e.anonymous_id IS NULL AND u.project_id = e.project_id AND u.user_id = e.user_id
      WHERE e.project_id = $1 AND e.ts >= $2 AND e.ts < $3";
+/// When each user id was first sent in a stored message (a signup).
+const SIGNUP_TIMES: &str = "SELECT MIN(ts) FROM user_events
+     WHERE project_id = $1 AND user_id IS NOT NULL GROUP BY user_id";
 const ROLLUP_SESSIONS: &str = "SELECT started_at, last_seen_at, page_count FROM site_sessions
      WHERE project_id = $1 AND started_at >= $2 AND started_at < $3";
 const ROLLUP_FIRST_SEEN: &str =
     "SELECT first_seen FROM site_users WHERE project_id = $1 AND first_seen >= $2 AND first_seen < $3";
-const INSERT_DAILY_STATS: &str = "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned) ";
 const RESET_CHURN: &str = "UPDATE daily_stats SET churn_base = 0, churned = 0 WHERE project_id = $1 AND day >= $2 AND day <= $3";
 const UPSERT_CHURN: &str = "INSERT INTO daily_stats (project_id, day, churn_base, churned) VALUES ($1, $2, $3, $4)
      ON CONFLICT (project_id, day) DO UPDATE SET churn_base = excluded.churn_base, churned = excluded.churned";
@@ -113,6 +115,11 @@ pub trait AnalyticsStore: HasDb {
         })
     }
 
+    /// The first time each user id of a project was sent (rebuild input).
+    async fn signup_times(&self, project_id: &str) -> StoreResult<Vec<i64>> {
+        self.db().scalars(SIGNUP_TIMES, (project_id,)).await
+    }
+
     /// Replaces `daily_stats` and `user_days` for `from_day..=to_day` in one transaction.
     async fn replace_rollups(
         &self,
@@ -135,7 +142,7 @@ pub trait AnalyticsStore: HasDb {
                 .await?;
             }
             for chunk in shaped_chunks(stats) {
-                let mut q = sqlx::QueryBuilder::<DB>::new(INSERT_DAILY_STATS);
+                let mut q = sqlx::QueryBuilder::<DB>::new(crate::ingest::io::INSERT_DAILY_STATS);
                 q.push_values(chunk, |mut b, s| {
                     b.push_bind(project_id).push_bind(&s.day);
                     for count in s.counts.columns() {

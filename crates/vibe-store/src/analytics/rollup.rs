@@ -41,6 +41,8 @@ pub struct DailyDelta {
     pub churn_base: i64,
     #[serde(skip)]
     pub churned: i64,
+    /// User ids seen for the first time that day (the overview's signups).
+    pub signups: i64,
 }
 
 impl DailyDelta {
@@ -49,7 +51,7 @@ impl DailyDelta {
     }
 
     /// The counters in the column order of `ingest::io::INSERT_DAILY_STATS`.
-    pub fn columns(&self) -> [&i64; 9] {
+    pub fn columns(&self) -> [&i64; 10] {
         [
             &self.active_users,
             &self.new_users,
@@ -60,6 +62,7 @@ impl DailyDelta {
             &self.bounces,
             &self.churn_base,
             &self.churned,
+            &self.signups,
         ]
     }
 
@@ -73,6 +76,7 @@ impl DailyDelta {
         self.bounces += sign * o.bounces;
         self.churn_base += sign * o.churn_base;
         self.churned += sign * o.churned;
+        self.signups += sign * o.signups;
     }
 }
 
@@ -166,6 +170,11 @@ impl Deltas {
     /// Adds (`sign` = 1) or removes (−1) a person counted as new on their first day.
     pub fn new_user(&mut self, project: &str, tz: &ProjectTz, first_seen: i64, sign: i64) {
         self.entry(project, tz.day_of(first_seen)).new_users += sign;
+    }
+
+    /// A user id the project had never seen, first sent at `ts`.
+    pub fn signup(&mut self, project: &str, tz: &ProjectTz, ts: i64) {
+        self.entry(project, tz.day_of(ts)).signups += 1;
     }
 
     pub fn active_user(&mut self, project: &str, day: &str, sign: i64) {
@@ -307,6 +316,7 @@ pub async fn rebuild(
     let tz = ProjectTz::or_utc(&project.timezone);
     let days = vibe_core::day::days_between(from, to);
     let mut written = 0;
+    let signups = store.signup_times(&project.id).await?;
     for week in days.chunks(7) {
         let (first, last) = (week[0], week[week.len() - 1]);
         let from_ms = tz.start_of(first);
@@ -344,6 +354,9 @@ pub async fn rebuild(
         }
         for f in &inputs.first_seen {
             row(&mut stats, tz.day_of(*f)).new_users += 1;
+        }
+        for s in signups.iter().filter(|s| (from_ms..to_ms).contains(*s)) {
+            row(&mut stats, tz.day_of(*s)).signups += 1;
         }
         let stats: Vec<DailyStats> = stats.into_values().collect();
         let user_days: Vec<(String, String)> = user_days.into_iter().collect();

@@ -571,6 +571,10 @@ const EVENT_PEOPLE: &str = "su.id IN (SELECT COALESCE(a.site_user_id, u.id) FROM
      LEFT JOIN site_user_aliases a ON a.project_id = e.project_id AND a.anonymous_id = e.anonymous_id
      LEFT JOIN site_users u ON e.anonymous_id IS NULL AND u.project_id = e.project_id AND u.user_id = e.user_id
      WHERE e.project_id = ? AND e.kind = 'event' AND e.name = ?";
+/// `person_features` (kept at ingest, moved by merges), by its
+/// `(project_id, name, events)` index.
+const FEATURE_PEOPLE: &str = "su.id IN (SELECT f.site_user_id FROM person_features f
+     WHERE f.project_id = ? AND f.name = ? AND f.events >= ?";
 const EVENT_PEOPLE_END: &str = " AND COALESCE(a.site_user_id, u.id) IS NOT NULL
      GROUP BY COALESCE(a.site_user_id, u.id) HAVING COUNT(*) >= ?)";
 
@@ -643,14 +647,30 @@ impl Condition {
                 min_count,
                 within_days,
             } => {
-                sql.push_str(EVENT_PEOPLE);
-                args.extend([project(), text(name)]);
-                if let Some(d) = within_days {
-                    sql.push_str(" AND e.ts >= ?");
-                    args.push(SqlValue::Int(now_ms.saturating_sub(d * DAY_MS)));
+                // The per-person counter answers "ever, N times" and "at
+                // least once within N days" from its index; counting several
+                // events within a window (and reserved names, which it does
+                // not count) needs the events themselves.
+                let cutoff = within_days.map(|d| now_ms.saturating_sub(d * DAY_MS));
+                if !vibe_core::reserved::is_reserved(name) && (cutoff.is_none() || *min_count <= 1)
+                {
+                    sql.push_str(FEATURE_PEOPLE);
+                    args.extend([project(), text(name), SqlValue::Int(*min_count)]);
+                    if let Some(cutoff) = cutoff {
+                        sql.push_str(" AND f.last_ts >= ?");
+                        args.push(SqlValue::Int(cutoff));
+                    }
+                    sql.push(')');
+                } else {
+                    sql.push_str(EVENT_PEOPLE);
+                    args.extend([project(), text(name)]);
+                    if let Some(cutoff) = cutoff {
+                        sql.push_str(" AND e.ts >= ?");
+                        args.push(SqlValue::Int(cutoff));
+                    }
+                    sql.push_str(EVENT_PEOPLE_END);
+                    args.push(SqlValue::Int(*min_count));
                 }
-                sql.push_str(EVENT_PEOPLE_END);
-                args.push(SqlValue::Int(*min_count));
             }
             // `payments` and `subscriptions` belong to the revenue domain
             // (migration 0011, docs/architecture.md).

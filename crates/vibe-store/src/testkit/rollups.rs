@@ -209,6 +209,7 @@ pub async fn rebuild_matches_incremental(fx: Fixture) {
     let incremental_retention = fx.retention_all_cells(&p.id).await.unwrap();
     assert!(incremental_retention.iter().any(|c| c.offset_days > 0));
     assert!(incremental.len() >= 9 && incremental.iter().any(|r| r.counts.new_users > 0));
+    assert!(incremental.iter().any(|r| r.counts.signups > 0));
     assert_churn_matches(&*fx, &p, from, to).await;
 
     let (f, t) = (
@@ -233,4 +234,45 @@ pub async fn rebuild_matches_incremental(fx: Fixture) {
         incremental,
         "rebuild is idempotent"
     );
+}
+
+/// A signup is a user id the project had never seen, on the local day of its
+/// first stored message: a second device of the same user, a retried
+/// message or a later identify are not signups; a backend's first event for
+/// a new user is. The rebuild finds the same days.
+pub async fn signups_count_new_user_ids_once(fx: Fixture) {
+    let p = fx.project("Site").await;
+    let day_ms = 86_400_000;
+    fx.ingest(
+        &p,
+        [
+            identify("a", "s1", T0, "u1"),
+            identify("b", "s2", T0 + 1_000, "u1"),
+            server_event("u2", T0 + 2_000, "renewed"),
+            heartbeat("h", "s9", T0 + 3_000),
+        ],
+    )
+    .await;
+    let next_day: Vec<Message> = vec![
+        identify("c", "s3", T0 + day_ms, "u1").into(),
+        identify("d", "s4", T0 + day_ms + 5, "u3").into(),
+        pageview("d", "s4", T0 + day_ms + 9, "/")
+            .with("user_id", "u3")
+            .into(),
+    ];
+    let outcome = fx.ingest_jobs(&[job(&p, next_day.clone())]).await;
+    assert_eq!(outcome[0].accepted, 3);
+    let retry = fx.ingest_jobs(&[job(&p, next_day)]).await;
+    assert_eq!(retry[0].duplicates, 3);
+
+    let (d0, d1) = ("2027-01-15", "2027-01-16");
+    let rows = fx.daily_stats(&p.id, d0, d1).await.unwrap();
+    assert_eq!((day(&rows, d0).signups, day(&rows, d1).signups), (2, 1));
+
+    let (f, t) = (
+        vibe_core::day::parse_day(d0).unwrap(),
+        vibe_core::day::parse_day(d1).unwrap(),
+    );
+    rollup::rebuild(&*fx, &p, f, t).await.unwrap();
+    assert_eq!(fx.daily_stats(&p.id, d0, d1).await.unwrap(), rows);
 }

@@ -515,8 +515,8 @@ pub async fn revenue_conditions(fx: Fixture) {
             .await
             .unwrap();
     }
-    let sub = "INSERT INTO subscriptions (project_id, subscription_id, site_user_id, plan, status, amount, currency, \"interval\", started_at, updated_at)
-         VALUES ($1, $2, $3, 'pro', $4, 1000, 'EUR', 'month', $5, $5)";
+    let sub = "INSERT INTO subscriptions (project_id, subscription_id, site_user_id, plan, status, amount, currency, \"interval\", started_at, updated_at, last_event_id)
+         VALUES ($1, $2, $3, 'pro', $4, 1000, 'EUR', 'month', $5, $5, $2)";
     for (project, id, person, status) in [
         (&p.id, "sub-1", "ana", "active"),
         (&p.id, "sub-2", "bob", "canceled"),

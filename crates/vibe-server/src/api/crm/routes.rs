@@ -3,7 +3,7 @@
 
 use vibe_store::Role::{Agent, Viewer};
 
-use super::{contact, notes, tags, timeline};
+use super::{contact, notes, overview, tags, timeline};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, PATCH, POST};
 
 pub fn routes() -> Vec<ProjectRoute> {
@@ -11,6 +11,7 @@ pub fn routes() -> Vec<ProjectRoute> {
         // GET of the same path is the profile, in the people domain's table.
         at("/users/{uid}").on(PATCH, Agent, contact::patch),
         at("/tags").on(GET, Viewer, tags::list),
+        at("/crm/overview").on(GET, Viewer, overview::overview),
         at("/users/{uid}/notes")
             .on(GET, Viewer, notes::list)
             .on(POST, Agent, notes::create),

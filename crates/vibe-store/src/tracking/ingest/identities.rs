@@ -87,6 +87,11 @@ pub async fn resolve_identities<I: IngestIo>(
             Some(q) => q.clone(),
             None => {
                 let q = io.person_of_user(project, &uid).await?;
+                // A user id no person has: a signup, on the day of its first
+                // stored message (what `vibe stats rebuild` can see again).
+                if q.is_none() && m.kind.is_stored_event() {
+                    ids.deltas.signup(project, tzs.get(project), m.ts);
+                }
                 ids.by_user.insert(ukey.clone(), q.clone());
                 if let Some(q) = &q {
                     ids.user_of

@@ -220,8 +220,8 @@ pub const MOVE_PERSON: [&str; 19] = [
 ];
 pub const DELETE_PERSON: &str = "DELETE FROM site_users WHERE project_id = $1 AND id = $2";
 
-pub const INSERT_DAILY_STATS: &str = "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned) ";
-pub const DAILY_STATS_COLUMNS: usize = 11;
+pub const INSERT_DAILY_STATS: &str = "INSERT INTO daily_stats (project_id, day, active_users, new_users, sessions, pageviews, events, session_ms, bounces, churn_base, churned, signups) ";
+pub const DAILY_STATS_COLUMNS: usize = 12;
 pub const ON_DAILY_STATS_CONFLICT: &str = " ON CONFLICT (project_id, day) DO UPDATE SET
     churn_base = daily_stats.churn_base + excluded.churn_base,
     churned = daily_stats.churned + excluded.churned,
@@ -231,7 +231,8 @@ pub const ON_DAILY_STATS_CONFLICT: &str = " ON CONFLICT (project_id, day) DO UPD
     pageviews = daily_stats.pageviews + excluded.pageviews,
     events = daily_stats.events + excluded.events,
     session_ms = daily_stats.session_ms + excluded.session_ms,
-    bounces = daily_stats.bounces + excluded.bounces";
+    bounces = daily_stats.bounces + excluded.bounces,
+    signups = daily_stats.signups + excluded.signups";
 
 pub const INSERT_PEOPLE: &str = "INSERT INTO site_users (project_id, id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count) ";
 pub const PEOPLE_COLUMNS: usize = 14;
