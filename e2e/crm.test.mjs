@@ -117,9 +117,17 @@ test('revenue, retention and features & AI in Chromium', { timeout: 180_000 }, a
 
   await t.test('the revenue page shows the totals, MRR, plans and churn', async () => {
     await page.goto(vibe + '/');
+    // `vibe serve` made a default project too: pick ours.
+    await page.getByLabel('Project').selectOption(project.id);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Revenue' }).click();
     await page.getByRole('heading', { name: 'Revenue', level: 1 }).waitFor();
-    await page.getByTestId('stat-total').locator('.metric-value').waitFor();
+    await page
+      .getByTestId('stat-total')
+      .locator('.metric-value')
+      .waitFor({ timeout: 15_000 })
+      .catch(async (e) => {
+        throw new Error(`${e.message}\n--- page ---\n${await page.locator('main').textContent()}${diagnostics()}`);
+      });
     assert.match(await text('stat-total'), /\$117\.00/);
     assert.match(await text('stat-mrr'), /\$49\.00/);
     assert.match(await text('stat-paying'), /3/);
