@@ -10,6 +10,9 @@ import { Integration } from './screens/Integration';
 import { Login, Setup } from './screens/Login';
 import { Overview, preloadChart } from './screens/Overview';
 import { Settings } from './screens/Settings';
+import { Revenue } from './screens/Revenue';
+import { Retention } from './screens/Retention';
+import { FeaturesAi } from './screens/FeaturesAi';
 
 const PROJECT_KEY = 'vibe.project';
 
@@ -24,6 +27,9 @@ function loadProjects() {
 
 const NAV = [
   { path: '/', label: 'Overview' },
+  { path: '/revenue', label: 'Revenue' },
+  { path: '/retention', label: 'Retention' },
+  { path: '/features', label: 'Features & AI' },
   { path: '/integration', label: 'Integration' },
   { path: '/settings', label: 'Settings' },
 ];
@@ -122,6 +128,12 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
           </div>
         ) : path === '/integration' ? (
           <Integration key={current.id} project={current} live={live} onProjectChanged={changed} />
+        ) : path === '/revenue' ? (
+          <Revenue key={current.id} project={current} />
+        ) : path === '/retention' ? (
+          <Retention key={current.id} project={current} />
+        ) : path === '/features' ? (
+          <FeaturesAi key={current.id} project={current} />
         ) : path === '/settings' ? (
           <Settings key={current.id} project={current} onProjectChanged={changed} />
         ) : (

@@ -2,7 +2,7 @@
 // {"error":{"code","message","field"}} shape; a 401 on a signed-in call tells
 // the app that the session is gone (see onSessionExpired).
 import type {
-  Account, ApiToken, DailyStat, Funnel, FunnelStepDef, FunnelStepResult, Member, Metrics,
+  Account, AiUsage, ApiToken, DailyStat, Features, Retention, Revenue, Funnel, FunnelStepDef, FunnelStepResult, Member, Metrics,
   Project, Role, Segment, SiteUser, StoredEvent, UserSession, Visitor,
 } from './types';
 
@@ -121,6 +121,14 @@ export const api = {
   user: (id: string, uid: string) => request<SiteUser>(`${p(id)}/users/${encodeURIComponent(uid)}`),
   userSessions: (id: string, uid: string) =>
     request<{ sessions: UserSession[] }>(`${p(id)}/users/${encodeURIComponent(uid)}/sessions?limit=20`),
+
+  revenue: (id: string, from?: string, to?: string, interval: 'day' | 'month' = 'month') =>
+    request<Revenue>(`${p(id)}/revenue${qs({ from, to, interval })}`),
+  retention: (id: string, cohort: 'day' | 'week' = 'day', from?: string, to?: string) =>
+    request<Retention>(`${p(id)}/retention${qs({ cohort, from, to })}`),
+  features: (id: string, from?: string, to?: string) => request<Features>(`${p(id)}/features${qs({ from, to })}`),
+  aiUsage: (id: string, from?: string, to?: string, limit = 20, offset = 0) =>
+    request<AiUsage>(`${p(id)}/ai-usage${qs({ from, to, limit, offset })}`),
 
   members: (id: string) => request<{ members: Member[] }>(`${p(id)}/members`),
   addMember: (id: string, email: string, role: Role) =>

@@ -171,3 +171,85 @@ export interface StoredEvent {
   path: string | null;
   ts: number;
 }
+
+// ---- Revenue, retention, features, AI usage (issue 11) ----
+
+export interface MoneyAmount {
+  currency: string;
+  amount: number;
+}
+
+export interface Revenue {
+  currency: string;
+  from: string;
+  to: string;
+  interval: 'day' | 'month';
+  /** Minor units (cents) of `currency`, as are all amounts here. */
+  total: number;
+  refunds: number;
+  net: number;
+  mrr: number;
+  arpu: number | null;
+  paying_users: number;
+  active_users: number;
+  by_plan: { plan: string | null; revenue: number; mrr: number; subscribers: number }[];
+  series: { period: string; revenue: number }[];
+  subscription_churn: { active_at_start: number; canceled: number; rate_pct: number | null };
+  unconverted: MoneyAmount[];
+  unconverted_mrr: MoneyAmount[];
+}
+
+export type RetentionDay = '1' | '7' | '30';
+
+export interface RetentionCohort {
+  cohort: string;
+  size: number;
+  retained: Record<RetentionDay, number | null>;
+  pct: Record<RetentionDay, number | null>;
+}
+
+export interface Retention {
+  cohort: 'day' | 'week';
+  from: string;
+  to: string;
+  timezone: string;
+  cohorts: RetentionCohort[];
+  overall: { day1: number | null; day7: number | null; day30: number | null };
+}
+
+export interface Feature {
+  name: string;
+  total: number;
+  unique_people: number;
+  share_of_active_pct: number | null;
+  daily: { day: string; count: number }[];
+}
+
+export interface Features {
+  from: string;
+  to: string;
+  timezone: string;
+  active_people: number;
+  features: Feature[];
+}
+
+export interface AiSums {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+}
+
+export interface AiUsage {
+  from: string;
+  to: string;
+  timezone: string;
+  totals: AiSums;
+  by_model: (AiSums & { model: string })[];
+  by_user: (AiSums & { user: { id: string; user_id: string | null; email: string | null; name: string | null } })[];
+  users_total: number;
+  limit: number;
+  offset: number;
+  daily: (AiSums & { day: string })[];
+}

@@ -66,3 +66,28 @@ export function displayName(v: { email?: string | null; name?: string | null; us
   const anon = v.anonymous_id ?? 'unknown';
   return { primary: `Anonymous ${anon.slice(0, 8)}`, secondary: null, anonymous: true };
 }
+
+/** An amount in minor units (cents) of `currency`, e.g. 123456 USD → "$1,234.56". */
+export function fmtMoney(minor: number, currency: string): string {
+  const code = (currency || 'USD').toUpperCase();
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).format(minor / 10 ** digits);
+  } catch {
+    return `${(minor / 100).toFixed(2)} ${code}`;
+  }
+}
+
+/** A percentage or "–" when there is none (a day not reached yet, an empty cohort). */
+export const fmtPct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${v.toFixed(1)}%`);
+
+export const fmtUsd = (v: number) =>
+  `$${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: v !== 0 && Math.abs(v) < 1 ? 4 : 2 })}`;
+
+/** Compact token counts: 1234 → "1,234", 2_500_000 → "2.5M". */
+export function fmtCompact(n: number): string {
+  if (Math.abs(n) >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  return fmtInt(n);
+}

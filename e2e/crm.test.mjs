@@ -1,0 +1,178 @@
+// Browser end-to-end test of the revenue, retention and features & AI screens
+// against the real `vibe` binary. The data is sent the way a customer's server
+// would: reserved `payment`, `subscription` and `ai_usage` events and custom
+// events through `POST /api/v1/track` with a project secret key, dated in the
+// past. Writes docs/screenshots/revenue.png, retention.png and features.png.
+//
+//   make web && cargo build --bin vibe && bash scripts/ensure-chromium.sh
+//   cd e2e && npm ci && VIBE_BIN=../target/debug/vibe node --test crm.test.mjs
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, launchChromium, poll as pollFor, recordPage } from './helpers.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const VIBE_BIN = process.env.VIBE_BIN ? path.resolve(process.env.VIBE_BIN) : path.join(ROOT, 'target/debug/vibe');
+const SHOTS = path.join(ROOT, 'docs/screenshots');
+const EMAIL = 'admin@example.com';
+const PASSWORD = 'correct-horse-battery';
+const DAY = 86_400_000;
+
+const serverLog = [];
+const browserLog = [];
+const tail = (lines, n = 40) => lines.slice(-n).join('\n') || '(empty)';
+const diagnostics = () => `\n--- browser ---\n${tail(browserLog)}\n--- vibe serve ---\n${tail(serverLog)}`;
+const poll = (what, fn, ms = 15_000) => pollFor(what, fn, { ms, diagnostics });
+
+test('revenue, retention and features & AI in Chromium', { timeout: 180_000 }, async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vibe-crm-'));
+  const port = await freePort();
+  const vibe = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, VIBE_ADDR: `127.0.0.1:${port}`, VIBE_DATA_DIR: dataDir, VIBE_ADMIN_EMAIL: EMAIL, VIBE_ADMIN_PASSWORD: PASSWORD };
+  const server = spawn(VIBE_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = (chunk) => serverLog.push(...String(chunk).trimEnd().split('\n'));
+  server.stdout.on('data', log);
+  server.stderr.on('data', log);
+  let browser;
+  t.after(async () => {
+    await browser?.close().catch(() => {});
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      const exited = new Promise((r) => server.once('exit', r));
+      if (!(await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]))) server.kill('SIGKILL');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  await poll('GET /readyz -> 200', async () => (await fetch(`${vibe}/readyz`).catch(() => null))?.status === 200, 30_000);
+
+  let cookie = '';
+  const api = async (method, p, body, headers = {}) => {
+    const res = await fetch(vibe + p, {
+      method,
+      headers: { cookie, origin: vibe, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body && JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: res.status, json, headers: res.headers, text };
+  };
+
+  // Sign in, create the project (UTC, so days are predictable) and mint a secret key.
+  const login = await api('POST', '/api/v1/auth/login', { email: EMAIL, password: PASSWORD });
+  assert.equal(login.status, 200, login.text);
+  cookie = login.headers.getSetCookie().find((c) => c.startsWith('vibe_session=')).split(';')[0];
+  const created = await api('POST', '/api/v1/projects', { name: 'Paid app' });
+  assert.equal(created.status, 201, created.text);
+  const project = created.json;
+  assert.equal((await api('PATCH', `/api/v1/projects/${project.id}`, { timezone: 'UTC' })).status, 200);
+  const key = await api('POST', `/api/v1/projects/${project.id}/keys`, { name: 'e2e backend' });
+  assert.equal(key.status, 201, key.text);
+  const secret = key.json.secret;
+  assert.match(secret, /^sk_/);
+
+  // Four people, all first seen at noon UTC 20 days ago (a past ISO week, so
+  // its day 1 and day 7 are reached): u1 and u2 come back on day 1, u1 also on
+  // day 7. Three payments ($49 + $49 + $19), one active $49/month subscription,
+  // a feature used 3 times by 2 people, and AI calls on two models.
+  const today = new Date();
+  const base = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - 20 * DAY + 12 * 3_600_000;
+  const msg = (user_id, ts, name, props) => ({ type: 'event', id: randomUUID(), user_id, ts, name, props });
+  const batch = [
+    ...['u1', 'u2', 'u3', 'u4'].map((u) => ({ type: 'identify', id: randomUUID(), user_id: u, ts: base, traits: { email: `${u}@example.com` } })),
+    msg('u1', base + 60_000, 'payment', { payment_id: 'pay_1', amount: 4900, currency: 'USD', plan: 'pro' }),
+    msg('u2', base + 60_000, 'payment', { payment_id: 'pay_2', amount: 4900, currency: 'USD', plan: 'pro' }),
+    msg('u3', base + 60_000, 'payment', { payment_id: 'pay_3', amount: 1900, currency: 'USD', plan: 'basic' }),
+    msg('u1', base + 60_000, 'subscription', { subscription_id: 'sub_1', plan: 'pro', status: 'active', amount: 4900, currency: 'USD', interval: 'month' }),
+    msg('u1', base + 120_000, 'export_pdf', {}),
+    msg('u1', base + 180_000, 'export_pdf', {}),
+    msg('u2', base + 120_000, 'export_pdf', {}),
+    msg('u1', base + 120_000, 'ai_usage', { model: 'gpt-4o', prompt_tokens: 1000, completion_tokens: 500, cost_usd: 0.015 }),
+    msg('u2', base + 120_000, 'ai_usage', { model: 'claude-3-haiku', prompt_tokens: 200, completion_tokens: 100, cost_usd: 0.001 }),
+    msg('u1', base + DAY, 'opened_app', {}),
+    msg('u2', base + DAY, 'opened_app', {}),
+    msg('u1', base + 7 * DAY, 'opened_app', {}),
+  ];
+  const tracked = await api('POST', '/api/v1/track', { batch }, { authorization: `Bearer ${secret}`, cookie: '' });
+  assert.equal(tracked.status, 202, tracked.text);
+  assert.equal(tracked.json.accepted, batch.length, tracked.text);
+
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const [name, value] = cookie.split('=');
+  await context.addCookies([{ name, value, url: vibe }]);
+  const page = await context.newPage();
+  recordPage(page, browserLog);
+  mkdirSync(SHOTS, { recursive: true });
+  const shot = (n) => page.screenshot({ path: path.join(SHOTS, `${n}.png`), fullPage: true });
+  const text = async (testId) => (await page.getByTestId(testId).textContent()) ?? '';
+
+  await t.test('the revenue page shows the totals, MRR, plans and churn', async () => {
+    await page.goto(vibe + '/');
+    // `vibe serve` made a default project too: pick ours.
+    await page.getByLabel('Project').selectOption(project.id);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Revenue' }).click();
+    await page.getByRole('heading', { name: 'Revenue', level: 1 }).waitFor();
+    await page
+      .getByTestId('stat-total')
+      .locator('.metric-value')
+      .waitFor({ timeout: 15_000 })
+      .catch(async (e) => {
+        throw new Error(`${e.message}\n--- page ---\n${await page.locator('main').textContent()}${diagnostics()}`);
+      });
+    assert.match(await text('stat-total'), /\$117\.00/);
+    assert.match(await text('stat-mrr'), /\$49\.00/);
+    assert.match(await text('stat-paying'), /3/);
+    const plans = await text('by-plan');
+    assert.match(plans, /pro\s*\$98\.00/);
+    assert.match(plans, /basic\s*\$19\.00/);
+    await page.getByTestId('churn').waitFor();
+    await shot('revenue');
+  });
+
+  await t.test('the retention page shows the cohort heatmap and day 1/7/30', async () => {
+    await page.getByRole('link', { name: 'Retention' }).click();
+    await page.getByTestId('heatmap').waitFor();
+    assert.match(await text('stat-day1'), /50\.0%/);
+    assert.match(await text('stat-day7'), /25\.0%/);
+    assert.match(await text('stat-day30'), /–/);
+    const row = page.locator('[data-testid^="cohort-"]').filter({ hasText: '50.0%' });
+    assert.equal(await row.count(), 1, 'one weekly cohort with the four people');
+    assert.match(await row.textContent(), /4\s*50\.0%\s*25\.0%\s*–/);
+    await page.getByRole('button', { name: 'Daily cohorts' }).click();
+    await page.getByRole('columnheader', { name: 'Day', exact: true }).waitFor();
+    const day = new Date(base).toISOString().slice(0, 10);
+    await page.getByTestId(`cohort-${day}`).waitFor();
+    assert.match(await text(`cohort-${day}`), /50\.0%\s*25\.0%\s*–/);
+    await page.getByRole('button', { name: 'Weekly cohorts' }).click();
+    await page.getByRole('columnheader', { name: 'Week of' }).waitFor();
+    await shot('retention');
+  });
+
+  await t.test('the features & AI page shows features with sparklines and token usage', async () => {
+    await page.getByRole('link', { name: 'Features & AI' }).click();
+    const row = page.getByTestId('feature-export_pdf');
+    await row.waitFor();
+    assert.match(await row.textContent(), /export_pdf\s*3\s*2/);
+    assert.equal(await row.locator('svg.sparkline polyline').count(), 1);
+    await page.getByTestId('feature-opened_app').waitFor();
+    await page.getByTestId('stat-ai-tokens').waitFor();
+    assert.match(await text('stat-ai-calls'), /2/);
+    assert.match(await text('stat-ai-tokens'), /1,800/);
+    assert.match(await text('stat-ai-cost'), /\$0\.016/);
+    const models = await text('by-model');
+    assert.match(models, /gpt-4o\s*1\s*1,500/);
+    assert.match(models, /claude-3-haiku\s*1\s*300/);
+    assert.match(await text('by-user'), /u1@example\.com/);
+    await shot('features');
+  });
+  assert.ok(!browserLog.some((l) => l.startsWith('page error')), `no page errors:\n${tail(browserLog)}`);
+});
