@@ -9,8 +9,8 @@ use std::time::Instant;
 use serde_json::json;
 use vibe_core::message::TimestampPolicy;
 use vibe_core::Message;
-use vibe_store::funnel::{Funnel, FunnelStep, StepMatch};
 use vibe_store::crm::{ContactPatch, NewNote, Priority};
+use vibe_store::funnel::{Funnel, FunnelStep, StepMatch};
 use vibe_store::segments::Segment;
 use vibe_store::{IngestJob, NewProject, Project, Store};
 
@@ -122,7 +122,15 @@ impl Lifecycles {
 
     /// A message as a backend sends it to `POST /api/v1/track` (by user id,
     /// trusted), checked as that route checks it; dropped unless before `now`.
-    fn server_event(&mut self, ids: &mut Rng, user: u64, ts: i64, now: i64, name: &str, props: serde_json::Value) {
+    fn server_event(
+        &mut self,
+        ids: &mut Rng,
+        user: u64,
+        ts: i64,
+        now: i64,
+        name: &str,
+        props: serde_json::Value,
+    ) {
         if ts >= now - 60_000 {
             return;
         }
@@ -157,7 +165,12 @@ impl Lifecycles {
         };
         let sub_id = format!("sub_{run:x}_{user}");
         let mut payments = 0;
-        let sub = |this: &mut Self, ids: &mut Rng, ts: i64, plan: &str, status: &str, amount: i64| {
+        let sub = |this: &mut Self,
+                   ids: &mut Rng,
+                   ts: i64,
+                   plan: &str,
+                   status: &str,
+                   amount: i64| {
             this.server_event(ids, user, ts, now, "subscription", json!({"subscription_id": sub_id,
                 "plan": plan, "status": status, "amount": amount, "currency": currency, "interval": interval}));
         };
@@ -174,9 +187,16 @@ impl Lifecycles {
             let completion = 50 + c.below(1_500) as i64;
             let cost = (prompt as f64 * p_price + completion as f64 * c_price) / 1_000.0;
             let feature = AI_FEATURES[c.below(AI_FEATURES.len() as u64) as usize];
-            self.server_event(&mut ids, user, ts, now, "ai_usage", json!({"model": model,
+            self.server_event(
+                &mut ids,
+                user,
+                ts,
+                now,
+                "ai_usage",
+                json!({"model": model,
                 "prompt_tokens": prompt, "completion_tokens": completion,
-                "cost_usd": (cost * 1e6).round() / 1e6, "feature": feature}));
+                "cost_usd": (cost * 1e6).round() / 1e6, "feature": feature}),
+            );
         }
         if c.chance(25) {
             let ts = t0 + (1 + c.below(6) as i64) * DAY_MS;
@@ -184,36 +204,74 @@ impl Lifecycles {
             return;
         }
         let converted = t0 + 7 * DAY_MS;
-        let upgrade_at = (!yearly && c.chance(30)).then(|| converted + (3 + c.below(20) as i64) * DAY_MS);
-        let cancel_at = c.chance(20).then(|| converted + (5 + c.below(40) as i64) * DAY_MS);
+        let upgrade_at =
+            (!yearly && c.chance(30)).then(|| converted + (3 + c.below(20) as i64) * DAY_MS);
+        let cancel_at = c
+            .chance(20)
+            .then(|| converted + (5 + c.below(40) as i64) * DAY_MS);
         let late_renewal = c.chance(15);
         let period = if yearly { 365 * DAY_MS } else { 30 * DAY_MS };
-        let pay = |this: &mut Self, ids: &mut Rng, ts: i64, plan: &str, amount: i64, payments: &mut u32| {
+        let pay = |this: &mut Self,
+                   ids: &mut Rng,
+                   ts: i64,
+                   plan: &str,
+                   amount: i64,
+                   payments: &mut u32| {
             *payments += 1;
             let payment_id = format!("pay_{run:x}_{user}_{payments}");
-            this.server_event(ids, user, ts, now, "payment", json!({"payment_id": payment_id,
-                "amount": amount, "currency": currency, "plan": plan, "status": "succeeded"}));
+            this.server_event(
+                ids,
+                user,
+                ts,
+                now,
+                "payment",
+                json!({"payment_id": payment_id,
+                "amount": amount, "currency": currency, "plan": plan, "status": "succeeded"}),
+            );
             payment_id
         };
         sub(self, &mut ids, converted, plan, "active", amount);
-        let first = pay(self, &mut ids, converted + 1_000, plan, amount, &mut payments);
+        let first = pay(
+            self,
+            &mut ids,
+            converted + 1_000,
+            plan,
+            amount,
+            &mut payments,
+        );
         if !self.refunded && converted + 3 * DAY_MS < now - 60_000 {
             // A customer who asked for their money back and left.
             self.refunded = true;
             let ts = converted + 3 * DAY_MS;
-            self.server_event(&mut ids, user, ts, now, "payment", json!({"payment_id": first,
-                "amount": amount, "currency": currency, "plan": plan, "status": "refunded"}));
+            self.server_event(
+                &mut ids,
+                user,
+                ts,
+                now,
+                "payment",
+                json!({"payment_id": first,
+                "amount": amount, "currency": currency, "plan": plan, "status": "refunded"}),
+            );
             sub(self, &mut ids, ts + 1_000, plan, "canceled", amount);
             return;
         }
         let mut renewal = converted + period;
         let mut upgraded = false;
         while renewal < now {
-            if let Some(at) = upgrade_at.filter(|at| !upgraded && *at < renewal && *at < cancel_at.unwrap_or(i64::MAX)) {
+            if let Some(at) = upgrade_at
+                .filter(|at| !upgraded && *at < renewal && *at < cancel_at.unwrap_or(i64::MAX))
+            {
                 upgraded = true;
                 (plan, amount) = ("business", if eur { 4_500 } else { 4_900 });
                 sub(self, &mut ids, at, plan, "active", amount);
-                pay(self, &mut ids, at + 1_000, plan, amount - if eur { 1_700 } else { 1_900 }, &mut payments);
+                pay(
+                    self,
+                    &mut ids,
+                    at + 1_000,
+                    plan,
+                    amount - if eur { 1_700 } else { 1_900 },
+                    &mut payments,
+                );
                 continue;
             }
             if cancel_at.is_some_and(|at| at < renewal) {
@@ -231,7 +289,14 @@ impl Lifecycles {
         if let Some(at) = upgrade_at.filter(|at| !upgraded && *at < cancel_at.unwrap_or(i64::MAX)) {
             (plan, amount) = ("business", if eur { 4_500 } else { 4_900 });
             sub(self, &mut ids, at, plan, "active", amount);
-            pay(self, &mut ids, at + 1_000, plan, amount - if eur { 1_700 } else { 1_900 }, &mut payments);
+            pay(
+                self,
+                &mut ids,
+                at + 1_000,
+                plan,
+                amount - if eur { 1_700 } else { 1_900 },
+                &mut payments,
+            );
         }
         if let Some(at) = cancel_at {
             sub(self, &mut ids, at, plan, "canceled", amount);
@@ -334,11 +399,31 @@ pub async fn generate(
 
 /// Tags, priorities and notes on some customers.
 const CONTACTS: &[(&[&str], Option<Priority>, &str)] = &[
-    (&["vip", "beta"], Some(Priority::Vip), "Asked for an annual invoice; send it by the 1st."),
-    (&["churn-risk"], Some(Priority::High), "Usage dropped after the trial. Offer a call."),
-    (&["beta", "agency"], Some(Priority::Medium), "Runs workshops with the intensive flow."),
-    (&["newsletter"], Some(Priority::Low), "Found us through the churn blog post."),
-    (&["vip"], Some(Priority::High), "Wants SSO before upgrading the team."),
+    (
+        &["vip", "beta"],
+        Some(Priority::Vip),
+        "Asked for an annual invoice; send it by the 1st.",
+    ),
+    (
+        &["churn-risk"],
+        Some(Priority::High),
+        "Usage dropped after the trial. Offer a call.",
+    ),
+    (
+        &["beta", "agency"],
+        Some(Priority::Medium),
+        "Runs workshops with the intensive flow.",
+    ),
+    (
+        &["newsletter"],
+        Some(Priority::Low),
+        "Found us through the churn blog post.",
+    ),
+    (
+        &["vip"],
+        Some(Priority::High),
+        "Wants SSO before upgrading the team.",
+    ),
     (&["agency"], None, "Referred two clients."),
 ];
 
@@ -370,7 +455,10 @@ async fn crm_extras(
         if customers.len() == CONTACTS.len() {
             break;
         }
-        if let Some(person) = store.find_user(&project.id, &format!("cust-{user}")).await? {
+        if let Some(person) = store
+            .find_user(&project.id, &format!("cust-{user}"))
+            .await?
+        {
             customers.push(person.id);
         }
     }
@@ -380,7 +468,9 @@ async fn crm_extras(
             priority: Some(*priority),
             properties: None,
         };
-        let contact = store.update_contact(&project.id, person, &patch, now).await?;
+        let contact = store
+            .update_contact(&project.id, person, &patch, now)
+            .await?;
         if contact.notes_count == 0 {
             let note = NewNote {
                 id: uuid::Uuid::new_v4().to_string(),
@@ -595,7 +685,11 @@ fn produce(
                 if rng.chance(45) {
                     ts += 60_000 + rng.below(300_000) as i64;
                     let kind = ["career", "health", "money"][rng.below(3) as usize];
-                    msgs.extend(push("event", ts, json!({"name": "assessment_completed", "props": {"kind": kind}})));
+                    msgs.extend(push(
+                        "event",
+                        ts,
+                        json!({"name": "assessment_completed", "props": {"kind": kind}}),
+                    ));
                 }
                 if rng.chance(30) {
                     ts += 20_000 + rng.below(120_000) as i64;
@@ -606,7 +700,11 @@ fn produce(
                     msgs.extend(push("event", ts, json!({"name": "intensive_started"})));
                     if rng.chance(60) {
                         ts += 300_000 + rng.below(1_200_000) as i64;
-                        msgs.extend(push("event", ts.min(now - 61_000), json!({"name": "intensive_completed"})));
+                        msgs.extend(push(
+                            "event",
+                            ts.min(now - 61_000),
+                            json!({"name": "intensive_completed"}),
+                        ));
                     }
                 }
             }

@@ -144,6 +144,9 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
             .unwrap(),
         before
     );
+    // Revenue kept at ingest == revenue replayed from the stored events.
+    store.rebuild_revenue(&p.id, &p.timezone).await.unwrap();
+    assert_eq!(app.get_json(&owner, &format!("{base}/revenue")).await, r);
 }
 
 crate::on_both_backends!(demo_history_is_realistic_and_consistent);
