@@ -1,7 +1,13 @@
 //! `vibe demo`: a realistic, reproducible history for trying Vibe out and for
 //! benchmarks. Visits follow the hour of day and the day of week, grow over time,
-//! come back, walk a signup funnel, and identify with plans and devices. Messages
-//! go through `Store::ingest`, the same transaction the collector's writer runs.
+//! come back, walk a signup funnel, and identify with plans and devices. Identified
+//! customers then live a subscription business's life (`Lifecycles`): trials,
+//! conversions, upgrades, cancellations, payments in USD and EUR (one refunded),
+//! AI usage over three models, feature events; `crm_extras` adds EUR→USD rates,
+//! tags, priorities, notes and two custom segments. Messages go through
+//! `Store::ingest`, the same transaction the collector's writer runs; the
+//! reserved events are built and checked as server-side `POST /api/v1/track`
+//! messages (`vibe_core::reserved::validate`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
