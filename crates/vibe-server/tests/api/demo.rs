@@ -58,6 +58,76 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
         .await;
     assert!(!list(&premium, "users").is_empty());
 
+    // Every CRM screen has data: revenue in two currencies, all converted.
+    let r = app.get_json(&owner, &format!("{base}/revenue")).await;
+    assert_eq!(r["currency"], "USD", "{r}");
+    assert!(r["total"].as_i64().unwrap() > 0, "{r}");
+    assert!(r["refunds"].as_i64().unwrap() > 0, "one refund: {r}");
+    assert!(r["mrr"].as_i64().unwrap() > 0, "{r}");
+    assert!(
+        r["unconverted"].as_array().is_none_or(|u| u.is_empty()),
+        "{r}"
+    );
+    assert!(list(&r, "by_plan").len() >= 2, "{r}");
+    let months = app
+        .get_json(&owner, &format!("{base}/revenue?interval=month"))
+        .await;
+    assert!(months["net"].as_i64().unwrap() > 0, "{months}");
+    let retention = app.get_json(&owner, &format!("{base}/retention")).await;
+    let cohorts = list(&retention, "cohorts");
+    assert!(
+        cohorts.iter().any(|c| c["size"].as_i64().unwrap() > 0),
+        "{retention}"
+    );
+    assert!(
+        cohorts
+            .iter()
+            .any(|c| c["retained"]["1"].as_i64().unwrap_or(0) > 0),
+        "{retention}"
+    );
+    let features = app.get_json(&owner, &format!("{base}/features")).await;
+    let names: Vec<&str> = list(&features, "features")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "assessment_completed",
+        "vision_generated",
+        "intensive_started",
+        "intensive_completed",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let ai = app.get_json(&owner, &format!("{base}/ai-usage")).await;
+    assert_eq!(list(&ai, "by_model").len(), 3, "{ai}");
+    assert!(ai["totals"]["total_tokens"].as_i64().unwrap() > 0, "{ai}");
+    let tags = app.get_json(&owner, &format!("{base}/tags")).await;
+    assert!(!list(&tags, "tags").is_empty(), "{tags}");
+    let vip = app
+        .get_json(&owner, &format!("{base}/users?priority=vip"))
+        .await;
+    assert!(!list(&vip, "users").is_empty(), "{vip}");
+    let segments = app.get_json(&owner, &format!("{base}/segments")).await;
+    let segments = list(&segments, "segments");
+    assert_eq!(segments.len(), 2, "{segments:?}");
+    assert!(
+        segments
+            .iter()
+            .any(|s| s["user_count"].as_i64().unwrap() > 0),
+        "{segments:?}"
+    );
+    for s in segments {
+        let sid = s["id"].as_str().unwrap();
+        let members = app
+            .get_json(&owner, &format!("{base}/users?segment={sid}&limit=200"))
+            .await;
+        assert_eq!(
+            list(&members, "users").len() as i64,
+            s["user_count"].as_i64().unwrap(),
+            "{s}"
+        );
+    }
+
     let tz = vibe_core::day::ProjectTz::or_utc(&p.timezone);
     let (from, to) = (tz.date_of(now - 30 * 86_400_000), tz.date_of(now));
     let before = store
@@ -74,6 +144,9 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
             .unwrap(),
         before
     );
+    // Revenue kept at ingest == revenue replayed from the stored events.
+    store.rebuild_revenue(&p.id, &p.timezone).await.unwrap();
+    assert_eq!(app.get_json(&owner, &format!("{base}/revenue")).await, r);
 }
 
 crate::on_both_backends!(demo_history_is_realistic_and_consistent);

@@ -89,7 +89,8 @@ pub struct NewNote {
     pub id: String,
     pub site_user_id: String,
     pub body: String,
-    pub author_account_id: String,
+    /// `None` for notes no account wrote (e.g. `vibe demo`'s).
+    pub author_account_id: Option<String>,
     pub created_at: i64,
 }
 

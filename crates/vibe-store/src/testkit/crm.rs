@@ -195,7 +195,7 @@ pub async fn notes_are_per_person_and_project(fx: Fixture) {
         id: id.into(),
         site_user_id: who.into(),
         body: format!("note {id}"),
-        author_account_id: author.id.clone(),
+        author_account_id: Some(author.id.clone()),
         created_at: at,
     };
     let first = fx.add_note(&p.id, &note("n1", "ana", T0)).await.unwrap();
@@ -264,7 +264,7 @@ pub async fn merges_carry_crm_fields(fx: Fixture) {
         id: "n1".into(),
         site_user_id: from.clone(),
         body: "met at the fair".into(),
-        author_account_id: author.id,
+        author_account_id: Some(author.id),
         created_at: T0,
     };
     fx.add_note(&p.id, &note).await.unwrap();
@@ -363,7 +363,7 @@ pub async fn timeline_merges_kinds_newest_first(fx: Fixture) {
         id: "n1".into(),
         site_user_id: "a".into(),
         body: "called".into(),
-        author_account_id: author.id.clone(),
+        author_account_id: Some(author.id.clone()),
         created_at: T0 + 15_000,
     };
     fx.add_note(&p.id, &note).await.unwrap();

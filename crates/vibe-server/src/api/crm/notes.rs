@@ -66,7 +66,7 @@ pub async fn create(
         id: uuid::Uuid::new_v4().to_string(),
         site_user_id: user.id,
         body,
-        author_account_id: access.account.id.clone(),
+        author_account_id: Some(access.account.id.clone()),
         created_at: state.clock.now_ms(),
     };
     let note = state.store.add_note(&access.project.id, &note).await?;
