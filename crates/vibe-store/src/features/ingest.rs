@@ -1,6 +1,6 @@
 //! What an ingest batch adds to the feature and AI usage rollups, written once
-//! for both backends over [`FeatureIo`] (default methods over
-//! [`TxExec`], so a backend implements nothing). Only new messages reach
+//! for both backends as multi-row statements over [`TxExec`] (so a backend
+//! implements nothing). Only new messages reach
 //! here (`write_batch` drops retried ids first), so a duplicate never counts
 //! twice. Rows are folded per batch and written in key order, so concurrent
 //! PostgreSQL nodes lock them in the same order.
@@ -10,87 +10,42 @@ use std::collections::BTreeMap;
 use vibe_core::reserved::{ai_usage::AiUsage, is_reserved};
 use vibe_core::MessageKind;
 
-use crate::db::TxExec;
-use crate::ingest::{Resolved, TimeZones};
+use crate::db::{Arg, TxExec};
+use crate::ingest::{MultiRow, Resolved, TimeZones};
 use crate::StoreResult;
 
-pub const ADD_FEATURE_DAY: &str = "INSERT INTO feature_days (project_id, day, name, events) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (project_id, day, name) DO UPDATE SET events = feature_days.events + excluded.events";
-pub const ADD_FEATURE_USER_DAY: &str =
-    "INSERT INTO feature_user_days (project_id, day, name, site_user_id) VALUES ($1, $2, $3, $4)
-     ON CONFLICT DO NOTHING";
-pub const ADD_PERSON_FEATURE: &str = "INSERT INTO person_features (project_id, site_user_id, name, events, first_ts, last_ts) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (project_id, site_user_id, name) DO UPDATE SET
+/// The feature rollups' multi-row upserts (one statement per chunk of rows).
+static FEATURE_DAYS: MultiRow = MultiRow::new(
+    "INSERT INTO feature_days (project_id, day, name, events) VALUES ",
+    4,
+    " ON CONFLICT (project_id, day, name) DO UPDATE SET events = feature_days.events + excluded.events",
+);
+static FEATURE_USER_DAYS: MultiRow = MultiRow::new(
+    "INSERT INTO feature_user_days (project_id, day, name, site_user_id) VALUES ",
+    4,
+    " ON CONFLICT DO NOTHING",
+);
+static PERSON_FEATURES: MultiRow = MultiRow::new(
+    "INSERT INTO person_features (project_id, site_user_id, name, events, first_ts, last_ts) VALUES ",
+    6,
+    " ON CONFLICT (project_id, site_user_id, name) DO UPDATE SET
        events = person_features.events + excluded.events,
        first_ts = CASE WHEN excluded.first_ts < person_features.first_ts THEN excluded.first_ts ELSE person_features.first_ts END,
-       last_ts = CASE WHEN excluded.last_ts > person_features.last_ts THEN excluded.last_ts ELSE person_features.last_ts END";
-pub const ADD_AI_USAGE: &str = "INSERT INTO ai_usage_days (project_id, day, model, site_user_id, calls, prompt_tokens, completion_tokens, cost_micro_usd)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (project_id, day, model, site_user_id) DO UPDATE SET
+       last_ts = CASE WHEN excluded.last_ts > person_features.last_ts THEN excluded.last_ts ELSE person_features.last_ts END",
+);
+static AI_USAGE_DAYS: MultiRow = MultiRow::new(
+    "INSERT INTO ai_usage_days (project_id, day, model, site_user_id, calls, prompt_tokens, completion_tokens, cost_micro_usd) VALUES ",
+    8,
+    " ON CONFLICT (project_id, day, model, site_user_id) DO UPDATE SET
        calls = ai_usage_days.calls + excluded.calls,
        prompt_tokens = ai_usage_days.prompt_tokens + excluded.prompt_tokens,
        completion_tokens = ai_usage_days.completion_tokens + excluded.completion_tokens,
-       cost_micro_usd = ai_usage_days.cost_micro_usd + excluded.cost_micro_usd";
+       cost_micro_usd = ai_usage_days.cost_micro_usd + excluded.cost_micro_usd",
+);
 
-/// The feature rollups' statements on a backend's open ingest transaction.
-#[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait FeatureIo: TxExec {
-    /// [`ADD_FEATURE_DAY`].
-    async fn add_feature_day(
-        &mut self,
-        project: &str,
-        day: &str,
-        name: &str,
-        events: i64,
-    ) -> StoreResult<()> {
-        let args = [project.into(), day.into(), name.into(), events.into()];
-        self.execute(ADD_FEATURE_DAY, &args).await.map(drop)
-    }
-    /// [`ADD_FEATURE_USER_DAY`].
-    async fn add_feature_user_day(
-        &mut self,
-        project: &str,
-        day: &str,
-        name: &str,
-        person: &str,
-    ) -> StoreResult<()> {
-        let args = [project.into(), day.into(), name.into(), person.into()];
-        self.execute(ADD_FEATURE_USER_DAY, &args).await.map(drop)
-    }
-    /// [`ADD_PERSON_FEATURE`].
-    async fn add_person_feature(
-        &mut self,
-        project: &str,
-        person: &str,
-        name: &str,
-        use_: &Use,
-    ) -> StoreResult<()> {
-        let args = [
-            project.into(),
-            person.into(),
-            name.into(),
-            use_.events.into(),
-            use_.first_ts.into(),
-            use_.last_ts.into(),
-        ];
-        self.execute(ADD_PERSON_FEATURE, &args).await.map(drop)
-    }
-    /// [`ADD_AI_USAGE`].
-    async fn add_ai_usage(&mut self, key: &AiKey<'_>, sums: &[i64; 4]) -> StoreResult<()> {
-        let (project, day, model, person) = *key;
-        let args = [
-            project.into(),
-            day.into(),
-            model.into(),
-            person.into(),
-            sums[0].into(),
-            sums[1].into(),
-            sums[2].into(),
-            sums[3].into(),
-        ];
-        self.execute(ADD_AI_USAGE, &args).await.map(drop)
-    }
-}
+/// What the feature rollups need of a backend's open ingest transaction:
+/// shared statements only, so every backend has it.
+pub trait FeatureIo: TxExec {}
 
 impl<T: TxExec> FeatureIo for T {}
 
@@ -101,9 +56,6 @@ pub struct Use {
     pub first_ts: i64,
     pub last_ts: i64,
 }
-
-/// `(project, day, model, person)`.
-pub type AiKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// Whether a stored message counts as use of a feature: a custom event whose
 /// name is not reserved.
@@ -165,17 +117,50 @@ pub async fn apply<I: FeatureIo>(
                 last_ts: m.ts,
             });
     }
-    for ((p, day, name), n) in &days {
-        io.add_feature_day(p, day, name, *n).await?;
-    }
-    for (p, day, name, person) in user_days.keys() {
-        io.add_feature_user_day(p, day, name, person).await?;
-    }
-    for ((p, person, name), u) in &people {
-        io.add_person_feature(p, person, name, u).await?;
-    }
-    for ((p, day, model, person), sums) in &ai {
-        io.add_ai_usage(&(p, day, model, person), sums).await?;
-    }
+    // Keys are unique per statement (folded above) and sorted, so
+    // PostgreSQL's ON CONFLICT sees each row once and nodes lock in one order.
+    let days: Vec<_> = days.into_iter().collect();
+    FEATURE_DAYS
+        .write(io, &days, |((p, day, name), n)| {
+            vec![Arg::from(*p), Arg::from(day), Arg::from(*name), (*n).into()]
+        })
+        .await?;
+    let user_days: Vec<_> = user_days.into_keys().collect();
+    FEATURE_USER_DAYS
+        .write(io, &user_days, |(p, day, name, person)| {
+            vec![
+                Arg::from(*p),
+                Arg::from(day),
+                Arg::from(*name),
+                Arg::from(*person),
+            ]
+        })
+        .await?;
+    let people: Vec<_> = people.into_iter().collect();
+    PERSON_FEATURES
+        .write(io, &people, |((p, person, name), u)| {
+            vec![
+                Arg::from(*p),
+                Arg::from(*person),
+                Arg::from(*name),
+                u.events.into(),
+                u.first_ts.into(),
+                u.last_ts.into(),
+            ]
+        })
+        .await?;
+    let ai: Vec<_> = ai.into_iter().collect();
+    AI_USAGE_DAYS
+        .write(io, &ai, |((p, day, model, person), sums)| {
+            let mut args = vec![
+                Arg::from(*p),
+                Arg::from(day),
+                Arg::from(*model),
+                Arg::from(*person),
+            ];
+            args.extend(sums.iter().map(|v| Arg::from(*v)));
+            args
+        })
+        .await?;
     Ok(())
 }

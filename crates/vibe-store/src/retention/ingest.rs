@@ -11,7 +11,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
 
 use jiff::civil::Date;
 use vibe_core::day::{parse_day, ProjectTz};
@@ -19,38 +18,18 @@ use vibe_core::day::{parse_day, ProjectTz};
 use super::{offset_of, MAX_OFFSET};
 use crate::db::{column, Arg, TxExec, TxRead};
 use crate::ingest::io::{ActiveDay, Key};
-use crate::ingest::{shaped_chunks, PersonUpsert, TimeZones};
+use crate::ingest::{MultiRow, PersonUpsert, TimeZones};
 use crate::StoreResult;
 
 /// A person's active days in a range, for a cohort move.
 pub const ACTIVE_DAYS_BETWEEN: &str = "SELECT day FROM user_days
      WHERE project_id = $1 AND site_user_id = $2 AND day >= $3 AND day <= $4";
-const UPSERT_HEAD: &str =
-    "INSERT INTO retention_cohorts (project_id, cohort_day, offset_days, people) VALUES ";
-const UPSERT_TAIL: &str = " ON CONFLICT (project_id, cohort_day, offset_days) DO UPDATE SET people = retention_cohorts.people + excluded.people";
-
-/// The upsert for `rows` rows (one of the fixed chunk shapes), `$n` numbered.
-fn upsert_sql(rows: usize) -> &'static str {
-    static SHAPES: OnceLock<[String; 4]> = OnceLock::new();
-    let shapes = SHAPES.get_or_init(|| {
-        [512, 64, 8, 1].map(|n| {
-            let values: Vec<String> = (0..n)
-                .map(|i| {
-                    let b = 4 * i;
-                    format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
-                })
-                .collect();
-            format!("{UPSERT_HEAD}{}{UPSERT_TAIL}", values.join(", "))
-        })
-    });
-    let i = match rows {
-        512 => 0,
-        64 => 1,
-        8 => 2,
-        _ => 3,
-    };
-    &shapes[i]
-}
+/// Adds people to cells (`people` may be negative: a move or a merge).
+static UPSERT: MultiRow = MultiRow::new(
+    "INSERT INTO retention_cohorts (project_id, cohort_day, offset_days, people) VALUES ",
+    4,
+    " ON CONFLICT (project_id, cohort_day, offset_days) DO UPDATE SET people = retention_cohorts.people + excluded.people",
+);
 
 /// The ingest transaction's retention I/O: shared statements only.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
@@ -72,14 +51,11 @@ pub trait RetentionIo: TxExec + TxRead<(String,)> {
     /// Adds `(project, cohort_day, offset, people)` deltas, in sorted order
     /// (concurrent PostgreSQL writers lock the rows in the same order).
     async fn write_retention(&mut self, rows: &[(&str, String, i64, i64)]) -> StoreResult<()> {
-        for chunk in shaped_chunks(rows) {
-            let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 4);
-            for (p, day, off, n) in chunk {
-                args.extend([Arg::from(*p), Arg::from(day), (*off).into(), (*n).into()]);
-            }
-            self.execute(upsert_sql(chunk.len()), &args).await?;
-        }
-        Ok(())
+        UPSERT
+            .write(self, rows, |(p, day, off, n)| {
+                vec![Arg::from(*p), Arg::from(day), (*off).into(), (*n).into()]
+            })
+            .await
     }
 }
 

@@ -12,6 +12,9 @@ use serde_json::{Map, Value};
 use vibe_core::day::ProjectTz;
 use vibe_core::{Message, MessageKind};
 
+use crate::db::{Arg, TxExec};
+use crate::StoreResult;
+
 /// Messages from one request, for one project, already validated.
 #[derive(Debug, Clone)]
 pub struct IngestJob {
@@ -295,6 +298,65 @@ pub fn shaped_chunks<T>(rows: &[T]) -> Vec<&[T]> {
         }
     }
     out
+}
+
+/// A shared multi-row upsert (`head` VALUES … `tail`) with `$n`
+/// placeholders, in the fixed shapes of [`shaped_chunks`]: both backends run
+/// it through [`TxExec`], one statement per chunk instead of one per row.
+pub struct MultiRow {
+    head: &'static str,
+    cols: usize,
+    tail: &'static str,
+    shapes: std::sync::OnceLock<[String; 4]>,
+}
+
+impl MultiRow {
+    pub const fn new(head: &'static str, cols: usize, tail: &'static str) -> Self {
+        Self {
+            head,
+            cols,
+            tail,
+            shapes: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The statement for `rows` rows (one of the chunk shapes).
+    fn sql(&self, rows: usize) -> &str {
+        let shapes = self.shapes.get_or_init(|| {
+            [512, 64, 8, 1].map(|n| {
+                let values: Vec<String> = (0..n)
+                    .map(|row| {
+                        let cells: Vec<String> = (1..=self.cols)
+                            .map(|c| format!("${}", row * self.cols + c))
+                            .collect();
+                        format!("({})", cells.join(", "))
+                    })
+                    .collect();
+                format!("{}{}{}", self.head, values.join(", "), self.tail)
+            })
+        });
+        &shapes[match rows {
+            512 => 0,
+            64 => 1,
+            8 => 2,
+            _ => 3,
+        }]
+    }
+
+    /// Writes `rows`, each giving its `cols` values through `args`.
+    pub async fn write<'a, E: TxExec + ?Sized, R>(
+        &self,
+        io: &mut E,
+        rows: &'a [R],
+        args: impl Fn(&'a R) -> Vec<Arg<'a>>,
+    ) -> StoreResult<()> {
+        for chunk in shaped_chunks(rows) {
+            let values: Vec<Arg<'a>> = chunk.iter().flat_map(&args).collect();
+            debug_assert_eq!(values.len(), chunk.len() * self.cols);
+            io.execute(self.sql(chunk.len()), &values).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
