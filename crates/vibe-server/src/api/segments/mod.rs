@@ -36,18 +36,20 @@ pub struct SegmentBody {
     criteria: Value,
 }
 
-/// Validates criteria into their typed tree; a refusal names the JSON path
-/// (`criteria.all[2].op`).
-pub fn parse_criteria(criteria: &Value) -> ApiResult<Node> {
-    if criteria.to_string().len() > MAX_CRITERIA_BYTES {
+/// Validates criteria into their typed tree, with the JSON text that is
+/// stored; a refusal names the JSON path (`criteria.all[2].op`).
+pub fn parse_criteria(criteria: &Value) -> ApiResult<(Node, String)> {
+    let text = criteria.to_string();
+    if text.len() > MAX_CRITERIA_BYTES {
         return Err(ApiError::field(
             "invalid_field",
             "criteria",
             format!("must be at most {MAX_CRITERIA_BYTES} bytes of JSON"),
         ));
     }
-    Node::parse(criteria, "criteria")
-        .map_err(|e| ApiError::field("invalid_field", &e.field, e.message))
+    let node = Node::parse(criteria, "criteria")
+        .map_err(|e| ApiError::field("invalid_field", &e.field, e.message))?;
+    Ok((node, text))
 }
 
 struct Parsed {
@@ -66,12 +68,12 @@ fn parse(body: SegmentBody) -> ApiResult<Parsed> {
     if let Some(d) = &description {
         crate::domain::at_most("description", d.chars().count(), MAX_DESCRIPTION_CHARS)?;
     }
-    let criteria = parse_criteria(&body.criteria)?;
+    let (criteria, text) = parse_criteria(&body.criteria)?;
     Ok(Parsed {
         name,
         description,
         criteria,
-        text: body.criteria.to_string(),
+        text,
     })
 }
 

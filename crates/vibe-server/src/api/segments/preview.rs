@@ -22,7 +22,7 @@ pub async fn preview(
     access: ProjectAccess,
     ApiJson(body): ApiJson<PreviewBody>,
 ) -> ApiResult<Json<Value>> {
-    let criteria = super::parse_criteria(&body.criteria)?;
+    let (criteria, _) = super::parse_criteria(&body.criteria)?;
     let now = state.clock.now_ms();
     let count = state
         .store
