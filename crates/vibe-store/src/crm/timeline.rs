@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::db::Db;
 use crate::people::{with_pages, EVENT_COLUMNS, SESSION_COLUMNS};
-use crate::revenue::PaymentRow;
+use crate::revenue::{PaymentRow, PAYMENT_COLUMNS};
 use crate::users::SessionWithPages;
 use crate::{SiteSession, StoreResult, StoredEvent};
 
@@ -212,8 +212,7 @@ pub(crate) async fn timeline(
 
     let (ts, all, id) = bound(TimelineKind::Payment);
     let sql = format!(
-        "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
-         refunded_at, refund_day, event_id FROM payments p
+        "SELECT {PAYMENT_COLUMNS} FROM payments p
          WHERE p.project_id = $1 AND p.site_user_id = $2 AND {}
          ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT $6",
         after("p.paid_at", "p.payment_id")

@@ -39,15 +39,41 @@ const ACTIVE: &str = "SELECT COUNT(DISTINCT site_user_id) FROM user_days
 const CHANGES: &str =
     "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
      FROM subscription_changes WHERE project_id = $1 AND ts < $2";
-const PAYMENTS_OF: &str =
-    "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
-     refunded_at, refund_day, event_id FROM payments WHERE project_id = $1 AND site_user_id = $2
-     ORDER BY paid_at DESC LIMIT $3";
-const PAYMENTS: &str =
-    "SELECT payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
-     refunded_at, refund_day, event_id FROM payments WHERE project_id = $1";
-const SUBSCRIPTIONS: &str = "SELECT subscription_id, site_user_id, plan, status, amount, currency,
-     \"interval\", started_at, updated_at, canceled_at FROM subscriptions WHERE project_id = $1";
+/// The columns of a [`PaymentRow`] (the profile and the timeline read them too).
+macro_rules! payment_cols {
+    () => {
+        "payment_id, site_user_id, amount, currency, plan, status, paid_at, day,
+         refunded_at, refund_day, event_id"
+    };
+}
+/// The columns of a [`SubscriptionRow`].
+macro_rules! subscription_cols {
+    () => {
+        "subscription_id, site_user_id, plan, status, amount, currency,
+         \"interval\", started_at, updated_at, canceled_at"
+    };
+}
+pub(crate) const PAYMENT_COLUMNS: &str = payment_cols!();
+const PAYMENTS_OF: &str = concat!(
+    "SELECT ",
+    payment_cols!(),
+    " FROM payments WHERE project_id = $1 AND site_user_id = $2 ORDER BY paid_at DESC LIMIT $3"
+);
+const PAYMENTS: &str = concat!(
+    "SELECT ",
+    payment_cols!(),
+    " FROM payments WHERE project_id = $1"
+);
+const SUBSCRIPTIONS: &str = concat!(
+    "SELECT ",
+    subscription_cols!(),
+    " FROM subscriptions WHERE project_id = $1"
+);
+const SUBSCRIPTIONS_OF: &str = concat!(
+    "SELECT ",
+    subscription_cols!(),
+    " FROM subscriptions WHERE project_id = $1 AND site_user_id = $2"
+);
 const CHANGE_ROWS: &str =
     "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
      FROM subscription_changes WHERE project_id = $1";

@@ -15,10 +15,6 @@ pub const PROFILE_PAYMENTS: i64 = 20;
 const SPENT: &str = "SELECT day, currency, CAST(SUM(amount) AS BIGINT) FROM payments
      WHERE project_id = $1 AND site_user_id = $2 AND status = 'succeeded'
      GROUP BY day, currency";
-const SUBSCRIPTIONS_OF: &str =
-    "SELECT subscription_id, site_user_id, plan, status, amount, currency,
-     \"interval\", started_at, updated_at, canceled_at FROM subscriptions
-     WHERE project_id = $1 AND site_user_id = $2";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PersonRevenue {
@@ -94,7 +90,7 @@ pub(crate) async fn person_revenue(
     }
     unconverted.sort_by(|a, b| a.currency.cmp(&b.currency));
 
-    let subs: Vec<SubscriptionRow> = db.all(SUBSCRIPTIONS_OF, who).await?;
+    let subs: Vec<SubscriptionRow> = db.all(super::SUBSCRIPTIONS_OF, who).await?;
     let subscription = subs
         .into_iter()
         .max_by_key(|s| (s.status != "canceled", s.updated_at))
