@@ -165,6 +165,7 @@ test('segments: condition builder, live count, save, refresh, people link in Chr
     await row.waitFor();
     sid = (await row.getAttribute('data-testid')).slice('segment-'.length);
     assert.equal(await row.getByTestId('segment-count').textContent(), '3');
+    assert.equal(await row.getByTestId('segment-summary').textContent(), 'company_size greater than 50 and performed export_pdf');
     const saved = await api('GET', `/api/v1/projects/${project.id}/segments/${sid}`);
     assert.equal(saved.status, 200, saved.text);
     assert.equal(saved.json.description, 'more than 50 people, exported a PDF');

@@ -178,9 +178,11 @@ export function FlowsSection({ project, days, role }: { project: Project; days: 
   return (
     <section className="card" aria-label="Flows">
       <div className="card-head">
-        <h2>Flows</h2>
-        <span className="muted small">attempts started in the last {days} days</span>
-        {canEdit && editing === null && (
+        <div>
+          <h2>Flows</h2>
+          <span className="muted small">attempts started in the last {days} days</span>
+        </div>
+        {canEdit && editing === null && flows.data && (
           <button type="button" className="btn btn-small btn-primary" onClick={() => setEditing('new')}>New flow</button>
         )}
       </div>

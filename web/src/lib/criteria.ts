@@ -257,3 +257,40 @@ export function parse(criteria: CriteriaNode): Group {
 
 /** Counts the rows (conditions) of a tree. */
 export const countRows = (g: Group): number => g.children.reduce((n, c) => n + (c.kind === 'group' ? countRows(c) : 1), 0);
+
+const opLabel = (field: Field, op: string) => OPS[field]?.find((o) => o.id === op)?.label ?? op;
+
+/** One line of text for saved criteria: "Trait company_size greater than 50 and performed export_pdf". */
+export function summarize(node: CriteriaNode): string {
+  const n = node as { all?: CriteriaNode[]; any?: CriteriaNode[]; not?: CriteriaNode };
+  const list = (items: CriteriaNode[], join: string, empty: string) =>
+    items.length === 0 ? empty : items.map((c) => (('all' in c || 'any' in c) && items.length > 1 ? `(${summarize(c)})` : summarize(c))).join(join);
+  if (Array.isArray(n.all)) return list(n.all, ' and ', 'everyone');
+  if (Array.isArray(n.any)) return list(n.any, ' or ', 'nobody');
+  if (n.not) return `not ${'all' in n.not || 'any' in n.not ? `(${summarize(n.not)})` : summarize(n.not)}`;
+  const c = node as CriteriaCondition;
+  const label = FIELDS.find((f) => f.id === c.field)?.label ?? String(c.field);
+  const op = opLabel(c.field, c.op);
+  switch (c.field) {
+    case 'trait':
+      return `${c.key} ${op}${c.op === 'exists' ? '' : ` ${JSON.stringify(c.value)}`}`;
+    case 'event':
+      return `performed ${c.name}${c.count ? ` at least ${c.count} times` : ''}${c.within_days ? ` within ${c.within_days} days` : ''}`;
+    case 'first_seen':
+    case 'last_seen':
+      return c.op === 'before_days' ? `${label.toLowerCase()} more than ${c.value} days ago` : `${label.toLowerCase()} within the last ${c.value} days`;
+    case 'sessions':
+      return `${op} ${c.value} sessions`;
+    case 'total_spent': {
+      const cur = String(c.currency ?? '');
+      const major = typeof c.value === 'number' ? c.value / 10 ** currencyDigits(cur) : c.value;
+      return `spent ${op} ${major} ${cur}`;
+    }
+    case 'subscription_status':
+      return `${c.op === 'neq' ? 'no' : 'a'} ${String(c.value).replace('_', ' ')} subscription`;
+    case 'tag':
+      return `tagged ${c.value}`;
+    default:
+      return `${label.toLowerCase()} ${op}${c.op === 'exists' ? '' : ` ${c.value}`}`;
+  }
+}

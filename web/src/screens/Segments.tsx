@@ -9,7 +9,7 @@ import type { CriteriaNode, CustomSegment, Project } from '../api/types';
 import { canAdminister } from '../api/types';
 import { Empty, ErrorBanner, Skeleton } from '../components/ui';
 import {
-  build, FIELDS, itemForPath, newGroup, newRow, OPS, parse, PRIORITIES, SUBSCRIPTION_STATUSES,
+  build, FIELDS, itemForPath, newGroup, newRow, OPS, parse, PRIORITIES, SUBSCRIPTION_STATUSES, summarize,
   withField, type CondRow, type Field, type Group, type Item,
 } from '../lib/criteria';
 import { fmtDateTime, fmtInt } from '../lib/format';
@@ -350,6 +350,7 @@ function SegmentRow({ project, segment, canEdit, onEdit, onChanged, onDeleted }:
       <td>
         <strong>{segment.name}</strong>
         {segment.description && <div className="muted small">{segment.description}</div>}
+        <div className="small segment-summary" data-testid="segment-summary">{summarize(segment.criteria)}</div>
         {error && <div className="drop-high small" role="alert">{error}</div>}
       </td>
       <td className="num" data-testid="segment-count">{fmtInt(segment.user_count)}</td>

@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { api, ApiError } from '../api/client';
 import type { CriteriaNode, CustomSegment, Project } from '../api/types';
-import { build, itemForPath, newGroup, newRow, parse, type CondRow, type Group } from '../lib/criteria';
+import { build, itemForPath, newGroup, newRow, parse, summarize, type CondRow, type Group } from '../lib/criteria';
 import { peopleLink, SegmentEditor, Segments } from './Segments';
 
 const project = { id: 'p1', name: 'Shop' } as Project;
@@ -96,6 +96,13 @@ describe('criteria from the builder tree', () => {
         { all: [{ field: 'total_spent', op: 'lt', value: 500, currency: 'JPY' }, { field: 'event', op: 'performed', name: 'x', within_days: 7 }] },
       ],
     });
+    expect(summarize(saved)).toBe(
+      'plan equals 3 or not tagged vip or not not plan is set or (spent less than 500 JPY and performed x within 7 days)',
+    );
+    expect(summarize({ all: [] })).toBe('everyone');
+    expect(summarize({ all: [{ field: 'total_spent', op: 'gt', value: 4950, currency: 'EUR' }, { field: 'last_seen', op: 'before_days', value: 30 }] })).toBe(
+      'spent more than 49.5 EUR and last seen more than 30 days ago',
+    );
     // A bare condition at the root becomes an "all of" group around it.
     expect(build(parse({ field: 'plan', op: 'exists' })).criteria).toEqual({ all: [{ field: 'plan', op: 'exists' }] });
   });
@@ -150,7 +157,7 @@ describe('the condition builder and its live count', () => {
     const root = screen.getByTestId('cond-root');
     fireEvent.change(screen.getByLabelText('Kind'), { target: { value: 'last_seen' } });
     fireEvent.change(screen.getByLabelText('Days'), { target: { value: '7' } });
-    fireEvent.click(within(root).getAllByRole('button', { name: '+ Group' }).at(-1)!);
+    fireEvent.click(within(root).getAllByRole('button', { name: '+ Group' }).slice(-1)[0]);
     const group = screen.getByTestId('cond-group');
     const rows = () => within(group).getAllByTestId('cond-row');
     fireEvent.change(within(rows()[0]).getByLabelText('Kind'), { target: { value: 'event' } });
@@ -223,6 +230,7 @@ describe('the Segments page', () => {
     const tr = await screen.findByTestId('segment-s1');
     expect(within(tr).getByTestId('segment-count').textContent).toBe('1,234');
     expect(within(tr).getByText('big spenders')).toBeTruthy();
+    expect(within(tr).getByTestId('segment-summary').textContent).toBe('tagged vip');
     expect(within(tr).getByRole('link', { name: 'View people' }).getAttribute('href')).toBe('/people?segment=s1');
     fireEvent.click(await within(tr).findByRole('button', { name: 'Refresh VIPs' }));
     await vi.waitFor(() => expect(within(screen.getByTestId('segment-s1')).getByTestId('segment-count').textContent).toBe('99'));
