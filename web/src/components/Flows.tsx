@@ -96,6 +96,11 @@ function StepFields({ label, step, onChange, error }: { label: string; step: Fun
         value={step.value}
         onChange={(e) => onChange({ ...step, value: e.target.value })}
       />
+      {step.match === 'page' && (
+        <label className="check small">
+          <input type="checkbox" aria-label={`${label} prefix`} checked={!!step.prefix} onChange={(e) => onChange({ ...step, prefix: e.target.checked })} /> and below
+        </label>
+      )}
       {error && <span className="drop-high small" role="alert">{error}</span>}
     </fieldset>
   );
@@ -103,7 +108,7 @@ function StepFields({ label, step, onChange, error }: { label: string; step: Fun
 
 /** The request body of the form: the contract's `{name, start, complete, fail, window_hours}`. */
 export function flowBody(name: string, start: FunnelStepDef, complete: FunnelStepDef, fail: FunnelStepDef | null, windowHours: string): FlowBody {
-  const step = (s: FunnelStepDef): FunnelStepDef => ({ match: s.match, value: s.value.trim(), ...(s.prefix ? { prefix: true } : {}) });
+  const step = (s: FunnelStepDef): FunnelStepDef => ({ match: s.match, value: s.value.trim(), ...(s.match === 'page' && s.prefix ? { prefix: true } : {}) });
   return { name: name.trim(), start: step(start), complete: step(complete), fail: fail ? step(fail) : null, window_hours: Number(windowHours) };
 }
 

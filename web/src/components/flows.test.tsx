@@ -97,6 +97,7 @@ describe('the flows section', () => {
     fireEvent.change(within(form).getByLabelText('Name'), { target: { value: '  Checkout ' } });
     fireEvent.change(within(form).getByLabelText('Start match'), { target: { value: 'page' } });
     fireEvent.change(within(form).getByLabelText('Start value'), { target: { value: '/checkout' } });
+    fireEvent.click(within(form).getByLabelText('Start prefix'));
     fireEvent.click(within(form).getByRole('button', { name: 'Create flow' }));
     // The server's field error is shown at the step it names.
     const complete = within(form).getByRole('group', { name: 'Complete' });
@@ -112,7 +113,7 @@ describe('the flows section', () => {
     expect(posts).toHaveLength(2);
     expect(posts[1].body).toEqual({
       name: 'Checkout',
-      start: { match: 'page', value: '/checkout' },
+      start: { match: 'page', value: '/checkout', prefix: true },
       complete: { match: 'event', value: 'order_paid' },
       fail: { match: 'page', value: '/checkout/error' },
       window_hours: 48,

@@ -220,6 +220,31 @@ describe('the condition builder and its live count', () => {
   });
 });
 
+describe('saving a segment', () => {
+  it('POSTs a new one and shows a save error on the row or field it names', async () => {
+    vi.spyOn(api, 'previewSegment').mockResolvedValue({ user_count: 1, counted_at: 0 });
+    const create = vi
+      .spyOn(api, 'createSegment')
+      .mockRejectedValueOnce(new ApiError(400, 'invalid_field', 'must be at most 200 characters', 'criteria.all[0].value'))
+      .mockRejectedValueOnce(new ApiError(400, 'missing_field', 'is required', 'name'))
+      .mockResolvedValue(segment);
+    const saved = vi.fn();
+    render(<SegmentEditor project={project} segment={null} onSaved={saved} onCancel={() => undefined} delay={0} />);
+    fireEvent.change(screen.getByLabelText('Kind'), { target: { value: 'tag' } });
+    fireEvent.change(screen.getByLabelText('Value'), { target: { value: 'vip' } });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'VIPs' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create segment' }));
+    const row = screen.getByTestId('cond-row');
+    expect((await within(row).findByRole('alert')).textContent).toBe('value must be at most 200 characters');
+    fireEvent.click(screen.getByRole('button', { name: 'Create segment' }));
+    expect((await screen.findByText('is required')).getAttribute('role')).toBe('alert');
+    expect(within(row).queryByRole('alert')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Create segment' }));
+    await vi.waitFor(() => expect(saved).toHaveBeenCalledWith(segment));
+    expect(create).toHaveBeenLastCalledWith('p1', { name: 'VIPs', description: undefined, criteria: { all: [{ field: 'tag', op: 'has', value: 'vip' }] } });
+  });
+});
+
 describe('the Segments page', () => {
   it('lists segments with counts; admins get edit, refresh and delete with a confirm', async () => {
     vi.spyOn(api, 'project').mockResolvedValue({ ...project, role: 'admin' } as Project & { role: 'admin' });
