@@ -1,5 +1,5 @@
 // Signed-in shell: header with the project switcher, navigation, and the screens.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, onSessionExpired } from './api/client';
 import type { Account, Project } from './api/types';
 import { Empty, ErrorBanner, Skeleton } from './components/ui';
@@ -13,6 +13,9 @@ import { Settings } from './screens/Settings';
 import { Revenue } from './screens/Revenue';
 import { Retention } from './screens/Retention';
 import { FeaturesAi } from './screens/FeaturesAi';
+
+// Segments (condition builder): loaded when first opened.
+const Segments = lazy(() => import('./screens/Segments'));
 
 const PROJECT_KEY = 'vibe.project';
 
@@ -30,6 +33,7 @@ const NAV = [
   { path: '/revenue', label: 'Revenue' },
   { path: '/retention', label: 'Retention' },
   { path: '/features', label: 'Features & AI' },
+  { path: '/segments', label: 'Segments' },
   { path: '/integration', label: 'Integration' },
   { path: '/settings', label: 'Settings' },
 ];
@@ -134,6 +138,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
           <Retention key={current.id} project={current} />
         ) : path === '/features' ? (
           <FeaturesAi key={current.id} project={current} />
+        ) : path === '/segments' ? (
+          <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading segments" /></div>}>
+            <Segments key={current.id} project={current} />
+          </Suspense>
         ) : path === '/settings' ? (
           <Settings key={current.id} project={current} onProjectChanged={changed} />
         ) : (

@@ -5,6 +5,7 @@ import type {
   Account, AiUsage, ApiToken, DailyStat, Features, Retention, Revenue, Funnel, FunnelStepDef, FunnelStepResult, Member, Metrics,
   Project, Role, Segment, SiteUser, StoredEvent, UserSession, Visitor,
 } from './types';
+import type { CriteriaNode, CustomSegment, Flow, FlowBody, FlowStats, SegmentBody } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -129,6 +130,28 @@ export const api = {
   features: (id: string, from?: string, to?: string) => request<Features>(`${p(id)}/features${qs({ from, to })}`),
   aiUsage: (id: string, from?: string, to?: string, limit = 20, offset = 0) =>
     request<AiUsage>(`${p(id)}/ai-usage${qs({ from, to, limit, offset })}`),
+
+  // ---- Custom segments ----
+  segments: (id: string) => request<{ segments: CustomSegment[] }>(`${p(id)}/segments`),
+  createSegment: (id: string, body: SegmentBody) =>
+    request<CustomSegment>(`${p(id)}/segments`, { method: 'POST', body }),
+  updateSegment: (id: string, sid: string, body: SegmentBody) =>
+    request<CustomSegment>(`${p(id)}/segments/${encodeURIComponent(sid)}`, { method: 'PUT', body }),
+  deleteSegment: (id: string, sid: string) =>
+    request<void>(`${p(id)}/segments/${encodeURIComponent(sid)}`, { method: 'DELETE' }),
+  refreshSegment: (id: string, sid: string) =>
+    request<CustomSegment>(`${p(id)}/segments/${encodeURIComponent(sid)}/refresh`, { method: 'POST' }),
+  previewSegment: (id: string, criteria: CriteriaNode) =>
+    request<{ user_count: number; counted_at: number }>(`${p(id)}/segments/preview`, { method: 'POST', body: { criteria } }),
+
+  // ---- Flows ----
+  flows: (id: string) => request<{ flows: Flow[] }>(`${p(id)}/flows`),
+  createFlow: (id: string, body: FlowBody) => request<Flow>(`${p(id)}/flows`, { method: 'POST', body }),
+  updateFlow: (id: string, fid: string, body: FlowBody) =>
+    request<Flow>(`${p(id)}/flows/${encodeURIComponent(fid)}`, { method: 'PUT', body }),
+  deleteFlow: (id: string, fid: string) => request<void>(`${p(id)}/flows/${encodeURIComponent(fid)}`, { method: 'DELETE' }),
+  flowStats: (id: string, fid: string, days = 30) =>
+    request<FlowStats>(`${p(id)}/flows/${encodeURIComponent(fid)}/stats${qs({ days })}`),
 
   members: (id: string) => request<{ members: Member[] }>(`${p(id)}/members`),
   addMember: (id: string, email: string, role: Role) =>

@@ -253,3 +253,70 @@ export interface AiUsage {
   offset: number;
   daily: (AiSums & { day: string })[];
 }
+
+// ---- Custom segments (docs/api.md, "Segments") ----
+
+/** A node of the criteria grammar: a group or a condition. */
+export type CriteriaNode =
+  | { all: CriteriaNode[] }
+  | { any: CriteriaNode[] }
+  | { not: CriteriaNode }
+  | CriteriaCondition;
+
+export interface CriteriaCondition {
+  field: 'trait' | 'plan' | 'tag' | 'priority' | 'first_seen' | 'last_seen' | 'sessions' | 'event' | 'total_spent' | 'subscription_status';
+  op: string;
+  [key: string]: unknown;
+}
+
+export interface CustomSegment {
+  id: string;
+  name: string;
+  description: string | null;
+  criteria: CriteriaNode;
+  user_count: number;
+  counted_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SegmentBody {
+  name: string;
+  description?: string;
+  criteria: CriteriaNode;
+}
+
+// ---- Flows (notes: flows API contract) ----
+
+export interface Flow {
+  id: string;
+  name: string;
+  start: FunnelStepDef;
+  complete: FunnelStepDef;
+  fail: FunnelStepDef | null;
+  window_hours: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FlowBody {
+  name: string;
+  start: FunnelStepDef;
+  complete: FunnelStepDef;
+  fail: FunnelStepDef | null;
+  window_hours: number;
+}
+
+export interface FlowStats {
+  flow: Flow;
+  days: number;
+  started: number;
+  completed: number;
+  failed: number;
+  abandoned: number;
+  completion_rate: number | null;
+  success_rate: number | null;
+  avg_completion_s: number | null;
+  median_completion_s: number | null;
+  daily: { day: string; started: number; completed: number; failed: number }[];
+}

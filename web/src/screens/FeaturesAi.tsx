@@ -1,7 +1,10 @@
-// Features & AI: custom events as features (with a daily sparkline each) and
-// the token usage from reserved `ai_usage` events, over the last 30 days.
+// Features & AI: custom events as features (with a daily sparkline each),
+// flows (how often people who start something finish it) and the token usage
+// from reserved `ai_usage` events, over the chosen range (default 30 days).
 import { api } from '../api/client';
 import type { AiUsage, Features, Project } from '../api/types';
+import { DateRange, daysIn, useDateRange } from '../components/DateRange';
+import { FlowsSection } from '../components/Flows';
 import { Bars, Sparkline, StatCard } from '../components/Insights';
 import { Empty, ErrorBanner, Skeleton } from '../components/ui';
 import { displayName, fmtCompact, fmtInt, fmtPct, fmtUsd } from '../lib/format';
@@ -108,13 +111,14 @@ export function AiUsageView({ data }: { data: AiUsage }) {
 }
 
 export function FeaturesAi({ project }: { project: Project }) {
-  const features = useAsync(() => api.features(project.id), [project.id]);
-  const ai = useAsync(() => api.aiUsage(project.id), [project.id]);
+  const range = useDateRange('30d');
+  const features = useAsync(() => api.features(project.id, range.from, range.to), [project.id, range.from, range.to]);
+  const ai = useAsync(() => api.aiUsage(project.id, range.from, range.to), [project.id, range.from, range.to]);
   return (
     <div className="page">
       <div className="page-head">
         <h1>Features &amp; AI</h1>
-        <span className="muted small">last 30 days</span>
+        <DateRange state={range} />
       </div>
       <section className="card" aria-label="Features">
         <div className="card-head">
@@ -129,6 +133,7 @@ export function FeaturesAi({ project }: { project: Project }) {
           <FeaturesTable data={features.data} />
         )}
       </section>
+      <FlowsSection project={project} days={Math.min(365, daysIn(range.from, range.to))} />
       <h2 className="section-title">AI usage</h2>
       {ai.error ? (
         <ErrorBanner error={ai.error} onRetry={ai.reload} />

@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import type { Project, Retention as RetentionReport, RetentionDay } from '../api/types';
+import { DateRange, useDateRange } from '../components/DateRange';
 import { Segmented, StatCard } from '../components/Insights';
 import { Empty, ErrorBanner, Skeleton } from '../components/ui';
 import { fmtInt, fmtPct } from '../lib/format';
@@ -73,12 +74,14 @@ export function RetentionView({ report }: { report: RetentionReport }) {
 
 export function Retention({ project }: { project: Project }) {
   const [cohort, setCohort] = useState<'day' | 'week'>('week');
-  const q = useAsync(() => api.retention(project.id, cohort), [project.id, cohort]);
+  const range = useDateRange('90d');
+  const q = useAsync(() => api.retention(project.id, cohort, range.from, range.to), [project.id, cohort, range.from, range.to]);
   const empty = q.data && q.data.cohorts.every((c) => c.size === 0);
   return (
     <div className="page">
       <div className="page-head">
         <h1>Retention</h1>
+        <DateRange state={range} />
         <Segmented
           label="Cohort"
           value={cohort}
@@ -88,7 +91,7 @@ export function Retention({ project }: { project: Project }) {
       </div>
       {q.error ? (
         <ErrorBanner error={q.error} onRetry={q.reload} />
-      ) : !q.data || (q.loading && q.data.cohort !== cohort) ? (
+      ) : !q.data || (q.loading && (q.data.cohort !== cohort || q.data.from !== range.from || q.data.to !== range.to)) ? (
         <>
           <div className="metric-grid">
             {['Day 1', 'Day 7', 'Day 30', 'New people'].map((t) => <StatCard key={t} id={t} title={t} value={null} />)}

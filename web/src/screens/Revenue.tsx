@@ -1,20 +1,23 @@
-// Revenue: totals, MRR, ARPU and paying people over the last 12 months,
-// revenue by month, by plan, subscription churn. Amounts are minor units of
+// Revenue: totals, MRR, ARPU and paying people over the chosen range (by
+// default the last 12 months, by month; ranges up to 90 days by day),
+// revenue by period, by plan, subscription churn. Amounts are minor units of
 // the project's reporting currency (docs/api.md, "Revenue").
 import { api } from '../api/client';
 import type { Project, Revenue as RevenueReport } from '../api/types';
 import { Bars, StatCard } from '../components/Insights';
+import { DateRange, daysIn, monthStart, useDateRange, type Preset } from '../components/DateRange';
 import { Empty, ErrorBanner, Skeleton } from '../components/ui';
-import { fmtInt, fmtMoney, fmtPct, isoDay } from '../lib/format';
+import { fmtInt, fmtMoney, fmtPct } from '../lib/format';
 import { useAsync } from '../lib/useAsync';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** The first day of the month `monthsBack` months before this one, `YYYY-MM-DD`. */
-export function monthStart(monthsBack: number, now = new Date()): string {
-  const d = new Date(now.getFullYear(), now.getMonth() - monthsBack, 1);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-01`;
-}
+export { monthStart };
+
+const PRESETS: Preset[] = ['7d', '30d', '90d', '12m'];
+
+/** Bars by day for ranges up to 90 days, by month beyond. */
+export const intervalFor = (from: string, to: string): 'day' | 'month' => (daysIn(from, to) > 92 ? 'month' : 'day');
 
 const monthLabel = (period: string) => {
   const [y, m] = period.split('-');
@@ -62,10 +65,10 @@ export function RevenueView({ report }: { report: RevenueReport }) {
         </div>
       )}
       <div className="two-col">
-        <section className="card" aria-label="Revenue by month">
-          <div className="card-head"><h2>Revenue by month</h2><span className="muted small">{report.currency}</span></div>
+        <section className="card" aria-label={`Revenue by ${report.interval}`}>
+          <div className="card-head"><h2>Revenue by {report.interval}</h2><span className="muted small">{report.currency}</span></div>
           <Bars
-            label="Revenue by month"
+            label={`Revenue by ${report.interval}`}
             format={money}
             items={report.series.map((s) => ({ key: s.period, label: report.interval === 'month' ? monthLabel(s.period) : s.period.slice(5), value: s.revenue }))}
           />
@@ -107,12 +110,14 @@ export function RevenueView({ report }: { report: RevenueReport }) {
 }
 
 export function Revenue({ project }: { project: Project }) {
-  const q = useAsync(() => api.revenue(project.id, monthStart(11), isoDay(0), 'month'), [project.id]);
+  const range = useDateRange('12m', PRESETS);
+  const interval = intervalFor(range.from, range.to);
+  const q = useAsync(() => api.revenue(project.id, range.from, range.to, interval), [project.id, range.from, range.to, interval]);
   return (
     <div className="page">
       <div className="page-head">
         <h1>Revenue</h1>
-        <span className="muted small">last 12 months</span>
+        <DateRange state={range} />
       </div>
       {q.error ? (
         <ErrorBanner error={q.error} onRetry={q.reload} />

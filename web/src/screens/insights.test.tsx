@@ -1,7 +1,8 @@
 import { render, screen, within, fireEvent } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { api, ApiError } from '../api/client';
 import type { AiUsage, Features, Project, Retention as RetentionReport, Revenue as RevenueReport } from '../api/types';
+import { presetBounds } from '../components/DateRange';
 import { fmtMoney } from '../lib/format';
 import { FeaturesAi } from './FeaturesAi';
 import { monthStart, Revenue } from './Revenue';
@@ -111,10 +112,11 @@ describe('Retention', () => {
     const spy = vi.spyOn(api, 'retention').mockImplementation(async (_id, cohort) => ({ ...retention, cohort: cohort ?? 'day' }));
     render(<Retention project={project} />);
     await screen.findByTestId('heatmap');
-    expect(spy).toHaveBeenLastCalledWith('p1', 'week');
+    const { from, to } = presetBounds('90d');
+    expect(spy).toHaveBeenLastCalledWith('p1', 'week', from, to);
     fireEvent.click(screen.getByRole('button', { name: 'Daily cohorts' }));
     expect(await screen.findByText('Day')).toBeTruthy();
-    expect(spy).toHaveBeenLastCalledWith('p1', 'day');
+    expect(spy).toHaveBeenLastCalledWith('p1', 'day', from, to);
   });
 
   it('explains cohorts when nobody is new', async () => {
@@ -147,6 +149,12 @@ const ai: AiUsage = {
 const noAi: AiUsage = { ...ai, totals: sums(0, 0, 0, 0), by_model: [], by_user: [], users_total: 0, daily: [] };
 
 describe('Features & AI', () => {
+  // The flows section (components/Flows.test.tsx) has no flows here.
+  beforeEach(() => {
+    vi.spyOn(api, 'flows').mockResolvedValue({ flows: [] });
+    vi.spyOn(api, 'project').mockResolvedValue({ ...project, role: 'viewer' } as Project & { role: 'viewer' });
+  });
+
   it('shows skeletons while loading', () => {
     vi.spyOn(api, 'features').mockReturnValue(never());
     vi.spyOn(api, 'aiUsage').mockReturnValue(never());
