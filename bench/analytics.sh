@@ -52,6 +52,27 @@ measure() { # label
     n=100; case "$path" in *conversion*) n=10;; esac
     echo "| \`${path#"$p"}\` | $(python3 bench/latency.py "$base" "$cookie" "$path" "$n") |"
   done
+  # The CRM reports (issue 11): a quarter of revenue by month, 12 weekly
+  # retention cohorts, 30 days of features and AI usage, the overview, a flow's
+  # stats (a flow over the demo's intensive_* events is made when none exists)
+  # and a three-condition custom segment counted by the builder's preview.
+  today=$(date -u +%F); d30=$(date -u -d '-29 days' +%F); d90=$(date -u -d '-89 days' +%F)
+  w12=$(date -u -d '-83 days' +%F)
+  for path in "$p/revenue?from=$d90&to=$today&interval=month" "$p/retention?cohort=week&from=$w12&to=$today" \
+              "$p/features?from=$d30&to=$today" "$p/ai-usage?from=$d30&to=$today" "$p/crm/overview"; do
+    echo "| \`${path#"$p"}\` | $(python3 bench/latency.py "$base" "$cookie" "$path" 100) |"
+  done
+  if flows=$(curl -sf -H "cookie: $cookie" "$base$p/flows"); then
+    flow=$(echo "$flows" | python3 -c 'import json,sys; f=json.load(sys.stdin)["flows"]; print(f[0]["id"] if f else "")')
+    if [ -z "$flow" ]; then
+      flow=$(curl -sf -H "cookie: $cookie" -H 'content-type: application/json' -H "origin: $base" \
+        -d '{"name":"Intensive","start":{"match":"event","value":"intensive_started"},"complete":{"match":"event","value":"intensive_completed"}}' \
+        "$base$p/flows" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    fi
+    echo "| \`/flows/{fid}/stats?days=30\` | $(python3 bench/latency.py "$base" "$cookie" "$p/flows/$flow/stats?days=30" 100) |"
+  fi
+  criteria='{"criteria":{"all":[{"field":"last_seen","op":"within_days","value":30},{"field":"sessions","op":"gt","value":2},{"field":"event","op":"performed","name":"assessment_completed"}]}}'
+  echo "| \`POST /segments/preview\` (3 conditions) | $(python3 bench/latency.py "$base" "$cookie" "$p/segments/preview" 20 "$criteria") |"
   echo
   kill $pid; wait $pid 2>/dev/null || true; pid=""
 }
