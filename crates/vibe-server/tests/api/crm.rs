@@ -572,7 +572,7 @@ async fn overview_sums_up_the_crm(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-/// The people list shows each row's tags, priority and total spent (in the
+/// The people list shows each row's sessions, tags, priority and total spent (in the
 /// reporting currency, converted at the payment's day; a payment without a
 /// rate under `unconverted_spent`), on every page and with every filter.
 async fn people_list_rows_carry_tags_priority_and_spent(backend: Backend) {
@@ -635,6 +635,7 @@ async fn people_list_rows_carry_tags_priority_and_spent(backend: Backend) {
             .unwrap_or_else(|| panic!("{user} listed in {body}"))
     };
     let ana = row(&listed, "ana");
+    assert_eq!(ana["total_sessions"], 1);
     assert_eq!(ana["tags"], json!(["beta", "vip"]));
     assert_eq!(ana["priority"], "high");
     // $49 + €10 at 0.5 € per $ = $69; the yen have no rate.
@@ -656,6 +657,9 @@ async fn people_list_rows_carry_tags_priority_and_spent(backend: Backend) {
     let cy = row(&listed, "cy");
     assert_eq!((&cy["tags"], &cy["priority"]), (&json!([]), &json!("low")));
     assert_eq!(cy["unconverted_spent"], json!([]));
+    // Bob's payment came from a server (no session): sessions are the
+    // browser's only.
+    assert_eq!(bob["total_sessions"], 1);
 
     // Filtered and paged lists carry them too.
     let vip = app.get_json(&owner, &format!("{base}/users?tag=vip")).await;

@@ -157,12 +157,14 @@ pub async fn list(
     let mut contacts = state.store.listed_contacts(project, &ids).await?;
     let currency = state.store.revenue_currency(project).await?;
     let mut spent = state.store.listed_spent(project, &ids, &currency).await?;
+    let sessions = state.store.listed_session_counts(project, &ids).await?;
     let users: Vec<ListedUser> = users
         .into_iter()
         .map(|u| {
             let contact = contacts.remove(&u.id).unwrap_or_default();
             let spent = spent.remove(&u.id).unwrap_or_default();
             ListedUser {
+                total_sessions: sessions.get(&u.id).copied().unwrap_or(0),
                 row: UserRow::from(u),
                 tags: contact.tags,
                 priority: contact.priority,
@@ -181,12 +183,13 @@ pub async fn list(
 
 /// A row of the people list: the person as listed plus the CRM fields and
 /// revenue the list shows, read for the page's people only (by the
-/// `(project_id, site_user_id)` keys of `contact_tags`, `contacts` and
-/// `payments_person`), so they cost the same whatever the filters.
+/// `(project_id, site_user_id)` keys of `contact_tags`, `contacts`,
+/// `payments_person` and `site_sessions_person`), so they cost the same whatever the filters.
 #[derive(Serialize)]
 struct ListedUser {
     #[serde(flatten)]
     row: UserRow,
+    total_sessions: i64,
     tags: Vec<String>,
     priority: Option<String>,
     /// Succeeded payments in the answer's `currency` (minor units), as on
