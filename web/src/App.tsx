@@ -1,5 +1,5 @@
 // Signed-in shell: header with the project switcher, navigation, and the screens.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, onSessionExpired } from './api/client';
 import type { Account, Project } from './api/types';
 import { Empty, ErrorBanner, Skeleton } from './components/ui';
@@ -14,6 +14,13 @@ import { Revenue } from './screens/Revenue';
 import { Retention } from './screens/Retention';
 import { FeaturesAi } from './screens/FeaturesAi';
 
+// ---- People and contacts (issue 11 item 8): loaded when first opened ----
+const People = lazy(() => import('./screens/People').then((m) => ({ default: m.People })));
+const Contact = lazy(() => import('./screens/Contact').then((m) => ({ default: m.Contact })));
+const peopleFallback = <div className="page"><Skeleton height={120} label="Loading people" /></div>;
+/** `/people/{uid}` → the uid, else null. */
+const contactUid = (path: string) => (path.startsWith('/people/') && path.length > 8 ? decodeURIComponent(path.slice(8)) : null);
+
 const PROJECT_KEY = 'vibe.project';
 
 // Asked for together with /auth/me at start-up, so the overview does not wait
@@ -27,6 +34,7 @@ function loadProjects() {
 
 const NAV = [
   { path: '/', label: 'Overview' },
+  { path: '/people', label: 'People' },
   { path: '/revenue', label: 'Revenue' },
   { path: '/retention', label: 'Retention' },
   { path: '/features', label: 'Features & AI' },
@@ -99,7 +107,7 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
             <a
               key={n.path}
               href={n.path}
-              aria-current={path === n.path ? 'page' : undefined}
+              aria-current={path === n.path || (n.path === '/people' && contactUid(path)) ? 'page' : undefined}
               onClick={(e) => {
                 e.preventDefault();
                 navigate(n.path);
@@ -126,6 +134,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
               <NewProject onCreated={projects.reload} />
             </Empty>
           </div>
+        ) : path === '/people' ? (
+          <Suspense fallback={peopleFallback}><People key={current.id} project={current} /></Suspense>
+        ) : contactUid(path) ? (
+          <Suspense fallback={peopleFallback}><Contact key={current.id} project={current} uid={contactUid(path)!} /></Suspense>
         ) : path === '/integration' ? (
           <Integration key={current.id} project={current} live={live} onProjectChanged={changed} />
         ) : path === '/revenue' ? (
