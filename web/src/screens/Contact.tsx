@@ -16,6 +16,8 @@ import { normalizeTag, peopleHref, PriorityBadge } from './People';
 const errorText = (e: unknown) =>
   e instanceof ApiError ? (e.field ? `${e.message} (${e.field})` : e.message) : e instanceof Error ? e.message : String(e);
 
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 function KeyValues({ label, values, empty }: { label: string; values: Record<string, unknown> | null; empty: string }) {
@@ -197,7 +199,7 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
       body = (
         <span>
           <code>{item.name}</code>
-          {item.props && Object.keys(item.props).length > 0 && <span className="muted small"> {JSON.stringify(item.props)}</span>}
+          {item.props && Object.keys(item.props).length > 0 && <span className="muted small"> {clip(JSON.stringify(item.props), 120)}</span>}
         </span>
       );
       break;
@@ -217,8 +219,9 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
     <li className={`tl-item tl-${item.type}`} data-testid="timeline-item" data-type={item.type}>
       <span className="tl-icon" role="img" aria-label={kind.label} title={kind.label}>{kind.icon}</span>
       <div className="tl-main">
-        <div className="tl-head"><strong>{kind.label}</strong> <span className="muted small">{fmtDateTime(item.ts)}</span></div>
+        <strong>{kind.label}</strong>
         {body}
+        <span className="muted small tl-time">{fmtDateTime(item.ts)}</span>
       </div>
     </li>
   );
