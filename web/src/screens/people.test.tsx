@@ -2,6 +2,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { peopleQuery } from '../api/client';
 import type { ContactNote, ContactProfile, ListedPerson, Project, TimelineItem } from '../api/types';
+import { UserModal } from '../components/UserModal';
 import { Contact } from './Contact';
 import { People, readFilters, retag } from './People';
 
@@ -332,5 +333,21 @@ describe('Contact', () => {
     render(<Contact project={project} uid="nobody" />);
     expect((await screen.findAllByRole('alert'))[0].textContent).toContain('No such user.');
     expect(screen.getByRole('button', { name: 'Retry' })).toBeTruthy();
+  });
+});
+
+describe('The overview user modal', () => {
+  it('links to the contact page', async () => {
+    history.replaceState(null, '', '/');
+    mockFetch((c) =>
+      c.url.endsWith('/sessions?limit=20') ? { body: { sessions: [] } } : { body: { ...person('ana@x'), id: 'su/1' } },
+    );
+    const onClose = vi.fn();
+    render(<UserModal projectId="p1" uid="su/1" onClose={onClose} />);
+    const link = await screen.findByRole('link', { name: 'Open contact' });
+    expect(link.getAttribute('href')).toBe('/people/su%2F1');
+    fireEvent.click(link);
+    expect(onClose).toHaveBeenCalled();
+    expect(location.pathname).toBe('/people/su%2F1');
   });
 });
