@@ -436,7 +436,12 @@ export function Contact({ project, uid }: { project: Project; uid: string }) {
             />
             <StatCard id="sessions" title="Sessions" value={fmtInt(c.total_sessions)} hint={`${fmtDuration(c.avg_session_s)} on average`} />
             <StatCard id="events" title="Events" value={fmtInt(c.total_events)} hint={`first seen ${fmtDateTime(c.first_seen)}`} />
-            <StatCard id="last-seen" title="Last seen" value={fmtDateTime(c.last_seen)} hint={[c.device, c.browser, c.os].filter(Boolean).join(' · ') || undefined} />
+            <StatCard
+              id="last-seen"
+              title="Last seen"
+              value={new Date(c.last_seen).toLocaleDateString('en-GB', { year: 'numeric', month: 'short', day: 'numeric' })}
+              hint={[fmtDateTime(c.last_seen), c.device, c.browser, c.os].filter(Boolean).join(' · ')}
+            />
           </div>
           <div className="two-col">
             <section className="card" aria-label="CRM">
