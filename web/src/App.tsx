@@ -16,6 +16,12 @@ import { FeaturesAi } from './screens/FeaturesAi';
 
 // Segments (condition builder): loaded when first opened.
 const Segments = lazy(() => import('./screens/Segments'));
+// ---- People and contacts (issue 11 item 8): loaded when first opened ----
+const People = lazy(() => import('./screens/People').then((m) => ({ default: m.People })));
+const Contact = lazy(() => import('./screens/Contact').then((m) => ({ default: m.Contact })));
+const peopleFallback = <div className="page"><Skeleton height={120} label="Loading people" /></div>;
+/** `/people/{uid}` → the uid, else null. */
+const contactUid = (path: string) => (path.startsWith('/people/') && path.length > 8 ? decodeURIComponent(path.slice(8)) : null);
 
 const PROJECT_KEY = 'vibe.project';
 
@@ -30,6 +36,7 @@ function loadProjects() {
 
 const NAV = [
   { path: '/', label: 'Overview' },
+  { path: '/people', label: 'People' },
   { path: '/revenue', label: 'Revenue' },
   { path: '/retention', label: 'Retention' },
   { path: '/features', label: 'Features & AI' },
@@ -103,7 +110,7 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
             <a
               key={n.path}
               href={n.path}
-              aria-current={path === n.path ? 'page' : undefined}
+              aria-current={path === n.path || (n.path === '/people' && contactUid(path)) ? 'page' : undefined}
               onClick={(e) => {
                 e.preventDefault();
                 navigate(n.path);
@@ -130,6 +137,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
               <NewProject onCreated={projects.reload} />
             </Empty>
           </div>
+        ) : path === '/people' ? (
+          <Suspense fallback={peopleFallback}><People key={current.id} project={current} /></Suspense>
+        ) : contactUid(path) ? (
+          <Suspense fallback={peopleFallback}><Contact key={current.id} project={current} uid={contactUid(path)!} /></Suspense>
         ) : path === '/integration' ? (
           <Integration key={current.id} project={current} live={live} onProjectChanged={changed} />
         ) : path === '/revenue' ? (

@@ -6,6 +6,9 @@ import type {
   Project, Role, Segment, SiteUser, StoredEvent, UserSession, Visitor,
 } from './types';
 import type { CriteriaNode, CustomSegment, Flow, FlowBody, FlowStats, SegmentBody } from './types';
+import type {
+  ContactNote, ContactProfile, PeopleFilters, PeoplePage, Priority, TagCount, TimelinePage,
+} from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -152,6 +155,20 @@ export const api = {
   deleteFlow: (id: string, fid: string) => request<void>(`${p(id)}/flows/${encodeURIComponent(fid)}`, { method: 'DELETE' }),
   flowStats: (id: string, fid: string, days = 30) =>
     request<FlowStats>(`${p(id)}/flows/${encodeURIComponent(fid)}/stats${qs({ days })}`),
+  // ---- People and contacts (issue 11 item 8) ----
+  people: (id: string, filters: PeopleFilters, cursor?: string | null, limit = 50) =>
+    request<PeoplePage>(`${p(id)}/users${peopleQuery(filters, cursor, limit)}`),
+  tags: (id: string) => request<{ tags: TagCount[] }>(`${p(id)}/tags`),
+  contact: (id: string, uid: string) => request<ContactProfile>(`${p(id)}/users/${encodeURIComponent(uid)}`),
+  updateContact: (id: string, uid: string, changes: { tags?: string[]; priority?: Priority | null; properties?: Record<string, unknown> }) =>
+    request<ContactProfile>(`${p(id)}/users/${encodeURIComponent(uid)}`, { method: 'PATCH', body: changes }),
+  notes: (id: string, uid: string) => request<{ notes: ContactNote[] }>(`${p(id)}/users/${encodeURIComponent(uid)}/notes`),
+  addNote: (id: string, uid: string, body: string) =>
+    request<ContactNote>(`${p(id)}/users/${encodeURIComponent(uid)}/notes`, { method: 'POST', body: { body } }),
+  deleteNote: (id: string, uid: string, nid: string) =>
+    request<void>(`${p(id)}/users/${encodeURIComponent(uid)}/notes/${encodeURIComponent(nid)}`, { method: 'DELETE' }),
+  timeline: (id: string, uid: string, cursor?: string | null, limit = 50) =>
+    request<TimelinePage>(`${p(id)}/users/${encodeURIComponent(uid)}/timeline${qs({ cursor, limit })}`),
 
   members: (id: string) => request<{ members: Member[] }>(`${p(id)}/members`),
   addMember: (id: string, email: string, role: Role) =>
@@ -165,6 +182,11 @@ export const api = {
   createToken: (name: string) => request<{ token: ApiToken; secret: string }>('/tokens', { method: 'POST', body: { name } }),
   revokeToken: (tid: string) => request<void>(`/tokens/${encodeURIComponent(tid)}`, { method: 'DELETE' }),
 };
+
+/** The people list's query string: the filters (empty ones left out), the cursor and the page size. */
+export function peopleQuery(filters: PeopleFilters, cursor?: string | null, limit?: number): string {
+  return qs({ q: filters.q?.trim(), segment: filters.segment === 'all' ? undefined : filters.segment, tag: filters.tag, priority: filters.priority, cursor, limit });
+}
 
 /** Same-origin download URLs (the cookie authenticates them). */
 export const downloads = {

@@ -320,3 +320,99 @@ export interface FlowStats {
   median_completion_s: number | null;
   daily: { day: string; started: number; completed: number; failed: number }[];
 }
+
+// ---- People and contacts (issue 11 item 8: the People and Contact pages) ----
+
+export type Priority = 'low' | 'medium' | 'high' | 'vip';
+export const PRIORITIES: Priority[] = ['low', 'medium', 'high', 'vip'];
+
+/** Agents and above change contacts (tags, priority, notes); viewers read. */
+export const canEditContacts = (role: Role): boolean => role !== 'viewer';
+
+/** A row of the people list: the person plus the CRM and revenue columns. */
+export interface ListedPerson extends SiteUser {
+  total_sessions: number;
+  tags: string[];
+  priority: Priority | null;
+  /** Minor units of the list's `currency`. */
+  total_spent: number;
+  unconverted_spent: MoneyAmount[];
+}
+
+export interface PeoplePage {
+  users: ListedPerson[];
+  next_cursor: string | null;
+  segment: string;
+  currency: string;
+}
+
+/** The people list's filters, as in its URL query (`segment` is a built-in or a custom segment id). */
+export interface PeopleFilters {
+  q?: string;
+  segment?: string;
+  tag?: string;
+  priority?: Priority | '';
+}
+
+/** What the People page's segment picker needs of a custom segment. */
+export interface TagCount {
+  tag: string;
+  count: number;
+}
+
+export interface ContactNote {
+  id: string;
+  body: string;
+  author_email: string | null;
+  created_at: number;
+}
+
+export interface PaymentRecord {
+  payment_id: string;
+  amount: number;
+  currency: string;
+  plan: string | null;
+  status: string;
+  paid_at: number;
+  day: string;
+  refunded_at: number | null;
+}
+
+export interface SubscriptionSummary {
+  subscription_id: string;
+  plan: string;
+  status: string;
+  amount: number;
+  currency: string;
+  interval: string;
+  since: number;
+  canceled_at: number | null;
+}
+
+/** `GET /users/{uid}`: the person with the CRM fields, usage and revenue. */
+export interface ContactProfile extends SiteUser {
+  total_sessions: number;
+  avg_session_s: number;
+  tags: string[];
+  priority: Priority | null;
+  properties: Record<string, unknown>;
+  notes_count: number;
+  feature_usage: Record<string, number>;
+  token_usage: AiSums & { by_model: (AiSums & { model: string })[] };
+  currency: string;
+  total_spent: number;
+  unconverted_spent: MoneyAmount[];
+  subscription: SubscriptionSummary | null;
+  payments: PaymentRecord[];
+}
+
+export type TimelineItem =
+  | ({ type: 'session'; ts: number } & Omit<UserSession, 'active'>)
+  | { type: 'event'; ts: number; id: string; name: string | null; props: Record<string, unknown> | null; session_id: string | null; path: string | null }
+  | ({ type: 'note'; ts: number } & ContactNote)
+  | ({ type: 'payment'; ts: number } & PaymentRecord);
+
+export interface TimelinePage {
+  items: TimelineItem[];
+  next_cursor: string | null;
+}

@@ -1,6 +1,7 @@
 // One person: profile, traits, first/last seen and their last 20 sessions.
 import { api } from '../api/client';
 import { displayName, fmtDateTime, fmtDuration } from '../lib/format';
+import { navigate } from '../lib/router';
 import { useAsync } from '../lib/useAsync';
 import { BrowserIcon, DeviceIcon, ErrorBanner, Modal, Skeleton, Empty } from './ui';
 
@@ -24,6 +25,17 @@ export function UserModal({ projectId, uid, onClose }: { projectId: string; uid:
         </div>
       ) : (
         <div className="stack" data-testid="user-modal">
+          <a
+            className="btn btn-small open-contact"
+            href={`/people/${encodeURIComponent(user.id)}`}
+            onClick={(e) => {
+              e.preventDefault();
+              onClose();
+              navigate(`/people/${encodeURIComponent(user.id)}`);
+            }}
+          >
+            Open contact
+          </a>
           <dl className="profile">
             <div><dt>User id</dt><dd>{user.user_id ?? <span className="muted">not identified</span>}</dd></div>
             <div><dt>Anonymous id</dt><dd><code>{user.anonymous_id ?? '—'}</code></dd></div>

@@ -572,7 +572,112 @@ async fn overview_sums_up_the_crm(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// The people list shows each row's sessions, tags, priority and total spent (in the
+/// reporting currency, converted at the payment's day; a payment without a
+/// rate under `unconverted_spent`), on every page and with every filter.
+async fn people_list_rows_carry_tags_priority_and_spent(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    people(
+        &app,
+        &p.write_key,
+        &[("a1", "ana"), ("b1", "bob"), ("c1", "cy")],
+    )
+    .await;
+    let base = format!("/api/v1/projects/{}", p.id);
+    let secret = app.secret_key(&owner, &p.id, "billing").await;
+    let day = vibe_core::day::ProjectTz::or_utc("UTC").day_of(app.clock.now_ms());
+    let res = app
+        .put(
+            &owner,
+            &format!("{base}/exchange-rates"),
+            json!({"base": "USD", "rates": [{"day": day, "currency": "EUR", "rate": 0.5}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{:?}", res.text().await);
+    let pay = |id: &str, user: &str, amount: i64, currency: &str, status: &str| {
+        json!({"type": "event", "id": uuid(), "user_id": user, "name": "payment",
+            "props": {"payment_id": id, "amount": amount, "currency": currency, "status": status}})
+    };
+    let batch = json!({"batch": [
+        pay("p1", "ana", 4900, "USD", "succeeded"),
+        pay("p2", "ana", 1000, "EUR", "succeeded"),
+        pay("p3", "ana", 700, "JPY", "succeeded"),
+        pay("p4", "bob", 1900, "USD", "refunded"),
+    ]});
+    let res = app.post_bearer(&secret, "/api/v1/track", batch).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "{:?}", res.text().await);
+    let res = app
+        .patch(
+            &owner,
+            &format!("{base}/users/ana"),
+            json!({"tags": ["vip", "beta"], "priority": "high"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .patch(
+            &owner,
+            &format!("{base}/users/cy"),
+            json!({"priority": "low"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let listed = app.get_json(&owner, &format!("{base}/users")).await;
+    assert_eq!(listed["currency"], "USD");
+    let row = |body: &Value, user: &str| -> Value {
+        list(body, "users")
+            .iter()
+            .find(|u| u["user_id"] == user)
+            .cloned()
+            .unwrap_or_else(|| panic!("{user} listed in {body}"))
+    };
+    let ana = row(&listed, "ana");
+    assert_eq!(ana["total_sessions"], 1);
+    assert_eq!(ana["tags"], json!(["beta", "vip"]));
+    assert_eq!(ana["priority"], "high");
+    // $49 + €10 at 0.5 € per $ = $69; the yen have no rate.
+    assert_eq!(ana["total_spent"], 6900);
+    assert_eq!(
+        ana["unconverted_spent"],
+        json!([{"currency": "JPY", "amount": 700}])
+    );
+    // The same numbers as the profile's.
+    let profile = app.get_json(&owner, &format!("{base}/users/ana")).await;
+    assert_eq!(profile["total_spent"], ana["total_spent"]);
+    assert_eq!(profile["unconverted_spent"], ana["unconverted_spent"]);
+    let bob = row(&listed, "bob");
+    assert_eq!(
+        (&bob["tags"], &bob["priority"], &bob["total_spent"]),
+        (&json!([]), &Value::Null, &json!(0)),
+        "a refunded payment is not spent"
+    );
+    let cy = row(&listed, "cy");
+    assert_eq!((&cy["tags"], &cy["priority"]), (&json!([]), &json!("low")));
+    assert_eq!(cy["unconverted_spent"], json!([]));
+    // Bob's payment came from a server (no session): sessions are the
+    // browser's only.
+    assert_eq!(bob["total_sessions"], 1);
+
+    // Filtered and paged lists carry them too.
+    let vip = app.get_json(&owner, &format!("{base}/users?tag=vip")).await;
+    assert_eq!(row(&vip, "ana")["total_spent"], 6900);
+    let first = app.get_json(&owner, &format!("{base}/users?limit=1")).await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let mut seen = list(&first, "users").to_vec();
+    let rest = app
+        .get_json(&owner, &format!("{base}/users?limit=2&cursor={cursor}"))
+        .await;
+    seen.extend(list(&rest, "users").iter().cloned());
+    let paged = json!({ "users": seen });
+    assert_eq!(row(&paged, "ana")["tags"], json!(["beta", "vip"]));
+    assert_eq!(row(&paged, "cy")["priority"], "low");
+}
+
 crate::on_both_backends!(
+    people_list_rows_carry_tags_priority_and_spent,
     overview_sums_up_the_crm,
     timeline_pages_and_refuses_foreign_cursors,
     agents_edit_contacts_and_delete_only_their_own_notes,

@@ -7,6 +7,8 @@
 mod model;
 pub mod timeline;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
@@ -181,6 +183,55 @@ pub trait CrmStore: HasDb {
         limit: i64,
     ) -> StoreResult<timeline::TimelinePage> {
         timeline::timeline(self.db(), project_id, site_user_id, user_id, cursor, limit).await
+    }
+
+    /// The tags and priority of each listed person (a page of the people
+    /// list): two lookups by the primary keys' `(project_id, site_user_id)`
+    /// prefix, whatever the page's filters. People without any have none.
+    async fn listed_contacts(
+        &self,
+        project_id: &str,
+        site_user_ids: &[String],
+    ) -> StoreResult<HashMap<String, ListedContact>> {
+        let mut out: HashMap<String, ListedContact> = HashMap::new();
+        if site_user_ids.is_empty() {
+            return Ok(out);
+        }
+        let (tags, priorities): (Vec<(String, String)>, Vec<(String, Option<String>)>) = on_db!(self.db(), pool, DB => async {
+                let mut q = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT site_user_id, tag FROM contact_tags WHERE project_id = ",
+                );
+                q.push_bind(project_id).push(" AND site_user_id IN (");
+                let mut sep = q.separated(", ");
+                for id in site_user_ids {
+                    sep.push_bind(id);
+                }
+                q.push(")");
+                let tags = q.build_query_as().fetch_all(pool).await.map_err(err)?;
+                let mut q = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT site_user_id, priority FROM contacts WHERE project_id = ",
+                );
+                q.push_bind(project_id).push(" AND site_user_id IN (");
+                let mut sep = q.separated(", ");
+                for id in site_user_ids {
+                    sep.push_bind(id);
+                }
+                q.push(")");
+                let priorities = q.build_query_as().fetch_all(pool).await.map_err(err)?;
+                Ok::<_, StoreError>((tags, priorities))
+            }
+            .await)?;
+        for (id, tag) in tags {
+            out.entry(id).or_default().tags.push(tag);
+        }
+        for (id, priority) in priorities {
+            out.entry(id).or_default().priority = priority;
+        }
+        // By bytes, as on the profile.
+        for c in out.values_mut() {
+            c.tags.sort_unstable();
+        }
+        Ok(out)
     }
 
     /// `NotFound` unless the note is this project's and this person's.

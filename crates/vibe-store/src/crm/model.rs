@@ -48,6 +48,14 @@ pub struct Contact {
     pub notes_count: i64,
 }
 
+/// The CRM fields the people list shows per row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListedContact {
+    /// Sorted by bytes.
+    pub tags: Vec<String>,
+    pub priority: Option<String>,
+}
+
 /// What a `PATCH` changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactPatch {

@@ -150,6 +150,33 @@ pub trait PeopleStore: HasDb {
         })
     }
 
+    /// How many sessions each person of a page of the people list had: one
+    /// grouped count over `site_sessions_person` for the page's people.
+    /// People without sessions are left out.
+    async fn listed_session_counts(
+        &self,
+        project_id: &str,
+        site_user_ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, i64>> {
+        if site_user_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(String, i64)> = on_db!(self.db(), pool, DB => {
+            let mut q = sqlx::QueryBuilder::<DB>::new(
+                "SELECT site_user_id, COUNT(*) FROM site_sessions WHERE project_id = ",
+            );
+            q.push_bind(project_id).push(" AND site_user_id IN (");
+            let mut sep = q.separated(", ");
+            for id in site_user_ids {
+                sep.push_bind(id);
+            }
+            q.push(") GROUP BY site_user_id");
+            q.build_query_as().fetch_all(pool).await
+        })
+        .map_err(err)?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// A person's sessions, newest first, each with its page views in order.
     async fn user_sessions(
         &self,

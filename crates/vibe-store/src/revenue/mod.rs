@@ -212,6 +212,17 @@ pub trait RevenueStore: HasDb {
         person::person_revenue(self.db(), project_id, site_user_id, currency).await
     }
 
+    /// The total spent of each person of a page of the people list, in the
+    /// reporting currency (see [`person::listed_spent`]).
+    async fn listed_spent(
+        &self,
+        project_id: &str,
+        site_user_ids: &[String],
+        currency: &str,
+    ) -> StoreResult<std::collections::HashMap<String, person::ListedSpent>> {
+        person::listed_spent(self.db(), project_id, site_user_ids, currency).await
+    }
+
     /// A person's latest payments, newest first.
     async fn payments_of(
         &self,

@@ -152,10 +152,50 @@ pub async fn list(
         .last()
         .filter(|_| more)
         .map(|u| query.cursor_after(u).encode());
-    let users: Vec<UserRow> = users.into_iter().map(UserRow::from).collect();
-    Ok(Json(
-        json!({ "users": users, "next_cursor": next_cursor, "segment": segment_shown(&query, &q) }),
-    ))
+    let project = access.project.id.as_str();
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut contacts = state.store.listed_contacts(project, &ids).await?;
+    let currency = state.store.revenue_currency(project).await?;
+    let mut spent = state.store.listed_spent(project, &ids, &currency).await?;
+    let sessions = state.store.listed_session_counts(project, &ids).await?;
+    let users: Vec<ListedUser> = users
+        .into_iter()
+        .map(|u| {
+            let contact = contacts.remove(&u.id).unwrap_or_default();
+            let spent = spent.remove(&u.id).unwrap_or_default();
+            ListedUser {
+                total_sessions: sessions.get(&u.id).copied().unwrap_or(0),
+                row: UserRow::from(u),
+                tags: contact.tags,
+                priority: contact.priority,
+                total_spent: spent.total_spent,
+                unconverted_spent: spent.unconverted,
+            }
+        })
+        .collect();
+    Ok(Json(json!({
+        "users": users,
+        "next_cursor": next_cursor,
+        "segment": segment_shown(&query, &q),
+        "currency": currency,
+    })))
+}
+
+/// A row of the people list: the person as listed plus the CRM fields and
+/// revenue the list shows, read for the page's people only (by the
+/// `(project_id, site_user_id)` keys of `contact_tags`, `contacts`,
+/// `payments_person` and `site_sessions_person`), so they cost the same whatever the filters.
+#[derive(Serialize)]
+struct ListedUser {
+    #[serde(flatten)]
+    row: UserRow,
+    total_sessions: i64,
+    tags: Vec<String>,
+    priority: Option<String>,
+    /// Succeeded payments in the answer's `currency` (minor units), as on
+    /// the profile.
+    total_spent: i64,
+    unconverted_spent: Vec<vibe_store::revenue::CurrencyAmount>,
 }
 
 /// The person `{uid}` names in the caller's project, with the caller's
