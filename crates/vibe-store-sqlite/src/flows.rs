@@ -23,11 +23,21 @@ pub fn in_tx<T>(
     Ok(out)
 }
 
-pub fn create(conn: &mut rusqlite::Connection, project: &str, tz: &str, f: &Flow) -> StoreResult<()> {
+pub fn create(
+    conn: &mut rusqlite::Connection,
+    project: &str,
+    tz: &str,
+    f: &Flow,
+) -> StoreResult<()> {
     in_tx(conn, |w| run_ready(write::create(w, project, tz, f)))
 }
 
-pub fn update(conn: &mut rusqlite::Connection, project: &str, tz: &str, f: &Flow) -> StoreResult<()> {
+pub fn update(
+    conn: &mut rusqlite::Connection,
+    project: &str,
+    tz: &str,
+    f: &Flow,
+) -> StoreResult<()> {
     in_tx(conn, |w| run_ready(write::update(w, project, tz, f)))
 }
 

@@ -111,7 +111,11 @@ async fn flow_validation_names_the_field(backend: Backend) {
     let cases = [
         (with("name", json!("   ")), "missing_field", "name"),
         (without_name, "missing_field", "name"),
-        (with("name", json!("n".repeat(101))), "invalid_field", "name"),
+        (
+            with("name", json!("n".repeat(101))),
+            "invalid_field",
+            "name",
+        ),
         (without_start, "missing_field", "start"),
         (
             with("start", json!({"match": "event", "value": " "})),
@@ -134,14 +138,33 @@ async fn flow_validation_names_the_field(backend: Backend) {
             "complete.value",
         ),
         (
-            with("complete", json!({"match": "page", "value": "/d", "prefix": "yes"})),
+            with(
+                "complete",
+                json!({"match": "page", "value": "/d", "prefix": "yes"}),
+            ),
             "invalid_field",
             "complete.prefix",
         ),
-        (with("start", json!("vision_started")), "invalid_field", "start"),
-        (with("window_hours", json!(0)), "invalid_field", "window_hours"),
-        (with("window_hours", json!(721)), "invalid_field", "window_hours"),
-        (with("window_hours", json!(1.5)), "invalid_field", "window_hours"),
+        (
+            with("start", json!("vision_started")),
+            "invalid_field",
+            "start",
+        ),
+        (
+            with("window_hours", json!(0)),
+            "invalid_field",
+            "window_hours",
+        ),
+        (
+            with("window_hours", json!(721)),
+            "invalid_field",
+            "window_hours",
+        ),
+        (
+            with("window_hours", json!(1.5)),
+            "invalid_field",
+            "window_hours",
+        ),
         (with("color", json!("red")), "invalid_field", "color"),
     ];
     for (body, code, field) in cases {
@@ -152,7 +175,11 @@ async fn flow_validation_names_the_field(backend: Backend) {
     let f = created(app.post(&owner, &base, vision("Vision")).await).await;
     let id = f["id"].as_str().unwrap();
     let res = app
-        .put(&owner, &format!("{base}/{id}"), with("window_hours", json!(-1)))
+        .put(
+            &owner,
+            &format!("{base}/{id}"),
+            with("window_hours", json!(-1)),
+        )
         .await;
     assert_invalid(res, "window_hours").await;
 
@@ -174,7 +201,10 @@ async fn flow_stats_over_a_tracked_history(backend: Backend) {
     let base = format!("/api/v1/projects/{}/flows", p.id);
     let flow = created(app.post(&owner, &base, vision("Vision")).await).await;
     let empty = app
-        .get_json(&owner, &format!("{base}/{}/stats", flow["id"].as_str().unwrap()))
+        .get_json(
+            &owner,
+            &format!("{base}/{}/stats", flow["id"].as_str().unwrap()),
+        )
         .await;
     assert_eq!(
         (
@@ -184,7 +214,13 @@ async fn flow_stats_over_a_tracked_history(backend: Backend) {
             &empty["avg_completion_s"],
             &empty["median_completion_s"]
         ),
-        (&json!(0), &Value::Null, &Value::Null, &Value::Null, &Value::Null)
+        (
+            &json!(0),
+            &Value::Null,
+            &Value::Null,
+            &Value::Null,
+            &Value::Null
+        )
     );
 
     let secret = app.secret_key(&owner, &p.id, "backend").await;
@@ -215,7 +251,12 @@ async fn flow_stats_over_a_tracked_history(backend: Backend) {
         assert_eq!(s["flow"]["id"], f["id"]);
         assert_eq!(s["days"], 30);
         assert_eq!(
-            (&s["started"], &s["completed"], &s["failed"], &s["abandoned"]),
+            (
+                &s["started"],
+                &s["completed"],
+                &s["failed"],
+                &s["abandoned"]
+            ),
             (&json!(4), &json!(2), &json!(1), &json!(1)),
             "{s}"
         );

@@ -182,9 +182,8 @@ pub fn advance(
         }
     }
     let mut started = None;
-    let open = state.filter(|a| {
-        a.outcome == Outcome::Open && ts <= a.started_at.saturating_add(window_ms)
-    });
+    let open = state
+        .filter(|a| a.outcome == Outcome::Open && ts <= a.started_at.saturating_add(window_ms));
     let mut attempt = match open {
         Some(a) => a,
         None if m.start => {
@@ -307,25 +306,58 @@ mod tests {
     #[test]
     fn attempts_open_end_and_expire() {
         use Change::*;
-        let (c, _) = run(&[(0, S), (3, S), (5, C), (6, C), (20, S), (40, C), (41, S), (42, F)]);
+        let (c, _) = run(&[
+            (0, S),
+            (3, S),
+            (5, C),
+            (6, C),
+            (20, S),
+            (40, C),
+            (41, S),
+            (42, F),
+        ]);
         assert_eq!(
             c,
             [
                 Started { at: 0 },
-                Completed { started_at: 0, at: 5 },
+                Completed {
+                    started_at: 0,
+                    at: 5
+                },
                 Started { at: 20 },
                 // 40 is past 20's window: abandoned; 41 opens a new one.
                 Started { at: 41 },
-                Failed { started_at: 41, at: 42 },
+                Failed {
+                    started_at: 41,
+                    at: 42
+                },
             ]
         );
         // Complete and fail on one event: complete wins; the starting event counts.
         let (c, s) = run(&[(0, m(true, true, true))]);
-        assert_eq!(c, [Started { at: 0 }, Completed { started_at: 0, at: 0 }]);
+        assert_eq!(
+            c,
+            [
+                Started { at: 0 },
+                Completed {
+                    started_at: 0,
+                    at: 0
+                }
+            ]
+        );
         assert_eq!(s.unwrap().outcome, Outcome::Completed);
         // A completion exactly at the window's end counts; a late event is ignored.
         let (c, _) = run(&[(5, S), (15, C), (7, C)]);
-        assert_eq!(c, [Started { at: 5 }, Completed { started_at: 5, at: 15 }]);
+        assert_eq!(
+            c,
+            [
+                Started { at: 5 },
+                Completed {
+                    started_at: 5,
+                    at: 15
+                }
+            ]
+        );
         // A complete without an attempt does nothing.
         assert_eq!(run(&[(1, C), (2, F)]).0, []);
     }

@@ -98,14 +98,18 @@ pub async fn defs<I: FlowIo>(io: &mut I, projects: &[&str]) -> StoreResult<Vec<F
         );
         let args: Vec<Arg<'_>> = chunk.iter().map(|p| Arg::from(*p)).collect();
         let found: Vec<DefRow> = rows(io, &sql, &args).await?;
-        out.extend(found.into_iter().map(|(id, project_id, s, c, f, hours)| FlowDef {
-            project_id,
-            id,
-            start: parse_step(&s),
-            complete: parse_step(&c),
-            fail: f.as_deref().map(parse_step),
-            window_ms: hours.saturating_mul(super::attempt::HOUR_MS),
-        }));
+        out.extend(
+            found
+                .into_iter()
+                .map(|(id, project_id, s, c, f, hours)| FlowDef {
+                    project_id,
+                    id,
+                    start: parse_step(&s),
+                    complete: parse_step(&c),
+                    fail: f.as_deref().map(parse_step),
+                    window_ms: hours.saturating_mul(super::attempt::HOUR_MS),
+                }),
+        );
     }
     // Padding repeats a project; a flow is found once per repeat.
     out.sort_by(|a, b| (&a.project_id, &a.id).cmp(&(&b.project_id, &b.id)));
@@ -195,9 +199,8 @@ pub async fn apply<I: FlowIo>(
     tzs: &TimeZones,
     projects: &[&str],
 ) -> StoreResult<()> {
-    let relevant = |r: &&Resolved<'_>| {
-        matches!(r.msg.kind, MessageKind::Pageview | MessageKind::Event)
-    };
+    let relevant =
+        |r: &&Resolved<'_>| matches!(r.msg.kind, MessageKind::Pageview | MessageKind::Event);
     if !resolved.iter().any(|r| relevant(&r)) {
         return Ok(());
     }

@@ -31,7 +31,12 @@ const DELETE_ROLLUP: [&str; 3] = [
 /// Matching events read per statement of a rebuild.
 const CHUNK: i64 = 5_000;
 
-pub async fn create<I: FlowIo>(io: &mut I, project_id: &str, tz: &str, f: &Flow) -> StoreResult<()> {
+pub async fn create<I: FlowIo>(
+    io: &mut I,
+    project_id: &str,
+    tz: &str,
+    f: &Flow,
+) -> StoreResult<()> {
     let (start, complete, fail) = f.step_columns();
     let fail = fail.unwrap_or_default();
     let args = [
@@ -50,7 +55,12 @@ pub async fn create<I: FlowIo>(io: &mut I, project_id: &str, tz: &str, f: &Flow)
 }
 
 /// `NotFound` unless the flow is this project's.
-pub async fn update<I: FlowIo>(io: &mut I, project_id: &str, tz: &str, f: &Flow) -> StoreResult<()> {
+pub async fn update<I: FlowIo>(
+    io: &mut I,
+    project_id: &str,
+    tz: &str,
+    f: &Flow,
+) -> StoreResult<()> {
     let (start, complete, fail) = f.step_columns();
     let fail = fail.unwrap_or_default();
     let args = [
@@ -82,7 +92,11 @@ pub async fn delete<I: FlowIo>(io: &mut I, project_id: &str, flow_id: &str) -> S
 }
 
 /// Rebuilds every flow of a project; how many.
-pub async fn rebuild_project<I: FlowIo>(io: &mut I, project_id: &str, tz: &str) -> StoreResult<usize> {
+pub async fn rebuild_project<I: FlowIo>(
+    io: &mut I,
+    project_id: &str,
+    tz: &str,
+) -> StoreResult<usize> {
     let tz = ProjectTz::or_utc(tz);
     let flows = defs(io, &[project_id]).await?;
     for def in &flows {

@@ -167,7 +167,10 @@ pub async fn flow_attempts_follow_ingest(fx: Fixture) {
     };
     assert_eq!(of(&mu), Some((T0 + 5 * M, "completed".into(), T0 + 20 * M)));
     let ku = fx.person_of(&p, "k1").await.id;
-    assert_eq!(of(&ku), Some((T0 + 10 * M, "completed".into(), T0 + 40 * M)));
+    assert_eq!(
+        of(&ku),
+        Some((T0 + 10 * M, "completed".into(), T0 + 40 * M))
+    );
 
     // The histogram: one completion per duration, on the start's day.
     let r = fx
@@ -229,10 +232,21 @@ fn history(people: usize) -> Vec<Vec<vibe_core::Message>> {
             // A user seen only through pageviews absorbs a device.
             let who = next(people as u64) as usize;
             ts += M;
-            batch.push(pageview(&format!("known{b}"), &format!("k{b}"), ts, "https://x.io/").into());
-            batch.push(identify(&format!("known{b}"), &format!("k{b}"), ts, &format!("u{b}")).into());
+            batch
+                .push(pageview(&format!("known{b}"), &format!("k{b}"), ts, "https://x.io/").into());
+            batch.push(
+                identify(&format!("known{b}"), &format!("k{b}"), ts, &format!("u{b}")).into(),
+            );
             ts += M;
-            batch.push(identify(&format!("dev{who}"), &format!("s{who}"), ts, &format!("u{b}")).into());
+            batch.push(
+                identify(
+                    &format!("dev{who}"),
+                    &format!("s{who}"),
+                    ts,
+                    &format!("u{b}"),
+                )
+                .into(),
+            );
         }
         let n = batch.len();
         for i in 0..n {
@@ -296,7 +310,11 @@ pub async fn flow_rebuild_matches_incremental(fx: Fixture) {
     fx.create_flow(&p.id, &p.timezone, &fresh).await.unwrap();
     assert_eq!(rows(&fx, &p, &wider).await, rows(&fx, &p, &fresh).await);
     assert_eq!(
-        fx.get_flow(&p.id, &built.id).await.unwrap().unwrap().window_hours,
+        fx.get_flow(&p.id, &built.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .window_hours,
         48
     );
 

@@ -37,17 +37,26 @@ struct Parsed {
 /// `fail.match`, `window_hours`, …).
 fn parse(body: &Value) -> ApiResult<Parsed> {
     let Some(o) = body.as_object() else {
-        return Err(ApiError::field("invalid_field", "body", "must be a JSON object"));
+        return Err(ApiError::field(
+            "invalid_field",
+            "body",
+            "must be a JSON object",
+        ));
     };
-    if let Some(k) = o.keys().find(|k| {
-        !["name", "start", "complete", "fail", "window_hours"].contains(&k.as_str())
-    }) {
+    if let Some(k) = o
+        .keys()
+        .find(|k| !["name", "start", "complete", "fail", "window_hours"].contains(&k.as_str()))
+    {
         return Err(ApiError::field("invalid_field", k, "unknown field"));
     }
     let name = match o.get("name") {
         Some(Value::String(s)) => Name::parse("name", s)?.into_inner(),
         None | Some(Value::Null) => {
-            return Err(ApiError::field("missing_field", "name", "`name` is required"))
+            return Err(ApiError::field(
+                "missing_field",
+                "name",
+                "`name` is required",
+            ))
         }
         Some(_) => return Err(ApiError::field("invalid_field", "name", "must be a string")),
     };

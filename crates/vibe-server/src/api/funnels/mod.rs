@@ -103,7 +103,12 @@ pub(crate) fn parse_step(v: &Value, field: &str) -> ApiResult<FunnelStep> {
     let kind = match o.get("match").and_then(Value::as_str) {
         Some("page") => StepMatch::Page,
         Some("event") => StepMatch::Event,
-        _ => return Err(bad(&format!("{field}.match"), "must be \"page\" or \"event\"")),
+        _ => {
+            return Err(bad(
+                &format!("{field}.match"),
+                "must be \"page\" or \"event\"",
+            ))
+        }
     };
     let Some(value) = o.get("value").and_then(Value::as_str) else {
         return Err(bad(&format!("{field}.value"), "must be a string"));
