@@ -111,7 +111,7 @@ pub async fn defs<I: FlowIo>(io: &mut I, projects: &[&str]) -> StoreResult<Vec<F
                 }),
         );
     }
-    // Padding repeats a project; a flow is found once per repeat.
+    // One order on every node (and nothing twice, whatever the chunks).
     out.sort_by(|a, b| (&a.project_id, &a.id).cmp(&(&b.project_id, &b.id)));
     out.dedup_by(|a, b| a.project_id == b.project_id && a.id == b.id);
     Ok(out)
