@@ -3,7 +3,8 @@
 //! come back, walk a signup funnel, and identify with plans and devices. Identified
 //! customers then live a subscription business's life (`Lifecycles`): trials,
 //! conversions, upgrades, cancellations, payments in USD and EUR (one refunded),
-//! AI usage over three models, feature events; `crm_extras` adds EUR→USD rates,
+//! AI usage over three models, feature events and two flows (`demo_flows`:
+//! vision generations that succeed, fail or are abandoned); `crm_extras` adds EUR→USD rates,
 //! tags, priorities, notes and two custom segments. Messages go through
 //! `Store::ingest`, the same transaction the collector's writer runs; the
 //! reserved events are built and checked as server-side `POST /api/v1/track`
@@ -16,6 +17,7 @@ use serde_json::json;
 use vibe_core::message::TimestampPolicy;
 use vibe_core::Message;
 use vibe_store::crm::{ContactPatch, NewNote, Priority};
+use vibe_store::flows::model::Flow;
 use vibe_store::funnel::{Funnel, FunnelStep, StepMatch};
 use vibe_store::segments::Segment;
 use vibe_store::{IngestJob, NewProject, Project, Store};
@@ -374,6 +376,55 @@ pub async fn demo_project(
     Ok(project)
 }
 
+/// The demo's flows, made once by name (a second run keeps them): "Vision
+/// generation" (`vision_started` → `vision_generated`, or `vision_failed`,
+/// within an hour) and "Intensive" (`intensive_started` →
+/// `intensive_completed` within a day). Ingest keeps their rollups.
+pub async fn demo_flows(store: &dyn Store, project: &Project, now: i64) -> anyhow::Result<()> {
+    let event = |v: &str| FunnelStep {
+        kind: StepMatch::Event,
+        value: v.into(),
+        prefix: false,
+        name: None,
+    };
+    let flows = [
+        (
+            "Vision generation",
+            "vision_started",
+            "vision_generated",
+            Some("vision_failed"),
+            1,
+        ),
+        (
+            "Intensive",
+            "intensive_started",
+            "intensive_completed",
+            None,
+            24,
+        ),
+    ];
+    let existing = store.list_flows(&project.id).await?;
+    for (i, (name, start, complete, fail, hours)) in flows.into_iter().enumerate() {
+        if existing.iter().any(|f| f.name == name) {
+            continue;
+        }
+        let flow = Flow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.into(),
+            start: event(start),
+            complete: event(complete),
+            fail: fail.map(event),
+            window_hours: hours,
+            created_at: now + i as i64,
+            updated_at: now + i as i64,
+        };
+        store
+            .create_flow(&project.id, &project.timezone, &flow)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Generates the history ending at `now`; returns the number of stored messages.
 /// Messages are made on a thread of their own while the previous batch is being
 /// written, so generating and storing overlap.
@@ -384,6 +435,8 @@ pub async fn generate(
     now: i64,
     progress: bool,
 ) -> anyhow::Result<u64> {
+    // Before the events, so ingest keeps the flows' rollups as they arrive.
+    demo_flows(store, project, now).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Message>>(2);
     let timezone = project.timezone.clone();
     let producer = std::thread::Builder::new()
@@ -597,6 +650,10 @@ fn produce(
             }
         }
         let mut attempts = 0;
+        // A day's visits are made at random hours; they are sent in time
+        // order, as a collector would receive them (so the rollups that
+        // follow a person's order of events, such as flows, see them so).
+        let mut day_msgs: Vec<Message> = Vec::new();
         while stored < day_budget.min(size.events) && attempts < 100_000 {
             attempts += 1;
             // Pick an hour by weight, then a minute.
@@ -697,9 +754,42 @@ fn produce(
                         json!({"name": "assessment_completed", "props": {"kind": kind}}),
                     ));
                 }
+                // The "Vision generation" flow: a start, then (8 s … 1.5 min
+                // later) the vision, or a failure; a few never finish.
                 if rng.chance(30) {
                     ts += 20_000 + rng.below(120_000) as i64;
-                    msgs.extend(push("event", ts, json!({"name": "vision_generated", "props": {"style": if rng.chance(50) { "board" } else { "story" }}})));
+                    let style = if rng.chance(50) { "board" } else { "story" };
+                    msgs.extend(push(
+                        "event",
+                        ts,
+                        json!({"name": "vision_started", "props": {"style": style}}),
+                    ));
+                    match rng.below(100) {
+                        0..=83 => {
+                            ts += 8_000
+                                + rng.below(40_000) as i64
+                                + rng.below(4) as i64 * rng.below(15_000) as i64;
+                            msgs.extend(push(
+                                "event",
+                                ts.min(now - 61_000),
+                                json!({"name": "vision_generated", "props": {"style": style}}),
+                            ));
+                        }
+                        84..=94 => {
+                            ts += 5_000 + rng.below(35_000) as i64;
+                            let reason = if rng.chance(60) {
+                                "timeout"
+                            } else {
+                                "content_filter"
+                            };
+                            msgs.extend(push(
+                                "event",
+                                ts.min(now - 61_000),
+                                json!({"name": "vision_failed", "props": {"reason": reason}}),
+                            ));
+                        }
+                        _ => {}
+                    }
                 }
                 if rng.chance(15) {
                     ts += 10_000 + rng.below(60_000) as i64;
@@ -716,10 +806,7 @@ fn produce(
             }
             msgs.extend(push("heartbeat", (ts + 30_000).min(now - 1), json!({})));
             stored += msgs.iter().filter(|m| m.kind.is_stored_event()).count() as u64;
-            batch.extend(msgs);
-            if batch.len() >= 2000 && !emit(std::mem::take(&mut batch)) {
-                return stored;
-            }
+            day_msgs.extend(msgs);
             if progress && stored * 10 / size.events.max(1) > reported {
                 reported = stored * 10 / size.events.max(1);
                 eprintln!(
@@ -728,6 +815,11 @@ fn produce(
                     started.elapsed()
                 );
             }
+        }
+        day_msgs.sort_by_key(|m| m.ts);
+        batch.append(&mut day_msgs);
+        if batch.len() >= 2000 && !emit(std::mem::take(&mut batch)) {
+            return stored;
         }
     }
     for m in life.due_before(now) {

@@ -213,6 +213,8 @@ async fn demo(
     // One millisecond later, so the default project stays the oldest.
     let p = vibe_server::demo::demo_project(store, project, now + 1).await?;
     if if_empty && store.event_time_bounds(&p.id).await?.is_some() {
+        // Older demo data gets the demo's flows, built from its events.
+        vibe_server::demo::demo_flows(store, &p, now).await?;
         println!("{} already has data; leaving it as it is", p.name);
         return Ok(());
     }
@@ -274,8 +276,10 @@ async fn rebuild_stats(
         let days = vibe_store::rollup::rebuild(store, &p, from, to).await?;
         let funnels = store.rebuild_funnels(Some(&p.id), false).await?;
         let revenue = store.rebuild_revenue(&p.id, &p.timezone).await?;
+        // `rollup::rebuild` rebuilt every flow of the project.
+        let flows = store.list_flows(&p.id).await?.len();
         println!(
-            "{} ({}): rebuilt {from} … {to}, {days} days with activity, {funnels} funnels and {revenue} revenue events, in {:.1?}",
+            "{} ({}): rebuilt {from} … {to}, {days} days with activity, {funnels} funnels, {flows} flows and {revenue} revenue events, in {:.1?}",
             p.name,
             p.id,
             started.elapsed()

@@ -1,5 +1,6 @@
 //! PostgreSQL backend: for several nodes and large data sets (`DATABASE_URL=postgres://…`).
 
+mod flows;
 mod funnel_build;
 mod funnel_rollup;
 mod funnels;
@@ -89,6 +90,34 @@ impl TrackingStore for PgStore {
             written.add(outcomes.iter().map(|o| u64::from(o.accepted)).sum());
         }
         Ok(outcomes)
+    }
+}
+
+// Flow writes rebuild the flow's rollup after locking `user_events` (SHARE), so
+// no ingest batch of any node interleaves with them.
+#[async_trait]
+impl vibe_store::FlowStore for PgStore {
+    async fn create_flow(
+        &self,
+        project_id: &str,
+        timezone: &str,
+        flow: &vibe_store::flows::model::Flow,
+    ) -> StoreResult<()> {
+        flows::create(&self.pool, project_id, timezone, flow).await
+    }
+    async fn update_flow(
+        &self,
+        project_id: &str,
+        timezone: &str,
+        flow: &vibe_store::flows::model::Flow,
+    ) -> StoreResult<()> {
+        flows::update(&self.pool, project_id, timezone, flow).await
+    }
+    async fn delete_flow(&self, project_id: &str, flow_id: &str) -> StoreResult<()> {
+        flows::delete(&self.pool, project_id, flow_id).await
+    }
+    async fn rebuild_flows(&self, project_id: &str, timezone: &str) -> StoreResult<usize> {
+        flows::rebuild(&self.pool, project_id, timezone).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! SQLite backend: the embedded default. One file (`vibe.db`) in WAL mode.
 
+mod flows;
 mod funnel_build;
 mod funnel_rollup;
 mod funnels;
@@ -184,6 +185,42 @@ impl TrackingStore for SqliteStore {
     async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
         let jobs = jobs.to_vec();
         self.on_writer(move |conn| ingest::ingest(conn, &jobs))
+            .await
+    }
+}
+
+// Flow writes rebuild the flow's rollup on the writer connection, so no ingest
+// batch interleaves with them.
+#[async_trait]
+impl vibe_store::FlowStore for SqliteStore {
+    async fn create_flow(
+        &self,
+        project_id: &str,
+        timezone: &str,
+        flow: &vibe_store::flows::model::Flow,
+    ) -> StoreResult<()> {
+        let (p, tz, f) = (project_id.to_owned(), timezone.to_owned(), flow.clone());
+        self.on_writer(move |conn| flows::create(conn, &p, &tz, &f))
+            .await
+    }
+    async fn update_flow(
+        &self,
+        project_id: &str,
+        timezone: &str,
+        flow: &vibe_store::flows::model::Flow,
+    ) -> StoreResult<()> {
+        let (p, tz, f) = (project_id.to_owned(), timezone.to_owned(), flow.clone());
+        self.on_writer(move |conn| flows::update(conn, &p, &tz, &f))
+            .await
+    }
+    async fn delete_flow(&self, project_id: &str, flow_id: &str) -> StoreResult<()> {
+        let (p, id) = (project_id.to_owned(), flow_id.to_owned());
+        self.on_writer(move |conn| flows::delete(conn, &p, &id))
+            .await
+    }
+    async fn rebuild_flows(&self, project_id: &str, timezone: &str) -> StoreResult<usize> {
+        let (p, tz) = (project_id.to_owned(), timezone.to_owned());
+        self.on_writer(move |conn| flows::rebuild(conn, &p, &tz))
             .await
     }
 }

@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `retention`, `revenue`, `segments`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -13,6 +13,7 @@ pub mod analytics;
 pub mod crm;
 pub mod db;
 pub mod features;
+pub mod flows;
 pub mod funnels;
 pub mod people;
 pub mod projects;
@@ -29,6 +30,7 @@ pub use accounts::*;
 pub use analytics::{rollup, AnalyticsStore};
 pub use crm::CrmStore;
 pub use features::{ai_usage::AiUsageStore, FeatureStore};
+pub use flows::FlowStore;
 pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, FunnelStore};
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
@@ -73,6 +75,7 @@ pub trait Store:
     + AnalyticsStore
     + FunnelStore
     + FeatureStore
+    + FlowStore
     + AiUsageStore
     + RetentionStore
     + RevenueStore

@@ -10,6 +10,7 @@ mod accounts;
 mod crm;
 mod features;
 mod fixture;
+mod flows;
 mod funnel_build;
 mod funnel_rollup;
 mod funnels;
@@ -62,6 +63,8 @@ where
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;
     features::feature_rebuild_matches_incremental(fx().await).await;
+    flows::flow_attempts_follow_ingest(fx().await).await;
+    flows::flow_rebuild_matches_incremental(fx().await).await;
     revenue::revenue_report_on_a_hand_made_history(fx().await).await;
     revenue::revenue_upserts_ignore_arrival_order(fx().await).await;
     revenue::merges_move_payments(fx().await).await;

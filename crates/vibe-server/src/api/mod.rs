@@ -1,6 +1,6 @@
 //! REST handlers under `/api/v1`, one module tree per domain, the same
 //! domains as `vibe_store` (accounts, projects, tracking, people, crm,
-//! analytics, funnels, retention, revenue, segments, …). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
+//! analytics, funnels, flows, retention, revenue, segments, …). Inside a domain, files mirror the URL paths: `funnels/mod.rs`
 //! serves `/projects/{id}/funnels` and `/funnels/{fid}`, `funnels/conversion.rs`
 //! serves `/funnels/{fid}/conversion`. Logic that only one domain's handlers
 //! use sits in its tree too (`funnels/builder.rs`, `analytics/definitions.rs`);
@@ -16,6 +16,7 @@ pub mod ai_usage;
 pub mod analytics;
 pub mod crm;
 pub mod features;
+pub mod flows;
 pub mod funnels;
 pub mod people;
 pub mod projects;

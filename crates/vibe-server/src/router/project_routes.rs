@@ -19,8 +19,8 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, crm, features, funnels, people, projects, retention, revenue, segments,
-    tracking,
+    ai_usage, analytics, crm, features, flows, funnels, people, projects, retention, revenue,
+    segments, tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -42,6 +42,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         people::routes::routes(),
         crm::routes::routes(),
         features::routes::routes(),
+        flows::routes::routes(),
         ai_usage::routes::routes(),
         retention::routes::routes(),
         revenue::routes::routes(),

@@ -25,6 +25,7 @@ struct Target {
     user_id: String,
     note_id: String,
     segment_id: String,
+    flow_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -44,6 +45,7 @@ impl Target {
                 "uid" => &self.user_id,
                 "nid" => &self.note_id,
                 "sid" => &self.segment_id,
+                "flow_id" => &self.flow_id,
                 other => panic!(
                     "{template}: give the path parameter {{{other}}} a real value from project B in access_matrix.rs"
                 ),
@@ -79,6 +81,8 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         }
         ("POST", "/segments/preview") => json!({"criteria": {"all": []}}),
         ("POST", "/segments/{sid}/refresh") => json!({}),
+        ("POST", "/flows") | ("PUT", "/flows/{flow_id}") => json!({"name": "Matrix flow",
+            "start": {"match": "event", "value": "go"}, "complete": {"match": "event", "value": "done"}}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -201,6 +205,10 @@ async fn every_project_route_checks_access(backend: Backend) {
         "criteria": {"field": "tag", "op": "has", "value": "bravo-tag"}});
     let segment = created(app.post(&owner, &format!("{base}/segments"), segment).await).await;
 
+    let flow = json!({"name": "Bravo flow", "start": {"match": "event", "value": "bravo-feature"},
+        "complete": {"match": "page", "value": "/bravo-done"}});
+    let flow = created(app.post(&owner, &format!("{base}/flows"), flow).await).await;
+
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let agent = app.create_user("agent@example.com", Role::Viewer).await;
@@ -233,6 +241,7 @@ async fn every_project_route_checks_access(backend: Backend) {
         user_id: "bravo-user".into(),
         note_id: note["id"].as_str().unwrap().to_owned(),
         segment_id: segment["id"].as_str().unwrap().to_owned(),
+        flow_id: flow["id"].as_str().unwrap().to_owned(),
         secrets: vec![
             b.name.clone(),
             b.write_key.clone(),
@@ -252,6 +261,8 @@ async fn every_project_route_checks_access(backend: Backend) {
             "XAU".into(),
             "Bravo segment".into(),
             "bravo-description".into(),
+            "Bravo flow".into(),
+            "bravo-done".into(),
         ],
     };
 

@@ -20,7 +20,7 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
     let stored = vibe_server::demo::generate(store, &p, size, now, false)
         .await
         .unwrap();
-    assert!((2000..=3000).contains(&stored), "stored {stored}");
+    assert!((2000..=3010).contains(&stored), "stored {stored}");
 
     // The owner signed up before the demo project existed; add them to it.
     store
@@ -98,6 +98,19 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
     ] {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
+    // The vision flow has attempts of every outcome.
+    let flows = app.get_json(&owner, &format!("{base}/flows")).await;
+    let vision = list(&flows, "flows")
+        .iter()
+        .find(|f| f["name"] == "Vision generation")
+        .unwrap_or_else(|| panic!("{flows}"))
+        .clone();
+    let vision_stats = format!("{base}/flows/{}/stats", vision["id"].as_str().unwrap());
+    let fs = app.get_json(&owner, &vision_stats).await;
+    for k in ["started", "completed", "failed", "abandoned"] {
+        assert!(fs[k].as_i64().unwrap() > 0, "{k}: {fs}");
+    }
+    assert!(fs["median_completion_s"].as_f64().unwrap() > 5.0, "{fs}");
     let ai = app.get_json(&owner, &format!("{base}/ai-usage")).await;
     assert_eq!(list(&ai, "by_model").len(), 3, "{ai}");
     assert!(ai["totals"]["total_tokens"].as_i64().unwrap() > 0, "{ai}");
@@ -147,6 +160,8 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
     // Revenue kept at ingest == revenue replayed from the stored events.
     store.rebuild_revenue(&p.id, &p.timezone).await.unwrap();
     assert_eq!(app.get_json(&owner, &format!("{base}/revenue")).await, r);
+    // Flows kept at ingest == flows rebuilt from the stored events.
+    assert_eq!(app.get_json(&owner, &vision_stats).await, fs);
 }
 
 crate::on_both_backends!(demo_history_is_realistic_and_consistent);

@@ -9,6 +9,7 @@ mod crm;
 mod demo;
 mod failure_isolation;
 mod features;
+mod flows;
 mod funnels;
 mod isolation;
 mod live;

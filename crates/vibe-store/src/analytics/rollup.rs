@@ -303,7 +303,8 @@ pub struct RollupInputs {
 }
 
 /// Recomputes `daily_stats` and `user_days` for `from..=to` (local days), and the
-/// churn counters and `retention_cohorts` cells those days feed, from the
+/// churn counters and `retention_cohorts` cells those days feed (and every
+/// flow of the project, over its whole history), from the
 /// stored events, sessions and people — the seed's `calculate_daily_stats`. It is
 /// idempotent and yields the same rows as the incremental path. It works a week at
 /// a time so memory stays bounded.
@@ -390,6 +391,8 @@ pub async fn rebuild(
         .await?;
     crate::retention::rebuild(store, &project.id, &tz, &days_by_person, from, to).await?;
     crate::features::rebuild::rebuild(store, project, from, to).await?;
+    // Attempts span days, so flows are rebuilt over the whole history.
+    store.rebuild_flows(&project.id, &project.timezone).await?;
     Ok(written)
 }
 

@@ -139,28 +139,32 @@ pub fn events_sql(
         if i > 0 {
             sql.push_str(" OR ");
         }
-        match (step.kind, step.prefix) {
-            (StepMatch::Page, false) => sql.push_str("(e.kind = 'pageview' AND e.path = ?)"),
-            (StepMatch::Page, true) => {
-                sql.push_str("(e.kind = 'pageview' AND e.path LIKE ? ESCAPE '\\')")
-            }
-            (StepMatch::Event, _) => sql.push_str("(e.kind = 'event' AND e.name = ?)"),
-        }
-        let value = if step.kind == StepMatch::Page && step.prefix {
+        let (condition, value) = step_sql(step);
+        sql.push_str(condition);
+        args.push(SqlValue::Text(value));
+    }
+    sql.push(')');
+    (sql, args)
+}
+
+/// The condition (over `user_events e`, one `?` placeholder) of the events a
+/// step matches, and the value bound to it: the SQL form of
+/// [`FunnelStep::matches`] (funnels and flows).
+pub fn step_sql(step: &FunnelStep) -> (&'static str, String) {
+    match (step.kind, step.prefix) {
+        (StepMatch::Page, false) => ("(e.kind = 'pageview' AND e.path = ?)", step.value.clone()),
+        (StepMatch::Page, true) => (
+            "(e.kind = 'pageview' AND e.path LIKE ? ESCAPE '\\')",
             format!(
                 "{}%",
                 step.value
                     .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_")
-            )
-        } else {
-            step.value.clone()
-        };
-        args.push(SqlValue::Text(value));
+            ),
+        ),
+        (StepMatch::Event, _) => ("(e.kind = 'event' AND e.name = ?)", step.value.clone()),
     }
-    sql.push(')');
-    (sql, args)
 }
 
 fn round1(x: f64) -> f64 {

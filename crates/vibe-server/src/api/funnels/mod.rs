@@ -42,32 +42,7 @@ fn parse(body: FunnelBody) -> ApiResult<(String, Vec<FunnelStep>, i64)> {
     }
     let mut steps = body.steps;
     for (i, s) in steps.iter_mut().enumerate() {
-        s.value = s.value.trim().to_owned();
-        let field = format!("steps[{i}].value");
-        if s.value.is_empty() || s.value.len() > 200 {
-            return Err(ApiError::field(
-                "invalid_field",
-                &field,
-                "must be 1 to 200 characters",
-            ));
-        }
-        if s.kind == StepMatch::Page && !s.value.starts_with('/') {
-            return Err(ApiError::field(
-                "invalid_field",
-                &field,
-                "a page step is a path starting with /",
-            ));
-        }
-        if s.name
-            .as_ref()
-            .is_some_and(|n| n.trim().is_empty() || n.len() > 100)
-        {
-            return Err(ApiError::field(
-                "invalid_field",
-                &format!("steps[{i}].name"),
-                "must be 1 to 100 characters",
-            ));
-        }
+        check_step(s, &format!("steps[{i}]"))?;
     }
     let window_days = body.window_days.unwrap_or(7);
     if !(1..=MAX_WINDOW_DAYS).contains(&window_days) {
@@ -78,6 +53,84 @@ fn parse(body: FunnelBody) -> ApiResult<(String, Vec<FunnelStep>, i64)> {
         ));
     }
     Ok((name, steps, window_days))
+}
+
+/// Validates one step in place (the value trimmed); errors name
+/// `{field}.value` or `{field}.name`. Funnels and flows share it.
+pub(crate) fn check_step(s: &mut FunnelStep, field: &str) -> ApiResult<()> {
+    s.value = s.value.trim().to_owned();
+    let value_field = format!("{field}.value");
+    if s.value.is_empty() || s.value.len() > 200 {
+        return Err(ApiError::field(
+            "invalid_field",
+            &value_field,
+            "must be 1 to 200 characters",
+        ));
+    }
+    if s.kind == StepMatch::Page && !s.value.starts_with('/') {
+        return Err(ApiError::field(
+            "invalid_field",
+            &value_field,
+            "a page step is a path starting with /",
+        ));
+    }
+    if s.name
+        .as_ref()
+        .is_some_and(|n| n.trim().is_empty() || n.len() > 100)
+    {
+        return Err(ApiError::field(
+            "invalid_field",
+            &format!("{field}.name"),
+            "must be 1 to 100 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A step from JSON, every refusal naming its field (`start.match`,
+/// `start.value`, …), then [`check_step`].
+pub(crate) fn parse_step(v: &Value, field: &str) -> ApiResult<FunnelStep> {
+    let bad = |f: &str, msg: &str| ApiError::field("invalid_field", f, msg.to_owned());
+    let Some(o) = v.as_object() else {
+        return Err(bad(field, "must be a step object {\"match\", \"value\"}"));
+    };
+    if let Some(k) = o
+        .keys()
+        .find(|k| !["match", "value", "prefix", "name"].contains(&k.as_str()))
+    {
+        return Err(bad(&format!("{field}.{k}"), "unknown field"));
+    }
+    let kind = match o.get("match").and_then(Value::as_str) {
+        Some("page") => StepMatch::Page,
+        Some("event") => StepMatch::Event,
+        _ => {
+            return Err(bad(
+                &format!("{field}.match"),
+                "must be \"page\" or \"event\"",
+            ))
+        }
+    };
+    let Some(value) = o.get("value").and_then(Value::as_str) else {
+        return Err(bad(&format!("{field}.value"), "must be a string"));
+    };
+    let prefix = match o.get("prefix") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(bad(&format!("{field}.prefix"), "must be true or false")),
+    };
+    let name = match o.get("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n)) => Some(n.clone()),
+        Some(_) => return Err(bad(&format!("{field}.name"), "must be a string")),
+    };
+    let mut step = FunnelStep {
+        kind,
+        value: value.to_owned(),
+        prefix,
+        name,
+    };
+    check_step(&mut step, field)?;
+    Ok(step)
 }
 
 /// A funnel as the API shows it: its definition plus `status` (`building` while

@@ -105,6 +105,7 @@ pub async fn write_batch<I: IngestIo>(
     projects.sort_unstable();
     projects.dedup();
     crate::revenue::ingest::apply(io, &resolved, &tzs).await?;
+    crate::flows::ingest::apply(io, &resolved, &tzs, &projects).await?;
     let funnels = io.funnels(&projects).await?;
     let work = FunnelWork::plan(&funnels, &resolved, &ids.moves);
     if !work.is_empty() {

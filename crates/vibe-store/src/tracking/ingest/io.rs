@@ -41,6 +41,7 @@ pub type EventRow<'a> = (&'a IngestJob, &'a Message, Option<String>);
 pub trait IngestIo:
     FunnelIo
     + FeatureIo
+    + crate::flows::ingest::FlowIo
     + RetentionIo
     + crate::revenue::ingest::RevenueIo
     + TxRead<(String,)>
@@ -174,8 +175,10 @@ pub const ACTIVE_DAYS_OF: &str =
 /// three parameters (`site_user_id <> $1` always holds), as both backends'
 /// binding expects. Feature
 /// rollups (`features`): per-day uniques are united, per-person counters and
-/// AI sums add up.
-pub const MOVE_PERSON: [&str; 19] = [
+/// AI sums add up. Flow attempts (`flows`) move; when both people have one
+/// for a flow, the open one is kept (the earlier-started of two open ones,
+/// the later-started of two ended ones).
+pub const MOVE_PERSON: [&str; 22] = [
     "INSERT INTO contact_tags (project_id, site_user_id, tag)
      SELECT project_id, $1, tag FROM contact_tags WHERE project_id = $2 AND site_user_id = $3
      ON CONFLICT DO NOTHING",
@@ -212,6 +215,14 @@ pub const MOVE_PERSON: [&str; 19] = [
        completion_tokens = ai_usage_days.completion_tokens + excluded.completion_tokens,
        cost_micro_usd = ai_usage_days.cost_micro_usd + excluded.cost_micro_usd",
     "DELETE FROM ai_usage_days WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
+    "DELETE FROM flow_attempts WHERE project_id = $2 AND site_user_id = $1 AND EXISTS (
+       SELECT 1 FROM flow_attempts o WHERE o.project_id = $2 AND o.site_user_id = $3 AND o.site_user_id <> $1
+         AND o.flow_id = flow_attempts.flow_id
+         AND ((o.outcome = 'open' AND (flow_attempts.outcome <> 'open' OR o.started_at < flow_attempts.started_at))
+           OR (o.outcome <> 'open' AND flow_attempts.outcome <> 'open' AND o.started_at > flow_attempts.started_at)))",
+    "UPDATE flow_attempts SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3
+       AND NOT EXISTS (SELECT 1 FROM flow_attempts c WHERE c.project_id = $2 AND c.site_user_id = $1 AND c.flow_id = flow_attempts.flow_id)",
+    "DELETE FROM flow_attempts WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
     "UPDATE site_users SET
         first_seen = COALESCE((SELECT o.first_seen FROM site_users o WHERE o.project_id = $2 AND o.id = $3 AND o.first_seen < site_users.first_seen), first_seen),
         last_seen = COALESCE((SELECT o.last_seen FROM site_users o WHERE o.project_id = $2 AND o.id = $3 AND o.last_seen > site_users.last_seen), last_seen),
