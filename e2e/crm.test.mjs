@@ -2,7 +2,8 @@
 // against the real `vibe` binary. The data is sent the way a customer's server
 // would: reserved `payment`, `subscription` and `ai_usage` events and custom
 // events through `POST /api/v1/track` with a project secret key, dated in the
-// past. Writes docs/screenshots/revenue.png, retention.png and features.png.
+// past. A flow is created in the Features & AI screen and its stats checked.
+// Writes docs/screenshots/revenue.png, retention.png and features.png.
 //
 //   make web && cargo build --bin vibe && bash scripts/ensure-chromium.sh
 //   cd e2e && npm ci && VIBE_BIN=../target/debug/vibe node --test crm.test.mjs
@@ -100,6 +101,12 @@ test('revenue, retention and features & AI in Chromium', { timeout: 180_000 }, a
     msg('u1', base + DAY, 'opened_app', {}),
     msg('u2', base + DAY, 'opened_app', {}),
     msg('u1', base + 7 * DAY, 'opened_app', {}),
+    // A flow's attempts: u1 and u3 complete (after 60 s and 120 s), u2 fails,
+    // u4 never finishes (abandoned).
+    ...['u1', 'u2', 'u3', 'u4'].map((u) => msg(u, base + 200_000, 'vision_started', {})),
+    msg('u1', base + 260_000, 'vision_generated', {}),
+    msg('u2', base + 230_000, 'vision_failed', {}),
+    msg('u3', base + 320_000, 'vision_generated', {}),
   ];
   const tracked = await api('POST', '/api/v1/track', { batch }, { authorization: `Bearer ${secret}`, cookie: '' });
   assert.equal(tracked.status, 202, tracked.text);
@@ -172,6 +179,34 @@ test('revenue, retention and features & AI in Chromium', { timeout: 180_000 }, a
     assert.match(models, /gpt-4o\s*1\s*1,500/);
     assert.match(models, /claude-3-haiku\s*1\s*300/);
     assert.match(await text('by-user'), /u1@example\.com/);
+  });
+
+  await t.test('a flow made on the features & AI page shows its attempts', async () => {
+    const flows = page.getByRole('region', { name: 'Flows' });
+    await flows.getByText('No flows yet').waitFor();
+    await flows.getByRole('button', { name: 'New flow' }).click();
+    const form = page.getByRole('form', { name: 'New flow' });
+    await form.getByLabel('Name').fill('Vision generation');
+    await form.getByLabel('Start match').selectOption('event');
+    await form.getByLabel('Start value').fill('vision_started');
+    await form.getByLabel('Complete match').selectOption('event');
+    await form.getByLabel('Complete value').fill('vision_generated');
+    await form.getByLabel('A step that marks the attempt as failed').check();
+    await form.getByLabel('Fail match').selectOption('event');
+    await form.getByLabel('Fail value').fill('vision_failed');
+    await form.getByRole('button', { name: 'Create flow' }).click();
+    const row = page.getByTestId('flows-table').locator('tbody tr').filter({ hasText: 'Vision generation' });
+    await row.getByTestId('flow-started').waitFor();
+    assert.equal(await row.getByTestId('flow-started').textContent(), '4');
+    assert.equal(await row.getByTestId('flow-completed').textContent(), '2');
+    assert.equal(await row.getByTestId('flow-failed').textContent(), '1');
+    assert.equal(await row.getByTestId('flow-completion').textContent(), '50.0%');
+    assert.equal(await row.getByTestId('flow-success').textContent(), '66.7%');
+    assert.equal(await row.getByTestId('flow-avg').textContent(), '1m 30s');
+    // The median comes from a duration histogram (docs/metrics.md): the lower
+    // middle of 60 s and 120 s, within 5 % of 60 s.
+    const median = await row.getByTestId('flow-median').textContent();
+    assert.match(median, /^(5[7-9]s|1m 0[0-3]s)$/, median);
     await shot('features');
   });
   assert.ok(!browserLog.some((l) => l.startsWith('page error')), `no page errors:\n${tail(browserLog)}`);
