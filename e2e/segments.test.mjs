@@ -11,19 +11,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, launchChromium, poll as pollFor, recordPage } from './helpers.mjs';
+import { launchChromium, poll as pollFor, recordPage, startVibeProject } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const VIBE_BIN = process.env.VIBE_BIN ? path.resolve(process.env.VIBE_BIN) : path.join(ROOT, 'target/debug/vibe');
 const SHOTS = path.join(ROOT, 'docs/screenshots');
-const EMAIL = 'admin@example.com';
-const PASSWORD = 'correct-horse-battery';
 const DAY = 86_400_000;
 
 const serverLog = [];
@@ -33,51 +27,11 @@ const diagnostics = () => `\n--- browser ---\n${tail(browserLog)}\n--- vibe serv
 const poll = (what, fn, ms = 15_000) => pollFor(what, fn, { ms, diagnostics });
 
 test('segments: condition builder, live count, save, refresh, people link in Chromium', { timeout: 180_000 }, async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'vibe-segments-'));
-  const port = await freePort();
-  const vibe = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, VIBE_ADDR: `127.0.0.1:${port}`, VIBE_DATA_DIR: dataDir, VIBE_ADMIN_EMAIL: EMAIL, VIBE_ADMIN_PASSWORD: PASSWORD };
-  const server = spawn(VIBE_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = (chunk) => serverLog.push(...String(chunk).trimEnd().split('\n'));
-  server.stdout.on('data', log);
-  server.stderr.on('data', log);
   let browser;
-  t.after(async () => {
-    await browser?.close().catch(() => {});
-    if (server.exitCode === null) {
-      server.kill('SIGTERM');
-      const exited = new Promise((r) => server.once('exit', r));
-      if (!(await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]))) server.kill('SIGKILL');
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  await poll('GET /readyz -> 200', async () => (await fetch(`${vibe}/readyz`).catch(() => null))?.status === 200, 30_000);
-
-  let cookie = '';
-  const api = async (method, p, body, headers = {}) => {
-    const res = await fetch(vibe + p, {
-      method,
-      headers: { cookie, origin: vibe, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body && JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    return { status: res.status, json, headers: res.headers, text };
-  };
-
-  const login = await api('POST', '/api/v1/auth/login', { email: EMAIL, password: PASSWORD });
-  assert.equal(login.status, 200, login.text);
-  cookie = login.headers.getSetCookie().find((c) => c.startsWith('vibe_session=')).split(';')[0];
-  const created = await api('POST', '/api/v1/projects', { name: 'Segmented app' });
-  assert.equal(created.status, 201, created.text);
-  const project = created.json;
-  const key = await api('POST', `/api/v1/projects/${project.id}/keys`, { name: 'e2e backend' });
-  assert.equal(key.status, 201, key.text);
+  t.after(() => browser?.close().catch(() => {}));
+  const { vibe, api, cookie, project, secret } = await startVibeProject(t, { name: 'Segmented app', prefix: 'vibe-segments-', serverLog, poll });
   const track = async (batch) => {
-    const r = await api('POST', '/api/v1/track', { batch }, { authorization: `Bearer ${key.json.secret}`, cookie: '' });
+    const r = await api('POST', '/api/v1/track', { batch }, { authorization: `Bearer ${secret}`, cookie: '' });
     assert.equal(r.status, 202, r.text);
     assert.equal(r.json.accepted, batch.length, r.text);
   };

@@ -7,39 +7,18 @@
 
 use sqlx::PgPool;
 use vibe_store::db::err;
-use vibe_store::flows::model::Flow;
-use vibe_store::flows::write;
+use vibe_store::flows::write::{self, FlowWrite};
 use vibe_store::StoreResult;
 
 use crate::ingest::Tx;
 
 const LOCK: &str = "LOCK TABLE user_events IN SHARE MODE";
 
-pub async fn create(pool: &PgPool, project: &str, tz: &str, f: &Flow) -> StoreResult<()> {
+/// Runs `op` in one transaction holding that lock.
+pub async fn write(pool: &PgPool, project: &str, tz: &str, op: &FlowWrite) -> StoreResult<usize> {
     let mut tx = pool.begin().await.map_err(err)?;
     Tx(&mut tx).exec(LOCK, ()).await?;
-    write::create(&mut Tx(&mut tx), project, tz, f).await?;
-    tx.commit().await.map_err(err)
-}
-
-pub async fn update(pool: &PgPool, project: &str, tz: &str, f: &Flow) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(err)?;
-    Tx(&mut tx).exec(LOCK, ()).await?;
-    write::update(&mut Tx(&mut tx), project, tz, f).await?;
-    tx.commit().await.map_err(err)
-}
-
-pub async fn delete(pool: &PgPool, project: &str, flow_id: &str) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(err)?;
-    Tx(&mut tx).exec(LOCK, ()).await?;
-    write::delete(&mut Tx(&mut tx), project, flow_id).await?;
-    tx.commit().await.map_err(err)
-}
-
-pub async fn rebuild(pool: &PgPool, project: &str, tz: &str) -> StoreResult<usize> {
-    let mut tx = pool.begin().await.map_err(err)?;
-    Tx(&mut tx).exec(LOCK, ()).await?;
-    let n = write::rebuild_project(&mut Tx(&mut tx), project, tz).await?;
+    let n = write::apply(&mut Tx(&mut tx), project, tz, op).await?;
     tx.commit().await.map_err(err)?;
     Ok(n)
 }

@@ -97,27 +97,13 @@ impl TrackingStore for PgStore {
 // no ingest batch of any node interleaves with them.
 #[async_trait]
 impl vibe_store::FlowStore for PgStore {
-    async fn create_flow(
+    async fn write_flow(
         &self,
         project_id: &str,
         timezone: &str,
-        flow: &vibe_store::flows::model::Flow,
-    ) -> StoreResult<()> {
-        flows::create(&self.pool, project_id, timezone, flow).await
-    }
-    async fn update_flow(
-        &self,
-        project_id: &str,
-        timezone: &str,
-        flow: &vibe_store::flows::model::Flow,
-    ) -> StoreResult<()> {
-        flows::update(&self.pool, project_id, timezone, flow).await
-    }
-    async fn delete_flow(&self, project_id: &str, flow_id: &str) -> StoreResult<()> {
-        flows::delete(&self.pool, project_id, flow_id).await
-    }
-    async fn rebuild_flows(&self, project_id: &str, timezone: &str) -> StoreResult<usize> {
-        flows::rebuild(&self.pool, project_id, timezone).await
+        op: vibe_store::flows::write::FlowWrite,
+    ) -> StoreResult<usize> {
+        flows::write(&self.pool, project_id, timezone, &op).await
     }
 }
 

@@ -193,34 +193,14 @@ impl TrackingStore for SqliteStore {
 // batch interleaves with them.
 #[async_trait]
 impl vibe_store::FlowStore for SqliteStore {
-    async fn create_flow(
+    async fn write_flow(
         &self,
         project_id: &str,
         timezone: &str,
-        flow: &vibe_store::flows::model::Flow,
-    ) -> StoreResult<()> {
-        let (p, tz, f) = (project_id.to_owned(), timezone.to_owned(), flow.clone());
-        self.on_writer(move |conn| flows::create(conn, &p, &tz, &f))
-            .await
-    }
-    async fn update_flow(
-        &self,
-        project_id: &str,
-        timezone: &str,
-        flow: &vibe_store::flows::model::Flow,
-    ) -> StoreResult<()> {
-        let (p, tz, f) = (project_id.to_owned(), timezone.to_owned(), flow.clone());
-        self.on_writer(move |conn| flows::update(conn, &p, &tz, &f))
-            .await
-    }
-    async fn delete_flow(&self, project_id: &str, flow_id: &str) -> StoreResult<()> {
-        let (p, id) = (project_id.to_owned(), flow_id.to_owned());
-        self.on_writer(move |conn| flows::delete(conn, &p, &id))
-            .await
-    }
-    async fn rebuild_flows(&self, project_id: &str, timezone: &str) -> StoreResult<usize> {
+        op: vibe_store::flows::write::FlowWrite,
+    ) -> StoreResult<usize> {
         let (p, tz) = (project_id.to_owned(), timezone.to_owned());
-        self.on_writer(move |conn| flows::rebuild(conn, &p, &tz))
+        self.on_writer(move |conn| flows::write(conn, &p, &tz, &op))
             .await
     }
 }

@@ -265,6 +265,33 @@ impl Db {
     ) -> StoreResult<Vec<T>> {
         run!(self, sql, p, query_scalar_with, fetch_all)
     }
+
+    /// Rows of `{head}$project{middle} IN ($id, …){tail}`: a lookup of a
+    /// project's rows by a list of keys (a page's people, sessions), every
+    /// value bound. Nothing is asked for an empty list.
+    pub async fn all_in<T: Row>(
+        &self,
+        head: &str,
+        project_id: &str,
+        middle: &str,
+        ids: &[&str],
+        tail: &str,
+    ) -> StoreResult<Vec<T>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_db!(self, pool, DB => {
+            let mut q = sqlx::QueryBuilder::<DB>::new(head);
+            q.push_bind(project_id).push(middle).push(" IN (");
+            let mut sep = q.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            q.push(")").push(tail);
+            q.build_query_as().fetch_all(pool).await
+        })
+        .map_err(err)
+    }
 }
 
 /// A value bound to a statement on a backend's open transaction: what the

@@ -194,33 +194,28 @@ pub trait CrmStore: HasDb {
         site_user_ids: &[String],
     ) -> StoreResult<HashMap<String, ListedContact>> {
         let mut out: HashMap<String, ListedContact> = HashMap::new();
-        if site_user_ids.is_empty() {
-            return Ok(out);
-        }
-        let (tags, priorities): (Vec<(String, String)>, Vec<(String, Option<String>)>) = on_db!(self.db(), pool, DB => async {
-                let mut q = sqlx::QueryBuilder::<DB>::new(
-                    "SELECT site_user_id, tag FROM contact_tags WHERE project_id = ",
-                );
-                q.push_bind(project_id).push(" AND site_user_id IN (");
-                let mut sep = q.separated(", ");
-                for id in site_user_ids {
-                    sep.push_bind(id);
-                }
-                q.push(")");
-                let tags = q.build_query_as().fetch_all(pool).await.map_err(err)?;
-                let mut q = sqlx::QueryBuilder::<DB>::new(
-                    "SELECT site_user_id, priority FROM contacts WHERE project_id = ",
-                );
-                q.push_bind(project_id).push(" AND site_user_id IN (");
-                let mut sep = q.separated(", ");
-                for id in site_user_ids {
-                    sep.push_bind(id);
-                }
-                q.push(")");
-                let priorities = q.build_query_as().fetch_all(pool).await.map_err(err)?;
-                Ok::<_, StoreError>((tags, priorities))
-            }
-            .await)?;
+        let ids: Vec<&str> = site_user_ids.iter().map(String::as_str).collect();
+        let head = " AND site_user_id";
+        let tags: Vec<(String, String)> = self
+            .db()
+            .all_in(
+                "SELECT site_user_id, tag FROM contact_tags WHERE project_id = ",
+                project_id,
+                head,
+                &ids,
+                "",
+            )
+            .await?;
+        let priorities: Vec<(String, Option<String>)> = self
+            .db()
+            .all_in(
+                "SELECT site_user_id, priority FROM contacts WHERE project_id = ",
+                project_id,
+                head,
+                &ids,
+                "",
+            )
+            .await?;
         for (id, tag) in tags {
             out.entry(id).or_default().tags.push(tag);
         }

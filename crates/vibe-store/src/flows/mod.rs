@@ -34,21 +34,43 @@ const DURATIONS: &str = "SELECT bucket, CAST(SUM(n) AS BIGINT) FROM flow_duratio
 #[async_trait]
 pub trait FlowStore: HasDb {
     // Writes rebuild the flow's rollup in a transaction serialised with
-    // ingestion (SQLite: the writer connection; PostgreSQL: a table lock).
-    /// Stores the flow and builds its rollup from stored events (`timezone`:
-    /// the project's, for local days).
-    async fn create_flow(&self, project_id: &str, timezone: &str, flow: &Flow) -> StoreResult<()>;
+    // ingestion, which the backends ensure differently (SQLite: the writer
+    // connection; PostgreSQL: a table lock), hence a required method; what
+    // it does is `write::apply`.
+    /// Runs a flow write (`timezone`: the project's, for local days); how
+    /// many flows were (re)built.
+    async fn write_flow(
+        &self,
+        project_id: &str,
+        timezone: &str,
+        op: write::FlowWrite,
+    ) -> StoreResult<usize>;
+
+    /// Stores the flow and builds its rollup from stored events.
+    async fn create_flow(&self, project_id: &str, timezone: &str, flow: &Flow) -> StoreResult<()> {
+        let op = write::FlowWrite::Create(flow.clone());
+        self.write_flow(project_id, timezone, op).await.map(drop)
+    }
 
     /// Replaces the definition and rebuilds the rollup; `NotFound` unless the
     /// flow is this project's.
-    async fn update_flow(&self, project_id: &str, timezone: &str, flow: &Flow) -> StoreResult<()>;
+    async fn update_flow(&self, project_id: &str, timezone: &str, flow: &Flow) -> StoreResult<()> {
+        let op = write::FlowWrite::Update(flow.clone());
+        self.write_flow(project_id, timezone, op).await.map(drop)
+    }
 
     /// Deletes the flow and its rollup; `NotFound` unless it is this project's.
-    async fn delete_flow(&self, project_id: &str, flow_id: &str) -> StoreResult<()>;
+    async fn delete_flow(&self, project_id: &str, flow_id: &str) -> StoreResult<()> {
+        let op = write::FlowWrite::Delete(flow_id.to_owned());
+        self.write_flow(project_id, "UTC", op).await.map(drop)
+    }
 
     /// Rebuilds every flow of the project from stored events (part of
     /// `rollup::rebuild`); how many.
-    async fn rebuild_flows(&self, project_id: &str, timezone: &str) -> StoreResult<usize>;
+    async fn rebuild_flows(&self, project_id: &str, timezone: &str) -> StoreResult<usize> {
+        let op = write::FlowWrite::RebuildAll;
+        self.write_flow(project_id, timezone, op).await
+    }
 
     /// The project's flows, oldest first.
     async fn list_flows(&self, project_id: &str) -> StoreResult<Vec<Flow>> {

@@ -31,56 +31,62 @@ const DELETE_ROLLUP: [&str; 3] = [
 /// Matching events read per statement of a rebuild.
 const CHUNK: i64 = 5_000;
 
-pub async fn create<I: FlowIo>(
-    io: &mut I,
-    project_id: &str,
-    tz: &str,
-    f: &Flow,
-) -> StoreResult<()> {
-    let (start, complete, fail) = f.step_columns();
-    let fail = fail.unwrap_or_default();
-    let args = [
-        Arg::from(project_id),
-        Arg::from(&f.id),
-        Arg::from(&f.name),
-        Arg::from(&start),
-        Arg::from(&complete),
-        Arg::from(&fail),
-        f.window_hours.into(),
-        f.created_at.into(),
-        f.updated_at.into(),
-    ];
-    io.execute(INSERT, &args).await?;
-    rebuild(io, &FlowDef::of(project_id, f), &ProjectTz::or_utc(tz)).await
+/// A flow write: each runs in one transaction the backend serialises with
+/// ingestion ([`apply`]).
+#[derive(Debug, Clone)]
+pub enum FlowWrite {
+    /// Stores the flow and builds its rollup from stored events.
+    Create(Flow),
+    /// Replaces the definition and rebuilds the rollup; `NotFound` unless the
+    /// flow is this project's.
+    Update(Flow),
+    /// Deletes the flow (by id) and its rollup; `NotFound` unless it is this
+    /// project's.
+    Delete(String),
+    /// Rebuilds every flow of the project.
+    RebuildAll,
 }
 
-/// `NotFound` unless the flow is this project's.
-pub async fn update<I: FlowIo>(
+/// Runs `op` for the project (`tz`: its time zone, for local days); how many
+/// flows were (re)built.
+pub async fn apply<I: FlowIo>(
     io: &mut I,
     project_id: &str,
     tz: &str,
-    f: &Flow,
-) -> StoreResult<()> {
-    let (start, complete, fail) = f.step_columns();
-    let fail = fail.unwrap_or_default();
-    let args = [
-        Arg::from(project_id),
-        Arg::from(&f.id),
-        Arg::from(&f.name),
-        Arg::from(&start),
-        Arg::from(&complete),
-        Arg::from(&fail),
-        f.window_hours.into(),
-        f.updated_at.into(),
-    ];
-    if io.execute(UPDATE, &args).await? == 0 {
-        return Err(StoreError::NotFound);
+    op: &FlowWrite,
+) -> StoreResult<usize> {
+    match op {
+        FlowWrite::Create(f) | FlowWrite::Update(f) => {
+            let (start, complete, fail) = f.step_columns();
+            let fail = fail.unwrap_or_default();
+            let mut args = vec![
+                Arg::from(project_id),
+                Arg::from(&f.id),
+                Arg::from(&f.name),
+                Arg::from(&start),
+                Arg::from(&complete),
+                Arg::from(&fail),
+                f.window_hours.into(),
+            ];
+            let sql = if matches!(op, FlowWrite::Create(_)) {
+                args.push(f.created_at.into());
+                INSERT
+            } else {
+                UPDATE
+            };
+            args.push(f.updated_at.into());
+            if io.execute(sql, &args).await? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            rebuild(io, &FlowDef::of(project_id, f), &ProjectTz::or_utc(tz)).await?;
+            Ok(1)
+        }
+        FlowWrite::Delete(flow_id) => delete(io, project_id, flow_id).await.map(|()| 0),
+        FlowWrite::RebuildAll => rebuild_project(io, project_id, tz).await,
     }
-    rebuild(io, &FlowDef::of(project_id, f), &ProjectTz::or_utc(tz)).await
 }
 
-/// Deletes the flow and its rollup; `NotFound` unless it is this project's.
-pub async fn delete<I: FlowIo>(io: &mut I, project_id: &str, flow_id: &str) -> StoreResult<()> {
+async fn delete<I: FlowIo>(io: &mut I, project_id: &str, flow_id: &str) -> StoreResult<()> {
     let args = [Arg::from(project_id), Arg::from(flow_id)];
     if io.execute(DELETE, &args).await? == 0 {
         return Err(StoreError::NotFound);
@@ -91,12 +97,7 @@ pub async fn delete<I: FlowIo>(io: &mut I, project_id: &str, flow_id: &str) -> S
     Ok(())
 }
 
-/// Rebuilds every flow of a project; how many.
-pub async fn rebuild_project<I: FlowIo>(
-    io: &mut I,
-    project_id: &str,
-    tz: &str,
-) -> StoreResult<usize> {
+async fn rebuild_project<I: FlowIo>(io: &mut I, project_id: &str, tz: &str) -> StoreResult<usize> {
     let tz = ProjectTz::or_utc(tz);
     let flows = defs(io, &[project_id]).await?;
     for def in &flows {

@@ -30,22 +30,18 @@ pub(crate) async fn with_pages(
     if sessions.is_empty() {
         return Ok(Vec::new());
     }
-    let pages: Vec<PageVisit> = on_db!(db, pool, DB => {
-        let mut q = sqlx::QueryBuilder::<DB>::new(
+    let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    // By session first: ordering by time alone made SQLite walk the project's
+    // whole (project_id, ts) index instead of seeking each session.
+    let pages: Vec<PageVisit> = db
+        .all_in(
             "SELECT session_id, path, url, title, ts FROM user_events WHERE project_id = ",
-        );
-        q.push_bind(project_id)
-            .push(" AND kind = 'pageview' AND session_id IN (");
-        let mut sep = q.separated(", ");
-        for s in &sessions {
-            sep.push_bind(&s.id);
-        }
-        // By session first: ordering by time alone made SQLite walk the project's
-        // whole (project_id, ts) index instead of seeking each session.
-        q.push(") ORDER BY session_id, ts, id");
-        q.build_query_as().fetch_all(pool).await
-    })
-    .map_err(err)?;
+            project_id,
+            " AND kind = 'pageview' AND session_id",
+            &ids,
+            " ORDER BY session_id, ts, id",
+        )
+        .await?;
     Ok(sessions
         .into_iter()
         .map(|session| {
@@ -158,22 +154,17 @@ pub trait PeopleStore: HasDb {
         project_id: &str,
         site_user_ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, i64>> {
-        if site_user_ids.is_empty() {
-            return Ok(Default::default());
-        }
-        let rows: Vec<(String, i64)> = on_db!(self.db(), pool, DB => {
-            let mut q = sqlx::QueryBuilder::<DB>::new(
+        let ids: Vec<&str> = site_user_ids.iter().map(String::as_str).collect();
+        let rows: Vec<(String, i64)> = self
+            .db()
+            .all_in(
                 "SELECT site_user_id, COUNT(*) FROM site_sessions WHERE project_id = ",
-            );
-            q.push_bind(project_id).push(" AND site_user_id IN (");
-            let mut sep = q.separated(", ");
-            for id in site_user_ids {
-                sep.push_bind(id);
-            }
-            q.push(") GROUP BY site_user_id");
-            q.build_query_as().fetch_all(pool).await
-        })
-        .map_err(err)?;
+                project_id,
+                " AND site_user_id",
+                &ids,
+                " GROUP BY site_user_id",
+            )
+            .await?;
         Ok(rows.into_iter().collect())
     }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::report::{Rates, RATE_FALLBACK_DAYS};
 use super::{CurrencyAmount, ExchangeRate, PaymentRow, SubscriptionRow};
-use crate::db::{err, on_db, Db};
+use crate::db::Db;
 use crate::StoreResult;
 
 /// Payments the profile lists, newest first.
@@ -172,20 +172,16 @@ pub(crate) async fn listed_spent(
     if site_user_ids.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(String, String, String, i64)> = on_db!(db, pool, DB => {
-        let mut q = sqlx::QueryBuilder::<DB>::new(
+    let ids: Vec<&str> = site_user_ids.iter().map(String::as_str).collect();
+    let rows: Vec<(String, String, String, i64)> = db
+        .all_in(
             "SELECT site_user_id, day, currency, CAST(SUM(amount) AS BIGINT) FROM payments WHERE project_id = ",
-        );
-        q.push_bind(project_id)
-            .push(" AND status = 'succeeded' AND site_user_id IN (");
-        let mut sep = q.separated(", ");
-        for id in site_user_ids {
-            sep.push_bind(id);
-        }
-        q.push(") GROUP BY site_user_id, day, currency");
-        q.build_query_as().fetch_all(pool).await
-    })
-    .map_err(err)?;
+            project_id,
+            " AND status = 'succeeded' AND site_user_id",
+            &ids,
+            " GROUP BY site_user_id, day, currency",
+        )
+        .await?;
     let rates = rates_for(db, project_id, currency, rows.iter().map(|r| (&r.1, &r.2))).await?;
     let mut by_person: std::collections::BTreeMap<&String, Vec<&(String, String, String, i64)>> =
         Default::default();
