@@ -75,7 +75,7 @@ test('revenue, retention and features & AI in Chromium', { timeout: 180_000 }, a
   await t.test('the revenue page shows the totals, MRR, plans and churn', async () => {
     await page.goto(vibe + '/');
     // `vibe serve` made a default project too: pick ours.
-    await page.getByLabel('Project').selectOption(project.id);
+    await page.getByLabel('Project', { exact: true }).selectOption(project.id);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Revenue' }).click();
     await page.getByRole('heading', { name: 'Revenue', level: 1 }).waitFor();
     await page

@@ -142,7 +142,7 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
   });
 
   await step('the overview of the demo project: cards, chart, funnel, people', async () => {
-    await dash.getByLabel('Project').selectOption(demo.id);
+    await dash.getByLabel('Project', { exact: true }).selectOption(demo.id);
     await dash.getByRole('heading', { name: 'Demo shop' }).waitFor();
     const total = dash.getByTestId('metric-total_users');
     await total.locator('.metric-value').waitFor();
@@ -228,7 +228,7 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
   });
 
   await step('integration: copy the snippet; the first-event light turns green live', async () => {
-    await dash.getByLabel('Project').selectOption(fresh.id);
+    await dash.getByLabel('Project', { exact: true }).selectOption(fresh.id);
     await dash.getByRole('link', { name: 'Integration' }).click();
     const light = dash.getByTestId('first-event');
     await light.filter({ hasText: 'Waiting for first event' }).waitFor();
@@ -246,7 +246,7 @@ test('the dashboard in Chromium against the real binary', { timeout: 240_000 }, 
   });
 
   await step('settings: project, funnels, members and tokens', async () => {
-    await dash.getByLabel('Project').selectOption(demo.id);
+    await dash.getByLabel('Project', { exact: true }).selectOption(demo.id);
     await dash.getByRole('link', { name: 'Settings' }).click();
     await dash.getByRole('heading', { name: 'Settings' }).waitFor();
     await dash.getByRole('region', { name: 'Members' }).getByText(EMAIL).waitFor();

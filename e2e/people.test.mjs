@@ -84,7 +84,7 @@ test('people and contact pages in Chromium', { timeout: 180_000 }, async (t) => 
   await t.test('the people page searches, filters by tag and keeps the view in the URL', async () => {
     await page.goto(vibe + '/');
     // `vibe serve` made a default project too: pick ours.
-    await page.getByLabel('Project').selectOption(project.id);
+    await page.getByLabel('Project', { exact: true }).selectOption(project.id);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).click();
     await page.getByRole('heading', { name: 'People', level: 1 }).waitFor();
     await waitRows(4).catch(async (e) => {

@@ -71,7 +71,7 @@ test('segments: condition builder, live count, save, refresh, people link in Chr
   let sid;
   await t.test('build a two-condition segment and watch the live count', async () => {
     await page.goto(vibe + '/');
-    await page.getByLabel('Project').selectOption(project.id);
+    await page.getByLabel('Project', { exact: true }).selectOption(project.id);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments' }).click();
     await page.getByRole('heading', { name: 'Segments', level: 1 }).waitFor();
     await page.getByText('No segments yet').waitFor();
