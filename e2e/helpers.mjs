@@ -127,3 +127,18 @@ export async function startVibeProject(t, { name, prefix, serverLog, poll: pollS
   assert.match(secret, /^sk_/);
   return { vibe, api, cookie, project, secret };
 }
+
+// Where the browser tests write the README's screenshots.
+export const SHOTS = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'), 'docs/screenshots');
+export const DAY = 86_400_000;
+
+// The server's and the browser's log lines of one test, and a `poll` that
+// appends their tails to its failure message.
+export function testLogs() {
+  const serverLog = [];
+  const browserLog = [];
+  const tail = (lines, n = 40) => lines.slice(-n).join('\n') || '(empty)';
+  const diagnostics = () => `\n--- browser ---\n${tail(browserLog)}\n--- vibe serve ---\n${tail(serverLog)}`;
+  const pollWithLogs = (what, fn, ms = 15_000) => poll(what, fn, { ms, diagnostics });
+  return { serverLog, browserLog, tail, diagnostics, poll: pollWithLogs };
+}

@@ -13,18 +13,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium, poll as pollFor, recordPage, startVibeProject } from './helpers.mjs';
+import { DAY, SHOTS, launchChromium, recordPage, startVibeProject, testLogs } from './helpers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SHOTS = path.join(ROOT, 'docs/screenshots');
-const DAY = 86_400_000;
-
-const serverLog = [];
-const browserLog = [];
-const tail = (lines, n = 40) => lines.slice(-n).join('\n') || '(empty)';
-const diagnostics = () => `\n--- browser ---\n${tail(browserLog)}\n--- vibe serve ---\n${tail(serverLog)}`;
-const poll = (what, fn, ms = 15_000) => pollFor(what, fn, { ms, diagnostics });
+const { serverLog, browserLog, tail, diagnostics, poll } = testLogs();
 
 test('segments: condition builder, live count, save, refresh, people link in Chromium', { timeout: 180_000 }, async (t) => {
   let browser;
