@@ -255,12 +255,25 @@ impl Node {
                 } else {
                     " OR "
                 };
+                // Under `all`, a small indexed set of people (a tag, an
+                // event, …) should drive the count: the recency columns'
+                // index would otherwise be chosen and walk everyone seen in
+                // the window (SQLite plans without statistics).
+                let set_driven = matches!(self, Self::All(_))
+                    && nodes
+                        .iter()
+                        .any(|n| matches!(n, Self::Cond(c) if c.is_indexed_set()));
                 sql.push('(');
                 for (i, n) in nodes.iter().enumerate() {
                     if i > 0 {
                         sql.push_str(join);
                     }
-                    n.push_sql(dialect, project_id, now_ms, sql, args);
+                    match n {
+                        Self::Cond(c) if set_driven => {
+                            c.push_sql_with(dialect, project_id, now_ms, true, sql, args)
+                        }
+                        _ => n.push_sql(dialect, project_id, now_ms, sql, args),
+                    }
                 }
                 sql.push(')');
             }
@@ -269,7 +282,7 @@ impl Node {
                 n.push_sql(dialect, project_id, now_ms, sql, args);
                 sql.push(')');
             }
-            Self::Cond(c) => c.push_sql(dialect, project_id, now_ms, sql, args),
+            Self::Cond(c) => c.push_sql_with(dialect, project_id, now_ms, false, sql, args),
         }
     }
 }
@@ -579,11 +592,33 @@ const EVENT_PEOPLE_END: &str = " AND COALESCE(a.site_user_id, u.id) IS NOT NULL
      GROUP BY COALESCE(a.site_user_id, u.id) HAVING COUNT(*) >= ?)";
 
 impl Condition {
-    fn push_sql(
+    /// Whether this condition is a lookup of its people in an index of
+    /// their own (usually far fewer than the people seen in a window).
+    fn is_indexed_set(&self) -> bool {
+        match self {
+            Self::Tag(_) | Self::Priority(ValueOp::Eq(_)) => true,
+            Self::SubscriptionStatus { negated, .. } => !negated,
+            Self::Event {
+                name,
+                min_count,
+                within_days,
+            } => {
+                !vibe_core::reserved::is_reserved(name)
+                    && (within_days.is_none() || *min_count <= 1)
+            }
+            _ => false,
+        }
+    }
+
+    /// Appends the condition; with `unindexed_recency` the first/last seen
+    /// columns are written `+column`, which keeps SQLite from driving the
+    /// query by their index (a no-op for PostgreSQL's planner).
+    fn push_sql_with(
         &self,
         dialect: Dialect,
         project_id: &str,
         now_ms: i64,
+        unindexed_recency: bool,
         sql: &mut String,
         args: &mut Vec<SqlValue>,
     ) {
@@ -622,6 +657,9 @@ impl Condition {
                 }
             }
             Self::FirstSeen(r) | Self::LastSeen(r) => {
+                if unindexed_recency {
+                    sql.push('+');
+                }
                 sql.push_str(if matches!(self, Self::FirstSeen(_)) {
                     "su.first_seen"
                 } else {
@@ -635,9 +673,12 @@ impl Condition {
                 args.push(SqlValue::Int(now_ms.saturating_sub(days * DAY_MS)));
             }
             Self::Sessions(cmp, n) => {
+                // Counting stops one past the compared number, so a person
+                // with thousands of sessions costs what one with n + 1 does.
                 sql.push_str(
-                    "(SELECT COUNT(*) FROM site_sessions s WHERE s.project_id = su.project_id AND s.site_user_id = su.id)",
+                    "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM site_sessions s WHERE s.project_id = su.project_id AND s.site_user_id = su.id LIMIT ?) AS counted)",
                 );
+                args.push(SqlValue::Int(n.saturating_add(1).max(0)));
                 sql.push_str(cmp.sql());
                 sql.push('?');
                 args.push(SqlValue::Int(*n));
