@@ -99,12 +99,21 @@ pub async fn write_batch<I: IngestIo>(
         &mut deltas.retention,
     )
     .await?;
-    crate::features::ingest::apply(io, &resolved, &tzs).await?;
+    let mut uniques = crate::uniques::ingest::Adds::default();
+    for (p, person, day) in new_days.iter().map(|d| &**d) {
+        uniques.add(p, crate::uniques::ACTIVE, "", day, person);
+    }
+    crate::features::ingest::apply(io, &resolved, &tzs, &mut uniques).await?;
 
     let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
     projects.sort_unstable();
     projects.dedup();
     crate::revenue::ingest::apply(io, &resolved, &tzs).await?;
+    let payments = crate::revenue::ingest::payment_ids(&resolved);
+    if !payments.is_empty() {
+        uniques.payments(io, &payments).await?;
+    }
+    uniques.write(io).await?;
     crate::flows::ingest::apply(io, &resolved, &tzs, &projects).await?;
     let funnels = io.funnels(&projects).await?;
     let work = FunnelWork::plan(&funnels, &resolved, &ids.moves);

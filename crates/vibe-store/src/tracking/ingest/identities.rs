@@ -207,6 +207,8 @@ async fn merge_person<I: IngestIo>(
     deltas
         .retention
         .merge(project, tz, from_part, into_part, &merged);
+    // Before any exact row moves: the sketches find `from` through them.
+    crate::uniques::ingest::merge(io, project, from, into).await?;
     for day in &io.take_shared_days(project, from, into).await? {
         deltas.active_user(project, day, -1);
     }

@@ -1,0 +1,181 @@
+//! Keeping `unique_days` at ingest, in the batch's transaction, over shared
+//! statements ([`UniquesIo`]). Per batch: the rollups fold what they add
+//! into [`Adds`] (`(project, metric, key, day)` → person hashes); then one
+//! statement per chunk of keys locks and reads their sketches — an upsert
+//! that leaves an existing row as it is and returns it, so on PostgreSQL it
+//! also locks the row (and makes a missing one, so two nodes never both write
+//! a first version) — the sketches are merged in Rust, and one multi-row
+//! upsert writes them back. Keys are sorted, so nodes lock in one order.
+//!
+//! Merges (an anonymous person `A` folded into `B`, [`merge`]): before `A`'s
+//! exact rows move, every sketch `A` is in (found from `A`'s `user_days`,
+//! `feature_user_days`, `ai_usage_days` and `payments` rows) forgets `A` and
+//! gains `B` — when exact. A dense sketch cannot forget: it gains `B` and may
+//! still count `A`, one person too many per merge, well within its estimate.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{decode, person_hash, Sketch};
+use crate::db::{Arg, TxExec, TxRead};
+use crate::ingest::MultiRow;
+use crate::StoreResult;
+
+/// `(project, metric, key, day)` of a `unique_days` row.
+pub type Key = (String, String, String, String);
+type Row = (String, String, String, String, Vec<u8>);
+
+/// What the sketches need of an open ingest transaction: shared statements.
+pub trait UniquesIo: TxExec + TxRead<Row> + TxRead<(String, String, String)> {}
+
+impl<T: TxExec + TxRead<Row> + TxRead<(String, String, String)>> UniquesIo for T {}
+
+/// Creates missing rows empty, leaves existing ones as they are, and returns
+/// them all: the read of the sketches a batch changes, which on PostgreSQL
+/// also locks them (`ON CONFLICT DO UPDATE` takes the row lock).
+static LOCK: MultiRow = MultiRow::new(
+    "INSERT INTO unique_days (project_id, metric, key, day, sketch) VALUES ",
+    5,
+    " ON CONFLICT (project_id, metric, key, day) DO UPDATE SET sketch = unique_days.sketch
+     RETURNING project_id, metric, key, day, sketch",
+);
+static WRITE: MultiRow = MultiRow::new(
+    "INSERT INTO unique_days (project_id, metric, key, day, sketch) VALUES ",
+    5,
+    " ON CONFLICT (project_id, metric, key, day) DO UPDATE SET sketch = excluded.sketch",
+);
+
+/// The rows `$2` of project `$1` is in, as `(metric, key, day)`.
+const ROWS_OF: &str = "SELECT 'active', '', day FROM user_days WHERE project_id = $1 AND site_user_id = $2
+     UNION SELECT 'feature', name, day FROM feature_user_days WHERE project_id = $1 AND site_user_id = $2
+     UNION SELECT 'ai', '', day FROM ai_usage_days WHERE project_id = $1 AND site_user_id = $2
+     UNION SELECT 'paying', '', day FROM payments WHERE project_id = $1 AND site_user_id = $2";
+
+/// The people a batch adds to each sketch.
+#[derive(Debug, Default)]
+pub struct Adds {
+    by_key: BTreeMap<Key, Vec<u64>>,
+}
+
+impl Adds {
+    /// `person` counts for `(project, metric, key, day)`.
+    pub fn add(&mut self, project: &str, metric: &str, key: &str, day: &str, person: &str) {
+        let k = (
+            project.to_owned(),
+            metric.to_owned(),
+            key.to_owned(),
+            day.to_owned(),
+        );
+        self.by_key.entry(k).or_default().push(person_hash(person));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Adds the stored `(person, day)` of each payment of the batch (`payments`
+    /// is `(project, payment_id)`): what a payment counts for is the row the
+    /// upserts left (the earliest message dates it and names its person).
+    /// One read per chunk of payments; nothing when the batch has none.
+    pub async fn payments<I: UniquesIo>(
+        &mut self,
+        io: &mut I,
+        payments: &[(&str, String)],
+    ) -> StoreResult<()> {
+        let mut payments: Vec<(&str, &str)> =
+            payments.iter().map(|(p, id)| (*p, id.as_str())).collect();
+        payments.sort_unstable();
+        payments.dedup();
+        for chunk in crate::ingest::shaped_chunks(&payments) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = format!(
+                "SELECT project_id, site_user_id, day FROM payments WHERE (project_id, payment_id) IN (VALUES {})",
+                values.join(", ")
+            );
+            let args: Vec<Arg<'_>> = chunk
+                .iter()
+                .flat_map(|(p, id)| [Arg::from(*p), Arg::from(*id)])
+                .collect();
+            let rows: Vec<(String, String, String)> =
+                crate::flows::ingest::rows(io, &sql, &args).await?;
+            for (project, person, day) in rows {
+                self.add(&project, super::PAYING, "", &day, &person);
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges the batch's people into the stored sketches.
+    pub async fn write<I: UniquesIo>(self, io: &mut I) -> StoreResult<()> {
+        if self.by_key.is_empty() {
+            return Ok(());
+        }
+        let (keys, hashes): (Vec<Key>, Vec<Vec<u64>>) = self.by_key.into_iter().unzip();
+        modify(io, &keys, |i, s| {
+            for h in &hashes[i] {
+                s.insert(*h);
+            }
+        })
+        .await
+    }
+}
+
+/// Reads (locking) the sketches of `keys` (sorted, unique), changes each with
+/// `change(index, sketch)`, and writes them back.
+async fn modify<I: UniquesIo>(
+    io: &mut I,
+    keys: &[Key],
+    mut change: impl FnMut(usize, &mut Sketch),
+) -> StoreResult<()> {
+    let rows: Vec<Row> = LOCK
+        .read(io, keys, |(p, m, k, d)| {
+            vec![p.into(), m.into(), k.into(), d.into(), Arg::Blob(&[])]
+        })
+        .await?;
+    let mut stored: HashMap<Key, Vec<u8>> = rows
+        .into_iter()
+        .map(|(p, m, k, d, s)| ((p, m, k, d), s))
+        .collect();
+    let mut out: Vec<(&Key, Vec<u8>)> = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let mut s = match stored.remove(key) {
+            Some(bytes) => decode(&bytes)?,
+            None => Sketch::new(),
+        };
+        change(i, &mut s);
+        out.push((key, s.to_bytes()));
+    }
+    WRITE
+        .write(io, &out, |((p, m, k, d), s)| {
+            vec![p.into(), m.into(), k.into(), d.into(), Arg::Blob(s)]
+        })
+        .await
+}
+
+/// Moves person `from` to `into` in every sketch `from` is in (before the
+/// exact rows move; see the module docs for dense sketches).
+pub async fn merge<I: UniquesIo>(
+    io: &mut I,
+    project: &str,
+    from: &str,
+    into: &str,
+) -> StoreResult<()> {
+    let rows: Vec<(String, String, String)> =
+        crate::flows::ingest::rows(io, ROWS_OF, &[project.into(), from.into()]).await?;
+    let mut keys: Vec<Key> = rows
+        .into_iter()
+        .map(|(m, k, d)| (project.to_owned(), m, k, d))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let (a, b) = (person_hash(from), person_hash(into));
+    modify(io, &keys, |_, s| {
+        s.remove(a);
+        s.insert(b);
+    })
+    .await
+}
