@@ -25,9 +25,19 @@ pub type Key = (String, String, String, String);
 type Row = (String, String, String, String, Vec<u8>);
 
 /// What the sketches need of an open ingest transaction: shared statements.
-pub trait UniquesIo: TxExec + TxRead<Row> + TxRead<(String, String, String)> {}
+pub trait UniquesIo:
+    TxExec + TxRead<Row> + TxRead<PaymentRow> + TxRead<(String, String, String)> + TxRead<(String,)>
+{
+}
 
-impl<T: TxExec + TxRead<Row> + TxRead<(String, String, String)>> UniquesIo for T {}
+impl<T> UniquesIo for T where
+    T: TxExec
+        + TxRead<Row>
+        + TxRead<PaymentRow>
+        + TxRead<(String, String, String)>
+        + TxRead<(String,)>
+{
+}
 
 /// Creates missing rows empty, leaves existing ones as they are, and returns
 /// them all: the read of the sketches a batch changes, which on PostgreSQL
@@ -54,6 +64,7 @@ const ROWS_OF: &str = "SELECT 'active', '', day FROM user_days WHERE project_id 
 #[derive(Debug, Default)]
 pub struct Adds {
     by_key: BTreeMap<Key, Vec<u64>>,
+    removed: BTreeMap<Key, Vec<u64>>,
 }
 
 impl Adds {
@@ -69,56 +80,111 @@ impl Adds {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.by_key.is_empty() && self.removed.is_empty()
     }
 
-    /// Adds the stored `(person, day)` of each payment of the batch (`payments`
-    /// is `(project, payment_id)`): what a payment counts for is the row the
-    /// upserts left (the earliest message dates it and names its person).
-    /// One read per chunk of payments; nothing when the batch has none.
+    /// `person` no longer counts for `(project, metric, key, day)` (exact
+    /// sketches only; applied before the batch's additions).
+    pub fn remove(&mut self, project: &str, metric: &str, key: &str, day: &str, person: &str) {
+        let k = (
+            project.to_owned(),
+            metric.to_owned(),
+            key.to_owned(),
+            day.to_owned(),
+        );
+        self.removed.entry(k).or_default().push(person_hash(person));
+    }
+
+    /// The payers of the batch's payments: each payment counts for the
+    /// `(person, day)` its row has after the batch's upserts (`after`; the
+    /// earliest message dates a payment and names its person). A payment an
+    /// earlier message re-dated or re-owned (`before` differs) stops counting
+    /// for its old `(person, day)` unless another payment keeps it there.
     pub async fn payments<I: UniquesIo>(
         &mut self,
         io: &mut I,
-        payments: &[(&str, String)],
+        before: &[PaymentRow],
+        after: &[PaymentRow],
     ) -> StoreResult<()> {
-        let mut payments: Vec<(&str, &str)> =
-            payments.iter().map(|(p, id)| (*p, id.as_str())).collect();
-        payments.sort_unstable();
-        payments.dedup();
-        for chunk in crate::ingest::shaped_chunks(&payments) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-                .collect();
-            let sql = format!(
-                "SELECT project_id, site_user_id, day FROM payments WHERE (project_id, payment_id) IN (VALUES {})",
-                values.join(", ")
-            );
-            let args: Vec<Arg<'_>> = chunk
-                .iter()
-                .flat_map(|(p, id)| [Arg::from(*p), Arg::from(*id)])
-                .collect();
-            let rows: Vec<(String, String, String)> =
-                crate::flows::ingest::rows(io, &sql, &args).await?;
-            for (project, person, day) in rows {
-                self.add(&project, super::PAYING, "", &day, &person);
+        let old: HashMap<(&str, &str), (&str, &str)> = before
+            .iter()
+            .map(|(p, id, person, day)| {
+                ((p.as_str(), id.as_str()), (person.as_str(), day.as_str()))
+            })
+            .collect();
+        for (project, id, person, day) in after {
+            self.add(project, super::PAYING, "", day, person);
+            let Some(&(old_person, old_day)) = old.get(&(project.as_str(), id.as_str())) else {
+                continue;
+            };
+            if (old_person, old_day) == (person.as_str(), day.as_str()) {
+                continue;
+            }
+            let args = [project.into(), old_person.into(), old_day.into()];
+            let still: Vec<(String,)> = crate::flows::ingest::rows(io, PAYS_ON, &args).await?;
+            if still.is_empty() {
+                self.remove(project, super::PAYING, "", old_day, old_person);
             }
         }
         Ok(())
     }
 
     /// Merges the batch's people into the stored sketches.
-    pub async fn write<I: UniquesIo>(self, io: &mut I) -> StoreResult<()> {
-        if self.by_key.is_empty() {
+    pub async fn write<I: UniquesIo>(mut self, io: &mut I) -> StoreResult<()> {
+        if self.is_empty() {
             return Ok(());
         }
+        for k in self.removed.keys() {
+            self.by_key.entry(k.clone()).or_default();
+        }
         let (keys, hashes): (Vec<Key>, Vec<Vec<u64>>) = self.by_key.into_iter().unzip();
+        let removed = self.removed;
         modify(io, &keys, |i, s| {
+            for h in removed.get(&keys[i]).into_iter().flatten() {
+                s.remove(*h);
+            }
             for h in &hashes[i] {
                 s.insert(*h);
             }
         })
         .await
     }
+}
+
+/// `(project, payment_id, site_user_id, day)` of a stored payment.
+pub type PaymentRow = (String, String, String, String);
+
+/// Whether person `$2` has a payment dated `$3`.
+const PAYS_ON: &str =
+    "SELECT payment_id FROM payments WHERE project_id = $1 AND site_user_id = $2 AND day = $3 LIMIT 1";
+
+/// The stored rows of these payments (`(project, payment_id)`): read before
+/// and after the batch's revenue upserts. One read per chunk of payments.
+pub async fn payment_rows<I: UniquesIo>(
+    io: &mut I,
+    payments: &[(&str, String)],
+) -> StoreResult<Vec<PaymentRow>> {
+    let mut payments: Vec<(&str, &str)> =
+        payments.iter().map(|(p, id)| (*p, id.as_str())).collect();
+    payments.sort_unstable();
+    payments.dedup();
+    let mut out = Vec::new();
+    for chunk in crate::ingest::shaped_chunks(&payments) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT project_id, payment_id, site_user_id, day FROM payments WHERE (project_id, payment_id) IN (VALUES {})",
+            values.join(", ")
+        );
+        let args: Vec<Arg<'_>> = chunk
+            .iter()
+            .flat_map(|(p, id)| [Arg::from(*p), Arg::from(*id)])
+            .collect();
+        let rows: Vec<PaymentRow> = crate::flows::ingest::rows(io, &sql, &args).await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// Reads (locking) the sketches of `keys` (sorted, unique), changes each with

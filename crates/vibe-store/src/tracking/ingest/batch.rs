@@ -108,10 +108,16 @@ pub async fn write_batch<I: IngestIo>(
     let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
     projects.sort_unstable();
     projects.dedup();
-    crate::revenue::ingest::apply(io, &resolved, &tzs).await?;
+    // The payers sketches follow the payment rows as the upserts leave them.
     let payments = crate::revenue::ingest::payment_ids(&resolved);
+    let before = match payments.is_empty() {
+        true => Vec::new(),
+        false => crate::uniques::ingest::payment_rows(io, &payments).await?,
+    };
+    crate::revenue::ingest::apply(io, &resolved, &tzs).await?;
     if !payments.is_empty() {
-        uniques.payments(io, &payments).await?;
+        let after = crate::uniques::ingest::payment_rows(io, &payments).await?;
+        uniques.payments(io, &before, &after).await?;
     }
     uniques.write(io).await?;
     crate::flows::ingest::apply(io, &resolved, &tzs, &projects).await?;
