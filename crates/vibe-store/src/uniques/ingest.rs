@@ -1,16 +1,18 @@
 //! Keeping `unique_days` at ingest, in the batch's transaction, over shared
-//! statements ([`UniquesIo`]). Per batch: the rollups fold what they add
-//! into [`Adds`] (`(project, metric, key, day)` → person hashes); then one
+//! statements ([`UniquesIo`]). Per batch: merges and the rollups fold their
+//! changes into [`Adds`] (`(project, metric, key, day)` → person hashes to
+//! insert or remove); then one
 //! statement per chunk of keys locks and reads their sketches — an upsert
 //! that leaves an existing row as it is and returns it, so on PostgreSQL it
 //! also locks the row (and makes a missing one, so two nodes never both write
 //! a first version) — the sketches are merged in Rust, and one multi-row
 //! upsert writes them back. Keys are sorted, so nodes lock in one order.
 //!
-//! Merges (an anonymous person `A` folded into `B`, [`merge`]): before `A`'s
-//! exact rows move, every sketch `A` is in (found from `A`'s `user_days`,
-//! `feature_user_days`, `ai_usage_days` and `payments` rows) forgets `A` and
-//! gains `B` — when exact. A dense sketch cannot forget: it gains `B` and may
+//! Merges (an anonymous person `A` folded into `B`, [`Adds::merge`]): before
+//! `A`'s exact rows move, the sketches `A` is in are found from `A`'s
+//! `user_days`, `feature_user_days`, `ai_usage_days` and `payments` rows;
+//! with the batch's other changes, each then forgets `A` and gains `B` — when
+//! exact (changes apply in order, so chained merges in one batch work). A dense sketch cannot forget: it gains `B` and may
 //! still count `A`, one person too many per merge, well within its estimate.
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,39 +62,67 @@ const ROWS_OF: &str = "SELECT 'active', '', day FROM user_days WHERE project_id 
      UNION SELECT 'ai', '', day FROM ai_usage_days WHERE project_id = $1 AND site_user_id = $2
      UNION SELECT 'paying', '', day FROM payments WHERE project_id = $1 AND site_user_id = $2";
 
-/// The people a batch adds to each sketch.
+/// One change to a sketch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Insert(u64),
+    /// Exact sketches only (a dense one cannot forget).
+    Remove(u64),
+}
+
+/// What a batch changes in each sketch, in order (merges first, as the batch
+/// resolves identities; then what the rollups add), written at once by
+/// [`Adds::write`] so every batch locks its sketches in one sorted pass.
 #[derive(Debug, Default)]
 pub struct Adds {
-    by_key: BTreeMap<Key, Vec<u64>>,
-    removed: BTreeMap<Key, Vec<u64>>,
+    by_key: BTreeMap<Key, Vec<Op>>,
 }
 
 impl Adds {
     /// `person` counts for `(project, metric, key, day)`.
     pub fn add(&mut self, project: &str, metric: &str, key: &str, day: &str, person: &str) {
-        let k = (
-            project.to_owned(),
-            metric.to_owned(),
-            key.to_owned(),
-            day.to_owned(),
-        );
-        self.by_key.entry(k).or_default().push(person_hash(person));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty() && self.removed.is_empty()
+        self.push(project, metric, key, day, Op::Insert(person_hash(person)));
     }
 
     /// `person` no longer counts for `(project, metric, key, day)` (exact
-    /// sketches only; applied before the batch's additions).
+    /// sketches only).
     pub fn remove(&mut self, project: &str, metric: &str, key: &str, day: &str, person: &str) {
+        self.push(project, metric, key, day, Op::Remove(person_hash(person)));
+    }
+
+    fn push(&mut self, project: &str, metric: &str, key: &str, day: &str, op: Op) {
         let k = (
             project.to_owned(),
             metric.to_owned(),
             key.to_owned(),
             day.to_owned(),
         );
-        self.removed.entry(k).or_default().push(person_hash(person));
+        self.by_key.entry(k).or_default().push(op);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Moves person `from` to `into` in every sketch `from` is in: found now,
+    /// before the exact rows move (they are how `from`'s sketches are found),
+    /// applied with the batch's other changes (see the module docs for dense
+    /// sketches).
+    pub async fn merge<I: UniquesIo>(
+        &mut self,
+        io: &mut I,
+        project: &str,
+        from: &str,
+        into: &str,
+    ) -> StoreResult<()> {
+        let rows: Vec<(String, String, String)> =
+            crate::flows::ingest::rows(io, ROWS_OF, &[project.into(), from.into()]).await?;
+        let (a, b) = (person_hash(from), person_hash(into));
+        for (metric, key, day) in rows {
+            self.push(project, &metric, &key, &day, Op::Remove(a));
+            self.push(project, &metric, &key, &day, Op::Insert(b));
+        }
+        Ok(())
     }
 
     /// The payers of the batch's payments: each payment counts for the
@@ -129,22 +159,21 @@ impl Adds {
         Ok(())
     }
 
-    /// Merges the batch's people into the stored sketches.
-    pub async fn write<I: UniquesIo>(mut self, io: &mut I) -> StoreResult<()> {
+    /// Applies the batch's changes to the stored sketches, in order: one
+    /// locking read and one upsert per chunk of keys, in key order.
+    pub async fn write<I: UniquesIo>(self, io: &mut I) -> StoreResult<()> {
         if self.is_empty() {
             return Ok(());
         }
-        for k in self.removed.keys() {
-            self.by_key.entry(k.clone()).or_default();
-        }
-        let (keys, hashes): (Vec<Key>, Vec<Vec<u64>>) = self.by_key.into_iter().unzip();
-        let removed = self.removed;
+        let (keys, ops): (Vec<Key>, Vec<Vec<Op>>) = self.by_key.into_iter().unzip();
         modify(io, &keys, |i, s| {
-            for h in removed.get(&keys[i]).into_iter().flatten() {
-                s.remove(*h);
-            }
-            for h in &hashes[i] {
-                s.insert(*h);
+            for op in &ops[i] {
+                match *op {
+                    Op::Insert(h) => s.insert(h),
+                    Op::Remove(h) => {
+                        s.remove(h);
+                    }
+                }
             }
         })
         .await
@@ -217,31 +246,4 @@ async fn modify<I: UniquesIo>(
             vec![p.into(), m.into(), k.into(), d.into(), Arg::Blob(s)]
         })
         .await
-}
-
-/// Moves person `from` to `into` in every sketch `from` is in (before the
-/// exact rows move; see the module docs for dense sketches).
-pub async fn merge<I: UniquesIo>(
-    io: &mut I,
-    project: &str,
-    from: &str,
-    into: &str,
-) -> StoreResult<()> {
-    let rows: Vec<(String, String, String)> =
-        crate::flows::ingest::rows(io, ROWS_OF, &[project.into(), from.into()]).await?;
-    let mut keys: Vec<Key> = rows
-        .into_iter()
-        .map(|(m, k, d)| (project.to_owned(), m, k, d))
-        .collect();
-    if keys.is_empty() {
-        return Ok(());
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    let (a, b) = (person_hash(from), person_hash(into));
-    modify(io, &keys, |_, s| {
-        s.remove(a);
-        s.insert(b);
-    })
-    .await
 }

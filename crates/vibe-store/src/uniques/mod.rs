@@ -13,7 +13,7 @@
 //! counts: exact while every day's sketch is exact (≤ 256 people a day), a
 //! HyperLogLog estimate (±1.6 %) beyond. Ingest keeps the sketches in the
 //! batch's transaction ([`ingest`]); merges of people move a person between
-//! sketches ([`ingest::merge`]); `rollup::rebuild` recomputes them from the
+//! sketches ([`ingest::Adds::merge`]); `rollup::rebuild` recomputes them from the
 //! exact tables ([`rebuild`]).
 
 pub mod ingest;

@@ -99,7 +99,7 @@ pub async fn write_batch<I: IngestIo>(
         &mut deltas.retention,
     )
     .await?;
-    let mut uniques = crate::uniques::ingest::Adds::default();
+    let mut uniques = std::mem::take(&mut ids.uniques);
     for (p, person, day) in new_days.iter().map(|d| &**d) {
         uniques.add(p, crate::uniques::ACTIVE, "", day, person);
     }
