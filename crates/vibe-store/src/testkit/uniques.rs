@@ -304,3 +304,26 @@ pub async fn checked_sketches(
     assert_eq!(stored, exact, "sketches = exact tables");
     stored
 }
+
+/// Concurrent batches for the same day (PostgreSQL: several connections, as
+/// several nodes would) lose no one: each locks the day's sketches first.
+pub async fn concurrent_batches_lose_no_one(fx: Fixture) {
+    let p = fx.project("Busy").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let (store, p) = (fx.shared(), p.clone());
+            tokio::spawn(async move {
+                let batch: Vec<vibe_core::Message> = (0..20)
+                    .map(|i| event(&format!("t{t}-{i}"), &format!("s{t}"), T0 + i, "click").into())
+                    .collect();
+                store.ingest(&[job(&p, batch)]).await.unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let u = fx.feature_usage(&p.id, D0, D0).await.unwrap();
+    assert_eq!((u.active_people, u.features[0].unique_people), (160, 160));
+    assert_sketches_are_the_exact_sets(&fx, &p).await;
+}
