@@ -16,6 +16,8 @@ CREATE TABLE unique_days (
     sketch BLOB NOT NULL,
     PRIMARY KEY (project_id, metric, key, day)
 );
+-- A report reads one metric's days of a range across keys (every feature).
+CREATE INDEX unique_days_day ON unique_days(project_id, metric, day);
 
 -- AI usage per local day and model (ai_usage_days without the person), so
 -- the AI report's totals, models and days read days × models rows.
