@@ -1,8 +1,8 @@
 //! Keeping `unique_days` at ingest, in the batch's transaction, over shared
 //! statements ([`UniquesIo`]). Per batch: merges and the rollups fold their
 //! changes into [`Adds`] (`(project, metric, key, day)` → person hashes to
-//! insert or remove); then one
-//! statement per chunk of keys locks and reads their sketches — an upsert
+//! insert or remove); then one statement per chunk of keys locks and reads
+//! their sketches — an upsert
 //! that leaves an existing row as it is and returns it, so on PostgreSQL it
 //! also locks the row (and makes a missing one, so two nodes never both write
 //! a first version) — the sketches are merged in Rust, and one multi-row
@@ -12,8 +12,9 @@
 //! `A`'s exact rows move, the sketches `A` is in are found from `A`'s
 //! `user_days`, `feature_user_days`, `ai_usage_days` and `payments` rows;
 //! with the batch's other changes, each then forgets `A` and gains `B` — when
-//! exact (changes apply in order, so chained merges in one batch work). A dense sketch cannot forget: it gains `B` and may
-//! still count `A`, one person too many per merge, well within its estimate.
+//! exact (changes apply in order, so chained merges in one batch work). A
+//! dense sketch cannot forget: it gains `B` and may still count `A`, one
+//! person too many per merge, well within its estimate.
 
 use std::collections::{BTreeMap, HashMap};
 
