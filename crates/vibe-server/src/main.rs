@@ -273,9 +273,10 @@ async fn rebuild_stats(
             from.unwrap_or_else(|| tz.date_of(bounds.map_or(now, |b| b.0.min(p.created_at))));
         let to = to.unwrap_or_else(|| tz.date_of(bounds.map_or(now, |b| b.1.max(now))));
         let started = std::time::Instant::now();
+        // Payments first: the rollup rebuild's payers sketches read them.
+        let revenue = store.rebuild_revenue(&p.id, &p.timezone).await?;
         let days = vibe_store::rollup::rebuild(store, &p, from, to).await?;
         let funnels = store.rebuild_funnels(Some(&p.id), false).await?;
-        let revenue = store.rebuild_revenue(&p.id, &p.timezone).await?;
         // `rollup::rebuild` rebuilt every flow of the project.
         let flows = store.list_flows(&p.id).await?.len();
         println!(

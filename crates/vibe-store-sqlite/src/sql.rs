@@ -54,6 +54,7 @@ impl Bind for Arg<'_> {
         match *self {
             Arg::Text(s) => stmt.raw_bind_parameter(index, s),
             Arg::Int(i) => stmt.raw_bind_parameter(index, i),
+            Arg::Blob(b) => stmt.raw_bind_parameter(index, b),
         }
     }
 }

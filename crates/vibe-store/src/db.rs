@@ -177,7 +177,7 @@ macro_rules! migrations {
             5 "0005_churn", 6 "0006_open_sessions", 7 "0007_funnel_hours",
             8 "0008_funnel_builds", 9 "0009_security", 10 "0010_crm_contacts", 11 "0011_revenue",
             12 "0012_retention", 13 "0013_features", 14 "0014_segments", 15 "0015_timeline",
-            16 "0016_signups", 17 "0017_flows"
+            16 "0016_signups", 17 "0017_flows", 18 "0018_uniques"
         )
     };
     (@files $($n:literal $name:literal),*) => {
@@ -301,6 +301,8 @@ impl Db {
 pub enum Arg<'a> {
     Text(&'a str),
     Int(i64),
+    /// BLOB on SQLite, BYTEA on PostgreSQL (`unique_days.sketch`).
+    Blob(&'a [u8]),
 }
 
 impl<'a> From<&'a str> for Arg<'a> {
@@ -329,6 +331,7 @@ impl<'q> PgParams<'q> for &[Arg<'q>] {
             match *a {
                 Arg::Text(s) => args.add(s)?,
                 Arg::Int(i) => args.add(i)?,
+                Arg::Blob(b) => args.add(b)?,
             }
         }
         Ok(args)

@@ -22,6 +22,7 @@ mod rollups;
 pub mod schema;
 mod security;
 mod segments;
+mod uniques;
 
 pub use fixture::{
     event, heartbeat, identify, job, leave, msg, new_project, pageview, server_event, Fixture, Msg,
@@ -68,6 +69,10 @@ where
     revenue::revenue_report_on_a_hand_made_history(fx().await).await;
     revenue::revenue_upserts_ignore_arrival_order(fx().await).await;
     revenue::merges_move_payments(fx().await).await;
+    uniques::counts_match_exact_recomputation(fx().await).await;
+    uniques::redated_payments_move_between_days(fx().await).await;
+    uniques::big_days_estimate_within_the_error(fx().await).await;
+    uniques::concurrent_batches_lose_no_one(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;

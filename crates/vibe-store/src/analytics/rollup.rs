@@ -391,6 +391,8 @@ pub async fn rebuild(
         .await?;
     crate::retention::rebuild(store, &project.id, &tz, &days_by_person, from, to).await?;
     crate::features::rebuild::rebuild(store, project, from, to).await?;
+    // The per-day sketches, from the exact tables just rebuilt (and payments).
+    crate::uniques::rebuild(store.db(), &project.id, from, to).await?;
     // Attempts span days, so flows are rebuilt over the whole history.
     store.rebuild_flows(&project.id, &project.timezone).await?;
     Ok(written)

@@ -1,5 +1,7 @@
-//! AI token usage: reads of `ai_usage_days`, which ingest fills from the
-//! reserved `ai_usage` event (validated in `vibe_core::reserved::ai_usage`).
+//! AI token usage: reads of `ai_model_days` (totals, models, days),
+//! `ai_usage_days` (the people page, profiles) and the `ai` sketches of
+//! `unique_days` (distinct people), which ingest fills from the reserved
+//! `ai_usage` event (validated in `vibe_core::reserved::ai_usage`).
 
 use async_trait::async_trait;
 
@@ -12,15 +14,17 @@ const SUMS: &str = "CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS calls,
      CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens,
      CAST(COALESCE(SUM(cost_micro_usd), 0) AS BIGINT) AS cost_micro_usd";
 const RANGE: &str = "FROM ai_usage_days WHERE project_id = $1 AND day >= $2 AND day <= $3";
+/// Totals, models and days read the per-day-model sums (days × models rows).
+const MODEL_RANGE: &str = "FROM ai_model_days WHERE project_id = $1 AND day >= $2 AND day <= $3";
 
 fn totals_sql() -> String {
-    format!("SELECT {SUMS} {RANGE}")
+    format!("SELECT {SUMS} {MODEL_RANGE}")
 }
 fn by_model_sql() -> String {
-    format!("SELECT model, {SUMS} {RANGE} GROUP BY model ORDER BY CAST(SUM(prompt_tokens) + SUM(completion_tokens) AS BIGINT) DESC, model")
+    format!("SELECT model, {SUMS} {MODEL_RANGE} GROUP BY model ORDER BY CAST(SUM(prompt_tokens) + SUM(completion_tokens) AS BIGINT) DESC, model")
 }
 fn daily_sql() -> String {
-    format!("SELECT day, {SUMS} {RANGE} GROUP BY day ORDER BY day")
+    format!("SELECT day, {SUMS} {MODEL_RANGE} GROUP BY day ORDER BY day")
 }
 /// People of the range, most tokens first: aggregated first, then only the
 /// page is joined with `site_users`.
@@ -34,7 +38,6 @@ fn by_user_sql() -> String {
          ORDER BY t.total_tokens DESC, t.site_user_id"
     )
 }
-const USERS: &str = "SELECT COUNT(DISTINCT site_user_id) FROM ai_usage_days WHERE project_id = $1 AND day >= $2 AND day <= $3";
 const PERSON: &str = "FROM ai_usage_days WHERE project_id = $1 AND site_user_id = $2";
 
 #[async_trait]
@@ -60,7 +63,15 @@ pub trait AiUsageStore: HasDb {
                     (project_id, from_day, to_day, limit, offset),
                 )
                 .await?,
-            users: self.db().scalar(USERS, range).await?,
+            // Distinct people from the per-day sketches (`uniques`).
+            users: crate::uniques::count(
+                self.db(),
+                project_id,
+                crate::uniques::AI,
+                from_day,
+                to_day,
+            )
+            .await?,
             daily: self.db().all(&daily_sql(), range).await?,
         })
     }

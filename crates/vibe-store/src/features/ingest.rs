@@ -43,6 +43,18 @@ static AI_USAGE_DAYS: MultiRow = MultiRow::new(
        cost_micro_usd = ai_usage_days.cost_micro_usd + excluded.cost_micro_usd",
 );
 
+/// The same sums per day and model, without the person (the AI report's
+/// totals, models and days).
+static AI_MODEL_DAYS: MultiRow = MultiRow::new(
+    "INSERT INTO ai_model_days (project_id, day, model, calls, prompt_tokens, completion_tokens, cost_micro_usd) VALUES ",
+    7,
+    " ON CONFLICT (project_id, day, model) DO UPDATE SET
+       calls = ai_model_days.calls + excluded.calls,
+       prompt_tokens = ai_model_days.prompt_tokens + excluded.prompt_tokens,
+       completion_tokens = ai_model_days.completion_tokens + excluded.completion_tokens,
+       cost_micro_usd = ai_model_days.cost_micro_usd + excluded.cost_micro_usd",
+);
+
 /// What the feature rollups need of a backend's open ingest transaction:
 /// shared statements only, so every backend has it.
 pub trait FeatureIo: TxExec {}
@@ -63,11 +75,13 @@ pub fn is_feature(kind: MessageKind, name: Option<&str>) -> bool {
     kind == MessageKind::Event && name.is_some_and(|n| !is_reserved(n))
 }
 
-/// Adds a batch's new messages to the rollups.
+/// Adds a batch's new messages to the rollups, and their people to the
+/// `feature` and `ai` sketches (`uniques`, written later in the batch).
 pub async fn apply<I: FeatureIo>(
     io: &mut I,
     resolved: &[Resolved<'_>],
     tzs: &TimeZones,
+    uniques: &mut crate::uniques::ingest::Adds,
 ) -> StoreResult<()> {
     let mut days: BTreeMap<(&str, String, &str), i64> = BTreeMap::new();
     let mut user_days: BTreeMap<(&str, String, &str, &str), ()> = BTreeMap::new();
@@ -147,6 +161,25 @@ pub async fn apply<I: FeatureIo>(
                 u.first_ts.into(),
                 u.last_ts.into(),
             ]
+        })
+        .await?;
+    let mut models: BTreeMap<(&str, &str, &str), [i64; 4]> = BTreeMap::new();
+    for ((p, day, model, person), sums) in &ai {
+        uniques.add(p, crate::uniques::AI, "", day, person);
+        let m = models.entry((*p, day.as_str(), *model)).or_default();
+        for (t, v) in m.iter_mut().zip(sums) {
+            *t += v;
+        }
+    }
+    for (p, day, name, person) in &user_days {
+        uniques.add(p, crate::uniques::FEATURE, name, day, person);
+    }
+    let models: Vec<_> = models.into_iter().collect();
+    AI_MODEL_DAYS
+        .write(io, &models, |((p, day, model), sums)| {
+            let mut args = vec![Arg::from(*p), Arg::from(*day), Arg::from(*model)];
+            args.extend(sums.iter().map(|v| Arg::from(*v)));
+            args
         })
         .await?;
     let ai: Vec<_> = ai.into_iter().collect();

@@ -2,8 +2,9 @@
 //! `feature_user_days`, `person_features`) and AI token usage
 //! (`ai_usage_days`, from the reserved `ai_usage` event; see [`ai_usage`]).
 //! Ingest keeps the rollups ([`ingest::apply`]); `rollup::rebuild` recomputes
-//! them from stored events ([`rebuild`]). Reads cost days × names (or people
-//! active in the range), never raw events.
+//! them from stored events ([`rebuild`]). Reads cost days × names (distinct
+//! people come from the per-day sketches of [`crate::uniques`]), never raw
+//! events.
 
 pub mod ai_usage;
 pub mod ingest;
@@ -16,17 +17,13 @@ use async_trait::async_trait;
 
 use crate::db::{err, on_db, HasDb};
 use crate::ingest::shaped_chunks;
-use crate::StoreResult;
+use crate::{uniques, StoreResult};
 use model::{AiRow, FeatureRollups, FeatureTotal, FeatureUsage, PersonFeature};
 
 const FEATURE_TOTALS: &str = "SELECT name, CAST(SUM(events) AS BIGINT) FROM feature_days
      WHERE project_id = $1 AND day >= $2 AND day <= $3 GROUP BY name";
-const FEATURE_UNIQUES: &str = "SELECT name, COUNT(DISTINCT site_user_id) FROM feature_user_days
-     WHERE project_id = $1 AND day >= $2 AND day <= $3 GROUP BY name";
 const FEATURE_DAILY: &str = "SELECT name, day, events FROM feature_days
      WHERE project_id = $1 AND day >= $2 AND day <= $3 AND events <> 0 ORDER BY name, day";
-const ACTIVE_PEOPLE: &str = "SELECT COUNT(DISTINCT site_user_id) FROM user_days
-     WHERE project_id = $1 AND day >= $2 AND day <= $3";
 const PERSON_FEATURES: &str = "SELECT name, events, first_ts, last_ts FROM person_features
      WHERE project_id = $1 AND site_user_id = $2 ORDER BY events DESC, name";
 
@@ -42,12 +39,10 @@ pub trait FeatureStore: HasDb {
     ) -> StoreResult<FeatureUsage> {
         let range = (project_id, from_day, to_day);
         let totals: Vec<(String, i64)> = self.db().all(FEATURE_TOTALS, range).await?;
-        let uniques: BTreeMap<String, i64> = self
-            .db()
-            .all::<(String, i64)>(FEATURE_UNIQUES, range)
-            .await?
-            .into_iter()
-            .collect();
+        // Distinct people from the per-day sketches (`uniques`).
+        let db = self.db();
+        let uniques =
+            uniques::count_by_key(db, project_id, uniques::FEATURE, from_day, to_day).await?;
         let mut daily: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
         for (name, day, n) in self
             .db()
@@ -56,7 +51,8 @@ pub trait FeatureStore: HasDb {
         {
             daily.entry(name).or_default().push((day, n));
         }
-        let active_people: i64 = self.db().scalar(ACTIVE_PEOPLE, range).await?;
+        let active_people =
+            uniques::count(db, project_id, uniques::ACTIVE, from_day, to_day).await?;
         let mut features: Vec<FeatureTotal> = totals
             .into_iter()
             .filter(|(_, total)| *total != 0)
@@ -98,7 +94,7 @@ pub trait FeatureStore: HasDb {
     ) -> StoreResult<()> {
         on_db!(self.db(), pool, DB => async {
             let mut tx = pool.begin().await?;
-            for table in ["feature_days", "feature_user_days", "ai_usage_days"] {
+            for table in ["feature_days", "feature_user_days", "ai_usage_days", "ai_model_days"] {
                 sqlx::query(&format!(
                     "DELETE FROM {table} WHERE project_id = $1 AND day >= $2 AND day <= $3"
                 ))
@@ -130,6 +126,12 @@ pub trait FeatureStore: HasDb {
                 });
                 q.build().execute(&mut *tx).await?;
             }
+            sqlx::query(rebuild::REBUILD_AI_MODEL_DAYS)
+                .bind(project_id)
+                .bind(from_day)
+                .bind(to_day)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await
         }.await)
         .map_err(err)
@@ -163,6 +165,7 @@ pub trait FeatureStore: HasDb {
             user_days: self.db().all("SELECT day, name, site_user_id FROM feature_user_days WHERE project_id = $1 ORDER BY day, name, site_user_id", p).await?,
             people: self.db().all("SELECT site_user_id, name, events, first_ts, last_ts FROM person_features WHERE project_id = $1 ORDER BY site_user_id, name", p).await?,
             ai: self.db().all("SELECT day, model, site_user_id, calls, prompt_tokens, completion_tokens, cost_micro_usd FROM ai_usage_days WHERE project_id = $1 ORDER BY day, model, site_user_id", p).await?,
+            ai_models: self.db().all("SELECT day, model, calls, prompt_tokens, completion_tokens, cost_micro_usd FROM ai_model_days WHERE project_id = $1 ORDER BY day, model", p).await?,
         })
     }
 }

@@ -102,6 +102,8 @@ pub struct FeatureRollups {
     pub user_days: Vec<(String, String, String)>,
     pub people: Vec<(String, String, i64, i64, i64)>,
     pub ai: Vec<AiRow>,
+    /// `ai_model_days`: day, model, calls, prompt, completion, cost.
+    pub ai_models: Vec<(String, String, i64, i64, i64, i64)>,
 }
 
 /// One `ai_usage_days` row.

@@ -29,6 +29,14 @@ pub(crate) const REBUILD_PERSON_FEATURES: &str =
          AND e.name NOT IN ('payment', 'subscription', 'ai_usage')
      ) p GROUP BY p.person, p.name";
 
+/// `ai_model_days` of `$2..=$3` from the (just rebuilt) `ai_usage_days`.
+pub(crate) const REBUILD_AI_MODEL_DAYS: &str =
+    "INSERT INTO ai_model_days (project_id, day, model, calls, prompt_tokens, completion_tokens, cost_micro_usd)
+     SELECT project_id, day, model, CAST(SUM(calls) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT),
+       CAST(SUM(completion_tokens) AS BIGINT), CAST(SUM(cost_micro_usd) AS BIGINT)
+     FROM ai_usage_days WHERE project_id = $1 AND day >= $2 AND day <= $3
+     GROUP BY project_id, day, model";
+
 /// Custom events of `[from_ms, to_ms)`: ts, name, props, person.
 pub fn events_sql() -> String {
     format!(

@@ -59,6 +59,19 @@ pub async fn apply<I: RevenueIo>(
     io.revenue_statements(&statements).await
 }
 
+/// `(project, payment_id)` of the batch's valid payment events: the rows the
+/// uniques' payers sketches read back (`uniques::ingest::Adds::payments`).
+pub fn payment_ids<'a>(resolved: &[Resolved<'a>]) -> Vec<(&'a str, String)> {
+    resolved
+        .iter()
+        .filter(|r| r.msg.kind == MessageKind::Event && r.msg.name.as_deref() == Some("payment"))
+        .filter_map(|r| {
+            let p = Payment::parse(r.msg.props.as_ref(), "props").ok()?;
+            Some((r.project_id, p.payment_id))
+        })
+        .collect()
+}
+
 fn is_revenue(m: &Message) -> bool {
     m.kind == MessageKind::Event && matches!(m.name.as_deref(), Some("payment" | "subscription"))
 }

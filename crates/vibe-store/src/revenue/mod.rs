@@ -32,10 +32,6 @@ const REFUNDED: &str =
     "SELECT refund_day, day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
      WHERE project_id = $1 AND refund_day >= $2 AND refund_day <= $3
      GROUP BY refund_day, day, currency, plan";
-const PAYING: &str = "SELECT COUNT(DISTINCT site_user_id) FROM payments
-     WHERE project_id = $1 AND day >= $2 AND day <= $3 AND (refund_day IS NULL OR refund_day > $3)";
-const ACTIVE: &str = "SELECT COUNT(DISTINCT site_user_id) FROM user_days
-     WHERE project_id = $1 AND day >= $2 AND day <= $3";
 const CHANGES: &str =
     "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
      FROM subscription_changes WHERE project_id = $1 AND ts < $2";
@@ -167,8 +163,9 @@ pub trait RevenueStore: HasDb {
         let range = (project_id, from.as_str(), to.as_str());
         let paid: Vec<Paid> = db.all(PAID, range).await?;
         let refunded: Vec<Refunded> = db.all(REFUNDED, range).await?;
-        let paying_users: i64 = db.scalar(PAYING, range).await?;
-        let active_users: i64 = db.scalar(ACTIVE, range).await?;
+        let paying_users = crate::uniques::paying_users(db, project_id, &from, &to).await?;
+        let active_users =
+            crate::uniques::count(db, project_id, crate::uniques::ACTIVE, &from, &to).await?;
         let from_ms = tz.start_of(q.from);
         let end_ms = q.to.tomorrow().map(|d| tz.start_of(d)).unwrap_or(i64::MAX);
         let changes: Vec<Change> = db.all(CHANGES, (project_id, end_ms)).await?;
@@ -287,6 +284,7 @@ pub trait RevenueStore: HasDb {
                         q = match a {
                             Arg::Text(s) => q.bind(s),
                             Arg::Int(i) => q.bind(i),
+                            Arg::Blob(b) => q.bind(b),
                         };
                     }
                     q.execute(&mut *tx).await.map_err(err)?;

@@ -178,6 +178,7 @@ pub async fn merges_unite_feature_and_ai_rows(fx: Fixture) {
         2,
         "gpt rows of both devices merged into one"
     );
+    super::uniques::checked_sketches(&*fx, &p.id).await;
 }
 
 pub async fn ai_usage_by_model_user_and_day(fx: Fixture) {
@@ -321,6 +322,10 @@ pub async fn feature_rebuild_matches_incremental(fx: Fixture) {
     let incremental = fx.feature_rollups(&p.id).await.unwrap();
     assert!(!incremental.days.is_empty() && !incremental.user_days.is_empty());
     assert!(!incremental.people.is_empty() && !incremental.ai.is_empty());
+    assert!(!incremental.ai_models.is_empty());
+    let sketches = super::uniques::checked_sketches(&*fx, &p.id).await;
+    assert!(sketches.keys().any(|(m, _, _)| m == "feature"));
+    assert!(sketches.keys().any(|(m, _, _)| m == "ai"));
     let (f, t) = (
         vibe_core::day::parse_day("2027-01-10").unwrap(),
         vibe_core::day::parse_day("2027-01-31").unwrap(),
@@ -330,6 +335,11 @@ pub async fn feature_rebuild_matches_incremental(fx: Fixture) {
         fx.feature_rollups(&p.id).await.unwrap(),
         incremental,
         "rebuild = incremental"
+    );
+    assert_eq!(
+        super::uniques::checked_sketches(&*fx, &p.id).await,
+        sketches,
+        "sketches rebuild = incremental"
     );
     rollup::rebuild(&*fx, &p, f, t).await.unwrap();
     assert_eq!(

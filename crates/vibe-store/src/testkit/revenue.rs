@@ -430,4 +430,14 @@ pub async fn merges_move_payments(fx: Fixture) {
         (payments, subs, changes),
         "rebuild = incremental after a merge"
     );
+    // The payers sketches moved the anonymous payer too, and a rollup rebuild
+    // stores the same ones.
+    let sketches = super::uniques::checked_sketches(&*fx, &p.id).await;
+    assert!(sketches.keys().any(|(m, _, _)| m == "paying"));
+    let day = vibe_core::day::parse_day("2027-01-15").unwrap();
+    crate::rollup::rebuild(&*fx, &p, day, day).await.unwrap();
+    assert_eq!(
+        super::uniques::checked_sketches(&*fx, &p.id).await,
+        sketches
+    );
 }

@@ -211,6 +211,8 @@ pub async fn rebuild_matches_incremental(fx: Fixture) {
     assert!(incremental.len() >= 9 && incremental.iter().any(|r| r.counts.new_users > 0));
     assert!(incremental.iter().any(|r| r.counts.signups > 0));
     assert_churn_matches(&*fx, &p, from, to).await;
+    let sketches = super::uniques::checked_sketches(&*fx, &p.id).await;
+    assert!(sketches.keys().any(|(m, _, _)| m == "active"));
 
     let (f, t) = (
         vibe_core::day::parse_day(from).unwrap(),
@@ -223,6 +225,11 @@ pub async fn rebuild_matches_incremental(fx: Fixture) {
         "rebuild = incremental"
     );
     assert_eq!(fx.user_days(&p.id).await.unwrap(), incremental_days);
+    assert_eq!(
+        super::uniques::checked_sketches(&*fx, &p.id).await,
+        sketches,
+        "sketches rebuild = incremental"
+    );
     assert_eq!(
         fx.retention_all_cells(&p.id).await.unwrap(),
         incremental_retention,

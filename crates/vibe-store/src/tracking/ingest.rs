@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use vibe_core::day::ProjectTz;
 use vibe_core::{Message, MessageKind};
 
-use crate::db::{Arg, TxExec};
+use crate::db::{Arg, TxExec, TxRead};
 use crate::StoreResult;
 
 /// Messages from one request, for one project, already validated.
@@ -356,6 +356,23 @@ impl MultiRow {
             io.execute(self.sql(chunk.len()), &values).await?;
         }
         Ok(())
+    }
+
+    /// Like [`Self::write`], for a statement that returns rows (`RETURNING`):
+    /// every chunk's rows.
+    pub async fn read<'a, T, E: TxRead<T> + ?Sized, R>(
+        &self,
+        io: &mut E,
+        rows: &'a [R],
+        args: impl Fn(&'a R) -> Vec<Arg<'a>>,
+    ) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        for chunk in shaped_chunks(rows) {
+            let values: Vec<Arg<'a>> = chunk.iter().flat_map(&args).collect();
+            debug_assert_eq!(values.len(), chunk.len() * self.cols);
+            out.extend(io.all_rows(self.sql(chunk.len()), &values).await?);
+        }
+        Ok(out)
     }
 }
 

@@ -99,12 +99,27 @@ pub async fn write_batch<I: IngestIo>(
         &mut deltas.retention,
     )
     .await?;
-    crate::features::ingest::apply(io, &resolved, &tzs).await?;
+    let mut uniques = std::mem::take(&mut ids.uniques);
+    for (p, person, day) in new_days.iter().map(|d| &**d) {
+        uniques.add(p, crate::uniques::ACTIVE, "", day, person);
+    }
+    crate::features::ingest::apply(io, &resolved, &tzs, &mut uniques).await?;
 
     let mut projects: Vec<&str> = jobs.iter().map(|j| j.project_id.as_str()).collect();
     projects.sort_unstable();
     projects.dedup();
+    // The payers sketches follow the payment rows as the upserts leave them.
+    let payments = crate::revenue::ingest::payment_ids(&resolved);
+    let before = match payments.is_empty() {
+        true => Vec::new(),
+        false => crate::uniques::ingest::payment_rows(io, &payments).await?,
+    };
     crate::revenue::ingest::apply(io, &resolved, &tzs).await?;
+    if !payments.is_empty() {
+        let after = crate::uniques::ingest::payment_rows(io, &payments).await?;
+        uniques.payments(io, &before, &after).await?;
+    }
+    uniques.write(io).await?;
     crate::flows::ingest::apply(io, &resolved, &tzs, &projects).await?;
     let funnels = io.funnels(&projects).await?;
     let work = FunnelWork::plan(&funnels, &resolved, &ids.moves);

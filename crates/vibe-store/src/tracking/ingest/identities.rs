@@ -26,6 +26,8 @@ pub struct Identities {
     pub deltas: Deltas,
     /// Past events that changed owner, for the funnel rollup.
     pub moves: Vec<PersonMove>,
+    /// Sketch changes of the merges (`uniques`), written with the batch's.
+    pub uniques: crate::uniques::ingest::Adds,
 }
 
 impl Identities {
@@ -128,6 +130,8 @@ pub async fn resolve_identities<I: IngestIo>(
         }
         match (q, p_user) {
             (Some(q), None) if q != p => {
+                // Before any exact row moves: the sketches find `p` through them.
+                ids.uniques.merge(io, project, &p, &q).await?;
                 merge_person(io, project, &p, &q, tzs.get(project), &mut ids.deltas).await?;
                 ids.moves.push(PersonMove::Merge {
                     project_id: (*project).to_owned(),

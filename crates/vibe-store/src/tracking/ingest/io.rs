@@ -44,6 +44,7 @@ pub trait IngestIo:
     + crate::flows::ingest::FlowIo
     + RetentionIo
     + crate::revenue::ingest::RevenueIo
+    + crate::uniques::ingest::UniquesIo
     + TxRead<(String,)>
     + TxRead<(Option<String>,)>
 {
