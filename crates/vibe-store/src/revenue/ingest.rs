@@ -6,18 +6,21 @@
 //! (the earliest message dates a payment, the latest one states a
 //! subscription), so batches arriving out of order, retries (same message id:
 //! not new, never reach this) and replays (new id, same `payment_id`) agree.
+//! The revenue rollups ([`super::rollup`]) get, per event, the difference of
+//! what its payment / subscription contributed before and after its upserts.
 
 use vibe_core::reserved::payment::Payment;
 use vibe_core::reserved::subscription::Subscription;
 use vibe_core::{Message, MessageKind};
 
-use crate::db::{Arg, TxExec};
+use super::rollup::{self, ChangeRow, Contributions, PaymentState};
+use crate::db::{Arg, TxExec, TxRead};
 use crate::ingest::{Resolved, TimeZones};
 use crate::StoreResult;
 
 /// The revenue half of the ingest I/O: shared statements only.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait RevenueIo: TxExec {
+pub trait RevenueIo: TxExec + TxRead<PaymentState> + TxRead<ChangeRow> {
     async fn revenue_statements(&mut self, statements: &[Statement<'_>]) -> StoreResult<()> {
         for (sql, args) in statements {
             self.execute(sql, args).await?;
@@ -26,7 +29,34 @@ pub trait RevenueIo: TxExec {
     }
 }
 
-impl<T: TxExec> RevenueIo for T {}
+impl<T: TxExec + TxRead<PaymentState> + TxRead<ChangeRow>> RevenueIo for T {}
+
+/// What the row(s) an event upserts contribute to the rollups now, times `sign`.
+async fn contributions<I: RevenueIo>(
+    io: &mut I,
+    event: &RevenueEvent<'_>,
+    tz: &vibe_core::day::ProjectTz,
+    sign: i64,
+    into: &mut Contributions,
+) -> StoreResult<()> {
+    match &event.what {
+        Revenue::Payment(p) => {
+            let args = [event.project.into(), p.payment_id.as_str().into()];
+            let row: Option<PaymentState> =
+                crate::db::first_row(io, rollup::PAYMENT_STATE, &args).await?;
+            if let Some(row) = row {
+                into.payment(&row, sign);
+            }
+        }
+        Revenue::Subscription(s) => {
+            let args = [event.project.into(), s.subscription_id.as_str().into()];
+            let rows: Vec<ChangeRow> =
+                TxRead::<ChangeRow>::all_rows(io, rollup::CHANGES_OF, &args).await?;
+            into.subscription(&rows, tz, sign);
+        }
+    }
+    Ok(())
+}
 
 /// One statement with its arguments.
 pub type Statement<'a> = (&'static str, Vec<Arg<'a>>);
@@ -55,8 +85,19 @@ pub async fn apply<I: RevenueIo>(
     if events.is_empty() {
         return Ok(());
     }
-    let statements: Vec<Statement<'_>> = events.iter().flat_map(RevenueEvent::statements).collect();
-    io.revenue_statements(&statements).await
+    // Each event's rows without and with it: the rollups get the difference.
+    let mut by_project: std::collections::BTreeMap<&str, Contributions> = Default::default();
+    for event in &events {
+        let tz = tzs.get(event.project);
+        let diff = by_project.entry(event.project).or_default();
+        contributions(io, event, tz, -1, diff).await?;
+        io.revenue_statements(&event.statements()).await?;
+        contributions(io, event, tz, 1, diff).await?;
+    }
+    for (project, diff) in &mut by_project {
+        io.revenue_statements(&diff.statements(project)).await?;
+    }
+    Ok(())
 }
 
 fn is_revenue(m: &Message) -> bool {
