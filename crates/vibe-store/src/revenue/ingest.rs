@@ -31,7 +31,9 @@ pub trait RevenueIo: TxExec + TxRead<PaymentState> + TxRead<ChangeRow> {
 
 impl<T: TxExec + TxRead<PaymentState> + TxRead<ChangeRow>> RevenueIo for T {}
 
-/// What the row(s) an event upserts contribute to the rollups now, times `sign`.
+/// What the row(s) an event upserts contribute to the rollups now, times
+/// `sign` (`mine`: the payment row was just inserted from this event, so it
+/// contributed nothing before).
 async fn contributions<I: RevenueIo>(
     io: &mut I,
     event: &RevenueEvent<'_>,
@@ -44,7 +46,7 @@ async fn contributions<I: RevenueIo>(
             let args = [event.project.into(), p.payment_id.as_str().into()];
             let row: Option<PaymentState> =
                 crate::db::first_row(io, rollup::PAYMENT_STATE, &args).await?;
-            if let Some(row) = row {
+            if let Some(row) = row.filter(|r| sign > 0 || r.5 != event.event_id) {
                 into.payment(&row, sign);
             }
         }
@@ -90,8 +92,21 @@ pub async fn apply<I: RevenueIo>(
     for event in &events {
         let tz = tzs.get(event.project);
         let diff = by_project.entry(event.project).or_default();
-        contributions(io, event, tz, -1, diff).await?;
-        io.revenue_statements(&event.statements()).await?;
+        let statements = event.statements();
+        // Lock the payment / subscription row first (PostgreSQL: a concurrent
+        // batch for the same id waits for this one to commit, then reads what
+        // it wrote): its first statement upserts the subscription; a payment
+        // is claimed by inserting its row, or a no-op update of it.
+        let (first, rest) = statements.split_first().expect("one statement or more");
+        if matches!(event.what, Revenue::Payment(_)) {
+            io.execute(CLAIM_PAYMENT, &first.1).await?;
+            contributions(io, event, tz, -1, diff).await?;
+            io.revenue_statements(&statements).await?;
+        } else {
+            io.revenue_statements(std::slice::from_ref(first)).await?;
+            contributions(io, event, tz, -1, diff).await?;
+            io.revenue_statements(rest).await?;
+        }
         contributions(io, event, tz, 1, diff).await?;
     }
     for (project, diff) in &mut by_project {
@@ -149,7 +164,8 @@ impl<'a> RevenueEvent<'a> {
         })
     }
 
-    /// The statements this event runs, in order.
+    /// The statements this event runs, in order (a subscription's row first:
+    /// ingest reads its changes once that row is locked).
     pub fn statements(&self) -> Vec<Statement<'_>> {
         let (project, person, event_id, ts, day) = (
             self.project,
@@ -176,20 +192,6 @@ impl<'a> RevenueEvent<'a> {
             )],
             Revenue::Subscription(s) => vec![
                 (
-                    INSERT_CHANGE,
-                    vec![
-                        project.into(),
-                        s.subscription_id.as_str().into(),
-                        ts.into(),
-                        event_id.into(),
-                        s.plan.as_str().into(),
-                        s.status.into(),
-                        s.amount.into(),
-                        s.currency.as_str().into(),
-                        s.interval.into(),
-                    ],
-                ),
-                (
                     UPSERT_SUBSCRIPTION,
                     vec![
                         project.into(),
@@ -202,6 +204,20 @@ impl<'a> RevenueEvent<'a> {
                         s.interval.into(),
                         ts.into(),
                         event_id.into(),
+                    ],
+                ),
+                (
+                    INSERT_CHANGE,
+                    vec![
+                        project.into(),
+                        s.subscription_id.as_str().into(),
+                        ts.into(),
+                        event_id.into(),
+                        s.plan.as_str().into(),
+                        s.status.into(),
+                        s.amount.into(),
+                        s.currency.as_str().into(),
+                        s.interval.into(),
                     ],
                 ),
             ],
@@ -237,6 +253,15 @@ pub const UPSERT_PAYMENT: &str = "INSERT INTO payments
     event_id = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
         THEN excluded.event_id ELSE payments.event_id END,
     paid_at = CASE WHEN excluded.paid_at < payments.paid_at THEN excluded.paid_at ELSE payments.paid_at END";
+
+/// Locks a payment's row before its rollup contribution is read: inserts it
+/// from the message (as [`UPSERT_PAYMENT`] would) or updates nothing. The
+/// row then carries this message's event id only if this inserted it.
+pub const CLAIM_PAYMENT: &str = "INSERT INTO payments
+    (project_id, payment_id, site_user_id, amount, currency, plan, status, paid_at, day, refunded_at, refund_day, event_id)
+    VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9,
+        CASE WHEN $7 = 'refunded' THEN $8 END, CASE WHEN $7 = 'refunded' THEN $9 END, $10)
+    ON CONFLICT (project_id, payment_id) DO UPDATE SET event_id = payments.event_id";
 
 /// One state of a subscription (a replayed message id is stored once).
 pub const INSERT_CHANGE: &str = "INSERT INTO subscription_changes

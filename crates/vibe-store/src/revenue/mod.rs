@@ -98,8 +98,8 @@ const REVENUE_EVENTS: &str = "SELECT e.id, e.ts, e.name, e.props,
      WHERE e.project_id = $1 AND e.kind = 'event' AND e.name IN ('payment', 'subscription')
      ORDER BY e.ts, e.id";
 /// Every payment's rollup inputs (see [`rollup::PAYMENT_STATE`]).
-const PAYMENT_STATES: &str = "SELECT day, currency, COALESCE(plan, ''), amount, refund_day
-     FROM payments WHERE project_id = $1";
+const PAYMENT_STATES: &str = "SELECT day, currency, COALESCE(plan, ''), amount, refund_day,
+     event_id FROM payments WHERE project_id = $1";
 const CLEAR: [&str; 3] = [
     "DELETE FROM payments WHERE project_id = $1",
     "DELETE FROM subscriptions WHERE project_id = $1",

@@ -28,14 +28,14 @@ pub fn counts(status: &str) -> bool {
     matches!(status, "active" | "past_due")
 }
 
-/// `(day, currency, plan or '', amount, refund_day)` of a stored payment.
-pub type PaymentState = (String, String, String, i64, Option<String>);
+/// `(day, currency, plan or '', amount, refund_day, event_id)` of a stored payment.
+pub type PaymentState = (String, String, String, i64, Option<String>, String);
 /// `(ts, event_id, plan, status, amount, currency, interval)` of a stored change.
 pub type ChangeRow = (i64, String, String, String, i64, String, String);
 
 /// A payment's rollup inputs.
 pub const PAYMENT_STATE: &str =
-    "SELECT day, currency, COALESCE(plan, ''), amount, refund_day FROM payments
+    "SELECT day, currency, COALESCE(plan, ''), amount, refund_day, event_id FROM payments
      WHERE project_id = $1 AND payment_id = $2";
 /// A subscription's stored changes (the primary key's prefix).
 pub const CHANGES_OF: &str =
@@ -120,7 +120,7 @@ impl Contributions {
     /// Adds `sign` × a payment's contribution: its amount on its paid day,
     /// and on its refund day if refunded.
     pub fn payment(&mut self, p: &PaymentState, sign: i64) {
-        let (day, currency, plan, amount, refund_day) = p;
+        let (day, currency, plan, amount, refund_day, _) = p;
         add2(
             &mut self.paid,
             (day.clone(), currency.clone(), plan.clone()),
