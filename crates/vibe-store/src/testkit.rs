@@ -69,6 +69,7 @@ where
     revenue::revenue_upserts_ignore_arrival_order(fx().await).await;
     revenue::merges_move_payments(fx().await).await;
     revenue::revenue_rollups_match_the_raw_history(fx().await).await;
+    revenue::concurrent_batches_keep_the_rollups(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;
