@@ -73,6 +73,8 @@ where
     uniques::redated_payments_move_between_days(fx().await).await;
     uniques::big_days_estimate_within_the_error(fx().await).await;
     uniques::concurrent_batches_lose_no_one(fx().await).await;
+    revenue::revenue_rollups_match_the_raw_history(fx().await).await;
+    revenue::concurrent_batches_keep_the_rollups(fx().await).await;
     funnels::funnels_store_and_match_events(fx().await).await;
     funnel_rollup::funnel_rollup_matches_query_time(fx().await).await;
     security::setup_token_is_single_use(fx().await).await;

@@ -6,18 +6,21 @@
 //! (the earliest message dates a payment, the latest one states a
 //! subscription), so batches arriving out of order, retries (same message id:
 //! not new, never reach this) and replays (new id, same `payment_id`) agree.
+//! The revenue rollups ([`super::rollup`]) get, per event, the difference of
+//! what its payment / subscription contributed before and after its upserts.
 
 use vibe_core::reserved::payment::Payment;
 use vibe_core::reserved::subscription::Subscription;
 use vibe_core::{Message, MessageKind};
 
-use crate::db::{Arg, TxExec};
+use super::rollup::{self, ChangeRow, Contributions, PaymentState};
+use crate::db::{Arg, TxExec, TxRead};
 use crate::ingest::{Resolved, TimeZones};
 use crate::StoreResult;
 
 /// The revenue half of the ingest I/O: shared statements only.
 #[allow(async_fn_in_trait)] // only ever used with the two concrete backends
-pub trait RevenueIo: TxExec {
+pub trait RevenueIo: TxExec + TxRead<PaymentState> + TxRead<ChangeRow> {
     async fn revenue_statements(&mut self, statements: &[Statement<'_>]) -> StoreResult<()> {
         for (sql, args) in statements {
             self.execute(sql, args).await?;
@@ -26,7 +29,36 @@ pub trait RevenueIo: TxExec {
     }
 }
 
-impl<T: TxExec> RevenueIo for T {}
+impl<T: TxExec + TxRead<PaymentState> + TxRead<ChangeRow>> RevenueIo for T {}
+
+/// What the row(s) an event upserts contribute to the rollups now, times
+/// `sign` (`mine`: the payment row was just inserted from this event, so it
+/// contributed nothing before).
+async fn contributions<I: RevenueIo>(
+    io: &mut I,
+    event: &RevenueEvent<'_>,
+    tz: &vibe_core::day::ProjectTz,
+    sign: i64,
+    into: &mut Contributions,
+) -> StoreResult<()> {
+    match &event.what {
+        Revenue::Payment(p) => {
+            let args = [event.project.into(), p.payment_id.as_str().into()];
+            let row: Option<PaymentState> =
+                crate::db::first_row(io, rollup::PAYMENT_STATE, &args).await?;
+            if let Some(row) = row.filter(|r| sign > 0 || r.5 != event.event_id) {
+                into.payment(&row, sign);
+            }
+        }
+        Revenue::Subscription(s) => {
+            let args = [event.project.into(), s.subscription_id.as_str().into()];
+            let rows: Vec<ChangeRow> =
+                TxRead::<ChangeRow>::all_rows(io, rollup::CHANGES_OF, &args).await?;
+            into.subscription(&rows, tz, sign);
+        }
+    }
+    Ok(())
+}
 
 /// One statement with its arguments.
 pub type Statement<'a> = (&'static str, Vec<Arg<'a>>);
@@ -55,8 +87,32 @@ pub async fn apply<I: RevenueIo>(
     if events.is_empty() {
         return Ok(());
     }
-    let statements: Vec<Statement<'_>> = events.iter().flat_map(RevenueEvent::statements).collect();
-    io.revenue_statements(&statements).await
+    // Each event's rows without and with it: the rollups get the difference.
+    let mut by_project: std::collections::BTreeMap<&str, Contributions> = Default::default();
+    for event in &events {
+        let tz = tzs.get(event.project);
+        let diff = by_project.entry(event.project).or_default();
+        let statements = event.statements();
+        // Lock the payment / subscription row first (PostgreSQL: a concurrent
+        // batch for the same id waits for this one to commit, then reads what
+        // it wrote): its first statement upserts the subscription; a payment
+        // is claimed by inserting its row, or a no-op update of it.
+        let (first, rest) = statements.split_first().expect("one statement or more");
+        if matches!(event.what, Revenue::Payment(_)) {
+            io.execute(CLAIM_PAYMENT, &first.1).await?;
+            contributions(io, event, tz, -1, diff).await?;
+            io.revenue_statements(&statements).await?;
+        } else {
+            io.revenue_statements(std::slice::from_ref(first)).await?;
+            contributions(io, event, tz, -1, diff).await?;
+            io.revenue_statements(rest).await?;
+        }
+        contributions(io, event, tz, 1, diff).await?;
+    }
+    for (project, diff) in &mut by_project {
+        io.revenue_statements(&diff.statements(project)).await?;
+    }
+    Ok(())
 }
 
 /// `(project, payment_id)` of the batch's valid payment events: the rows the
@@ -121,7 +177,8 @@ impl<'a> RevenueEvent<'a> {
         })
     }
 
-    /// The statements this event runs, in order.
+    /// The statements this event runs, in order (a subscription's row first:
+    /// ingest reads its changes once that row is locked).
     pub fn statements(&self) -> Vec<Statement<'_>> {
         let (project, person, event_id, ts, day) = (
             self.project,
@@ -148,20 +205,6 @@ impl<'a> RevenueEvent<'a> {
             )],
             Revenue::Subscription(s) => vec![
                 (
-                    INSERT_CHANGE,
-                    vec![
-                        project.into(),
-                        s.subscription_id.as_str().into(),
-                        ts.into(),
-                        event_id.into(),
-                        s.plan.as_str().into(),
-                        s.status.into(),
-                        s.amount.into(),
-                        s.currency.as_str().into(),
-                        s.interval.into(),
-                    ],
-                ),
-                (
                     UPSERT_SUBSCRIPTION,
                     vec![
                         project.into(),
@@ -174,6 +217,20 @@ impl<'a> RevenueEvent<'a> {
                         s.interval.into(),
                         ts.into(),
                         event_id.into(),
+                    ],
+                ),
+                (
+                    INSERT_CHANGE,
+                    vec![
+                        project.into(),
+                        s.subscription_id.as_str().into(),
+                        ts.into(),
+                        event_id.into(),
+                        s.plan.as_str().into(),
+                        s.status.into(),
+                        s.amount.into(),
+                        s.currency.as_str().into(),
+                        s.interval.into(),
                     ],
                 ),
             ],
@@ -209,6 +266,15 @@ pub const UPSERT_PAYMENT: &str = "INSERT INTO payments
     event_id = CASE WHEN excluded.paid_at < payments.paid_at OR (excluded.paid_at = payments.paid_at AND excluded.event_id < payments.event_id)
         THEN excluded.event_id ELSE payments.event_id END,
     paid_at = CASE WHEN excluded.paid_at < payments.paid_at THEN excluded.paid_at ELSE payments.paid_at END";
+
+/// Locks a payment's row before its rollup contribution is read: inserts it
+/// from the message (as [`UPSERT_PAYMENT`] would) or updates nothing. The
+/// row then carries this message's event id only if this inserted it.
+pub const CLAIM_PAYMENT: &str = "INSERT INTO payments
+    (project_id, payment_id, site_user_id, amount, currency, plan, status, paid_at, day, refunded_at, refund_day, event_id)
+    VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9,
+        CASE WHEN $7 = 'refunded' THEN $8 END, CASE WHEN $7 = 'refunded' THEN $9 END, $10)
+    ON CONFLICT (project_id, payment_id) DO UPDATE SET event_id = payments.event_id";
 
 /// One state of a subscription (a replayed message id is stored once).
 pub const INSERT_CHANGE: &str = "INSERT INTO subscription_changes

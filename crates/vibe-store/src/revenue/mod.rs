@@ -7,6 +7,7 @@ pub mod ingest;
 mod model;
 pub mod person;
 pub mod report;
+pub mod rollup;
 
 use async_trait::async_trait;
 use jiff::ToSpan;
@@ -17,7 +18,8 @@ pub use model::*;
 use crate::db::{err, found, on_db, Arg, HasDb};
 use crate::StoreResult;
 use ingest::RevenueEvent;
-use report::{Change, Inputs, Paid, Rates, Refunded};
+use report::{Change, Counted, Inputs, Paid, Rates, Refunded, Subscriptions};
+use rollup::Contributions;
 
 const CURRENCY: &str = "SELECT currency FROM projects WHERE id = $1";
 const SET_CURRENCY: &str = "UPDATE projects SET currency = $1 WHERE id = $2";
@@ -26,15 +28,24 @@ const UPSERT_RATE: &str = "INSERT INTO exchange_rates (project_id, base, currenc
      ON CONFLICT (project_id, base, currency, day) DO UPDATE SET rate = excluded.rate";
 const RATES: &str = "SELECT base, currency, day, rate FROM exchange_rates
      WHERE project_id = $1 AND day >= $2 AND day <= $3";
-const PAID: &str = "SELECT day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
-     WHERE project_id = $1 AND day >= $2 AND day <= $3 GROUP BY day, currency, plan";
-const REFUNDED: &str =
-    "SELECT refund_day, day, currency, plan, CAST(SUM(amount) AS BIGINT) FROM payments
-     WHERE project_id = $1 AND refund_day >= $2 AND refund_day <= $3
-     GROUP BY refund_day, day, currency, plan";
-const CHANGES: &str =
-    "SELECT subscription_id, ts, event_id, plan, status, amount, currency, \"interval\"
-     FROM subscription_changes WHERE project_id = $1 AND ts < $2";
+/// Payments and refunds of the range, from the rollups (the same groups as
+/// `SUM(amount) … GROUP BY` over `payments`, plan '' being none).
+const PAID: &str = "SELECT day, currency, NULLIF(plan, ''), amount FROM payment_days
+     WHERE project_id = $1 AND day >= $2 AND day <= $3";
+const REFUNDED: &str = "SELECT refund_day, day, currency, NULLIF(plan, ''), amount FROM refund_days
+     WHERE project_id = $1 AND refund_day >= $2 AND refund_day <= $3";
+/// Counted subscriptions at the end of day `$2`: the day deltas up to it.
+const COUNTED_AT_END: &str = "SELECT plan, currency, \"interval\",
+     CAST(SUM(subscribers) AS BIGINT), CAST(SUM(amount) AS BIGINT) FROM subscription_state_days
+     WHERE project_id = $1 AND day <= $2 GROUP BY plan, currency, \"interval\"
+     HAVING SUM(subscribers) <> 0";
+/// Counted subscriptions at the start of day `$2`.
+const COUNTED_AT_START: &str =
+    "SELECT CAST(COALESCE(SUM(subscribers), 0) AS BIGINT) FROM subscription_state_days
+     WHERE project_id = $1 AND day < $2";
+/// Counted at the start of `$2` and canceled at the end of `$3`.
+const CANCELED: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM subscription_churn_corners
+     WHERE project_id = $1 AND x_day < $2 AND y_day <= $3";
 /// The columns of a [`PaymentRow`] (the profile and the timeline read them too).
 macro_rules! payment_cols {
     () => {
@@ -82,6 +93,9 @@ const REVENUE_EVENTS: &str = "SELECT e.id, e.ts, e.name, e.props,
      LEFT JOIN site_users u ON e.anonymous_id IS NULL AND u.project_id = e.project_id AND u.user_id = e.user_id
      WHERE e.project_id = $1 AND e.kind = 'event' AND e.name IN ('payment', 'subscription')
      ORDER BY e.ts, e.id";
+/// Every payment's rollup inputs (see [`rollup::PAYMENT_STATE`]).
+const PAYMENT_STATES: &str = "SELECT day, currency, COALESCE(plan, ''), amount, refund_day,
+     event_id FROM payments WHERE project_id = $1";
 const CLEAR: [&str; 3] = [
     "DELETE FROM payments WHERE project_id = $1",
     "DELETE FROM subscriptions WHERE project_id = $1",
@@ -154,11 +168,11 @@ pub trait RevenueStore: HasDb {
     async fn revenue_report(
         &self,
         project_id: &str,
-        timezone: &str,
+        // The rollups' days are already the project's local days.
+        _timezone: &str,
         q: &RevenueQuery,
     ) -> StoreResult<RevenueReport> {
         let db = self.db();
-        let tz = ProjectTz::or_utc(timezone);
         let (from, to) = (q.from.to_string(), q.to.to_string());
         let range = (project_id, from.as_str(), to.as_str());
         let paid: Vec<Paid> = db.all(PAID, range).await?;
@@ -166,9 +180,14 @@ pub trait RevenueStore: HasDb {
         let paying_users = crate::uniques::paying_users(db, project_id, &from, &to).await?;
         let active_users =
             crate::uniques::count(db, project_id, crate::uniques::ACTIVE, &from, &to).await?;
-        let from_ms = tz.start_of(q.from);
-        let end_ms = q.to.tomorrow().map(|d| tz.start_of(d)).unwrap_or(i64::MAX);
-        let changes: Vec<Change> = db.all(CHANGES, (project_id, end_ms)).await?;
+        let at_end: Vec<Counted> = db.all(COUNTED_AT_END, (project_id, to.as_str())).await?;
+        let subscriptions = Subscriptions {
+            active_at_start: db
+                .scalar(COUNTED_AT_START, (project_id, from.as_str()))
+                .await?,
+            canceled: db.scalar(CANCELED, range).await?,
+            at_end,
+        };
         // Refunds convert at their payment's day, which may precede `from`.
         let earliest = refunded
             .iter()
@@ -192,9 +211,8 @@ pub trait RevenueStore: HasDb {
                 refunded,
                 paying_users,
                 active_users,
-                changes,
+                subscriptions,
                 rates: Rates::new(rates),
-                from_ms,
             },
         ))
     }
@@ -252,13 +270,15 @@ pub trait RevenueStore: HasDb {
 
     /// Recomputes `payments`, `subscriptions` and `subscription_changes` of a
     /// project from its stored events, in one transaction, with the
-    /// statements ingest runs (`vibe stats rebuild`). Returns the events replayed.
+    /// statements ingest runs, then the revenue rollups from them with the
+    /// contributions ingest adds ([`rollup::Contributions`]) (`vibe stats
+    /// rebuild`). Returns the events replayed.
     async fn rebuild_revenue(&self, project_id: &str, timezone: &str) -> StoreResult<usize> {
         let tz = ProjectTz::or_utc(timezone);
         type EventRow = (String, i64, String, Option<String>, String);
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await.map_err(err)?;
-            for sql in CLEAR {
+            for sql in CLEAR.iter().chain(&rollup::CLEAR) {
                 sqlx::query(sql).bind(project_id).execute(&mut *tx).await.map_err(err)?;
             }
             let rows: Vec<EventRow> = sqlx::query_as(REVENUE_EVENTS)
@@ -277,10 +297,11 @@ pub trait RevenueStore: HasDb {
                     RevenueEvent::parse(project_id, person, id, *ts, tz.day_of(*ts), name, props.as_ref())
                 })
                 .collect();
-            for event in &events {
-                for (sql, args) in event.statements() {
-                    let mut q = sqlx::query(sql);
-                    for a in args {
+            // Binds and runs one shared statement on the transaction.
+            macro_rules! run {
+                ($sql:expr, $args:expr) => {{
+                    let mut q = sqlx::query($sql);
+                    for a in $args {
                         q = match a {
                             Arg::Text(s) => q.bind(s),
                             Arg::Int(i) => q.bind(i),
@@ -288,7 +309,42 @@ pub trait RevenueStore: HasDb {
                         };
                     }
                     q.execute(&mut *tx).await.map_err(err)?;
+                }};
+            }
+            for event in &events {
+                for (sql, args) in event.statements() {
+                    run!(sql, args);
                 }
+            }
+            // The rollups: every stored payment's and subscription's
+            // contribution, through the functions ingest uses.
+            let payments: Vec<rollup::PaymentState> = sqlx::query_as(PAYMENT_STATES)
+                .bind(project_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+            let changes: Vec<Change> = sqlx::query_as(CHANGE_ROWS)
+                .bind(project_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+            let mut sums = Contributions::default();
+            for p in &payments {
+                sums.payment(p, 1);
+            }
+            let mut by_subscription: std::collections::BTreeMap<&str, Vec<rollup::ChangeRow>> =
+                Default::default();
+            for c in &changes {
+                by_subscription
+                    .entry(c.subscription_id.as_str())
+                    .or_default()
+                    .push(rollup::change_row(c));
+            }
+            for rows in by_subscription.values() {
+                sums.subscription(rows, &tz, 1);
+            }
+            for (sql, args) in sums.statements(project_id) {
+                run!(sql, args);
             }
             tx.commit().await.map_err(err)?;
             Ok(events.len())

@@ -1,7 +1,9 @@
-//! The revenue report, computed from a few grouped reads of `payments`,
-//! the subscription history up to the end of the period, the period's
-//! exchange rates and its active people (`user_days`): nothing here reads
-//! events. Definitions: docs/metrics.md.
+//! The revenue report, computed from the revenue rollups (`super::rollup`:
+//! payments and refunds by day, subscription state and churn as day sums),
+//! the period's exchange rates and its active and paying people: nothing
+//! here reads events, payments or subscription changes one by one.
+//! [`Subscriptions::from_changes`] is the definition over the raw history
+//! (the tests' reference). Definitions: docs/metrics.md.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,6 +11,7 @@ use jiff::civil::Date;
 use vibe_core::day::parse_day;
 
 use super::model::*;
+use super::rollup::counts;
 
 /// How many days back a missing rate may be taken from (weekends and
 /// holidays have no ECB rates).
@@ -83,6 +86,64 @@ pub type Paid = (String, String, Option<String>, i64);
 /// `(refund_day, paid day, currency, plan, amount)` of payments refunded.
 pub type Refunded = (String, String, String, Option<String>, i64);
 
+/// `(plan, currency, interval, subscribers, amount)`: the subscriptions
+/// counted at the end of the period by plan, currency and billing interval.
+pub type Counted = (String, String, String, i64, i64);
+
+/// The subscription half of the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subscriptions {
+    /// Counted (active | past_due) at the start of `from`.
+    pub active_at_start: i64,
+    /// Of those, canceled at the end of `to`.
+    pub canceled: i64,
+    /// Counted at the end of `to`.
+    pub at_end: Vec<Counted>,
+}
+
+impl Subscriptions {
+    /// From every subscription change before the end of the period (`ts <`
+    /// the start of the day after `to`), `from_ms` the start of `from`: the
+    /// definition, which the rollups (`super::rollup`) answer without reading
+    /// changes. Kept as the tests' reference.
+    pub fn from_changes(mut changes: Vec<Change>, from_ms: i64) -> Self {
+        changes.sort_by(|a, b| {
+            (&a.subscription_id, a.ts, &a.event_id).cmp(&(&b.subscription_id, b.ts, &b.event_id))
+        });
+        let mut at_start: HashMap<&str, &Change> = HashMap::new();
+        let mut at_end: HashMap<&str, &Change> = HashMap::new();
+        for c in &changes {
+            if c.ts < from_ms {
+                at_start.insert(&c.subscription_id, c);
+            }
+            at_end.insert(&c.subscription_id, c);
+        }
+        let active_at_start = at_start.values().filter(|c| counts(&c.status)).count() as i64;
+        let canceled = at_start
+            .iter()
+            .filter(|(id, c)| {
+                counts(&c.status) && at_end.get(*id).is_some_and(|e| e.status == "canceled")
+            })
+            .count() as i64;
+        let mut slots: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+        for c in at_end.values().filter(|c| counts(&c.status)) {
+            let slot = slots
+                .entry((c.plan.clone(), c.currency.clone(), c.interval.clone()))
+                .or_default();
+            slot.0 += 1;
+            slot.1 += c.amount;
+        }
+        Self {
+            active_at_start,
+            canceled,
+            at_end: slots
+                .into_iter()
+                .map(|((p, c, i), (n, a))| (p, c, i, n, a))
+                .collect(),
+        }
+    }
+}
+
 /// What the report is computed from.
 pub struct Inputs {
     pub currency: String,
@@ -90,15 +151,8 @@ pub struct Inputs {
     pub refunded: Vec<Refunded>,
     pub paying_users: i64,
     pub active_users: i64,
-    /// Every subscription change before the end of the period.
-    pub changes: Vec<Change>,
+    pub subscriptions: Subscriptions,
     pub rates: Rates,
-    /// Start of `from` and of the day after `to`, UTC ms.
-    pub from_ms: i64,
-}
-
-fn counts(status: &str) -> bool {
-    matches!(status, "active" | "past_due")
 }
 
 fn period_of(day: &str, interval: Interval) -> String {
@@ -169,36 +223,24 @@ pub fn compute(q: &RevenueQuery, mut inp: Inputs) -> RevenueReport {
         }
     }
 
-    // Subscriptions: the state at the start of `from` and at the end of `to`.
-    inp.changes.sort_by(|a, b| {
-        (&a.subscription_id, a.ts, &a.event_id).cmp(&(&b.subscription_id, b.ts, &b.event_id))
-    });
-    let mut at_start: HashMap<&str, &Change> = HashMap::new();
-    let mut at_end: HashMap<&str, &Change> = HashMap::new();
-    for c in &inp.changes {
-        if c.ts < inp.from_ms {
-            at_start.insert(&c.subscription_id, c);
-        }
-        at_end.insert(&c.subscription_id, c);
-    }
-    let active_at_start = at_start.values().filter(|c| counts(&c.status)).count() as i64;
-    let canceled = at_start
-        .iter()
-        .filter(|(id, c)| {
-            counts(&c.status) && at_end.get(*id).is_some_and(|e| e.status == "canceled")
-        })
-        .count() as i64;
+    // Subscriptions counted at the end of `to`, a yearly price as 1/12 a month.
+    let Subscriptions {
+        active_at_start,
+        canceled,
+        at_end,
+    } = std::mem::take(&mut inp.subscriptions);
     let mut monthly: BTreeMap<(String, String), (f64, i64)> = BTreeMap::new();
-    for c in at_end.values().filter(|c| counts(&c.status)) {
-        let per_month = match c.interval.as_str() {
-            "year" => c.amount as f64 / 12.0,
-            _ => c.amount as f64,
+    for (plan, currency, interval, subscribers, amount) in at_end {
+        if subscribers == 0 {
+            continue;
+        }
+        let per_month = match interval.as_str() {
+            "year" => amount as f64 / 12.0,
+            _ => amount as f64,
         };
-        let slot = monthly
-            .entry((c.plan.clone(), c.currency.clone()))
-            .or_default();
+        let slot = monthly.entry((plan, currency)).or_default();
         slot.0 += per_month;
-        slot.1 += 1;
+        slot.1 += subscribers;
     }
     let to_day = q.to.to_string();
     let mut unconverted_mrr: BTreeMap<String, f64> = BTreeMap::new();
