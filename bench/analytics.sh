@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"; users="${2:-100000}"; events="${3:-1000000}"; days="${4:-90}"
-port=18484; base="http://127.0.0.1:$port"
+port="${PORT:-18484}"; base="http://127.0.0.1:$port"
 . bench/lib.sh
 steps="${STEPS:-generate measure generate measure}"
 data="${DATA:-}"
