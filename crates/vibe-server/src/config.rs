@@ -58,6 +58,11 @@ pub struct Config {
     pub funnel_build_chunk: usize,
     /// Pause between two build chunks, so queued ingest batches go first.
     pub funnel_build_pause: Duration,
+    /// The AI report's people page over a range with more than
+    /// `ai_people_live_limit` people is a snapshot at most this old
+    /// (`vibe_store::features::ai_people`).
+    pub ai_people_max_age_s: i64,
+    pub ai_people_live_limit: i64,
 }
 
 impl Default for Config {
@@ -85,6 +90,8 @@ impl Default for Config {
             live_sweep_every: Duration::from_secs(1),
             funnel_build_chunk: 5_000,
             funnel_build_pause: Duration::from_millis(5),
+            ai_people_max_age_s: 60,
+            ai_people_live_limit: 5_000,
         }
     }
 }
@@ -107,6 +114,8 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     session_idle_s: Option<i64>,
     online_window_s: Option<i64>,
+    ai_people_max_age_s: Option<i64>,
+    ai_people_live_limit: Option<i64>,
     log: Option<String>,
 }
 
@@ -144,6 +153,8 @@ impl Config {
             max_batch_len,
             session_idle_s,
             online_window_s,
+            ai_people_max_age_s,
+            ai_people_live_limit,
             log
         );
         if let Some(v) = f.cookie_secure {
@@ -217,6 +228,16 @@ impl Config {
         num(&mut self.session_idle_s, "VIBE_SESSION_IDLE_S", &get)?;
         num(&mut self.online_window_s, "VIBE_ONLINE_WINDOW_S", &get)?;
         num(
+            &mut self.ai_people_max_age_s,
+            "VIBE_AI_PEOPLE_MAX_AGE_S",
+            &get,
+        )?;
+        num(
+            &mut self.ai_people_live_limit,
+            "VIBE_AI_PEOPLE_LIVE_LIMIT",
+            &get,
+        )?;
+        num(
             &mut self.live_channel_capacity,
             "VIBE_LIVE_CHANNEL_CAPACITY",
             &get,
@@ -225,6 +246,15 @@ impl Config {
             self.log = v;
         }
         Ok(())
+    }
+
+    /// How the AI report's people page may be served at `now_ms`.
+    pub fn ai_people_policy(&self, now_ms: i64) -> vibe_store::features::ai_people::PeoplePolicy {
+        vibe_store::features::ai_people::PeoplePolicy {
+            now_ms,
+            max_age_ms: self.ai_people_max_age_s.saturating_mul(1000),
+            live_limit: self.ai_people_live_limit,
+        }
     }
 
     /// Whether session cookies are `Secure` (and `__Host-` prefixed).
@@ -260,6 +290,9 @@ impl Config {
         }
         if !(10..=86_400).contains(&self.online_window_s) {
             bail!("online_window_s must be between 10 and 86400");
+        }
+        if !(0..=86_400).contains(&self.ai_people_max_age_s) || self.ai_people_live_limit < 0 {
+            bail!("ai_people_max_age_s must be between 0 and 86400 and ai_people_live_limit ≥ 0");
         }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {

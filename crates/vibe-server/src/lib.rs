@@ -226,6 +226,15 @@ pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "recounting custom segments failed"),
     }
+    match state
+        .store
+        .refresh_ai_people(state.config.ai_people_policy(now))
+        .await
+    {
+        Ok(n) if n > 0 => tracing::debug!(refreshed = n, "refreshed AI people snapshots"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "refreshing AI people snapshots failed"),
+    }
     Ok(state.store.expire_sessions(idle_before).await?)
 }
 

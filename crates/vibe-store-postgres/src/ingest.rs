@@ -195,7 +195,8 @@ impl IngestIo for Tx<'_> {
                     .push_bind(&p.device)
                     .push_bind(&p.browser)
                     .push_bind(&p.os)
-                    .push_bind(p.events);
+                    .push_bind(p.events)
+                    .push_bind(p.new_sessions);
             });
             // PostgreSQL merges JSON objects with jsonb `||` (traits are stored as text).
             q.push(before)

@@ -223,6 +223,7 @@ impl IngestIo for Writer<'_, '_> {
                     &p.browser,
                     &p.os,
                     &p.events,
+                    &p.new_sessions,
                 ]);
             }
             stmt.execute(params_from_iter(args)).map_err(err)?;

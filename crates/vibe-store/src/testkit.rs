@@ -48,6 +48,7 @@ where
     ingest::leave_heartbeat_and_expiry(fx().await).await;
     ingest::live_feed_lookups(fx().await).await;
     ingest::identify_merges_anonymous_person(fx().await).await;
+    ingest::session_counts_follow_sessions_and_merges(fx().await).await;
     ingest::projects_are_isolated(fx().await).await;
     rollups::rollups_follow_ingest(fx().await).await;
     rollups::rollups_follow_merges(fx().await).await;
@@ -63,6 +64,7 @@ where
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;
+    features::ai_people_snapshot_serves_and_refreshes(fx().await).await;
     features::feature_rebuild_matches_incremental(fx().await).await;
     flows::flow_attempts_follow_ingest(fx().await).await;
     flows::flow_rebuild_matches_incremental(fx().await).await;

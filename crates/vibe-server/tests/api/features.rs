@@ -192,6 +192,33 @@ async fn ai_usage_totals_models_users_and_days(backend: Backend) {
     }
 }
 
+/// Configured to treat every range as large, the people page is the
+/// snapshot of its first read (with its time) until it is older than the
+/// configured age; the totals stay live.
+async fn ai_people_page_is_a_snapshot_over_large_ranges(backend: Backend) {
+    let Some((app, owner, p)) = signed_in_with(backend, |c| {
+        c.ai_people_live_limit = 0;
+        c.ai_people_max_age_s = 3_600;
+    })
+    .await
+    else {
+        return;
+    };
+    let secret = app.secret_key(&owner, &p.id, "backend").await;
+    let res = track(&app, &secret, vec![ai("ana", "gpt-4o", 10, 0, 0.0)]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let url = format!("/api/v1/projects/{}/ai-usage", p.id);
+    let first = app.get_json(&owner, &url).await;
+    assert!(first["by_user_as_of"].as_i64().is_some(), "{first}");
+    let res = track(&app, &secret, vec![ai("bob", "gpt-4o", 500, 0, 0.0)]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let second = app.get_json(&owner, &url).await;
+    assert_eq!(second["by_user"], first["by_user"]);
+    assert_eq!(second["by_user_as_of"], first["by_user_as_of"]);
+    assert_eq!(second["totals"]["prompt_tokens"], 510);
+    assert_eq!(second["users_total"], 2);
+}
+
 async fn ai_usage_is_validated_and_server_side_only(backend: Backend) {
     let Some((app, owner, p)) = signed_in(backend).await else {
         return;
@@ -312,5 +339,6 @@ crate::on_both_backends!(
     features_count_custom_events_per_day,
     ai_usage_totals_models_users_and_days,
     ai_usage_is_validated_and_server_side_only,
+    ai_people_page_is_a_snapshot_over_large_ranges,
     other_tenants_see_nothing,
 );

@@ -395,8 +395,19 @@ pub async fn rebuild(
     crate::uniques::rebuild(store.db(), &project.id, from, to).await?;
     // Attempts span days, so flows are rebuilt over the whole history.
     store.rebuild_flows(&project.id, &project.timezone).await?;
+    store
+        .db()
+        .execute(RECOUNT_SESSIONS, (project.id.as_str(),))
+        .await?;
     Ok(written)
 }
+
+/// Every person's `session_count` (kept at ingest, added up by merges) from
+/// their stored sessions.
+pub const RECOUNT_SESSIONS: &str =
+    "UPDATE site_users SET session_count = (SELECT COUNT(*) FROM site_sessions s
+     WHERE s.project_id = site_users.project_id AND s.site_user_id = site_users.id)
+     WHERE project_id = $1";
 
 /// Rebuilds a project's whole history: from its first event (or its creation)
 /// to now.

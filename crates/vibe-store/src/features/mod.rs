@@ -6,6 +6,7 @@
 //! people come from the per-day sketches of [`crate::uniques`]), never raw
 //! events.
 
+pub mod ai_people;
 pub mod ai_usage;
 pub mod ingest;
 pub mod model;

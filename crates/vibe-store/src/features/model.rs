@@ -82,6 +82,8 @@ pub struct AiUsageReport {
     pub by_model: Vec<AiByModel>,
     /// One page of people, most tokens first.
     pub by_user: Vec<AiByUser>,
+    /// When the page's figures were computed (now, or a snapshot's time).
+    pub by_user_as_of_ms: i64,
     /// How many people used AI in the range (for paging `by_user`).
     pub users: i64,
     pub daily: Vec<AiByDay>,

@@ -116,5 +116,10 @@ pub async fn rebuild(
             )
             .await?;
     }
+    // Snapshots of the people page were taken of the rows just replaced.
+    store
+        .db()
+        .execute(super::ai_people::DROP_PROJECT, (project.id.as_str(),))
+        .await?;
     store.rebuild_person_features(&project.id).await
 }

@@ -673,12 +673,9 @@ impl Condition {
                 args.push(SqlValue::Int(now_ms.saturating_sub(days * DAY_MS)));
             }
             Self::Sessions(cmp, n) => {
-                // Counting stops one past the compared number, so a person
-                // with thousands of sessions costs what one with n + 1 does.
-                sql.push_str(
-                    "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM site_sessions s WHERE s.project_id = su.project_id AND s.site_user_id = su.id LIMIT ?) AS counted)",
-                );
-                args.push(SqlValue::Int(n.saturating_add(1).max(0)));
+                // Kept at ingest (migration 0022), beside last_seen in the
+                // `site_users_segment` index.
+                sql.push_str("su.session_count");
                 sql.push_str(cmp.sql());
                 sql.push('?');
                 args.push(SqlValue::Int(*n));

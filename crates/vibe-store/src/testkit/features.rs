@@ -7,10 +7,17 @@ use vibe_core::Message;
 
 use super::fixture::*;
 use super::T0;
+use crate::features::ai_people::PeoplePolicy;
 use crate::features::model::AiTotals;
 use crate::*;
 
 const DAY: i64 = 86_400_000;
+/// The people page computed live, whatever the range's size.
+pub const LIVE: PeoplePolicy = PeoplePolicy {
+    now_ms: 0,
+    max_age_ms: 0,
+    live_limit: i64::MAX,
+};
 const D0: &str = "2027-01-15";
 const D1: &str = "2027-01-16";
 
@@ -169,7 +176,7 @@ pub async fn merges_unite_feature_and_ai_rows(fx: Fixture) {
         .map(|m| (m.model.as_str(), m.totals.calls))
         .collect();
     assert_eq!(models, [("gpt", 2), ("claude", 1)]);
-    let r = fx.ai_usage(&p.id, D0, D0, 50, 0).await.unwrap();
+    let r = fx.ai_usage(&p.id, D0, D0, 50, 0, LIVE).await.unwrap();
     assert_eq!((r.users, r.by_user.len()), (1, 1));
     assert_eq!(r.by_user[0].site_user_id, person.id);
     assert_eq!(r.by_user[0].user_id.as_deref(), Some("u"));
@@ -204,7 +211,7 @@ pub async fn ai_usage_by_model_user_and_day(fx: Fixture) {
     .await;
     fx.ingest(&other, [ai("a", T0, "gpt-4o", 99, 99, 9.0)])
         .await;
-    let r = fx.ai_usage(&p.id, D0, D1, 50, 0).await.unwrap();
+    let r = fx.ai_usage(&p.id, D0, D1, 50, 0, LIVE).await.unwrap();
     assert_eq!(
         r.totals,
         AiTotals {
@@ -246,7 +253,7 @@ pub async fn ai_usage_by_model_user_and_day(fx: Fixture) {
         .collect();
     assert_eq!(days, [(D0, 1550, 19_000), (D1, 2013, 100_000)]);
     // Paging people.
-    let page = fx.ai_usage(&p.id, D0, D1, 2, 1).await.unwrap();
+    let page = fx.ai_usage(&p.id, D0, D1, 2, 1, LIVE).await.unwrap();
     let users: Vec<&str> = page
         .by_user
         .iter()
@@ -254,7 +261,7 @@ pub async fn ai_usage_by_model_user_and_day(fx: Fixture) {
         .collect();
     assert_eq!((users.as_slice(), page.users), (["a", "b"].as_slice(), 4));
     // One day only; and a person's all-time summary.
-    let d1 = fx.ai_usage(&p.id, D1, D1, 50, 0).await.unwrap();
+    let d1 = fx.ai_usage(&p.id, D1, D1, 50, 0, LIVE).await.unwrap();
     assert_eq!((d1.totals.calls, d1.users), (3, 3));
     let a = fx.person_ai_usage(&p.id, "a").await.unwrap();
     assert_eq!(
@@ -278,13 +285,106 @@ pub async fn ai_usage_by_model_user_and_day(fx: Fixture) {
         .features
         .is_empty());
     assert_eq!(
-        fx.ai_usage(&other.id, D0, D1, 50, 0)
+        fx.ai_usage(&other.id, D0, D1, 50, 0, LIVE)
             .await
             .unwrap()
             .totals
             .calls,
         1
     );
+}
+
+/// Over a range with more people than the live limit, the people page is a
+/// snapshot: equal to the live page when taken, served unchanged while it is
+/// young (with its time), retaken on read once it is old and by the
+/// scheduler's refresh while it is read; pages past it and small ranges stay
+/// live; a rebuild drops it.
+pub async fn ai_people_snapshot_serves_and_refreshes(fx: Fixture) {
+    let p = fx.project("Site").await;
+    let batch: Vec<Msg> = (0..6)
+        .map(|i| ai(&format!("p{i}"), T0 + i, "gpt-4o", 100 * (i + 1), 0, 0.0))
+        .collect();
+    fx.ingest(&p, batch).await;
+    let at = |now_ms| PeoplePolicy {
+        now_ms,
+        max_age_ms: 60_000,
+        live_limit: 3,
+    };
+    let ids = |r: &features::model::AiUsageReport| -> Vec<(String, i64)> {
+        r.by_user
+            .iter()
+            .map(|u| (u.site_user_id.clone(), u.totals.total_tokens()))
+            .collect()
+    };
+    let live = fx.ai_usage(&p.id, D0, D1, 4, 1, LIVE).await.unwrap();
+    let first = fx.ai_usage(&p.id, D0, D1, 4, 1, at(T0)).await.unwrap();
+    assert_eq!((ids(&first), first.by_user_as_of_ms), (ids(&live), T0));
+    assert_eq!(first.by_user, live.by_user);
+
+    // New usage: a young snapshot still shows the old page, and says when.
+    fx.ingest(&p, [ai("p0", T0 + 10, "gpt-4o", 5_000, 0, 0.0)])
+        .await;
+    let young = fx
+        .ai_usage(&p.id, D0, D1, 4, 1, at(T0 + 30_000))
+        .await
+        .unwrap();
+    assert_eq!((ids(&young), young.by_user_as_of_ms), (ids(&live), T0));
+    // The totals are never from a snapshot.
+    assert_eq!(young.totals.prompt_tokens, 2_100 + 5_000);
+    let fresh_live = fx.ai_usage(&p.id, D0, D1, 4, 1, LIVE).await.unwrap();
+    assert_eq!(fresh_live.by_user[0].site_user_id, "p5");
+
+    // The scheduler retakes it (older than half the age, read recently).
+    assert_eq!(fx.refresh_ai_people(at(T0 + 31_000)).await.unwrap(), 1);
+    let refreshed = fx
+        .ai_usage(&p.id, D0, D1, 4, 1, at(T0 + 32_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        (ids(&refreshed), refreshed.by_user_as_of_ms),
+        (ids(&fresh_live), T0 + 31_000)
+    );
+    assert_eq!(fx.refresh_ai_people(at(T0 + 32_000)).await.unwrap(), 0);
+
+    // Too old: a read retakes it.
+    fx.ingest(&p, [ai("p1", T0 + 11, "gpt-4o", 9_000, 0, 0.0)])
+        .await;
+    let old = fx
+        .ai_usage(&p.id, D0, D1, 50, 0, at(T0 + 200_000))
+        .await
+        .unwrap();
+    assert_eq!(old.by_user_as_of_ms, T0 + 200_000);
+    assert_eq!(
+        ids(&old),
+        ids(&fx.ai_usage(&p.id, D0, D1, 50, 0, LIVE).await.unwrap())
+    );
+    assert_eq!(old.by_user[0].site_user_id, "p1");
+
+    // A page past the snapshot's people, and a small range, are live.
+    let deep = fx
+        .ai_usage(&p.id, D0, D1, 50, 480, at(T0 + 200_001))
+        .await
+        .unwrap();
+    assert_eq!(deep.by_user_as_of_ms, T0 + 200_001);
+    let small = PeoplePolicy {
+        live_limit: 100,
+        ..at(T0 + 200_002)
+    };
+    let r = fx.ai_usage(&p.id, D0, D1, 50, 0, small).await.unwrap();
+    assert_eq!(r.by_user_as_of_ms, T0 + 200_002);
+
+    // Nobody reads it for a day: dropped, not refreshed.
+    assert_eq!(
+        fx.refresh_ai_people(at(T0 + 200_000 + 2 * DAY))
+            .await
+            .unwrap(),
+        0
+    );
+    let again = fx
+        .ai_usage(&p.id, D0, D1, 50, 0, at(T0 + 200_000 + 2 * DAY))
+        .await
+        .unwrap();
+    assert_eq!(again.by_user_as_of_ms, T0 + 200_000 + 2 * DAY);
 }
 
 pub async fn feature_rebuild_matches_incremental(fx: Fixture) {

@@ -331,3 +331,63 @@ pub async fn projects_are_isolated(fx: Fixture) {
     assert_eq!(fx.count_events(&b.id).await.unwrap(), 1);
     assert_eq!(fx.online_visitors(&b.id, T0).await.unwrap().len(), 1);
 }
+
+/// `site_users.session_count` (what segments read) equals the person's stored
+/// sessions: new sessions add once (retries and later messages of a session
+/// do not), a merge adds the merged person's, and a rebuild recounts to the
+/// same numbers.
+pub async fn session_counts_follow_sessions_and_merges(fx: Fixture) {
+    let p = fx.project("Site").await;
+    let first: Vec<Msg> = vec![
+        pageview("a", "a1", T0, "/"),
+        pageview("a", "a1", T0 + 1_000, "/pricing"),
+        pageview("a", "a2", T0 + 2_000, "/"),
+        pageview("b", "b1", T0 + 3_000, "/"),
+    ];
+    fx.ingest(&p, first.clone()).await;
+    // A retry and a later message of a known session add nothing.
+    fx.ingest(&p, first).await;
+    fx.ingest(&p, [pageview("b", "b1", T0 + 4_000, "/docs")])
+        .await;
+    let before = session_counts(&fx, &p.id).await;
+    assert_eq!(
+        before.iter().map(|r| r.1).sum::<i64>(),
+        3,
+        "three sessions: {before:?}"
+    );
+    assert!(before.iter().all(|(_, kept, stored)| kept == stored));
+
+    // Both sign in as one user: one person with every session.
+    fx.ingest(
+        &p,
+        [
+            identify("a", "a2", T0 + 5_000, "u-1"),
+            identify("b", "b2", T0 + 6_000, "u-1"),
+        ],
+    )
+    .await;
+    let merged = session_counts(&fx, &p.id).await;
+    assert_eq!(merged.len(), 1, "{merged:?}");
+    assert_eq!((merged[0].1, merged[0].2), (4, 4));
+
+    let day = vibe_core::day::parse_day("2027-01-15").unwrap();
+    fx.db()
+        .execute("UPDATE site_users SET session_count = 0", ())
+        .await
+        .unwrap();
+    rollup::rebuild(&*fx, &p, day, day).await.unwrap();
+    assert_eq!(session_counts(&fx, &p.id).await, merged);
+}
+
+/// Each person: kept session count, stored sessions.
+async fn session_counts(fx: &Fixture, project_id: &str) -> Vec<(String, i64, i64)> {
+    fx.db()
+        .all(
+            "SELECT su.id, su.session_count, (SELECT COUNT(*) FROM site_sessions s
+               WHERE s.project_id = su.project_id AND s.site_user_id = su.id)
+             FROM site_users su WHERE su.project_id = $1 ORDER BY su.id",
+            (project_id,),
+        )
+        .await
+        .unwrap()
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use super::features::LIVE;
 use super::fixture::*;
 use super::T0;
 use crate::revenue::{Interval, RevenueQuery};
@@ -79,7 +80,7 @@ async fn assert_reports_exact(fx: &Fixture, p: &Project, from: &str, to: &str) {
         .collect();
     assert_eq!(got, want.features, "feature uniques {from}..{to}");
     assert_eq!(u.active_people, want.active, "active people {from}..{to}");
-    let a = fx.ai_usage(&p.id, from, to, 50, 0).await.unwrap();
+    let a = fx.ai_usage(&p.id, from, to, 50, 0, LIVE).await.unwrap();
     assert_eq!(a.users, want.ai, "AI users {from}..{to}");
     let r = fx
         .revenue_report(&p.id, &p.timezone, &query(from, to))
@@ -241,7 +242,7 @@ pub async fn big_days_estimate_within_the_error(fx: Fixture) {
     within(u.active_people, n, "active");
     within(u.features[0].unique_people, n, "click");
     within(
-        fx.ai_usage(&p.id, D0, D0, 50, 0).await.unwrap().users,
+        fx.ai_usage(&p.id, D0, D0, 50, 0, LIVE).await.unwrap().users,
         n,
         "AI",
     );

@@ -105,6 +105,8 @@ pub struct PersonUpsert {
     pub os: Option<String>,
     /// Stored events (page views, events, identifies) in this batch.
     pub events: i64,
+    /// Sessions this batch starts for the person (`site_users.session_count`).
+    pub new_sessions: i64,
 }
 
 impl PersonUpsert {
@@ -125,6 +127,7 @@ impl PersonUpsert {
             browser: None,
             os: None,
             events: 0,
+            new_sessions: 0,
         }
     }
 }

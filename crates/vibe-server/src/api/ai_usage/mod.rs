@@ -1,6 +1,7 @@
 //! AI token usage (`vibe_store::features::ai_usage`): `GET
 //! /projects/{id}/ai-usage`, totals, by model, by person (paged) and by day
-//! of the reserved `ai_usage` events, read from `ai_usage_days`.
+//! of the reserved `ai_usage` events, read from `ai_model_days` and (the
+//! people page, live or a snapshot) `ai_usage_days`.
 
 pub mod routes;
 
@@ -54,7 +55,14 @@ pub async fn get(
     let (from_s, to_s) = (from.to_string(), to.to_string());
     let r = state
         .store
-        .ai_usage(&access.project.id, &from_s, &to_s, limit, offset)
+        .ai_usage(
+            &access.project.id,
+            &from_s,
+            &to_s,
+            limit,
+            offset,
+            state.config.ai_people_policy(state.clock.now_ms()),
+        )
         .await?;
     let by_day: HashMap<&str, &AiTotals> = r
         .daily
@@ -91,6 +99,7 @@ pub async fn get(
         "by_model": by_model,
         "by_user": by_user,
         "users_total": r.users,
+        "by_user_as_of": r.by_user_as_of_ms,
         "limit": limit,
         "offset": offset,
         "daily": daily,

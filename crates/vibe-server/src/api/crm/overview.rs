@@ -104,7 +104,7 @@ pub async fn overview(
         .map(|f| json!({"name": f.name, "total": f.total, "unique_people": f.unique_people}))
         .collect();
     let tokens = store
-        .ai_usage(&project.id, &month_start.to_string(), &today_s, 1, 0)
+        .ai_usage_totals(&project.id, &month_start.to_string(), &today_s)
         .await?;
 
     Ok(Json(json!({
@@ -126,6 +126,6 @@ pub async fn overview(
             "paying_users": last_30.paying_users,
         },
         "top_features": top_features,
-        "tokens_this_month": totals_json(&tokens.totals),
+        "tokens_this_month": totals_json(&tokens),
     })))
 }

@@ -3,7 +3,7 @@
 //! [`IngestIo`] does the reads and writes, in this order.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use jiff::civil::Date;
 use vibe_core::day::parse_day;
@@ -73,10 +73,16 @@ pub async fn write_batch<I: IngestIo>(
         person_first_seen(&mut deltas, tzs.get(&p.project_id), p, old);
     }
     let old_sessions = io.read_sessions(&sessions).await?;
+    let mut new_sessions: HashMap<(&str, &str), i64> = HashMap::new();
     for s in &sessions {
         let old = old_sessions
             .get(&(s.project_id.clone(), s.id.clone()))
             .copied();
+        if old.is_none() {
+            *new_sessions
+                .entry((&s.project_id, &s.site_user_id))
+                .or_default() += 1;
+        }
         deltas.session(
             &s.project_id,
             tzs.get(&s.project_id),
@@ -85,6 +91,12 @@ pub async fn write_batch<I: IngestIo>(
         );
     }
     deltas.messages(&resolved, &tzs);
+    for p in &mut people {
+        p.new_sessions = new_sessions
+            .get(&(p.project_id.as_str(), p.id.as_str()))
+            .copied()
+            .unwrap_or(0);
+    }
     io.upsert_people(&people).await?;
     io.upsert_sessions(&sessions).await?;
     let active = active_days(&resolved, &tzs);

@@ -227,7 +227,8 @@ pub const MOVE_PERSON: [&str; 22] = [
     "UPDATE site_users SET
         first_seen = COALESCE((SELECT o.first_seen FROM site_users o WHERE o.project_id = $2 AND o.id = $3 AND o.first_seen < site_users.first_seen), first_seen),
         last_seen = COALESCE((SELECT o.last_seen FROM site_users o WHERE o.project_id = $2 AND o.id = $3 AND o.last_seen > site_users.last_seen), last_seen),
-        event_count = event_count + COALESCE((SELECT o.event_count FROM site_users o WHERE o.project_id = $2 AND o.id = $3), 0)
+        event_count = event_count + COALESCE((SELECT o.event_count FROM site_users o WHERE o.project_id = $2 AND o.id = $3), 0),
+        session_count = session_count + COALESCE((SELECT o.session_count FROM site_users o WHERE o.project_id = $2 AND o.id = $3), 0)
      WHERE project_id = $2 AND id = $1",
 ];
 pub const DELETE_PERSON: &str = "DELETE FROM site_users WHERE project_id = $1 AND id = $2";
@@ -246,8 +247,8 @@ pub const ON_DAILY_STATS_CONFLICT: &str = " ON CONFLICT (project_id, day) DO UPD
     bounces = daily_stats.bounces + excluded.bounces,
     signups = daily_stats.signups + excluded.signups";
 
-pub const INSERT_PEOPLE: &str = "INSERT INTO site_users (project_id, id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count) ";
-pub const PEOPLE_COLUMNS: usize = 14;
+pub const INSERT_PEOPLE: &str = "INSERT INTO site_users (project_id, id, anonymous_id, user_id, email, name, plan, traits, first_seen, last_seen, device, browser, os, event_count, session_count) ";
+pub const PEOPLE_COLUMNS: usize = 15;
 /// The people upsert's conflict clause around the backend's `traits = …` line
 /// (how JSON objects merge is the one thing the databases spell differently).
 pub const ON_PEOPLE_CONFLICT: [&str; 2] = [
@@ -263,7 +264,8 @@ pub const ON_PEOPLE_CONFLICT: [&str; 2] = [
     device = COALESCE(excluded.device, site_users.device),
     browser = COALESCE(excluded.browser, site_users.browser),
     os = COALESCE(excluded.os, site_users.os),
-    event_count = site_users.event_count + excluded.event_count",
+    event_count = site_users.event_count + excluded.event_count,
+    session_count = site_users.session_count + excluded.session_count",
 ];
 
 pub const INSERT_SESSIONS: &str = "INSERT INTO site_sessions (project_id, id, site_user_id, started_at, last_seen_at, ended_at, entry_url, referrer,
