@@ -18,7 +18,7 @@ pub use model::*;
 use crate::db::{err, found, on_db, Arg, HasDb};
 use crate::StoreResult;
 use ingest::RevenueEvent;
-use report::{Change, Counted, Inputs, Paid, Rates, Refunded, Subscriptions};
+use report::{Change, Inputs, Paid, Rates, Refunded, Subscriptions};
 use rollup::Contributions;
 
 const CURRENCY: &str = "SELECT currency FROM projects WHERE id = $1";
@@ -172,49 +172,22 @@ pub trait RevenueStore: HasDb {
         _timezone: &str,
         q: &RevenueQuery,
     ) -> StoreResult<RevenueReport> {
-        let db = self.db();
-        let (from, to) = (q.from.to_string(), q.to.to_string());
-        let range = (project_id, from.as_str(), to.as_str());
-        let paid: Vec<Paid> = db.all(PAID, range).await?;
-        let refunded: Vec<Refunded> = db.all(REFUNDED, range).await?;
-        let paying_users = crate::uniques::paying_users(db, project_id, &from, &to).await?;
-        let active_users =
-            crate::uniques::count(db, project_id, crate::uniques::ACTIVE, &from, &to).await?;
-        let at_end: Vec<Counted> = db.all(COUNTED_AT_END, (project_id, to.as_str())).await?;
-        let subscriptions = Subscriptions {
-            active_at_start: db
-                .scalar(COUNTED_AT_START, (project_id, from.as_str()))
-                .await?,
-            canceled: db.scalar(CANCELED, range).await?,
-            at_end,
-        };
-        // Refunds convert at their payment's day, which may precede `from`.
-        let earliest = refunded
-            .iter()
-            .map(|r| r.1.as_str())
-            .chain([from.as_str()])
-            .min()
-            .and_then(vibe_core::day::parse_day)
-            .unwrap_or(q.from);
-        let rates_from = earliest
-            .checked_sub(report::RATE_FALLBACK_DAYS.days())
-            .unwrap_or(earliest)
-            .to_string();
-        let rates: Vec<ExchangeRate> = db
-            .all(RATES, (project_id, rates_from.as_str(), to.as_str()))
-            .await?;
-        Ok(report::compute(
-            q,
-            Inputs {
-                currency: self.revenue_currency(project_id).await?,
-                paid,
-                refunded,
-                paying_users,
-                active_users,
-                subscriptions,
-                rates: Rates::new(rates),
-            },
-        ))
+        let currency = self.revenue_currency(project_id).await?;
+        report_of(self.db(), project_id, currency, q, Part::Whole).await
+    }
+
+    /// The payments' part of the report alone — `total`, `refunds`, `net`,
+    /// `series`, each plan's `revenue`, `unconverted` — with the subscription
+    /// and people figures (MRR, subscribers, churn, ARPU, users) left zero:
+    /// what the overview's all-time and this-month cards show, without the
+    /// subscription rollups' reads over the whole history.
+    async fn revenue_payments(
+        &self,
+        project_id: &str,
+        q: &RevenueQuery,
+    ) -> StoreResult<RevenueReport> {
+        let currency = self.revenue_currency(project_id).await?;
+        report_of(self.db(), project_id, currency, q, Part::Payments).await
     }
 
     /// A person's spending, subscription and latest payments (the profile).
@@ -350,4 +323,65 @@ pub trait RevenueStore: HasDb {
             Ok(events.len())
         })
     }
+}
+
+/// Which part of the revenue report to read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Whole,
+    Payments,
+}
+
+async fn report_of(
+    db: &crate::db::Db,
+    project_id: &str,
+    currency: String,
+    q: &RevenueQuery,
+    part: Part,
+) -> StoreResult<RevenueReport> {
+    let (from, to) = (q.from.to_string(), q.to.to_string());
+    let range = (project_id, from.as_str(), to.as_str());
+    let paid: Vec<Paid> = db.all(PAID, range).await?;
+    let refunded: Vec<Refunded> = db.all(REFUNDED, range).await?;
+    let (mut paying_users, mut active_users) = (0, 0);
+    let mut subscriptions = Subscriptions::default();
+    if part == Part::Whole {
+        paying_users = crate::uniques::paying_users(db, project_id, &from, &to).await?;
+        active_users =
+            crate::uniques::count(db, project_id, crate::uniques::ACTIVE, &from, &to).await?;
+        subscriptions = Subscriptions {
+            active_at_start: db
+                .scalar(COUNTED_AT_START, (project_id, from.as_str()))
+                .await?,
+            canceled: db.scalar(CANCELED, range).await?,
+            at_end: db.all(COUNTED_AT_END, (project_id, to.as_str())).await?,
+        };
+    }
+    // Refunds convert at their payment's day, which may precede `from`.
+    let earliest = refunded
+        .iter()
+        .map(|r| r.1.as_str())
+        .chain([from.as_str()])
+        .min()
+        .and_then(vibe_core::day::parse_day)
+        .unwrap_or(q.from);
+    let rates_from = earliest
+        .checked_sub(report::RATE_FALLBACK_DAYS.days())
+        .unwrap_or(earliest)
+        .to_string();
+    let rates: Vec<ExchangeRate> = db
+        .all(RATES, (project_id, rates_from.as_str(), to.as_str()))
+        .await?;
+    Ok(report::compute(
+        q,
+        Inputs {
+            currency,
+            paid,
+            refunded,
+            paying_users,
+            active_users,
+            subscriptions,
+            rates: Rates::new(rates),
+        },
+    ))
 }

@@ -222,6 +222,27 @@ pub async fn revenue_report_on_a_hand_made_history(fx: Fixture) {
         (2, 1)
     );
     assert_eq!(r.subscription_churn.rate_pct, Some(50.0));
+    // The payments' part alone (the overview's cards): the same payment
+    // figures, nothing of subscriptions or people.
+    let paid = fx
+        .revenue_payments(&p.id, &query("2027-01-14", "2027-01-20", Interval::Day))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            paid.total,
+            paid.refunds,
+            paid.net,
+            &paid.series,
+            &paid.unconverted
+        ),
+        (r.total, r.refunds, r.net, &r.series, &r.unconverted)
+    );
+    assert_eq!(
+        (paid.mrr, paid.active_users, paid.paying_users, paid.arpu),
+        (0, 0, 0, None)
+    );
+    assert_eq!(paid.subscription_churn.active_at_start, 0);
 
     let months = fx
         .revenue_report(

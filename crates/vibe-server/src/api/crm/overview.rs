@@ -78,20 +78,13 @@ pub async fn overview(
         )
         .await?;
     let month_start = today.first_of_month();
+    // The all-time and this-month cards need only the payments' part.
     let this_month = store
-        .revenue_report(
-            &project.id,
-            &project.timezone,
-            &revenue(month_start, Interval::Day),
-        )
+        .revenue_payments(&project.id, &revenue(month_start, Interval::Day))
         .await?;
     let since = tz.date_of(project.created_at.min(now));
     let all_time = store
-        .revenue_report(
-            &project.id,
-            &project.timezone,
-            &revenue(since, Interval::Month),
-        )
+        .revenue_payments(&project.id, &revenue(since, Interval::Month))
         .await?;
 
     let features = store
