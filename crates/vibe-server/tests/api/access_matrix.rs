@@ -212,15 +212,20 @@ async fn every_project_route_checks_access(backend: Backend) {
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let agent = app.create_user("agent@example.com", Role::Viewer).await;
+    let supervisor = app
+        .create_user("supervisor@example.com", Role::Viewer)
+        .await;
     let admin = app.create_user("admin@example.com", Role::Viewer).await;
     let target = app.create_user("target@example.com", Role::Viewer).await;
     add_member(&app, &owner, &b.id, "viewer@example.com", "viewer").await;
     add_member(&app, &owner, &b.id, "agent@example.com", "agent").await;
+    add_member(&app, &owner, &b.id, "supervisor@example.com", "supervisor").await;
     add_member(&app, &owner, &b.id, "admin@example.com", "admin").await;
     add_member(&app, &owner, &b.id, "target@example.com", "viewer").await;
     let as_role = |role: Role| match role {
         Role::Viewer => &viewer,
         Role::Agent => &agent,
+        Role::Supervisor => &supervisor,
         Role::Admin => &admin,
         Role::Owner => &owner,
     };
@@ -297,7 +302,13 @@ async fn every_project_route_checks_access(backend: Backend) {
                 );
             }
 
-            for role in [Role::Viewer, Role::Agent, Role::Admin, Role::Owner] {
+            for role in [
+                Role::Viewer,
+                Role::Agent,
+                Role::Supervisor,
+                Role::Admin,
+                Role::Owner,
+            ] {
                 if role >= m.min_role {
                     continue;
                 }
