@@ -200,20 +200,20 @@ async fn conversations_replies_reads_and_timers(backend: Backend) {
     assert_eq!(listed(&app, &agent, &base, "").await.len(), 2);
     assert_eq!(
         listed(&app, &agent, &base, "status=resolved").await,
-        [cid.clone()]
+        [cid.as_str()]
     );
     assert_eq!(
         listed(&app, &agent, &base, "channel=whatsapp&priority=high").await,
-        [wid.clone()]
+        [wid.as_str()]
     );
     assert_eq!(listed(&app, &agent, &base, "assignee=me").await.len(), 2);
     assert!(listed(&app, &agent, &base, "assignee=none")
         .await
         .is_empty());
-    assert_eq!(listed(&app, &agent, &base, "q=REFUND").await, [cid.clone()]);
+    assert_eq!(listed(&app, &agent, &base, "q=REFUND").await, [cid.as_str()]);
     assert_eq!(
         listed(&app, &agent, &base, "q=bob%40shop").await,
-        [wid.clone()]
+        [wid.as_str()]
     );
     let first = list("limit=1".into()).await;
     assert_eq!(first["conversations"].as_array().unwrap().len(), 1);
@@ -229,7 +229,7 @@ async fn conversations_replies_reads_and_timers(backend: Backend) {
     let bob = app
         .get_json(&agent, &format!("{base}/users/bob/conversations"))
         .await;
-    assert_eq!(ids(&bob, "conversations"), [wid.clone()]);
+    assert_eq!(ids(&bob, "conversations"), [wid.as_str()]);
 
     // Thread pages, newest first.
     let page = app
@@ -665,10 +665,13 @@ async fn agents_teams_and_sla(backend: Backend) {
     let agent = app.as_role(Role::Agent).await;
     let agent_id = app.account_id(&agent).await;
     // `supervisor` is a role the members API grants.
-    app.add_account("sup@example.com", Role::Viewer).await;
-    let body = json!({"email": "sup@example.com", "role": "supervisor"});
-    let res = app.post(&owner, &format!("{base}/members"), body).await;
-    assert_eq!(created(res).await["role"], "supervisor");
+    let sup = app.create_user("sup@example.com", Role::Viewer).await;
+    let sup_id = app.account_id(&sup).await;
+    let body = json!({"role": "supervisor"});
+    let res = app
+        .patch(&owner, &format!("{base}/members/{sup_id}"), body)
+        .await;
+    assert_eq!(json_of(res).await["role"], "supervisor");
 
     let status = format!("{base}/agents/me/status");
     let on = json_of(app.put(&agent, &status, json!({"status": "online"})).await).await;
