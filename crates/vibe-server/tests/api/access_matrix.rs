@@ -99,6 +99,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("POST", "/users/{uid}/conversations") => json!({"message": "matrix dm"}),
         ("PUT", "/agents/me/status") => json!({"status": "online"}),
         ("POST", "/teams") => json!({"name": "Matrix team"}),
+        ("POST", "/inboxes") => json!({"name": "Matrix inbox", "channel": "email"}),
         ("PATCH", "/teams/{tid}") => json!({"name": "Matrix renamed"}),
         ("PUT", "/teams/{tid}/members/{account_id}") => json!({}),
         ("PUT", "/sla-policies/{priority}") => {
@@ -279,6 +280,9 @@ async fn every_project_route_checks_access(backend: Backend) {
     let mid = thread["messages"][0]["id"].as_str().unwrap().to_owned();
     let team = json!({"name": "Bravo team"});
     let team = created(app.post(&owner, &format!("{base}/teams"), team).await).await;
+    let inbox = json!({"name": "Bravo inbox", "channel": "whatsapp"});
+    let res = app.post(&owner, &format!("{base}/inboxes"), inbox).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
     let sla = json!({"first_response_target_s": 77, "resolution_target_s": 7777});
     let res = app
         .put(&owner, &format!("{base}/sla-policies/urgent"), sla)
@@ -320,6 +324,7 @@ async fn every_project_route_checks_access(backend: Backend) {
             "bravo-done".into(),
             "bravo-message-body".into(),
             "Bravo team".into(),
+            "Bravo inbox".into(),
             "7777".into(),
         ],
     };

@@ -210,7 +210,10 @@ async fn conversations_replies_reads_and_timers(backend: Backend) {
     assert!(listed(&app, &agent, &base, "assignee=none")
         .await
         .is_empty());
-    assert_eq!(listed(&app, &agent, &base, "q=REFUND").await, [cid.as_str()]);
+    assert_eq!(
+        listed(&app, &agent, &base, "q=REFUND").await,
+        [cid.as_str()]
+    );
     assert_eq!(
         listed(&app, &agent, &base, "q=bob%40shop").await,
         [wid.as_str()]
@@ -609,6 +612,7 @@ async fn scoping_by_role(backend: Backend) {
             Some(json!({"status": "online"})),
         ),
         (Method::GET, format!("{base}/teams"), None),
+        (Method::GET, format!("{base}/inboxes"), None),
         (Method::GET, format!("{base}/sla-policies"), None),
     ];
     assert_refused(&app, &viewer, (StatusCode::FORBIDDEN, "forbidden"), refused).await;
@@ -642,6 +646,11 @@ async fn scoping_by_role(backend: Backend) {
             Some(json!({"first_response_target_s": 1, "resolution_target_s": 2})),
         ),
         (Method::DELETE, format!("{base}/sla-policies/high"), None),
+        (
+            Method::POST,
+            format!("{base}/inboxes"),
+            Some(json!({"name": "x", "channel": "sms"})),
+        ),
     ];
     for who in [&agent, &supervisor] {
         assert_refused(
@@ -711,6 +720,48 @@ async fn agents_teams_and_sla(backend: Backend) {
     );
     let sup = list.iter().find(|a| a["role"] == "supervisor").unwrap();
     assert_eq!(sup["status"], "offline");
+
+    // An inbox of the team: its conversations take the team.
+    let body = json!({"name": "Care WhatsApp", "channel": "whatsapp", "team_id": tid});
+    let inbox = created(app.post(&owner, &format!("{base}/inboxes"), body).await).await;
+    let iid = string_at(&inbox, "id");
+    assert_invalid(
+        app.post(
+            &owner,
+            &format!("{base}/inboxes"),
+            json!({"name": "x", "channel": "fax"}),
+        )
+        .await,
+        "channel",
+    )
+    .await;
+    assert_invalid(
+        app.post(
+            &owner,
+            &format!("{base}/inboxes"),
+            json!({"name": "x", "channel": "sms", "team_id": "nope"}),
+        )
+        .await,
+        "team_id",
+    )
+    .await;
+    let listed = app.get_json(&agent, &format!("{base}/inboxes")).await;
+    assert_eq!(listed["inboxes"][0]["id"], iid.as_str());
+    people(&app, &p.write_key, &[("a1", "ana")]).await;
+    let body =
+        json!({"contact_id": "ana", "inbox_id": iid, "assignee": null, "channel": "whatsapp"});
+    let c = created(
+        app.post(&owner, &format!("{base}/conversations"), body)
+            .await,
+    )
+    .await;
+    assert_eq!((&c["team_id"], &c["inbox_id"]), (&json!(tid), &json!(iid)));
+    // The agent is in the team: the unassigned conversation is in their queue.
+    let cid = string_at(&c, "id");
+    let res = app
+        .get(&agent, &format!("{base}/conversations/{cid}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
 
     let renamed = json_of(
         app.patch(

@@ -3,7 +3,8 @@
 //! (`messages.rs`, `/conversations/{cid}/messages`; `read.rs`,
 //! `…/messages/{mid}/read`), a contact's conversations (`contact.rs`,
 //! `/users/{uid}/conversations`), agents and their status (`agents.rs`,
-//! `/agents`, `/agents/me/status`), teams (`teams.rs`, `/teams…`) and SLA
+//! `/agents`, `/agents/me/status`), inboxes (`inboxes.rs`, `/inboxes`), teams
+//! (`teams.rs`, `/teams…`) and SLA
 //! policies (`sla.rs`, `/sla-policies…`).
 //!
 //! Who sees which conversation is the store's [`Scope`], built from the
@@ -14,6 +15,7 @@ pub mod agents;
 pub mod contact;
 pub mod conversations;
 pub mod fields;
+pub mod inboxes;
 pub mod messages;
 pub mod read;
 pub mod routes;

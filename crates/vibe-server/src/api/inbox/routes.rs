@@ -5,7 +5,7 @@
 
 use vibe_store::Role::{Admin, Agent};
 
-use super::{agents, contact, conversations, messages, read, sla, teams};
+use super::{agents, contact, conversations, inboxes, messages, read, sla, teams};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, PATCH, POST, PUT};
 
 pub fn routes() -> Vec<ProjectRoute> {
@@ -27,6 +27,9 @@ pub fn routes() -> Vec<ProjectRoute> {
             .on(POST, Agent, contact::create),
         at("/agents").on(GET, Agent, agents::list),
         at("/agents/me/status").on(PUT, Agent, agents::set_status),
+        at("/inboxes")
+            .on(GET, Agent, inboxes::list)
+            .on(POST, Admin, inboxes::create),
         at("/teams")
             .on(GET, Agent, teams::list)
             .on(POST, Admin, teams::create),
