@@ -363,6 +363,12 @@ async fn validation_names_the_field(backend: Backend) {
         "contact_id",
     )
     .await;
+    // A known external id outside the caller's scope: 409, nothing of it shown.
+    let body = json!({"contact_id": "ana", "external_id": "ext-owned", "message": "owner-only"});
+    created(app.post(&owner, &list, body.clone()).await).await;
+    let agent = app.as_role(Role::Agent).await;
+    let res = app.post(&agent, &list, body).await;
+    assert_field_error(res, StatusCode::CONFLICT, "conflict", "external_id").await;
     assert_invalid(
         app.post(
             &owner,

@@ -158,7 +158,21 @@ pub async fn start(
         other => other?,
     };
     if !created {
-        return Ok((StatusCode::OK, Json(json!(conversation))));
+        // The known external id's conversation, but only if the caller may see it.
+        let scope = scope_of(access);
+        return match state
+            .store
+            .conversation(project, &scope, &conversation.id)
+            .await?
+        {
+            Some(c) => Ok((StatusCode::OK, Json(json!(c)))),
+            None => Err(ApiError::field(
+                "conflict",
+                "external_id",
+                "another conversation of this project has this external id",
+            )
+            .with_status(StatusCode::CONFLICT)),
+        };
     }
     if let Some(text) = first {
         let m = reply(&conversation, access, text, false, "[]".into(), now)?;
