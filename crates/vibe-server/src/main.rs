@@ -101,7 +101,7 @@ enum UserCommand {
         email: String,
         #[arg(long)]
         password: String,
-        /// owner, admin, agent or viewer ("member" is an old name for viewer)
+        /// owner, admin, supervisor, agent or viewer ("member" is an old name for viewer)
         #[arg(long, default_value = "member")]
         role: String,
     },
@@ -167,8 +167,8 @@ fn main() -> anyhow::Result<()> {
                         role,
                     },
             } => {
-                let role =
-                    Role::parse(&role).context("--role must be owner, admin, agent or viewer")?;
+                let role = Role::parse(&role)
+                    .context("--role must be owner, admin, supervisor, agent or viewer")?;
                 let email = Email::parse("--email", &email)
                     .map_err(|e| anyhow::anyhow!("{e}"))?
                     .into_inner();

@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `uniques`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -15,6 +15,7 @@ pub mod db;
 pub mod features;
 pub mod flows;
 pub mod funnels;
+pub mod inbox;
 pub mod people;
 pub mod projects;
 pub mod retention;
@@ -33,6 +34,7 @@ pub use crm::CrmStore;
 pub use features::{ai_usage::AiUsageStore, FeatureStore};
 pub use flows::FlowStore;
 pub use funnels::{build as funnel_build, funnel, rollup as funnel_rollup, FunnelStore};
+pub use inbox::InboxStore;
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
 pub use projects::*;
@@ -81,6 +83,7 @@ pub trait Store:
     + RetentionStore
     + RevenueStore
     + SegmentStore
+    + InboxStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

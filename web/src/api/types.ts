@@ -1,6 +1,6 @@
 // Shapes of the Vibe HTTP API (docs/api.md). Timestamps are Unix milliseconds.
 
-export type Role = 'viewer' | 'agent' | 'admin' | 'owner';
+export type Role = 'viewer' | 'agent' | 'supervisor' | 'admin' | 'owner';
 
 /** Admins and owners change settings, members and funnels; agents work with contacts. */
 export const canAdminister = (role: Role): boolean => role === 'admin' || role === 'owner';

@@ -196,7 +196,7 @@ function Funnels({ projectId, canEdit }: { projectId: string; canEdit: boolean }
   );
 }
 
-const ROLES: Role[] = ['viewer', 'agent', 'admin', 'owner'];
+const ROLES: Role[] = ['viewer', 'agent', 'supervisor', 'admin', 'owner'];
 
 function Members({ projectId, role }: { projectId: string; role: Role }) {
   const allowed = canAdminister(role);
@@ -366,7 +366,7 @@ export function Settings({ project, onProjectChanged }: { project: Project; onPr
       {q.error && <ErrorBanner error={q.error} onRetry={q.reload} />}
       {!canAdminister(role) && q.data && (
         <div className="banner banner-info">
-          {role === 'agent' ? 'Agents work with contacts; settings need an admin.' : 'Viewers can look but not change settings.'}
+          {role === 'agent' || role === 'supervisor' ? 'Agents and supervisors work with contacts and conversations; settings need an admin.' : 'Viewers can look but not change settings.'}
         </div>
       )}
       <ProjectForm project={project} onSaved={onProjectChanged} />

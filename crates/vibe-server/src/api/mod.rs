@@ -18,6 +18,7 @@ pub mod crm;
 pub mod features;
 pub mod flows;
 pub mod funnels;
+pub mod inbox;
 pub mod people;
 pub mod projects;
 pub mod query;

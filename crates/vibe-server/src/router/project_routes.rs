@@ -19,8 +19,8 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, crm, features, flows, funnels, people, projects, retention, revenue,
-    segments, tracking,
+    ai_usage, analytics, crm, features, flows, funnels, inbox, people, projects, retention,
+    revenue, segments, tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -47,6 +47,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         retention::routes::routes(),
         revenue::routes::routes(),
         segments::routes::routes(),
+        inbox::routes::routes(),
     ]
     .into_iter()
     .flatten()

@@ -26,6 +26,9 @@ struct Target {
     note_id: String,
     segment_id: String,
     flow_id: String,
+    conversation_id: String,
+    message_id: String,
+    team_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -46,6 +49,10 @@ impl Target {
                 "nid" => &self.note_id,
                 "sid" => &self.segment_id,
                 "flow_id" => &self.flow_id,
+                "cid" => &self.conversation_id,
+                "mid" => &self.message_id,
+                "tid" => &self.team_id,
+                "priority" => "high",
                 other => panic!(
                     "{template}: give the path parameter {{{other}}} a real value from project B in access_matrix.rs"
                 ),
@@ -83,6 +90,21 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("POST", "/segments/{sid}/refresh") => json!({}),
         ("POST", "/flows") | ("PUT", "/flows/{flow_id}") => json!({"name": "Matrix flow",
             "start": {"match": "event", "value": "go"}, "complete": {"match": "event", "value": "done"}}),
+        ("POST", "/conversations") => {
+            json!({"contact_id": "bravo-user", "assignee": null, "message": "matrix hello"})
+        }
+        ("PATCH", "/conversations/{cid}") => json!({"priority": "high"}),
+        ("POST", "/conversations/{cid}/messages") => json!({"body": "matrix reply"}),
+        ("POST", "/conversations/{cid}/messages/{mid}/read") => json!({}),
+        ("POST", "/users/{uid}/conversations") => json!({"message": "matrix dm"}),
+        ("PUT", "/agents/me/status") => json!({"status": "online"}),
+        ("POST", "/teams") => json!({"name": "Matrix team"}),
+        ("POST", "/inboxes") => json!({"name": "Matrix inbox", "channel": "email"}),
+        ("PATCH", "/teams/{tid}") => json!({"name": "Matrix renamed"}),
+        ("PUT", "/teams/{tid}/members/{account_id}") => json!({}),
+        ("PUT", "/sla-policies/{priority}") => {
+            json!({"first_response_target_s": 60, "resolution_target_s": 3600})
+        }
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -212,15 +234,20 @@ async fn every_project_route_checks_access(backend: Backend) {
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let agent = app.create_user("agent@example.com", Role::Viewer).await;
+    let supervisor = app
+        .create_user("supervisor@example.com", Role::Viewer)
+        .await;
     let admin = app.create_user("admin@example.com", Role::Viewer).await;
     let target = app.create_user("target@example.com", Role::Viewer).await;
     add_member(&app, &owner, &b.id, "viewer@example.com", "viewer").await;
     add_member(&app, &owner, &b.id, "agent@example.com", "agent").await;
+    add_member(&app, &owner, &b.id, "supervisor@example.com", "supervisor").await;
     add_member(&app, &owner, &b.id, "admin@example.com", "admin").await;
     add_member(&app, &owner, &b.id, "target@example.com", "viewer").await;
     let as_role = |role: Role| match role {
         Role::Viewer => &viewer,
         Role::Agent => &agent,
+        Role::Supervisor => &supervisor,
         Role::Admin => &admin,
         Role::Owner => &owner,
     };
@@ -233,6 +260,35 @@ async fn every_project_route_checks_access(backend: Backend) {
     )
     .await;
 
+    // A conversation every member who works conversations may see
+    // (unassigned, no team: the shared queue), with a message, a team and an
+    // SLA policy.
+    let dm = json!({"assignee": null, "message": "bravo-message-body"});
+    let conversation = created(
+        app.post(
+            &owner,
+            &format!("{base}/users/bravo-user/conversations"),
+            dm,
+        )
+        .await,
+    )
+    .await;
+    let cid = conversation["id"].as_str().unwrap().to_owned();
+    let thread = app
+        .get_json(&owner, &format!("{base}/conversations/{cid}/messages"))
+        .await;
+    let mid = thread["messages"][0]["id"].as_str().unwrap().to_owned();
+    let team = json!({"name": "Bravo team"});
+    let team = created(app.post(&owner, &format!("{base}/teams"), team).await).await;
+    let inbox = json!({"name": "Bravo inbox", "channel": "whatsapp"});
+    let res = app.post(&owner, &format!("{base}/inboxes"), inbox).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let sla = json!({"first_response_target_s": 77, "resolution_target_s": 7777});
+    let res = app
+        .put(&owner, &format!("{base}/sla-policies/urgent"), sla)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
     let t = Target {
         project_id: b.id.clone(),
         key_id: key["key"]["id"].as_str().unwrap().to_owned(),
@@ -242,6 +298,9 @@ async fn every_project_route_checks_access(backend: Backend) {
         note_id: note["id"].as_str().unwrap().to_owned(),
         segment_id: segment["id"].as_str().unwrap().to_owned(),
         flow_id: flow["id"].as_str().unwrap().to_owned(),
+        conversation_id: cid,
+        message_id: mid,
+        team_id: team["id"].as_str().unwrap().to_owned(),
         secrets: vec![
             b.name.clone(),
             b.write_key.clone(),
@@ -263,6 +322,10 @@ async fn every_project_route_checks_access(backend: Backend) {
             "bravo-description".into(),
             "Bravo flow".into(),
             "bravo-done".into(),
+            "bravo-message-body".into(),
+            "Bravo team".into(),
+            "Bravo inbox".into(),
+            "7777".into(),
         ],
     };
 
@@ -297,7 +360,13 @@ async fn every_project_route_checks_access(backend: Backend) {
                 );
             }
 
-            for role in [Role::Viewer, Role::Agent, Role::Admin, Role::Owner] {
+            for role in [
+                Role::Viewer,
+                Role::Agent,
+                Role::Supervisor,
+                Role::Admin,
+                Role::Owner,
+            ] {
                 if role >= m.min_role {
                     continue;
                 }

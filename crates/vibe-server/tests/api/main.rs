@@ -11,6 +11,7 @@ mod failure_isolation;
 mod features;
 mod flows;
 mod funnels;
+mod inbox;
 mod isolation;
 mod live;
 mod live_backlog;

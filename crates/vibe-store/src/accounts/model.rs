@@ -9,6 +9,9 @@ pub enum Role {
     /// Works with contacts: tags, priority, properties and notes (the Inbox
     /// issue adds conversations); reads everything a viewer reads.
     Agent,
+    /// An agent who also sees (and acts on) every conversation of their
+    /// teams, whoever it is assigned to.
+    Supervisor,
     Admin,
     Owner,
 }
@@ -18,6 +21,7 @@ impl Role {
         match self {
             Self::Viewer => "viewer",
             Self::Agent => "agent",
+            Self::Supervisor => "supervisor",
             Self::Admin => "admin",
             Self::Owner => "owner",
         }
@@ -27,6 +31,7 @@ impl Role {
         Some(match s {
             "viewer" | "member" => Self::Viewer,
             "agent" => Self::Agent,
+            "supervisor" => Self::Supervisor,
             "admin" => Self::Admin,
             "owner" => Self::Owner,
             _ => return None,

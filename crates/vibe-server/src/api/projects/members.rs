@@ -109,21 +109,21 @@ pub async fn remove(
 }
 
 fn parse_role(raw: &str) -> ApiResult<Role> {
-    // `Role::parse` also accepts the legacy "member"; the API only speaks these four names.
+    // `Role::parse` also accepts the legacy "member"; the API only speaks these five names.
     match raw {
-        "viewer" | "agent" | "admin" | "owner" => Role::parse(raw),
+        "viewer" | "agent" | "supervisor" | "admin" | "owner" => Role::parse(raw),
         _ => None,
     }
     .ok_or_else(|| {
         ApiError::field(
             "invalid_field",
             "role",
-            "role must be `viewer`, `agent`, `admin` or `owner`",
+            "role must be `viewer`, `agent`, `supervisor`, `admin` or `owner`",
         )
     })
 }
 
-/// Admins manage viewers, agents and admins; owners manage everyone.
+/// Admins manage viewers, agents, supervisors and admins; owners manage everyone.
 fn may_grant(access: &ProjectAccess, role: Role) -> ApiResult<()> {
     if role == Role::Owner {
         access.require(Role::Owner)

@@ -179,7 +179,9 @@ pub const ACTIVE_DAYS_OF: &str =
 /// AI sums add up. Flow attempts (`flows`) move; when both people have one
 /// for a flow, the open one is kept (the earlier-started of two open ones,
 /// the later-started of two ended ones).
-pub const MOVE_PERSON: [&str; 22] = [
+pub const MOVE_PERSON: [&str; 23] = [
+    // A person's conversations (and so their messages) follow them.
+    "UPDATE conversations SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "INSERT INTO contact_tags (project_id, site_user_id, tag)
      SELECT project_id, $1, tag FROM contact_tags WHERE project_id = $2 AND site_user_id = $3
      ON CONFLICT DO NOTHING",

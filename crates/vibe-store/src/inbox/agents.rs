@@ -1,0 +1,86 @@
+//! Agent status: each change closes the open `agent_activity_logs` row
+//! (`ended_at`, `duration_s` in whole seconds) and opens one for the new
+//! status, in one transaction. Setting the status an agent already has
+//! changes nothing, so a repeated call logs no zero-length rows.
+
+use super::model::{AgentLog, AgentStatus};
+use super::sql::{self, tx_exec, tx_optional, Val};
+use crate::db::{err, on_db, Db};
+use crate::StoreResult;
+
+const COLUMNS: &str = "SELECT id, account_id, status, started_at, ended_at, duration_s
+     FROM agent_activity_logs";
+const CLOSE: &str = "UPDATE agent_activity_logs
+     SET ended_at = $3, duration_s = CASE WHEN $3 > started_at THEN ($3 - started_at) / 1000 ELSE 0 END
+     WHERE project_id = $1 AND account_id = $2 AND ended_at IS NULL";
+const OPEN: &str =
+    "INSERT INTO agent_activity_logs (project_id, id, account_id, status, started_at)
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// The open log row of an agent (their current status), if any.
+pub(crate) async fn current(
+    db: &Db,
+    project_id: &str,
+    account_id: &str,
+) -> StoreResult<Option<AgentLog>> {
+    let sql = format!("{COLUMNS} WHERE project_id = $1 AND account_id = $2 AND ended_at IS NULL");
+    sql::optional(db, &sql, &[project_id.into(), account_id.into()]).await
+}
+
+/// Every agent's open log row.
+pub(crate) async fn all_current(db: &Db, project_id: &str) -> StoreResult<Vec<AgentLog>> {
+    let sql = format!("{COLUMNS} WHERE project_id = $1 AND ended_at IS NULL");
+    sql::all(db, &sql, &[project_id.into()]).await
+}
+
+/// An agent's log, newest first, at most `limit` rows.
+pub(crate) async fn log(
+    db: &Db,
+    project_id: &str,
+    account_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<AgentLog>> {
+    let sql = format!(
+        "{COLUMNS} WHERE project_id = $1 AND account_id = $2 ORDER BY started_at DESC, id DESC LIMIT $3"
+    );
+    sql::all(
+        db,
+        &sql,
+        &[project_id.into(), account_id.into(), limit.into()],
+    )
+    .await
+}
+
+pub(crate) async fn set_status(
+    db: &Db,
+    project_id: &str,
+    account_id: &str,
+    status: AgentStatus,
+    id: &str,
+    now_ms: i64,
+) -> StoreResult<AgentLog> {
+    let open = format!("{COLUMNS} WHERE project_id = $1 AND account_id = $2 AND ended_at IS NULL");
+    let who: Vec<Val> = vec![project_id.into(), account_id.into(), now_ms.into()];
+    let row: AgentLog = on_db!(db, pool => async {
+        let mut tx = pool.begin().await.map_err(err)?;
+        let current = tx_optional!(tx, AgentLog, &open, &who[..2])?;
+        if let Some(c) = current.filter(|c| c.status == status.as_str()) {
+            tx.commit().await.map_err(err)?;
+            return Ok(c);
+        }
+        tx_exec!(tx, CLOSE, &who)?;
+        let new: Vec<Val> = vec![
+            project_id.into(),
+            id.into(),
+            account_id.into(),
+            status.as_str().into(),
+            now_ms.into(),
+        ];
+        tx_exec!(tx, OPEN, &new)?;
+        let row = tx_optional!(tx, AgentLog, &open, &who[..2])?;
+        tx.commit().await.map_err(err)?;
+        row.ok_or(crate::StoreError::NotFound)
+    }
+    .await)?;
+    Ok(row)
+}

@@ -1,0 +1,265 @@
+//! Conversations: create (idempotent on the external id), read, list with
+//! filters and keyset pages, and patch (status changes through
+//! [`super::timers`]). Every statement filters by project and by the
+//! caller's [`Scope`].
+
+use super::model::{
+    AssigneeFilter, Conversation, ConversationPatch, ConversationQuery, Cursor, NewConversation,
+    Page, Status,
+};
+use super::scope::Scope;
+use super::sql::{self, Val};
+use super::timers::{transition, transition_sql};
+use crate::db::Db;
+use crate::{StoreError, StoreResult};
+
+pub(crate) const SELECT: &str = "SELECT c.id, c.site_user_id, u.name AS contact_name,
+        u.email AS contact_email, c.channel, c.status, c.priority, c.assignee_account_id,
+        c.team_id, c.inbox_id, c.handled_by_bot, c.escalated_to_human, c.intent, c.csat,
+        c.is_lead, c.converted, c.external_id, c.first_inbound_at, c.first_response_at,
+        c.first_response_s, c.opened_at, c.resolved_at, c.resolution_s, c.last_message_at,
+        c.unread_count, c.created_by_account_id, c.created_at, c.updated_at
+     FROM conversations c
+     LEFT JOIN site_users u ON u.project_id = c.project_id AND u.id = c.site_user_id";
+
+const INSERT: &str = "INSERT INTO conversations (project_id, id, site_user_id, channel, status,
+        priority, assignee_account_id, team_id, inbox_id, handled_by_bot, intent, is_lead,
+        external_id, opened_at, last_message_at, created_by_account_id, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $14, $14)
+     ON CONFLICT (project_id, external_id) DO NOTHING";
+const INBOX_TEAM: &str = "SELECT team_id FROM inboxes WHERE project_id = $1 AND id = $2";
+
+/// Creates `new`, or returns the conversation that already has its external
+/// id (`false`: nothing was created).
+pub(crate) async fn create(
+    db: &Db,
+    project_id: &str,
+    new: &NewConversation,
+) -> StoreResult<(Conversation, bool)> {
+    let mut team_id = new.team_id.clone();
+    if let (None, Some(inbox)) = (&team_id, &new.inbox_id) {
+        let found: Option<(Option<String>,)> =
+            sql::optional(db, INBOX_TEAM, &[project_id.into(), inbox.into()]).await?;
+        team_id = found.ok_or(StoreError::NotFound)?.0;
+    }
+    let vals: Vec<Val> = vec![
+        project_id.into(),
+        (&new.id).into(),
+        (&new.site_user_id).into(),
+        new.channel.as_str().into(),
+        new.status.as_str().into(),
+        new.priority.as_str().into(),
+        (&new.assignee_account_id).into(),
+        team_id.into(),
+        (&new.inbox_id).into(),
+        new.handled_by_bot.into(),
+        (&new.intent).into(),
+        new.is_lead.into(),
+        (&new.external_id).into(),
+        new.created_at.into(),
+        (&new.created_by_account_id).into(),
+    ];
+    let created = sql::execute(db, INSERT, &vals).await? == 1;
+    let found = if created {
+        by_id(db, project_id, &new.id).await?
+    } else {
+        let sql = format!("{SELECT} WHERE c.project_id = $1 AND c.external_id = $2");
+        sql::optional(db, &sql, &[project_id.into(), (&new.external_id).into()]).await?
+    };
+    Ok((found.ok_or(StoreError::NotFound)?, created))
+}
+
+/// Unscoped, for the store's own reads after a write.
+pub(crate) async fn by_id(
+    db: &Db,
+    project_id: &str,
+    id: &str,
+) -> StoreResult<Option<Conversation>> {
+    let sql = format!("{SELECT} WHERE c.project_id = $1 AND c.id = $2");
+    sql::optional(db, &sql, &[project_id.into(), id.into()]).await
+}
+
+/// The conversation if `scope` may see it.
+pub(crate) async fn get(
+    db: &Db,
+    project_id: &str,
+    scope: &Scope,
+    id: &str,
+) -> StoreResult<Option<Conversation>> {
+    let (cond, account) = scope.condition(3);
+    let sql = format!("{SELECT} WHERE c.project_id = $1 AND c.id = $2 AND {cond}");
+    let mut vals: Vec<Val> = vec![project_id.into(), id.into()];
+    vals.extend(account.map(Val::Text));
+    sql::optional(db, &sql, &vals).await
+}
+
+/// `%…%` for `LIKE … ESCAPE '\'`, the wildcards of `q` taken literally.
+fn like(q: &str) -> String {
+    let mut out = String::from("%");
+    for ch in q.to_lowercase().chars() {
+        if matches!(ch, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+/// One page, most recent activity first (`last_message_at DESC, id DESC`).
+pub(crate) async fn list(
+    db: &Db,
+    project_id: &str,
+    scope: &Scope,
+    query: &ConversationQuery,
+) -> StoreResult<Page<Conversation>> {
+    let mut vals: Vec<Val> = vec![project_id.into()];
+    let next = |vals: &mut Vec<Val>, v: Val| {
+        vals.push(v);
+        vals.len()
+    };
+    let mut sql = format!("{SELECT} WHERE c.project_id = $1");
+    let (cond, account) = scope.condition(2);
+    if let Some(a) = account {
+        next(&mut vals, a.into());
+    }
+    sql.push_str(&format!(" AND {cond}"));
+    if let Some(s) = query.status {
+        let n = next(&mut vals, s.as_str().into());
+        sql.push_str(&format!(" AND c.status = ${n}"));
+    }
+    match &query.assignee {
+        Some(AssigneeFilter::Account(a)) => {
+            let n = next(&mut vals, a.into());
+            sql.push_str(&format!(" AND c.assignee_account_id = ${n}"));
+        }
+        Some(AssigneeFilter::Nobody) => sql.push_str(" AND c.assignee_account_id IS NULL"),
+        None => {}
+    }
+    if let Some(t) = &query.team_id {
+        let n = next(&mut vals, t.into());
+        sql.push_str(&format!(" AND c.team_id = ${n}"));
+    }
+    if let Some(ch) = query.channel {
+        let n = next(&mut vals, ch.as_str().into());
+        sql.push_str(&format!(" AND c.channel = ${n}"));
+    }
+    if let Some(p) = query.priority {
+        let n = next(&mut vals, p.as_str().into());
+        sql.push_str(&format!(" AND c.priority = ${n}"));
+    }
+    if let Some(u) = &query.site_user_id {
+        let n = next(&mut vals, u.into());
+        sql.push_str(&format!(" AND c.site_user_id = ${n}"));
+    }
+    if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
+        let n = next(&mut vals, like(q).into());
+        sql.push_str(&format!(
+            " AND (LOWER(COALESCE(u.name, '')) LIKE ${n} ESCAPE '\\'
+               OR LOWER(COALESCE(u.email, '')) LIKE ${n} ESCAPE '\\'
+               OR EXISTS (SELECT 1 FROM messages m WHERE m.project_id = c.project_id
+                  AND m.conversation_id = c.id AND LOWER(m.body) LIKE ${n} ESCAPE '\\'))"
+        ));
+    }
+    if let Some(c) = &query.cursor {
+        let ts = next(&mut vals, c.ts.into());
+        let id = next(&mut vals, (&c.id).into());
+        sql.push_str(&format!(
+            " AND (c.last_message_at < ${ts} OR (c.last_message_at = ${ts} AND c.id < ${id}))"
+        ));
+    }
+    let n = next(&mut vals, (query.limit + 1).into());
+    sql.push_str(&format!(
+        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${n}"
+    ));
+    let mut items: Vec<Conversation> = sql::all(db, &sql, &vals).await?;
+    let next_cursor = if items.len() as i64 > query.limit {
+        items.truncate(query.limit as usize);
+        items.last().map(|c| Cursor {
+            ts: c.last_message_at,
+            id: c.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// Applies `patch` to a conversation `scope` may see (`None` otherwise):
+/// the plain fields in one statement, then the status through its
+/// [`transition`], retried when another writer changed the status between
+/// the read and the guarded update.
+pub(crate) async fn update(
+    db: &Db,
+    project_id: &str,
+    scope: &Scope,
+    id: &str,
+    patch: &ConversationPatch,
+    now_ms: i64,
+) -> StoreResult<Option<Conversation>> {
+    let Some(mut current) = get(db, project_id, scope, id).await? else {
+        return Ok(None);
+    };
+    let mut sets: Vec<String> = Vec::new();
+    let mut vals: Vec<Val> = vec![project_id.into(), id.into(), now_ms.into()];
+    let mut set = |column: &str, v: Val| {
+        vals.push(v);
+        sets.push(format!("{column} = ${}", vals.len()));
+    };
+    if let Some(p) = patch.priority {
+        set("priority", p.as_str().into());
+    }
+    if let Some(a) = &patch.assignee_account_id {
+        set("assignee_account_id", a.into());
+    }
+    if let Some(t) = &patch.team_id {
+        set("team_id", t.into());
+    }
+    if let Some(i) = &patch.intent {
+        set("intent", i.into());
+    }
+    if let Some(c) = patch.csat {
+        set("csat", c.into());
+    }
+    if let Some(b) = patch.escalated_to_human {
+        set("escalated_to_human", b.into());
+    }
+    if let Some(b) = patch.handled_by_bot {
+        set("handled_by_bot", b.into());
+    }
+    if let Some(b) = patch.is_lead {
+        set("is_lead", b.into());
+    }
+    if let Some(b) = patch.converted {
+        set("converted", b.into());
+    }
+    if !sets.is_empty() {
+        let sql = format!(
+            "UPDATE conversations SET {}, updated_at = $3 WHERE project_id = $1 AND id = $2",
+            sets.join(", ")
+        );
+        sql::execute(db, &sql, &vals).await?;
+    }
+    if let Some(to) = patch.status {
+        for _ in 0..5 {
+            let from = Status::parse(&current.status).unwrap_or(Status::Open);
+            let Some(sql) = transition_sql(transition(from, to)) else {
+                break;
+            };
+            let vals: Vec<Val> = vec![
+                project_id.into(),
+                id.into(),
+                to.as_str().into(),
+                now_ms.into(),
+                from.as_str().into(),
+            ];
+            if sql::execute(db, sql, &vals).await? == 1 {
+                break;
+            }
+            current = by_id(db, project_id, id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        }
+    }
+    by_id(db, project_id, id).await
+}

@@ -1,0 +1,245 @@
+//! Messages of a conversation: insert (idempotent on the provider's message
+//! id per channel, timers applied in the same transaction), thread pages,
+//! delivery-status updates and reads.
+
+use super::conversations;
+use super::model::{Conversation, Cursor, DeliveryStatus, Direction, Message, NewMessage, Page};
+use super::scope::Scope;
+use super::sql::{self, tx_exec, tx_optional, Val};
+use super::timers;
+use crate::db::{err, on_db, Db};
+use crate::{StoreError, StoreResult};
+
+const SELECT: &str = "SELECT id, conversation_id, channel, direction, sender, sender_account_id,
+        body, private, attachments, delivery_status, sent_at, delivered_at, read_at,
+        failed_reason, channel_message_id, created_at
+     FROM messages";
+const INSERT: &str = "INSERT INTO messages (project_id, id, conversation_id, channel, direction,
+        sender, sender_account_id, body, private, attachments, delivery_status, sent_at,
+        channel_message_id, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (project_id, channel, channel_message_id) DO NOTHING";
+const CHANNEL: &str = "SELECT channel FROM conversations WHERE project_id = $1 AND id = $2";
+
+/// Whether `scope` may see conversation `id`.
+async fn visible(db: &Db, project_id: &str, scope: &Scope, id: &str) -> StoreResult<bool> {
+    Ok(conversations::get(db, project_id, scope, id)
+        .await?
+        .is_some())
+}
+
+/// Adds `new` to its conversation (`None` when `scope` may not see it).
+/// A message whose `(channel, channel_message_id)` is already stored is not
+/// added again: the stored one comes back with `false`.
+pub(crate) async fn add(
+    db: &Db,
+    project_id: &str,
+    scope: &Scope,
+    new: &NewMessage,
+) -> StoreResult<Option<(Message, bool)>> {
+    if !visible(db, project_id, scope, &new.conversation_id).await? {
+        return Ok(None);
+    }
+    let (channel,): (String,) = sql::optional(
+        db,
+        CHANNEL,
+        &[project_id.into(), (&new.conversation_id).into()],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let sent_at = matches!(
+        new.delivery_status,
+        DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read
+    )
+    .then_some(new.created_at);
+    let vals: Vec<Val> = vec![
+        project_id.into(),
+        (&new.id).into(),
+        (&new.conversation_id).into(),
+        (&channel).into(),
+        new.direction.as_str().into(),
+        new.sender.as_str().into(),
+        (&new.sender_account_id).into(),
+        (&new.body).into(),
+        new.private.into(),
+        (&new.attachments).into(),
+        new.delivery_status.as_str().into(),
+        sent_at.into(),
+        (&new.channel_message_id).into(),
+        new.created_at.into(),
+    ];
+    let conv: Vec<Val> = vec![
+        project_id.into(),
+        (&new.conversation_id).into(),
+        new.created_at.into(),
+    ];
+    let by_id = format!("{SELECT} WHERE project_id = $1 AND id = $2");
+    let by_channel_id =
+        format!("{SELECT} WHERE project_id = $1 AND channel = $2 AND channel_message_id = $3");
+    let found: (Message, bool) = on_db!(db, pool => async {
+        let mut tx = pool.begin().await.map_err(err)?;
+        if tx_exec!(tx, INSERT, &vals)? == 0 {
+            let key: Vec<Val> = vec![project_id.into(), (&channel).into(), (&new.channel_message_id).into()];
+            let stored = tx_optional!(tx, Message, &by_channel_id, &key)?;
+            tx.commit().await.map_err(err)?;
+            return stored.map(|m| (m, false)).ok_or(StoreError::NotFound);
+        }
+        if new.direction == Direction::In {
+            tx_exec!(tx, timers::ON_INBOUND, &conv)?;
+            tx_exec!(tx, timers::REOPEN_ON_INBOUND, &conv)?;
+        } else if !new.private {
+            tx_exec!(tx, timers::ON_OUTBOUND, &conv)?;
+        }
+        if timers::is_response(new) {
+            tx_exec!(tx, timers::FIRST_RESPONSE, &conv)?;
+        }
+        if new.sender == super::model::Sender::Bot {
+            tx_exec!(tx, timers::BOT_HANDLED, &conv[..2])?;
+        }
+        let key: Vec<Val> = vec![project_id.into(), (&new.id).into()];
+        let stored = tx_optional!(tx, Message, &by_id, &key)?;
+        tx.commit().await.map_err(err)?;
+        stored.map(|m| (m, true)).ok_or(StoreError::NotFound)
+    }
+    .await)?;
+    Ok(Some(found))
+}
+
+/// One page of a thread, newest first (`None` when `scope` may not see it).
+/// Private notes are part of it: only agents read threads.
+pub(crate) async fn list(
+    db: &Db,
+    project_id: &str,
+    scope: &Scope,
+    conversation_id: &str,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> StoreResult<Option<Page<Message>>> {
+    if !visible(db, project_id, scope, conversation_id).await? {
+        return Ok(None);
+    }
+    let (ts, id) = match cursor {
+        Some(c) => (c.ts, c.id.clone()),
+        None => (i64::MAX, String::new()),
+    };
+    let all = i64::from(cursor.is_none());
+    let sql = format!(
+        "{SELECT} WHERE project_id = $1 AND conversation_id = $2
+           AND (created_at < $3 OR (created_at = $3 AND ($4 = 1 OR id < $5)))
+         ORDER BY created_at DESC, id DESC LIMIT $6"
+    );
+    let vals: Vec<Val> = vec![
+        project_id.into(),
+        conversation_id.into(),
+        ts.into(),
+        all.into(),
+        id.into(),
+        (limit + 1).into(),
+    ];
+    let mut items: Vec<Message> = sql::all(db, &sql, &vals).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|m| Cursor {
+            ts: m.created_at,
+            id: m.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok(Some(Page { items, next_cursor }))
+}
+
+/// Moves a message to `status` if the order allows (see
+/// [`timers::delivery_from`]); the message as stored after, `None` when the
+/// project has no such message. Repeats and late lower statuses change nothing.
+pub(crate) async fn set_delivery(
+    db: &Db,
+    project_id: &str,
+    message_id: &str,
+    status: DeliveryStatus,
+    at_ms: i64,
+    failed_reason: Option<&str>,
+) -> StoreResult<Option<Message>> {
+    if let Some(sql) = timers::delivery_sql(status) {
+        let mut vals: Vec<Val> = vec![project_id.into(), message_id.into(), at_ms.into()];
+        if status == DeliveryStatus::Failed {
+            vals.push(failed_reason.map(str::to_owned).into());
+        }
+        sql::execute(db, &sql, &vals).await?;
+    }
+    let sql = format!("{SELECT} WHERE project_id = $1 AND id = $2");
+    sql::optional(db, &sql, &[project_id.into(), message_id.into()]).await
+}
+
+/// [`set_delivery`] of the message a provider numbered `channel_message_id`.
+pub(crate) async fn set_delivery_by_channel_id(
+    db: &Db,
+    project_id: &str,
+    channel: &str,
+    channel_message_id: &str,
+    status: DeliveryStatus,
+    at_ms: i64,
+    failed_reason: Option<&str>,
+) -> StoreResult<Option<Message>> {
+    let id: Option<(String,)> = sql::optional(
+        db,
+        "SELECT id FROM messages WHERE project_id = $1 AND channel = $2 AND channel_message_id = $3",
+        &[project_id.into(), channel.into(), channel_message_id.into()],
+    )
+    .await?;
+    match id {
+        Some((id,)) => set_delivery(db, project_id, &id, status, at_ms, failed_reason).await,
+        None => Ok(None),
+    }
+}
+
+const READ_UP_TO: &str = "UPDATE messages SET delivery_status = 'read', read_at = $5,
+        delivered_at = COALESCE(delivered_at, $5)
+     WHERE project_id = $1 AND conversation_id = $2 AND direction = 'in' AND read_at IS NULL
+       AND (created_at < $3 OR (created_at = $3 AND id <= $4))";
+const RECOUNT_UNREAD: &str =
+    "UPDATE conversations SET unread_count = (SELECT COUNT(*) FROM messages m
+        WHERE m.project_id = $1 AND m.conversation_id = $2 AND m.direction = 'in'
+          AND m.read_at IS NULL)
+     WHERE project_id = $1 AND id = $2";
+
+/// An agent has read the thread up to `message_id` (inclusive): every
+/// inbound message until it becomes `read`, and the unread count is
+/// recounted. `None` when `scope` may not see the conversation or it has no
+/// such message.
+pub(crate) async fn mark_read(
+    db: &Db,
+    project_id: &str,
+    scope: &Scope,
+    conversation_id: &str,
+    message_id: &str,
+    now_ms: i64,
+) -> StoreResult<Option<Conversation>> {
+    if !visible(db, project_id, scope, conversation_id).await? {
+        return Ok(None);
+    }
+    let at: Option<(i64,)> = sql::optional(
+        db,
+        "SELECT created_at FROM messages WHERE project_id = $1 AND conversation_id = $2 AND id = $3",
+        &[project_id.into(), conversation_id.into(), message_id.into()],
+    )
+    .await?;
+    let Some((created_at,)) = at else {
+        return Ok(None);
+    };
+    let vals: Vec<Val> = vec![
+        project_id.into(),
+        conversation_id.into(),
+        created_at.into(),
+        message_id.into(),
+        now_ms.into(),
+    ];
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await.map_err(err)?;
+        tx_exec!(tx, READ_UP_TO, &vals)?;
+        tx_exec!(tx, RECOUNT_UNREAD, &vals[..2])?;
+        tx.commit().await.map_err(err)
+    }
+    .await)?;
+    conversations::by_id(db, project_id, conversation_id).await
+}

@@ -1,0 +1,854 @@
+//! The inbox: support timers (first response, resolution, reopen), delivery
+//! statuses out of order, idempotent provider message ids, scoping for every
+//! role, and isolation between projects.
+
+use super::fixture::*;
+use super::T0;
+use crate::inbox::{
+    AgentStatus, AssigneeFilter, Channel, ConversationPatch, ConversationQuery, DeliveryStatus,
+    Direction, Inbox, NewConversation, NewMessage, Priority, Scope, Sender, SlaPolicy, Status,
+};
+use crate::{Project, Role};
+
+const S: i64 = 1000;
+
+fn conversation(id: &str, person: &str, channel: Channel) -> NewConversation {
+    NewConversation {
+        id: id.into(),
+        site_user_id: person.into(),
+        channel,
+        status: Status::Open,
+        priority: Priority::Medium,
+        assignee_account_id: None,
+        team_id: None,
+        inbox_id: None,
+        handled_by_bot: false,
+        intent: None,
+        is_lead: false,
+        external_id: None,
+        created_by_account_id: None,
+        created_at: T0,
+    }
+}
+
+fn message(id: &str, conv: &str, direction: Direction, sender: Sender, at: i64) -> NewMessage {
+    NewMessage {
+        id: id.into(),
+        conversation_id: conv.into(),
+        direction,
+        sender,
+        sender_account_id: None,
+        body: format!("body of {id}"),
+        private: false,
+        attachments: "[]".into(),
+        delivery_status: if direction == Direction::In {
+            DeliveryStatus::Delivered
+        } else {
+            DeliveryStatus::Sent
+        },
+        channel_message_id: None,
+        created_at: at,
+    }
+}
+
+fn inbound(id: &str, conv: &str, at: i64) -> NewMessage {
+    message(id, conv, Direction::In, Sender::Contact, at)
+}
+
+fn reply(id: &str, conv: &str, at: i64) -> NewMessage {
+    message(id, conv, Direction::Out, Sender::Agent, at)
+}
+
+async fn people(fx: &Fixture, p: &Project, ids: &[&str]) {
+    let msgs: Vec<Msg> = ids
+        .iter()
+        .map(|id| identify(id, &format!("s-{id}"), T0 - 60 * S, &format!("user-{id}")))
+        .collect();
+    fx.ingest(p, msgs).await;
+}
+
+async fn status(fx: &Fixture, p: &Project, id: &str, to: Status, at: i64) {
+    let patch = ConversationPatch {
+        status: Some(to),
+        ..ConversationPatch::default()
+    };
+    fx.update_conversation(&p.id, &Scope::All, id, &patch, at)
+        .await
+        .unwrap()
+        .expect("visible to all");
+}
+
+pub async fn support_timers_and_reopen(fx: Fixture) {
+    let p = fx.project("Support").await;
+    people(&fx, &p, &["ana"]).await;
+    let all = Scope::All;
+    fx.create_conversation(&p.id, &conversation("c1", "ana", Channel::Whatsapp))
+        .await
+        .unwrap();
+
+    // Before any inbound message, an agent's message is no response.
+    fx.add_message(&p.id, &all, &reply("m0", "c1", T0 + S))
+        .await
+        .unwrap();
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!((c.first_inbound_at, c.first_response_at), (None, None));
+
+    fx.add_message(&p.id, &all, &inbound("m1", "c1", T0 + 10 * S))
+        .await
+        .unwrap();
+    fx.add_message(&p.id, &all, &inbound("m2", "c1", T0 + 20 * S))
+        .await
+        .unwrap();
+    // A private note and a system message do not stop the timer.
+    let mut note = reply("m3", "c1", T0 + 30 * S);
+    note.private = true;
+    fx.add_message(&p.id, &all, &note).await.unwrap();
+    let system = message("m4", "c1", Direction::Out, Sender::System, T0 + 35 * S);
+    fx.add_message(&p.id, &all, &system).await.unwrap();
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!(c.first_inbound_at, Some(T0 + 10 * S));
+    assert_eq!(c.first_response_at, None);
+    assert_eq!(c.unread_count, 2);
+    // The note does not move the conversation up the list; the system message does.
+    assert_eq!(c.last_message_at, T0 + 35 * S);
+
+    // A bot's answer is the first response; a later agent's changes nothing.
+    let bot = message("m5", "c1", Direction::Out, Sender::Bot, T0 + 70 * S);
+    fx.add_message(&p.id, &all, &bot).await.unwrap();
+    fx.add_message(&p.id, &all, &reply("m6", "c1", T0 + 90 * S))
+        .await
+        .unwrap();
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!(c.first_response_at, Some(T0 + 70 * S));
+    assert_eq!(c.first_response_s, Some(60));
+    assert_eq!(c.handled_by_bot, 1);
+
+    // Resolution: open (creation) → pending → resolved.
+    status(&fx, &p, "c1", Status::Pending, T0 + 100 * S).await;
+    status(&fx, &p, "c1", Status::Resolved, T0 + 600 * S).await;
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!(c.status, "resolved");
+    assert_eq!(
+        (c.resolved_at, c.resolution_s),
+        (Some(T0 + 600 * S), Some(600))
+    );
+    // Resolving again, or closing, changes no timer.
+    status(&fx, &p, "c1", Status::Resolved, T0 + 700 * S).await;
+    status(&fx, &p, "c1", Status::Closed, T0 + 800 * S).await;
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!((c.status.as_str(), c.resolution_s), ("closed", Some(600)));
+
+    // A reopen by an agent restarts the timer; the latest resolution stays
+    // until the next one replaces it.
+    status(&fx, &p, "c1", Status::Open, T0 + 1000 * S).await;
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!(c.opened_at, T0 + 1000 * S);
+    assert_eq!(
+        (c.resolved_at, c.resolution_s),
+        (Some(T0 + 600 * S), Some(600))
+    );
+    status(&fx, &p, "c1", Status::Resolved, T0 + 1300 * S).await;
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!(
+        (c.resolved_at, c.resolution_s),
+        (Some(T0 + 1300 * S), Some(300))
+    );
+
+    // The contact writing again reopens it; the first response stays the first.
+    fx.add_message(&p.id, &all, &inbound("m7", "c1", T0 + 2000 * S))
+        .await
+        .unwrap();
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!((c.status.as_str(), c.opened_at), ("open", T0 + 2000 * S));
+    assert_eq!(c.first_response_at, Some(T0 + 70 * S));
+    assert_eq!(c.unread_count, 3);
+
+    // Reading up to m2 leaves m7 unread; reading m7 clears it.
+    let c = fx
+        .mark_read(&p.id, &all, "c1", "m2", T0 + 2001 * S)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.unread_count, 1);
+    let c = fx
+        .mark_read(&p.id, &all, "c1", "m7", T0 + 2002 * S)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.unread_count, 0);
+    let thread = fx
+        .messages(&p.id, &all, "c1", None, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    let m1 = thread.items.iter().find(|m| m.id == "m1").unwrap();
+    assert_eq!(
+        (m1.delivery_status.as_str(), m1.read_at),
+        ("read", Some(T0 + 2001 * S))
+    );
+    assert!(fx
+        .mark_read(&p.id, &all, "c1", "nope", T0)
+        .await
+        .unwrap()
+        .is_none());
+
+    // Thread pages: newest first, the cursor continues without repeats.
+    let first = fx
+        .messages(&p.id, &all, "c1", None, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    let ids: Vec<&str> = first.items.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m7", "m6", "m5"]);
+    let rest = fx
+        .messages(&p.id, &all, "c1", first.next_cursor.as_ref(), 100)
+        .await
+        .unwrap()
+        .unwrap();
+    let ids: Vec<&str> = rest.items.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m4", "m3", "m2", "m1", "m0"]);
+    assert!(rest.next_cursor.is_none());
+}
+
+pub async fn delivery_statuses_are_monotonic_and_ids_idempotent(fx: Fixture) {
+    let p = fx.project("Delivery").await;
+    people(&fx, &p, &["ana"]).await;
+    let all = Scope::All;
+    fx.create_conversation(&p.id, &conversation("c1", "ana", Channel::Whatsapp))
+        .await
+        .unwrap();
+    let mut out = reply("m1", "c1", T0);
+    out.delivery_status = DeliveryStatus::Queued;
+    out.channel_message_id = Some("wamid.1".into());
+    let (m, created) = fx.add_message(&p.id, &all, &out).await.unwrap().unwrap();
+    assert!(created);
+    assert_eq!((m.delivery_status.as_str(), m.sent_at), ("queued", None));
+
+    // The same provider id again: the stored message, nothing new.
+    let mut again = reply("m1-dup", "c1", T0 + S);
+    again.channel_message_id = Some("wamid.1".into());
+    let (m, created) = fx.add_message(&p.id, &all, &again).await.unwrap().unwrap();
+    assert!(!created);
+    assert_eq!(m.id, "m1");
+    let thread = fx
+        .messages(&p.id, &all, "c1", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(thread.items.len(), 1);
+
+    // Out of order: read arrives before delivered and sent.
+    let set = |st, at| fx.set_delivery_status(&p.id, "m1", st, at, None);
+    let m = set(DeliveryStatus::Read, T0 + 30 * S)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.delivery_status, "read");
+    assert_eq!(
+        (m.sent_at, m.delivered_at, m.read_at),
+        (Some(T0 + 30 * S), Some(T0 + 30 * S), Some(T0 + 30 * S))
+    );
+    for late in [
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Sent,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Queued,
+    ] {
+        let m = set(late, T0 + 40 * S).await.unwrap().unwrap();
+        assert_eq!(m.delivery_status, "read", "{late:?} after read");
+        assert_eq!(m.read_at, Some(T0 + 30 * S));
+        assert_eq!(m.failed_reason, None);
+    }
+
+    // sent → delivered by provider id; a repeat keeps the first time.
+    let mut two = reply("m2", "c1", T0 + S);
+    two.delivery_status = DeliveryStatus::Queued;
+    two.channel_message_id = Some("wamid.2".into());
+    fx.add_message(&p.id, &all, &two).await.unwrap();
+    let by_id = |st, at| {
+        fx.set_delivery_status_by_channel_id(&p.id, Channel::Whatsapp, "wamid.2", st, at, None)
+    };
+    by_id(DeliveryStatus::Delivered, T0 + 50 * S).await.unwrap();
+    let m = by_id(DeliveryStatus::Delivered, T0 + 60 * S)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.delivered_at),
+        ("delivered", Some(T0 + 50 * S))
+    );
+    // Failed only from queued or sent.
+    let m = fx
+        .set_delivery_status(
+            &p.id,
+            "m2",
+            DeliveryStatus::Failed,
+            T0 + 70 * S,
+            Some("131047"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason),
+        ("delivered", None)
+    );
+    assert!(
+        fx.set_delivery_status_by_channel_id(
+            &p.id,
+            Channel::Sms,
+            "wamid.2",
+            DeliveryStatus::Read,
+            T0,
+            None
+        )
+        .await
+        .unwrap()
+        .is_none(),
+        "ids are per channel"
+    );
+
+    let mut three = reply("m3", "c1", T0 + 2 * S);
+    three.delivery_status = DeliveryStatus::Queued;
+    fx.add_message(&p.id, &all, &three).await.unwrap();
+    let m = fx
+        .set_delivery_status(
+            &p.id,
+            "m3",
+            DeliveryStatus::Failed,
+            T0 + 80 * S,
+            Some("rate limited"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason.as_deref()),
+        ("failed", Some("rate limited"))
+    );
+    let m = fx
+        .set_delivery_status(&p.id, "m3", DeliveryStatus::Delivered, T0 + 90 * S, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.delivery_status, "failed", "failed is final");
+
+    // Messages without a provider id never collide.
+    for id in ["n1", "n2"] {
+        let (_, created) = fx
+            .add_message(&p.id, &all, &reply(id, "c1", T0 + 3 * S))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(created);
+    }
+
+    // The same provider id on another channel or project is another message.
+    let other = fx.project("Other").await;
+    people(&fx, &other, &["ana"]).await;
+    fx.create_conversation(&other.id, &conversation("c1", "ana", Channel::Whatsapp))
+        .await
+        .unwrap();
+    let mut foreign = reply("m1", "c1", T0);
+    foreign.channel_message_id = Some("wamid.1".into());
+    let (m, created) = fx
+        .add_message(&other.id, &all, &foreign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(created);
+    assert_eq!(m.delivery_status, "sent");
+    // Project isolation of status updates: `Other`'s m1 stays sent.
+    fx.set_delivery_status(&p.id, "m1", DeliveryStatus::Read, T0, None)
+        .await
+        .unwrap();
+    let m = fx
+        .set_delivery_status(&other.id, "m1", DeliveryStatus::Sent, T0, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.delivery_status, "sent");
+
+    // External ids are unique per project: creating again returns the stored one.
+    let mut ext = conversation("c2", "ana", Channel::Api);
+    ext.external_id = Some("zendesk-9".into());
+    let (_, created) = fx.create_conversation(&p.id, &ext).await.unwrap();
+    assert!(created);
+    ext.id = "c3".into();
+    let (c, created) = fx.create_conversation(&p.id, &ext).await.unwrap();
+    assert!(!created);
+    assert_eq!(c.id, "c2");
+    let (_, created) = fx.create_conversation(&other.id, &ext).await.unwrap();
+    assert!(created, "external ids are per project");
+}
+
+fn ids(page: &crate::inbox::Page<crate::inbox::Conversation>) -> Vec<&str> {
+    let mut v: Vec<&str> = page.items.iter().map(|c| c.id.as_str()).collect();
+    v.sort_unstable();
+    v
+}
+
+pub async fn scoping_by_role_and_team(fx: Fixture) {
+    let p = fx.project("Scoped").await;
+    let other = fx.project("Elsewhere").await;
+    people(&fx, &p, &["ana", "bob"]).await;
+    people(&fx, &other, &["ana"]).await;
+    let agent = fx.account("agent@example.com", Role::Agent).await;
+    let peer = fx.account("peer@example.com", Role::Agent).await;
+    let outsider = fx.account("outsider@example.com", Role::Agent).await;
+    let supervisor = fx.account("sup@example.com", Role::Supervisor).await;
+    for (a, role) in [
+        (&agent, Role::Agent),
+        (&peer, Role::Agent),
+        (&outsider, Role::Agent),
+        (&supervisor, Role::Supervisor),
+    ] {
+        fx.add_member(&p.id, &a.id, role, T0).await.unwrap();
+    }
+    let sales = fx.create_team(&p.id, "t-sales", "Sales", T0).await.unwrap();
+    let billing = fx
+        .create_team(&p.id, "t-billing", "Billing", T0)
+        .await
+        .unwrap();
+    assert!(fx.create_team(&p.id, "t-dup", "Sales", T0).await.is_err());
+    fx.add_team_member(&p.id, &sales.id, &agent.id, T0)
+        .await
+        .unwrap();
+    fx.add_team_member(&p.id, &sales.id, &agent.id, T0)
+        .await
+        .unwrap();
+    fx.add_team_member(&p.id, &sales.id, &peer.id, T0)
+        .await
+        .unwrap();
+    fx.add_team_member(&p.id, &sales.id, &supervisor.id, T0)
+        .await
+        .unwrap();
+    fx.add_team_member(&p.id, &billing.id, &outsider.id, T0)
+        .await
+        .unwrap();
+    let teams = fx.teams(&p.id).await.unwrap();
+    assert_eq!(
+        teams.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["Billing", "Sales"]
+    );
+    assert_eq!(teams[1].members.len(), 3);
+    let inbox = Inbox {
+        id: "i-sales".into(),
+        name: "Sales WhatsApp".into(),
+        channel: "whatsapp".into(),
+        team_id: Some(sales.id.clone()),
+        created_at: T0,
+    };
+    fx.create_inbox(&p.id, &inbox).await.unwrap();
+
+    let make = |id: &str, assignee: Option<&str>, team: Option<&str>, inbox: Option<&str>| {
+        let mut c = conversation(id, "ana", Channel::Whatsapp);
+        c.assignee_account_id = assignee.map(str::to_owned);
+        c.team_id = team.map(str::to_owned);
+        c.inbox_id = inbox.map(str::to_owned);
+        c
+    };
+    let cases = [
+        make("mine", Some(&agent.id), None, None),
+        make("peers", Some(&peer.id), Some("t-sales"), None),
+        make("sales-queue", None, None, Some("i-sales")),
+        make("billing-queue", None, Some("t-billing"), None),
+        make("billing-owned", Some(&outsider.id), Some("t-billing"), None),
+        make("shared-queue", None, None, None),
+        make("outsiders", Some(&outsider.id), None, None),
+    ];
+    for c in &cases {
+        fx.create_conversation(&p.id, c).await.unwrap();
+    }
+    // Same id in another project: never seen through `p`, and vice versa.
+    fx.create_conversation(&other.id, &make("mine", Some(&agent.id), None, None))
+        .await
+        .unwrap();
+    let c = fx
+        .conversation(&p.id, &Scope::All, "sales-queue")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        c.team_id.as_deref(),
+        Some("t-sales"),
+        "the inbox's team is taken"
+    );
+
+    let q = ConversationQuery {
+        limit: 50,
+        ..ConversationQuery::default()
+    };
+    let list = |scope: Scope| {
+        let q = q.clone();
+        let fx = &fx;
+        let p = &p;
+        async move { fx.list_conversations(&p.id, &scope, &q).await.unwrap() }
+    };
+    let everyone = list(Scope::All).await;
+    assert_eq!(everyone.items.len(), cases.len());
+    assert_eq!(
+        ids(&list(Scope::of(Role::Owner, &agent.id)).await).len(),
+        cases.len()
+    );
+    assert_eq!(
+        ids(&list(Scope::of(Role::Agent, &agent.id)).await),
+        ["mine", "sales-queue", "shared-queue"]
+    );
+    assert_eq!(
+        ids(&list(Scope::of(Role::Agent, &outsider.id)).await),
+        [
+            "billing-owned",
+            "billing-queue",
+            "outsiders",
+            "shared-queue"
+        ]
+    );
+    assert_eq!(
+        ids(&list(Scope::of(Role::Supervisor, &supervisor.id)).await),
+        ["mine", "peers", "sales-queue", "shared-queue"]
+    );
+    assert!(list(Scope::of(Role::Viewer, &agent.id))
+        .await
+        .items
+        .is_empty());
+
+    // Reads, writes and threads obey the same scope.
+    let as_agent = Scope::of(Role::Agent, &agent.id);
+    assert!(fx
+        .conversation(&p.id, &as_agent, "peers")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(fx
+        .conversation(&p.id, &as_agent, "mine")
+        .await
+        .unwrap()
+        .is_some());
+    let patch = ConversationPatch {
+        priority: Some(Priority::Urgent),
+        ..ConversationPatch::default()
+    };
+    assert!(fx
+        .update_conversation(&p.id, &as_agent, "peers", &patch, T0)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(fx
+        .add_message(&p.id, &as_agent, &reply("x", "peers", T0))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(fx
+        .messages(&p.id, &as_agent, "peers", None, 10)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(fx
+        .mark_read(&p.id, &as_agent, "peers", "x", T0)
+        .await
+        .unwrap()
+        .is_none());
+    let c = fx
+        .conversation(&p.id, &Scope::All, "peers")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.priority, "medium");
+    // Taking a queued conversation keeps it visible; giving it away hides it.
+    let take = ConversationPatch {
+        assignee_account_id: Some(Some(agent.id.clone())),
+        ..ConversationPatch::default()
+    };
+    fx.update_conversation(&p.id, &as_agent, "shared-queue", &take, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    let give = ConversationPatch {
+        assignee_account_id: Some(Some(outsider.id.clone())),
+        ..ConversationPatch::default()
+    };
+    fx.update_conversation(&p.id, &as_agent, "shared-queue", &give, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(fx
+        .conversation(&p.id, &as_agent, "shared-queue")
+        .await
+        .unwrap()
+        .is_none());
+
+    // Filters.
+    let filtered = |f: ConversationQuery| {
+        let fx = &fx;
+        let p = &p;
+        async move { fx.list_conversations(&p.id, &Scope::All, &f).await.unwrap() }
+    };
+    let by_assignee = filtered(ConversationQuery {
+        assignee: Some(AssigneeFilter::Account(outsider.id.clone())),
+        ..q.clone()
+    })
+    .await;
+    assert_eq!(
+        ids(&by_assignee),
+        ["billing-owned", "outsiders", "shared-queue"]
+    );
+    let nobody = filtered(ConversationQuery {
+        assignee: Some(AssigneeFilter::Nobody),
+        ..q.clone()
+    })
+    .await;
+    assert_eq!(ids(&nobody), ["billing-queue", "sales-queue"]);
+    let team = filtered(ConversationQuery {
+        team_id: Some("t-billing".into()),
+        ..q.clone()
+    })
+    .await;
+    assert_eq!(ids(&team), ["billing-owned", "billing-queue"]);
+    let channel = filtered(ConversationQuery {
+        channel: Some(Channel::Email),
+        ..q.clone()
+    })
+    .await;
+    assert!(channel.items.is_empty());
+
+    // Teams are per project; deleting one leaves its conversations team-less.
+    assert!(fx.teams(&other.id).await.unwrap().is_empty());
+    assert!(fx.delete_team(&other.id, "t-billing").await.is_err());
+    fx.delete_team(&p.id, "t-billing").await.unwrap();
+    let c = fx
+        .conversation(&p.id, &Scope::All, "billing-queue")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.team_id, None);
+    assert!(fx.teams_of(&p.id, &outsider.id).await.unwrap().is_empty());
+    assert_eq!(fx.teams_of(&p.id, &agent.id).await.unwrap(), ["t-sales"]);
+}
+
+pub async fn list_pages_search_and_isolation(fx: Fixture) {
+    let p = fx.project("Paged").await;
+    let other = fx.project("Other").await;
+    people(&fx, &p, &["ana", "bob"]).await;
+    people(&fx, &other, &["ana"]).await;
+    let all = Scope::All;
+    for i in 0..7 {
+        let person = if i % 2 == 0 { "ana" } else { "bob" };
+        let id = format!("c{i}");
+        fx.create_conversation(&p.id, &conversation(&id, person, Channel::InApp))
+            .await
+            .unwrap();
+        // Two share a last message time, so ties are ordered by id.
+        let at = T0 + (i.min(5) as i64) * S;
+        fx.add_message(&p.id, &all, &inbound(&format!("m{i}"), &id, at))
+            .await
+            .unwrap();
+    }
+    let mut refund = inbound("needle", "c1", T0 + S);
+    refund.body = "Where is my 100% REFUND_x?".into();
+    fx.add_message(&p.id, &all, &refund).await.unwrap();
+    fx.create_conversation(&other.id, &conversation("c9", "ana", Channel::InApp))
+        .await
+        .unwrap();
+    let mut leak = inbound("leak", "c9", T0);
+    leak.body = "refund elsewhere".into();
+    fx.add_message(&other.id, &all, &leak).await.unwrap();
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = ConversationQuery {
+            limit: 3,
+            cursor: cursor.clone(),
+            ..ConversationQuery::default()
+        };
+        let page = fx.list_conversations(&p.id, &all, &q).await.unwrap();
+        seen.extend(page.items.iter().map(|c| c.id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["c6", "c5", "c4", "c3", "c2", "c1", "c0"]);
+
+    let search = |q: &str| ConversationQuery {
+        q: Some(q.into()),
+        limit: 50,
+        ..ConversationQuery::default()
+    };
+    let found = fx
+        .list_conversations(&p.id, &all, &search("refund_x"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), ["c1"]);
+    let found = fx
+        .list_conversations(&p.id, &all, &search("100%"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), ["c1"]);
+    assert!(fx
+        .list_conversations(&p.id, &all, &search("100_"))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(fx
+        .list_conversations(&p.id, &all, &search("elsewhere"))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let by_person = ConversationQuery {
+        site_user_id: Some("bob".into()),
+        limit: 50,
+        ..ConversationQuery::default()
+    };
+    assert_eq!(
+        ids(&fx
+            .list_conversations(&p.id, &all, &by_person)
+            .await
+            .unwrap()),
+        ["c1", "c3", "c5"]
+    );
+    let open = ConversationQuery {
+        status: Some(Status::Resolved),
+        limit: 50,
+        ..ConversationQuery::default()
+    };
+    assert!(fx
+        .list_conversations(&p.id, &all, &open)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    // Cross-project: ids of `p` mean nothing in `other`.
+    assert!(fx
+        .conversation(&other.id, &all, "c1")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(fx
+        .messages(&other.id, &all, "c1", None, 10)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(fx
+        .add_message(&other.id, &all, &inbound("z", "c1", T0))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(fx
+        .set_delivery_status(&other.id, "m1", DeliveryStatus::Read, T0, None)
+        .await
+        .unwrap()
+        .is_none());
+    let page = fx
+        .list_conversations(
+            &other.id,
+            &all,
+            &ConversationQuery {
+                limit: 50,
+                ..ConversationQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), ["c9"]);
+    let c = fx.conversation(&p.id, &all, "c1").await.unwrap().unwrap();
+    assert_eq!(c.contact_email, None);
+    assert_eq!(c.unread_count, 2);
+
+    // A merge by identify carries a person's conversations over.
+    fx.ingest(
+        &p,
+        [pageview(
+            "bob-2",
+            "s-bob-2",
+            T0 + 100 * S,
+            "https://shop.example/",
+        )],
+    )
+    .await;
+    fx.create_conversation(&p.id, &conversation("c-anon", "bob-2", Channel::InApp))
+        .await
+        .unwrap();
+    fx.ingest(&p, [identify("bob-2", "s-bob-2", T0 + 200 * S, "user-bob")])
+        .await;
+    let moved = fx
+        .conversation(&p.id, &all, "c-anon")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.site_user_id, "bob");
+}
+
+pub async fn agent_status_log_and_sla(fx: Fixture) {
+    let p = fx.project("Agents").await;
+    let other = fx.project("Other").await;
+    let a = fx.account("a@example.com", Role::Agent).await;
+    fx.set_agent_status(&p.id, &a.id, AgentStatus::Online, "l1", T0)
+        .await
+        .unwrap();
+    // The same status again logs nothing.
+    let same = fx
+        .set_agent_status(&p.id, &a.id, AgentStatus::Online, "l1b", T0 + S)
+        .await
+        .unwrap();
+    assert_eq!(same.id, "l1");
+    fx.set_agent_status(&p.id, &a.id, AgentStatus::Away, "l2", T0 + 90 * S)
+        .await
+        .unwrap();
+    fx.set_agent_status(&p.id, &a.id, AgentStatus::Offline, "l3", T0 + 150 * S)
+        .await
+        .unwrap();
+    let log = fx.agent_log(&p.id, &a.id, 10).await.unwrap();
+    let view: Vec<(&str, &str, Option<i64>)> = log
+        .iter()
+        .map(|l| (l.id.as_str(), l.status.as_str(), l.duration_s))
+        .collect();
+    assert_eq!(
+        view,
+        [
+            ("l3", "offline", None),
+            ("l2", "away", Some(60)),
+            ("l1", "online", Some(90))
+        ]
+    );
+    assert_eq!(
+        fx.agent_status(&p.id, &a.id).await.unwrap().unwrap().status,
+        "offline"
+    );
+    assert!(fx.agent_status(&other.id, &a.id).await.unwrap().is_none());
+    assert_eq!(fx.agent_statuses(&p.id).await.unwrap().len(), 1);
+
+    let policy = |prio: &str, first: i64| SlaPolicy {
+        priority: prio.into(),
+        first_response_target_s: first,
+        resolution_target_s: first * 10,
+        business_hours: None,
+        updated_at: T0,
+    };
+    fx.put_sla_policy(&p.id, &policy("urgent", 60))
+        .await
+        .unwrap();
+    fx.put_sla_policy(&p.id, &policy("low", 3600))
+        .await
+        .unwrap();
+    fx.put_sla_policy(&p.id, &policy("urgent", 120))
+        .await
+        .unwrap();
+    let list = fx.sla_policies(&p.id).await.unwrap();
+    let view: Vec<(&str, i64)> = list
+        .iter()
+        .map(|s| (s.priority.as_str(), s.first_response_target_s))
+        .collect();
+    assert_eq!(view, [("low", 3600), ("urgent", 120)]);
+    assert!(fx.sla_policies(&other.id).await.unwrap().is_empty());
+    assert!(fx
+        .delete_sla_policy(&other.id, Priority::Low)
+        .await
+        .is_err());
+    fx.delete_sla_policy(&p.id, Priority::Low).await.unwrap();
+    assert_eq!(fx.sla_policies(&p.id).await.unwrap().len(), 1);
+}
