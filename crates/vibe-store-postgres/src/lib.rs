@@ -78,6 +78,7 @@ impl CrmStore for PgStore {}
 impl vibe_store::FeatureStore for PgStore {}
 impl vibe_store::AiUsageStore for PgStore {}
 impl vibe_store::SegmentStore for PgStore {}
+impl vibe_store::ChannelStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 impl vibe_store::RetentionStore for PgStore {}
 impl RevenueStore for PgStore {}

@@ -177,7 +177,8 @@ macro_rules! migrations {
             5 "0005_churn", 6 "0006_open_sessions", 7 "0007_funnel_hours",
             8 "0008_funnel_builds", 9 "0009_security", 10 "0010_crm_contacts", 11 "0011_revenue",
             12 "0012_retention", 13 "0013_features", 14 "0014_segments", 15 "0015_timeline",
-            16 "0016_signups", 17 "0017_flows", 18 "0018_uniques", 19 "0019_revenue_rollups"
+            16 "0016_signups", 17 "0017_flows", 18 "0018_uniques", 19 "0019_revenue_rollups",
+            21 "0021_channels"
         )
     };
     (@files $($n:literal $name:literal),*) => {

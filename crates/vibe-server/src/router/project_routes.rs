@@ -19,7 +19,7 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, crm, features, flows, funnels, people, projects, retention, revenue,
+    ai_usage, analytics, channels, crm, features, flows, funnels, people, projects, retention, revenue,
     segments, tracking,
 };
 use crate::auth::MinRole;
@@ -47,6 +47,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         retention::routes::routes(),
         revenue::routes::routes(),
         segments::routes::routes(),
+        channels::routes::routes(),
     ]
     .into_iter()
     .flatten()
