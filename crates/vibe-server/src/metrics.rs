@@ -1,7 +1,7 @@
 //! Process counters, exposed in Prometheus text format at `/metrics`.
 
-use std::fmt::Write;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -50,7 +50,11 @@ impl LabelledCounter {
     fn render(&self, out: &mut String, name: &str, help: &str, labels: (&str, &str)) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         for ((a, b), n) in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(out, "{name}{{{}=\"{a}\",{}=\"{b}\"}} {n}", labels.0, labels.1);
+            let _ = writeln!(
+                out,
+                "{name}{{{}=\"{a}\",{}=\"{b}\"}} {n}",
+                labels.0, labels.1
+            );
         }
     }
 }

@@ -46,6 +46,7 @@ impl Target {
                 "nid" => &self.note_id,
                 "sid" => &self.segment_id,
                 "flow_id" => &self.flow_id,
+                "kind" => "whatsapp",
                 other => panic!(
                     "{template}: give the path parameter {{{other}}} a real value from project B in access_matrix.rs"
                 ),
@@ -83,6 +84,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("POST", "/segments/{sid}/refresh") => json!({}),
         ("POST", "/flows") | ("PUT", "/flows/{flow_id}") => json!({"name": "Matrix flow",
             "start": {"match": "event", "value": "go"}, "complete": {"match": "event", "value": "done"}}),
+        ("PUT", "/channels/{kind}") => json!({"phone_number_id": "987654321012"}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -209,6 +211,14 @@ async fn every_project_route_checks_access(backend: Backend) {
         "complete": {"match": "page", "value": "/bravo-done"}});
     let flow = created(app.post(&owner, &format!("{base}/flows"), flow).await).await;
 
+    // A WhatsApp channel (the `{kind}` of the channel routes).
+    let channel = json!({"phone_number_id": "987654321012", "access_token": "bravo-access-token",
+        "app_secret": "bravo-app-secret", "verify_token": "bravo-verify-token"});
+    let res = app
+        .put(&owner, &format!("{base}/channels/whatsapp"), channel)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let agent = app.create_user("agent@example.com", Role::Viewer).await;
@@ -263,6 +273,9 @@ async fn every_project_route_checks_access(backend: Backend) {
             "bravo-description".into(),
             "Bravo flow".into(),
             "bravo-done".into(),
+            "987654321012".into(),
+            "bravo-access-token".into(),
+            "bravo-app-secret".into(),
         ],
     };
 

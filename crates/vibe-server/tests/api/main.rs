@@ -4,6 +4,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod channels;
 mod collect;
 mod crm;
 mod demo;
@@ -23,4 +24,5 @@ mod security;
 mod segments;
 mod stats;
 mod users;
+mod webhooks;
 mod writer_health;

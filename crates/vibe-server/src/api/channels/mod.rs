@@ -53,7 +53,9 @@ fn open_secrets(
     let Some(sealed) = &settings.secrets else {
         return Ok(Secrets::new());
     };
-    let text = state.vault.open_text(&kind.seal_owner(project_id), sealed)?;
+    let text = state
+        .vault
+        .open_text(&kind.seal_owner(project_id), sealed)?;
     Ok(serde_json::from_str(&text)?)
 }
 

@@ -92,10 +92,17 @@ struct Fields(serde_json::Map<String, Value>);
 impl Fields {
     fn parse(body: &[u8], allowed: &[&str]) -> ApiResult<Self> {
         let v: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request("invalid_json", format!("request body is not valid JSON: {e}"))
+            ApiError::bad_request(
+                "invalid_json",
+                format!("request body is not valid JSON: {e}"),
+            )
         })?;
         let Value::Object(map) = v else {
-            return Err(ApiError::field("invalid_field", "body", "must be a JSON object"));
+            return Err(ApiError::field(
+                "invalid_field",
+                "body",
+                "must be a JSON object",
+            ));
         };
         if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(ApiError::field(
@@ -131,7 +138,11 @@ impl Fields {
                 name,
                 format!("missing field `{name}`"),
             )),
-            (Some(_), _) => Err(ApiError::field("invalid_field", name, "must be true or false")),
+            (Some(_), _) => Err(ApiError::field(
+                "invalid_field",
+                name,
+                "must be true or false",
+            )),
         }
     }
 }
@@ -160,7 +171,16 @@ pub fn validate(kind: Kind, body: &[u8]) -> ApiResult<Validated> {
         Kind::Email => {
             let f = Fields::parse(
                 body,
-                &["enabled", "smtp_host", "smtp_port", "tls", "username", "password", "from_address", "from_name"],
+                &[
+                    "enabled",
+                    "smtp_host",
+                    "smtp_port",
+                    "tls",
+                    "username",
+                    "password",
+                    "from_address",
+                    "from_name",
+                ],
             )?;
             let host = f.str("smtp_host")?.trim().to_owned();
             if host.is_empty()
@@ -178,14 +198,22 @@ pub fn validate(kind: Kind, body: &[u8]) -> ApiResult<Validated> {
             let port = match f.0.get("smtp_port") {
                 Some(Value::Number(n)) => n.as_u64().filter(|p| (1..=65535).contains(p)),
                 None => {
-                    return Err(ApiError::field("missing_field", "smtp_port", "missing field `smtp_port`"))
+                    return Err(ApiError::field(
+                        "missing_field",
+                        "smtp_port",
+                        "missing field `smtp_port`",
+                    ))
                 }
                 Some(_) => None,
             }
             .ok_or_else(|| ApiError::field("invalid_field", "smtp_port", "must be 1 to 65535"))?;
             let tls = f.str("tls")?;
             if !matches!(tls.as_str(), "none" | "starttls" | "tls") {
-                return Err(ApiError::field("invalid_field", "tls", "must be none, starttls or tls"));
+                return Err(ApiError::field(
+                    "invalid_field",
+                    "tls",
+                    "must be none, starttls or tls",
+                ));
             }
             let username = text("username", f.opt_str("username")?, 320)?;
             let from_address = Email::parse("from_address", &f.str("from_address")?)?.into_inner();
@@ -200,7 +228,14 @@ pub fn validate(kind: Kind, body: &[u8]) -> ApiResult<Validated> {
         Kind::Whatsapp => {
             let f = Fields::parse(
                 body,
-                &["enabled", "phone_number_id", "access_token", "app_secret", "verify_token", "api_base_url"],
+                &[
+                    "enabled",
+                    "phone_number_id",
+                    "access_token",
+                    "app_secret",
+                    "verify_token",
+                    "api_base_url",
+                ],
             )?;
             let id = f.str("phone_number_id")?.trim().to_owned();
             if id.is_empty() || id.len() > 64 || !id.bytes().all(|c| c.is_ascii_digit()) {
@@ -220,7 +255,16 @@ pub fn validate(kind: Kind, body: &[u8]) -> ApiResult<Validated> {
             )
         }
         Kind::Twilio => {
-            let f = Fields::parse(body, &["enabled", "account_sid", "auth_token", "from", "api_base_url"])?;
+            let f = Fields::parse(
+                body,
+                &[
+                    "enabled",
+                    "account_sid",
+                    "auth_token",
+                    "from",
+                    "api_base_url",
+                ],
+            )?;
             let sid = f.str("account_sid")?.trim().to_owned();
             if !(sid.len() == 34
                 && sid.starts_with("AC")
@@ -299,9 +343,13 @@ pub fn secret_hints(kind: Kind, secrets: Option<&Secrets>) -> Value {
 
 fn text(field: &str, v: Option<String>, max: usize) -> ApiResult<Option<String>> {
     match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => Err(
-            ApiError::field("invalid_field", field, format!("must be at most {max} characters")),
-        ),
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
+            Err(ApiError::field(
+                "invalid_field",
+                field,
+                format!("must be at most {max} characters"),
+            ))
+        }
         other => Ok(other),
     }
 }
@@ -355,7 +403,8 @@ mod tests {
 
     #[test]
     fn each_kind_names_the_bad_field() {
-        let bad = |kind, body: Value| field_of(validate(kind, body.to_string().as_bytes()).unwrap_err());
+        let bad =
+            |kind, body: Value| field_of(validate(kind, body.to_string().as_bytes()).unwrap_err());
         let email = json!({"smtp_host": "smtp.example.com", "smtp_port": 587, "tls": "starttls",
             "from_address": "help@example.com"});
         assert!(validate(Kind::Email, email.to_string().as_bytes()).is_ok());
@@ -377,11 +426,17 @@ mod tests {
             "phone_number_id"
         );
         assert_eq!(
-            bad(Kind::Whatsapp, json!({"phone_number_id": "12", "api_base_url": "ftp://x"})),
+            bad(
+                Kind::Whatsapp,
+                json!({"phone_number_id": "12", "api_base_url": "ftp://x"})
+            ),
             "api_base_url"
         );
         assert_eq!(
-            bad(Kind::Twilio, json!({"account_sid": "AC12", "from": "+15551234567"})),
+            bad(
+                Kind::Twilio,
+                json!({"account_sid": "AC12", "from": "+15551234567"})
+            ),
             "account_sid"
         );
         let sid = format!("AC{}", "a".repeat(32));
@@ -406,10 +461,14 @@ mod tests {
         // Merging keeps stored secrets the body left out and requires the rest.
         let err = merge(Kind::Whatsapp, Secrets::new(), v.given.clone()).unwrap_err();
         assert_eq!(field_of(err), "access_token");
-        let stored: Secrets = [("access_token", "t"), ("verify_token", "v"), ("app_secret", "old")]
-            .into_iter()
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            .collect();
+        let stored: Secrets = [
+            ("access_token", "t"),
+            ("verify_token", "v"),
+            ("app_secret", "old"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect();
         let all = merge(Kind::Whatsapp, stored, v.given).unwrap();
         assert_eq!(all["app_secret"], "s");
         assert_eq!(all["access_token"], "t");

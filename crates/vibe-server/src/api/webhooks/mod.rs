@@ -137,11 +137,7 @@ pub fn refuse(
 }
 
 /// The enabled channel a webhook is for, or a counted 404.
-pub async fn enabled_channel(
-    state: &AppState,
-    project_id: &str,
-    kind: Kind,
-) -> ApiResult<Channel> {
+pub async fn enabled_channel(state: &AppState, project_id: &str, kind: Kind) -> ApiResult<Channel> {
     match channels::load(state, project_id, kind).await? {
         Some(c) if c.settings.enabled => Ok(c),
         _ => Err(refuse(

@@ -32,8 +32,15 @@ impl Refusal {
 }
 
 /// Checks a WhatsApp `X-Hub-Signature-256` header value against `body`.
-pub fn verify_whatsapp(app_secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Refusal> {
-    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(Refusal::Missing)?;
+pub fn verify_whatsapp(
+    app_secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), Refusal> {
+    let header = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(Refusal::Missing)?;
     let hex = header.strip_prefix("sha256=").ok_or(Refusal::Malformed)?;
     let expected = decode_hex(hex).ok_or(Refusal::Malformed)?;
     let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes any key length");
@@ -61,7 +68,10 @@ pub fn verify_twilio(
     params: &[(String, String)],
     header: Option<&str>,
 ) -> Result<(), Refusal> {
-    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(Refusal::Missing)?;
+    let header = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(Refusal::Missing)?;
     let expected = base64::engine::general_purpose::STANDARD
         .decode(header)
         .map_err(|_| Refusal::Malformed)?;
@@ -76,13 +86,14 @@ pub fn same_secret(stored: &str, given: &str) -> bool {
     use sha2::Digest;
     let mut mac = Hmac::<Sha256>::new_from_slice(b"vibe-secret-compare").expect("any key length");
     mac.update(&Sha256::digest(given.as_bytes()));
-    let mut reference = Hmac::<Sha256>::new_from_slice(b"vibe-secret-compare").expect("any key length");
+    let mut reference =
+        Hmac::<Sha256>::new_from_slice(b"vibe-secret-compare").expect("any key length");
     reference.update(&Sha256::digest(stored.as_bytes()));
     mac.verify_slice(&reference.finalize().into_bytes()).is_ok()
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len() / 2)
@@ -104,7 +115,10 @@ mod tests {
             verify_whatsapp(b"Jefe", b"what do ya want for nothing!", Some(sig)),
             Err(Refusal::Mismatch)
         );
-        assert_eq!(verify_whatsapp(b"jefe", body, Some(sig)), Err(Refusal::Mismatch));
+        assert_eq!(
+            verify_whatsapp(b"jefe", body, Some(sig)),
+            Err(Refusal::Mismatch)
+        );
         assert_eq!(verify_whatsapp(b"Jefe", body, None), Err(Refusal::Missing));
         assert_eq!(
             verify_whatsapp(b"Jefe", body, Some("sha1=5bdc")),
@@ -116,7 +130,11 @@ mod tests {
         );
         // Uppercase hex is the same digest.
         assert_eq!(
-            verify_whatsapp(b"Jefe", body, Some(&sig.to_uppercase().replace("SHA256", "sha256"))),
+            verify_whatsapp(
+                b"Jefe",
+                body,
+                Some(&sig.to_uppercase().replace("SHA256", "sha256"))
+            ),
             Ok(())
         );
     }
@@ -141,16 +159,29 @@ mod tests {
         assert_eq!(verify_twilio(b"12345", url, &params, sig), Ok(()));
         let mut reversed = params.clone();
         reversed.reverse();
-        assert_eq!(verify_twilio(b"12345", url, &reversed, sig), Ok(()), "order of the form does not matter");
+        assert_eq!(
+            verify_twilio(b"12345", url, &reversed, sig),
+            Ok(()),
+            "order of the form does not matter"
+        );
         let mut tampered = params.clone();
         tampered[2].1 = "1235".into();
-        assert_eq!(verify_twilio(b"12345", url, &tampered, sig), Err(Refusal::Mismatch));
-        assert_eq!(verify_twilio(b"54321", url, &params, sig), Err(Refusal::Mismatch));
+        assert_eq!(
+            verify_twilio(b"12345", url, &tampered, sig),
+            Err(Refusal::Mismatch)
+        );
+        assert_eq!(
+            verify_twilio(b"54321", url, &params, sig),
+            Err(Refusal::Mismatch)
+        );
         assert_eq!(
             verify_twilio(b"12345", "https://mycompany.com/myapp.php", &params, sig),
             Err(Refusal::Mismatch)
         );
-        assert_eq!(verify_twilio(b"12345", url, &params, None), Err(Refusal::Missing));
+        assert_eq!(
+            verify_twilio(b"12345", url, &params, None),
+            Err(Refusal::Missing)
+        );
         assert_eq!(
             verify_twilio(b"12345", url, &params, Some("%%%")),
             Err(Refusal::Malformed)

@@ -40,7 +40,11 @@ pub async fn receive(
             &state,
             CHANNEL,
             "too_large",
-            ApiError::client(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "webhook body too large"),
+            ApiError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "webhook body too large",
+            ),
         ));
     }
     let token = channel
@@ -167,7 +171,8 @@ pub fn parse(params: &[(String, String)]) -> Result<Inbound, String> {
                 .filter_map(|i| {
                     Some(Media {
                         reference: get(params, &format!("MediaUrl{i}"))?.to_owned(),
-                        content_type: get(params, &format!("MediaContentType{i}")).map(str::to_owned),
+                        content_type: get(params, &format!("MediaContentType{i}"))
+                            .map(str::to_owned),
                     })
                 })
                 .collect();
@@ -230,7 +235,10 @@ mod tests {
         ))
         .unwrap();
         let msg = &m.messages[0];
-        assert_eq!((msg.external_id.as_str(), msg.from.as_str()), ("SM1", "+15551234567"));
+        assert_eq!(
+            (msg.external_id.as_str(), msg.from.as_str()),
+            ("SM1", "+15551234567")
+        );
         assert_eq!(msg.to.as_deref(), Some("+15557654321"));
         assert_eq!(msg.body.as_deref(), Some("Hello"));
         assert_eq!(msg.message_type, "mms");
@@ -260,7 +268,10 @@ mod tests {
             Inbound::default()
         );
         assert!(parse(&form("From=%2B1")).is_err());
-        assert!(parse(&form("MessageSid=SM5")).is_err(), "an inbound message needs From");
+        assert!(
+            parse(&form("MessageSid=SM5")).is_err(),
+            "an inbound message needs From"
+        );
     }
 
     #[test]

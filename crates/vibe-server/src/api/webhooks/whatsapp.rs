@@ -39,14 +39,22 @@ pub async fn handshake(
     let token = q.get("hub.verify_token").map(String::as_str);
     let ok = q.get("hub.mode").map(String::as_str) == Some("subscribe")
         && matches!((stored, token), (Some(s), Some(t)) if same_secret(s, t));
-    let challenge = q.get("hub.challenge").filter(|c| !c.is_empty() && c.len() <= 512);
+    let challenge = q
+        .get("hub.challenge")
+        .filter(|c| !c.is_empty() && c.len() <= 512);
     match (ok, challenge) {
-        (true, Some(c)) => Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], c.clone()).into_response()),
+        (true, Some(c)) => Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            c.clone(),
+        )
+            .into_response()),
         _ => Err(refuse(
             &state,
             CHANNEL,
             "bad_verify_token",
-            ApiError::forbidden("hub.mode must be subscribe and hub.verify_token the channel's verify token"),
+            ApiError::forbidden(
+                "hub.mode must be subscribe and hub.verify_token the channel's verify token",
+            ),
         )),
     }
 }
@@ -59,16 +67,35 @@ pub async fn receive(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let channel = enabled_channel(&state, &project_id, Kind::Whatsapp).await?;
-    let secret = channel.secrets.get("app_secret").map(String::as_str).unwrap_or_default();
+    let secret = channel
+        .secrets
+        .get("app_secret")
+        .map(String::as_str)
+        .unwrap_or_default();
     let header = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    verify_whatsapp(secret.as_bytes(), &body, header).map_err(|r| bad_signature(&state, CHANNEL, r))?;
+    verify_whatsapp(secret.as_bytes(), &body, header)
+        .map_err(|r| bad_signature(&state, CHANNEL, r))?;
     if body.len() > MAX_BODY_BYTES {
-        return Err(refuse(&state, CHANNEL, "too_large", ApiError::client(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "webhook body too large")));
+        return Err(refuse(
+            &state,
+            CHANNEL,
+            "too_large",
+            ApiError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "webhook body too large",
+            ),
+        ));
     }
     let inbound = parse(&body).map_err(|msg| {
-        refuse(&state, CHANNEL, "bad_payload", ApiError::bad_request("invalid_payload", msg))
+        refuse(
+            &state,
+            CHANNEL,
+            "bad_payload",
+            ApiError::bad_request("invalid_payload", msg),
+        )
     })?;
     deliver(&state, &project_id, CHANNEL, &inbound).await?;
     Ok((
@@ -87,12 +114,17 @@ pub fn parse(body: &[u8]) -> Result<Inbound, String> {
         .as_array()
         .ok_or("expected {\"object\": \"whatsapp_business_account\", \"entry\": [...]}")?;
     let mut out = Inbound::default();
-    for change in entries.iter().flat_map(|e| e["changes"].as_array().into_iter().flatten()) {
+    for change in entries
+        .iter()
+        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
+    {
         if change["field"].as_str().is_some_and(|f| f != "messages") {
             continue;
         }
         let value = &change["value"];
-        let to = value["metadata"]["display_phone_number"].as_str().map(str::to_owned);
+        let to = value["metadata"]["display_phone_number"]
+            .as_str()
+            .map(str::to_owned);
         let names: HashMap<&str, &str> = value["contacts"]
             .as_array()
             .into_iter()
@@ -154,14 +186,20 @@ fn status(s: &Value) -> Option<StatusUpdate> {
         "failed" => DeliveryStatus::Failed,
         _ => return None,
     };
-    let error = s["errors"].as_array().and_then(|e| e.first()).map(|e| ProviderError {
-        code: match &e["code"] {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) => s.clone(),
-            _ => String::new(),
-        },
-        title: e["title"].as_str().or(e["message"].as_str()).map(str::to_owned),
-    });
+    let error = s["errors"]
+        .as_array()
+        .and_then(|e| e.first())
+        .map(|e| ProviderError {
+            code: match &e["code"] {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            },
+            title: e["title"]
+                .as_str()
+                .or(e["message"].as_str())
+                .map(str::to_owned),
+        });
     Some(StatusUpdate {
         channel: CHANNEL,
         external_id: id.to_owned(),
@@ -210,14 +248,20 @@ mod tests {
         assert_eq!(m.body.as_deref(), Some("Does it come in another color?"));
         assert_eq!(m.sent_at, Some(1_749_416_383_000));
         let img = &got.messages[1];
-        assert_eq!((img.message_type.as_str(), img.body.as_deref()), ("image", Some("this one")));
+        assert_eq!(
+            (img.message_type.as_str(), img.body.as_deref()),
+            ("image", Some("this one"))
+        );
         assert_eq!(img.media[0].content_type.as_deref(), Some("image/jpeg"));
         assert_eq!(got.statuses.len(), 2);
         let failed = &got.statuses[0];
         assert_eq!(failed.status, DeliveryStatus::Failed);
         assert_eq!(failed.recipient.as_deref(), Some("16505551234"));
         let e = failed.error.as_ref().unwrap();
-        assert_eq!((e.code.as_str(), e.title.as_deref()), ("131047", Some("Re-engagement message")));
+        assert_eq!(
+            (e.code.as_str(), e.title.as_deref()),
+            ("131047", Some("Re-engagement message"))
+        );
         assert_eq!(got.statuses[1].status, DeliveryStatus::Read);
         assert_eq!(got.statuses[1].at, Some(1_750_263_774_000));
     }
