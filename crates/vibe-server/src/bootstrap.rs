@@ -52,7 +52,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 pub fn open_vault(config: &Config, backend: &str) -> anyhow::Result<crate::vault::Vault> {
     use crate::vault::{KeySource, Vault, KEY_FILE};
     let env = config.secret_key.as_ref().map(|k| k.expose());
-    let (vault, source) = Vault::load(env, &config.data_dir)?;
+    let (vault, source) = Vault::load(env, &config.data_dir).context(
+        "loading the key that seals channel secrets (set VIBE_SECRET_KEY, or let vibe write secret.key in data_dir)",
+    )?;
     let file = config.data_dir.join(KEY_FILE);
     match source {
         KeySource::Env => tracing::debug!("channel secrets sealed with VIBE_SECRET_KEY"),

@@ -346,5 +346,12 @@ mod tests {
         c.apply_env(|k| (k == "DATABASE_URL").then(|| "postgres://u:hunter2@h/db".to_string()))
             .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+        c.apply_env(|k| (k == "VIBE_SECRET_KEY").then(|| "c2VjcmV0LWtleS1ieXRlcw==".to_string()))
+            .unwrap();
+        assert_eq!(
+            c.secret_key.as_ref().map(|k| k.expose()),
+            Some("c2VjcmV0LWtleS1ieXRlcw==")
+        );
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
     }
 }

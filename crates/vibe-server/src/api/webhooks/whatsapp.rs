@@ -67,16 +67,6 @@ pub async fn receive(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let channel = enabled_channel(&state, &project_id, Kind::Whatsapp).await?;
-    let secret = channel
-        .secrets
-        .get("app_secret")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let header = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    verify_whatsapp(secret.as_bytes(), &body, header)
-        .map_err(|r| bad_signature(&state, CHANNEL, r))?;
     if body.len() > MAX_BODY_BYTES {
         return Err(refuse(
             &state,
@@ -89,6 +79,16 @@ pub async fn receive(
             ),
         ));
     }
+    let secret = channel
+        .secrets
+        .get("app_secret")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let header = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    verify_whatsapp(secret.as_bytes(), &body, header)
+        .map_err(|r| bad_signature(&state, CHANNEL, r))?;
     let inbound = parse(&body).map_err(|msg| {
         refuse(
             &state,
