@@ -27,8 +27,10 @@ web/dist/index.html:
 test: clean-test-schemas test-rust test-tracker test-web test-browser
 
 ## Prints a WARNING at the end when PostgreSQL was unreachable and its tests
-## were skipped (with CI set they fail instead).
+## were skipped (with CI set they fail instead); likewise for the Python the
+## third-party signature test needs (.venv, made first from tests/requirements.txt).
 test-rust:
+	bash scripts/ensure-python-venv.sh
 	bash scripts/test-rust.sh
 
 test-tracker:

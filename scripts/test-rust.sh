@@ -8,10 +8,24 @@
 set -uo pipefail
 
 report="$(mktemp "${TMPDIR:-/tmp}/vibe-pg-skips.XXXXXX")"
-trap 'rm -f "$report"' EXIT
+py_report="$(mktemp "${TMPDIR:-/tmp}/vibe-py-skips.XXXXXX")"
+trap 'rm -f "$report" "$py_report"' EXIT
 
-VIBE_PG_SKIP_REPORT="$report" "${CARGO:-cargo}" test --workspace --all-targets "$@"
+VIBE_PG_SKIP_REPORT="$report" VIBE_PY_SKIP_REPORT="$py_report" \
+  "${CARGO:-cargo}" test --workspace --all-targets "$@"
 status=$?
+
+# The third-party (Python) signature check skips the same way without .venv.
+if [ -s "$py_report" ]; then
+  {
+    echo
+    echo "=================================================================="
+    echo "WARNING: $(wc -l <"$py_report" | tr -d ' ') third-party Python test(s) were SKIPPED:"
+    echo "  $(head -n 1 "$py_report")"
+    echo "Run scripts/ensure-python-venv.sh (make test-rust does); CI=1 makes this an error."
+    echo "=================================================================="
+  } >&2
+fi
 
 if [ -s "$report" ]; then
   skipped="$(wc -l <"$report" | tr -d ' ')"

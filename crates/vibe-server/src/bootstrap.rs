@@ -46,6 +46,31 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The key sealing channel credentials: `VIBE_SECRET_KEY`, else the data
+/// directory's `secret.key` (created on first start). On PostgreSQL every
+/// instance must hold the same key, which only the variable guarantees.
+pub fn open_vault(config: &Config, backend: &str) -> anyhow::Result<crate::vault::Vault> {
+    use crate::vault::{KeySource, Vault, KEY_FILE};
+    let env = config.secret_key.as_ref().map(|k| k.expose());
+    let (vault, source) = Vault::load(env, &config.data_dir).context(
+        "loading the key that seals channel secrets (set VIBE_SECRET_KEY, or let vibe write secret.key in data_dir)",
+    )?;
+    let file = config.data_dir.join(KEY_FILE);
+    match source {
+        KeySource::Env => tracing::debug!("channel secrets sealed with VIBE_SECRET_KEY"),
+        KeySource::File => {
+            tracing::debug!(file = %file.display(), "channel secrets sealed with the key file")
+        }
+        KeySource::Generated => {
+            tracing::info!(file = %file.display(), "generated the key that seals channel secrets; back it up with the database")
+        }
+    }
+    if source != KeySource::Env && backend == "postgres" {
+        tracing::warn!(file = %file.display(), "VIBE_SECRET_KEY is unset: channel secrets are sealed with this instance's key file; set VIBE_SECRET_KEY (the same on every instance) when several share the database");
+    }
+    Ok(vault)
+}
+
 /// Makes sure a project exists; returns the default (oldest) one.
 pub async fn ensure_default_project(
     store: &dyn Store,

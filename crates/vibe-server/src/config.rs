@@ -21,6 +21,11 @@ pub struct Config {
     pub public_url: Option<String>,
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
+    /// `VIBE_SECRET_KEY`: the AES-256-GCM key sealing channel credentials
+    /// (`vault.rs`), 32 bytes as base64 or hex. Unset: `secret.key` in the
+    /// data directory, generated on first start. Environment only, so it is
+    /// not copied around with `vibe.toml`.
+    pub secret_key: Option<Secret>,
     /// Requests waiting for the writer before the collector answers 503.
     pub queue_capacity: usize,
     /// Estimated bytes of the requests waiting for the writer before the
@@ -74,6 +79,7 @@ impl Default for Config {
             public_url: None,
             admin_email: None,
             admin_password: None,
+            secret_key: None,
             queue_capacity: 8192,
             queue_max_bytes: 64 * 1024 * 1024,
             max_body_bytes: 512 * 1024,
@@ -209,6 +215,9 @@ impl Config {
         }
         if let Some(v) = get("VIBE_ADMIN_PASSWORD") {
             self.admin_password = Some(Secret::new(v));
+        }
+        if let Some(v) = get("VIBE_SECRET_KEY") {
+            self.secret_key = Some(Secret::new(v));
         }
         num(&mut self.queue_capacity, "VIBE_QUEUE_CAPACITY", &get)?;
         num(&mut self.queue_max_bytes, "VIBE_QUEUE_MAX_BYTES", &get)?;
@@ -370,5 +379,12 @@ mod tests {
         c.apply_env(|k| (k == "DATABASE_URL").then(|| "postgres://u:hunter2@h/db".to_string()))
             .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+        c.apply_env(|k| (k == "VIBE_SECRET_KEY").then(|| "c2VjcmV0LWtleS1ieXRlcw==".to_string()))
+            .unwrap();
+        assert_eq!(
+            c.secret_key.as_ref().map(|k| k.expose()),
+            Some("c2VjcmV0LWtleS1ieXRlcw==")
+        );
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
     }
 }

@@ -12,7 +12,8 @@
 //!
 //! The collector (`/collect`, a public write key, `text/plain` by design) and
 //! the server-side ingestion routes (`/track`, `/identify`, secret keys) are
-//! not cookie-authenticated and are left alone, as is any request with an
+//! not cookie-authenticated and are left alone, as are the channel webhooks
+//! (`/webhooks/…`: signed by the provider, form-encoded for Twilio), as is any request with an
 //! `Authorization` header (scripts with `vbt_…` tokens; browsers cannot add
 //! that header cross-origin without a preflight). The live feed's WebSocket
 //! upgrade is a GET and calls [`check_origin`] itself.
@@ -39,6 +40,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     );
     if unsafe_method
         && !EXEMPT.contains(&path)
+        && !path.starts_with("/webhooks/")
         && !req.headers().contains_key(header::AUTHORIZATION)
     {
         let headers = req.headers();

@@ -22,6 +22,7 @@ pub mod security_headers;
 pub mod state;
 pub mod static_file;
 pub mod throttle;
+pub mod vault;
 pub mod web;
 
 use std::future::Future;
@@ -54,6 +55,7 @@ impl App {
     /// Opens storage, runs first-run set-up and binds the listener.
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let store = bootstrap::open_store(&config).await?;
+        let vault = bootstrap::open_vault(&config, store.backend())?;
         let setup_token = bootstrap::first_run(store.as_ref(), &config, clock.now_ms()).await?;
         // Rollups a migration added or changed (older databases).
         let pending = store.pending_rollup_rebuilds().await?;
@@ -116,6 +118,7 @@ impl App {
             setup_token: Mutex::new(setup_token),
             throttle: Default::default(),
             identity: identity::IdentityCache::new(Duration::from_secs(30)),
+            vault,
         });
         Ok(Self {
             state,

@@ -1,7 +1,9 @@
 //! Process counters, exposed in Prometheus text format at `/metrics`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -16,6 +18,45 @@ pub struct Metrics {
     pub queue_bytes: AtomicU64,
     pub rejected_by_storage: AtomicU64,
     pub writer_restarts: AtomicU64,
+    /// Channel webhooks refused, by channel and reason (`api/webhooks/`).
+    pub webhook_rejected: LabelledCounter,
+    /// Values parsed from verified channel webhooks, by channel and what
+    /// (`message`, `status`).
+    pub webhook_parsed: LabelledCounter,
+}
+
+/// A counter with two labels whose values are fixed strings in the code, so
+/// the number of series is bounded.
+#[derive(Debug, Default)]
+pub struct LabelledCounter(Mutex<BTreeMap<(&'static str, &'static str), u64>>);
+
+impl LabelledCounter {
+    pub fn add(&self, a: &'static str, b: &'static str, n: u64) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((a, b))
+            .or_default() += n;
+    }
+
+    pub fn get(&self, a: &str, b: &str) -> u64 {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .find(|((x, y), _)| *x == a && *y == b)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str, labels: (&str, &str)) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for ((a, b), n) in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "{name}{{{}=\"{a}\",{}=\"{b}\"}} {n}",
+                labels.0, labels.1
+            );
+        }
+    }
 }
 
 impl Metrics {
@@ -95,6 +136,18 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        self.webhook_rejected.render(
+            &mut out,
+            "vibe_channel_webhook_rejected_total",
+            "Channel webhook requests refused (nothing stored), by channel and reason.",
+            ("channel", "reason"),
+        );
+        self.webhook_parsed.render(
+            &mut out,
+            "vibe_channel_webhook_parsed_total",
+            "Inbound messages and status updates parsed from verified channel webhooks.",
+            ("channel", "kind"),
+        );
         out
     }
 }

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::accounts::{auth, setup, tokens};
-use crate::api::projects;
 use crate::api::tracking::collect;
+use crate::api::{projects, webhooks};
 use crate::assets;
 use crate::state::AppState;
 
@@ -33,6 +33,15 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{token_id}", delete(tokens::revoke))
         .route("/projects", get(projects::list).post(projects::create))
+        // Channel webhooks: the provider calls them, authenticated by signature.
+        .route(
+            "/webhooks/whatsapp/{project_id}",
+            get(webhooks::whatsapp::handshake).post(webhooks::whatsapp::receive),
+        )
+        .route(
+            "/webhooks/twilio/{project_id}",
+            post(webhooks::twilio::receive),
+        )
         .fallback(api_not_found);
     for route in project_routes::project_routes() {
         api = api.route(&route.nested_path(), route.into_router());

@@ -32,6 +32,8 @@ pub struct Inner {
     pub throttle: crate::throttle::Throttle,
     /// Identity secrets of projects that require signed user ids.
     pub identity: crate::identity::IdentityCache,
+    /// Seals and opens channel credentials (`vault.rs`).
+    pub vault: crate::vault::Vault,
 }
 
 impl std::ops::Deref for AppState {

@@ -177,6 +177,7 @@ impl vibe_store::FeatureStore for SqliteStore {}
 impl vibe_store::AiUsageStore for SqliteStore {}
 impl vibe_store::SegmentStore for SqliteStore {}
 impl vibe_store::InboxStore for SqliteStore {}
+impl vibe_store::ChannelStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 impl vibe_store::RetentionStore for SqliteStore {}
 impl RevenueStore for SqliteStore {}

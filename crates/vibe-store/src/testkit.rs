@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::Store;
 
 mod accounts;
+mod channels;
 mod crm;
 mod features;
 mod fixture;
@@ -94,4 +95,5 @@ where
     segments::injection_looking_values_are_data(fx().await).await;
     segments::saved_segments_and_counts(fx().await).await;
     segments::revenue_conditions(fx().await).await;
+    channels::channel_settings_per_project_and_kind(fx().await).await;
 }

@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod ai_usage;
 pub mod analytics;
+pub mod channels;
 pub mod crm;
 pub mod features;
 pub mod flows;
@@ -26,6 +27,7 @@ pub mod retention;
 pub mod revenue;
 pub mod segments;
 pub mod tracking;
+pub mod webhooks;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

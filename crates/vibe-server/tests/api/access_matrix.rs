@@ -53,6 +53,7 @@ impl Target {
                 "mid" => &self.message_id,
                 "tid" => &self.team_id,
                 "priority" => "high",
+                "kind" => "whatsapp",
                 other => panic!(
                     "{template}: give the path parameter {{{other}}} a real value from project B in access_matrix.rs"
                 ),
@@ -105,6 +106,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("PUT", "/sla-policies/{priority}") => {
             json!({"first_response_target_s": 60, "resolution_target_s": 3600})
         }
+        ("PUT", "/channels/{kind}") => json!({"phone_number_id": "987654321012"}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -231,6 +233,14 @@ async fn every_project_route_checks_access(backend: Backend) {
         "complete": {"match": "page", "value": "/bravo-done"}});
     let flow = created(app.post(&owner, &format!("{base}/flows"), flow).await).await;
 
+    // A WhatsApp channel (the `{kind}` of the channel routes).
+    let channel = json!({"phone_number_id": "987654321012", "access_token": "bravo-access-token",
+        "app_secret": "bravo-app-secret", "verify_token": "bravo-verify-token"});
+    let res = app
+        .put(&owner, &format!("{base}/channels/whatsapp"), channel)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
     let outsider = app.create_user("outsider@example.com", Role::Owner).await;
     let viewer = app.create_user("viewer@example.com", Role::Viewer).await;
     let agent = app.create_user("agent@example.com", Role::Viewer).await;
@@ -326,6 +336,9 @@ async fn every_project_route_checks_access(backend: Backend) {
             "Bravo team".into(),
             "Bravo inbox".into(),
             "7777".into(),
+            "987654321012".into(),
+            "bravo-access-token".into(),
+            "bravo-app-secret".into(),
         ],
     };
 

@@ -4,6 +4,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod channels;
 mod collect;
 mod crm;
 mod demo;
@@ -24,4 +25,5 @@ mod security;
 mod segments;
 mod stats;
 mod users;
+mod webhooks;
 mod writer_health;
