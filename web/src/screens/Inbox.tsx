@@ -190,13 +190,14 @@ export function Inbox({ project, account, cid }: { project: Project; account: Ac
             loading={list.loading}
             error={list.error}
             cursor={list.cursor}
-            filtered={hasInboxFilters(filters) || filters.status !== DEFAULT_FILTERS.status}
+            filtered={hasInboxFilters(filters)}
+            status={filters.status}
             onSelect={open}
             onRetry={list.reload}
             onMore={list.loadMore}
             onClear={() => {
               setText('');
-              setFilters(DEFAULT_FILTERS);
+              setFilters({ ...DEFAULT_FILTERS, status: filters.status });
             }}
           />
         </section>

@@ -127,6 +127,13 @@ describe('Inbox list', () => {
     expect((await screen.findByRole('alert')).textContent).toContain('Boom.');
     fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
     expect(await screen.findByText('No conversations yet')).toBeTruthy();
+    fireEvent.click(screen.getByRole('tab', { name: 'Pending' }));
+    expect(await screen.findByText('No pending conversations')).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Channel'), { target: { value: 'sms' } });
+    expect(await screen.findByText('No conversations match these filters')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
+    await waitFor(() => expect(last(gets(CONVS))).toBe(`${CONVS}?status=pending&limit=50`));
+    expect(location.search).toBe('?status=pending');
   });
 
   it('shows viewers a no-access state instead of a broken page', async () => {

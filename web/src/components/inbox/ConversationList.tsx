@@ -58,8 +58,10 @@ export function InboxFilterBar({ filters, text, onText, onChange }: {
   );
 }
 
-export function ConversationList({ items, selectedId, loading, error, cursor, filtered, onSelect, onRetry, onMore, onClear }: {
+export function ConversationList({ items, selectedId, loading, error, cursor, filtered, status, onSelect, onRetry, onMore, onClear }: {
   items: Conversation[];
+  /** The status tab, for the empty state. */
+  status: ConversationStatus;
   selectedId: string | null;
   loading: boolean;
   error: Error | null;
@@ -84,6 +86,8 @@ export function ConversationList({ items, selectedId, loading, error, cursor, fi
           <Empty title="No conversations match these filters">
             <button type="button" className="btn btn-small" onClick={onClear}>Clear filters</button>
           </Empty>
+        ) : status !== 'open' ? (
+          <Empty title={`No ${status} conversations`} />
         ) : (
           <Empty title="No conversations yet">Start one with “New message” on a contact's page.</Empty>
         )
