@@ -134,8 +134,8 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
         </nav>
         <div className="account">
           {current && !roleQ.loading && roleQ.data && canWorkConversations(roleQ.data) && <AgentStatus key={current.id} projectId={current.id} accountId={account.id} />}
-          <span className="muted small hide-phone">{account.email}</span>
-          <button type="button" className="btn btn-small" onClick={onLogout}>Sign out</button>
+          <span className="muted small hide-phone hide-narrow">{account.email}</span>
+          <button type="button" className="btn btn-small" title={`Signed in as ${account.email}`} onClick={onLogout}>Sign out</button>
         </div>
       </header>
       <main id="main">

@@ -1,6 +1,7 @@
 // The messages of one conversation, oldest at the top: the contact's on the
 // left, the team's on the right with their delivery ticks, internal notes
 // marked as such (they never reach the contact).
+import { useEffect, useRef } from 'react';
 import type { Agent, Conversation, DeliveryStatus, Message } from '../../api/types';
 import { Empty } from '../ui';
 import { accountLabel, contactLabel, fmtTime } from './format';
@@ -51,6 +52,12 @@ export function Thread({ conversation, messages, me, agents, hasOlder, loadingOl
   loadingOlder: boolean;
   onOlder: () => void;
 }) {
+  // Keep the newest message in view when one arrives (not when older ones load).
+  const list = useRef<HTMLOListElement>(null);
+  const newest = messages[messages.length - 1]?.id;
+  useEffect(() => {
+    if (list.current) list.current.scrollTop = list.current.scrollHeight;
+  }, [newest]);
   if (messages.length === 0) return <Empty title="No messages yet">Write the first one below.</Empty>;
   return (
     <div className="thread-wrap">
@@ -59,7 +66,7 @@ export function Thread({ conversation, messages, me, agents, hasOlder, loadingOl
           {loadingOlder ? 'Loading…' : 'Load older'}
         </button>
       )}
-      <ol className="thread" aria-label="Messages">
+      <ol className="thread" aria-label="Messages" ref={list}>
         {messages.map((m) => {
           const side = m.private ? 'note' : m.direction === 'in' ? 'in' : 'out';
           return (
