@@ -10,6 +10,7 @@
 //   cd e2e && npm ci && VIBE_BIN=../target/debug/vibe node --test inbox.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ const { serverLog, browserLog, tail, diagnostics, poll } = testLogs();
 test('the inbox in Chromium', { timeout: 180_000 }, async (t) => {
   let browser;
   t.after(() => browser?.close().catch(() => {}));
-  const { vibe, api, cookie, project, secret } = await startVibeProject(t, { name: 'Support app', prefix: 'vibe-inbox-', serverLog, poll });
+  const { vibe, api, cookie, project, secret, bin, env } = await startVibeProject(t, { name: 'Support app', prefix: 'vibe-inbox-', serverLog, poll });
 
   const ts = Date.now() - 3_600_000;
   const batch = [
@@ -151,6 +152,55 @@ test('the inbox in Chromium', { timeout: 180_000 }, async (t) => {
     const listed = (await api('GET', `${users}/ana/conversations`)).json.conversations;
     assert.equal(listed.length, 2);
   });
+  await t.test('an agent sets their status; a viewer sees no conversations', async () => {
+    const password = 'another-horse-battery';
+    const contexts = [];
+    t.after(() => Promise.all(contexts.map((c) => c.close().catch(() => {}))));
+    const signIn = async (email, role) => {
+      const made = spawnSync(bin, ['user', 'create', '--email', email, '--password', password, '--role', 'viewer'], { env, encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      const member = await api('POST', `/api/v1/projects/${project.id}/members`, { email, role });
+      assert.equal(member.status, 201, member.text);
+      const login = await fetch(`${vibe}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: vibe }, body: JSON.stringify({ email, password }) });
+      assert.equal(login.status, 200);
+      const [n, v] = login.headers.getSetCookie().find((c) => c.startsWith('vibe_session=')).split(';')[0].split('=');
+      const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      contexts.push(ctx);
+      await ctx.addCookies([{ name: n, value: v, url: vibe }]);
+      const p = await ctx.newPage();
+      recordPage(p, browserLog);
+      await p.goto(`${vibe}/inbox`);
+      // `vibe user create` made them a member of the default project too: pick ours.
+      await p.getByLabel('Project', { exact: true }).selectOption(project.id);
+      await p.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+      return p;
+    };
+
+    // Unassigned conversations are an agent's shared queue; Ana's are the owner's.
+    const unassigned = await api('PATCH', `${convs}/${bob.json.id}`, { assignee: null });
+    assert.equal(unassigned.status, 200, unassigned.text);
+    const agent = await signIn('agent@example.com', 'agent');
+    agent.on('response', (r) => r.status() >= 400 && browserLog.push(`agent got ${r.status()} for ${r.url()}`));
+    await poll('the agent\'s queue', async () => (await agent.getByTestId('conversation-item').count()) === 1, 15_000).catch(async (e) => {
+      throw new Error(`${e.message}\n--- page ---\n${await agent.locator('main').textContent()}`);
+    });
+    assert.match(await agent.getByTestId('conversation-item').textContent(), /Bob Stone/);
+    await agent.getByLabel('Agent status').selectOption('online');
+    await poll('the agent online', async () => {
+      const list = (await api('GET', `/api/v1/projects/${project.id}/agents`)).json.agents;
+      return list.find((a) => a.email === 'agent@example.com')?.status === 'online';
+    });
+    // After a reload the header shows the stored status.
+    await agent.reload();
+    await poll('online after a reload', async () => (await agent.getByLabel('Agent status').inputValue()) === 'online');
+
+    const viewer = await signIn('viewer@example.com', 'viewer');
+    await viewer.getByTestId('inbox-forbidden').waitFor();
+    assert.match(await viewer.getByTestId('inbox-forbidden').textContent(), /No access to conversations/);
+    assert.equal(await viewer.getByLabel('Agent status').count(), 0);
+    assert.equal(await viewer.getByRole('alert').count(), 0);
+  });
+
   await t.test('the inbox and the header fit a phone', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, storageState: await context.storageState() });
     const p = await phone.newPage();
