@@ -119,6 +119,8 @@ export function ConversationView({ projectId, cid, me, agents, poll, onChanged, 
   };
   const patch = async (changes: ConversationPatch) => {
     const c = await api.updateConversation(projectId, cid, changes);
+    // A refresh asked before the change would answer the old state: drop it.
+    call.current++;
     setConversation(c);
     onChanged(c);
   };
