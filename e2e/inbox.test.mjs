@@ -2,8 +2,11 @@
 // people sent the way a customer's server would (`POST /api/v1/track` with a
 // secret key), conversations with them started through the agent API. The
 // owner opens the Inbox, filters it, opens a thread, replies (the reply shows
-// its delivery tick), adds an internal note, resolves, sets their agent
-// status in the header and starts a conversation from a Contact page.
+// its delivery tick), adds an internal note, assigns, resolves and reopens,
+// sets their agent status in the header, sees a conversation started through
+// the API appear by polling (live events are a later slice) and starts one
+// from a Contact page; an agent (made with `vibe user create`) sets their
+// status and sees the shared queue; a viewer gets the no-access state.
 // Writes docs/screenshots/inbox.png.
 //
 //   make web && cargo build --bin vibe && bash scripts/ensure-chromium.sh
@@ -139,6 +142,15 @@ test('the inbox in Chromium', { timeout: 180_000 }, async (t) => {
     assert.equal(res.status(), 200);
     assert.equal((await res.json()).status, 'away');
     assert.equal(await select.inputValue(), 'away');
+  });
+
+  await t.test('a conversation started elsewhere appears without a reload (polling)', async () => {
+    await page.getByRole('tab', { name: 'Open' }).click();
+    await waitItems(2);
+    const started = await api('POST', `${users}/bob/conversations`, { channel: 'email', message: 'Your invoice is attached' });
+    assert.equal(started.status, 201, started.text);
+    await poll('the new conversation listed', async () => (await items.count()) === 3, 15_000);
+    assert.equal(await items.first().getAttribute('data-cid'), started.json.id);
   });
 
   await t.test('"New message" on a contact starts a conversation and opens it', async () => {
