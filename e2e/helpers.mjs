@@ -125,7 +125,8 @@ export async function startVibeProject(t, { name, prefix, serverLog, poll: pollS
   assert.equal(key.status, 201, key.text);
   const secret = key.json.secret;
   assert.match(secret, /^sk_/);
-  return { vibe, api, cookie, project, secret };
+  // `bin` and `env` run CLI commands on the same data (e.g. `vibe user create`).
+  return { vibe, api, cookie, project, secret, bin, env };
 }
 
 // Where the browser tests write the README's screenshots.

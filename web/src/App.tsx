@@ -1,7 +1,8 @@
 // Signed-in shell: header with the project switcher, navigation, and the screens.
 import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, onSessionExpired } from './api/client';
-import type { Account, Project } from './api/types';
+import { canWorkConversations, type Account, type Project, type Role } from './api/types';
+import { AgentStatus } from './components/AgentStatus';
 import { Empty, ErrorBanner, Skeleton } from './components/ui';
 import { navigate, usePath } from './lib/router';
 import { useAsync } from './lib/useAsync';
@@ -19,6 +20,10 @@ const Segments = lazy(() => import('./screens/Segments'));
 // ---- People and contacts (issue 11 item 8): loaded when first opened ----
 const People = lazy(() => import('./screens/People').then((m) => ({ default: m.People })));
 const Contact = lazy(() => import('./screens/Contact').then((m) => ({ default: m.Contact })));
+// ---- Inbox (issue 12 item 2): loaded when first opened ----
+const Inbox = lazy(() => import('./screens/Inbox').then((m) => ({ default: m.Inbox })));
+/** `/inbox/{cid}` → the cid; `/inbox` → ''; else null. */
+const inboxCid = (path: string) => (path === '/inbox' ? '' : path.startsWith('/inbox/') && path.length > 7 ? decodeURIComponent(path.slice(7)) : null);
 const peopleFallback = <div className="page"><Skeleton height={120} label="Loading people" /></div>;
 /** `/people/{uid}` → the uid, else null. */
 const contactUid = (path: string) => (path.startsWith('/people/') && path.length > 8 ? decodeURIComponent(path.slice(8)) : null);
@@ -37,6 +42,7 @@ function loadProjects() {
 const NAV = [
   { path: '/', label: 'Overview' },
   { path: '/people', label: 'People' },
+  { path: '/inbox', label: 'Inbox' },
   { path: '/revenue', label: 'Revenue' },
   { path: '/retention', label: 'Retention' },
   { path: '/features', label: 'Features & AI' },
@@ -76,6 +82,12 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
   const current = override && project && override.id === project.id ? override : project;
   // Removed from the project while watching it: reload the list, which drops it.
   const live = useLive(project?.id ?? null, projects.reload);
+  // The list of projects has no role: ask the project (for the agent status).
+  const roleQ = useAsync<Role | null>(
+    () => (!current ? Promise.resolve(null) : current.role ? Promise.resolve(current.role) : api.project(current.id).then((p) => p.role)),
+    [current?.id, current?.role],
+  );
+  const cid = inboxCid(path);
   const select = (id: string) => {
     localStorage.setItem(PROJECT_KEY, id);
     setSelectedId(id);
@@ -110,7 +122,7 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
             <a
               key={n.path}
               href={n.path}
-              aria-current={path === n.path || (n.path === '/people' && contactUid(path)) ? 'page' : undefined}
+              aria-current={path === n.path || (n.path === '/people' && contactUid(path)) || (n.path === '/inbox' && cid !== null) ? 'page' : undefined}
               onClick={(e) => {
                 e.preventDefault();
                 navigate(n.path);
@@ -121,8 +133,9 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
           ))}
         </nav>
         <div className="account">
-          <span className="muted small hide-phone">{account.email}</span>
-          <button type="button" className="btn btn-small" onClick={onLogout}>Sign out</button>
+          {current && !roleQ.loading && roleQ.data && canWorkConversations(roleQ.data) && <AgentStatus key={current.id} projectId={current.id} accountId={account.id} />}
+          <span className="muted small hide-phone hide-narrow">{account.email}</span>
+          <button type="button" className="btn btn-small" title={`Signed in as ${account.email}`} onClick={onLogout}>Sign out</button>
         </div>
       </header>
       <main id="main">
@@ -139,6 +152,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
           </div>
         ) : path === '/people' ? (
           <Suspense fallback={peopleFallback}><People key={current.id} project={current} /></Suspense>
+        ) : cid !== null ? (
+          <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading inbox" /></div>}>
+            <Inbox key={current.id} project={current} account={account} cid={cid || null} />
+          </Suspense>
         ) : contactUid(path) ? (
           <Suspense fallback={peopleFallback}><Contact key={current.id} project={current} uid={contactUid(path)!} /></Suspense>
         ) : path === '/integration' ? (

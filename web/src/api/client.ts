@@ -9,6 +9,7 @@ import type { CriteriaNode, CustomSegment, Flow, FlowBody, FlowStats, SegmentBod
 import type {
   ContactNote, ContactProfile, PeopleFilters, PeoplePage, Priority, TagCount, TimelinePage,
 } from './types';
+import type { Agent, AgentStatus, Conversation, ConversationPatch, InboxFilters, Message } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -170,6 +171,24 @@ export const api = {
   timeline: (id: string, uid: string, cursor?: string | null, limit = 50) =>
     request<TimelinePage>(`${p(id)}/users/${encodeURIComponent(uid)}/timeline${qs({ cursor, limit })}`),
 
+  // ---- Inbox (issue 12 item 2) ----
+  conversations: (id: string, f: InboxFilters, cursor?: string | null, limit = 50) =>
+    request<{ conversations: Conversation[]; next_cursor: string | null }>(`${p(id)}/conversations${inboxQuery(f, cursor, limit)}`),
+  conversation: (id: string, cid: string) => request<Conversation>(`${p(id)}/conversations/${encodeURIComponent(cid)}`),
+  updateConversation: (id: string, cid: string, changes: ConversationPatch) =>
+    request<Conversation>(`${p(id)}/conversations/${encodeURIComponent(cid)}`, { method: 'PATCH', body: changes }),
+  messages: (id: string, cid: string, cursor?: string | null, limit = 50) =>
+    request<{ messages: Message[]; next_cursor: string | null }>(`${p(id)}/conversations/${encodeURIComponent(cid)}/messages${qs({ cursor, limit })}`),
+  sendMessage: (id: string, cid: string, body: string, isPrivate: boolean) =>
+    request<Message>(`${p(id)}/conversations/${encodeURIComponent(cid)}/messages`, { method: 'POST', body: { body, private: isPrivate } }),
+  markRead: (id: string, cid: string, mid: string) =>
+    request<Conversation>(`${p(id)}/conversations/${encodeURIComponent(cid)}/messages/${encodeURIComponent(mid)}/read`, { method: 'POST' }),
+  startConversation: (id: string, uid: string, message: string) =>
+    request<Conversation>(`${p(id)}/users/${encodeURIComponent(uid)}/conversations`, { method: 'POST', body: { message } }),
+  agents: (id: string) => request<{ agents: Agent[] }>(`${p(id)}/agents`),
+  setAgentStatus: (id: string, status: AgentStatus) =>
+    request<{ status: AgentStatus; started_at: number }>(`${p(id)}/agents/me/status`, { method: 'PUT', body: { status } }),
+
   members: (id: string) => request<{ members: Member[] }>(`${p(id)}/members`),
   addMember: (id: string, email: string, role: Role) =>
     request<Member>(`${p(id)}/members`, { method: 'POST', body: { email, role } }),
@@ -186,6 +205,11 @@ export const api = {
 /** The people list's query string: the filters (empty ones left out), the cursor and the page size. */
 export function peopleQuery(filters: PeopleFilters, cursor?: string | null, limit?: number): string {
   return qs({ q: filters.q?.trim(), segment: filters.segment === 'all' ? undefined : filters.segment, tag: filters.tag, priority: filters.priority, cursor, limit });
+}
+
+/** The Inbox list's query string: the filters (empty ones left out), the cursor and the page size. */
+export function inboxQuery(f: InboxFilters, cursor?: string | null, limit?: number): string {
+  return qs({ status: f.status, assignee: f.assignee, channel: f.channel, priority: f.priority, q: f.q.trim(), cursor, limit });
 }
 
 /** Same-origin download URLs (the cookie authenticates them). */

@@ -416,3 +416,78 @@ export interface TimelinePage {
   items: TimelineItem[];
   next_cursor: string | null;
 }
+
+// ---- Inbox (issue 12 item 2: conversations, messages, agents) ----
+
+export type ConversationStatus = 'open' | 'pending' | 'resolved' | 'closed';
+export type ConversationPriority = 'low' | 'medium' | 'high' | 'urgent';
+export type Channel = 'in_app' | 'email' | 'whatsapp' | 'sms' | 'api';
+export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+export type AgentStatus = 'online' | 'away' | 'offline';
+export const CONVERSATION_PRIORITIES: ConversationPriority[] = ['low', 'medium', 'high', 'urgent'];
+export const CHANNELS: Channel[] = ['in_app', 'email', 'whatsapp', 'sms', 'api'];
+export const AGENT_STATUSES: AgentStatus[] = ['online', 'away', 'offline'];
+
+/** Conversations need the `agent` role; viewers see no conversation content. */
+export const canWorkConversations = (role: Role): boolean => role !== 'viewer';
+
+export interface Conversation {
+  id: string;
+  site_user_id: string;
+  contact_name: string | null;
+  contact_email: string | null;
+  channel: Channel;
+  status: ConversationStatus;
+  priority: ConversationPriority;
+  assignee_account_id: string | null;
+  team_id: string | null;
+  inbox_id: string | null;
+  handled_by_bot: boolean;
+  escalated_to_human: boolean;
+  intent: string | null;
+  csat: number | null;
+  first_response_at: number | null;
+  resolved_at: number | null;
+  last_message_at: number;
+  unread_count: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Message {
+  id: string;
+  conversation_id: string;
+  channel: Channel;
+  direction: 'in' | 'out';
+  sender: 'contact' | 'agent' | 'bot' | 'system';
+  sender_account_id: string | null;
+  body: string;
+  private: boolean;
+  attachments: Record<string, unknown>[];
+  delivery_status: DeliveryStatus;
+  sent_at: number | null;
+  delivered_at: number | null;
+  read_at: number | null;
+  failed_reason: string | null;
+  created_at: number;
+}
+
+export interface Agent {
+  account_id: string;
+  email: string;
+  role: Role;
+  teams: string[];
+  status: AgentStatus;
+  status_since: number | null;
+}
+
+/** The Inbox list's filters, as in its URL query. `assignee` is `me`, `none` or empty (all). */
+export interface InboxFilters {
+  status: ConversationStatus;
+  assignee: '' | 'me' | 'none';
+  channel: Channel | '';
+  priority: ConversationPriority | '';
+  q: string;
+}
+
+export type ConversationPatch = Partial<{ status: ConversationStatus; priority: ConversationPriority; assignee: string | null }>;

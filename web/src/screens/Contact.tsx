@@ -7,6 +7,7 @@ import {
   canEditContacts, PRIORITIES, type ContactNote, type ContactProfile, type Priority, type Project, type Role, type TimelineItem,
 } from '../api/types';
 import { StatCard } from '../components/Insights';
+import { NewMessage } from '../components/inbox/NewMessage';
 import { Empty, ErrorBanner, Skeleton } from '../components/ui';
 import { displayName, fmtCompact, fmtDateTime, fmtDuration, fmtInt, fmtMoney, fmtUsd } from '../lib/format';
 import { navigate } from '../lib/router';
@@ -411,6 +412,7 @@ export function Contact({ project, uid }: { project: Project; uid: string }) {
           {who?.secondary && <span className="muted">{who.secondary}</span>}
         </div>
         {c && roleQ.data && !editable && <span className="muted small">Viewers read contacts; agents and above edit them.</span>}
+        {c && editable && <NewMessage projectId={project.id} uid={c.id} />}
       </div>
       {q.error ? (
         <ErrorBanner error={q.error} onRetry={q.reload} />

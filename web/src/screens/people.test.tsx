@@ -266,6 +266,30 @@ describe('Contact', () => {
     expect(screen.queryByRole('button', { name: /Remove tag/ })).toBeNull();
     expect(screen.queryByLabelText('Priority')).toBeNull();
     expect(screen.getAllByText('high').length).toBeGreaterThan(0);
+    expect(screen.queryByRole('button', { name: 'New message' })).toBeNull();
+  });
+
+  it('offers agents "New message", which starts a conversation and opens it in the Inbox; viewers do not get it', async () => {
+    contactApi((c) => (c.url === `${BASE}/conversations` && c.method === 'POST' ? { status: 201, body: { id: 'c7', site_user_id: 'ana' } } : null));
+    render(<Contact project={project} uid="ana" />);
+    fireEvent.click(await screen.findByRole('button', { name: 'New message' }));
+    fireEvent.change(screen.getByLabelText('First message'), { target: { value: 'Hi Ana' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Send and open in Inbox' }));
+    await waitFor(() => expect(location.pathname).toBe('/inbox/c7'));
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ message: 'Hi Ana' });
+  });
+
+  it('shows the refusal of "New message" and keeps the draft', async () => {
+    contactApi((c) =>
+      c.url === `${BASE}/conversations` && c.method === 'POST' ? { status: 400, body: { error: { code: 'invalid_field', message: 'Too long.', field: 'message' } } } : null,
+    );
+    render(<Contact project={project} uid="ana" />);
+    fireEvent.click(await screen.findByRole('button', { name: 'New message' }));
+    fireEvent.change(screen.getByLabelText('First message'), { target: { value: 'Hi Ana' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Send and open in Inbox' }));
+    expect((await screen.findByRole('alert')).textContent).toBe('Too long. (message)');
+    expect((screen.getByLabelText('First message') as HTMLTextAreaElement).value).toBe('Hi Ana');
+    expect(location.pathname).toBe('/people');
   });
 
   it('adds a note, deletes one and shows the server refusing a delete', async () => {

@@ -1,0 +1,215 @@
+// Inbox (issue 12 item 2): the conversations of the project within the
+// caller's scope, filtered by status, assignee, channel, priority and a
+// search — all kept in the URL query — beside the open thread (`/inbox/{cid}`)
+// and the contact's profile. Viewers get 403 from the API and see a clear
+// "no access" state. The list and the open thread refresh by polling every
+// 5 s while the page is visible; live WebSocket events replace this in a
+// later slice (docs/architecture.md, "Dashboard").
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError, inboxQuery } from '../api/client';
+import {
+  CHANNELS, CONVERSATION_PRIORITIES, type Account, type Conversation, type InboxFilters, type Project,
+} from '../api/types';
+import { ContactSummary } from '../components/inbox/ContactSummary';
+import { ConversationList, DEFAULT_FILTERS, hasInboxFilters, InboxFilterBar, STATUS_TABS } from '../components/inbox/ConversationList';
+import { ConversationView } from '../components/inbox/ConversationView';
+import { Empty } from '../components/ui';
+import { navigate } from '../lib/router';
+import { useAsync } from '../lib/useAsync';
+import { INBOX_POLL_MS, usePolling } from '../lib/usePolling';
+
+const PAGE = 50;
+const SEARCH_DELAY_MS = 300;
+
+/** The filters a `?status=&assignee=&channel=&priority=&q=` query names (unknown values dropped). */
+export function readInboxFilters(search: string): InboxFilters {
+  const s = new URLSearchParams(search);
+  const pick = <T extends string>(v: string | null, allowed: readonly T[], dflt: T | ''): T | '' =>
+    v && (allowed as readonly string[]).includes(v) ? (v as T) : dflt;
+  return {
+    status: pick(s.get('status'), STATUS_TABS.map((t) => t.id), 'open') || 'open',
+    assignee: pick(s.get('assignee'), ['me', 'none'] as const, ''),
+    channel: pick(s.get('channel'), CHANNELS, ''),
+    priority: pick(s.get('priority'), CONVERSATION_PRIORITIES, ''),
+    q: s.get('q') ?? '',
+  } as InboxFilters;
+}
+
+/** The URL query of the filters, without the defaults. */
+export function viewQuery(f: InboxFilters): string {
+  const s = new URLSearchParams();
+  if (f.status !== 'open') s.set('status', f.status);
+  if (f.assignee) s.set('assignee', f.assignee);
+  if (f.channel) s.set('channel', f.channel);
+  if (f.priority) s.set('priority', f.priority);
+  if (f.q.trim()) s.set('q', f.q.trim());
+  const str = s.toString();
+  return str ? `?${str}` : '';
+}
+
+export const isForbidden = (e: unknown) => e instanceof ApiError && e.status === 403;
+
+function useConversationList(projectId: string, filters: InboxFilters) {
+  const [items, setItems] = useState<Conversation[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<Error | null>(null);
+  const [tick, setTick] = useState(0);
+  const call = useRef(0);
+  const shown = useRef(0);
+  shown.current = items.length;
+  const key = inboxQuery(filters);
+  useEffect(() => {
+    const mine = ++call.current;
+    setLoading(true);
+    setError(null);
+    setItems([]);
+    api.conversations(projectId, filters, null, PAGE).then(
+      (r) => {
+        if (mine !== call.current) return;
+        setItems(r.conversations);
+        setCursor(r.next_cursor);
+        setLoading(false);
+      },
+      (e: Error) => {
+        if (mine !== call.current) return;
+        setCursor(null);
+        setError(e);
+        setLoading(false);
+      },
+    );
+    // `key` stands for the filters.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [projectId, key, tick]);
+  const loadMore = useCallback(() => {
+    if (!cursor) return;
+    const mine = ++call.current;
+    setLoading(true);
+    api.conversations(projectId, filters, cursor, PAGE).then(
+      (r) => {
+        if (mine !== call.current) return;
+        setItems((old) => [...old, ...r.conversations.filter((c) => !old.some((o) => o.id === c.id))]);
+        setCursor(r.next_cursor);
+        setLoading(false);
+      },
+      (e: Error) => {
+        if (mine !== call.current) return;
+        setError(e);
+        setLoading(false);
+      },
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [projectId, key, cursor]);
+  /** Quietly asks again for as many as are shown (the poll); a failure keeps the list. */
+  const refresh = useCallback(() => {
+    const mine = ++call.current;
+    api.conversations(projectId, filters, null, Math.min(100, Math.max(PAGE, shown.current))).then(
+      (r) => {
+        if (mine !== call.current) return;
+        setItems(r.conversations);
+        setCursor(r.next_cursor);
+        setError(null);
+        setLoading(false);
+      },
+      () => undefined,
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [projectId, key]);
+  const replace = useCallback((c: Conversation) => setItems((old) => old.map((o) => (o.id === c.id ? c : o))), []);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { items, cursor, loading, error, loadMore, refresh, replace, reload };
+}
+
+export function Inbox({ project, account, cid }: { project: Project; account: Account; cid: string | null }) {
+  const [filters, setFiltersState] = useState(() => readInboxFilters(location.search));
+  const [text, setText] = useState(filters.q);
+  const setFilters = useCallback(
+    (f: InboxFilters) => {
+      setFiltersState(f);
+      history.replaceState(null, '', `${location.pathname}${viewQuery(f)}`);
+    },
+    [],
+  );
+  useEffect(() => {
+    if (text === filters.q) return;
+    const t = setTimeout(() => setFilters({ ...filters, q: text }), SEARCH_DELAY_MS);
+    return () => clearTimeout(t);
+  }, [text, filters, setFilters]);
+
+  const list = useConversationList(project.id, filters);
+  const forbidden = isForbidden(list.error);
+  const agents = useAsync(() => api.agents(project.id).catch(() => ({ agents: [] })), [project.id]);
+  const [poll, setPoll] = useState(0);
+  usePolling(
+    () => {
+      list.refresh();
+      setPoll((n) => n + 1);
+    },
+    INBOX_POLL_MS,
+    !forbidden,
+  );
+
+  const open = (c: Conversation) => navigate(`/inbox/${encodeURIComponent(c.id)}${viewQuery(filters)}`);
+  const changed = useCallback(
+    (c: Conversation) => {
+      list.replace(c);
+      list.refresh();
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [list.replace, list.refresh],
+  );
+  // The open conversation's contact, as its view loaded it (it may not be in the list's view).
+  const [contact, setContact] = useState<{ cid: string; uid: string } | null>(null);
+  const loaded = useCallback((c: Conversation) => setContact({ cid: c.id, uid: c.site_user_id }), []);
+  const contactUid = contact && contact.cid === cid ? contact.uid : null;
+
+  if (forbidden) {
+    return (
+      <div className="page">
+        <div className="page-head"><h1>Inbox</h1></div>
+        <section className="card" data-testid="inbox-forbidden">
+          <Empty title="No access to conversations">
+            Your role in this project is viewer: viewers see analytics and contacts but no conversation content. An admin can make you an agent in Settings → Members.
+          </Empty>
+        </section>
+      </div>
+    );
+  }
+  return (
+    <div className="page page-wide">
+      <div className="page-head">
+        <h1>Inbox</h1>
+        <span className="muted small">Refreshes every {INBOX_POLL_MS / 1000} s</span>
+      </div>
+      <div className={`inbox ${cid ? 'has-thread' : ''}`}>
+        <section className="card inbox-list" aria-label="Conversation list">
+          <InboxFilterBar filters={filters} text={text} onText={setText} onChange={setFilters} />
+          <ConversationList
+            items={list.items}
+            selectedId={cid}
+            loading={list.loading}
+            error={list.error}
+            cursor={list.cursor}
+            filtered={hasInboxFilters(filters)}
+            status={filters.status}
+            onSelect={open}
+            onRetry={list.reload}
+            onMore={list.loadMore}
+            onClear={() => {
+              setText('');
+              setFilters({ ...DEFAULT_FILTERS, status: filters.status });
+            }}
+          />
+        </section>
+        <section className="card inbox-thread" aria-label="Thread">
+          {cid ? (
+            <ConversationView key={cid} projectId={project.id} cid={cid} me={account.id} agents={agents.data?.agents ?? []} poll={poll} onChanged={changed} onLoaded={loaded} />
+          ) : (
+            <Empty title="No conversation open">Pick one in the list.</Empty>
+          )}
+        </section>
+        {cid && contactUid && <ContactSummary projectId={project.id} uid={contactUid} />}
+      </div>
+    </div>
+  );
+}
