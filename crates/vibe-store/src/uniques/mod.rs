@@ -41,12 +41,14 @@ const RANGE: &str = "SELECT key, sketch FROM unique_days
 /// its last day: the payers sketch counts them, `paying_users` does not.
 /// Starts from the few refunded rows (`payments_refund_day`; a refund is
 /// never dated before its payment), then checks each such person's other
-/// payments of the range (`payments_person`).
+/// payments of the range (`payments_person`; the person's days are written
+/// `o.day || ''` so SQLite, planning without statistics, does not take
+/// `payments_day` instead and walk every payment of the range per refund).
 const REFUNDED_ONLY: &str = "SELECT COUNT(DISTINCT r.site_user_id) FROM payments r
      WHERE r.project_id = $1 AND r.refund_day >= $2 AND r.refund_day <= $3
        AND r.day >= $2 AND r.day <= $3
        AND NOT EXISTS (SELECT 1 FROM payments o WHERE o.project_id = $1 AND o.site_user_id = r.site_user_id
-         AND o.day >= $2 AND o.day <= $3 AND (o.refund_day IS NULL OR o.refund_day > $3))";
+         AND (o.day || '') >= $2 AND (o.day || '') <= $3 AND (o.refund_day IS NULL OR o.refund_day > $3))";
 
 pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Sketch> {
     Sketch::from_bytes(bytes).map_err(StoreError::other)
