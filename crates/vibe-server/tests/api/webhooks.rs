@@ -15,7 +15,7 @@ use crate::channels::*;
 use crate::helpers::*;
 use crate::on_both_backends;
 
-fn wa_sign(secret: &str, body: &[u8]) -> String {
+pub(crate) fn wa_sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     let hex: String = mac
@@ -27,7 +27,7 @@ fn wa_sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-fn tw_sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn tw_sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     let mut sorted = params.to_vec();
     sorted.sort();
     let mut data = url.to_owned();
@@ -40,7 +40,7 @@ fn tw_sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn form(params: &[(&str, &str)]) -> String {
+pub(crate) fn form(params: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
@@ -90,7 +90,7 @@ fn counter(app: &TestApp, rejected: bool, channel: &str, label: &str) -> u64 {
     }
 }
 
-async fn configure(app: &TestApp, owner: &Session, pid: &str, kind: &str, body: Value) {
+pub(crate) async fn configure(app: &TestApp, owner: &Session, pid: &str, kind: &str, body: Value) {
     let res = app
         .put(
             owner,
