@@ -101,6 +101,21 @@ pub(crate) async fn configure(app: &TestApp, owner: &Session, pid: &str, kind: &
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// The bodies of every message of the project's conversations.
+async fn stored_bodies(app: &TestApp, owner: &Session, pid: &str) -> Vec<String> {
+    let base = format!("/api/v1/projects/{pid}/conversations");
+    let list = app.get_json(owner, &base).await;
+    let mut out = Vec::new();
+    for c in list["conversations"].as_array().expect("a list") {
+        let id = c["id"].as_str().unwrap();
+        let msgs = app.get_json(owner, &format!("{base}/{id}/messages")).await;
+        for m in msgs["messages"].as_array().expect("a list") {
+            out.push(m["body"].as_str().unwrap().to_owned());
+        }
+    }
+    out
+}
+
 async fn whatsapp_handshake(backend: Backend) {
     let Some((app, owner, p)) = signed_in(backend).await else {
         return;
@@ -174,8 +189,13 @@ async fn whatsapp_signatures(backend: Backend) {
         let res = res.await.unwrap();
         assert_error(res, StatusCode::UNAUTHORIZED, "invalid_signature").await;
     }
-    // Nothing of the refused requests was parsed.
+    // Nothing of the refused requests was parsed or stored: the one
+    // conversation holds the verified message only.
     assert_eq!(counter(&app, false, "whatsapp", "message"), 1);
+    assert_eq!(
+        stored_bodies(&app, &owner, &p.id).await,
+        ["Does it come in another color?"]
+    );
     assert_eq!(counter(&app, true, "whatsapp", "bad_signature"), 2);
     assert_eq!(counter(&app, true, "whatsapp", "missing_signature"), 1);
     assert_eq!(counter(&app, true, "whatsapp", "malformed_signature"), 1);
@@ -294,6 +314,10 @@ async fn twilio_signatures(backend: Backend) {
         assert_error(res, StatusCode::UNAUTHORIZED, "invalid_signature").await;
     }
     assert_eq!(counter(&app, false, "twilio", "message"), 1);
+    assert_eq!(
+        stored_bodies(&app, &owner, &p.id).await,
+        ["Hi there & thanks!"]
+    );
     assert_eq!(counter(&app, true, "twilio", "bad_signature"), 3);
     assert_eq!(counter(&app, true, "twilio", "missing_signature"), 1);
 

@@ -29,7 +29,9 @@
 //! The person's row is locked (a no-op `UPDATE`) before its conversation is
 //! looked up, so two deliveries from one contact at once cannot open two
 //! conversations on PostgreSQL; messages and statuses are taken in a sorted
-//! order so concurrent deliveries lock rows in the same order.
+//! order, and the `daily_stats` rows written after every person's, so
+//! concurrent deliveries (and ingest: people, then rollups) lock rows in the
+//! same order.
 
 use vibe_core::day::ProjectTz;
 
@@ -171,6 +173,9 @@ pub(crate) async fn receive(
     let project: Vec<Val> = vec![project_id.into()];
     on_db!(db, pool => async {
         let mut out = InboundOutcome::default();
+        // New people per local day, written after the people's rows (as
+        // ingest orders its locks: people, then rollups).
+        let mut new_users: std::collections::BTreeMap<String, i64> = Default::default();
         let mut tx = pool.begin().await.map_err(err)?;
         let tz: Option<(String,)> = tx_optional!(tx, (String,), TIMEZONE, &project)?;
         let tz = ProjectTz::or_utc(tz.as_ref().map_or("UTC", |t| t.0.as_str()));
@@ -199,11 +204,7 @@ pub(crate) async fn receive(
                     ];
                     if tx_exec!(tx, INSERT_PERSON, &row)? == 1 {
                         out.people_created += 1;
-                        let day: Vec<Val> = vec![project_id.into(), tz.day_of(m.at).into()];
-                        let stats = format!(
-                            "{INSERT_DAILY_STATS} VALUES ($1, $2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0){ON_DAILY_STATS_CONFLICT}"
-                        );
-                        tx_exec!(tx, &stats, &day)?;
+                        *new_users.entry(tz.day_of(m.at)).or_insert(0) += 1;
                         id
                     } else {
                         // Another delivery created them since.
@@ -264,6 +265,13 @@ pub(crate) async fn receive(
             tx_exec!(tx, timers::REOPEN_ON_INBOUND, &conv)?;
             out.messages_stored += 1;
             out.conversations_opened += u64::from(opened);
+        }
+        let stats = format!(
+            "{INSERT_DAILY_STATS} VALUES ($1, $2, 0, $3, 0, 0, 0, 0, 0, 0, 0, 0){ON_DAILY_STATS_CONFLICT}"
+        );
+        for (day, n) in &new_users {
+            let row: Vec<Val> = vec![project_id.into(), day.into(), (*n).into()];
+            tx_exec!(tx, &stats, &row)?;
         }
         for s in &statuses {
             let find = outbound_by_channel_id(&s.channels);
