@@ -142,3 +142,75 @@ fn status(s: &StatusUpdate, now: i64) -> InboundStatus {
         failed_reason,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::webhooks::{Media, ProviderError};
+
+    fn inbound(channel: &'static str, from: &str) -> InboundMessage {
+        InboundMessage {
+            channel,
+            external_id: "id1".into(),
+            from: from.into(),
+            to: None,
+            contact_name: Some("  ".into()),
+            message_type: "text".into(),
+            body: None,
+            media: vec![Media {
+                reference: "ref".into(),
+                content_type: Some("image/jpeg".into()),
+            }],
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn channels_numbers_and_media() {
+        let wa = contact_message(&inbound("whatsapp", "16505551234"), 7).unwrap();
+        assert_eq!(
+            (wa.channel, wa.phone.as_str()),
+            (Channel::Whatsapp, "+16505551234")
+        );
+        assert_eq!(
+            wa.attachments,
+            r#"[{"media_id":"ref","type":"image/jpeg"}]"#
+        );
+        assert_eq!((wa.at, wa.name, wa.body.as_str()), (7, None, ""));
+        let tw = contact_message(&inbound("twilio", "whatsapp:+16505551234"), 7).unwrap();
+        assert_eq!(
+            (tw.channel, tw.phone.as_str()),
+            (Channel::Whatsapp, "+16505551234")
+        );
+        assert_eq!(tw.attachments, r#"[{"type":"image/jpeg","url":"ref"}]"#);
+        let sms = contact_message(&inbound("twilio", "+16505551234"), 7).unwrap();
+        assert_eq!(sms.channel, Channel::Sms);
+        assert!(contact_message(&inbound("twilio", "VIBESHOP"), 7).is_none());
+    }
+
+    #[test]
+    fn failed_reasons() {
+        let mut s = StatusUpdate {
+            channel: "twilio",
+            external_id: "SM1".into(),
+            status: DeliveryStatus::Failed,
+            provider_status: "undelivered".into(),
+            recipient: None,
+            at: None,
+            error: None,
+        };
+        let st = status(&s, 9);
+        assert_eq!(st.channels, [Channel::Sms, Channel::Whatsapp]);
+        assert_eq!(
+            (st.at, st.failed_reason.as_deref()),
+            (9, Some("undelivered"))
+        );
+        s.error = Some(ProviderError {
+            code: "30003".into(),
+            title: None,
+        });
+        assert_eq!(status(&s, 9).failed_reason.as_deref(), Some("30003"));
+        s.status = DeliveryStatus::Delivered;
+        assert_eq!(status(&s, 9).failed_reason, None);
+    }
+}
