@@ -1002,6 +1002,26 @@ pub async fn inbound_deliveries_by_phone(fx: Fixture) {
         .unwrap()
         .unwrap();
     assert_eq!(c.site_user_id, person.id);
+    // and the number's next message still finds them and their conversation.
+    let third = by_phone("3", phone, Channel::Whatsapp, T0 + 70 * S);
+    let out = fx.receive_inbound(&p.id, &[third], &[]).await.unwrap();
+    assert_eq!(
+        (
+            out.messages_stored,
+            out.people_created,
+            out.conversations_opened
+        ),
+        (1, 0, 0)
+    );
+    let c = fx
+        .conversation(&p.id, &Scope::All, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c.site_user_id.as_str(), c.unread_count),
+        (person.id.as_str(), 3)
+    );
     crate::rollup::rebuild(&*fx, &p, date, date).await.unwrap();
     assert_eq!(
         fx.daily_stats(&p.id, &day, &day).await.unwrap()[0]
