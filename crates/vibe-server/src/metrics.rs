@@ -23,6 +23,9 @@ pub struct Metrics {
     /// Values parsed from verified channel webhooks, by channel and what
     /// (`message`, `status`).
     pub webhook_parsed: LabelledCounter,
+    /// What the Inbox did with them, by channel and outcome
+    /// (`api::webhooks::deliver`).
+    pub webhook_stored: LabelledCounter,
 }
 
 /// A counter with two labels whose values are fixed strings in the code, so
@@ -147,6 +150,12 @@ impl Metrics {
             "vibe_channel_webhook_parsed_total",
             "Inbound messages and status updates parsed from verified channel webhooks.",
             ("channel", "kind"),
+        );
+        self.webhook_stored.render(
+            &mut out,
+            "vibe_channel_webhook_stored_total",
+            "What verified channel webhooks stored: messages (stored, duplicate, no_number), people and conversations created, statuses (applied, unchanged, unknown).",
+            ("channel", "outcome"),
         );
         out
     }

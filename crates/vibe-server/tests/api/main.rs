@@ -26,4 +26,5 @@ mod segments;
 mod stats;
 mod users;
 mod webhooks;
+mod webhooks_inbox;
 mod writer_health;

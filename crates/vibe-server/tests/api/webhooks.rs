@@ -15,7 +15,7 @@ use crate::channels::*;
 use crate::helpers::*;
 use crate::on_both_backends;
 
-fn wa_sign(secret: &str, body: &[u8]) -> String {
+pub(crate) fn wa_sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     let hex: String = mac
@@ -27,7 +27,7 @@ fn wa_sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-fn tw_sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn tw_sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     let mut sorted = params.to_vec();
     sorted.sort();
     let mut data = url.to_owned();
@@ -40,7 +40,7 @@ fn tw_sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn form(params: &[(&str, &str)]) -> String {
+pub(crate) fn form(params: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
@@ -90,7 +90,7 @@ fn counter(app: &TestApp, rejected: bool, channel: &str, label: &str) -> u64 {
     }
 }
 
-async fn configure(app: &TestApp, owner: &Session, pid: &str, kind: &str, body: Value) {
+pub(crate) async fn configure(app: &TestApp, owner: &Session, pid: &str, kind: &str, body: Value) {
     let res = app
         .put(
             owner,
@@ -99,6 +99,21 @@ async fn configure(app: &TestApp, owner: &Session, pid: &str, kind: &str, body: 
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// The bodies of every message of the project's conversations.
+async fn stored_bodies(app: &TestApp, owner: &Session, pid: &str) -> Vec<String> {
+    let base = format!("/api/v1/projects/{pid}/conversations");
+    let list = app.get_json(owner, &base).await;
+    let mut out = Vec::new();
+    for c in list["conversations"].as_array().expect("a list") {
+        let id = c["id"].as_str().unwrap();
+        let msgs = app.get_json(owner, &format!("{base}/{id}/messages")).await;
+        for m in msgs["messages"].as_array().expect("a list") {
+            out.push(m["body"].as_str().unwrap().to_owned());
+        }
+    }
+    out
 }
 
 async fn whatsapp_handshake(backend: Backend) {
@@ -174,8 +189,13 @@ async fn whatsapp_signatures(backend: Backend) {
         let res = res.await.unwrap();
         assert_error(res, StatusCode::UNAUTHORIZED, "invalid_signature").await;
     }
-    // Nothing of the refused requests was parsed.
+    // Nothing of the refused requests was parsed or stored: the one
+    // conversation holds the verified message only.
     assert_eq!(counter(&app, false, "whatsapp", "message"), 1);
+    assert_eq!(
+        stored_bodies(&app, &owner, &p.id).await,
+        ["Does it come in another color?"]
+    );
     assert_eq!(counter(&app, true, "whatsapp", "bad_signature"), 2);
     assert_eq!(counter(&app, true, "whatsapp", "missing_signature"), 1);
     assert_eq!(counter(&app, true, "whatsapp", "malformed_signature"), 1);
@@ -294,6 +314,10 @@ async fn twilio_signatures(backend: Backend) {
         assert_error(res, StatusCode::UNAUTHORIZED, "invalid_signature").await;
     }
     assert_eq!(counter(&app, false, "twilio", "message"), 1);
+    assert_eq!(
+        stored_bodies(&app, &owner, &p.id).await,
+        ["Hi there & thanks!"]
+    );
     assert_eq!(counter(&app, true, "twilio", "bad_signature"), 3);
     assert_eq!(counter(&app, true, "twilio", "missing_signature"), 1);
 

@@ -7,6 +7,7 @@
 
 mod agents;
 mod conversations;
+pub mod inbound;
 mod messages;
 mod model;
 mod scope;
@@ -17,6 +18,7 @@ pub mod timers;
 
 use async_trait::async_trait;
 
+pub use inbound::{InboundContactMessage, InboundOutcome, InboundStatus};
 pub use model::*;
 pub use scope::Scope;
 
@@ -153,6 +155,18 @@ pub trait InboxStore: HasDb {
             now_ms,
         )
         .await
+    }
+
+    /// Stores one verified channel webhook delivery in one transaction:
+    /// contacts by phone, their messages into conversations (idempotent on
+    /// the provider's id), delivery statuses (see [`inbound`]).
+    async fn receive_inbound(
+        &self,
+        project_id: &str,
+        messages: &[InboundContactMessage],
+        statuses: &[InboundStatus],
+    ) -> StoreResult<InboundOutcome> {
+        inbound::receive(self.db(), project_id, messages, statuses).await
     }
 
     // Agents.

@@ -6,7 +6,8 @@ use super::fixture::*;
 use super::T0;
 use crate::inbox::{
     AgentStatus, AssigneeFilter, Channel, ConversationPatch, ConversationQuery, DeliveryStatus,
-    Direction, Inbox, NewConversation, NewMessage, Priority, Scope, Sender, SlaPolicy, Status,
+    Direction, InboundContactMessage, InboundStatus, Inbox, NewConversation, NewMessage, Priority,
+    Scope, Sender, SlaPolicy, Status,
 };
 use crate::{Project, Role};
 
@@ -851,4 +852,201 @@ pub async fn agent_status_log_and_sla(fx: Fixture) {
         .is_err());
     fx.delete_sla_policy(&p.id, Priority::Low).await.unwrap();
     assert_eq!(fx.sla_policies(&p.id).await.unwrap().len(), 1);
+}
+
+fn by_phone(id: &str, phone: &str, channel: Channel, at: i64) -> InboundContactMessage {
+    InboundContactMessage {
+        channel,
+        channel_message_id: format!("wamid.{id}"),
+        phone: phone.into(),
+        name: Some("Sheena".into()),
+        body: format!("body of {id}"),
+        attachments: "[]".into(),
+        at,
+        message_id: format!("m-{id}"),
+        conversation_id: format!("c-{id}"),
+    }
+}
+
+/// A channel delivery: a person per number (counted as a new user on the
+/// project's local day, as the rebuild counts them), threading into the
+/// channel's inbox and team, idempotent retries, forward-only statuses, a
+/// later `identify` with the number's user id bringing the conversation
+/// along, and projects apart.
+pub async fn inbound_deliveries_by_phone(fx: Fixture) {
+    let p = fx.project_in("Shop", "America/Los_Angeles").await;
+    let team = fx.create_team(&p.id, "t1", "Support", T0).await.unwrap();
+    let inbox = Inbox {
+        id: "wa".into(),
+        name: "WhatsApp".into(),
+        channel: "whatsapp".into(),
+        team_id: Some(team.id.clone()),
+        created_at: T0,
+    };
+    fx.create_inbox(&p.id, &inbox).await.unwrap();
+    let phone = "+16505551234";
+    let first = by_phone("1", phone, Channel::Whatsapp, T0 + 10 * S);
+    let out = fx
+        .receive_inbound(&p.id, std::slice::from_ref(&first), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            out.messages_stored,
+            out.people_created,
+            out.conversations_opened
+        ),
+        (1, 1, 1)
+    );
+    let c = fx
+        .conversation(&p.id, &Scope::All, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.site_user_id, "uid:tel:+16505551234");
+    assert_eq!(
+        (c.inbox_id.as_deref(), c.team_id.as_deref()),
+        (Some("wa"), Some("t1"))
+    );
+    assert_eq!((c.first_inbound_at, c.unread_count), (Some(T0 + 10 * S), 1));
+
+    // A retry, and a second message in the same delivery as a new one.
+    let second = by_phone("2", phone, Channel::Whatsapp, T0 + 20 * S);
+    let out = fx
+        .receive_inbound(&p.id, &[first.clone(), second], &[])
+        .await
+        .unwrap();
+    assert_eq!((out.messages_stored, out.messages_duplicate), (1, 1));
+    assert_eq!((out.people_created, out.conversations_opened), (0, 0));
+    let c = fx
+        .conversation(&p.id, &Scope::All, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.unread_count, 2);
+
+    // Statuses of a reply: forward only, unknown ids counted.
+    let mut r = reply("r1", "c-1", T0 + 30 * S);
+    r.channel_message_id = Some("wamid.R1".into());
+    fx.add_message(&p.id, &Scope::All, &r).await.unwrap();
+    let status = |id: &str, s: DeliveryStatus, at: i64| InboundStatus {
+        channels: vec![Channel::Whatsapp],
+        channel_message_id: id.into(),
+        status: s,
+        at,
+        failed_reason: Some("131047: Re-engagement message".into()),
+    };
+    let out = fx
+        .receive_inbound(
+            &p.id,
+            &[],
+            &[
+                status("wamid.R1", DeliveryStatus::Read, T0 + 40 * S),
+                status("wamid.R1", DeliveryStatus::Delivered, T0 + 35 * S),
+                status("wamid.R1", DeliveryStatus::Failed, T0 + 45 * S),
+                status("wamid.nope", DeliveryStatus::Read, T0 + 40 * S),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            out.statuses_applied,
+            out.statuses_unchanged,
+            out.statuses_unknown
+        ),
+        (1, 2, 1)
+    );
+    let page = fx
+        .messages(&p.id, &Scope::All, "c-1", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let r1 = page.items.iter().find(|m| m.id == "r1").unwrap();
+    assert_eq!(
+        (r1.delivery_status.as_str(), r1.read_at),
+        ("read", Some(T0 + 40 * S))
+    );
+    assert_eq!(r1.failed_reason, None);
+
+    // The rollups agree with a rebuild (one new user on the local day).
+    let tz = vibe_core::day::ProjectTz::or_utc(&p.timezone);
+    let day = tz.day_of(T0 + 10 * S);
+    let date = tz.date_of(T0 + 10 * S);
+    let before = fx.daily_stats(&p.id, &day, &day).await.unwrap();
+    assert_eq!(before[0].counts.new_users, 1);
+    crate::rollup::rebuild(&*fx, &p, date, date).await.unwrap();
+    assert_eq!(fx.daily_stats(&p.id, &day, &day).await.unwrap(), before);
+
+    // The site identifies a visitor with the number's user id: one person,
+    // and the conversation is theirs.
+    fx.ingest(
+        &p,
+        [pageview(
+            "web-1",
+            "s1",
+            T0 + 50 * S,
+            "https://shop.example/",
+        )],
+    )
+    .await;
+    fx.ingest(
+        &p,
+        [identify("web-1", "s1", T0 + 60 * S, "tel:+16505551234")],
+    )
+    .await;
+    let person = fx.person_of(&p, "web-1").await;
+    let c = fx
+        .conversation(&p.id, &Scope::All, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.site_user_id, person.id);
+    // and the number's next message still finds them and their conversation.
+    let third = by_phone("3", phone, Channel::Whatsapp, T0 + 70 * S);
+    let out = fx.receive_inbound(&p.id, &[third], &[]).await.unwrap();
+    assert_eq!(
+        (
+            out.messages_stored,
+            out.people_created,
+            out.conversations_opened
+        ),
+        (1, 0, 0)
+    );
+    let c = fx
+        .conversation(&p.id, &Scope::All, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c.site_user_id.as_str(), c.unread_count),
+        (person.id.as_str(), 3)
+    );
+    crate::rollup::rebuild(&*fx, &p, date, date).await.unwrap();
+    assert_eq!(
+        fx.daily_stats(&p.id, &day, &day).await.unwrap()[0]
+            .counts
+            .new_users,
+        1
+    );
+
+    // Another project: the same number and provider id are its own.
+    let q = fx.project("Other").await;
+    let out = fx
+        .receive_inbound(&q.id, std::slice::from_ref(&first), &[])
+        .await
+        .unwrap();
+    assert_eq!((out.messages_stored, out.people_created), (1, 1));
+    let mine = fx
+        .list_conversations(
+            &p.id,
+            &Scope::All,
+            &ConversationQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine.items.len(), 1);
 }

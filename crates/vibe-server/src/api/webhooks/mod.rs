@@ -6,8 +6,10 @@
 //! is answered 401 and counted in `/metrics`
 //! (`vibe_channel_webhook_rejected_total{channel,reason}`), and nothing of it
 //! goes further. A verified body is parsed into typed values ([`Inbound`])
-//! and handed to [`deliver`] — the one boundary the Inbox's store calls in.
+//! and handed to [`deliver`], which stores it through the Inbox's store in
+//! one transaction (`vibe_store::inbox::inbound`).
 
+mod deliver;
 pub mod signature;
 pub mod twilio;
 pub mod whatsapp;
@@ -19,6 +21,8 @@ use crate::api::channels::settings::Kind;
 use crate::api::channels::{self, Channel};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+pub use deliver::deliver;
 
 /// Largest webhook body accepted, in bytes (Meta batches up to 1,000 updates).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -93,35 +97,6 @@ pub struct ProviderError {
 pub struct Inbound {
     pub messages: Vec<InboundMessage>,
     pub statuses: Vec<StatusUpdate>,
-}
-
-/// Hands a verified, parsed webhook to the Inbox. **The Inbox slice replaces
-/// this body** with its store call (create/append conversations by sender,
-/// apply statuses idempotently); until then the values are counted
-/// (`vibe_channel_webhook_parsed_total`) and logged, nothing is stored.
-/// Returning an error makes the handler answer 5xx, so the provider retries.
-pub async fn deliver(
-    state: &AppState,
-    project_id: &str,
-    channel: &'static str,
-    inbound: &Inbound,
-) -> ApiResult<()> {
-    state
-        .metrics
-        .webhook_parsed
-        .add(channel, "message", inbound.messages.len() as u64);
-    state
-        .metrics
-        .webhook_parsed
-        .add(channel, "status", inbound.statuses.len() as u64);
-    tracing::debug!(
-        project = %project_id,
-        channel,
-        messages = inbound.messages.len(),
-        statuses = inbound.statuses.len(),
-        "channel webhook parsed"
-    );
-    Ok(())
 }
 
 /// Counts a refused request and builds its answer.
