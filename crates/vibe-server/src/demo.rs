@@ -8,17 +8,25 @@
 //! tags, priorities, notes and two custom segments. Messages go through
 //! `Store::ingest`, the same transaction the collector's writer runs; the
 //! reserved events are built and checked as server-side `POST /api/v1/track`
-//! messages (`vibe_core::reserved::validate`).
+//! messages (`vibe_core::reserved::validate`). The Inbox gets its staff
+//! (`staff`: agents, supervisors, teams, inboxes, SLA policies, status logs)
+//! and a support history (`conversations`) through the `InboxStore` calls the
+//! API makes, at their historical times.
+
+mod conversations;
+pub mod staff;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
+use futures_util::TryStreamExt;
 use serde_json::json;
 use vibe_core::message::TimestampPolicy;
 use vibe_core::Message;
 use vibe_store::crm::{ContactPatch, NewNote, Priority};
 use vibe_store::flows::model::Flow;
 use vibe_store::funnel::{Funnel, FunnelStep, StepMatch};
+use vibe_store::inbox::{ConversationQuery, Scope};
 use vibe_store::segments::Segment;
 use vibe_store::{IngestJob, NewProject, Project, Store};
 
@@ -453,7 +461,77 @@ pub async fn generate(
         .join()
         .map_err(|_| anyhow::anyhow!("the demo generator panicked"))?;
     crm_extras(store, project, size, now).await?;
+    let started = Instant::now();
+    let made = inbox_history(store, project, size, now).await?;
+    if progress && made > 0 {
+        eprintln!("  inbox: {made} conversations ({:.0?})", started.elapsed());
+    }
     Ok(stored)
+}
+
+/// A support team's few months, whatever the size of the history (a
+/// million-person benchmark history keeps the same Inbox).
+pub const MAX_CONVERSATIONS: usize = 3_000;
+
+/// The Inbox's demo: the staff, teams, inboxes and SLA policies, the staff's
+/// status logs over the history, and three conversations per person asked
+/// for (`--users`), at most six per identified customer and
+/// [`MAX_CONVERSATIONS`] in all (the first customers to identify, at most
+/// half as many as conversations). Made once: a
+/// project that already has conversations keeps its inbox as it is.
+async fn inbox_history(
+    store: &dyn Store,
+    project: &Project,
+    size: DemoSize,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let p = &project.id;
+    let query = ConversationQuery {
+        limit: 1,
+        ..Default::default()
+    };
+    if !store
+        .list_conversations(p, &Scope::All, &query)
+        .await?
+        .items
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let tz = vibe_core::day::ProjectTz::or_utc(&project.timezone);
+    let today = tz.date_of(now);
+    let first_day = today
+        .checked_sub(jiff::Span::new().days(size.days - 1))
+        .unwrap_or(today);
+    let inboxes = staff::ensure(store, project, tz.start_of(first_day)).await?;
+    let mut rng = Rng((0x6a09_e667_f3bc_c909 ^ size.users ^ (size.days as u64) << 32) | 1);
+    staff::activity(store, project, &mut rng, first_day, now).await?;
+    let count = (size.users as usize * 3).min(MAX_CONVERSATIONS);
+    let mut customers = Vec::new();
+    for user in 0..size.users {
+        if customers.len() >= count / 2 {
+            break;
+        }
+        if let Some(u) = store.find_user(p, &format!("cust-{user}")).await? {
+            customers.push((u.id, u.first_seen));
+        }
+    }
+    customers.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    // About six per customer over the history: a busy but believable queue.
+    let count = count.min(customers.len() * 6);
+    let plans = conversations::plan(&mut rng, &tz, &customers, &inboxes, first_day, now, count);
+    // Conversations are independent: several at once keep PostgreSQL busy
+    // (each plays its own steps in order, so the result does not depend on
+    // how they interleave).
+    // SQLite writes one at a time, and there several at once only wait on
+    // each other's locks.
+    let parallel = if store.backend() == "postgres" { 8 } else { 1 };
+    futures_util::stream::iter(plans.iter().map(Ok::<_, anyhow::Error>))
+        .try_for_each_concurrent(parallel, |plan| {
+            conversations::play(store, project, &inboxes, plan, now)
+        })
+        .await?;
+    Ok(plans.len())
 }
 
 /// Tags, priorities and notes on some customers.

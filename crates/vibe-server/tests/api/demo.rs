@@ -1,3 +1,5 @@
+use serde_json::Value;
+
 use crate::helpers::*;
 
 /// The demo history goes through the real write path, lands in its own project,
@@ -162,6 +164,161 @@ async fn demo_history_is_realistic_and_consistent(backend: Backend) {
     assert_eq!(app.get_json(&owner, &format!("{base}/revenue")).await, r);
     // Flows kept at ingest == flows rebuilt from the stored events.
     assert_eq!(app.get_json(&owner, &vision_stats).await, fs);
+
+    demo_inbox(&app, &owner, &base).await;
+}
+
+/// The Inbox has staff with statuses, SLA policies, inboxes with teams, and
+/// conversations on each channel with the store's timers.
+async fn demo_inbox(app: &TestApp, owner: &Session, base: &str) {
+    let agents = app.get_json(owner, &format!("{base}/agents")).await;
+    let agents = list(&agents, "agents");
+    assert_eq!(
+        agents.len(),
+        vibe_server::demo::staff::STAFF.len(),
+        "{agents:?}"
+    );
+    for role in ["agent", "supervisor"] {
+        assert!(agents.iter().any(|a| a["role"] == role), "{agents:?}");
+    }
+    for a in agents {
+        assert!(a["status_since"].as_i64().is_some(), "a status log: {a}");
+        assert!(["online", "away", "offline"].contains(&a["status"].as_str().unwrap()));
+        assert_eq!(list(a, "teams").len(), 1, "{a}");
+    }
+    let sla = app.get_json(owner, &format!("{base}/sla-policies")).await;
+    let priorities: Vec<&str> = list(&sla, "policies")
+        .iter()
+        .map(|p| p["priority"].as_str().unwrap())
+        .collect();
+    assert_eq!(priorities, ["low", "medium", "high", "urgent"], "{sla}");
+    let inboxes = app.get_json(owner, &format!("{base}/inboxes")).await;
+    let inboxes = list(&inboxes, "inboxes");
+    assert_eq!(inboxes.len(), 3, "{inboxes:?}");
+    assert!(
+        inboxes.iter().all(|i| i["team_id"].is_string()),
+        "{inboxes:?}"
+    );
+
+    let mut all = Vec::new();
+    for channel in ["in_app", "email", "whatsapp"] {
+        let mut path = format!("{base}/conversations?channel={channel}&limit=100");
+        let mut on_channel = 0;
+        loop {
+            let page = app.get_json(owner, &path).await;
+            let items = list(&page, "conversations");
+            on_channel += items.len();
+            all.extend(items.iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => {
+                    path = format!("{base}/conversations?channel={channel}&limit=100&cursor={c}")
+                }
+                None => break,
+            }
+        }
+        assert!(on_channel > 10, "{channel}: {on_channel}");
+    }
+    assert!(all.len() > 100, "{}", all.len());
+    let count = |f: &dyn Fn(&Value) -> bool| all.iter().filter(|c| f(c)).count();
+    let bot_only = count(&|c| {
+        c["handled_by_bot"] == true
+            && c["escalated_to_human"] == false
+            && c["assignee_account_id"].is_null()
+    });
+    let escalated = count(&|c| c["handled_by_bot"] == true && c["escalated_to_human"] == true);
+    let answered = count(&|c| c["first_response_s"].as_i64().is_some());
+    let resolved = count(&|c| c["status"] == "resolved" && c["resolution_s"].as_i64().is_some());
+    let reopened = count(&|c| c["opened_at"].as_i64() > c["created_at"].as_i64());
+    let rated = count(&|c| c["csat"].as_i64().is_some_and(|v| (1..=5).contains(&v)));
+    let leads = count(&|c| c["is_lead"] == true);
+    let converted = count(&|c| c["converted"] == true && c["is_lead"] == true);
+    let slow = count(&|c| c["first_response_s"].as_i64().is_some_and(|s| s > 3_600));
+    for (what, n) in [
+        ("bot only", bot_only),
+        ("escalated", escalated),
+        ("answered", answered),
+        ("resolved", resolved),
+        ("reopened", reopened),
+        ("rated", rated),
+        ("leads", leads),
+        ("converted", converted),
+        ("answered after an hour", slow),
+    ] {
+        assert!(n > 0, "{what}: none of {}", all.len());
+    }
+    assert!(
+        resolved > all.len() / 2,
+        "resolved {resolved} of {}",
+        all.len()
+    );
+    for c in &all {
+        // The store's timers: first response from the first inbound message.
+        if let (Some(at), Some(s)) = (
+            c["first_response_at"].as_i64(),
+            c["first_response_s"].as_i64(),
+        ) {
+            let from = c["first_inbound_at"].as_i64().unwrap();
+            assert_eq!(s, (at - from) / 1000, "{c}");
+        }
+        assert!(
+            c["contact_email"].is_string(),
+            "an identified customer: {c}"
+        );
+    }
+
+    // Replies on email and WhatsApp: mostly delivered or read, some failed with a reason.
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    let (mut notes, mut reasons) = (0, 0);
+    for c in all.iter().filter(|c| c["channel"] != "in_app").take(120) {
+        let id = c["id"].as_str().unwrap();
+        let thread = app
+            .get_json(
+                owner,
+                &format!("{base}/conversations/{id}/messages?limit=100"),
+            )
+            .await;
+        for m in list(&thread, "messages") {
+            if m["private"] == true {
+                notes += 1;
+            } else if m["direction"] == "out" {
+                *statuses
+                    .entry(m["delivery_status"].as_str().unwrap().into())
+                    .or_default() += 1;
+                reasons += usize::from(m["failed_reason"].is_string());
+            }
+        }
+    }
+    let of = |s: &str| statuses.get(s).copied().unwrap_or(0);
+    assert!(
+        of("read") > of("failed") && of("delivered") > 0,
+        "{statuses:?}"
+    );
+    assert!(of("failed") > 0 && reasons == of("failed"), "{statuses:?}");
+    assert!(notes > 0, "internal notes");
+
+    // The staff sign in with the documented password; an agent sees only
+    // theirs and their teams' unassigned ones.
+    let email = vibe_server::demo::staff::STAFF
+        .iter()
+        .find(|(_, role, _)| *role == vibe_store::Role::Agent)
+        .unwrap()
+        .0;
+    let agent = session_from(
+        app.login(email, vibe_server::demo::staff::DEMO_STAFF_PASSWORD)
+            .await,
+    );
+    let me = agents.iter().find(|a| a["email"] == email).unwrap();
+    let mine = app
+        .get_json(&agent, &format!("{base}/conversations?limit=100"))
+        .await;
+    let mine = list(&mine, "conversations");
+    assert!(!mine.is_empty());
+    for c in mine {
+        assert!(
+            c["assignee_account_id"] == me["account_id"] || c["assignee_account_id"].is_null(),
+            "{c}"
+        );
+    }
 }
 
 crate::on_both_backends!(demo_history_is_realistic_and_consistent);
