@@ -44,6 +44,7 @@ where
     accounts::accounts_and_sessions(fx().await).await;
     accounts::api_tokens(fx().await).await;
     accounts::projects_and_membership(fx().await).await;
+    accounts::first_owner_claims_ownerless_projects(fx().await).await;
     ingest::ingest_creates_people_and_sessions(fx().await).await;
     ingest::late_batches_keep_earliest_and_latest(fx().await).await;
     ingest::ingest_is_idempotent(fx().await).await;

@@ -66,6 +66,7 @@ const MARK_READ: &str = "UPDATE ai_people_snapshots SET read_at = $4
      WHERE project_id = $1 AND from_day = $2 AND to_day = $3";
 const DUE: &str = "SELECT project_id, from_day, to_day, read_at FROM ai_people_snapshots
      WHERE read_at >= $1 AND computed_at < $2 ORDER BY computed_at";
+const UNREAD: &str = "SELECT MIN(read_at) FROM ai_people_snapshots WHERE read_at < $1";
 const DROP_UNREAD: &str = "DELETE FROM ai_people_snapshots WHERE read_at < $1";
 pub(crate) const DROP_PROJECT: &str = "DELETE FROM ai_people_snapshots WHERE project_id = $1";
 
@@ -117,7 +118,12 @@ pub async fn page(
 /// were recomputed. Run by the scheduler.
 pub async fn refresh(db: &Db, policy: PeoplePolicy) -> StoreResult<usize> {
     let now = policy.now_ms;
-    db.execute(DROP_UNREAD, (now - KEEP_UNREAD_MS,)).await?;
+    // A DELETE takes SQLite's write lock even when it matches nothing: ask
+    // first, so the maintenance tick does not contend with the writer.
+    let unread: Option<i64> = db.scalar(UNREAD, (now - KEEP_UNREAD_MS,)).await?;
+    if unread.is_some() {
+        db.execute(DROP_UNREAD, (now - KEEP_UNREAD_MS,)).await?;
+    }
     let due: Vec<(String, String, String, i64)> = db
         .all(DUE, (now - KEEP_UNREAD_MS, now - policy.max_age_ms / 2))
         .await?;

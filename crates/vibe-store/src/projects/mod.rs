@@ -26,7 +26,8 @@ const LIST_MEMBERS: &str = "SELECT m.account_id, a.email, m.role, m.created_at
      ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, a.email";
 const CLAIM_UNOWNED: &str = "INSERT INTO members (project_id, account_id, role, created_at)
      SELECT p.id, $1, $2, $3 FROM projects p
-     WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id)";
+     WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id AND m.role IN ('owner', 'admin'))
+     ON CONFLICT DO NOTHING";
 const UPDATE_PROJECT: &str = "UPDATE projects SET name = COALESCE($1, name), allowed_origins = COALESCE($2, allowed_origins),
      timezone = COALESCE($3, timezone), online_window_s = COALESCE($4, online_window_s) WHERE id = $5";
 const INSERT_KEY: &str = "INSERT INTO api_keys (id, project_id, name, key_hash, prefix, created_at)
@@ -145,8 +146,9 @@ pub trait ProjectStore: HasDb {
         Ok(self.db().execute(sql, (project_id, account_id)).await? > 0)
     }
 
-    /// Makes the account a member of every project that has no members yet (the
-    /// default and demo projects before anyone signed up).
+    /// Makes the account a member of every project that has no owner or admin
+    /// yet (the default and demo projects before anyone signed up; the demo's
+    /// agents and supervisors do not count).
     async fn claim_unowned_projects(
         &self,
         account_id: &str,

@@ -167,3 +167,37 @@ pub async fn projects_and_membership(fx: Fixture) {
     fx.revoke_project_key(&p.id, "k1", T0).await.unwrap();
     assert_eq!(fx.project_by_secret_key("kh").await.unwrap(), None);
 }
+
+/// The first owner or admin claims every project without one: a project
+/// whose only members are agents (the demo's staff) is claimed, one with an
+/// owner is not, and a project the account already belongs to is no error.
+pub async fn first_owner_claims_ownerless_projects(fx: Fixture) {
+    let staffed = fx.project("Staffed").await;
+    let owned = fx.project("Owned").await;
+    let joined = fx.project("Joined").await;
+    let agent = fx.account("agent@example.com", Role::Agent).await;
+    let other = fx.account("other@example.com", Role::Owner).await;
+    let owner = fx.account("owner@example.com", Role::Owner).await;
+    fx.add_member(&staffed.id, &agent.id, Role::Agent, T0)
+        .await
+        .unwrap();
+    fx.add_member(&owned.id, &other.id, Role::Owner, T0)
+        .await
+        .unwrap();
+    fx.add_member(&joined.id, &owner.id, Role::Viewer, T0)
+        .await
+        .unwrap();
+    fx.claim_unowned_projects(&owner.id, Role::Owner, T0)
+        .await
+        .unwrap();
+    let mine: Vec<String> = fx
+        .projects_for_account(&owner.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert!(mine.contains(&"Staffed".to_string()), "{mine:?}");
+    assert!(!mine.contains(&"Owned".to_string()), "{mine:?}");
+    assert!(mine.contains(&"Joined".to_string()), "{mine:?}");
+}
