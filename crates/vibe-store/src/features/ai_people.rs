@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use super::ai_usage::SUMS;
 use super::model::{AiByUser, AiTotals};
 use crate::db::Db;
 use crate::StoreResult;
@@ -40,11 +41,6 @@ pub struct PeoplePage {
 
 /// A snapshot row: person, calls, prompt, completion, cost.
 type Ranked = (String, i64, i64, i64, i64);
-
-const SUMS: &str = "CAST(COALESCE(SUM(calls), 0) AS BIGINT),
-     CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT),
-     CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT),
-     CAST(COALESCE(SUM(cost_micro_usd), 0) AS BIGINT)";
 
 /// The people of a range, most tokens first (ties by id).
 fn ranked_sql() -> String {

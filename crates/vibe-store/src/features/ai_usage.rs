@@ -10,7 +10,8 @@ use super::model::{AiByModel, AiTotals, AiUsageReport, PersonAiUsage};
 use crate::db::HasDb;
 use crate::StoreResult;
 
-const SUMS: &str = "CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS calls,
+/// The sums of `ai_usage_days` / `ai_model_days` rows, in `AiTotals` order.
+pub(super) const SUMS: &str = "CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS calls,
      CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens,
      CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens,
      CAST(COALESCE(SUM(cost_micro_usd), 0) AS BIGINT) AS cost_micro_usd";
