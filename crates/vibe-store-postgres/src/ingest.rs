@@ -108,6 +108,19 @@ impl IngestIo for Tx<'_> {
         Ok(())
     }
 
+    async fn lock_users(&mut self, users: &[Key]) -> StoreResult<()> {
+        // In key order, so two batches never wait on each other's locks.
+        for (project, user) in users {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
+                .bind(project)
+                .bind(user)
+                .execute(&mut *self.0)
+                .await
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
     async fn first_seen_pair(
         &mut self,
         project: &str,

@@ -61,6 +61,11 @@ pub async fn resolve_identities<I: IngestIo>(
     tzs: &TimeZones,
 ) -> StoreResult<Identities> {
     let mut ids = Identities::default();
+    let users: BTreeSet<Key> = fresh
+        .iter()
+        .filter_map(|(p, m)| Some(((*p).to_owned(), m.user_id.clone()?)))
+        .collect();
+    io.lock_users(&users.into_iter().collect::<Vec<_>>()).await?;
 
     // Known aliases; unknown anonymous ids become people of their own.
     let anons: HashSet<Key> = fresh

@@ -105,6 +105,13 @@ pub trait IngestIo:
         let args = [project.into(), from.into()];
         self.execute(DELETE_PERSON, &args).await.map(drop)
     }
+    /// Serialises batches that resolve the same user ids (`users` is sorted
+    /// and unique), so two of them cannot both give a new user a person.
+    /// SQLite has one writer already; PostgreSQL takes transaction locks.
+    async fn lock_users(&mut self, users: &[Key]) -> StoreResult<()> {
+        let _ = users;
+        Ok(())
+    }
     /// Stored `first_seen` of these people.
     async fn read_first_seen(&mut self, people: &[PersonUpsert]) -> StoreResult<HashMap<Key, i64>>;
     /// Stored state of these sessions.
