@@ -24,6 +24,31 @@ use sqlx::{Arguments, Decode, Encode, FromRow, PgPool, Postgres, Sqlite, SqliteP
 
 use crate::{StoreError, StoreResult};
 
+/// Opens a transaction that writes. On SQLite it takes the write lock at
+/// `BEGIN IMMEDIATE`, waiting up to the busy timeout: a deferred transaction
+/// that reads first fails at once with `SQLITE_BUSY_SNAPSHOT` (517) when
+/// another connection committed in between, which concurrent webhooks and
+/// API writes hit all the time. PostgreSQL's row locks need nothing extra.
+#[allow(async_fn_in_trait)] // only the two concrete pools implement it
+pub trait BeginWrite {
+    type Database: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Runs `$body` with `$pool` bound to the configured backend's pool. With a
 /// third name (`on_db!(db, pool, DB => …)`), `DB` names that arm's
 /// `sqlx::Database` type, for `QueryBuilder::<DB>`.

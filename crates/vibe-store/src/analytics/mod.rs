@@ -6,6 +6,7 @@
 
 pub mod rollup;
 
+use crate::db::BeginWrite;
 use async_trait::async_trait;
 
 use crate::db::{err, on_db, HasDb};
@@ -130,7 +131,7 @@ pub trait AnalyticsStore: HasDb {
         user_days: &[(String, String)],
     ) -> StoreResult<()> {
         on_db!(self.db(), pool, DB => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for table in ["daily_stats", "user_days"] {
                 sqlx::query(&format!(
                     "DELETE FROM {table} WHERE project_id = $1 AND day >= $2 AND day <= $3"
@@ -175,7 +176,7 @@ pub trait AnalyticsStore: HasDb {
         rows: &[(String, i64, i64)],
     ) -> StoreResult<()> {
         on_db!(self.db(), pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(RESET_CHURN)
                 .bind(project_id)
                 .bind(from_day)

@@ -7,6 +7,7 @@
 mod model;
 pub mod timeline;
 
+use crate::db::BeginWrite;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -91,7 +92,7 @@ pub trait CrmStore: HasDb {
         now_ms: i64,
     ) -> StoreResult<Contact> {
         on_db!(self.db(), pool => async {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await.map_err(err)?;
             // First, so PostgreSQL holds the row lock while the properties are merged.
             person_exec!(tx, ENSURE_CONTACT, project_id, site_user_id, now_ms);
             if let Some(priority) = &patch.priority {

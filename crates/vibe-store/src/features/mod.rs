@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod model;
 pub mod rebuild;
 
+use crate::db::BeginWrite;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -94,7 +95,7 @@ pub trait FeatureStore: HasDb {
         ai: &[AiRow],
     ) -> StoreResult<()> {
         on_db!(self.db(), pool, DB => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for table in ["feature_days", "feature_user_days", "ai_usage_days", "ai_model_days"] {
                 sqlx::query(&format!(
                     "DELETE FROM {table} WHERE project_id = $1 AND day >= $2 AND day <= $3"
@@ -143,7 +144,7 @@ pub trait FeatureStore: HasDb {
     /// resolves them).
     async fn rebuild_person_features(&self, project_id: &str) -> StoreResult<()> {
         on_db!(self.db(), pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM person_features WHERE project_id = $1")
                 .bind(project_id)
                 .execute(&mut *tx)

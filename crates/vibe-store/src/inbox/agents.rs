@@ -5,6 +5,7 @@
 
 use super::model::{AgentLog, AgentStatus};
 use super::sql::{self, tx_exec, tx_optional, Val};
+use crate::db::BeginWrite;
 use crate::db::{err, on_db, Db};
 use crate::StoreResult;
 
@@ -62,7 +63,7 @@ pub(crate) async fn set_status(
     let open = format!("{COLUMNS} WHERE project_id = $1 AND account_id = $2 AND ended_at IS NULL");
     let who: Vec<Val> = vec![project_id.into(), account_id.into(), now_ms.into()];
     let row: AgentLog = on_db!(db, pool => async {
-        let mut tx = pool.begin().await.map_err(err)?;
+        let mut tx = pool.begin_write().await.map_err(err)?;
         let current = tx_optional!(tx, AgentLog, &open, &who[..2])?;
         if let Some(c) = current.filter(|c| c.status == status.as_str()) {
             tx.commit().await.map_err(err)?;

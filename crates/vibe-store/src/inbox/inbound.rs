@@ -33,6 +33,7 @@
 //! concurrent deliveries (and ingest: people, then rollups) lock rows in the
 //! same order.
 
+use crate::db::BeginWrite;
 use vibe_core::day::ProjectTz;
 
 use super::model::{Channel, DeliveryStatus};
@@ -176,7 +177,7 @@ pub(crate) async fn receive(
         // New people per local day, written after the people's rows (as
         // ingest orders its locks: people, then rollups).
         let mut new_users: std::collections::BTreeMap<String, i64> = Default::default();
-        let mut tx = pool.begin().await.map_err(err)?;
+        let mut tx = pool.begin_write().await.map_err(err)?;
         let tz: Option<(String,)> = tx_optional!(tx, (String,), TIMEZONE, &project)?;
         let tz = ProjectTz::or_utc(tz.as_ref().map_or("UTC", |t| t.0.as_str()));
         for m in &messages {

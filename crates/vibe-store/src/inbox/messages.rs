@@ -7,6 +7,7 @@ use super::model::{Conversation, Cursor, DeliveryStatus, Direction, Message, New
 use super::scope::Scope;
 use super::sql::{self, tx_exec, tx_optional, Val};
 use super::timers;
+use crate::db::BeginWrite;
 use crate::db::{err, on_db, Db};
 use crate::{StoreError, StoreResult};
 
@@ -77,7 +78,7 @@ pub(crate) async fn add(
     let by_channel_id =
         format!("{SELECT} WHERE project_id = $1 AND channel = $2 AND channel_message_id = $3");
     let found: (Message, bool) = on_db!(db, pool => async {
-        let mut tx = pool.begin().await.map_err(err)?;
+        let mut tx = pool.begin_write().await.map_err(err)?;
         if tx_exec!(tx, INSERT, &vals)? == 0 {
             let key: Vec<Val> = vec![project_id.into(), (&channel).into(), (&new.channel_message_id).into()];
             let stored = tx_optional!(tx, Message, &by_channel_id, &key)?;
@@ -235,7 +236,7 @@ pub(crate) async fn mark_read(
         now_ms.into(),
     ];
     on_db!(db, pool => async {
-        let mut tx = pool.begin().await.map_err(err)?;
+        let mut tx = pool.begin_write().await.map_err(err)?;
         tx_exec!(tx, READ_UP_TO, &vals)?;
         tx_exec!(tx, RECOUNT_UNREAD, &vals[..2])?;
         tx.commit().await.map_err(err)

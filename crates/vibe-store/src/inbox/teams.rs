@@ -4,6 +4,7 @@
 
 use super::model::{Inbox, Team};
 use super::sql::{self, tx_exec, Val};
+use crate::db::BeginWrite;
 use crate::db::{err, on_db, Db};
 use crate::{StoreError, StoreResult};
 
@@ -74,7 +75,7 @@ pub(crate) async fn rename(db: &Db, project_id: &str, id: &str, name: &str) -> S
 pub(crate) async fn delete(db: &Db, project_id: &str, id: &str) -> StoreResult<()> {
     let vals: Vec<Val> = vec![project_id.into(), id.into()];
     let deleted = on_db!(db, pool => async {
-        let mut tx = pool.begin().await.map_err(err)?;
+        let mut tx = pool.begin_write().await.map_err(err)?;
         let n = tx_exec!(tx, "DELETE FROM teams WHERE project_id = $1 AND id = $2", &vals)?;
         tx_exec!(tx, "DELETE FROM team_members WHERE project_id = $1 AND team_id = $2", &vals)?;
         tx_exec!(tx, "UPDATE inboxes SET team_id = NULL WHERE project_id = $1 AND team_id = $2", &vals)?;

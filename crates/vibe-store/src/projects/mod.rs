@@ -3,6 +3,7 @@
 
 mod model;
 
+use crate::db::BeginWrite;
 use async_trait::async_trait;
 
 pub use model::*;
@@ -58,7 +59,7 @@ pub trait ProjectStore: HasDb {
     ) -> StoreResult<Project> {
         let origins = origins_json(&p.allowed_origins);
         on_db!(self.db(), pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(INSERT_PROJECT)
                 .bind(&p.id)
                 .bind(&p.name)

@@ -7,6 +7,7 @@
 pub mod ingest;
 pub mod report;
 
+use crate::db::BeginWrite;
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
@@ -138,7 +139,7 @@ pub trait RetentionStore: HasDb {
         cells: &[RetentionCell],
     ) -> StoreResult<()> {
         on_db!(self.db(), pool, DB => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(DELETE_CELLS)
                 .bind(project_id)
                 .bind(from_day)

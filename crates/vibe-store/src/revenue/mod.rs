@@ -9,6 +9,7 @@ pub mod person;
 pub mod report;
 pub mod rollup;
 
+use crate::db::BeginWrite;
 use async_trait::async_trait;
 use jiff::ToSpan;
 use vibe_core::day::ProjectTz;
@@ -133,7 +134,7 @@ pub trait RevenueStore: HasDb {
         rows: &[(String, String, f64)],
     ) -> StoreResult<u64> {
         on_db!(self.db(), pool => {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await.map_err(err)?;
             for (day, currency, rate) in rows {
                 sqlx::query(UPSERT_RATE)
                     .bind(project_id)
@@ -250,7 +251,7 @@ pub trait RevenueStore: HasDb {
         let tz = ProjectTz::or_utc(timezone);
         type EventRow = (String, i64, String, Option<String>, String);
         on_db!(self.db(), pool => {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_write().await.map_err(err)?;
             for sql in CLEAR.iter().chain(&rollup::CLEAR) {
                 sqlx::query(sql).bind(project_id).execute(&mut *tx).await.map_err(err)?;
             }

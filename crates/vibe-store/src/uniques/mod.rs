@@ -19,6 +19,7 @@
 pub mod ingest;
 pub mod sketch;
 
+use crate::db::BeginWrite;
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
@@ -146,7 +147,7 @@ pub async fn rebuild(db: &Db, project_id: &str, from: Date, to: Date) -> StoreRe
             .map(|((m, k, d), s)| (m, k, d, s.to_bytes()))
             .collect();
         on_db!(db, pool, DB => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM unique_days WHERE project_id = $1 AND day >= $2 AND day <= $3")
                 .bind(project_id)
                 .bind(&first)
