@@ -119,6 +119,7 @@ impl App {
             throttle: Default::default(),
             identity: identity::IdentityCache::new(Duration::from_secs(30)),
             vault,
+            agent_sockets: Default::default(),
         });
         Ok(Self {
             state,
@@ -210,8 +211,9 @@ pub const SEGMENT_RECOUNT_MS: i64 = 10 * 60 * 1000;
 pub const SEGMENTS_PER_RUN: i64 = 5;
 
 /// Closes sessions that have been idle longer than `session_idle_s`,
-/// deletes expired dashboard sign-ins and recounts a few custom segments whose
-/// count is older than [`SEGMENT_RECOUNT_MS`].
+/// deletes expired dashboard sign-ins, recounts a few custom segments whose
+/// count is older than [`SEGMENT_RECOUNT_MS`], refreshes AI people snapshots
+/// and sets agents whose dashboard sockets are gone offline.
 pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.now_ms();
     let idle_before = now - state.config.session_idle_s * 1000;
@@ -237,6 +239,11 @@ pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
         Ok(n) if n > 0 => tracing::debug!(refreshed = n, "refreshed AI people snapshots"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "refreshing AI people snapshots failed"),
+    }
+    match api::inbox::presence::offline_stale(state).await {
+        Ok(n) if n > 0 => tracing::debug!(agents = n, "set agents without sockets offline"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "agent presence sweep failed"),
     }
     Ok(state.store.expire_sessions(idle_before).await?)
 }

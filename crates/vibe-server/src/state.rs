@@ -34,6 +34,8 @@ pub struct Inner {
     pub identity: crate::identity::IdentityCache,
     /// Seals and opens channel credentials (`vault.rs`).
     pub vault: crate::vault::Vault,
+    /// Dashboard sockets open on this node, for agent presence.
+    pub agent_sockets: crate::api::inbox::presence::AgentSockets,
 }
 
 impl std::ops::Deref for AppState {

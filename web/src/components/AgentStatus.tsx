@@ -1,9 +1,12 @@
 // The signed-in agent's status in the header (online / away / offline),
 // logged by the server to agent_activity_logs. Shown to agents and above.
 // The starting value is the caller's row of `GET /agents` (only agents and
-// supervisors are listed there; others start at offline).
+// supervisors are listed there; others start at offline). While online or
+// away it keeps a dashboard socket open, without which the server sets the
+// agent offline after the project's online window.
 import { useEffect, useState } from 'react';
-import { api } from '../api/client';
+import { api, downloads } from '../api/client';
+import { keepSocketOpen } from '../lib/presence';
 import { AGENT_STATUSES, type AgentStatus as Status } from '../api/types';
 import { errorText } from './inbox/format';
 
@@ -24,6 +27,10 @@ export function AgentStatus({ projectId, accountId }: { projectId: string; accou
       gone = true;
     };
   }, [projectId, accountId]);
+  useEffect(() => {
+    if (status === 'offline' || typeof WebSocket === 'undefined') return;
+    return keepSocketOpen(downloads.liveSocket(projectId));
+  }, [projectId, status === 'offline']);
   const change = async (next: Status) => {
     const before = status;
     setStatus(next);

@@ -4,6 +4,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod agent_presence;
 mod channels;
 mod collect;
 mod crm;

@@ -85,3 +85,38 @@ pub(crate) async fn set_status(
     .await)?;
     Ok(row)
 }
+
+/// One of the agent's dashboard sockets is open at `now_ms`: stamps their
+/// open status row (nothing when they are offline or have none).
+pub(crate) async fn touch(
+    db: &Db,
+    project_id: &str,
+    account_id: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sql::execute(
+        db,
+        "UPDATE agent_activity_logs SET seen_at = $3
+         WHERE project_id = $1 AND account_id = $2 AND ended_at IS NULL
+           AND status <> 'offline' AND (seen_at IS NULL OR seen_at < $3)",
+        &[project_id.into(), account_id.into(), now_ms.into()],
+    )
+    .await
+    .map(drop)
+}
+
+/// Online or away agents no socket has been seen for since longer than
+/// their project's online window: `(project, account, last seen)`, the last
+/// seen moment being the latest stamp or, without one, when the status began.
+pub(crate) async fn stale(db: &Db, now_ms: i64) -> StoreResult<Vec<(String, String, i64)>> {
+    sql::all(
+        db,
+        "SELECT l.project_id, l.account_id, COALESCE(l.seen_at, l.started_at)
+         FROM agent_activity_logs l
+         JOIN projects p ON p.id = l.project_id
+         WHERE l.ended_at IS NULL AND l.status <> 'offline'
+           AND COALESCE(l.seen_at, l.started_at) < $1 - p.online_window_s * 1000",
+        &[now_ms.into()],
+    )
+    .await
+}

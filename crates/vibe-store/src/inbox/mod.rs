@@ -196,6 +196,22 @@ pub trait InboxStore: HasDb {
         agents::all_current(self.db(), project_id).await
     }
 
+    /// A dashboard socket of the agent is open now (see [`Self::stale_agents`]).
+    async fn touch_agent(
+        &self,
+        project_id: &str,
+        account_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        agents::touch(self.db(), project_id, account_id, now_ms).await
+    }
+
+    /// Online or away agents whose sockets have been gone for their project's
+    /// online window: `(project, account, last seen)`.
+    async fn stale_agents(&self, now_ms: i64) -> StoreResult<Vec<(String, String, i64)>> {
+        agents::stale(self.db(), now_ms).await
+    }
+
     async fn agent_log(
         &self,
         project_id: &str,

@@ -1050,3 +1050,44 @@ pub async fn inbound_deliveries_by_phone(fx: Fixture) {
         .unwrap();
     assert_eq!(mine.items.len(), 1);
 }
+
+/// Presence: a socket stamp keeps an online or away agent alive; once no
+/// stamp is newer than the project's online window (300 s by default) the
+/// agent is stale, from the last stamp. Offline agents and other projects'
+/// stamps do not count.
+pub async fn agents_without_sockets_go_stale(fx: Fixture) {
+    let p = fx.project("Presence").await;
+    let other = fx.project("Elsewhere").await;
+    let a = fx.account("a@example.com", Role::Agent).await;
+    let b = fx.account("b@example.com", Role::Agent).await;
+    fx.set_agent_status(&p.id, &a.id, AgentStatus::Online, "a1", T0)
+        .await
+        .unwrap();
+    fx.set_agent_status(&p.id, &b.id, AgentStatus::Away, "b1", T0)
+        .await
+        .unwrap();
+    fx.touch_agent(&p.id, &a.id, T0 + 200 * S).await.unwrap();
+    // Another project's stamp is not this project's socket.
+    fx.touch_agent(&other.id, &b.id, T0 + 200 * S)
+        .await
+        .unwrap();
+    assert!(fx.stale_agents(T0 + 300 * S).await.unwrap().is_empty());
+    let stale = fx.stale_agents(T0 + 301 * S).await.unwrap();
+    assert_eq!(stale, [(p.id.clone(), b.id.clone(), T0)]);
+    // An older stamp never moves the last seen moment back.
+    fx.touch_agent(&p.id, &a.id, T0 + 100 * S).await.unwrap();
+    let mut stale = fx.stale_agents(T0 + 600 * S).await.unwrap();
+    stale.sort();
+    let mut want = vec![
+        (p.id.clone(), a.id.clone(), T0 + 200 * S),
+        (p.id.clone(), b.id.clone(), T0),
+    ];
+    want.sort();
+    assert_eq!(stale, want);
+    fx.set_agent_status(&p.id, &b.id, AgentStatus::Offline, "b2", T0 + 600 * S)
+        .await
+        .unwrap();
+    fx.touch_agent(&p.id, &b.id, T0 + 700 * S).await.unwrap();
+    let stale = fx.stale_agents(T0 + 10_000 * S).await.unwrap();
+    assert_eq!(stale, [(p.id.clone(), a.id.clone(), T0 + 200 * S)]);
+}

@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vibe_store::{Project, Role};
 
+use crate::api::inbox::presence;
 use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::live::hub::{snapshot_parts, FeedMessage, Hub};
@@ -79,6 +80,7 @@ pub async fn live(
         Connection {
             state,
             project,
+            account_id: account.id,
             credential,
             socket,
         }
@@ -90,6 +92,7 @@ pub async fn live(
 struct Connection {
     state: AppState,
     project: Project,
+    account_id: String,
     credential: Credential,
     socket: WebSocket,
 }
@@ -102,6 +105,12 @@ enum Ending {
 impl Connection {
     async fn run(mut self) {
         let (hub, mut rx) = self.state.live.hubs.subscribe(&self.project);
+        // An open dashboard keeps its agent's status (api/inbox/presence.rs).
+        let _open = self
+            .state
+            .agent_sockets
+            .open(&self.project.id, &self.account_id);
+        presence::seen(&self.state, &self.project.id, &self.account_id).await;
         let ending = self.serve(&hub, &mut rx).await;
         drop(rx);
         if let Ending::Close(code, reason) = ending {
@@ -178,6 +187,7 @@ impl Connection {
                     if self.socket.send(Message::Ping(Default::default())).await.is_err() {
                         return Ending::ClientGone;
                     }
+                    presence::seen(&self.state, &self.project.id, &self.account_id).await;
                 }
                 _ = recheck.tick() => {
                     if let Some(end) = access_ended(&self.state, &self.credential, &self.project).await {
