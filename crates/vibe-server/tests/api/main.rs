@@ -5,6 +5,7 @@ mod helpers;
 mod access_matrix;
 mod accounts;
 mod channels;
+mod chat;
 mod collect;
 mod crm;
 mod demo;
