@@ -202,6 +202,10 @@ async fn visitors_are_isolated(backend: Backend) {
     )
     .await;
     assert_eq!(json_of(res).await["enabled"], false);
+    let snip = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/snippet", p.id))
+        .await;
+    assert!(!string_at(&snip, "snippet").contains("vibe-chat.js"));
     let res = chat(&app, Method::GET, "messages", Some(&a), None).await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
     let res = chat(
@@ -236,6 +240,11 @@ async fn notes_hidden_and_read_receipts(backend: Backend) {
         false
     );
     assert_eq!(json_of(res).await["enabled"], true);
+    let snip = app
+        .get_json(&owner, &format!("/api/v1/projects/{}/snippet", p.id))
+        .await;
+    assert!(string_at(&snip, "snippet").contains("/vibe-chat.js\" data-key="));
+    assert_eq!(snip["chat"], true);
     let v = token(&app, &p.write_key, "anon-r").await;
     let sent = say(&app, &v, "where is my order?").await;
     let cid = string_at(&sent, "conversation_id");
