@@ -439,8 +439,109 @@ async fn live_events_follow_the_scope(backend: Backend) {
     }
 }
 
+async fn session_body(app: &TestApp, body: Value) -> reqwest::Response {
+    chat(app, Method::POST, "session", None, Some(body)).await
+}
+
+async fn signed_users_and_send_limits(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    enable_chat(&app, &owner, &p.id, true).await;
+    let res = app
+        .patch(
+            &owner,
+            &format!("/api/v1/projects/{}", p.id),
+            json!({"identity_verification": true}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let secret = string_at(
+        &app.get_json(
+            &owner,
+            &format!("/api/v1/projects/{}/identity-secret", p.id),
+        )
+        .await,
+        "secret",
+    );
+    let hash = vibe_server::identity::user_hash(&secret, "dana");
+    let mut ident = identify("d-1", "s-d1", "dana", json!({"name": "Dana"}));
+    ident["user_hash"] = json!(hash);
+    app.collect_ok(&p.write_key, vec![ident]).await;
+
+    // Dana on a second device, signed: her person's conversation.
+    let res = session_body(
+        &app,
+        json!({"key": p.write_key, "anonymous_id": "d-2", "user_id": "dana", "user_hash": hash}),
+    )
+    .await;
+    let body = json_of(res).await;
+    assert_eq!(body["identified"], true);
+    let dana = string_at(&body, "token");
+    say(&app, &dana, "hi, Dana here").await;
+    // Her first device (the alias) sees the same thread.
+    let first = token(&app, &p.write_key, "d-1").await;
+    assert_eq!(bodies(&thread(&app, &first).await), ["hi, Dana here"]);
+    // Claiming her user id without the hash opens nothing; a wrong hash is 401.
+    let res = session_body(
+        &app,
+        json!({"key": p.write_key, "anonymous_id": "x-1", "user_id": "dana"}),
+    )
+    .await;
+    let body = json_of(res).await;
+    assert_eq!(body["identified"], false);
+    let claim = string_at(&body, "token");
+    assert!(bodies(&thread(&app, &claim).await).is_empty());
+    let res = session_body(
+        &app,
+        json!({"key": p.write_key, "anonymous_id": "x-2", "user_id": "dana", "user_hash": "00".repeat(32)}),
+    )
+    .await;
+    let e = assert_error(res, StatusCode::UNAUTHORIZED, "invalid_user_hash").await;
+    assert_eq!(e["field"], "user_hash");
+
+    // Ten messages a minute, then 429 with Retry-After.
+    for i in 1..10 {
+        say(&app, &dana, &format!("message {i}")).await;
+    }
+    let res = chat(
+        &app,
+        Method::POST,
+        "messages",
+        Some(&dana),
+        Some(json!({"body": "one too many"})),
+    )
+    .await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    app.clock.advance_ms(61_000);
+    say(&app, &dana, "later").await;
+}
+
 crate::on_both_backends!(
     visitors_are_isolated,
     notes_hidden_and_read_receipts,
     live_events_follow_the_scope,
+    signed_users_and_send_limits,
 );
+
+/// Two nodes on one PostgreSQL schema: a visitor's message sent to node B
+/// reaches an owner's Inbox socket on node A (and B), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_events_cross_nodes() {
+    let Some(a) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let b = spawn_second_node(&a, |_| {}).await;
+    let owner = a.login_owner().await;
+    let p = a.default_project(&owner).await;
+    enable_chat(&a, &owner, &p.id, true).await;
+    let (mut on_a, _) = watch(&a, &p.id, &owner).await;
+    let (mut on_b, _) = watch(&b, &p.id, &owner).await;
+    let v = token(&b, &p.write_key, "anon-n").await;
+    say(&b, &v, "via node B").await;
+    for ws in [&mut on_a, &mut on_b] {
+        let m = until_inbox(ws, "inbox.message").await;
+        assert_eq!(m["message"]["body"], "via node B");
+    }
+}
