@@ -1,5 +1,5 @@
 // Browser end-to-end test of the in-app chat widget against the real `vibe`
-// binary: the owner enables the in-app channel, the snippet gains the
+// binary: the owner turns the chat widget on (Integration), the snippet gains the
 // `/vibe-chat.js` tag, a page on another origin embeds it. A visitor writes
 // in the widget; the owner, with the Inbox open, sees the conversation arrive
 // live (no reload; the fallback poll is 30 s while the socket is up), opens
@@ -28,8 +28,19 @@ test('the chat widget and the live Inbox in Chromium', { timeout: 180_000 }, asy
   // Off by default: the snippet has no chat tag and the widget stays hidden.
   let snip = await api('GET', `/api/v1/projects/${project.id}/snippet`);
   assert.ok(!snip.json.snippet.includes('vibe-chat.js'), snip.text);
-  const on = await api('PUT', `/api/v1/projects/${project.id}/channels/in_app`, { enabled: true });
-  assert.equal(on.status, 200, on.text);
+
+  browser = await launchChromium();
+  // The owner turns the widget on in Integration, then opens the Inbox.
+  const agentCtx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const [name, value] = cookie.split('=');
+  await agentCtx.addCookies([{ name, value, url: vibe }]);
+  const inbox = await agentCtx.newPage();
+  recordPage(inbox, browserLog);
+  await inbox.goto(vibe + '/');
+  await inbox.getByLabel('Project', { exact: true }).selectOption(project.id);
+  await inbox.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integration' }).click();
+  await inbox.getByRole('button', { name: 'Turn on the chat widget' }).click();
+  await poll('the chat tag in the snippet', async () => /vibe-chat\.js/.test((await inbox.getByTestId('snippet').textContent()) ?? ''));
   snip = await api('GET', `/api/v1/projects/${project.id}/snippet`);
   const snippet = snip.json.snippet;
   assert.ok(snippet.includes(`src="${vibe}/vibe-chat.js" data-key="${project.write_key}"`), snippet);
@@ -46,15 +57,6 @@ ${snippet}
   await new Promise((r) => pageServer.listen(0, '127.0.0.1', r));
   const pageUrl = `http://127.0.0.1:${pageServer.address().port}/shop`;
 
-  browser = await launchChromium();
-  // The owner, with the Inbox open and live.
-  const agentCtx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const [name, value] = cookie.split('=');
-  await agentCtx.addCookies([{ name, value, url: vibe }]);
-  const inbox = await agentCtx.newPage();
-  recordPage(inbox, browserLog);
-  await inbox.goto(vibe + '/');
-  await inbox.getByLabel('Project', { exact: true }).selectOption(project.id);
   await inbox.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox' }).click();
   await inbox.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
   await poll('the Inbox is live', async () => (await inbox.getByTestId('inbox-live').textContent()) === 'Live');
