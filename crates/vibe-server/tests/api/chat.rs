@@ -309,7 +309,7 @@ async fn notes_hidden_and_read_receipts(backend: Backend) {
 }
 
 /// Reads until an `inbox.*` message of `kind` (skipping visitor-feed ones).
-async fn until_inbox(ws: &mut crate::live::Socket, kind: &str) -> Value {
+pub async fn until_inbox(ws: &mut crate::live::Socket, kind: &str) -> Value {
     loop {
         let m = next_json(ws).await;
         if m["type"] == kind {
