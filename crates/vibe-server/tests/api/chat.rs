@@ -242,6 +242,23 @@ async fn notes_hidden_and_read_receipts(backend: Backend) {
         .await;
     assert!(string_at(&snip, "snippet").contains("/vibe-chat.js\" data-key="));
     assert_eq!(snip["chat"], true);
+    // The widget's script, served like vibe.js.
+    let res = app
+        .request(Method::GET, "/vibe-chat.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let etag = res.headers()["etag"].clone();
+    assert!(res.text().await.unwrap().contains("/api/v1/chat/"));
+    let res = app
+        .request(Method::GET, "/vibe-chat.js")
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     let v = token(&app, &p.write_key, "anon-r").await;
     let sent = say(&app, &v, "where is my order?").await;
     let cid = string_at(&sent, "conversation_id");
