@@ -1,5 +1,6 @@
 //! Static assets compiled into the binary: the tracking script and the chat
-//! widget (loaded by the tracker only when its tag asks, see tracker/README).
+//! widget (a separate tag the snippet gains while the in-app channel is on;
+//! docs/architecture.md, "Tracker").
 
 use std::sync::OnceLock;
 
