@@ -4,7 +4,7 @@
 // owner opens the Inbox, filters it, opens a thread, replies (the reply shows
 // its delivery tick), adds an internal note, assigns, resolves and reopens,
 // sets their agent status in the header, sees a conversation started through
-// the API appear by polling (live events are a later slice) and starts one
+// the API appear (live events, with polling as the fallback) and starts one
 // from a Contact page; an agent (made with `vibe user create`) sets their
 // status and sees the shared queue; a viewer gets the no-access state.
 // Writes docs/screenshots/inbox.png.

@@ -28,7 +28,15 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Paths under `/api/v1` that are not cookie-authenticated.
-const EXEMPT: &[&str] = &["/collect", "/track", "/identify"];
+const EXEMPT: &[&str] = &[
+    "/collect",
+    "/track",
+    "/identify",
+    // The chat widget's: a write key, then a visitor token (never a cookie).
+    "/chat/session",
+    "/chat/messages",
+    "/chat/read",
+];
 
 /// Middleware for the `/api/v1` router.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::accounts::{auth, setup, tokens};
-use crate::api::tracking::collect;
+use crate::api::tracking::{chat, collect};
 use crate::api::{projects, webhooks};
 use crate::assets;
 use crate::state::AppState;
@@ -23,6 +23,19 @@ pub fn router(state: AppState) -> Router {
             "/collect",
             post(collect::collect).options(collect::preflight),
         )
+        // The chat widget (`/vibe-chat.js`): write key, then a visitor token.
+        .route("/chat/config", get(chat::config).options(chat::preflight))
+        .route(
+            "/chat/session",
+            post(chat::session).options(chat::preflight),
+        )
+        .route(
+            "/chat/messages",
+            get(chat::messages)
+                .post(chat::send)
+                .options(chat::preflight),
+        )
+        .route("/chat/read", post(chat::read).options(chat::preflight))
         .route("/track", post(collect::track))
         .route("/identify", post(collect::identify))
         .route("/auth/login", post(auth::login))
@@ -54,6 +67,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/vibe.js", get(assets::vibe_js))
+        .route("/vibe-chat.js", get(assets::vibe_chat_js))
         .route("/setup", get(setup::setup_page))
         .route("/setup.js", get(setup::setup_script))
         .route("/healthz", get(healthz))

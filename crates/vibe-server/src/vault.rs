@@ -41,6 +41,9 @@ pub enum KeySource {
 #[derive(Clone)]
 pub struct Vault {
     cipher: Aes256Gcm,
+    /// `HMAC-SHA256(key, "vibe signing key v1")`: signs tokens the server
+    /// hands out (the chat widget's visitor tokens), never the sealing key itself.
+    signing: [u8; 32],
 }
 
 impl std::fmt::Debug for Vault {
@@ -57,9 +60,36 @@ pub struct OpenError(&'static str);
 
 impl Vault {
     pub fn from_key(key: &[u8; 32]) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+        mac.update(b"vibe signing key v1");
         Self {
             cipher: Aes256Gcm::new(key.into()),
+            signing: mac.finalize().into_bytes().into(),
         }
+    }
+
+    /// HMAC-SHA256 of `msg` under the derived signing key, for `purpose`
+    /// (part of the MAC, so a signature for one purpose is no other's).
+    pub fn sign(&self, purpose: &str, msg: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.signing).expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(msg);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Constant-time check of [`Vault::sign`].
+    pub fn verify(&self, purpose: &str, msg: &[u8], signature: &[u8]) -> bool {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.signing).expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(msg);
+        mac.verify_slice(signature).is_ok()
     }
 
     /// The key from `env` (`VIBE_SECRET_KEY`) when given, else from (or newly

@@ -103,7 +103,10 @@ export const api = {
   project: (id: string) => request<Project & { role: Role }>(p(id)),
   updateProject: (id: string, changes: Partial<Pick<Project, 'name' | 'allowed_origins' | 'timezone' | 'online_window_s'>>) =>
     request<Project>(p(id), { method: 'PATCH', body: changes }),
-  snippet: (id: string) => request<{ snippet: string; script_url: string; write_key: string }>(`${p(id)}/snippet`),
+  snippet: (id: string) =>
+    request<{ snippet: string; script_url: string; write_key: string; chat?: boolean; chat_script_url?: string }>(`${p(id)}/snippet`),
+  /** Turns the in-app channel (the chat widget) on or off (admins). */
+  setChat: (id: string, enabled: boolean) => request<unknown>(`${p(id)}/channels/in_app`, { method: 'PUT', body: { enabled } }),
 
   online: (id: string) => request<{ online_window_s: number; visitors: Visitor[] }>(`${p(id)}/online`),
   events: (id: string, limit = 50) => request<{ events: StoredEvent[] }>(`${p(id)}/events${qs({ limit })}`),

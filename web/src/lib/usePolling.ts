@@ -1,9 +1,10 @@
 // Calls `fn` every `ms` while the page is visible (and once when it becomes
-// visible again). The Inbox refreshes this way until its live WebSocket
-// events exist (a later slice of issue 12); then this becomes the fallback.
+// visible again). The Inbox's fallback beside its live events: fast while the
+// socket is down, slow while it is up.
 import { useEffect, useRef } from 'react';
 
 export const INBOX_POLL_MS = 5000;
+export const INBOX_FALLBACK_POLL_MS = 30_000;
 
 export function usePolling(fn: () => void, ms: number, enabled = true) {
   const latest = useRef(fn);

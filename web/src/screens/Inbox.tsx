@@ -2,11 +2,12 @@
 // caller's scope, filtered by status, assignee, channel, priority and a
 // search — all kept in the URL query — beside the open thread (`/inbox/{cid}`)
 // and the contact's profile. Viewers get 403 from the API and see a clear
-// "no access" state. The list and the open thread refresh by polling every
-// 5 s while the page is visible; live WebSocket events replace this in a
-// later slice (docs/architecture.md, "Dashboard").
+// "no access" state. The list and the open thread follow the live feed's
+// `inbox.*` events (lib/inboxLive.ts); a poll remains as the fallback: every
+// 30 s while the socket is open, every 5 s while it is not
+// (docs/architecture.md, "Live Inbox events").
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, inboxQuery } from '../api/client';
+import { api, ApiError, downloads, inboxQuery } from '../api/client';
 import {
   CHANNELS, CONVERSATION_PRIORITIES, type Account, type Conversation, type InboxFilters, type Project,
 } from '../api/types';
@@ -14,9 +15,10 @@ import { ContactSummary } from '../components/inbox/ContactSummary';
 import { ConversationList, DEFAULT_FILTERS, hasInboxFilters, InboxFilterBar, STATUS_TABS } from '../components/inbox/ConversationList';
 import { ConversationView } from '../components/inbox/ConversationView';
 import { Empty } from '../components/ui';
+import { applyToList, InboxSocket, type InboxEvent } from '../lib/inboxLive';
 import { navigate } from '../lib/router';
 import { useAsync } from '../lib/useAsync';
-import { INBOX_POLL_MS, usePolling } from '../lib/usePolling';
+import { INBOX_FALLBACK_POLL_MS, INBOX_POLL_MS, usePolling } from '../lib/usePolling';
 
 const PAGE = 50;
 const SEARCH_DELAY_MS = 300;
@@ -49,7 +51,7 @@ export function viewQuery(f: InboxFilters): string {
 
 export const isForbidden = (e: unknown) => e instanceof ApiError && e.status === 403;
 
-function useConversationList(projectId: string, filters: InboxFilters) {
+function useConversationList(projectId: string, filters: InboxFilters, me: string) {
   const [items, setItems] = useState<Conversation[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
@@ -117,7 +119,13 @@ function useConversationList(projectId: string, filters: InboxFilters) {
   }, [projectId, key]);
   const replace = useCallback((c: Conversation) => setItems((old) => old.map((o) => (o.id === c.id ? c : o))), []);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { items, cursor, loading, error, loadMore, refresh, replace, reload };
+  const latest = useRef({ filters, me });
+  latest.current = { filters, me };
+  const apply = useCallback(
+    (ev: InboxEvent) => setItems((old) => applyToList(old, ev, latest.current.filters, latest.current.me)),
+    [],
+  );
+  return { items, cursor, loading, error, loadMore, refresh, replace, reload, apply };
 }
 
 export function Inbox({ project, account, cid }: { project: Project; account: Account; cid: string | null }) {
@@ -136,16 +144,37 @@ export function Inbox({ project, account, cid }: { project: Project; account: Ac
     return () => clearTimeout(t);
   }, [text, filters, setFilters]);
 
-  const list = useConversationList(project.id, filters);
+  const list = useConversationList(project.id, filters, account.id);
   const forbidden = isForbidden(list.error);
   const agents = useAsync(() => api.agents(project.id).catch(() => ({ agents: [] })), [project.id]);
   const [poll, setPoll] = useState(0);
+  const [live, setLive] = useState(false);
+  // The newest event for the open thread (`n` makes every event a change).
+  const [event, setEvent] = useState<{ n: number; ev: InboxEvent } | null>(null);
+  const { apply, refresh } = list;
+  useEffect(() => {
+    if (forbidden) return;
+    const socket = new InboxSocket({
+      socketUrl: downloads.liveSocket(project.id),
+      onEvent: (ev) => {
+        apply(ev);
+        setEvent((old) => ({ n: (old?.n ?? 0) + 1, ev }));
+      },
+      onLive: setLive,
+      onResync: () => {
+        refresh();
+        setPoll((n) => n + 1);
+      },
+    });
+    socket.start();
+    return () => socket.stop();
+  }, [project.id, forbidden, apply, refresh]);
   usePolling(
     () => {
       list.refresh();
       setPoll((n) => n + 1);
     },
-    INBOX_POLL_MS,
+    live ? INBOX_FALLBACK_POLL_MS : INBOX_POLL_MS,
     !forbidden,
   );
 
@@ -179,7 +208,7 @@ export function Inbox({ project, account, cid }: { project: Project; account: Ac
     <div className="page page-wide">
       <div className="page-head">
         <h1>Inbox</h1>
-        <span className="muted small">Refreshes every {INBOX_POLL_MS / 1000} s</span>
+        <span className="muted small" data-testid="inbox-live">{live ? 'Live' : `Refreshes every ${INBOX_POLL_MS / 1000} s`}</span>
       </div>
       <div className={`inbox ${cid ? 'has-thread' : ''}`}>
         <section className="card inbox-list" aria-label="Conversation list">
@@ -203,7 +232,7 @@ export function Inbox({ project, account, cid }: { project: Project; account: Ac
         </section>
         <section className="card inbox-thread" aria-label="Thread">
           {cid ? (
-            <ConversationView key={cid} projectId={project.id} cid={cid} me={account.id} agents={agents.data?.agents ?? []} poll={poll} onChanged={changed} onLoaded={loaded} />
+            <ConversationView key={cid} projectId={project.id} cid={cid} me={account.id} agents={agents.data?.agents ?? []} poll={poll} event={event} onChanged={changed} onLoaded={loaded} />
           ) : (
             <Empty title="No conversation open">Pick one in the list.</Empty>
           )}

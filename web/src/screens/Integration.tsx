@@ -107,6 +107,45 @@ function OriginsEditor({ project, onSaved }: { project: Project; onSaved: (p: Pr
   );
 }
 
+/** The in-app channel's chat widget: on, its tag is part of the snippet above. */
+function ChatWidget({ project, enabled, onChanged }: { project: Project; enabled: boolean; onChanged: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  // The list of projects has no role: ask the project when it is missing.
+  const role = useAsync(
+    () => (project.role ? Promise.resolve(project.role) : api.project(project.id).then((p) => p.role)),
+    [project.id, project.role],
+  );
+  const admin = role.data === 'owner' || role.data === 'admin';
+  const toggle = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.setChat(project.id, !enabled);
+      onChanged();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+    setBusy(false);
+  };
+  return (
+    <section className="card" aria-label="Chat widget">
+      <h2>Chat widget {enabled ? <span className="pill pill-live">On</span> : <span className="pill">Off</span>}</h2>
+      <p className="muted small">
+        {enabled
+          ? 'Visitors see a Chat button; their messages arrive live in the Inbox. The snippet above includes its tag (vibe-chat.js).'
+          : 'Let visitors write to your team from the site: turning it on adds the vibe-chat.js tag to the snippet above.'}
+      </p>
+      {admin && (
+        <button type="button" className="btn" disabled={busy} onClick={toggle}>
+          {enabled ? 'Turn off the chat widget' : 'Turn on the chat widget'}
+        </button>
+      )}
+      {error && <div className="banner banner-error" role="alert">{error}</div>}
+    </section>
+  );
+}
+
 export function Integration({ project, live, onProjectChanged }: { project: Project; live: LiveState; onProjectChanged: (p: Project) => void }) {
   const q = useAsync(() => api.snippet(project.id), [project.id]);
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
@@ -142,6 +181,7 @@ export function Integration({ project, live, onProjectChanged }: { project: Proj
           </>
         )}
       </section>
+      {q.data && <ChatWidget project={project} enabled={!!q.data.chat} onChanged={q.reload} />}
       <section className="card" aria-label="Usage">
         <h2>2. Track what matters</h2>
         <p>Page views, time on page and leaving are tracked automatically. Record actions with <code>vibeTrack</code>:</p>

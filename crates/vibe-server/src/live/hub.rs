@@ -12,9 +12,10 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, watch, Notify};
 use vibe_core::time::Clock;
+use vibe_store::inbox::{Conversation, Message, Scope};
 use vibe_store::{Project, Store, StoreResult};
 
-use super::record::{LeftReason, LiveBatch};
+use super::record::{InboxChange, LeftReason, LiveBatch};
 use crate::api::analytics::definitions::{self, Metrics};
 use crate::api::tracking::online::Visitor;
 
@@ -30,6 +31,53 @@ pub struct FeedMessage {
     /// Not for the socket: the hub reloaded presence after changes may have
     /// been missed, and every subscriber should send a fresh snapshot.
     pub resync: bool,
+    /// Inbox events only: who may see the conversation. Each connection
+    /// decides with its own scope; these carry no sequence number (they are
+    /// not part of the visitor feed, and a subscriber skips those it may not see).
+    pub audience: Option<Audience>,
+}
+
+/// What decides whether a scope sees a conversation, as
+/// `vibe_store::inbox::Scope`'s SQL condition reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    pub assignee: Option<String>,
+    pub team_id: Option<String>,
+    /// The teams the assignee belongs to (a supervisor sees the
+    /// conversations of anyone sharing a team with them).
+    pub assignee_teams: Vec<String>,
+}
+
+impl Audience {
+    pub fn of(c: &Conversation, assignee_teams: Vec<String>) -> Self {
+        Self {
+            assignee: c.assignee_account_id.clone(),
+            team_id: c.team_id.clone(),
+            assignee_teams,
+        }
+    }
+
+    /// The same rule as [`Scope`]'s condition, given the teams of the
+    /// scope's account.
+    pub fn visible_to(&self, scope: &Scope, my_teams: &[String]) -> bool {
+        let in_mine = |t: &Option<String>| t.as_ref().is_some_and(|t| my_teams.contains(t));
+        match scope {
+            Scope::All => true,
+            Scope::Nobody => false,
+            Scope::Agent { account_id } => {
+                self.assignee.as_ref() == Some(account_id)
+                    || (self.assignee.is_none()
+                        && (self.team_id.is_none() || in_mine(&self.team_id)))
+            }
+            Scope::Supervisor { account_id } => {
+                self.assignee.as_ref() == Some(account_id)
+                    || (self.assignee.is_none() && self.team_id.is_none())
+                    || in_mine(&self.team_id)
+                    || (self.assignee.is_some()
+                        && self.assignee_teams.iter().any(|t| my_teams.contains(t)))
+            }
+        }
+    }
 }
 
 pub struct Hub {
@@ -257,6 +305,7 @@ impl HubTask {
             seq: self.hub.last_seq(),
             text: Utf8Bytes::from_static(""),
             resync: true,
+            audience: None,
         }));
     }
 
@@ -278,10 +327,75 @@ impl HubTask {
             seq,
             text: body.to_string().into(),
             resync: false,
+            audience: None,
         });
         self.hub.last_seq.store(seq, Ordering::SeqCst);
         // No receivers is fine: the hub stops at its next tick.
         let _ = self.hub.tx.send(msg);
+    }
+
+    /// An Inbox event: no sequence number, and only for subscribers whose
+    /// scope may see `conversation`.
+    async fn send_inbox(&self, conversation: &Conversation, body: Value) -> StoreResult<()> {
+        let teams = match &conversation.assignee_account_id {
+            Some(a) => self.hubs.store().teams_of(&self.project.id, a).await?,
+            None => Vec::new(),
+        };
+        let _ = self.hub.tx.send(Arc::new(FeedMessage {
+            seq: 0,
+            text: body.to_string().into(),
+            resync: false,
+            audience: Some(Audience::of(conversation, teams)),
+        }));
+        Ok(())
+    }
+
+    async fn inbox_change(&self, change: InboxChange) -> StoreResult<()> {
+        let store = self.hubs.store();
+        let project = &self.project.id;
+        let (kind, message) = match change {
+            InboxChange::Conversation(id) => {
+                if let Some(c) = store.conversation(project, &Scope::All, &id).await? {
+                    let body = json!({ "type": "inbox.conversation", "conversation": c });
+                    self.send_inbox(&c, body).await?;
+                }
+                return Ok(());
+            }
+            InboxChange::Message(id) => ("inbox.message", store.message(project, &id).await?),
+            InboxChange::Delivery(id) => ("inbox.delivery", store.message(project, &id).await?),
+            InboxChange::DeliveryByChannelId(channels, cmid) => {
+                let mut found = None;
+                for ch in channels
+                    .iter()
+                    .filter_map(|c| vibe_store::inbox::Channel::parse(c))
+                {
+                    if let Some(m) = store.message_by_channel_id(project, ch, &cmid).await? {
+                        found = Some(m);
+                        break;
+                    }
+                }
+                ("inbox.delivery", found)
+            }
+        };
+        let Some(m) = message else { return Ok(()) };
+        let Some(c) = store
+            .conversation(project, &Scope::All, &m.conversation_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let body = if kind == "inbox.message" {
+            json!({ "type": kind, "conversation": c, "message": message_json(&m) })
+        } else {
+            json!({
+                "type": kind,
+                "conversation_id": c.id,
+                "message_id": m.id,
+                "status": m.delivery_status,
+                "message": message_json(&m),
+            })
+        };
+        self.send_inbox(&c, body).await
     }
 
     async fn apply(&mut self, batches: Vec<LiveBatch>) -> StoreResult<()> {
@@ -302,7 +416,12 @@ impl HubTask {
                 .map(|v| (v.session_id.clone(), Visitor::from_row(v, now)))
                 .collect()
         };
-        for batch in batches {
+        for mut batch in batches {
+            for change in std::mem::take(&mut batch.inbox) {
+                if let Err(e) = self.inbox_change(change).await {
+                    tracing::warn!(error = %e, project = %self.project.id, "live inbox event failed");
+                }
+            }
             self.metrics_dirty |= batch.changes_metrics();
             for (sid, reason) in batch.left {
                 self.visitor_left(sid, reason);
@@ -375,8 +494,50 @@ impl HubTask {
     }
 }
 
+fn message_json(m: &Message) -> Value {
+    crate::api::inbox::message_json(m)
+}
+
 pub fn rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aud(assignee: Option<&str>, team: Option<&str>, assignee_teams: &[&str]) -> Audience {
+        Audience {
+            assignee: assignee.map(str::to_owned),
+            team_id: team.map(str::to_owned),
+            assignee_teams: assignee_teams.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn audience_follows_the_scope_rule() {
+        let agent = Scope::Agent {
+            account_id: "a".into(),
+        };
+        let sup = Scope::Supervisor {
+            account_id: "s".into(),
+        };
+        let mine = vec!["t1".to_owned()];
+        assert!(aud(None, None, &[]).visible_to(&Scope::All, &[]));
+        assert!(!aud(None, None, &[]).visible_to(&Scope::Nobody, &[]));
+        // Agents: their own, unassigned of their teams or with no team.
+        assert!(aud(Some("a"), Some("t9"), &[]).visible_to(&agent, &mine));
+        assert!(aud(None, Some("t1"), &[]).visible_to(&agent, &mine));
+        assert!(aud(None, None, &[]).visible_to(&agent, &mine));
+        assert!(!aud(None, Some("t2"), &[]).visible_to(&agent, &mine));
+        assert!(!aud(Some("b"), Some("t1"), &["t1"]).visible_to(&agent, &mine));
+        // Supervisors: their teams', and anyone's sharing a team with them.
+        assert!(aud(Some("b"), Some("t1"), &[]).visible_to(&sup, &mine));
+        assert!(aud(Some("b"), None, &["t1"]).visible_to(&sup, &mine));
+        assert!(aud(None, None, &[]).visible_to(&sup, &mine));
+        assert!(!aud(Some("b"), Some("t2"), &["t2"]).visible_to(&sup, &mine));
+        assert!(!aud(None, Some("t2"), &[]).visible_to(&sup, &mine));
+    }
 }

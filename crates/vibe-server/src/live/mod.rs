@@ -5,6 +5,7 @@
 //! node only lives in [`schedule`].
 
 pub mod hub;
+pub mod inbox;
 pub mod record;
 pub mod relay;
 pub mod schedule;

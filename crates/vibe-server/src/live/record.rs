@@ -42,6 +42,25 @@ pub struct LiveEvent {
     pub at_ms: i64,
 }
 
+/// An Inbox change, by id only: each node reads the conversation and message
+/// from the shared database (bodies can be far larger than a `NOTIFY`), and
+/// each subscriber gets it only if its scope may see the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InboxChange {
+    /// A new message (`inbox.message`).
+    #[serde(rename = "m")]
+    Message(String),
+    /// A conversation changed: status, assignee, unread count (`inbox.conversation`).
+    #[serde(rename = "c")]
+    Conversation(String),
+    /// A message's delivery status moved (`inbox.delivery`).
+    #[serde(rename = "d")]
+    Delivery(String),
+    /// A provider's delivery report, by its message id on one of the channels.
+    #[serde(rename = "D")]
+    DeliveryByChannelId(Vec<String>, String),
+}
+
 /// Changes to one project's feed. Short field names keep `NOTIFY` payloads small.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveBatch {
@@ -57,6 +76,8 @@ pub struct LiveBatch {
     /// `(anonymous_id, user_id)` of identify calls.
     #[serde(rename = "i", default, skip_serializing_if = "Vec::is_empty")]
     pub identified: Vec<(Option<String>, String)>,
+    #[serde(rename = "x", default, skip_serializing_if = "Vec::is_empty")]
+    pub inbox: Vec<InboxChange>,
 }
 
 impl LiveBatch {
@@ -68,12 +89,25 @@ impl LiveBatch {
     }
 
     fn len(&self) -> usize {
-        self.touched.len() + self.left.len() + self.events.len() + self.identified.len()
+        self.touched.len()
+            + self.left.len()
+            + self.events.len()
+            + self.identified.len()
+            + self.inbox.len()
     }
 
-    /// Whether metric cards may have changed.
+    /// Whether metric cards may have changed (Inbox changes do not).
     pub fn changes_metrics(&self) -> bool {
         !self.is_empty()
+    }
+
+    /// A batch of Inbox changes only.
+    pub fn inbox(project_id: &str, changes: Vec<InboxChange>) -> Self {
+        Self {
+            project_id: project_id.to_owned(),
+            inbox: changes,
+            ..Self::default()
+        }
     }
 
     /// JSON texts of at most [`MAX_PAYLOAD_BYTES`] each, splitting the batch in
@@ -106,14 +140,16 @@ impl LiveBatch {
         let (l1, l2) = split(&self.left);
         let (e1, e2) = split(&self.events);
         let (i1, i2) = split(&self.identified);
-        let half = |touched, left, events, identified| Self {
+        let (x1, x2) = split(&self.inbox);
+        let half = |touched, left, events, identified, inbox| Self {
             project_id: self.project_id.clone(),
             touched,
             left,
             events,
             identified,
+            inbox,
         };
-        (half(t1, l1, e1, i1), half(t2, l2, e2, i2))
+        (half(t1, l1, e1, i1, x1), half(t2, l2, e2, i2, x2))
     }
 }
 

@@ -6,6 +6,7 @@ mod access_matrix;
 mod accounts;
 mod agent_presence;
 mod channels;
+mod chat;
 mod collect;
 mod crm;
 mod demo;

@@ -426,9 +426,40 @@ async fn refused_and_other_projects_store_nothing(backend: Backend) {
     app.stop().await;
 }
 
+/// A webhook's messages and statuses reach the dashboards live
+/// (`inbox.message`, `inbox.delivery`).
+async fn webhooks_go_live(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    configure(&app, &owner, &p.id, "whatsapp", whatsapp_body()).await;
+    let (mut ws, _) = crate::live::watch(&app, &p.id, &owner).await;
+    let t0 = 1_750_000_000;
+    let hi = wa_message("wamid.LIVE", PHONE, t0, "Is it live?");
+    assert_eq!(
+        wa_post(&app, &p.id, WA_APP_SECRET, &hi).await,
+        StatusCode::OK
+    );
+    let m = crate::chat::until_inbox(&mut ws, "inbox.message").await;
+    assert_eq!(m["message"]["body"], "Is it live?");
+    assert_eq!(m["conversation"]["channel"], "whatsapp");
+    let cid = m["conversation"]["id"].as_str().unwrap().to_owned();
+    let out = outbound(&app, &p.id, &cid, "wamid.LIVEOUT", (t0 + 10) * 1000).await;
+    let read = wa_status("wamid.LIVEOUT", "read", t0 + 40, None);
+    assert_eq!(
+        wa_post(&app, &p.id, WA_APP_SECRET, &read).await,
+        StatusCode::OK
+    );
+    let d = crate::chat::until_inbox(&mut ws, "inbox.delivery").await;
+    assert_eq!(d["message_id"], out.as_str());
+    assert_eq!(d["status"], "read");
+    assert_eq!(d["conversation_id"], cid.as_str());
+}
+
 on_both_backends!(
     whatsapp_messages_become_a_conversation,
     whatsapp_statuses_only_move_forward,
     twilio_sms_and_status_callbacks,
-    refused_and_other_projects_store_nothing
+    refused_and_other_projects_store_nothing,
+    webhooks_go_live
 );

@@ -150,6 +150,34 @@ pub(crate) async fn list(
     Ok(Some(Page { items, next_cursor }))
 }
 
+/// One message of the project by id, whoever may see its conversation (for
+/// the live feed, which decides per subscriber).
+pub(crate) async fn get(
+    db: &Db,
+    project_id: &str,
+    message_id: &str,
+) -> StoreResult<Option<Message>> {
+    let sql = format!("{SELECT} WHERE project_id = $1 AND id = $2");
+    sql::optional(db, &sql, &[project_id.into(), message_id.into()]).await
+}
+
+/// The message a provider numbered `channel_message_id` on `channel`.
+pub(crate) async fn by_channel_id(
+    db: &Db,
+    project_id: &str,
+    channel: &str,
+    channel_message_id: &str,
+) -> StoreResult<Option<Message>> {
+    let sql =
+        format!("{SELECT} WHERE project_id = $1 AND channel = $2 AND channel_message_id = $3");
+    sql::optional(
+        db,
+        &sql,
+        &[project_id.into(), channel.into(), channel_message_id.into()],
+    )
+    .await
+}
+
 /// Moves a message to `status` if the order allows (see
 /// [`timers::delivery_from`]); the message as stored after, `None` when the
 /// project has no such message. Repeats and late lower statuses change nothing.

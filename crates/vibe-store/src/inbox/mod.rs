@@ -15,6 +15,7 @@ mod sla;
 mod sql;
 mod teams;
 pub mod timers;
+mod visitor;
 
 use async_trait::async_trait;
 
@@ -93,6 +94,22 @@ pub trait InboxStore: HasDb {
         messages::list(self.db(), project_id, scope, conversation_id, cursor, limit).await
     }
 
+    /// One message by id, unscoped: for the live feed, which checks each
+    /// subscriber's scope against the message's conversation itself.
+    async fn message(&self, project_id: &str, message_id: &str) -> StoreResult<Option<Message>> {
+        messages::get(self.db(), project_id, message_id).await
+    }
+
+    /// One message by the provider's id on `channel`, unscoped (live feed).
+    async fn message_by_channel_id(
+        &self,
+        project_id: &str,
+        channel: Channel,
+        channel_message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        messages::by_channel_id(self.db(), project_id, channel.as_str(), channel_message_id).await
+    }
+
     /// Monotonic and idempotent (see [`timers`]); the message as stored after.
     async fn set_delivery_status(
         &self,
@@ -167,6 +184,17 @@ pub trait InboxStore: HasDb {
         statuses: &[InboundStatus],
     ) -> StoreResult<InboundOutcome> {
         inbound::receive(self.db(), project_id, messages, statuses).await
+    }
+
+    /// The person a chat-widget visitor is (see [`visitor`]); `None` when
+    /// the anonymous id names another person.
+    async fn visitor_person(
+        &self,
+        project_id: &str,
+        anonymous_id: &str,
+        user_id: Option<&str>,
+    ) -> StoreResult<Option<String>> {
+        visitor::person(self.db(), project_id, anonymous_id, user_id).await
     }
 
     // Agents.

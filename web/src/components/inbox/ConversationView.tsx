@@ -1,10 +1,11 @@
 // One open conversation: its controls, thread and reply box. Loads the
-// conversation and its newest page of messages, refreshes both when the
-// parent's poll ticks (until the live WebSocket events of a later slice), and
+// conversation and its newest page of messages, applies the live feed's
+// events for it (and refreshes both when the parent's fallback poll ticks), and
 // marks the thread read up to the newest inbound message when it is shown.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../../api/client';
 import type { Agent, Conversation, ConversationPatch, Message } from '../../api/types';
+import { applyToThread, type InboxEvent } from '../../lib/inboxLive';
 import { Empty, ErrorBanner, Skeleton } from '../ui';
 import { Controls } from './Controls';
 import { ReplyBox } from './ReplyBox';
@@ -20,13 +21,15 @@ export function mergeMessages(old: Message[], fresh: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-export function ConversationView({ projectId, cid, me, agents, poll, onChanged, onLoaded }: {
+export function ConversationView({ projectId, cid, me, agents, poll, event, onChanged, onLoaded }: {
   projectId: string;
   cid: string;
   me: string;
   agents: Agent[];
   /** Changes when the parent's poll ticks. */
   poll: number;
+  /** The newest live Inbox event (any conversation's; `n` counts them). */
+  event?: { n: number; ev: InboxEvent } | null;
   onChanged: (c: Conversation) => void;
   /** Told the conversation when it is first loaded (for the contact beside it). */
   onLoaded?: (c: Conversation) => void;
@@ -77,6 +80,15 @@ export function ConversationView({ projectId, cid, me, agents, poll, onChanged, 
     lastPoll.current = poll;
     load(false);
   }, [poll, load]);
+
+  const lastEvent = useRef(event?.n ?? 0);
+  useEffect(() => {
+    if (!event || event.n === lastEvent.current) return;
+    lastEvent.current = event.n;
+    const ev = event.ev;
+    setMessages((old) => applyToThread(old, ev, cid));
+    if (ev.type !== 'inbox.delivery' && ev.conversation.id === cid) setConversation(ev.conversation);
+  }, [event, cid]);
 
   // Read when shown: the contact's messages up to the newest inbound one.
   useEffect(() => {

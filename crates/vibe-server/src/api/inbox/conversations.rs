@@ -187,6 +187,13 @@ pub async fn start(
         .conversation(project, &vibe_store::inbox::Scope::All, &conversation.id)
         .await?
         .unwrap_or(conversation);
+    crate::live::inbox::publish(
+        state,
+        project,
+        vec![crate::live::record::InboxChange::Conversation(
+            conversation.id.clone(),
+        )],
+    );
     Ok((StatusCode::CREATED, Json(json!(conversation))))
 }
 
@@ -322,6 +329,13 @@ pub async fn patch(
         .update_conversation(project, &pc.scope, &pc.conversation.id, &patch, now)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
+    crate::live::inbox::publish(
+        &state,
+        project,
+        vec![crate::live::record::InboxChange::Conversation(
+            updated.id.clone(),
+        )],
+    );
     // Given away out of the caller's scope: still answered, this once.
     Ok(Json(json!(updated)))
 }

@@ -17,6 +17,7 @@ use super::{message_json, ProjectConversation};
 use crate::api::query::int_in;
 use crate::api::ApiJson;
 use crate::error::{ApiError, ApiResult, OrNotFound};
+use crate::live::record::InboxChange;
 use crate::state::AppState;
 
 pub async fn list(
@@ -85,5 +86,10 @@ pub async fn create(
         .add_message(&pc.access.project.id, &pc.scope, &new)
         .await?
         .or_not_found("conversation")?;
+    crate::live::inbox::publish(
+        &state,
+        &pc.access.project.id,
+        vec![InboxChange::Message(message.id.clone())],
+    );
     Ok((StatusCode::CREATED, Json(message_json(&message))))
 }

@@ -31,5 +31,10 @@ pub async fn read(
         )
         .await?
         .or_not_found("message")?;
+    crate::live::inbox::publish(
+        &state,
+        &pc.access.project.id,
+        vec![crate::live::record::InboxChange::Conversation(c.id.clone())],
+    );
     Ok(Json(json!(c)))
 }

@@ -1,4 +1,5 @@
-//! `GET /api/v1/projects/{id}/snippet`: the tracking tag for the project's pages.
+//! `GET /api/v1/projects/{id}/snippet`: the tracking tag for the project's
+//! pages, and the chat widget's tag when the in-app channel is enabled.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -6,6 +7,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::auth::ProjectAccess;
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// The tag to paste into a page's `<head>`: a tiny queue stub so calls made
@@ -14,15 +16,32 @@ pub async fn snippet(
     State(state): State<AppState>,
     headers: HeaderMap,
     access: ProjectAccess,
-) -> Json<Value> {
+) -> ApiResult<Json<Value>> {
     let base = public_base_url(&state, &headers);
-    let snippet = format!(
+    let mut snippet = format!(
         "<script>window.vibeQ=window.vibeQ||[];window.vibeTrack=window.vibeTrack||function(){{vibeQ.push([\"track\",arguments])}};window.vibeIdentify=window.vibeIdentify||function(){{vibeQ.push([\"identify\",arguments])}};</script>\n<script defer src=\"{base}/vibe.js\" data-key=\"{}\"></script>",
         access.project.write_key
     );
-    Json(
-        json!({ "snippet": snippet, "script_url": format!("{base}/vibe.js"), "write_key": access.project.write_key }),
-    )
+    // The chat widget's tag, only while the in-app channel is enabled: sites
+    // without it never load a byte of it.
+    let chat = state
+        .store
+        .get_channel(&access.project.id, "in_app")
+        .await?
+        .is_some_and(|c| c.enabled);
+    if chat {
+        snippet.push_str(&format!(
+            "\n<script defer src=\"{base}/vibe-chat.js\" data-key=\"{}\"></script>",
+            access.project.write_key
+        ));
+    }
+    Ok(Json(json!({
+        "snippet": snippet,
+        "script_url": format!("{base}/vibe.js"),
+        "write_key": access.project.write_key,
+        "chat": chat,
+        "chat_script_url": format!("{base}/vibe-chat.js"),
+    })))
 }
 
 /// `public_url` from config, else the scheme and host this request came in on.

@@ -14,12 +14,13 @@ use futures_util::SinkExt;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use vibe_store::inbox::Scope;
 use vibe_store::{Project, Role};
 
 use crate::api::inbox::presence;
 use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, OrNotFound};
-use crate::live::hub::{snapshot_parts, FeedMessage, Hub};
+use crate::live::hub::{snapshot_parts, Audience, FeedMessage, Hub};
 use crate::state::AppState;
 
 /// Close code when the session or token stops being valid.
@@ -76,6 +77,8 @@ pub async fn live(
             "this endpoint speaks WebSocket; send an Upgrade request",
         )
     })?;
+    let scope = Scope::of(role, &account.id);
+    let account_id = account.id.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
         Connection {
             state,
@@ -83,6 +86,8 @@ pub async fn live(
             account_id: account.id,
             credential,
             socket,
+            account_id,
+            scope,
         }
         .run()
         .await;
@@ -95,6 +100,10 @@ struct Connection {
     account_id: String,
     credential: Credential,
     socket: WebSocket,
+    account_id: String,
+    /// Which Inbox events this subscriber gets (viewers: none); follows the
+    /// account's role at each access check.
+    scope: Scope,
 }
 
 enum Ending {
@@ -176,7 +185,7 @@ impl Connection {
                     Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
                 },
                 _ = ping.tick() => {
-                    if let Some(end) = access_ended(&self.state, &self.credential, &self.project).await {
+                    if let Some(end) = self.check_access().await {
                         return end;
                     }
                     // Nothing, not even a pong, for two ping intervals: the
@@ -190,7 +199,7 @@ impl Connection {
                     presence::seen(&self.state, &self.project.id, &self.account_id).await;
                 }
                 _ = recheck.tick() => {
-                    if let Some(end) = access_ended(&self.state, &self.credential, &self.project).await {
+                    if let Some(end) = self.check_access().await {
                         return end;
                     }
                 }
@@ -218,8 +227,23 @@ impl Connection {
                 lagged = true;
                 break;
             }
-            // Already part of the snapshot this client got.
-            if m.seq > *seen {
+            if let Some(audience) = &m.audience {
+                if may_see(
+                    &self.state,
+                    &self.project.id,
+                    &self.account_id,
+                    &self.scope,
+                    audience,
+                )
+                .await
+                {
+                    self.socket
+                        .feed(Message::Text(m.text.clone()))
+                        .await
+                        .map_err(|_| ())?;
+                }
+            } else if m.seq > *seen {
+                // (Below: already part of the snapshot this client got.)
                 *seen = m.seq;
                 self.socket
                     .feed(Message::Text(m.text.clone()))
@@ -241,6 +265,17 @@ impl Connection {
         }
         self.socket.flush().await.map_err(|_| ())?;
         Ok(lagged)
+    }
+
+    async fn check_access(&mut self) -> Option<Ending> {
+        match access_ended(&self.state, &self.credential, &self.project).await {
+            Err(end) => Some(end),
+            Ok(Some(role)) => {
+                self.scope = Scope::of(role, &self.account_id);
+                None
+            }
+            Ok(None) => None,
+        }
     }
 
     /// Sends a snapshot and returns the sequence number it reflects.
@@ -267,18 +302,41 @@ impl Connection {
     }
 }
 
-/// `Some` when the credential no longer resolves (4401), or its account is no
+/// Whether a subscriber's scope may see an Inbox event's conversation. Team
+/// membership is read each time, so a change applies at once.
+async fn may_see(
+    state: &AppState,
+    project_id: &str,
+    account_id: &str,
+    scope: &Scope,
+    audience: &Audience,
+) -> bool {
+    let teams = match scope {
+        Scope::All => return true,
+        Scope::Nobody => return false,
+        Scope::Agent { .. } | Scope::Supervisor { .. } => {
+            match state.store.teams_of(project_id, account_id).await {
+                Ok(t) => t,
+                Err(_) => return false,
+            }
+        }
+    };
+    audience.visible_to(scope, &teams)
+}
+
+/// `Err` when the credential no longer resolves (4401), or its account is no
 /// longer a member of the project or has a role below [`MIN_ROLE`] there
-/// (4403). A failed lookup is not treated as either: the next check decides.
+/// (4403); else the role now. A failed lookup is not treated as either
+/// (`Ok(None)`): the next check decides.
 async fn access_ended(
     state: &AppState,
     credential: &Credential,
     project: &Project,
-) -> Option<Ending> {
+) -> Result<Option<Role>, Ending> {
     let account = match credential.account(state).await {
         Ok(Some(account)) => account,
         Ok(None) => {
-            return Some(Ending::Close(
+            return Err(Ending::Close(
                 CLOSE_REVOKED,
                 match credential {
                     Credential::ApiToken { .. } => "token revoked",
@@ -286,16 +344,16 @@ async fn access_ended(
                 },
             ))
         }
-        Err(_) => return None,
+        Err(_) => return Ok(None),
     };
     match state
         .store
         .project_for_member(&project.id, &account.id)
         .await
     {
-        Ok(Some((_, role))) if role >= MIN_ROLE => None,
-        Ok(Some(_)) => Some(Ending::Close(CLOSE_ACCESS_LOST, "role too low")),
-        Ok(None) => Some(Ending::Close(CLOSE_ACCESS_LOST, "no longer a member")),
-        Err(_) => None,
+        Ok(Some((_, role))) if role >= MIN_ROLE => Ok(Some(role)),
+        Ok(Some(_)) => Err(Ending::Close(CLOSE_ACCESS_LOST, "role too low")),
+        Ok(None) => Err(Ending::Close(CLOSE_ACCESS_LOST, "no longer a member")),
+        Err(_) => Ok(None),
     }
 }

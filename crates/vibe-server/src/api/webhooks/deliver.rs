@@ -24,6 +24,7 @@ use vibe_store::inbox::{
 
 use super::{DeliveryStatus, Inbound, InboundMessage, StatusUpdate};
 use crate::error::ApiResult;
+use crate::live::record::InboxChange;
 use crate::state::AppState;
 
 /// Stores what one verified request carried, for project `project_id`.
@@ -52,6 +53,21 @@ pub async fn deliver(
         .store
         .receive_inbound(project_id, &messages, &statuses)
         .await?;
+    // Duplicates (provider retries) have ids nothing was stored under: the
+    // hub finds no message and sends nothing for them.
+    let mut changes: Vec<InboxChange> = messages
+        .iter()
+        .map(|m| InboxChange::Message(m.message_id.clone()))
+        .collect();
+    if out.statuses_applied > 0 {
+        changes.extend(statuses.iter().map(|s| {
+            InboxChange::DeliveryByChannelId(
+                s.channels.iter().map(|c| c.as_str().to_owned()).collect(),
+                s.channel_message_id.clone(),
+            )
+        }));
+    }
+    crate::live::inbox::publish(state, project_id, changes);
     for (outcome, n) in [
         ("message_stored", out.messages_stored),
         ("message_duplicate", out.messages_duplicate),
