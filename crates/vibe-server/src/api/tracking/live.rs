@@ -83,7 +83,6 @@ pub async fn live(
         Connection {
             state,
             project,
-            account_id: account.id,
             credential,
             socket,
             account_id,
@@ -97,7 +96,6 @@ pub async fn live(
 struct Connection {
     state: AppState,
     project: Project,
-    account_id: String,
     credential: Credential,
     socket: WebSocket,
     account_id: String,
