@@ -544,8 +544,8 @@ mod tests {
             ["<a@mail.example>", "<m2@shop.example>", "<b@mail.example>"]
         );
         assert_eq!(e.subject, "Re: Where is my order?");
-        assert_eq!(e.to.to_string(), "\"Ann Lee\" <ann@example.com>");
-        assert_eq!(e.from.to_string(), "\"Shop Support\" <help@shop.example>");
+        assert_eq!(e.to.to_string(), "Ann Lee <ann@example.com>");
+        assert_eq!(e.from.to_string(), "Shop Support <help@shop.example>");
         assert_eq!(e.text, "body of m4");
 
         // An agent-started thread: no parent, the default subject.

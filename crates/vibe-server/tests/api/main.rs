@@ -8,6 +8,7 @@ mod channels;
 mod collect;
 mod crm;
 mod demo;
+mod email;
 mod failure_isolation;
 mod features;
 mod flows;
