@@ -188,6 +188,7 @@ async fn smtp_round_trip_against_aiosmtpd() {
     let (envelope, raw) = &got[0];
     assert_eq!(envelope["mail_from"], "help@shop.example");
     assert_eq!(envelope["rcpt_tos"], json!(["ann@example.com"]));
+    assert_eq!(envelope["authenticated"], false, "no username, no AUTH");
     let (h, body) = split_message(raw);
     assert_eq!(
         header(&h, "from"),
@@ -222,6 +223,19 @@ async fn smtp_round_trip_against_aiosmtpd() {
     assert_eq!(
         body.trim_end(),
         "Sch=C3=B6ne Gr=C3=BC=C3=9Fe, your order ships today."
+    );
+
+    // With a username the credentials are used (AUTH), and a wrong
+    // password is refused for good (535).
+    let mut auth = sink.config();
+    auth.username = Some("help".into());
+    e.message_id = "<m6@shop.example>".into();
+    send_smtp(&auth, Some("smtp-password"), &e).await.unwrap();
+    assert_eq!(sink.wait_for(3).await[2].0["authenticated"], true);
+    let r = send_smtp(&auth, Some("wrong"), &e).await;
+    assert!(
+        matches!(&r, Err(SendError::Fail(m)) if m.contains("535")),
+        "{r:?}"
     );
 }
 

@@ -6,7 +6,10 @@ message is written to OUTDIR/NNNN.eml (the bytes received) with
 OUTDIR/NNNN.json ({"mail_from", "rcpt_tos"}) written first. Recipients
 steer failures: reject@… is refused with 550 at RCPT, busy@… with 451, and
 for drop@… the connection is closed after the message was received, before
-any answer (the client cannot know whether it was taken).
+any answer (the client cannot know whether it was taken). AUTH PLAIN/LOGIN
+is offered without TLS and optional; only user "help" with password
+"smtp-password" is accepted (535 otherwise), and each message's JSON says
+whether its session authenticated.
 """
 
 import asyncio
@@ -15,7 +18,7 @@ import os
 import socket
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -39,11 +42,27 @@ class Handler:
         self.n += 1
         base = os.path.join(self.outdir, "%04d" % self.n)
         with open(base + ".json", "w") as f:
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos}, f)
+            json.dump(
+                {
+                    "mail_from": envelope.mail_from,
+                    "rcpt_tos": envelope.rcpt_tos,
+                    "authenticated": bool(session.authenticated),
+                },
+                f,
+            )
         with open(base + ".tmp", "wb") as f:
             f.write(envelope.original_content or envelope.content)
         os.rename(base + ".tmp", base + ".eml")
         return "250 2.0.0 Message accepted for delivery"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"help"
+        and auth_data.password == b"smtp-password"
+    )
+    return AuthResult(success=ok, handled=False)
 
 
 async def main(outdir):
@@ -52,7 +71,15 @@ async def main(outdir):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
-    await loop.create_server(lambda: SMTP(handler, hostname="sink.localhost"), sock=sock)
+    await loop.create_server(
+        lambda: SMTP(
+            handler,
+            hostname="sink.localhost",
+            authenticator=authenticator,
+            auth_require_tls=False,
+        ),
+        sock=sock,
+    )
     print(sock.getsockname()[1], flush=True)
     await asyncio.Event().wait()
 
