@@ -16,6 +16,7 @@ pub mod error;
 pub mod identity;
 pub mod live;
 pub mod metrics;
+pub mod outbound;
 pub mod router;
 pub mod secrets;
 pub mod security_headers;

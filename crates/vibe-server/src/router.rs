@@ -55,6 +55,10 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/twilio/{project_id}",
             post(webhooks::twilio::receive),
         )
+        .route(
+            "/webhooks/email/{project_id}",
+            post(webhooks::email::receive),
+        )
         .fallback(api_not_found);
     for route in project_routes::project_routes() {
         api = api.route(&route.nested_path(), route.into_router());

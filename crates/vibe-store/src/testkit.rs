@@ -71,6 +71,7 @@ where
     inbox::agent_status_log_and_sla(fx().await).await;
     inbox::inbound_deliveries_by_phone(fx().await).await;
     inbox::agents_without_sockets_go_stale(fx().await).await;
+    inbox::inbound_email_threads_by_message_id(fx().await).await;
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;

@@ -158,7 +158,12 @@ async fn settings_are_typed_and_secrets_write_only(backend: Backend) {
     assert_eq!(email["config"]["tls"], "starttls");
     assert_eq!(email["config"]["smtp_port"], 587);
     assert_eq!(email["secrets"]["password"]["set"], true);
-    assert_eq!(email["webhook_url"], Value::Null);
+    assert_eq!(email["secrets"]["inbound_secret"]["set"], false);
+    // Inbound mail arrives at its own webhook (tests/api/email.rs).
+    assert_eq!(
+        email["webhook_url"],
+        app.url(&format!("/api/v1/webhooks/email/{}", p.id))
+    );
     let in_app = put_ok(&app, &owner, &p.id, "in_app", json!({"enabled": true})).await;
     assert_eq!(in_app["secrets"], json!({}));
     let tw = put_ok(&app, &owner, &p.id, "twilio", twilio_body()).await;

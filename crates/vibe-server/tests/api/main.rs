@@ -10,6 +10,7 @@ mod chat;
 mod collect;
 mod crm;
 mod demo;
+mod email;
 mod failure_isolation;
 mod features;
 mod flows;

@@ -16,7 +16,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) const SELECT: &str = "SELECT c.id, c.site_user_id, u.name AS contact_name,
         u.email AS contact_email, c.channel, c.status, c.priority, c.assignee_account_id,
         c.team_id, c.inbox_id, c.handled_by_bot, c.escalated_to_human, c.intent, c.csat,
-        c.is_lead, c.converted, c.external_id, c.first_inbound_at, c.first_response_at,
+        c.is_lead, c.converted, c.external_id, c.subject, c.first_inbound_at, c.first_response_at,
         c.first_response_s, c.opened_at, c.resolved_at, c.resolution_s, c.last_message_at,
         c.unread_count, c.created_by_account_id, c.created_at, c.updated_at
      FROM conversations c

@@ -112,30 +112,33 @@ pub fn phone_user_id(phone: &str) -> String {
     format!("tel:{phone}")
 }
 
-const TIMEZONE: &str = "SELECT timezone FROM projects WHERE id = $1";
-const PERSON_OF_USER: &str = "SELECT id FROM site_users WHERE project_id = $1 AND user_id = $2";
+pub(super) const TIMEZONE: &str = "SELECT timezone FROM projects WHERE id = $1";
+pub(super) const PERSON_OF_USER: &str =
+    "SELECT id FROM site_users WHERE project_id = $1 AND user_id = $2";
 const INSERT_PERSON: &str = "INSERT INTO site_users (project_id, id, user_id, name, traits,
         first_seen, last_seen, event_count, session_count)
      VALUES ($1, $2, $3, $4, $5, $6, $6, 0, 0)
      ON CONFLICT DO NOTHING";
 /// Fills a missing name and, touching the row, locks it until commit.
-const LOCK_PERSON: &str = "UPDATE site_users SET name = COALESCE(name, $3)
+pub(super) const LOCK_PERSON: &str = "UPDATE site_users SET name = COALESCE(name, $3)
      WHERE project_id = $1 AND id = $2";
-const KNOWN_MESSAGE: &str = "SELECT id FROM messages
+pub(super) const KNOWN_MESSAGE: &str = "SELECT id FROM messages
      WHERE project_id = $1 AND channel = $2 AND channel_message_id = $3";
 const CONVERSATION_OF: &str = "SELECT id FROM conversations
      WHERE project_id = $1 AND site_user_id = $2 AND channel = $3
      ORDER BY CASE WHEN status IN ('open', 'pending') THEN 0 ELSE 1 END,
               last_message_at DESC, id DESC
      LIMIT 1";
-const INBOX_OF: &str = "SELECT id, team_id FROM inboxes WHERE project_id = $1 AND channel = $2
+pub(super) const INBOX_OF: &str =
+    "SELECT id, team_id FROM inboxes WHERE project_id = $1 AND channel = $2
      ORDER BY created_at, id LIMIT 1";
 const INSERT_CONVERSATION: &str = "INSERT INTO conversations (project_id, id, site_user_id,
         channel, status, priority, team_id, inbox_id, handled_by_bot, is_lead,
         opened_at, last_message_at, created_at, updated_at)
      VALUES ($1, $2, $3, $4, 'open', 'medium', $5, $6, 0, 0, $7, $7, $7, $7)";
 const DROP_CONVERSATION: &str = "DELETE FROM conversations WHERE project_id = $1 AND id = $2";
-const INSERT_MESSAGE: &str = "INSERT INTO messages (project_id, id, conversation_id, channel,
+pub(super) const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (project_id, id, conversation_id, channel,
         direction, sender, body, private, attachments, delivery_status, sent_at,
         channel_message_id, created_at)
      VALUES ($1, $2, $3, $4, 'in', 'contact', $5, 0, $6, 'delivered', $7, $8, $7)

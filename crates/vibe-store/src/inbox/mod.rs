@@ -8,6 +8,7 @@
 mod agents;
 mod conversations;
 pub mod inbound;
+pub mod inbound_email;
 mod messages;
 mod model;
 mod scope;
@@ -20,6 +21,7 @@ mod visitor;
 use async_trait::async_trait;
 
 pub use inbound::{InboundContactMessage, InboundOutcome, InboundStatus};
+pub use inbound_email::{InboundEmail, InboundEmailOutcome};
 pub use model::*;
 pub use scope::Scope;
 
@@ -195,6 +197,37 @@ pub trait InboxStore: HasDb {
         user_id: Option<&str>,
     ) -> StoreResult<Option<String>> {
         visitor::person(self.db(), project_id, anonymous_id, user_id).await
+    }
+
+    /// Stores one verified inbound email in one transaction: threaded into
+    /// the conversation its `In-Reply-To`/`References` name, else a new
+    /// conversation for the sender's person (see [`inbound_email`]).
+    async fn receive_inbound_email(
+        &self,
+        project_id: &str,
+        email: &InboundEmail,
+    ) -> StoreResult<InboundEmailOutcome> {
+        inbound_email::receive(self.db(), project_id, email).await
+    }
+
+    /// Sets an email conversation's subject if it has none (the first
+    /// email sent in it); `false` when it had one or there is no such
+    /// conversation.
+    async fn fill_conversation_subject(
+        &self,
+        project_id: &str,
+        id: &str,
+        subject: &str,
+    ) -> StoreResult<bool> {
+        let n = self
+            .db()
+            .execute(
+                "UPDATE conversations SET subject = $3
+                 WHERE project_id = $1 AND id = $2 AND subject IS NULL",
+                (project_id, id, subject),
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     // Agents.

@@ -113,6 +113,8 @@ pub struct Conversation {
     #[serde(serialize_with = "flag")]
     pub converted: i64,
     pub external_id: Option<String>,
+    /// The email thread's subject (set by its first email; `None` elsewhere).
+    pub subject: Option<String>,
     pub first_inbound_at: Option<i64>,
     pub first_response_at: Option<i64>,
     pub first_response_s: Option<i64>,

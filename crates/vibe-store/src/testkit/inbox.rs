@@ -6,8 +6,8 @@ use super::fixture::*;
 use super::T0;
 use crate::inbox::{
     AgentStatus, AssigneeFilter, Channel, ConversationPatch, ConversationQuery, DeliveryStatus,
-    Direction, InboundContactMessage, InboundStatus, Inbox, NewConversation, NewMessage, Priority,
-    Scope, Sender, SlaPolicy, Status,
+    Direction, InboundContactMessage, InboundEmail, InboundStatus, Inbox, NewConversation,
+    NewMessage, Priority, Scope, Sender, SlaPolicy, Status,
 };
 use crate::{Project, Role};
 
@@ -1090,4 +1090,121 @@ pub async fn agents_without_sockets_go_stale(fx: Fixture) {
     fx.touch_agent(&p.id, &b.id, T0 + 700 * S).await.unwrap();
     let stale = fx.stale_agents(T0 + 10_000 * S).await.unwrap();
     assert_eq!(stale, [(p.id.clone(), a.id.clone(), T0 + 200 * S)]);
+fn by_email(id: &str, thread: &[&str], at: i64) -> InboundEmail {
+    InboundEmail {
+        channel_message_id: format!("<{id}@mail.example>"),
+        thread_ids: thread.iter().map(|t| (*t).to_owned()).collect(),
+        address: "ann@example.com".into(),
+        name: Some("Ann Lee".into()),
+        subject: Some(format!("subject of {id}")),
+        body: format!("body of {id}"),
+        attachments: "[]".into(),
+        at,
+        message_id: format!("m-{id}"),
+        conversation_id: format!("c-{id}"),
+    }
+}
+
+/// An inbound email: a person per address (a new user of the day, as the
+/// rebuild counts them), a new conversation with the email's subject in the
+/// email inbox, idempotent retries, threading by `In-Reply-To`/`References`
+/// into the conversation holding that `Message-ID` (reopening it), and
+/// projects apart.
+pub async fn inbound_email_threads_by_message_id(fx: Fixture) {
+    let p = fx.project_in("Shop", "Europe/Berlin").await;
+    let inbox = Inbox {
+        id: "mail".into(),
+        name: "Email".into(),
+        channel: "email".into(),
+        team_id: None,
+        created_at: T0,
+    };
+    fx.create_inbox(&p.id, &inbox).await.unwrap();
+    let first = by_email("a", &["<unknown@elsewhere>"], T0 + 10 * S);
+    let out = fx.receive_inbound_email(&p.id, &first).await.unwrap();
+    assert!(out.stored && out.person_created && out.conversation_opened && !out.threaded);
+    assert_eq!(out.conversation_id.as_deref(), Some("c-a"));
+    let c = fx
+        .conversation(&p.id, &Scope::All, "c-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.site_user_id, "uid:email:ann@example.com");
+    assert_eq!(c.contact_email.as_deref(), Some("ann@example.com"));
+    assert_eq!(c.contact_name.as_deref(), Some("Ann Lee"));
+    assert_eq!(
+        (
+            c.channel.as_str(),
+            c.subject.as_deref(),
+            c.inbox_id.as_deref()
+        ),
+        ("email", Some("subject of a"), Some("mail"))
+    );
+    assert_eq!((c.first_inbound_at, c.unread_count), (Some(T0 + 10 * S), 1));
+    assert!(!fx
+        .fill_conversation_subject(&p.id, "c-a", "other")
+        .await
+        .unwrap());
+
+    // The retry stores nothing.
+    let out = fx.receive_inbound_email(&p.id, &first).await.unwrap();
+    assert!(out.duplicate && !out.stored && !out.person_created);
+    assert_eq!(out.conversation_id.as_deref(), Some("c-a"));
+
+    // The rollups agree with a rebuild (one new user on the local day).
+    let tz = vibe_core::day::ProjectTz::or_utc(&p.timezone);
+    let day = tz.day_of(T0 + 10 * S);
+    let date = tz.date_of(T0 + 10 * S);
+    let before = fx.daily_stats(&p.id, &day, &day).await.unwrap();
+    assert_eq!(before[0].counts.new_users, 1);
+    crate::rollup::rebuild(&*fx, &p, date, date).await.unwrap();
+    assert_eq!(fx.daily_stats(&p.id, &day, &day).await.unwrap(), before);
+
+    // Our reply <r1@shop.example>; the conversation is resolved; the answer
+    // names it in References only: threaded and reopened.
+    let mut r = reply("r1", "c-a", T0 + 20 * S);
+    r.channel_message_id = Some("<r1@shop.example>".into());
+    fx.add_message(&p.id, &Scope::All, &r).await.unwrap();
+    status(&fx, &p, "c-a", Status::Resolved, T0 + 30 * S).await;
+    let answer = by_email("b", &["<nope@x>", "<r1@shop.example>"], T0 + 40 * S);
+    let out = fx.receive_inbound_email(&p.id, &answer).await.unwrap();
+    assert!(out.stored && out.threaded && !out.conversation_opened && !out.person_created);
+    assert_eq!(out.conversation_id.as_deref(), Some("c-a"));
+    let c = fx
+        .conversation(&p.id, &Scope::All, "c-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, "open");
+    assert_eq!(c.opened_at, T0 + 40 * S);
+    assert_eq!(c.subject.as_deref(), Some("subject of a"));
+    // An inbound id threads too; no id at all opens a new conversation for
+    // the same person.
+    let out = fx
+        .receive_inbound_email(&p.id, &by_email("c", &["<b@mail.example>"], T0 + 50 * S))
+        .await
+        .unwrap();
+    assert_eq!(out.conversation_id.as_deref(), Some("c-a"));
+    let out = fx
+        .receive_inbound_email(&p.id, &by_email("d", &[], T0 + 60 * S))
+        .await
+        .unwrap();
+    assert!(out.conversation_opened && !out.person_created);
+    let d = fx
+        .conversation(&p.id, &Scope::All, "c-d")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.site_user_id, "uid:email:ann@example.com");
+
+    // Another project: p's ids do not thread there, the person is its own.
+    let q = fx.project("Other").await;
+    let out = fx.receive_inbound_email(&q.id, &answer).await.unwrap();
+    assert!(out.stored && out.person_created && out.conversation_opened && !out.threaded);
+    let page = fx
+        .messages(&p.id, &Scope::All, "c-a", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.items.len(), 4);
 }

@@ -63,13 +63,12 @@ fn open_secrets(
 /// base URL: `public_url`, else this request's scheme and host).
 pub fn webhook_url(base: &str, project_id: &str, kind: Kind) -> Option<String> {
     match kind {
-        Kind::Whatsapp | Kind::Twilio => Some(format!(
+        Kind::Whatsapp | Kind::Twilio | Kind::Email => Some(format!(
             "{base}/api/v1/webhooks/{}/{project_id}",
             kind.as_str()
         )),
-        // The widget talks to the collector origin; inbound mail arrives with
-        // the email slice's webhook.
-        Kind::InApp | Kind::Email => None,
+        // The widget talks to the collector origin.
+        Kind::InApp => None,
     }
 }
 

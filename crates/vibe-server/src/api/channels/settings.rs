@@ -56,7 +56,7 @@ impl Kind {
     pub fn secret_fields(self) -> &'static [(&'static str, bool)] {
         match self {
             Kind::InApp => &[],
-            Kind::Email => &[("password", false)],
+            Kind::Email => &[("password", false), ("inbound_secret", false)],
             Kind::Whatsapp => &[
                 ("access_token", true),
                 ("app_secret", true),
@@ -178,6 +178,7 @@ pub fn validate(kind: Kind, body: &[u8]) -> ApiResult<Validated> {
                     "tls",
                     "username",
                     "password",
+                    "inbound_secret",
                     "from_address",
                     "from_name",
                 ],
@@ -219,6 +220,8 @@ pub fn validate(kind: Kind, body: &[u8]) -> ApiResult<Validated> {
             let from_address = Email::parse("from_address", &f.str("from_address")?)?.into_inner();
             let from_name = text("from_name", f.opt_str("from_name")?, 200)?;
             secret(&f, "password")?;
+            // Optional, but without it the inbound-mail webhook answers 401.
+            secret(&f, "inbound_secret")?;
             (
                 f.bool_or("enabled", Some(true))?,
                 json!({"smtp_host": host, "smtp_port": port, "tls": tls,
@@ -484,11 +487,11 @@ mod tests {
         let short: Secrets = [("password".to_owned(), "pw12".to_owned())].into();
         assert_eq!(
             secret_hints(Kind::Email, Some(&short)),
-            json!({"password": {"set": true, "hint": "…"}})
+            json!({"password": {"set": true, "hint": "…"}, "inbound_secret": {"set": false}})
         );
         assert_eq!(
             secret_hints(Kind::Email, Some(&Secrets::new())),
-            json!({"password": {"set": false}})
+            json!({"password": {"set": false}, "inbound_secret": {"set": false}})
         );
     }
 }

@@ -1,6 +1,9 @@
 //! Inbound channel webhooks, outside `/projects/…` because the provider, not
 //! a member, calls them: `/api/v1/webhooks/whatsapp/{project_id}` (GET
-//! handshake, POST events) and `/api/v1/webhooks/twilio/{project_id}`. Each
+//! handshake, POST events), `/api/v1/webhooks/twilio/{project_id}` and
+//! `/api/v1/webhooks/email/{project_id}` (inbound mail as JSON, signed with
+//! the email channel's `inbound_secret`; `email.rs`, stored through
+//! `InboxStore::receive_inbound_email`). Each
 //! request is authenticated by its signature (`signature.rs`) with the
 //! channel's stored secret *before* its body is parsed; a missing or bad one
 //! is answered 401 and counted in `/metrics`
@@ -10,6 +13,7 @@
 //! one transaction (`vibe_store::inbox::inbound`).
 
 mod deliver;
+pub mod email;
 pub mod signature;
 pub mod twilio;
 pub mod whatsapp;

@@ -4,6 +4,9 @@
 //!
 //! - WhatsApp Cloud API (Meta): `X-Hub-Signature-256: sha256=<hex>`, the
 //!   HMAC-SHA256 of the raw body keyed with the app secret.
+//! - Inbound mail (Vibe's own): `X-Vibe-Signature: sha256=<hex>`, the same
+//!   HMAC-SHA256 of the raw body, keyed with the email channel's
+//!   `inbound_secret`.
 //! - Twilio: `X-Twilio-Signature: <base64>`, the HMAC-SHA1 keyed with the
 //!   auth token of the full URL Twilio requested (scheme, host, path, query)
 //!   followed by every POST parameter's name and value, sorted by name.
@@ -37,13 +40,29 @@ pub fn verify_whatsapp(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), Refusal> {
+    verify_sha256_hex(app_secret, body, header)
+}
+
+/// Checks the inbound-mail webhook's `X-Vibe-Signature` header value
+/// (`sha256=<hex>`, the HMAC-SHA256 of the raw body keyed with the email
+/// channel's `inbound_secret`: the same scheme as WhatsApp's).
+pub fn verify_email(
+    inbound_secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), Refusal> {
+    verify_sha256_hex(inbound_secret, body, header)
+}
+
+/// `sha256=<hex HMAC-SHA256 of body keyed with key>`, hex in either case.
+fn verify_sha256_hex(key: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Refusal> {
     let header = header
         .map(str::trim)
         .filter(|h| !h.is_empty())
         .ok_or(Refusal::Missing)?;
     let hex = header.strip_prefix("sha256=").ok_or(Refusal::Malformed)?;
     let expected = decode_hex(hex).ok_or(Refusal::Malformed)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(body);
     mac.verify_slice(&expected).map_err(|_| Refusal::Mismatch)
 }
