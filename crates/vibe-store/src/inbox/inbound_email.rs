@@ -23,6 +23,7 @@
 //!   new user of the day as [`super::inbound`] does for phone numbers).
 //!   Addresses are compared lowercased.
 
+use crate::db::BeginWrite;
 use vibe_core::day::ProjectTz;
 
 use super::inbound::{INBOX_OF, INSERT_MESSAGE, LOCK_PERSON, PERSON_OF_USER, TIMEZONE};
@@ -101,7 +102,7 @@ pub(crate) async fn receive(
     let address = m.address.to_lowercase();
     on_db!(db, pool => async {
         let mut out = InboundEmailOutcome::default();
-        let mut tx = pool.begin().await.map_err(err)?;
+        let mut tx = pool.begin_write().await.map_err(err)?;
         let key: Vec<Val> = vec![project_id.into(), (&m.channel_message_id).into()];
         if let Some((c,)) = tx_optional!(tx, (String,), CONVERSATION_OF_MESSAGE, &key)? {
             tx.commit().await.map_err(err)?;

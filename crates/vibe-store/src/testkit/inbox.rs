@@ -1090,6 +1090,8 @@ pub async fn agents_without_sockets_go_stale(fx: Fixture) {
     fx.touch_agent(&p.id, &b.id, T0 + 700 * S).await.unwrap();
     let stale = fx.stale_agents(T0 + 10_000 * S).await.unwrap();
     assert_eq!(stale, [(p.id.clone(), a.id.clone(), T0 + 200 * S)]);
+}
+
 fn by_email(id: &str, thread: &[&str], at: i64) -> InboundEmail {
     InboundEmail {
         channel_message_id: format!("<{id}@mail.example>"),
