@@ -70,6 +70,7 @@ where
     inbox::list_pages_search_and_isolation(fx().await).await;
     inbox::agent_status_log_and_sla(fx().await).await;
     inbox::inbound_deliveries_by_phone(fx().await).await;
+    inbox::outbox_claims_leases_and_enqueues(fx().await).await;
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;

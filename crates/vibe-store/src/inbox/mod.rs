@@ -10,6 +10,7 @@ mod conversations;
 pub mod inbound;
 mod messages;
 mod model;
+pub mod outbox;
 mod scope;
 mod sla;
 mod sql;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 
 pub use inbound::{InboundContactMessage, InboundOutcome, InboundStatus};
 pub use model::*;
+pub use outbox::{ChannelQueue, OutboundGroup, OutboundJob, QueueCounts, QueueStats};
 pub use scope::Scope;
 
 use crate::db::HasDb;
@@ -167,6 +169,95 @@ pub trait InboxStore: HasDb {
         statuses: &[InboundStatus],
     ) -> StoreResult<InboundOutcome> {
         inbound::receive(self.db(), project_id, messages, statuses).await
+    }
+
+    /// One message of the project by id (any conversation, no scope: for
+    /// the outbound sender).
+    async fn message_by_id(&self, project_id: &str, id: &str) -> StoreResult<Option<Message>> {
+        messages::by_id(self.db(), project_id, id).await
+    }
+
+    // The outbox (see [`outbox`]).
+
+    /// Claims up to `limit` due rows of any project but `busy` groups, leased
+    /// until `lease_until`; committed before it returns.
+    async fn claim_outbound(
+        &self,
+        now_ms: i64,
+        lease_until: i64,
+        limit: i64,
+        busy: &[OutboundGroup],
+    ) -> StoreResult<Vec<OutboundJob>> {
+        outbox::claim(self.db(), now_ms, lease_until, limit, busy).await
+    }
+
+    /// `false`: the row is no longer this sender's to send.
+    async fn renew_outbound(
+        &self,
+        project_id: &str,
+        message_id: &str,
+        now_ms: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool> {
+        outbox::renew(self.db(), project_id, message_id, now_ms, lease_until).await
+    }
+
+    async fn outbound_sent(
+        &self,
+        project_id: &str,
+        message_id: &str,
+        channel_message_id: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        outbox::mark_sent(self.db(), project_id, message_id, channel_message_id, at_ms).await
+    }
+
+    async fn outbound_retry_later(
+        &self,
+        project_id: &str,
+        message_id: &str,
+        now_ms: i64,
+        next_at: i64,
+        error: &str,
+    ) -> StoreResult<bool> {
+        outbox::retry_later(self.db(), project_id, message_id, now_ms, next_at, error).await
+    }
+
+    async fn outbound_failed(
+        &self,
+        project_id: &str,
+        message_id: &str,
+        at_ms: i64,
+        reason: &str,
+    ) -> StoreResult<bool> {
+        outbox::mark_failed(self.db(), project_id, message_id, at_ms, reason).await
+    }
+
+    /// Fails rows left `sending` past their lease (never retried); those rows.
+    async fn fail_abandoned_outbound(&self, now_ms: i64) -> StoreResult<Vec<OutboundJob>> {
+        outbox::fail_abandoned(self.db(), now_ms).await
+    }
+
+    async fn requeue_outbound(
+        &self,
+        project_id: &str,
+        message_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        outbox::requeue(self.db(), project_id, message_id, now_ms).await
+    }
+
+    async fn outbound_queue_stats(&self, project_id: &str, now_ms: i64) -> StoreResult<QueueStats> {
+        outbox::stats(self.db(), project_id, now_ms).await
+    }
+
+    /// Waiting or sending rows of every project, per channel.
+    async fn outbound_queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
+        outbox::depth(self.db()).await
+    }
+
+    async fn prune_sent_outbound(&self, before_ms: i64) -> StoreResult<u64> {
+        outbox::prune_sent(self.db(), before_ms).await
     }
 
     // Agents.

@@ -1050,3 +1050,221 @@ pub async fn inbound_deliveries_by_phone(fx: Fixture) {
         .unwrap();
     assert_eq!(mine.items.len(), 1);
 }
+
+/// The outbox: a queued outbound message gets its row with the message
+/// (notes, sent and inbound messages, in-app replies do not); a claim is
+/// exclusive (two at once never take the same row), leased, skips busy
+/// groups and waits for a retry's due time; sent/failed update the message
+/// with the row; an abandoned send fails as an unknown outcome and is not
+/// claimed again; queue figures per project and channel.
+pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
+    use crate::inbox::{outbox::INTERRUPTED, OutboundGroup};
+    let p = fx.project("Outbox").await;
+    let q = fx.project("Outbox other").await;
+    people(&fx, &p, &["ana"]).await;
+    people(&fx, &q, &["bo"]).await;
+    let all = Scope::All;
+    for (id, ch) in [
+        ("wa", Channel::Whatsapp),
+        ("chat", Channel::InApp),
+        ("sms", Channel::Sms),
+    ] {
+        fx.create_conversation(&p.id, &conversation(id, "ana", ch))
+            .await
+            .unwrap();
+    }
+    fx.create_conversation(&q.id, &conversation("wa", "bo", Channel::Whatsapp))
+        .await
+        .unwrap();
+    let queued = |id: &str, conv: &str, at: i64| {
+        let mut m = reply(id, conv, at);
+        m.delivery_status = DeliveryStatus::Queued;
+        m
+    };
+    let add = |pid: String, m: NewMessage| {
+        let fx = &fx;
+        let all = &all;
+        async move { fx.add_message(&pid, all, &m).await.unwrap().unwrap() }
+    };
+    add(p.id.clone(), queued("m1", "wa", T0)).await;
+    let mut note = queued("note", "wa", T0);
+    note.private = true;
+    add(p.id.clone(), note).await;
+    add(p.id.clone(), reply("sent", "wa", T0)).await;
+    add(p.id.clone(), inbound("in", "wa", T0)).await;
+    add(p.id.clone(), queued("chat1", "chat", T0)).await;
+    let mut bot = queued("bot1", "sms", T0 + 1);
+    bot.sender = Sender::Bot;
+    add(p.id.clone(), bot).await;
+    add(q.id.clone(), queued("q1", "wa", T0)).await;
+
+    let stats = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
+    assert_eq!((stats.total.queued, stats.total.sending), (2, 0));
+    let chans: Vec<&str> = stats
+        .by_channel
+        .iter()
+        .map(|c| c.channel.as_str())
+        .collect();
+    assert_eq!(chans, ["sms", "whatsapp"]);
+
+    // Busy groups are skipped; a claim is leased and not repeated.
+    let busy = [OutboundGroup {
+        project_id: q.id.clone(),
+        channel: "whatsapp".into(),
+    }];
+    let lease = T0 + 61 * S;
+    let jobs = fx.claim_outbound(T0 + S, lease, 10, &busy).await.unwrap();
+    let mut ids: Vec<&str> = jobs.iter().map(|j| j.message_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["bot1", "m1"]);
+    assert!(jobs.iter().all(|j| j.attempts == 1 && j.project_id == p.id));
+    assert!(fx
+        .claim_outbound(T0 + S, lease, 10, &busy)
+        .await
+        .unwrap()
+        .is_empty());
+    let stats = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
+    assert_eq!((stats.total.queued, stats.total.sending), (0, 2));
+
+    // Retry: not due before its time, then claimed again (attempt 2).
+    assert!(fx
+        .outbound_retry_later(&p.id, "m1", T0 + 2 * S, T0 + 10 * S, "503")
+        .await
+        .unwrap());
+    let early = fx
+        .claim_outbound(T0 + 9 * S, lease, 10, &busy)
+        .await
+        .unwrap();
+    assert!(early.is_empty());
+    let again = fx
+        .claim_outbound(T0 + 10 * S, lease, 10, &busy)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].message_id.as_str(), again[0].attempts), ("m1", 2));
+
+    // Sent: message and row in one go; a second mark changes nothing.
+    assert!(fx
+        .outbound_sent(&p.id, "m1", "wamid.out1", T0 + 11 * S)
+        .await
+        .unwrap());
+    assert!(!fx
+        .outbound_sent(&p.id, "m1", "wamid.out1", T0 + 12 * S)
+        .await
+        .unwrap());
+    let m = fx.message_by_id(&p.id, "m1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            m.delivery_status.as_str(),
+            m.channel_message_id.as_deref(),
+            m.sent_at
+        ),
+        ("sent", Some("wamid.out1"), Some(T0 + 11 * S))
+    );
+    // Failed with the provider's reason.
+    assert!(fx
+        .outbound_failed(
+            &p.id,
+            "bot1",
+            T0 + 12 * S,
+            "(#131026) Message undeliverable"
+        )
+        .await
+        .unwrap());
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason.as_deref()),
+        ("failed", Some("(#131026) Message undeliverable"))
+    );
+    let stats = fx.outbound_queue_stats(&p.id, T0 + 13 * S).await.unwrap();
+    assert_eq!(
+        (
+            stats.total.queued,
+            stats.total.sending,
+            stats.total.failed_24h,
+            stats.total.sent_1h
+        ),
+        (0, 0, 1, 1)
+    );
+    // Sent an hour ago no longer counts; failed a day ago neither.
+    let later = fx
+        .outbound_queue_stats(&p.id, T0 + 11 * S + 3_600_000)
+        .await
+        .unwrap();
+    assert_eq!((later.total.sent_1h, later.total.failed_24h), (0, 1));
+
+    // Requeue a failed one; then abandon it mid-send.
+    assert!(fx
+        .requeue_outbound(&p.id, "bot1", T0 + 20 * S)
+        .await
+        .unwrap());
+    assert!(!fx.requeue_outbound(&p.id, "m1", T0 + 20 * S).await.unwrap());
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason),
+        ("queued", None)
+    );
+    let jobs = fx
+        .claim_outbound(T0 + 20 * S, T0 + 80 * S, 10, &busy)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(fx
+        .renew_outbound(&p.id, "bot1", T0 + 30 * S, T0 + 90 * S)
+        .await
+        .unwrap());
+    assert!(fx
+        .fail_abandoned_outbound(T0 + 85 * S)
+        .await
+        .unwrap()
+        .is_empty());
+    let gone = fx.fail_abandoned_outbound(T0 + 91 * S).await.unwrap();
+    assert_eq!(gone.len(), 1);
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason.as_deref()),
+        ("failed", Some(INTERRUPTED))
+    );
+    assert!(!fx
+        .renew_outbound(&p.id, "bot1", T0 + 92 * S, T0 + 99 * S)
+        .await
+        .unwrap());
+    assert!(!fx
+        .outbound_sent(&p.id, "bot1", "SMx", T0 + 92 * S)
+        .await
+        .unwrap());
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(m.delivery_status, "failed", "failed stays failed");
+
+    // Two claims at once never take the same row.
+    for i in 0..30 {
+        add(
+            q.id.clone(),
+            queued(&format!("q-{i:02}"), "wa", T0 + 100 * S),
+        )
+        .await;
+    }
+    let now = T0 + 200 * S;
+    let (a, b) = tokio::join!(
+        fx.claim_outbound(now, now + 60 * S, 20, &[]),
+        fx.claim_outbound(now, now + 60 * S, 20, &[])
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut ids: Vec<String> = a.iter().chain(&b).map(|j| j.message_id.clone()).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a row claimed twice");
+    let rest = fx
+        .claim_outbound(now, now + 60 * S, 100, &[])
+        .await
+        .unwrap();
+    assert_eq!(n + rest.len(), 31, "every row claimed exactly once");
+    assert_eq!(
+        fx.outbound_queue_depth().await.unwrap(),
+        [("whatsapp".to_owned(), 31)]
+    );
+    // The projects' figures are their own.
+    let stats = fx.outbound_queue_stats(&q.id, now).await.unwrap();
+    assert_eq!((stats.total.sending, stats.total.sent_1h), (31, 0));
+}

@@ -65,7 +65,8 @@ pub async fn resolve_identities<I: IngestIo>(
         .iter()
         .filter_map(|(p, m)| Some(((*p).to_owned(), m.user_id.clone()?)))
         .collect();
-    io.lock_users(&users.into_iter().collect::<Vec<_>>()).await?;
+    io.lock_users(&users.into_iter().collect::<Vec<_>>())
+        .await?;
 
     // Known aliases; unknown anonymous ids become people of their own.
     let anons: HashSet<Key> = fresh
