@@ -179,63 +179,67 @@ pub trait InboxStore: HasDb {
 
     // The outbox (see [`outbox`]).
 
-    /// Claims up to `limit` due rows of any project but `busy` groups, leased
-    /// until `lease_until`; committed before it returns.
+    /// Claims up to `limit` due rows of any project but `busy` groups under
+    /// `claim_id`, leased until `lease_until`; committed before it returns.
     async fn claim_outbound(
         &self,
+        claim_id: &str,
         now_ms: i64,
         lease_until: i64,
         limit: i64,
         busy: &[OutboundGroup],
     ) -> StoreResult<Vec<OutboundJob>> {
-        outbox::claim(self.db(), now_ms, lease_until, limit, busy).await
+        outbox::claim(self.db(), claim_id, now_ms, lease_until, limit, busy).await
     }
 
-    /// `false`: the row is no longer this sender's to send.
-    async fn renew_outbound(
+    /// Right before the request: `false` means the row is no longer this
+    /// claim's to send.
+    async fn start_outbound(
         &self,
-        project_id: &str,
-        message_id: &str,
+        job: &OutboundJob,
         now_ms: i64,
         lease_until: i64,
     ) -> StoreResult<bool> {
-        outbox::renew(self.db(), project_id, message_id, now_ms, lease_until).await
+        outbox::start(self.db(), job, now_ms, lease_until).await
+    }
+
+    /// A claim's rows not started go back to `pending`.
+    async fn release_outbound(&self, claim_id: &str, now_ms: i64) -> StoreResult<u64> {
+        outbox::release(self.db(), claim_id, now_ms).await
     }
 
     async fn outbound_sent(
         &self,
-        project_id: &str,
-        message_id: &str,
+        job: &OutboundJob,
         channel_message_id: &str,
         at_ms: i64,
     ) -> StoreResult<bool> {
-        outbox::mark_sent(self.db(), project_id, message_id, channel_message_id, at_ms).await
+        outbox::mark_sent(self.db(), job, channel_message_id, at_ms).await
     }
 
     async fn outbound_retry_later(
         &self,
-        project_id: &str,
-        message_id: &str,
+        job: &OutboundJob,
         now_ms: i64,
         next_at: i64,
         error: &str,
     ) -> StoreResult<bool> {
-        outbox::retry_later(self.db(), project_id, message_id, now_ms, next_at, error).await
+        outbox::retry_later(self.db(), job, now_ms, next_at, error).await
     }
 
     async fn outbound_failed(
         &self,
-        project_id: &str,
-        message_id: &str,
+        job: &OutboundJob,
         at_ms: i64,
         reason: &str,
     ) -> StoreResult<bool> {
-        outbox::mark_failed(self.db(), project_id, message_id, at_ms, reason).await
+        outbox::mark_failed(self.db(), job, at_ms, reason).await
     }
 
-    /// Fails rows left `sending` past their lease (never retried); those rows.
-    async fn fail_abandoned_outbound(&self, now_ms: i64) -> StoreResult<Vec<OutboundJob>> {
-        outbox::fail_abandoned(self.db(), now_ms).await
+    /// Rows left `sending` past their lease: not started back to `pending`,
+    /// started ones failed (never retried; returned).
+    async fn sweep_outbound(&self, now_ms: i64) -> StoreResult<Vec<OutboundJob>> {
+        outbox::sweep(self.db(), now_ms).await
     }
 
     async fn requeue_outbound(

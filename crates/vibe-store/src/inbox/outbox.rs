@@ -4,20 +4,26 @@
 //! never forgotten by a crash. The sender (`vibe-server` `outbound/`) moves
 //! rows through:
 //!
-//! - `pending` → **claim** ([`claim`]) → `sending`, `attempts + 1`, leased
-//!   until `claimed_until`; committed before any network call. PostgreSQL
-//!   takes the rows `FOR UPDATE SKIP LOCKED`, so two nodes never claim the
-//!   same row; SQLite has one writer, the claim is one statement.
+//! - `pending` → **claim** ([`claim`]) → `sending` under the claimer's
+//!   `claim_id`, `attempts + 1`, leased until `claimed_until`; committed
+//!   before any network call. PostgreSQL takes the rows `FOR UPDATE SKIP
+//!   LOCKED`, so two nodes never claim the same row; SQLite has one writer,
+//!   the claim is one statement.
+//! - **start** ([`start`]): right before its request goes out, the claimer
+//!   sets `started_at` and renews the lease — only while the row is still
+//!   its own claim, so a row taken back and claimed elsewhere is not sent.
 //! - `sending` → [`mark_sent`]: the message `sent` with the provider's id
 //!   and `sent_at`, the row `sent`, one transaction.
 //! - `sending` → [`retry_later`]: back to `pending`, due at `next_at`.
 //! - `pending`/`sending` → [`mark_failed`]: the message `failed` with the
 //!   reason (the monotonic delivery rule of [`super::timers`]), the row
 //!   `failed`, one transaction.
-//! - `sending` past its lease → [`fail_abandoned`]: the sender that claimed
-//!   it died (or lost the database) while sending; the provider may have
-//!   accepted the message, so it is failed as an unknown outcome and never
-//!   retried — nothing is sent twice.
+//! - `sending` past its lease → [`sweep`]: the sender that claimed it died
+//!   (or lost the database). Not started: back to `pending`, nothing went
+//!   out. Started: the provider may have accepted the message, so it is
+//!   failed as an unknown outcome and never retried — nothing is sent twice.
+//! - [`release`]: at shutdown, a claim's rows not started go back to
+//!   `pending` at once.
 //! - `failed` → [`requeue`]: an agent asks to try again (the message goes
 //!   back to `queued`).
 //!
@@ -45,6 +51,8 @@ pub struct OutboundJob {
     pub channel: String,
     /// Including this one.
     pub attempts: i64,
+    /// The claim it was taken by (one per [`claim`] call).
+    pub claim_id: String,
 }
 
 /// A `(project, channel)` the claim must leave alone (this node is busy
@@ -87,12 +95,18 @@ pub struct QueueStats {
 /// skipping `busy` groups; each becomes `sending` until `lease_until`.
 pub(crate) async fn claim(
     db: &Db,
+    claim_id: &str,
     now_ms: i64,
     lease_until: i64,
     limit: i64,
     busy: &[OutboundGroup],
 ) -> StoreResult<Vec<OutboundJob>> {
-    let mut vals: Vec<Val> = vec![now_ms.into(), lease_until.into(), limit.into()];
+    let mut vals: Vec<Val> = vec![
+        now_ms.into(),
+        lease_until.into(),
+        limit.into(),
+        claim_id.into(),
+    ];
     let mut skip = String::new();
     for g in busy {
         let n = vals.len();
@@ -110,53 +124,71 @@ pub(crate) async fn claim(
     };
     let sql = format!(
         "UPDATE outbound_queue SET state = 'sending', attempts = attempts + 1,
-             claimed_until = $2, updated_at = $1
+             claimed_until = $2, claim_id = $4, started_at = NULL, updated_at = $1
          WHERE state = 'pending' AND (project_id, message_id) IN (
              SELECT project_id, message_id FROM outbound_queue
              WHERE state = 'pending' AND next_attempt_at <= $1{skip}
              ORDER BY next_attempt_at, project_id, message_id
              LIMIT $3{lock})
-         RETURNING project_id, message_id, channel, attempts"
+         RETURNING project_id, message_id, channel, attempts, claim_id"
     );
     let mut jobs: Vec<OutboundJob> = sql::all(db, &sql, &vals).await?;
     jobs.sort_by(|a, b| (&a.project_id, &a.message_id).cmp(&(&b.project_id, &b.message_id)));
     Ok(jobs)
 }
 
-/// Extends the lease of a row this sender holds, right before its send;
-/// `false` when it is no longer `sending` (failed as abandoned meanwhile:
-/// do not send).
-pub(crate) async fn renew(
+/// Marks a claimed row started (its request goes out now) and renews its
+/// lease; `false` when it is no longer this claim's `sending` row (do not
+/// send).
+pub(crate) async fn start(
     db: &Db,
-    project_id: &str,
-    message_id: &str,
+    job: &OutboundJob,
     now_ms: i64,
     lease_until: i64,
 ) -> StoreResult<bool> {
     let n = sql::execute(
         db,
-        "UPDATE outbound_queue SET claimed_until = $3, updated_at = $4
-         WHERE project_id = $1 AND message_id = $2 AND state = 'sending'",
+        "UPDATE outbound_queue SET claimed_until = $3, started_at = $4, updated_at = $4
+         WHERE project_id = $1 AND message_id = $2 AND state = 'sending' AND claim_id = $5",
         &[
-            project_id.into(),
-            message_id.into(),
+            (&job.project_id).into(),
+            (&job.message_id).into(),
             lease_until.into(),
             now_ms.into(),
+            (&job.claim_id).into(),
         ],
     )
     .await?;
     Ok(n == 1)
 }
 
+/// A claim's rows not started yet go back to `pending` (the attempt is not
+/// counted); how many.
+pub(crate) async fn release(db: &Db, claim_id: &str, now_ms: i64) -> StoreResult<u64> {
+    sql::execute(
+        db,
+        "UPDATE outbound_queue SET state = 'pending', attempts = attempts - 1,
+             claimed_until = NULL, claim_id = NULL, updated_at = $2
+         WHERE claim_id = $1 AND state = 'sending' AND started_at IS NULL",
+        &[claim_id.into(), now_ms.into()],
+    )
+    .await
+}
+
 /// The provider accepted the message as `channel_message_id`.
 pub(crate) async fn mark_sent(
     db: &Db,
-    project_id: &str,
-    message_id: &str,
+    job: &OutboundJob,
     channel_message_id: &str,
     at_ms: i64,
 ) -> StoreResult<bool> {
-    let row: Vec<Val> = vec![project_id.into(), message_id.into(), at_ms.into()];
+    let (project_id, message_id) = (&job.project_id, &job.message_id);
+    let row: Vec<Val> = vec![
+        project_id.into(),
+        message_id.into(),
+        at_ms.into(),
+        (&job.claim_id).into(),
+    ];
     let msg: Vec<Val> = vec![
         project_id.into(),
         message_id.into(),
@@ -168,15 +200,19 @@ pub(crate) async fn mark_sent(
         let n = tx_exec!(tx,
             "UPDATE outbound_queue SET state = 'sent', claimed_until = NULL, updated_at = $3,
                  last_error = NULL
-             WHERE project_id = $1 AND message_id = $2 AND state = 'sending'", &row)?;
-        // The id is stored whatever the status (a fast `delivered` webhook
-        // may have moved it on already); the status only moves forward.
-        tx_exec!(tx,
-            "UPDATE messages SET channel_message_id = COALESCE(channel_message_id, $4),
-                 sent_at = COALESCE(sent_at, $3),
-                 delivery_status = CASE WHEN delivery_status = 'queued' THEN 'sent'
-                     ELSE delivery_status END
-             WHERE project_id = $1 AND id = $2", &msg)?;
+             WHERE project_id = $1 AND message_id = $2 AND state = 'sending' AND claim_id = $4",
+            &row)?;
+        // Only this claim's row: a stale claimer writes nothing. The id is
+        // stored whatever the status (a fast `delivered` webhook may have
+        // moved it on already); the status only moves forward.
+        if n == 1 {
+            tx_exec!(tx,
+                "UPDATE messages SET channel_message_id = COALESCE(channel_message_id, $4),
+                     sent_at = COALESCE(sent_at, $3),
+                     delivery_status = CASE WHEN delivery_status = 'queued' THEN 'sent'
+                         ELSE delivery_status END
+                 WHERE project_id = $1 AND id = $2", &msg)?;
+        }
         tx.commit().await.map_err(err)?;
         Ok(n == 1)
     }
@@ -186,23 +222,23 @@ pub(crate) async fn mark_sent(
 /// Not sent; due again at `next_at`.
 pub(crate) async fn retry_later(
     db: &Db,
-    project_id: &str,
-    message_id: &str,
+    job: &OutboundJob,
     now_ms: i64,
     next_at: i64,
     error: &str,
 ) -> StoreResult<bool> {
     let n = sql::execute(
         db,
-        "UPDATE outbound_queue SET state = 'pending', claimed_until = NULL,
+        "UPDATE outbound_queue SET state = 'pending', claimed_until = NULL, claim_id = NULL,
              next_attempt_at = $4, last_error = $5, updated_at = $3
-         WHERE project_id = $1 AND message_id = $2 AND state = 'sending'",
+         WHERE project_id = $1 AND message_id = $2 AND state = 'sending' AND claim_id = $6",
         &[
-            project_id.into(),
-            message_id.into(),
+            (&job.project_id).into(),
+            (&job.message_id).into(),
             now_ms.into(),
             next_at.into(),
             error.into(),
+            (&job.claim_id).into(),
         ],
     )
     .await?;
@@ -212,16 +248,16 @@ pub(crate) async fn retry_later(
 /// Given up: the message `failed` with `reason`.
 pub(crate) async fn mark_failed(
     db: &Db,
-    project_id: &str,
-    message_id: &str,
+    job: &OutboundJob,
     at_ms: i64,
     reason: &str,
 ) -> StoreResult<bool> {
     let row: Vec<Val> = vec![
-        project_id.into(),
-        message_id.into(),
+        (&job.project_id).into(),
+        (&job.message_id).into(),
         at_ms.into(),
         reason.into(),
+        (&job.claim_id).into(),
     ];
     let fail = timers::delivery_sql(super::DeliveryStatus::Failed).expect("failed has a rule");
     on_db!(db, pool => async {
@@ -229,9 +265,10 @@ pub(crate) async fn mark_failed(
         let n = tx_exec!(tx,
             "UPDATE outbound_queue SET state = 'failed', claimed_until = NULL,
                  last_error = $4, updated_at = $3
-             WHERE project_id = $1 AND message_id = $2 AND state IN ('pending', 'sending')", &row)?;
+             WHERE project_id = $1 AND message_id = $2 AND state = 'sending' AND claim_id = $5",
+            &row)?;
         if n == 1 {
-            tx_exec!(tx, &fail, &row)?;
+            tx_exec!(tx, &fail, &row[..4])?;
         }
         tx.commit().await.map_err(err)?;
         Ok(n == 1)
@@ -243,17 +280,27 @@ pub(crate) async fn mark_failed(
 pub const INTERRUPTED: &str =
     "outcome unknown: interrupted while sending (not retried so it cannot be sent twice)";
 
-/// Fails every `sending` row whose lease ended before `now_ms` (see the
-/// module docs); how many.
-pub(crate) async fn fail_abandoned(db: &Db, now_ms: i64) -> StoreResult<Vec<OutboundJob>> {
+/// Rows left `sending` past their lease at `now_ms` (see the module docs):
+/// not started ones back to `pending`; started ones failed with
+/// [`INTERRUPTED`] (returned).
+pub(crate) async fn sweep(db: &Db, now_ms: i64) -> StoreResult<Vec<OutboundJob>> {
+    sql::execute(
+        db,
+        "UPDATE outbound_queue SET state = 'pending', attempts = attempts - 1,
+             claimed_until = NULL, claim_id = NULL, updated_at = $1
+         WHERE state = 'sending' AND claimed_until < $1 AND started_at IS NULL",
+        &[now_ms.into()],
+    )
+    .await?;
     let stale: Vec<OutboundJob> = sql::all(
         db,
-        "SELECT project_id, message_id, channel, attempts FROM outbound_queue
+        "SELECT project_id, message_id, channel, attempts, COALESCE(claim_id, '') AS claim_id FROM outbound_queue
          WHERE state = 'sending' AND claimed_until < $1
          ORDER BY project_id, message_id LIMIT 500",
         &[now_ms.into()],
     )
     .await?;
+    let fail = timers::delivery_sql(super::DeliveryStatus::Failed).expect("failed has a rule");
     let mut failed = Vec::new();
     for job in stale {
         let row: Vec<Val> = vec![
@@ -262,7 +309,6 @@ pub(crate) async fn fail_abandoned(db: &Db, now_ms: i64) -> StoreResult<Vec<Outb
             now_ms.into(),
             INTERRUPTED.into(),
         ];
-        let fail = timers::delivery_sql(super::DeliveryStatus::Failed).expect("failed has a rule");
         let done = on_db!(db, pool => async {
             let mut tx = pool.begin().await.map_err(err)?;
             let n = tx_exec!(tx,
@@ -297,7 +343,8 @@ pub(crate) async fn requeue(
         let mut tx = pool.begin().await.map_err(err)?;
         let n = tx_exec!(tx,
             "UPDATE outbound_queue SET state = 'pending', attempts = 0, next_attempt_at = $3,
-                 claimed_until = NULL, last_error = NULL, updated_at = $3
+                 claimed_until = NULL, claim_id = NULL, started_at = NULL, last_error = NULL,
+                 updated_at = $3
              WHERE project_id = $1 AND message_id = $2 AND state = 'failed'", &row)?;
         if n == 1 {
             tx_exec!(tx,

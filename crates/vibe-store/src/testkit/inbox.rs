@@ -1113,43 +1113,62 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
         channel: "whatsapp".into(),
     }];
     let lease = T0 + 61 * S;
-    let jobs = fx.claim_outbound(T0 + S, lease, 10, &busy).await.unwrap();
+    let jobs = fx
+        .claim_outbound("c1", T0 + S, lease, 10, &busy)
+        .await
+        .unwrap();
     let mut ids: Vec<&str> = jobs.iter().map(|j| j.message_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["bot1", "m1"]);
-    assert!(jobs.iter().all(|j| j.attempts == 1 && j.project_id == p.id));
+    assert!(jobs
+        .iter()
+        .all(|j| j.attempts == 1 && j.project_id == p.id && j.claim_id == "c1"));
+    let job = |id: &str| jobs.iter().find(|j| j.message_id == id).unwrap().clone();
+    let (m1, bot1) = (job("m1"), job("bot1"));
     assert!(fx
-        .claim_outbound(T0 + S, lease, 10, &busy)
+        .claim_outbound("c2", T0 + S, lease, 10, &busy)
         .await
         .unwrap()
         .is_empty());
     let stats = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
     assert_eq!((stats.total.queued, stats.total.sending), (0, 2));
+    // Only the claim's owner starts, retries or finishes a row.
+    let mut stranger = m1.clone();
+    stranger.claim_id = "c2".into();
+    assert!(!fx.start_outbound(&stranger, T0 + S, lease).await.unwrap());
+    assert!(!fx
+        .outbound_sent(&stranger, "wamid.x", T0 + S)
+        .await
+        .unwrap());
+    assert!(fx.start_outbound(&m1, T0 + S, lease).await.unwrap());
 
     // Retry: not due before its time, then claimed again (attempt 2).
     assert!(fx
-        .outbound_retry_later(&p.id, "m1", T0 + 2 * S, T0 + 10 * S, "503")
+        .outbound_retry_later(&m1, T0 + 2 * S, T0 + 10 * S, "503")
         .await
         .unwrap());
+    assert!(!fx.outbound_sent(&m1, "wamid.x", T0 + 3 * S).await.unwrap());
     let early = fx
-        .claim_outbound(T0 + 9 * S, lease, 10, &busy)
+        .claim_outbound("c3", T0 + 9 * S, lease, 10, &busy)
         .await
         .unwrap();
     assert!(early.is_empty());
     let again = fx
-        .claim_outbound(T0 + 10 * S, lease, 10, &busy)
+        .claim_outbound("c4", T0 + 10 * S, lease, 10, &busy)
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].message_id.as_str(), again[0].attempts), ("m1", 2));
+    let m1 = again[0].clone();
 
     // Sent: message and row in one go; a second mark changes nothing.
+    assert!(fx.start_outbound(&m1, T0 + 10 * S, lease).await.unwrap());
     assert!(fx
-        .outbound_sent(&p.id, "m1", "wamid.out1", T0 + 11 * S)
+        .outbound_sent(&m1, "wamid.out1", T0 + 11 * S)
         .await
         .unwrap());
     assert!(!fx
-        .outbound_sent(&p.id, "m1", "wamid.out1", T0 + 12 * S)
+        .outbound_sent(&m1, "wamid.out1", T0 + 12 * S)
         .await
         .unwrap());
     let m = fx.message_by_id(&p.id, "m1").await.unwrap().unwrap();
@@ -1163,12 +1182,7 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
     );
     // Failed with the provider's reason.
     assert!(fx
-        .outbound_failed(
-            &p.id,
-            "bot1",
-            T0 + 12 * S,
-            "(#131026) Message undeliverable"
-        )
+        .outbound_failed(&bot1, T0 + 12 * S, "(#131026) Message undeliverable")
         .await
         .unwrap());
     let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
@@ -1186,14 +1200,20 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
         ),
         (0, 0, 1, 1)
     );
-    // Sent an hour ago no longer counts; failed a day ago neither.
+    let wa = stats
+        .by_channel
+        .iter()
+        .find(|c| c.channel == "whatsapp")
+        .unwrap();
+    assert_eq!((wa.counts.sent_1h, wa.counts.failed_24h), (1, 0));
+    // Sent an hour ago no longer counts; the failure still does.
     let later = fx
         .outbound_queue_stats(&p.id, T0 + 11 * S + 3_600_000)
         .await
         .unwrap();
     assert_eq!((later.total.sent_1h, later.total.failed_24h), (0, 1));
 
-    // Requeue a failed one; then abandon it mid-send.
+    // Requeue a failed one (a sent one cannot be).
     assert!(fx
         .requeue_outbound(&p.id, "bot1", T0 + 20 * S)
         .await
@@ -1204,33 +1224,52 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
         (m.delivery_status.as_str(), m.failed_reason),
         ("queued", None)
     );
+
+    // A claimer that dies before starting: the row goes back to pending.
     let jobs = fx
-        .claim_outbound(T0 + 20 * S, T0 + 80 * S, 10, &busy)
+        .claim_outbound("dead1", T0 + 20 * S, T0 + 80 * S, 10, &busy)
         .await
         .unwrap();
     assert_eq!(jobs.len(), 1);
-    assert!(fx
-        .renew_outbound(&p.id, "bot1", T0 + 30 * S, T0 + 90 * S)
+    assert!(fx.sweep_outbound(T0 + 79 * S).await.unwrap().is_empty());
+    assert!(fx.sweep_outbound(T0 + 81 * S).await.unwrap().is_empty());
+    assert!(!fx
+        .start_outbound(&jobs[0], T0 + 82 * S, T0 + 99 * S)
         .await
         .unwrap());
-    assert!(fx
-        .fail_abandoned_outbound(T0 + 85 * S)
+    // Released at shutdown likewise.
+    let jobs = fx
+        .claim_outbound("stop", T0 + 82 * S, T0 + 140 * S, 10, &busy)
         .await
-        .unwrap()
-        .is_empty());
-    let gone = fx.fail_abandoned_outbound(T0 + 91 * S).await.unwrap();
+        .unwrap();
+    assert_eq!((jobs.len(), jobs[0].attempts), (1, 1));
+    assert_eq!(fx.release_outbound("stop", T0 + 83 * S).await.unwrap(), 1);
+    // One that dies mid-send: failed as an unknown outcome, never again.
+    let jobs = fx
+        .claim_outbound("dead2", T0 + 84 * S, T0 + 140 * S, 10, &busy)
+        .await
+        .unwrap();
+    assert_eq!((jobs.len(), jobs[0].attempts), (1, 1));
+    assert!(fx
+        .start_outbound(&jobs[0], T0 + 85 * S, T0 + 145 * S)
+        .await
+        .unwrap());
+    assert_eq!(fx.release_outbound("dead2", T0 + 86 * S).await.unwrap(), 0);
+    assert!(fx.sweep_outbound(T0 + 144 * S).await.unwrap().is_empty());
+    let gone = fx.sweep_outbound(T0 + 146 * S).await.unwrap();
     assert_eq!(gone.len(), 1);
     let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
     assert_eq!(
         (m.delivery_status.as_str(), m.failed_reason.as_deref()),
         ("failed", Some(INTERRUPTED))
     );
-    assert!(!fx
-        .renew_outbound(&p.id, "bot1", T0 + 92 * S, T0 + 99 * S)
+    assert!(fx
+        .claim_outbound("later", T0 + 200 * S, T0 + 260 * S, 10, &busy)
         .await
-        .unwrap());
+        .unwrap()
+        .is_empty());
     assert!(!fx
-        .outbound_sent(&p.id, "bot1", "SMx", T0 + 92 * S)
+        .outbound_sent(&jobs[0], "SMx", T0 + 147 * S)
         .await
         .unwrap());
     let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
@@ -1246,8 +1285,8 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
     }
     let now = T0 + 200 * S;
     let (a, b) = tokio::join!(
-        fx.claim_outbound(now, now + 60 * S, 20, &[]),
-        fx.claim_outbound(now, now + 60 * S, 20, &[])
+        fx.claim_outbound("x", now, now + 60 * S, 20, &[]),
+        fx.claim_outbound("y", now, now + 60 * S, 20, &[])
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     let mut ids: Vec<String> = a.iter().chain(&b).map(|j| j.message_id.clone()).collect();
@@ -1256,7 +1295,7 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
     ids.dedup();
     assert_eq!(ids.len(), n, "a row claimed twice");
     let rest = fx
-        .claim_outbound(now, now + 60 * S, 100, &[])
+        .claim_outbound("z", now, now + 60 * S, 100, &[])
         .await
         .unwrap();
     assert_eq!(n + rest.len(), 31, "every row claimed exactly once");
