@@ -16,6 +16,7 @@ pub mod error;
 pub mod identity;
 pub mod live;
 pub mod metrics;
+pub mod outbound;
 pub mod router;
 pub mod secrets;
 pub mod security_headers;
@@ -119,6 +120,7 @@ impl App {
             throttle: Default::default(),
             identity: identity::IdentityCache::new(Duration::from_secs(30)),
             vault,
+            outbound: outbound::Outbound::new()?,
         });
         Ok(Self {
             state,
@@ -173,6 +175,10 @@ impl App {
             state.clone(),
             state.live.shutdown.subscribe(),
         ));
+        let sender = tokio::spawn(outbound::sender::run(
+            state.clone(),
+            state.live.shutdown.subscribe(),
+        ));
         let live_stop = state.live.shutdown.clone();
         let shutdown = async move {
             shutdown.await;
@@ -198,6 +204,13 @@ impl App {
             .is_err()
         {
             tracing::warn!("funnel builder did not stop in time");
+        }
+        // In-flight sends end within the request timeout; then they are recorded.
+        if tokio::time::timeout(outbound::REQUEST_TIMEOUT + Duration::from_secs(5), sender)
+            .await
+            .is_err()
+        {
+            tracing::warn!("outbound sender did not stop in time");
         }
         writer.drain().await;
         Ok(())

@@ -34,6 +34,8 @@ pub struct Inner {
     pub identity: crate::identity::IdentityCache,
     /// Seals and opens channel credentials (`vault.rs`).
     pub vault: crate::vault::Vault,
+    /// The outbound sender's wake-up and HTTP client (`outbound/`).
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl std::ops::Deref for AppState {

@@ -203,9 +203,14 @@ pub trait InboxStore: HasDb {
         outbox::start(self.db(), job, now_ms, lease_until).await
     }
 
-    /// A claim's rows not started go back to `pending`.
-    async fn release_outbound(&self, claim_id: &str, now_ms: i64) -> StoreResult<u64> {
-        outbox::release(self.db(), claim_id, now_ms).await
+    /// A claim's rows of `group` not started go back to `pending`.
+    async fn release_outbound(
+        &self,
+        claim_id: &str,
+        group: &OutboundGroup,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        outbox::release(self.db(), claim_id, group, now_ms).await
     }
 
     async fn outbound_sent(

@@ -162,15 +162,26 @@ pub(crate) async fn start(
     Ok(n == 1)
 }
 
-/// A claim's rows not started yet go back to `pending` (the attempt is not
-/// counted); how many.
-pub(crate) async fn release(db: &Db, claim_id: &str, now_ms: i64) -> StoreResult<u64> {
+/// A claim's rows of `group` not started yet go back to `pending` (the
+/// attempt is not counted); how many.
+pub(crate) async fn release(
+    db: &Db,
+    claim_id: &str,
+    group: &OutboundGroup,
+    now_ms: i64,
+) -> StoreResult<u64> {
     sql::execute(
         db,
         "UPDATE outbound_queue SET state = 'pending', attempts = attempts - 1,
              claimed_until = NULL, claim_id = NULL, updated_at = $2
-         WHERE claim_id = $1 AND state = 'sending' AND started_at IS NULL",
-        &[claim_id.into(), now_ms.into()],
+         WHERE claim_id = $1 AND state = 'sending' AND started_at IS NULL
+           AND project_id = $3 AND channel = $4",
+        &[
+            claim_id.into(),
+            now_ms.into(),
+            (&group.project_id).into(),
+            (&group.channel).into(),
+        ],
     )
     .await
 }

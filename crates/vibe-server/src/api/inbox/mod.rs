@@ -17,6 +17,7 @@ pub mod conversations;
 pub mod fields;
 pub mod inboxes;
 pub mod messages;
+pub mod queue;
 pub mod read;
 pub mod routes;
 pub mod sla;
