@@ -421,8 +421,10 @@ mod tests {
             (c.outbound_retry_base_ms, c.outbound_max_attempts),
             (10_000, 8)
         );
-        c.apply_file(toml::from_str("outbound_rate_per_s = 5.0\noutbound_max_attempts = 3").unwrap())
-            .unwrap();
+        c.apply_file(
+            toml::from_str("outbound_rate_per_s = 5.0\noutbound_max_attempts = 3").unwrap(),
+        )
+        .unwrap();
         assert_eq!((c.outbound_rate_per_s, c.outbound_max_attempts), (5.0, 3));
         c.apply_env(|k| (k == "VIBE_OUTBOUND_RETRY_BASE_MS").then(|| "0".to_string()))
             .unwrap();

@@ -101,7 +101,10 @@ impl LabelledCounter {
 impl Metrics {
     /// The outbound queue's depth per channel, as last counted.
     pub fn set_outbound_depth(&self, depth: &[(String, i64)]) {
-        let mut map = self.outbound_depth.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .outbound_depth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         for n in map.values_mut() {
             *n = 0;
         }

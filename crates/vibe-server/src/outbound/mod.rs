@@ -175,7 +175,9 @@ impl WithoutUrl for reqwest::Error {
     fn without_url_ref(&self) -> String {
         let mut s = self.to_string();
         if let Some(url) = self.url() {
-            s = s.replace(&format!(" ({url})"), "").replace(url.as_str(), "…");
+            s = s
+                .replace(&format!(" ({url})"), "")
+                .replace(url.as_str(), "…");
         }
         s
     }
@@ -183,5 +185,8 @@ impl WithoutUrl for reqwest::Error {
 
 /// A config value of a stored channel as text.
 pub(crate) fn config_str<'a>(config: &'a Value, key: &str) -> Option<&'a str> {
-    config.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    config
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }

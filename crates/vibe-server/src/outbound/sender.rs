@@ -152,7 +152,10 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
             channel = %job.channel,
             "outbound message interrupted while sending: failed, not retried"
         );
-        state.metrics.outbound_failed.add(channel_name(&job.channel), 1);
+        state
+            .metrics
+            .outbound_failed
+            .add(channel_name(&job.channel), 1);
     }
     Ok(())
 }
@@ -218,7 +221,9 @@ async fn claim(
             if let Err(e) = state.store.release_outbound(&claim_id, &group, now).await {
                 tracing::warn!(error = %e, "releasing outbound rows failed");
             }
-            busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&group);
+            busy.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&group);
         });
     }
     Ok(n)
@@ -258,13 +263,19 @@ async fn send_one(state: &AppState, job: &OutboundJob) -> anyhow::Result<()> {
     let channel = channel_name(&job.channel);
     let message = store.message_by_id(pid, &job.message_id).await?;
     let conversation = match &message {
-        Some(m) => store.conversation(pid, &Scope::All, &m.conversation_id).await?,
+        Some(m) => {
+            store
+                .conversation(pid, &Scope::All, &m.conversation_id)
+                .await?
+        }
         None => None,
     };
     let now = state.clock.now_ms();
     let (Some(message), Some(conversation)) = (message, conversation) else {
         // Deleted meanwhile (the project, its data): nothing to send.
-        store.outbound_failed(job, now, "the message no longer exists").await?;
+        store
+            .outbound_failed(job, now, "the message no longer exists")
+            .await?;
         return Ok(());
     };
     if !store
@@ -334,6 +345,10 @@ mod tests {
             assert_eq!(b.take(&g("a"), 2.0), Duration::ZERO);
         }
         assert!(b.take(&g("a"), 2.0) > Duration::from_millis(400));
-        assert_eq!(b.take(&g("b"), 2.0), Duration::ZERO, "another group's bucket");
+        assert_eq!(
+            b.take(&g("b"), 2.0),
+            Duration::ZERO,
+            "another group's bucket"
+        );
     }
 }

@@ -19,7 +19,8 @@ pub fn describe(v: &Value) -> Option<String> {
     Some(match v.get("code").filter(|c| !c.is_null()) {
         Some(code) => format!(
             "error {}: {message}",
-            code.as_str().map_or_else(|| code.to_string(), str::to_owned)
+            code.as_str()
+                .map_or_else(|| code.to_string(), str::to_owned)
         ),
         None => message.to_owned(),
     })
@@ -80,11 +81,8 @@ pub async fn send(
     } else {
         "From"
     };
-    let mut form: Vec<(&str, String)> = vec![
-        ("To", to),
-        (from_key, from),
-        ("Body", message.body.clone()),
-    ];
+    let mut form: Vec<(&str, String)> =
+        vec![("To", to), (from_key, from), ("Body", message.body.clone())];
     if let Some(base) = &state.config.public_url {
         if let Some(url) = webhook_url(base.trim_end_matches('/'), project_id, Kind::Twilio) {
             form.push(("StatusCallback", url));

@@ -1253,7 +1253,12 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
         .unwrap();
     assert_eq!(other, 0, "only the group's rows");
     let sms = group(&p.id, "sms");
-    assert_eq!(fx.release_outbound("stop", &sms, T0 + 83 * S).await.unwrap(), 1);
+    assert_eq!(
+        fx.release_outbound("stop", &sms, T0 + 83 * S)
+            .await
+            .unwrap(),
+        1
+    );
     // One that dies mid-send: failed as an unknown outcome, never again.
     let jobs = fx
         .claim_outbound("dead2", T0 + 84 * S, T0 + 140 * S, 10, &busy)
@@ -1264,7 +1269,12 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
         .start_outbound(&jobs[0], T0 + 85 * S, T0 + 145 * S)
         .await
         .unwrap());
-    assert_eq!(fx.release_outbound("dead2", &sms, T0 + 86 * S).await.unwrap(), 0);
+    assert_eq!(
+        fx.release_outbound("dead2", &sms, T0 + 86 * S)
+            .await
+            .unwrap(),
+        0
+    );
     assert!(fx.sweep_outbound(T0 + 144 * S).await.unwrap().is_empty());
     let gone = fx.sweep_outbound(T0 + 146 * S).await.unwrap();
     assert_eq!(gone.len(), 1);

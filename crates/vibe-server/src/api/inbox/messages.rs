@@ -110,7 +110,11 @@ pub async fn retry(
         .filter(|m| m.conversation_id == pc.conversation.id)
         .or_not_found("message")?;
     let now = state.clock.now_ms();
-    if !state.store.requeue_outbound(project, &message.id, now).await? {
+    if !state
+        .store
+        .requeue_outbound(project, &message.id, now)
+        .await?
+    {
         return Err(ApiError::client(
             StatusCode::CONFLICT,
             "not_retryable",
