@@ -343,10 +343,11 @@ impl Config {
         if !(0..=86_400).contains(&self.ai_people_max_age_s) || self.ai_people_live_limit < 0 {
             bail!("ai_people_max_age_s must be between 0 and 86400 and ai_people_live_limit ≥ 0");
         }
-        if !(1..=3_600_000).contains(&self.outbound_retry_base_ms)
-            || !(1..=100).contains(&self.outbound_max_attempts)
-            || !(self.outbound_rate_per_s > 0.0 && self.outbound_rate_per_s <= 10_000.0)
-        {
+        let outbound_ok = (1..=3_600_000).contains(&self.outbound_retry_base_ms)
+            && (1..=100).contains(&self.outbound_max_attempts)
+            && self.outbound_rate_per_s > 0.0
+            && self.outbound_rate_per_s <= 10_000.0;
+        if !outbound_ok {
             bail!("outbound_retry_base_ms must be 1 to 3600000, outbound_max_attempts 1 to 100 and outbound_rate_per_s above 0 and at most 10000");
         }
         if let Some(u) = &self.public_url {
