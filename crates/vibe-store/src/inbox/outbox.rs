@@ -101,6 +101,17 @@ pub(crate) async fn claim(
     limit: i64,
     busy: &[OutboundGroup],
 ) -> StoreResult<Vec<OutboundJob>> {
+    // A read first: an idle queue costs no write (SQLite's one writer is
+    // shared with ingest).
+    let due: Option<(i64,)> = sql::optional(
+        db,
+        "SELECT attempts FROM outbound_queue WHERE state = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+        &[now_ms.into()],
+    )
+    .await?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let mut vals: Vec<Val> = vec![
         now_ms.into(),
         lease_until.into(),
@@ -295,6 +306,15 @@ pub const INTERRUPTED: &str =
 /// not started ones back to `pending`; started ones failed with
 /// [`INTERRUPTED`] (returned).
 pub(crate) async fn sweep(db: &Db, now_ms: i64) -> StoreResult<Vec<OutboundJob>> {
+    let expired: Option<(i64,)> = sql::optional(
+        db,
+        "SELECT attempts FROM outbound_queue WHERE state = 'sending' AND claimed_until < $1 LIMIT 1",
+        &[now_ms.into()],
+    )
+    .await?;
+    if expired.is_none() {
+        return Ok(Vec::new());
+    }
     sql::execute(
         db,
         "UPDATE outbound_queue SET state = 'pending', attempts = attempts - 1,
