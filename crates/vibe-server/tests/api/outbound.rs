@@ -393,6 +393,28 @@ async fn provider_refusal_fails_with_its_reason(backend: Backend) {
     assert_eq!(fake.accepted().len(), 1);
 }
 
+async fn an_unknown_outcome_is_never_sent_again(backend: Backend) {
+    let Some((app, owner, p)) = signed_in_with(backend, fast).await else {
+        return;
+    };
+    let fake = FakeProvider::start().await;
+    let cid = whatsapp_conversation(&app, &owner, &p.id, &fake).await;
+    // Accepted (2xx) but without the message id: it may have gone out.
+    fake.script(&[(200, json!({"messaging_product": "whatsapp"}))]);
+    let m = reply(&app, &owner, &p.id, &cid, "Maybe twice?").await;
+    let id = m["id"].as_str().unwrap();
+    let failed = settled(&app, &p.id, id).await;
+    assert_eq!(failed.delivery_status, "failed");
+    let reason = failed.failed_reason.unwrap();
+    assert!(
+        reason.starts_with("outcome unknown") && reason.contains("not retried"),
+        "{reason}"
+    );
+    app.clock.advance_ms(7_200_000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.requests().len(), 1, "never tried again");
+}
+
 async fn restart_delivers_each_queued_reply_once(backend: Backend) {
     // The provider is down and retries are an hour apart.
     let Some((app, owner, p)) = signed_in_with(backend, |c| {
@@ -522,6 +544,7 @@ on_both_backends!(
     twilio_sms_and_whatsapp_replies,
     retry_after_503_delivers_once,
     provider_refusal_fails_with_its_reason,
+    an_unknown_outcome_is_never_sent_again,
     restart_delivers_each_queued_reply_once,
     a_failing_provider_does_not_stall_another_project,
     queue_endpoint_roles_and_tenants,
