@@ -54,19 +54,25 @@ pub async fn dispatch(
     conversation: &vibe_store::inbox::Conversation,
     message: &vibe_store::inbox::Message,
 ) -> Result<Sent, SendError> {
-    match Channel::parse(&conversation.channel) {
-        Some(Channel::Whatsapp) => {
+    let Some(channel) = Channel::parse(&conversation.channel) else {
+        return Err(SendError::Fail(format!(
+            "unknown channel {}",
+            conversation.channel
+        )));
+    };
+    match channel {
+        Channel::Whatsapp => {
             if whatsapp::enabled(state, project_id).await? {
                 whatsapp::send(state, project_id, conversation, message).await
             } else {
                 twilio::send(state, project_id, conversation, message).await
             }
         }
-        Some(Channel::Sms) => twilio::send(state, project_id, conversation, message).await,
-        Some(Channel::Email) => Err(SendError::Fail(
+        Channel::Sms => twilio::send(state, project_id, conversation, message).await,
+        Channel::Email => Err(SendError::Fail(
             "email sending is not part of this build yet".into(),
         )),
-        Some(Channel::InApp | Channel::Api) | None => Err(SendError::Fail(format!(
+        Channel::InApp | Channel::Api => Err(SendError::Fail(format!(
             "channel {} is not delivered by a provider",
             conversation.channel
         ))),
