@@ -44,7 +44,9 @@ pub async fn send(
     let whatsapp = conversation.channel == Channel::Whatsapp.as_str();
     let channel = channels::load(state, project_id, Kind::Twilio)
         .await
-        .map_err(|e| SendError::Fail(format!("the Twilio channel cannot be read: {e:?}")))?
+        // A secret that does not open here (another VIBE_SECRET_KEY, a database
+        // error) may open on another node or after a fix: retried.
+        .map_err(|e| SendError::Retry(format!("the Twilio channel cannot be read: {e:?}")))?
         .filter(|c| c.settings.enabled)
         .ok_or_else(|| {
             SendError::Fail(if whatsapp {

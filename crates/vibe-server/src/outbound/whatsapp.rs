@@ -62,7 +62,9 @@ pub async fn send(
 ) -> Result<Sent, SendError> {
     let channel = channels::load(state, project_id, Kind::Whatsapp)
         .await
-        .map_err(|e| SendError::Fail(format!("the WhatsApp channel cannot be read: {e:?}")))?
+        // A secret that does not open here (another VIBE_SECRET_KEY, a database
+        // error) may open on another node or after a fix: retried.
+        .map_err(|e| SendError::Retry(format!("the WhatsApp channel cannot be read: {e:?}")))?
         .filter(|c| c.settings.enabled)
         .ok_or_else(|| SendError::Fail("the WhatsApp channel is not configured".into()))?;
     let (Some(phone_number_id), Some(base)) = (

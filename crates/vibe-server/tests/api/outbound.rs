@@ -476,6 +476,46 @@ async fn restart_delivers_each_queued_reply_once(backend: Backend) {
     );
 }
 
+/// Two nodes on one PostgreSQL database both run a sender: every reply goes
+/// out exactly once.
+async fn two_nodes_never_send_a_reply_twice(backend: Backend) {
+    if matches!(backend, Backend::Sqlite) {
+        return; // one process per SQLite database
+    }
+    // Nodes sharing a database share the key sealing channel secrets.
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let Some((app, owner, p)) = signed_in_with(backend, |c| {
+        fast(c);
+        c.secret_key = Some(vibe_core::secret::Secret::new(key));
+    })
+    .await
+    else {
+        return;
+    };
+    let second = spawn_second_node(&app, |_| {}).await;
+    let fake = FakeProvider::start().await;
+    let cid = whatsapp_conversation(&app, &owner, &p.id, &fake).await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let m = reply(&app, &owner, &p.id, &cid, &format!("both {i:02}")).await;
+        ids.push(m["id"].as_str().unwrap().to_owned());
+        // The other node is woken by its poll only; wake it too.
+        second.state.outbound.wake.notify_one();
+    }
+    for id in &ids {
+        assert_eq!(settled(&app, &p.id, id).await.delivery_status, "sent");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let accepted = fake.accepted();
+    let mut bodies: Vec<String> = accepted.iter().map(|r| r.body.clone()).collect();
+    bodies.sort();
+    bodies.dedup();
+    assert_eq!((accepted.len(), bodies.len()), (30, 30));
+    let by_node = [&app, &second].map(|a| a.state.metrics.outbound_sent.get("whatsapp"));
+    assert_eq!(by_node[0] + by_node[1], 30);
+    second.stop().await;
+}
+
 async fn a_failing_provider_does_not_stall_another_project(backend: Backend) {
     let Some((app, owner, p)) = signed_in_with(backend, fast).await else {
         return;
@@ -547,5 +587,6 @@ on_both_backends!(
     an_unknown_outcome_is_never_sent_again,
     restart_delivers_each_queued_reply_once,
     a_failing_provider_does_not_stall_another_project,
+    two_nodes_never_send_a_reply_twice,
     queue_endpoint_roles_and_tenants,
 );
