@@ -68,6 +68,20 @@ pub struct Config {
     /// (`vibe_store::features::ai_people`).
     pub ai_people_max_age_s: i64,
     pub ai_people_live_limit: i64,
+    /// The first retry of an outbound message the provider did not take
+    /// (unreachable, 429, 5xx) waits this long; each next one twice as long,
+    /// at most an hour (`outbound::sender`).
+    pub outbound_retry_base_ms: i64,
+    /// Tries of one outbound message before it is `failed`.
+    pub outbound_max_attempts: i64,
+    /// Outbound messages sent per second per project and channel, at most.
+    pub outbound_rate_per_s: f64,
+    /// How often the sender looks for due messages it was not woken for
+    /// (other nodes' messages, retries).
+    pub outbound_poll_every: Duration,
+    /// How long a claimed outbound message stays a sender's without news
+    /// (renewed when its request starts; more than the 15 s request timeout).
+    pub outbound_lease_ms: i64,
 }
 
 impl Default for Config {
@@ -98,6 +112,11 @@ impl Default for Config {
             funnel_build_pause: Duration::from_millis(5),
             ai_people_max_age_s: 60,
             ai_people_live_limit: 5_000,
+            outbound_retry_base_ms: 10_000,
+            outbound_max_attempts: 8,
+            outbound_rate_per_s: 20.0,
+            outbound_poll_every: Duration::from_secs(1),
+            outbound_lease_ms: 60_000,
         }
     }
 }
@@ -122,6 +141,9 @@ struct FileConfig {
     online_window_s: Option<i64>,
     ai_people_max_age_s: Option<i64>,
     ai_people_live_limit: Option<i64>,
+    outbound_retry_base_ms: Option<i64>,
+    outbound_max_attempts: Option<i64>,
+    outbound_rate_per_s: Option<f64>,
     log: Option<String>,
 }
 
@@ -161,6 +183,9 @@ impl Config {
             online_window_s,
             ai_people_max_age_s,
             ai_people_live_limit,
+            outbound_retry_base_ms,
+            outbound_max_attempts,
+            outbound_rate_per_s,
             log
         );
         if let Some(v) = f.cookie_secure {
@@ -251,6 +276,21 @@ impl Config {
             "VIBE_LIVE_CHANNEL_CAPACITY",
             &get,
         )?;
+        num(
+            &mut self.outbound_retry_base_ms,
+            "VIBE_OUTBOUND_RETRY_BASE_MS",
+            &get,
+        )?;
+        num(
+            &mut self.outbound_max_attempts,
+            "VIBE_OUTBOUND_MAX_ATTEMPTS",
+            &get,
+        )?;
+        num(
+            &mut self.outbound_rate_per_s,
+            "VIBE_OUTBOUND_RATE_PER_S",
+            &get,
+        )?;
         if let Some(v) = get("VIBE_LOG") {
             self.log = v;
         }
@@ -302,6 +342,13 @@ impl Config {
         }
         if !(0..=86_400).contains(&self.ai_people_max_age_s) || self.ai_people_live_limit < 0 {
             bail!("ai_people_max_age_s must be between 0 and 86400 and ai_people_live_limit ≥ 0");
+        }
+        let outbound_ok = (1..=3_600_000).contains(&self.outbound_retry_base_ms)
+            && (1..=100).contains(&self.outbound_max_attempts)
+            && self.outbound_rate_per_s > 0.0
+            && self.outbound_rate_per_s <= 10_000.0;
+        if !outbound_ok {
+            bail!("outbound_retry_base_ms must be 1 to 3600000, outbound_max_attempts 1 to 100 and outbound_rate_per_s above 0 and at most 10000");
         }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
@@ -366,6 +413,23 @@ mod tests {
         assert!(c
             .apply_env(|k| (k == "VIBE_TRUSTED_PROXIES").then(|| "10.0.0.0/99".to_string()))
             .is_err());
+    }
+
+    #[test]
+    fn outbound_settings() {
+        let mut c = Config::default();
+        assert_eq!(
+            (c.outbound_retry_base_ms, c.outbound_max_attempts),
+            (10_000, 8)
+        );
+        c.apply_file(
+            toml::from_str("outbound_rate_per_s = 5.0\noutbound_max_attempts = 3").unwrap(),
+        )
+        .unwrap();
+        assert_eq!((c.outbound_rate_per_s, c.outbound_max_attempts), (5.0, 3));
+        c.apply_env(|k| (k == "VIBE_OUTBOUND_RETRY_BASE_MS").then(|| "0".to_string()))
+            .unwrap();
+        assert!(c.validate().is_err());
     }
 
     #[test]

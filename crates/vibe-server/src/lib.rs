@@ -121,6 +121,7 @@ impl App {
             identity: identity::IdentityCache::new(Duration::from_secs(30)),
             vault,
             agent_sockets: Default::default(),
+            outbound: outbound::Outbound::new()?,
         });
         Ok(Self {
             state,
@@ -175,6 +176,10 @@ impl App {
             state.clone(),
             state.live.shutdown.subscribe(),
         ));
+        let sender = tokio::spawn(outbound::sender::run(
+            state.clone(),
+            state.live.shutdown.subscribe(),
+        ));
         let live_stop = state.live.shutdown.clone();
         let shutdown = async move {
             shutdown.await;
@@ -200,6 +205,13 @@ impl App {
             .is_err()
         {
             tracing::warn!("funnel builder did not stop in time");
+        }
+        // In-flight sends end within the request timeout; then they are recorded.
+        if tokio::time::timeout(outbound::REQUEST_TIMEOUT + Duration::from_secs(5), sender)
+            .await
+            .is_err()
+        {
+            tracing::warn!("outbound sender did not stop in time");
         }
         writer.drain().await;
         Ok(())

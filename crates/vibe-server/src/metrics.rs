@@ -26,6 +26,42 @@ pub struct Metrics {
     /// What the Inbox did with them, by channel and outcome
     /// (`api::webhooks::deliver`).
     pub webhook_stored: LabelledCounter,
+    /// Outbound messages the provider accepted, by channel (`outbound/`).
+    pub outbound_sent: ChannelCounter,
+    /// Outbound messages failed (refused, unknown outcome, given up), by channel.
+    pub outbound_failed: ChannelCounter,
+    /// Outbound sends to be tried again later, by channel.
+    pub outbound_retries: ChannelCounter,
+    /// Outbound messages waiting or being sent, every project, by channel
+    /// (recounted by the sender every few seconds).
+    outbound_depth: Mutex<BTreeMap<String, i64>>,
+}
+
+/// A counter with one label whose values are fixed strings in the code.
+#[derive(Debug, Default)]
+pub struct ChannelCounter(Mutex<BTreeMap<&'static str, u64>>);
+
+impl ChannelCounter {
+    pub fn add(&self, channel: &'static str, n: u64) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(channel)
+            .or_default() += n;
+    }
+
+    pub fn get(&self, channel: &str) -> u64 {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(channel).copied().unwrap_or(0)
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (c, n) in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {n}");
+        }
+    }
 }
 
 /// A counter with two labels whose values are fixed strings in the code, so
@@ -63,6 +99,20 @@ impl LabelledCounter {
 }
 
 impl Metrics {
+    /// The outbound queue's depth per channel, as last counted.
+    pub fn set_outbound_depth(&self, depth: &[(String, i64)]) {
+        let mut map = self
+            .outbound_depth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for n in map.values_mut() {
+            *n = 0;
+        }
+        for (channel, n) in depth {
+            map.insert(channel.clone(), *n);
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (name, help, kind, v) in [
@@ -157,6 +207,34 @@ impl Metrics {
             "What verified channel webhooks stored: messages (stored, duplicate, no_number), people and conversations created, statuses (applied, unchanged, unknown).",
             ("channel", "outcome"),
         );
+        self.outbound_sent.render(
+            &mut out,
+            "vibe_outbound_sent_total",
+            "Outbound messages the provider accepted, by channel.",
+        );
+        self.outbound_failed.render(
+            &mut out,
+            "vibe_outbound_failed_total",
+            "Outbound messages failed (refused, outcome unknown, or out of attempts), by channel.",
+        );
+        self.outbound_retries.render(
+            &mut out,
+            "vibe_outbound_retries_total",
+            "Outbound sends put off for a retry (unreachable, 429, 5xx), by channel.",
+        );
+        let name = "vibe_outbound_queue_depth";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Outbound messages waiting or being sent, every project, by channel.\n# TYPE {name} gauge"
+        );
+        for (c, n) in self
+            .outbound_depth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {n}");
+        }
         out
     }
 }

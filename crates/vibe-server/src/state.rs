@@ -36,6 +36,8 @@ pub struct Inner {
     pub vault: crate::vault::Vault,
     /// Dashboard sockets open on this node, for agent presence.
     pub agent_sockets: crate::api::inbox::presence::AgentSockets,
+    /// The outbound sender's wake-up and HTTP client (`outbound/`).
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl std::ops::Deref for AppState {

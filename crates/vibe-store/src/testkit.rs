@@ -72,6 +72,7 @@ where
     inbox::inbound_deliveries_by_phone(fx().await).await;
     inbox::agents_without_sockets_go_stale(fx().await).await;
     inbox::inbound_email_threads_by_message_id(fx().await).await;
+    inbox::outbox_claims_leases_and_enqueues(fx().await).await;
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;

@@ -384,13 +384,9 @@ pub(super) async fn play(
         channel_message_id: None,
         created_at: at,
     };
-    // Replies on the chat are stored `sent` (read from Vibe); email and
-    // WhatsApp ones wait `queued` for the sender, as the API stores them.
-    let out_status = if inbox.channel.is_external() {
-        DeliveryStatus::Queued
-    } else {
-        DeliveryStatus::Sent
-    };
+    // The history's replies went out already: stored `sent` (a `queued` one
+    // would enter the outbox and be sent now), then moved on by `deliver`.
+    let out_status = DeliveryStatus::Sent;
     for (at, step) in &plan.steps {
         let at = *at;
         if at >= now - MIN {

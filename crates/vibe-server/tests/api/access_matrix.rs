@@ -97,6 +97,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("PATCH", "/conversations/{cid}") => json!({"priority": "high"}),
         ("POST", "/conversations/{cid}/messages") => json!({"body": "matrix reply"}),
         ("POST", "/conversations/{cid}/messages/{mid}/read") => json!({}),
+        ("POST", "/conversations/{cid}/messages/{mid}/retry") => json!({}),
         ("POST", "/users/{uid}/conversations") => json!({"message": "matrix dm"}),
         ("PUT", "/agents/me/status") => json!({"status": "online"}),
         ("POST", "/teams") => json!({"name": "Matrix team"}),

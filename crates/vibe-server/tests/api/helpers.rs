@@ -2,6 +2,7 @@
 //! one helper per endpoint.
 
 mod errors;
+mod fake_provider;
 mod first_run;
 mod messages;
 mod requests;
@@ -9,6 +10,7 @@ mod signed_in;
 mod store;
 
 pub use errors::*;
+pub use fake_provider::*;
 pub use first_run::*;
 pub use messages::*;
 pub use requests::*;
@@ -158,6 +160,22 @@ async fn start(config: Config, clock: Clock, dir: TempDir) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Stops this server the way SIGTERM does and starts a new one over the
+    /// same database and data directory (`tweak` changes its config), as a
+    /// restarted `vibe serve` would be; the test clock goes on.
+    pub async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(join) = self.join.take() {
+            join.await.expect("server task").expect("server run");
+        }
+        let mut config = self.state.config.clone();
+        tweak(&mut config);
+        let dir = TempDir(std::mem::take(&mut self._dir.0));
+        start(config, self.clock.clone(), dir).await
     }
 
     /// Stops the server the way SIGTERM does and waits for the queue to drain.

@@ -20,6 +20,7 @@ mod isolation;
 mod live;
 mod live_backlog;
 mod members;
+mod outbound;
 mod presence;
 mod queue;
 mod retention;

@@ -4,6 +4,7 @@
 
 use super::conversations;
 use super::model::{Conversation, Cursor, DeliveryStatus, Direction, Message, NewMessage, Page};
+use super::outbox;
 use super::scope::Scope;
 use super::sql::{self, tx_exec, tx_optional, Val};
 use super::timers;
@@ -29,9 +30,26 @@ async fn visible(db: &Db, project_id: &str, scope: &Scope, id: &str) -> StoreRes
         .is_some())
 }
 
+/// Whether a new message waits for the outbound sender: outbound, not an
+/// internal note, stored `queued`, on a channel a provider delivers (any
+/// sender: an agent's reply, a bot's, a system message, a broadcast).
+pub(crate) fn needs_sending(new: &NewMessage, channel: &str) -> bool {
+    new.direction == Direction::Out
+        && !new.private
+        && new.delivery_status == DeliveryStatus::Queued
+        && super::Channel::parse(channel).is_some_and(super::Channel::is_external)
+}
+
+/// One message by id, any conversation of the project.
+pub(crate) async fn by_id(db: &Db, project_id: &str, id: &str) -> StoreResult<Option<Message>> {
+    let sql = format!("{SELECT} WHERE project_id = $1 AND id = $2");
+    sql::optional(db, &sql, &[project_id.into(), id.into()]).await
+}
+
 /// Adds `new` to its conversation (`None` when `scope` may not see it).
 /// A message whose `(channel, channel_message_id)` is already stored is not
-/// added again: the stored one comes back with `false`.
+/// added again: the stored one comes back with `false`. A message that
+/// [`needs_sending`] gets its outbox row in the same transaction.
 pub(crate) async fn add(
     db: &Db,
     project_id: &str,
@@ -90,6 +108,11 @@ pub(crate) async fn add(
             tx_exec!(tx, timers::REOPEN_ON_INBOUND, &conv)?;
         } else if !new.private {
             tx_exec!(tx, timers::ON_OUTBOUND, &conv)?;
+        }
+        if needs_sending(new, &channel) {
+            // The outbox row commits with the message (see `outbox`).
+            let row: Vec<Val> = vec![project_id.into(), (&new.id).into(), (&channel).into(), new.created_at.into()];
+            tx_exec!(tx, outbox::ENQUEUE, &row)?;
         }
         if timers::is_response(new) {
             tx_exec!(tx, timers::FIRST_RESPONSE, &conv)?;

@@ -11,6 +11,7 @@ pub mod inbound;
 pub mod inbound_email;
 mod messages;
 mod model;
+pub mod outbox;
 mod scope;
 mod sla;
 mod sql;
@@ -23,6 +24,7 @@ use async_trait::async_trait;
 pub use inbound::{InboundContactMessage, InboundOutcome, InboundStatus};
 pub use inbound_email::{InboundEmail, InboundEmailOutcome};
 pub use model::*;
+pub use outbox::{ChannelQueue, OutboundGroup, OutboundJob, QueueCounts, QueueStats};
 pub use scope::Scope;
 
 use crate::db::HasDb;
@@ -228,6 +230,104 @@ pub trait InboxStore: HasDb {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// One message of the project by id (any conversation, no scope: for
+    /// the outbound sender).
+    async fn message_by_id(&self, project_id: &str, id: &str) -> StoreResult<Option<Message>> {
+        messages::by_id(self.db(), project_id, id).await
+    }
+
+    // The outbox (see [`outbox`]).
+
+    /// Claims up to `limit` due rows of any project but `busy` groups under
+    /// `claim_id`, leased until `lease_until`; committed before it returns.
+    async fn claim_outbound(
+        &self,
+        claim_id: &str,
+        now_ms: i64,
+        lease_until: i64,
+        limit: i64,
+        busy: &[OutboundGroup],
+    ) -> StoreResult<Vec<OutboundJob>> {
+        outbox::claim(self.db(), claim_id, now_ms, lease_until, limit, busy).await
+    }
+
+    /// Right before the request: `false` means the row is no longer this
+    /// claim's to send.
+    async fn start_outbound(
+        &self,
+        job: &OutboundJob,
+        now_ms: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool> {
+        outbox::start(self.db(), job, now_ms, lease_until).await
+    }
+
+    /// A claim's rows of `group` not started go back to `pending`.
+    async fn release_outbound(
+        &self,
+        claim_id: &str,
+        group: &OutboundGroup,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        outbox::release(self.db(), claim_id, group, now_ms).await
+    }
+
+    async fn outbound_sent(
+        &self,
+        job: &OutboundJob,
+        channel_message_id: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        outbox::mark_sent(self.db(), job, channel_message_id, at_ms).await
+    }
+
+    async fn outbound_retry_later(
+        &self,
+        job: &OutboundJob,
+        now_ms: i64,
+        next_at: i64,
+        error: &str,
+    ) -> StoreResult<bool> {
+        outbox::retry_later(self.db(), job, now_ms, next_at, error).await
+    }
+
+    async fn outbound_failed(
+        &self,
+        job: &OutboundJob,
+        at_ms: i64,
+        reason: &str,
+    ) -> StoreResult<bool> {
+        outbox::mark_failed(self.db(), job, at_ms, reason).await
+    }
+
+    /// Rows left `sending` past their lease: not started back to `pending`,
+    /// started ones failed (never retried; returned).
+    async fn sweep_outbound(&self, now_ms: i64) -> StoreResult<Vec<OutboundJob>> {
+        outbox::sweep(self.db(), now_ms).await
+    }
+
+    async fn requeue_outbound(
+        &self,
+        project_id: &str,
+        message_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        outbox::requeue(self.db(), project_id, message_id, now_ms).await
+    }
+
+    async fn outbound_queue_stats(&self, project_id: &str, now_ms: i64) -> StoreResult<QueueStats> {
+        outbox::stats(self.db(), project_id, now_ms).await
+    }
+
+    /// Waiting or sending rows of every project, per channel.
+    async fn outbound_queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
+        outbox::depth(self.db()).await
+    }
+
+    async fn prune_sent_outbound(&self, before_ms: i64) -> StoreResult<u64> {
+        outbox::prune_sent(self.db(), before_ms).await
     }
 
     // Agents.

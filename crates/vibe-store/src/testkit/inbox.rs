@@ -1210,3 +1210,280 @@ pub async fn inbound_email_threads_by_message_id(fx: Fixture) {
         .unwrap();
     assert_eq!(page.items.len(), 4);
 }
+
+/// The outbox: a queued outbound message gets its row with the message
+/// (notes, sent and inbound messages, in-app replies do not); a claim is
+/// exclusive (two at once never take the same row), leased, skips busy
+/// groups and waits for a retry's due time; sent/failed update the message
+/// with the row; an abandoned send fails as an unknown outcome and is not
+/// claimed again; queue figures per project and channel.
+pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
+    use crate::inbox::{outbox::INTERRUPTED, OutboundGroup};
+    let p = fx.project("Outbox").await;
+    let q = fx.project("Outbox other").await;
+    people(&fx, &p, &["ana"]).await;
+    people(&fx, &q, &["bo"]).await;
+    let all = Scope::All;
+    for (id, ch) in [
+        ("wa", Channel::Whatsapp),
+        ("chat", Channel::InApp),
+        ("sms", Channel::Sms),
+    ] {
+        fx.create_conversation(&p.id, &conversation(id, "ana", ch))
+            .await
+            .unwrap();
+    }
+    fx.create_conversation(&q.id, &conversation("wa", "bo", Channel::Whatsapp))
+        .await
+        .unwrap();
+    let queued = |id: &str, conv: &str, at: i64| {
+        let mut m = reply(id, conv, at);
+        m.delivery_status = DeliveryStatus::Queued;
+        m
+    };
+    let add = |pid: String, m: NewMessage| {
+        let fx = &fx;
+        let all = &all;
+        async move { fx.add_message(&pid, all, &m).await.unwrap().unwrap() }
+    };
+    add(p.id.clone(), queued("m1", "wa", T0)).await;
+    let mut note = queued("note", "wa", T0);
+    note.private = true;
+    add(p.id.clone(), note).await;
+    add(p.id.clone(), reply("sent", "wa", T0)).await;
+    add(p.id.clone(), inbound("in", "wa", T0)).await;
+    add(p.id.clone(), queued("chat1", "chat", T0)).await;
+    let mut bot = queued("bot1", "sms", T0 + 1);
+    bot.sender = Sender::Bot;
+    add(p.id.clone(), bot).await;
+    add(q.id.clone(), queued("q1", "wa", T0)).await;
+
+    let stats = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
+    assert_eq!((stats.total.queued, stats.total.sending), (2, 0));
+    let chans: Vec<&str> = stats
+        .by_channel
+        .iter()
+        .map(|c| c.channel.as_str())
+        .collect();
+    assert_eq!(chans, ["sms", "whatsapp"]);
+
+    // Busy groups are skipped; a claim is leased and not repeated.
+    let busy = [OutboundGroup {
+        project_id: q.id.clone(),
+        channel: "whatsapp".into(),
+    }];
+    let lease = T0 + 61 * S;
+    let jobs = fx
+        .claim_outbound("c1", T0 + S, lease, 10, &busy)
+        .await
+        .unwrap();
+    let mut ids: Vec<&str> = jobs.iter().map(|j| j.message_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["bot1", "m1"]);
+    assert!(jobs
+        .iter()
+        .all(|j| j.attempts == 1 && j.project_id == p.id && j.claim_id == "c1"));
+    let job = |id: &str| jobs.iter().find(|j| j.message_id == id).unwrap().clone();
+    let (m1, bot1) = (job("m1"), job("bot1"));
+    assert!(fx
+        .claim_outbound("c2", T0 + S, lease, 10, &busy)
+        .await
+        .unwrap()
+        .is_empty());
+    let stats = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
+    assert_eq!((stats.total.queued, stats.total.sending), (0, 2));
+    // Only the claim's owner starts, retries or finishes a row.
+    let mut stranger = m1.clone();
+    stranger.claim_id = "c2".into();
+    assert!(!fx.start_outbound(&stranger, T0 + S, lease).await.unwrap());
+    assert!(!fx
+        .outbound_sent(&stranger, "wamid.x", T0 + S)
+        .await
+        .unwrap());
+    assert!(fx.start_outbound(&m1, T0 + S, lease).await.unwrap());
+
+    // Retry: not due before its time, then claimed again (attempt 2).
+    assert!(fx
+        .outbound_retry_later(&m1, T0 + 2 * S, T0 + 10 * S, "503")
+        .await
+        .unwrap());
+    assert!(!fx.outbound_sent(&m1, "wamid.x", T0 + 3 * S).await.unwrap());
+    let early = fx
+        .claim_outbound("c3", T0 + 9 * S, lease, 10, &busy)
+        .await
+        .unwrap();
+    assert!(early.is_empty());
+    let again = fx
+        .claim_outbound("c4", T0 + 10 * S, lease, 10, &busy)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].message_id.as_str(), again[0].attempts), ("m1", 2));
+    let m1 = again[0].clone();
+
+    // Sent: message and row in one go; a second mark changes nothing.
+    assert!(fx.start_outbound(&m1, T0 + 10 * S, lease).await.unwrap());
+    assert!(fx
+        .outbound_sent(&m1, "wamid.out1", T0 + 11 * S)
+        .await
+        .unwrap());
+    assert!(!fx
+        .outbound_sent(&m1, "wamid.out1", T0 + 12 * S)
+        .await
+        .unwrap());
+    let m = fx.message_by_id(&p.id, "m1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            m.delivery_status.as_str(),
+            m.channel_message_id.as_deref(),
+            m.sent_at
+        ),
+        ("sent", Some("wamid.out1"), Some(T0 + 11 * S))
+    );
+    // Failed with the provider's reason.
+    assert!(fx
+        .outbound_failed(&bot1, T0 + 12 * S, "(#131026) Message undeliverable")
+        .await
+        .unwrap());
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason.as_deref()),
+        ("failed", Some("(#131026) Message undeliverable"))
+    );
+    let stats = fx.outbound_queue_stats(&p.id, T0 + 13 * S).await.unwrap();
+    assert_eq!(
+        (
+            stats.total.queued,
+            stats.total.sending,
+            stats.total.failed_24h,
+            stats.total.sent_1h
+        ),
+        (0, 0, 1, 1)
+    );
+    let wa = stats
+        .by_channel
+        .iter()
+        .find(|c| c.channel == "whatsapp")
+        .unwrap();
+    assert_eq!((wa.counts.sent_1h, wa.counts.failed_24h), (1, 0));
+    // Sent an hour ago no longer counts; the failure still does.
+    let later = fx
+        .outbound_queue_stats(&p.id, T0 + 11 * S + 3_600_000)
+        .await
+        .unwrap();
+    assert_eq!((later.total.sent_1h, later.total.failed_24h), (0, 1));
+
+    // Requeue a failed one (a sent one cannot be).
+    assert!(fx
+        .requeue_outbound(&p.id, "bot1", T0 + 20 * S)
+        .await
+        .unwrap());
+    assert!(!fx.requeue_outbound(&p.id, "m1", T0 + 20 * S).await.unwrap());
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason),
+        ("queued", None)
+    );
+
+    // A claimer that dies before starting: the row goes back to pending.
+    let jobs = fx
+        .claim_outbound("dead1", T0 + 20 * S, T0 + 80 * S, 10, &busy)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(fx.sweep_outbound(T0 + 79 * S).await.unwrap().is_empty());
+    assert!(fx.sweep_outbound(T0 + 81 * S).await.unwrap().is_empty());
+    assert!(!fx
+        .start_outbound(&jobs[0], T0 + 82 * S, T0 + 99 * S)
+        .await
+        .unwrap());
+    // Released at shutdown likewise.
+    let jobs = fx
+        .claim_outbound("stop", T0 + 82 * S, T0 + 140 * S, 10, &busy)
+        .await
+        .unwrap();
+    assert_eq!((jobs.len(), jobs[0].attempts), (1, 1));
+    let group = |pid: &str, ch: &str| OutboundGroup {
+        project_id: pid.into(),
+        channel: ch.into(),
+    };
+    let other = fx
+        .release_outbound("stop", &group(&p.id, "whatsapp"), T0 + 83 * S)
+        .await
+        .unwrap();
+    assert_eq!(other, 0, "only the group's rows");
+    let sms = group(&p.id, "sms");
+    assert_eq!(
+        fx.release_outbound("stop", &sms, T0 + 83 * S)
+            .await
+            .unwrap(),
+        1
+    );
+    // One that dies mid-send: failed as an unknown outcome, never again.
+    let jobs = fx
+        .claim_outbound("dead2", T0 + 84 * S, T0 + 140 * S, 10, &busy)
+        .await
+        .unwrap();
+    assert_eq!((jobs.len(), jobs[0].attempts), (1, 1));
+    assert!(fx
+        .start_outbound(&jobs[0], T0 + 85 * S, T0 + 145 * S)
+        .await
+        .unwrap());
+    assert_eq!(
+        fx.release_outbound("dead2", &sms, T0 + 86 * S)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(fx.sweep_outbound(T0 + 144 * S).await.unwrap().is_empty());
+    let gone = fx.sweep_outbound(T0 + 146 * S).await.unwrap();
+    assert_eq!(gone.len(), 1);
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(
+        (m.delivery_status.as_str(), m.failed_reason.as_deref()),
+        ("failed", Some(INTERRUPTED))
+    );
+    assert!(fx
+        .claim_outbound("later", T0 + 200 * S, T0 + 260 * S, 10, &busy)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!fx
+        .outbound_sent(&jobs[0], "SMx", T0 + 147 * S)
+        .await
+        .unwrap());
+    let m = fx.message_by_id(&p.id, "bot1").await.unwrap().unwrap();
+    assert_eq!(m.delivery_status, "failed", "failed stays failed");
+
+    // Two claims at once never take the same row.
+    for i in 0..30 {
+        add(
+            q.id.clone(),
+            queued(&format!("q-{i:02}"), "wa", T0 + 100 * S),
+        )
+        .await;
+    }
+    let now = T0 + 200 * S;
+    let (a, b) = tokio::join!(
+        fx.claim_outbound("x", now, now + 60 * S, 20, &[]),
+        fx.claim_outbound("y", now, now + 60 * S, 20, &[])
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut ids: Vec<String> = a.iter().chain(&b).map(|j| j.message_id.clone()).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a row claimed twice");
+    let rest = fx
+        .claim_outbound("z", now, now + 60 * S, 100, &[])
+        .await
+        .unwrap();
+    assert_eq!(n + rest.len(), 31, "every row claimed exactly once");
+    assert_eq!(
+        fx.outbound_queue_depth().await.unwrap(),
+        [("whatsapp".to_owned(), 31)]
+    );
+    // The projects' figures are their own.
+    let stats = fx.outbound_queue_stats(&q.id, now).await.unwrap();
+    assert_eq!((stats.total.sending, stats.total.sent_1h), (31, 0));
+}

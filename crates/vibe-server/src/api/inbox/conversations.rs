@@ -177,10 +177,13 @@ pub async fn start(
     if let Some(text) = first {
         let m = reply(&conversation, access, text, false, "[]".into(), now)?;
         // The store's own scope: the caller may have given the conversation away.
-        state
+        let added = state
             .store
             .add_message(project, &vibe_store::inbox::Scope::All, &m)
             .await?;
+        if added.is_some_and(|(m, _)| m.delivery_status == "queued") {
+            state.outbound.wake.notify_one();
+        }
     }
     let conversation = state
         .store

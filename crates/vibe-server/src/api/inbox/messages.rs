@@ -1,11 +1,13 @@
 //! `GET/POST /api/v1/projects/{id}/conversations/{cid}/messages`: a thread,
 //! newest first, and an agent's reply or internal note (`private: true`).
-//! A reply is stored `queued` on external channels (email, WhatsApp, SMS)
-//! for the outbound sender of a later slice, and `sent` on `in_app`/`api`.
+//! A reply is stored `queued` on external channels (email, WhatsApp, SMS),
+//! with its outbox row in the same transaction, and the sender (`outbound/`)
+//! is woken to deliver it; on `in_app`/`api` it is stored `sent`.
+//! `POST …/messages/{mid}/retry` queues a `failed` outbound message again.
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -91,5 +93,46 @@ pub async fn create(
         &pc.access.project.id,
         vec![InboxChange::Message(message.id.clone())],
     );
+    if message.delivery_status == "queued" {
+        state.outbound.wake.notify_one();
+    }
     Ok((StatusCode::CREATED, Json(message_json(&message))))
+}
+
+/// Queues a `failed` outbound message of this conversation again (409 when
+/// it is not failed, or was never the sender's: an internal note, an
+/// inbound message, one on `in_app`).
+pub async fn retry(
+    State(state): State<AppState>,
+    pc: ProjectConversation,
+    Path(params): Path<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let mid = params.get("mid").or_not_found("message")?;
+    let project = &pc.access.project.id;
+    let message = state
+        .store
+        .message_by_id(project, mid)
+        .await?
+        .filter(|m| m.conversation_id == pc.conversation.id)
+        .or_not_found("message")?;
+    let now = state.clock.now_ms();
+    if !state
+        .store
+        .requeue_outbound(project, &message.id, now)
+        .await?
+    {
+        return Err(ApiError::client(
+            StatusCode::CONFLICT,
+            "not_retryable",
+            "only a failed outbound message can be sent again",
+        ));
+    }
+    state.outbound.wake.notify_one();
+    tracing::info!(project = %project, message = %message.id, by = %pc.access.account.id, "failed outbound message queued again");
+    let message = state
+        .store
+        .message_by_id(project, &message.id)
+        .await?
+        .or_not_found("message")?;
+    Ok(Json(message_json(&message)))
 }

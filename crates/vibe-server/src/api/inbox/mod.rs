@@ -18,6 +18,7 @@ pub mod fields;
 pub mod inboxes;
 pub mod messages;
 pub mod presence;
+pub mod queue;
 pub mod read;
 pub mod routes;
 pub mod sla;

@@ -1,11 +1,11 @@
 //! The inbox domain's routes below `/projects/{id}`. Agents and supervisors
 //! work conversations within their scope (the store filters; outside it is
 //! 404); viewers get 403 on every conversation route; admins manage teams
-//! and SLA policies.
+//! and SLA policies; supervisors and above read the outbound queue.
 
-use vibe_store::Role::{Admin, Agent};
+use vibe_store::Role::{Admin, Agent, Supervisor};
 
-use super::{agents, contact, conversations, inboxes, messages, read, sla, teams};
+use super::{agents, contact, conversations, inboxes, messages, queue, read, sla, teams};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, PATCH, POST, PUT};
 
 pub fn routes() -> Vec<ProjectRoute> {
@@ -22,6 +22,8 @@ pub fn routes() -> Vec<ProjectRoute> {
             .on(GET, Agent, messages::list)
             .on(POST, Agent, messages::create),
         at("/conversations/{cid}/messages/{mid}/read").on(POST, Agent, read::read),
+        at("/conversations/{cid}/messages/{mid}/retry").on(POST, Agent, messages::retry),
+        at("/outbound/queue").on(GET, Supervisor, queue::get),
         at("/users/{uid}/conversations")
             .on(GET, Agent, contact::list)
             .on(POST, Agent, contact::create),
