@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use vibe_server::outbound::email::{prepare, send, send_smtp, OutgoingEmail, Security, SmtpConfig};
+use vibe_server::outbound::email::{send_smtp, OutgoingEmail, Security, SmtpConfig};
 use vibe_server::outbound::SendError;
 use vibe_store::inbox::{DeliveryStatus, Direction, NewMessage, Scope, Sender};
 
@@ -700,9 +700,11 @@ async fn email_webhook_refusals_and_tenants(backend: Backend) {
     app.stop().await;
 }
 
-/// The seam end to end: an inbound email, an agent's reply through the API,
-/// `outbound::email::send` to the real SMTP server, threaded under the
-/// contact's email; a disabled channel is a Fail.
+/// End to end through the outbound sender: an inbound email, an agent's
+/// reply through the API delivered by the sender to the real SMTP server,
+/// threaded under the contact's email, its `Message-ID` stored so the
+/// contact's answer threads back; an agent-started conversation gets a
+/// default subject; a disabled channel fails the reply and sends nothing.
 async fn email_replies_go_out_threaded(backend: Backend) {
     let Some(sink) = Sink::start() else {
         return;
@@ -721,92 +723,49 @@ async fn email_replies_go_out_threaded(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = app
-        .post(
-            &owner,
-            &format!("/api/v1/projects/{}/conversations/{cid}/messages", p.id),
-            json!({"body": "It ships today."}),
-        )
-        .await;
-    let reply = created(res).await;
+    let messages = format!("/api/v1/projects/{}/conversations/{cid}/messages", p.id);
+    let reply = created(
+        app.post(&owner, &messages, json!({"body": "It ships today."}))
+            .await,
+    )
+    .await;
     assert_eq!(reply["delivery_status"], "queued");
     let rid = reply["id"].as_str().unwrap().to_owned();
     let store = &app.state.store;
-    let conversation = store
-        .conversation(&p.id, &Scope::All, &cid)
-        .await
-        .unwrap()
-        .unwrap();
-    let page = store
-        .messages(&p.id, &Scope::All, &cid, None, 50)
-        .await
-        .unwrap()
-        .unwrap();
-    let message = page.items.iter().find(|m| m.id == rid).unwrap().clone();
 
-    // What prepare builds is what arrives.
-    let expected = prepare(
-        &SmtpConfig::from_json(&email_channel(sink.port)).unwrap(),
-        &conversation,
-        &message,
-        &page.items,
-    )
-    .unwrap();
-    let sent = send(&app.state, &p.id, &conversation, &message)
-        .await
-        .expect("sent");
-    assert_eq!(sent.channel_message_id, format!("<{rid}@shop.example>"));
-    assert_eq!(expected.message_id, sent.channel_message_id);
     let got = sink.wait_for(1).await;
     let (envelope, raw) = &got[0];
     assert_eq!(envelope["rcpt_tos"], json!(["ann@example.com"]));
     let (h, body) = split_message(raw);
-    assert_eq!(
-        header(&h, "message-id"),
-        Some(sent.channel_message_id.as_str())
-    );
+    let message_id = format!("<{rid}@shop.example>");
+    assert_eq!(header(&h, "message-id"), Some(message_id.as_str()));
     assert_eq!(header(&h, "in-reply-to"), Some("<a1@mail.example>"));
     assert_eq!(header(&h, "references"), Some("<a1@mail.example>"));
     assert_eq!(header(&h, "subject"), Some("Re: Where is my order?"));
     assert_eq!(header(&h, "to"), Some("\"Ann Lee\" <ann@example.com>"));
     assert_eq!(body.trim_end(), "It ships today.");
+    let sent = settled(&app, &p.id, &rid).await;
+    assert_eq!(sent.delivery_status, "sent");
+    assert_eq!(
+        sent.channel_message_id.as_deref(),
+        Some(message_id.as_str())
+    );
 
-    // The contact's answer to it threads back (once the sender stored the id).
-    let stored = store
-        .add_message(
-            &p.id,
-            &Scope::All,
-            &NewMessage {
-                id: format!("out-{}", uuid()),
-                conversation_id: cid.clone(),
-                direction: Direction::Out,
-                sender: Sender::Agent,
-                sender_account_id: None,
-                body: "It ships today.".into(),
-                private: false,
-                attachments: "[]".into(),
-                delivery_status: DeliveryStatus::Sent,
-                channel_message_id: Some(sent.channel_message_id.clone()),
-                created_at: app.clock.now_ms(),
-            },
-        )
-        .await
-        .unwrap();
-    assert!(stored.is_some());
+    // The contact's answer to it threads back.
     let mut answer = mail(
         "<a2@mail.example>",
         "ann@example.com",
         "Re: Where is my order?",
         "Thanks",
     );
-    answer["in_reply_to"] = json!(sent.channel_message_id);
+    answer["in_reply_to"] = json!(message_id);
     assert_eq!(
         deliver(&app, &p.id, &answer).await["conversation_id"],
         cid.as_str()
     );
 
     // An agent-started email conversation gets (and keeps) a default subject.
-    let bob = store
+    let ann = store
         .find_user(&p.id, "email:ann@example.com")
         .await
         .unwrap()
@@ -815,24 +774,10 @@ async fn email_replies_go_out_threaded(backend: Backend) {
         .post(
             &owner,
             &format!("/api/v1/projects/{}/conversations", p.id),
-            json!({"contact_id": bob.id, "channel": "email", "message": "Hello from the shop"}),
+            json!({"contact_id": ann.id, "channel": "email", "message": "Hello from the shop"}),
         )
         .await;
-    let started = created(res).await;
-    let scid = started["id"].as_str().unwrap().to_owned();
-    let conv2 = store
-        .conversation(&p.id, &Scope::All, &scid)
-        .await
-        .unwrap()
-        .unwrap();
-    let m2 = store
-        .messages(&p.id, &Scope::All, &scid, None, 5)
-        .await
-        .unwrap()
-        .unwrap()
-        .items[0]
-        .clone();
-    send(&app.state, &p.id, &conv2, &m2).await.expect("sent");
+    let scid = created(res).await["id"].as_str().unwrap().to_owned();
     let (h, _) = split_message(&sink.wait_for(2).await[1].1);
     assert_eq!(header(&h, "subject"), Some("Message from Shop Support"));
     assert_eq!(header(&h, "in-reply-to"), None);
@@ -843,14 +788,39 @@ async fn email_replies_go_out_threaded(backend: Backend) {
         .unwrap();
     assert_eq!(conv2.subject.as_deref(), Some("Message from Shop Support"));
 
-    // Disabled: refused for good, nothing sent.
+    // Disabled: the reply fails for good, nothing more is sent.
     let mut off = email_channel(sink.port);
     off["enabled"] = json!(false);
     configure(&app, &owner, &p.id, "email", off).await;
-    let r = send(&app.state, &p.id, &conversation, &message).await;
-    assert!(matches!(r, Err(SendError::Fail(_))), "{r:?}");
-    assert_eq!(sink.received().len(), 2);
+    let late = created(
+        app.post(&owner, &messages, json!({"body": "Anything else?"}))
+            .await,
+    )
+    .await;
+    let failed = settled(&app, &p.id, late["id"].as_str().unwrap()).await;
+    assert_eq!(failed.delivery_status, "failed");
+    assert!(failed.failed_reason.is_some());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 2, "each reply was sent once");
     app.stop().await;
+}
+
+/// The message once the sender has left `queued` (waits up to 5 s).
+async fn settled(app: &TestApp, project: &str, id: &str) -> vibe_store::inbox::Message {
+    for _ in 0..200 {
+        let m = app
+            .state
+            .store
+            .message_by_id(project, id)
+            .await
+            .unwrap()
+            .unwrap();
+        if m.delivery_status != "queued" {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("message {id} is still queued");
 }
 
 on_both_backends!(
