@@ -97,10 +97,10 @@ def measure(base, project):
         (owner, "owner", f"/conversations/{busy}/messages?limit=50"),
         (owner, "owner", "/conversations/c5/messages?limit=50"),
         (agent, "agent", "/conversations/c0/messages?limit=50"),
-        (owner, "owner", "/conversations?q=contact%2012345&limit=25"),
+        (owner, "owner", "/conversations?q=contact%2012345&limit=25", 10),
     ]
-    for client, who, path in rows:
-        print(f"| `{path}` | {who} | {latency(client, p + path)} |")
+    for client, who, path, *n in rows:
+        print(f"| `{path}` | {who} | {latency(client, p + path, *n)} |")
 
 
 def statuses(project, conv, msg, n, secret, out):
