@@ -178,7 +178,8 @@ macro_rules! migrations {
             8 "0008_funnel_builds", 9 "0009_security", 10 "0010_crm_contacts", 11 "0011_revenue",
             12 "0012_retention", 13 "0013_features", 14 "0014_segments", 15 "0015_timeline",
             16 "0016_signups", 17 "0017_flows", 18 "0018_uniques", 19 "0019_revenue_rollups",
-            20 "0020_inbox", 21 "0021_channels", 22 "0022_crm_read_paths"
+            20 "0020_inbox", 21 "0021_channels", 22 "0022_crm_read_paths",
+            26 "0026_support_api"
         )
     };
     (@files $($n:literal $name:literal),*) => {

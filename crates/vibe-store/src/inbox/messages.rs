@@ -102,6 +102,9 @@ pub(crate) async fn add(
         stored.map(|m| (m, true)).ok_or(StoreError::NotFound)
     }
     .await)?;
+    if found.1 && timers::is_response(new) {
+        super::business_hours::stamp_first_response(db, project_id, &new.conversation_id).await?;
+    }
     Ok(Some(found))
 }
 

@@ -6,7 +6,9 @@
 //! `crate::db`); every statement filters by project.
 
 mod agents;
+pub mod business_hours;
 mod conversations;
+pub mod external;
 pub mod inbound;
 mod messages;
 mod model;
@@ -18,6 +20,7 @@ pub mod timers;
 
 use async_trait::async_trait;
 
+pub use external::ContactRef;
 pub use inbound::{InboundContactMessage, InboundOutcome, InboundStatus};
 pub use model::*;
 pub use scope::Scope;
@@ -55,6 +58,27 @@ pub trait InboxStore: HasDb {
         query: &ConversationQuery,
     ) -> StoreResult<Page<Conversation>> {
         conversations::list(self.db(), project_id, scope, query).await
+    }
+
+    /// The project's conversation with that external id (unscoped: the
+    /// support API's caller is the project itself).
+    async fn conversation_by_external_id(
+        &self,
+        project_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        conversations::by_external_id(self.db(), project_id, external_id).await
+    }
+
+    /// The person a reported contact is, created if needed (see
+    /// [`external`]); `None` for an unknown anonymous id.
+    async fn support_contact(
+        &self,
+        project_id: &str,
+        contact: &ContactRef,
+        at_ms: i64,
+    ) -> StoreResult<Option<String>> {
+        external::contact(self.db(), project_id, contact, at_ms).await
     }
 
     /// `None` when `scope` may not see the conversation.
