@@ -92,6 +92,12 @@ async fn support_api_is_idempotent_on_external_ids(backend: Backend) {
     );
     let m2 = ok(app.post_bearer(&sk, MSG, msg).await, StatusCode::OK).await;
     assert_eq!(m2["id"], m["id"]);
+    // Message ids are the helpdesk's, unique per channel: the same one in
+    // another conversation is a conflict, not a silent duplicate.
+    let elsewhere = json!({"conversation_external_id": "zd-2", "external_id": "m-1",
+        "sender": "contact", "body": "Where is my invoice?"});
+    let res = app.post_bearer(&sk, MSG, elsewhere).await;
+    assert_field_error(res, StatusCode::CONFLICT, "conflict", "external_id").await;
     let cid = first["id"].as_str().unwrap();
     assert_eq!(thread(&app, &owner, &p.id, cid).await.len(), 1);
     let c = app
@@ -543,6 +549,10 @@ async fn business_hours_variants_count_open_hours(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    inbox_bot_rules_reply_and_auto_resolve,
+    inbox_bot_away_reply_once_and_queued_on_external,
+    dropped_when_the_contact_stops_replying,
+    inbox_automation_settings,
     business_hours_variants_count_open_hours,
     support_api_is_idempotent_on_external_ids,
     support_api_timers_follow_reported_times,
@@ -551,3 +561,292 @@ crate::on_both_backends!(
     support_api_refuses_other_keys,
     support_api_names_the_bad_field,
 );
+
+// ---- Built-in bots (inbox automation) and the maintenance sweep. ----
+
+async fn inbox_with_bot(
+    app: &TestApp,
+    owner: &Session,
+    pid: &str,
+    channel: &str,
+    bot: Value,
+) -> String {
+    let inbox = json!({"name": format!("Bot {channel}"), "channel": channel});
+    let inbox = created(
+        app.post(owner, &format!("/api/v1/projects/{pid}/inboxes"), inbox)
+            .await,
+    )
+    .await;
+    let iid = inbox["id"].as_str().unwrap().to_owned();
+    let res = app
+        .put(
+            owner,
+            &format!("/api/v1/projects/{pid}/inboxes/{iid}/automation"),
+            bot,
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    iid
+}
+
+async fn conversation(app: &TestApp, owner: &Session, pid: &str, ext: &str) -> Value {
+    conversations(app, owner, pid)
+        .await
+        .into_iter()
+        .find(|c| c["external_id"] == ext)
+        .expect("the conversation")
+}
+
+async fn say(app: &TestApp, sk: &str, ext: &str, id: &str, sender: &str, body: &str) {
+    let id = format!("{ext}-{id}");
+    let m =
+        json!({"conversation_external_id": ext, "external_id": id, "sender": sender, "body": body});
+    ok(app.post_bearer(sk, MSG, m).await, StatusCode::CREATED).await;
+}
+
+async fn inbox_bot_rules_reply_and_auto_resolve(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let pid = &p.id;
+    let bot = json!({"rules": [
+        {"keywords": ["Refund", "money back"], "reply": "Refunds take 5 days.", "intent": "refund",
+         "resolve_after_min": 30},
+        {"keywords": ["price"], "reply": "See /pricing."},
+    ]});
+    let iid = inbox_with_bot(&app, &owner, pid, "api", bot).await;
+    let sk = app.secret_key(&owner, pid, "helpdesk").await;
+    for ext in ["r-1", "r-2"] {
+        let conv = json!({"external_id": ext, "contact": {"user_id": ext}, "inbox_id": iid});
+        ok(app.post_bearer(&sk, CONV, conv).await, StatusCode::CREATED).await;
+    }
+    say(&app, &sk, "r-1", "1", "contact", "I want my REFUND please").await;
+    let c = conversation(&app, &owner, pid, "r-1").await;
+    let cid = c["id"].as_str().unwrap();
+    let t = thread(&app, &owner, pid, cid).await;
+    assert_eq!(t.len(), 2);
+    assert_eq!(
+        (&t[0]["sender"], &t[0]["body"], &t[0]["delivery_status"]),
+        (
+            &json!("bot"),
+            &json!("Refunds take 5 days."),
+            &json!("sent")
+        )
+    );
+    assert_eq!(c["intent"], "refund");
+    let due = c["first_inbound_at"].as_i64().unwrap() + 30 * 60_000;
+    assert_eq!(c["auto_resolve_at"], due);
+    assert_eq!(c["handled_by_bot"], true);
+    // r-2: the contact writes again in time, so it stays open.
+    say(&app, &sk, "r-2", "1", "contact", "money back?").await;
+    app.clock.advance_ms(10 * 60_000);
+    say(&app, &sk, "r-2", "2", "contact", "hello?").await;
+    let c2 = conversation(&app, &owner, pid, "r-2").await;
+    assert_eq!(c2["auto_resolve_at"], Value::Null);
+    // Not due yet, then due.
+    vibe_server::run_maintenance(&app.state).await.unwrap();
+    assert_eq!(
+        conversation(&app, &owner, pid, "r-1").await["status"],
+        "open"
+    );
+    app.clock.advance_ms(21 * 60_000);
+    vibe_server::run_maintenance(&app.state).await.unwrap();
+    let c = conversation(&app, &owner, pid, "r-1").await;
+    assert_eq!(
+        (&c["status"], &c["resolved_at"]),
+        (&json!("resolved"), &json!(due))
+    );
+    assert_eq!(
+        (&c["bot_only"], &c["auto_resolve_at"]),
+        (&json!(true), &Value::Null)
+    );
+    assert_eq!(
+        conversation(&app, &owner, pid, "r-2").await["status"],
+        "open"
+    );
+    // An agent's answer makes a bot-handled conversation escalated, not bot-only.
+    say(&app, &sk, "r-2", "3", "agent", "Let me check.").await;
+    let ev = json!({"conversation_external_id": "r-2", "type": "resolved"});
+    let c2 = ok(app.post_bearer(&sk, EV, ev).await, StatusCode::OK).await;
+    assert_eq!(
+        (&c2["escalated_to_human"], &c2["bot_only"]),
+        (&json!(true), &json!(false))
+    );
+    app.stop().await;
+}
+
+/// The weekday names of every day but today (UTC), each open 09:00–10:00.
+fn hours_not_today(now_ms: i64) -> Value {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let today = ((now_ms.div_euclid(86_400_000) + 3) % 7) as usize;
+    DAYS.iter()
+        .enumerate()
+        .filter(|(i, _)| *i != today)
+        .map(|(_, d)| (d.to_string(), json!([["09:00", "10:00"]])))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+async fn inbox_bot_away_reply_once_and_queued_on_external(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let pid = &p.id;
+    let res = app
+        .patch(
+            &owner,
+            &format!("/api/v1/projects/{pid}"),
+            json!({"timezone": "UTC"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let policy = json!({"first_response_target_s": 60, "resolution_target_s": 600,
+        "business_hours": hours_not_today(app.clock.now_ms())});
+    let res = app
+        .put(
+            &owner,
+            &format!("/api/v1/projects/{pid}/sla-policies/medium"),
+            policy,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let bot = json!({"away_reply": {"enabled": true, "body": "We are closed."},
+        "rules": [{"keywords": ["price"], "reply": "See /pricing."}]});
+    let iid = inbox_with_bot(&app, &owner, pid, "whatsapp", bot).await;
+    let sk = app.secret_key(&owner, pid, "helpdesk").await;
+    let conv = json!({"external_id": "w-1", "contact": {"phone": "+16505551234"},
+        "channel": "whatsapp", "inbox_id": iid});
+    ok(app.post_bearer(&sk, CONV, conv).await, StatusCode::CREATED).await;
+    say(&app, &sk, "w-1", "1", "contact", "Hello?").await;
+    say(&app, &sk, "w-1", "2", "contact", "Anyone there?").await;
+    let c = conversation(&app, &owner, pid, "w-1").await;
+    let t = thread(&app, &owner, pid, c["id"].as_str().unwrap()).await;
+    let bots: Vec<&Value> = t.iter().filter(|m| m["sender"] == "bot").collect();
+    assert_eq!(bots.len(), 1, "once per open period: {t:?}");
+    assert_eq!(
+        (&bots[0]["body"], &bots[0]["delivery_status"]),
+        (&json!("We are closed."), &json!("queued"))
+    );
+    // A rule still answers out of hours (and before the away reply).
+    say(&app, &sk, "w-1", "3", "contact", "what is the price").await;
+    let t = thread(&app, &owner, pid, c["id"].as_str().unwrap()).await;
+    assert_eq!(t[0]["body"], "See /pricing.");
+    // An inbox without settings: no bot.
+    let conv = json!({"external_id": "w-2", "contact": {"user_id": "x"}});
+    ok(app.post_bearer(&sk, CONV, conv).await, StatusCode::CREATED).await;
+    say(&app, &sk, "w-2", "1", "contact", "price?").await;
+    let c = conversation(&app, &owner, pid, "w-2").await;
+    assert_eq!(
+        thread(&app, &owner, pid, c["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
+    app.stop().await;
+}
+
+async fn dropped_when_the_contact_stops_replying(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let pid = &p.id;
+    let sk = app.secret_key(&owner, pid, "helpdesk").await;
+    for ext in ["d-1", "d-2"] {
+        let conv = json!({"external_id": ext, "contact": {"user_id": ext}});
+        ok(app.post_bearer(&sk, CONV, conv).await, StatusCode::CREATED).await;
+        say(&app, &sk, ext, "1", "contact", "Hi").await;
+    }
+    say(&app, &sk, "d-1", "2", "bot", "What is your order number?").await;
+    app.clock.advance_ms(23 * 3_600_000);
+    vibe_server::run_maintenance(&app.state).await.unwrap();
+    assert_eq!(
+        conversation(&app, &owner, pid, "d-1").await["dropped"],
+        false
+    );
+    app.clock.advance_ms(2 * 3_600_000);
+    vibe_server::run_maintenance(&app.state).await.unwrap();
+    let (d1, d2) = (
+        conversation(&app, &owner, pid, "d-1").await,
+        conversation(&app, &owner, pid, "d-2").await,
+    );
+    assert_eq!(d1["dropped"], true, "waiting on the contact for a day");
+    assert_eq!(d2["dropped"], false, "the contact is the one waiting");
+    say(&app, &sk, "d-1", "3", "contact", "Sorry, #123").await;
+    assert_eq!(
+        conversation(&app, &owner, pid, "d-1").await["dropped"],
+        false
+    );
+    app.stop().await;
+}
+
+async fn inbox_automation_settings(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let pid = &p.id;
+    let iid = inbox_with_bot(&app, &owner, pid, "email", json!({})).await;
+    let path = format!("/api/v1/projects/{pid}/inboxes/{iid}/automation");
+    let got = app.get_json(&owner, &path).await;
+    assert_eq!(
+        got,
+        json!({"away_reply": {"enabled": false, "body": ""}, "rules": []})
+    );
+    let bot = json!({"away_reply": {"enabled": true, "body": "Closed"},
+        "rules": [{"keywords": ["Hi"], "reply": "Hello", "intent": null, "resolve_after_min": 5}]});
+    let res = app.put(&owner, &path, bot).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let got = app.get_json(&owner, &path).await;
+    assert_eq!(got["rules"][0]["keywords"], json!(["hi"]));
+    assert_eq!(got["rules"][0]["resolve_after_min"], 5);
+    let cases = [
+        (
+            json!({"rules": [{"reply": "x"}]}),
+            "missing_field",
+            "rules[0].keywords",
+        ),
+        (
+            json!({"rules": [{"keywords": [], "reply": "x"}]}),
+            "invalid_field",
+            "rules[0].keywords",
+        ),
+        (
+            json!({"rules": [{"keywords": ["a"], "reply": "x", "resolve_after_min": 0}]}),
+            "invalid_field",
+            "rules[0].resolve_after_min",
+        ),
+        (
+            json!({"away_reply": {"enabled": true}}),
+            "missing_field",
+            "away_reply.body",
+        ),
+        (json!({"mood": 1}), "invalid_field", "mood"),
+    ];
+    for (body, code, field) in cases {
+        let res = app.put(&owner, &path, body).await;
+        assert_field_error(res, StatusCode::BAD_REQUEST, code, field).await;
+    }
+    let res = app
+        .get(
+            &owner,
+            &format!("/api/v1/projects/{pid}/inboxes/nope/automation"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let agent = app.as_role(vibe_store::Role::Agent).await;
+    assert_eq!(app.get(&agent, &path).await.status(), StatusCode::FORBIDDEN);
+    // Another project's inbox under this project's path: 404.
+    let other = app.create_project(&owner, "Other").await;
+    let res = app
+        .get(
+            &owner,
+            &format!("/api/v1/projects/{}/inboxes/{iid}/automation", other.id),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}

@@ -267,6 +267,8 @@ pub(crate) async fn update(
             if sql::execute(db, sql, &vals).await? == 1 {
                 if transition(from, to) == Transition::Resolve {
                     super::business_hours::stamp_resolution(db, project_id, id).await?;
+                    let key: Vec<Val> = vec![project_id.into(), id.into()];
+                    sql::execute(db, super::timers::BOT_ONLY, &key).await?;
                 }
                 break;
             }

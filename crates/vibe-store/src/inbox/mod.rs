@@ -6,6 +6,7 @@
 //! `crate::db`); every statement filters by project.
 
 mod agents;
+pub mod automation;
 pub mod business_hours;
 mod conversations;
 pub mod external;
@@ -191,6 +192,31 @@ pub trait InboxStore: HasDb {
         statuses: &[InboundStatus],
     ) -> StoreResult<InboundOutcome> {
         inbound::receive(self.db(), project_id, messages, statuses).await
+    }
+
+    /// An inbox's built-in bot settings (`None`: never set).
+    async fn inbox_automation(
+        &self,
+        project_id: &str,
+        inbox_id: &str,
+    ) -> StoreResult<Option<automation::Automation>> {
+        automation::get(self.db(), project_id, inbox_id).await
+    }
+
+    async fn put_inbox_automation(
+        &self,
+        project_id: &str,
+        inbox_id: &str,
+        settings: &automation::Automation,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        automation::put(self.db(), project_id, inbox_id, settings, now_ms).await
+    }
+
+    /// The maintenance sweep: due auto-resolves and dropped conversations of
+    /// every project (see [`automation`]).
+    async fn support_sweep(&self, now_ms: i64) -> StoreResult<automation::Swept> {
+        automation::sweep(self.db(), now_ms).await
     }
 
     // Agents.

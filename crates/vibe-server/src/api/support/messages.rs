@@ -6,7 +6,8 @@
 //! delivered by the caller: inbound ones are stored `delivered`, outbound
 //! ones `sent` (never `queued`, so Vibe's sender never sends them again). The
 //! timers run as for any message (`vibe_store::inbox::timers`), from
-//! `created_at` (default now).
+//! `created_at` (default now). An external id already used by a message of
+//! another conversation on the same channel is `409 conflict` (`external_id`).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -78,6 +79,12 @@ fn parse(item: &Item, now: i64) -> ApiResult<MsgIn> {
     })
 }
 
+fn item_field(items: &[Item], i: usize, key: &str) -> String {
+    items
+        .get(i)
+        .map_or_else(|| key.to_owned(), |item| item.field(key))
+}
+
 pub async fn messages(
     state: State<AppState>,
     headers: HeaderMap,
@@ -100,7 +107,7 @@ async fn apply(
         parsed.push((m, conversation));
     }
     let mut out = Vec::with_capacity(parsed.len());
-    for (m, c) in parsed {
+    for (i, (m, c)) in parsed.into_iter().enumerate() {
         let new = NewMessage {
             id: uuid::Uuid::new_v4().to_string(),
             conversation_id: c.id.clone(),
@@ -123,6 +130,14 @@ async fn apply(
             .add_message(pid, &Scope::All, &new)
             .await?
             .ok_or_else(|| ApiError::not_found("conversation"))?;
+        if message.conversation_id != c.id {
+            return Err(ApiError::field(
+                "conflict",
+                &item_field(&items, i, "external_id"),
+                "a message of another conversation on this channel has this external id",
+            )
+            .with_status(StatusCode::CONFLICT));
+        }
         let mut v = message_json(&message);
         v["external_id"] = json!(m.external_id);
         v["conversation_external_id"] = json!(c.external_id);
