@@ -258,6 +258,14 @@ pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "agent presence sweep failed"),
     }
+    // Inbox bots: due auto-resolves, conversations the contact dropped.
+    match state.store.support_sweep(now).await {
+        Ok(s) if s.resolved + s.dropped > 0 => {
+            tracing::debug!(resolved = s.resolved, dropped = s.dropped, "inbox sweep")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "inbox sweep failed"),
+    }
     Ok(state.store.expire_sessions(idle_before).await?)
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::api::accounts::{auth, setup, tokens};
 use crate::api::tracking::{chat, collect};
-use crate::api::{projects, webhooks};
+use crate::api::{projects, support, webhooks};
 use crate::assets;
 use crate::state::AppState;
 
@@ -38,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/chat/read", post(chat::read).options(chat::preflight))
         .route("/track", post(collect::track))
         .route("/identify", post(collect::identify))
+        // The support API: a helpdesk or bot, with the project's secret key.
+        .route("/support/conversations", post(support::conversations))
+        .route("/support/messages", post(support::messages))
+        .route("/support/events", post(support::events))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))

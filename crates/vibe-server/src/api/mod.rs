@@ -26,6 +26,7 @@ pub mod query;
 pub mod retention;
 pub mod revenue;
 pub mod segments;
+pub mod support;
 pub mod tracking;
 pub mod webhooks;
 

@@ -29,6 +29,7 @@ struct Target {
     conversation_id: String,
     message_id: String,
     team_id: String,
+    inbox_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -52,6 +53,7 @@ impl Target {
                 "cid" => &self.conversation_id,
                 "mid" => &self.message_id,
                 "tid" => &self.team_id,
+                "iid" => &self.inbox_id,
                 "priority" => "high",
                 "kind" => "whatsapp",
                 other => panic!(
@@ -102,6 +104,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         ("PUT", "/agents/me/status") => json!({"status": "online"}),
         ("POST", "/teams") => json!({"name": "Matrix team"}),
         ("POST", "/inboxes") => json!({"name": "Matrix inbox", "channel": "email"}),
+        ("PUT", "/inboxes/{iid}/automation") => json!({"rules": []}),
         ("PATCH", "/teams/{tid}") => json!({"name": "Matrix renamed"}),
         ("PUT", "/teams/{tid}/members/{account_id}") => json!({}),
         ("PUT", "/sla-policies/{priority}") => {
@@ -292,8 +295,7 @@ async fn every_project_route_checks_access(backend: Backend) {
     let team = json!({"name": "Bravo team"});
     let team = created(app.post(&owner, &format!("{base}/teams"), team).await).await;
     let inbox = json!({"name": "Bravo inbox", "channel": "whatsapp"});
-    let res = app.post(&owner, &format!("{base}/inboxes"), inbox).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let inbox = created(app.post(&owner, &format!("{base}/inboxes"), inbox).await).await;
     let sla = json!({"first_response_target_s": 77, "resolution_target_s": 7777});
     let res = app
         .put(&owner, &format!("{base}/sla-policies/urgent"), sla)
@@ -312,6 +314,7 @@ async fn every_project_route_checks_access(backend: Backend) {
         conversation_id: cid,
         message_id: mid,
         team_id: team["id"].as_str().unwrap().to_owned(),
+        inbox_id: inbox["id"].as_str().unwrap().to_owned(),
         secrets: vec![
             b.name.clone(),
             b.write_key.clone(),

@@ -28,6 +28,7 @@ mod revenue;
 mod security;
 mod segments;
 mod stats;
+mod support_api;
 mod users;
 mod webhooks;
 mod webhooks_inbox;

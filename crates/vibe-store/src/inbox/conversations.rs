@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::scope::Scope;
 use super::sql::{self, Val};
-use super::timers::{transition, transition_sql};
+use super::timers::{transition, transition_sql, Transition};
 use crate::db::Db;
 use crate::{StoreError, StoreResult};
 
@@ -17,7 +17,8 @@ pub(crate) const SELECT: &str = "SELECT c.id, c.site_user_id, u.name AS contact_
         u.email AS contact_email, c.channel, c.status, c.priority, c.assignee_account_id,
         c.team_id, c.inbox_id, c.handled_by_bot, c.escalated_to_human, c.intent, c.csat,
         c.is_lead, c.converted, c.external_id, c.subject, c.first_inbound_at, c.first_response_at,
-        c.first_response_s, c.opened_at, c.resolved_at, c.resolution_s, c.last_message_at,
+        c.first_response_s, c.opened_at, c.resolved_at, c.resolution_s, c.first_response_bh_s,
+        c.resolution_bh_s, c.bot_only, c.dropped, c.auto_resolve_at, c.last_message_at,
         c.unread_count, c.created_by_account_id, c.created_at, c.updated_at
      FROM conversations c
      LEFT JOIN site_users u ON u.project_id = c.project_id AND u.id = c.site_user_id";
@@ -77,6 +78,16 @@ pub(crate) async fn by_id(
 ) -> StoreResult<Option<Conversation>> {
     let sql = format!("{SELECT} WHERE c.project_id = $1 AND c.id = $2");
     sql::optional(db, &sql, &[project_id.into(), id.into()]).await
+}
+
+/// Unscoped, by the project's external id.
+pub(crate) async fn by_external_id(
+    db: &Db,
+    project_id: &str,
+    external_id: &str,
+) -> StoreResult<Option<Conversation>> {
+    let sql = format!("{SELECT} WHERE c.project_id = $1 AND c.external_id = $2");
+    sql::optional(db, &sql, &[project_id.into(), external_id.into()]).await
 }
 
 /// The conversation if `scope` may see it.
@@ -254,6 +265,11 @@ pub(crate) async fn update(
                 from.as_str().into(),
             ];
             if sql::execute(db, sql, &vals).await? == 1 {
+                if transition(from, to) == Transition::Resolve {
+                    super::business_hours::stamp_resolution(db, project_id, id).await?;
+                    let key: Vec<Val> = vec![project_id.into(), id.into()];
+                    sql::execute(db, super::timers::BOT_ONLY, &key).await?;
+                }
                 break;
             }
             current = by_id(db, project_id, id)

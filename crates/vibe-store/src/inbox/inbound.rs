@@ -175,7 +175,9 @@ pub(crate) async fn receive(
     let mut statuses: Vec<&InboundStatus> = statuses.iter().collect();
     statuses.sort_by(|a, b| a.channel_message_id.cmp(&b.channel_message_id));
     let project: Vec<Val> = vec![project_id.into()];
-    on_db!(db, pool => async {
+    // The stored contacts' messages, for the inbox's bot after the commit.
+    let mut stored: Vec<(String, String, String, i64)> = Vec::new();
+    let outcome = on_db!(db, pool => async {
         let mut out = InboundOutcome::default();
         // New people per local day, written after the people's rows (as
         // ingest orders its locks: people, then rollups).
@@ -267,6 +269,7 @@ pub(crate) async fn receive(
             }
             tx_exec!(tx, timers::ON_INBOUND, &conv)?;
             tx_exec!(tx, timers::REOPEN_ON_INBOUND, &conv)?;
+            stored.push((conversation.clone(), m.message_id.clone(), m.body.clone(), m.at));
             out.messages_stored += 1;
             out.conversations_opened += u64::from(opened);
         }
@@ -301,7 +304,11 @@ pub(crate) async fn receive(
         tx.commit().await.map_err(err)?;
         Ok(out)
     }
-    .await)
+    .await)?;
+    for (conversation, message, body, at) in &stored {
+        super::automation::on_inbound(db, project_id, conversation, message, body, *at).await?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

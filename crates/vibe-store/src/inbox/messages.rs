@@ -3,7 +3,9 @@
 //! delivery-status updates and reads.
 
 use super::conversations;
-use super::model::{Conversation, Cursor, DeliveryStatus, Direction, Message, NewMessage, Page};
+use super::model::{
+    Conversation, Cursor, DeliveryStatus, Direction, Message, NewMessage, Page, Sender,
+};
 use super::outbox;
 use super::scope::Scope;
 use super::sql::{self, tx_exec, tx_optional, Val};
@@ -49,7 +51,9 @@ pub(crate) async fn by_id(db: &Db, project_id: &str, id: &str) -> StoreResult<Op
 /// Adds `new` to its conversation (`None` when `scope` may not see it).
 /// A message whose `(channel, channel_message_id)` is already stored is not
 /// added again: the stored one comes back with `false`. A message that
-/// [`needs_sending`] gets its outbox row in the same transaction.
+/// [`needs_sending`] gets its outbox row in the same transaction. A new
+/// contact's message then goes to the inbox's built-in bot
+/// ([`super::automation`]).
 pub(crate) async fn add(
     db: &Db,
     project_id: &str,
@@ -59,6 +63,20 @@ pub(crate) async fn add(
     if !visible(db, project_id, scope, &new.conversation_id).await? {
         return Ok(None);
     }
+    let found = store(db, project_id, new).await?;
+    if found.1 && new.direction == Direction::In && new.sender == Sender::Contact {
+        let (c, body, at) = (&new.conversation_id, &new.body, new.created_at);
+        super::automation::on_inbound(db, project_id, c, &new.id, body, at).await?;
+    }
+    Ok(Some(found))
+}
+
+/// [`add`] without the scope check and the bot (the bot's own replies).
+pub(crate) async fn store(
+    db: &Db,
+    project_id: &str,
+    new: &NewMessage,
+) -> StoreResult<(Message, bool)> {
     let (channel,): (String,) = sql::optional(
         db,
         CHANNEL,
@@ -120,13 +138,19 @@ pub(crate) async fn add(
         if new.sender == super::model::Sender::Bot {
             tx_exec!(tx, timers::BOT_HANDLED, &conv[..2])?;
         }
+        if new.sender == Sender::Agent && !new.private {
+            tx_exec!(tx, timers::AGENT_AFTER_BOT, &conv[..2])?;
+        }
         let key: Vec<Val> = vec![project_id.into(), (&new.id).into()];
         let stored = tx_optional!(tx, Message, &by_id, &key)?;
         tx.commit().await.map_err(err)?;
         stored.map(|m| (m, true)).ok_or(StoreError::NotFound)
     }
     .await)?;
-    Ok(Some(found))
+    if found.1 && timers::is_response(new) {
+        super::business_hours::stamp_first_response(db, project_id, &new.conversation_id).await?;
+    }
+    Ok(found)
 }
 
 /// One page of a thread, newest first (`None` when `scope` may not see it).

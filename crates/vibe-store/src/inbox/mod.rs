@@ -6,7 +6,10 @@
 //! `crate::db`); every statement filters by project.
 
 mod agents;
+pub mod automation;
+pub mod business_hours;
 mod conversations;
+pub mod external;
 pub mod inbound;
 pub mod inbound_email;
 mod messages;
@@ -21,6 +24,7 @@ mod visitor;
 
 use async_trait::async_trait;
 
+pub use external::ContactRef;
 pub use inbound::{InboundContactMessage, InboundOutcome, InboundStatus};
 pub use inbound_email::{InboundEmail, InboundEmailOutcome};
 pub use model::*;
@@ -60,6 +64,27 @@ pub trait InboxStore: HasDb {
         query: &ConversationQuery,
     ) -> StoreResult<Page<Conversation>> {
         conversations::list(self.db(), project_id, scope, query).await
+    }
+
+    /// The project's conversation with that external id (unscoped: the
+    /// support API's caller is the project itself).
+    async fn conversation_by_external_id(
+        &self,
+        project_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        conversations::by_external_id(self.db(), project_id, external_id).await
+    }
+
+    /// The person a reported contact is, created if needed (see
+    /// [`external`]); `None` for an unknown anonymous id.
+    async fn support_contact(
+        &self,
+        project_id: &str,
+        contact: &ContactRef,
+        at_ms: i64,
+    ) -> StoreResult<Option<String>> {
+        external::contact(self.db(), project_id, contact, at_ms).await
     }
 
     /// `None` when `scope` may not see the conversation.
@@ -328,6 +353,31 @@ pub trait InboxStore: HasDb {
 
     async fn prune_sent_outbound(&self, before_ms: i64) -> StoreResult<u64> {
         outbox::prune_sent(self.db(), before_ms).await
+    }
+
+    /// An inbox's built-in bot settings (`None`: never set).
+    async fn inbox_automation(
+        &self,
+        project_id: &str,
+        inbox_id: &str,
+    ) -> StoreResult<Option<automation::Automation>> {
+        automation::get(self.db(), project_id, inbox_id).await
+    }
+
+    async fn put_inbox_automation(
+        &self,
+        project_id: &str,
+        inbox_id: &str,
+        settings: &automation::Automation,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        automation::put(self.db(), project_id, inbox_id, settings, now_ms).await
+    }
+
+    /// The maintenance sweep: due auto-resolves and dropped conversations of
+    /// every project (see [`automation`]).
+    async fn support_sweep(&self, now_ms: i64) -> StoreResult<automation::Swept> {
+        automation::sweep(self.db(), now_ms).await
     }
 
     // Agents.

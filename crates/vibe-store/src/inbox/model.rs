@@ -121,6 +121,18 @@ pub struct Conversation {
     pub opened_at: i64,
     pub resolved_at: Option<i64>,
     pub resolution_s: Option<i64>,
+    /// The business-hours variants (docs/metrics.md), stored when the timer
+    /// stops; equal to the wall-clock values without business hours.
+    pub first_response_bh_s: Option<i64>,
+    pub resolution_bh_s: Option<i64>,
+    /// Resolved without any agent message (docs/metrics.md, "Bots").
+    #[serde(serialize_with = "flag")]
+    pub bot_only: i64,
+    /// The contact stopped writing while waiting (docs/metrics.md, "Bots").
+    #[serde(serialize_with = "flag")]
+    pub dropped: i64,
+    /// When a keyword rule resolves it unless the contact writes again.
+    pub auto_resolve_at: Option<i64>,
     pub last_message_at: i64,
     pub unread_count: i64,
     pub created_by_account_id: Option<String>,

@@ -102,6 +102,18 @@ pub const FIRST_RESPONSE: &str = "UPDATE conversations SET
 pub const BOT_HANDLED: &str = "UPDATE conversations SET handled_by_bot = 1
      WHERE project_id = $1 AND id = $2";
 
+/// An agent writing (not a note) in a conversation a bot handled escalates
+/// it to a human; bound `($1, $2)`.
+pub const AGENT_AFTER_BOT: &str = "UPDATE conversations SET escalated_to_human = 1
+     WHERE project_id = $1 AND id = $2 AND handled_by_bot = 1 AND escalated_to_human = 0";
+/// At each resolution: resolved by a bot with no agent message (not a note)
+/// in the conversation; bound `($1, $2)`.
+pub const BOT_ONLY: &str = "UPDATE conversations SET bot_only = CASE WHEN handled_by_bot = 1
+         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.project_id = conversations.project_id
+             AND m.conversation_id = conversations.id AND m.sender = 'agent' AND m.private = 0)
+         THEN 1 ELSE 0 END
+     WHERE project_id = $1 AND id = $2";
+
 /// The statuses a message may move to `next` from: none for `queued` (a
 /// message starts there, it never goes back).
 pub fn delivery_from(next: DeliveryStatus) -> &'static [DeliveryStatus] {

@@ -12,6 +12,7 @@
 //! not exist. Viewers see no conversation content (the routes need `agent`).
 
 pub mod agents;
+pub mod automation;
 pub mod contact;
 pub mod conversations;
 pub mod fields;

@@ -5,7 +5,9 @@
 
 use vibe_store::Role::{Admin, Agent, Supervisor};
 
-use super::{agents, contact, conversations, inboxes, messages, queue, read, sla, teams};
+use super::{
+    agents, automation, contact, conversations, inboxes, messages, queue, read, sla, teams,
+};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, PATCH, POST, PUT};
 
 pub fn routes() -> Vec<ProjectRoute> {
@@ -32,6 +34,9 @@ pub fn routes() -> Vec<ProjectRoute> {
         at("/inboxes")
             .on(GET, Agent, inboxes::list)
             .on(POST, Admin, inboxes::create),
+        at("/inboxes/{iid}/automation")
+            .on(GET, Admin, automation::get)
+            .on(PUT, Admin, automation::put),
         at("/teams")
             .on(GET, Agent, teams::list)
             .on(POST, Admin, teams::create),

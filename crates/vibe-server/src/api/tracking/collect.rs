@@ -140,12 +140,13 @@ pub async fn identify(
     server_side(&state, &headers, body, "identify").await
 }
 
-async fn server_side(
+/// The project whose secret key the request carries (`Authorization:
+/// Bearer sk_…`); 401 for a missing, unknown or revoked key (a write key
+/// or an API token is not one).
+pub(crate) async fn secret_key_project(
     state: &AppState,
     headers: &HeaderMap,
-    body: Body,
-    kind: &'static str,
-) -> ApiResult<Response> {
+) -> ApiResult<Project> {
     let key = crate::auth::bearer_from(headers)
         .filter(|k| k.starts_with(SECRET_KEY_PREFIX))
         .ok_or_else(|| {
@@ -156,6 +157,16 @@ async fn server_side(
         .project_by_secret_key(&sha256_hex(key))
         .await?
         .ok_or_else(|| ApiError::unauthorized("the secret key is invalid or revoked"))?;
+    Ok(project)
+}
+
+async fn server_side(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    kind: &'static str,
+) -> ApiResult<Response> {
+    let project = secret_key_project(state, headers).await?;
     check_content_type(headers)?;
     let mut body = read_json(state, body).await?;
     let batch = if body.get("batch").is_some() {
@@ -174,7 +185,7 @@ async fn server_side(
     .await
 }
 
-fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {
+pub(crate) fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {
     let Some(ct) = crate::csrf::media_type(headers) else {
         return Ok(());
     };
@@ -189,7 +200,7 @@ fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {
     }
 }
 
-async fn read_json(state: &AppState, body: Body) -> ApiResult<Value> {
+pub(crate) async fn read_json(state: &AppState, body: Body) -> ApiResult<Value> {
     let limit = state.config.max_body_bytes;
     let bytes = to_bytes(body, limit).await.map_err(|_| {
         ApiError::client(
@@ -213,7 +224,7 @@ async fn read_json(state: &AppState, body: Body) -> ApiResult<Value> {
     Ok(value)
 }
 
-fn batch_of<'a>(
+pub(crate) fn batch_of<'a>(
     state: &AppState,
     body: &'a mut Value,
     field: &str,
