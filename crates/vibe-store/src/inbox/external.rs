@@ -14,6 +14,7 @@
 //!   one new user in `daily_stats` on the project-local day of `at`, as a
 //!   webhook contact does.
 
+use crate::db::BeginWrite;
 use vibe_core::day::ProjectTz;
 
 use super::sql::{tx_exec, tx_optional, Val};
@@ -81,7 +82,7 @@ pub(crate) async fn contact(
     let project: Vec<Val> = vec![project_id.into()];
     let by_user: Vec<Val> = vec![project_id.into(), (&user_id).into()];
     on_db!(db, pool => async {
-        let mut tx = pool.begin().await.map_err(err)?;
+        let mut tx = pool.begin_write().await.map_err(err)?;
         if let Some((id,)) = tx_optional!(tx, (String,), BY_USER_ID, &by_user)? {
             tx.commit().await.map_err(err)?;
             return Ok(Some(id));
