@@ -106,6 +106,44 @@ fn like(q: &str) -> String {
     out
 }
 
+/// The conversations of project `$1` with a message whose body has every
+/// word of the search (`$k`, from [`fts5_query`] / [`tsquery`]), through the
+/// full-text index of each backend (migration 0028). Not correlated: the
+/// index answers once per list, not once per conversation.
+const MATCHING_SQLITE: &str = "SELECT m.conversation_id FROM messages_fts f
+     JOIN messages m ON m.rowid = f.rowid
+     WHERE messages_fts MATCH $k AND m.project_id = $1";
+/// The expression is the one of the `messages_body_fts` index.
+const MATCHING_POSTGRES: &str = "SELECT m.conversation_id FROM messages m
+     WHERE to_tsvector('simple', m.body) @@ to_tsquery('simple', $k) AND m.project_id = $1";
+
+/// At most this many words of `q` go to the full-text index.
+const MAX_SEARCH_WORDS: usize = 16;
+
+/// The words of `q` for the full-text match: runs of letters and digits,
+/// lowercased; everything else (quotes, `*`, `-`, parentheses, `:`, `&`…)
+/// separates words, so no input is ever query syntax. `NEAR`, `AND`, `OR`
+/// stay words: they are quoted ([`fts5_query`]) or plain lexemes ([`tsquery`]).
+fn search_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(MAX_SEARCH_WORDS)
+        .collect()
+}
+
+/// `"word1"* "word2"*`: every word as a prefix, all of them (FTS5 AND).
+fn fts5_query(words: &[String]) -> String {
+    let terms: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+    terms.join(" ")
+}
+
+/// `'word1':* & 'word2':*` for `to_tsquery('simple', …)`.
+fn tsquery(words: &[String]) -> String {
+    let terms: Vec<String> = words.iter().map(|w| format!("'{w}':*")).collect();
+    terms.join(" & ")
+}
+
 /// One page, most recent activity first (`last_message_at DESC, id DESC`).
 pub(crate) async fn list(
     db: &Db,
@@ -156,10 +194,18 @@ pub(crate) async fn list(
         let n = next(&mut vals, like(q).into());
         sql.push_str(&format!(
             " AND (LOWER(COALESCE(u.name, '')) LIKE ${n} ESCAPE '\\'
-               OR LOWER(COALESCE(u.email, '')) LIKE ${n} ESCAPE '\\'
-               OR EXISTS (SELECT 1 FROM messages m WHERE m.project_id = c.project_id
-                  AND m.conversation_id = c.id AND LOWER(m.body) LIKE ${n} ESCAPE '\\'))"
+               OR LOWER(COALESCE(u.email, '')) LIKE ${n} ESCAPE '\\'"
         ));
+        let words = search_words(q);
+        if !words.is_empty() {
+            let (text, matching) = match db {
+                Db::Sqlite(_) => (fts5_query(&words), MATCHING_SQLITE),
+                Db::Postgres(_) => (tsquery(&words), MATCHING_POSTGRES),
+            };
+            let k = next(&mut vals, text.into());
+            sql.push_str(&format!(" OR c.id IN ({})", matching.replace("$k", &format!("${k}"))));
+        }
+        sql.push(')');
     }
     if let Some(c) = &query.cursor {
         let ts = next(&mut vals, c.ts.into());
