@@ -369,9 +369,8 @@ mod tests {
 
     #[test]
     fn postgres_index_is_the_query_expression() {
-        let migration = include_str!(
-            "../../../vibe-store-postgres/migrations/0028_inbox_search.sql"
-        );
+        let migration =
+            include_str!("../../../vibe-store-postgres/migrations/0028_inbox_search.sql");
         let indexed = PG_BODY_TSVECTOR.replace("m.body", "body");
         assert!(migration.contains(&format!("USING GIN (({indexed}))")));
     }
