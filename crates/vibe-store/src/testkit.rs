@@ -68,6 +68,7 @@ where
     inbox::delivery_statuses_are_monotonic_and_ids_idempotent(fx().await).await;
     inbox::scoping_by_role_and_team(fx().await).await;
     inbox::list_pages_search_and_isolation(fx().await).await;
+    inbox::search_bodies_by_word_prefix(fx().await).await;
     inbox::agent_status_log_and_sla(fx().await).await;
     inbox::inbound_deliveries_by_phone(fx().await).await;
     inbox::agents_without_sockets_go_stale(fx().await).await;

@@ -117,6 +117,75 @@ fn like(q: &str) -> String {
     out
 }
 
+/// The conversations of project `$1` whose contact's name or email has the
+/// substring `$n` (from [`like`]).
+const MATCHING_PEOPLE: &str = "SELECT c2.id FROM conversations c2
+     WHERE c2.project_id = $1 AND c2.site_user_id IN (SELECT u2.id FROM site_users u2
+       WHERE u2.project_id = $1 AND (LOWER(COALESCE(u2.name, '')) LIKE $n ESCAPE '\\'
+         OR LOWER(COALESCE(u2.email, '')) LIKE $n ESCAPE '\\'))";
+
+/// The conversations of project `$1` with a message whose body has every
+/// word of the search (`$k`, from [`fts5_query`] / [`tsquery`]), through the
+/// full-text index of each backend (migration 0028). Not correlated: the
+/// index answers once per list, not once per conversation.
+const MATCHING_SQLITE: &str = "SELECT m.conversation_id FROM messages_fts f
+     JOIN messages m ON m.rowid = f.rowid
+     WHERE messages_fts MATCH $k AND m.project_id = $1";
+/// `$f` is [`PG_BODY_TSVECTOR`], the expression of the `messages_body_fts` index.
+const MATCHING_POSTGRES: &str = "SELECT m.conversation_id FROM messages m
+     WHERE $f @@ to_tsquery('simple', $k) AND m.project_id = $1";
+/// Exactly the expression of the PostgreSQL `messages_body_fts` index
+/// (migration 0028; a test holds them equal), or the planner cannot use it:
+/// the body with the common Latin diacritics of [`FOLD_FROM`] folded (what
+/// SQLite's `remove_diacritics 2` does), lowercased by the `simple` config.
+const PG_BODY_TSVECTOR: &str = concat!(
+    "to_tsvector('simple', translate(m.body, '",
+    "ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿĄąĆćČčĎďĘęĚěĞğİıŁłŃńŇňŐőŘřŚśŞşŠšŤťŮůŰűŹźŻżŽž",
+    "', '",
+    "AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyyAaCcCcDdEeEeGgIiLlNnNnOoRrSsSsSsTtUuUuZzZzZz",
+    "'))"
+);
+/// Letters with a diacritic, and [`FOLD_TO`] their base letters (same order).
+const FOLD_FROM: &str = "ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿĄąĆćČčĎďĘęĚěĞğİıŁłŃńŇňŐőŘřŚśŞşŠšŤťŮůŰűŹźŻżŽž";
+const FOLD_TO: &str = "AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyyAaCcCcDdEeEeGgIiLlNnNnOoRrSsSsSsTtUuUuZzZzZz";
+
+/// `w` with [`FOLD_FROM`] folded to [`FOLD_TO`], as `translate` does.
+fn fold(w: &str) -> String {
+    w.chars()
+        .map(|c| match FOLD_FROM.chars().position(|f| f == c) {
+            Some(i) => FOLD_TO.chars().nth(i).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// At most this many words of `q` go to the full-text index.
+const MAX_SEARCH_WORDS: usize = 16;
+
+/// The words of `q` for the full-text match: runs of letters and digits,
+/// lowercased; everything else (quotes, `*`, `-`, parentheses, `:`, `&`…)
+/// separates words, so no input is ever query syntax. `NEAR`, `AND`, `OR`
+/// stay words: they are quoted ([`fts5_query`]) or plain lexemes ([`tsquery`]).
+fn search_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(MAX_SEARCH_WORDS)
+        .collect()
+}
+
+/// `"word1"* "word2"*`: every word as a prefix, all of them (FTS5 AND).
+fn fts5_query(words: &[String]) -> String {
+    let terms: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+    terms.join(" ")
+}
+
+/// `'word1':* & 'word2':*` for `to_tsquery('simple', …)`.
+fn tsquery(words: &[String]) -> String {
+    let terms: Vec<String> = words.iter().map(|w| format!("'{}':*", fold(w))).collect();
+    terms.join(" & ")
+}
+
 /// One page, most recent activity first (`last_message_at DESC, id DESC`).
 pub(crate) async fn list(
     db: &Db,
@@ -164,13 +233,26 @@ pub(crate) async fn list(
         sql.push_str(&format!(" AND c.site_user_id = ${n}"));
     }
     if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
+        // The matching ids first, then their rows: a rare term costs one
+        // pass over the project's people and one index lookup, not a walk of
+        // every conversation (bench/inbox.sh).
         let n = next(&mut vals, like(q).into());
-        sql.push_str(&format!(
-            " AND (LOWER(COALESCE(u.name, '')) LIKE ${n} ESCAPE '\\'
-               OR LOWER(COALESCE(u.email, '')) LIKE ${n} ESCAPE '\\'
-               OR EXISTS (SELECT 1 FROM messages m WHERE m.project_id = c.project_id
-                  AND m.conversation_id = c.id AND LOWER(m.body) LIKE ${n} ESCAPE '\\'))"
-        ));
+        let mut matching = MATCHING_PEOPLE.replace("$n", &format!("${n}"));
+        let words = search_words(q);
+        if !words.is_empty() {
+            let (text, bodies) = match db {
+                Db::Sqlite(_) => (fts5_query(&words), MATCHING_SQLITE),
+                Db::Postgres(_) => (tsquery(&words), MATCHING_POSTGRES),
+            };
+            let k = next(&mut vals, text.into());
+            matching.push_str(" UNION ");
+            matching.push_str(
+                &bodies
+                    .replace("$f", PG_BODY_TSVECTOR)
+                    .replace("$k", &format!("${k}")),
+            );
+        }
+        sql.push_str(&format!(" AND c.id IN ({matching})"));
     }
     if let Some(c) = &query.cursor {
         let ts = next(&mut vals, c.ts.into());
@@ -278,4 +360,34 @@ pub(crate) async fn update(
         }
     }
     by_id(db, project_id, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_words_are_never_syntax() {
+        let w = search_words(r#"  "Café"* -NEAR(a,b) 'x':* & | ! o'neil 100%_ "#);
+        assert_eq!(w, ["café", "near", "a", "b", "x", "o", "neil", "100"]);
+        assert_eq!(fts5_query(&w[..2]), r#""café"* "near"*"#);
+        assert_eq!(tsquery(&w[..2]), "'cafe':* & 'near':*");
+        assert!(search_words("*()\"'-:&|!").is_empty());
+        assert_eq!(search_words(&"a ".repeat(100)).len(), MAX_SEARCH_WORDS);
+    }
+
+    #[test]
+    fn fold_matches_translate() {
+        assert_eq!(FOLD_FROM.chars().count(), FOLD_TO.chars().count());
+        assert!(FOLD_TO.is_ascii());
+        assert_eq!(fold("łódź ÑANDÚ naïve"), "lodz NANDU naive");
+    }
+
+    #[test]
+    fn postgres_index_is_the_query_expression() {
+        let migration =
+            include_str!("../../../vibe-store-postgres/migrations/0028_inbox_search.sql");
+        let indexed = PG_BODY_TSVECTOR.replace("m.body", "body");
+        assert!(migration.contains(&format!("USING GIN (({indexed}))")));
+    }
 }

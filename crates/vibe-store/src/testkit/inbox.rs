@@ -687,12 +687,20 @@ pub async fn list_pages_search_and_isolation(fx: Fixture) {
         .await
         .unwrap();
     assert_eq!(ids(&found), ["c1"]);
-    assert!(fx
+    // Bodies match by word (migration 0028): `_` separates words, so this is
+    // the word `100`, not a LIKE wildcard.
+    let found = fx
         .list_conversations(&p.id, &all, &search("100_"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), ["c1"]);
+    assert!(fx
+        .list_conversations(&p.id, &all, &search("10_%"))
         .await
         .unwrap()
         .items
-        .is_empty());
+        .iter()
+        .all(|c| c.id == "c1"));
     assert!(fx
         .list_conversations(&p.id, &all, &search("elsewhere"))
         .await
@@ -852,6 +860,109 @@ pub async fn agent_status_log_and_sla(fx: Fixture) {
         .is_err());
     fx.delete_sla_policy(&p.id, Priority::Low).await.unwrap();
     assert_eq!(fx.sla_policies(&p.id).await.unwrap().len(), 1);
+}
+
+/// Message bodies by word prefix through the full-text index (migration
+/// 0028): case- and diacritics-folded, every word required,
+/// another project's messages never found, hostile input never an error,
+/// and messages written after the migration through `add_message` and
+/// `receive_inbound` found; names still match as substrings.
+pub async fn search_bodies_by_word_prefix(fx: Fixture) {
+    let p = fx.project("Search").await;
+    let other = fx.project("Elsewhere").await;
+    people(&fx, &p, &["ana", "bob"]).await;
+    people(&fx, &other, &["ana"]).await;
+    let all = Scope::All;
+    let bodies = [
+        ("c1", "Mi PEDIDO número 4711 llegó dañado"),
+        ("c2", "Where is my parcel? Tracking: XZ-99"),
+        ("c3", "Café au lait, s'il vous plaît"),
+    ];
+    for (i, (conv, body)) in bodies.iter().enumerate() {
+        let person = if i % 2 == 0 { "ana" } else { "bob" };
+        fx.create_conversation(&p.id, &conversation(conv, person, Channel::InApp))
+            .await
+            .unwrap();
+        let mut m = inbound(&format!("m-{conv}"), conv, T0 + i as i64 * S);
+        m.body = (*body).into();
+        fx.add_message(&p.id, &all, &m).await.unwrap();
+    }
+    fx.create_conversation(&other.id, &conversation("c1", "ana", Channel::InApp))
+        .await
+        .unwrap();
+    let mut leak = inbound("leak", "c1", T0);
+    leak.body = "parcel pedido café secret".into();
+    fx.add_message(&other.id, &all, &leak).await.unwrap();
+
+    let find = |q: &'static str| {
+        let fx = &fx;
+        let p = p.id.clone();
+        async move {
+            let query = ConversationQuery {
+                q: Some(q.into()),
+                limit: 50,
+                ..ConversationQuery::default()
+            };
+            let page = fx.list_conversations(&p, &Scope::All, &query).await;
+            let page = page.unwrap_or_else(|e| panic!("search {q:?}: {e}"));
+            let mut found: Vec<String> = page.items.into_iter().map(|c| c.id).collect();
+            found.sort();
+            found
+        }
+    };
+    // Prefixes, any case.
+    assert_eq!(find("pedi").await, ["c1"]);
+    assert_eq!(find("PARC").await, ["c2"]);
+    assert_eq!(find("47").await, ["c1"]);
+    assert_eq!(find("tracking xz").await, ["c2"]);
+    // Same accents, any case, on both backends.
+    assert_eq!(find("NÚMERO").await, ["c1"]);
+    assert_eq!(find("café").await, ["c3"]);
+    // Diacritics folded on both sides, both backends.
+    assert_eq!(find("cafe").await, ["c3"]);
+    assert_eq!(find("numero LLEGO danado").await, ["c1"]);
+    assert_eq!(find("PLAIT").await, ["c3"]);
+    assert_eq!(find("dañ").await, ["c1"]);
+    // Every word is required; a word only inside another does not match.
+    assert!(find("parcel pedido").await.is_empty());
+    assert!(find("arcel").await.is_empty());
+    // Another project's words never match here.
+    assert!(find("secret").await.is_empty());
+    // Hostile input: never a syntax error, words still found.
+    for q in [
+        "\"", "\"\"", "*", "-", "(", ")", "()", "NEAR", "NEAR(", "AND", "OR NOT", ":*", "'", "&|!",
+        "\\", "body:x", "^", "{body}", "a\"b*", "%", "_",
+    ] {
+        find(q).await;
+    }
+    assert_eq!(find("\"parcel\"").await, ["c2"]);
+    assert_eq!(find("parcel*").await, ["c2"]);
+    assert_eq!(find("-pedido").await, ["c1"]);
+    assert_eq!(find("(plaît) OR").await, Vec::<String>::new());
+    assert_eq!(find("(plaît)").await, ["c3"]);
+    assert_eq!(find("NEAR(where parcel)").await, Vec::<String>::new());
+    assert_eq!(find("where: parcel?").await, ["c2"]);
+
+    // Written after the migration through the inbound path: found, and the
+    // contact's name still matches as a substring.
+    let delivered = by_phone("s1", "+16505559876", Channel::Whatsapp, T0 + 10 * S);
+    let mut delivered = delivered;
+    delivered.body = "Necesito una factura".into();
+    fx.receive_inbound(&p.id, std::slice::from_ref(&delivered), &[])
+        .await
+        .unwrap();
+    assert_eq!(find("factu").await, ["c-s1"]);
+    assert_eq!(find("heen").await, ["c-s1"]);
+    // A later reply through `add_message` to an existing conversation.
+    fx.add_message(&p.id, &all, &{
+        let mut r = reply("r-c3", "c3", T0 + 20 * S);
+        r.body = "Refunded the invoice".into();
+        r
+    })
+    .await
+    .unwrap();
+    assert_eq!(find("invoice").await, ["c3"]);
+    assert_eq!(find("refund invoice").await, ["c3"]);
 }
 
 fn by_phone(id: &str, phone: &str, channel: Channel, at: i64) -> InboundContactMessage {
