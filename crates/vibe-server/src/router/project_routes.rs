@@ -19,8 +19,8 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, broadcasts, channels, crm, features, flows, funnels, inbox, people, projects,
-    retention, revenue, segments, tracking,
+    ai_usage, analytics, broadcasts, channels, crm, features, flows, funnels, inbox, people,
+    projects, retention, revenue, segments, tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;

@@ -25,11 +25,31 @@ fn fast(c: &mut Config) {
 /// without, one outside the group.
 async fn people(app: &TestApp, key: &str) {
     let batch = vec![
-        identify("a1", "s-a1", "ana", json!({"group": "promo", "phone": "+1 650 555 0001"})),
-        identify("b1", "s-b1", "bo", json!({"group": "promo", "phone": "+16505550002"})),
-        identify("c1", "s-c1", "cy", json!({"group": "promo", "phone": "+1 (650) 555-0003"})),
+        identify(
+            "a1",
+            "s-a1",
+            "ana",
+            json!({"group": "promo", "phone": "+1 650 555 0001"}),
+        ),
+        identify(
+            "b1",
+            "s-b1",
+            "bo",
+            json!({"group": "promo", "phone": "+16505550002"}),
+        ),
+        identify(
+            "c1",
+            "s-c1",
+            "cy",
+            json!({"group": "promo", "phone": "+1 (650) 555-0003"}),
+        ),
         identify("d1", "s-d1", "di", json!({"group": "promo"})),
-        identify("e1", "s-e1", "ed", json!({"group": "other", "phone": "+16505550005"})),
+        identify(
+            "e1",
+            "s-e1",
+            "ed",
+            json!({"group": "other", "phone": "+16505550005"}),
+        ),
     ];
     app.collect_ok(key, batch).await;
 }
@@ -103,7 +123,10 @@ async fn broadcast_sends_one_template_per_phone(backend: Backend) {
     people(&app, &p.write_key).await;
     let supervisor = app.as_role(Role::Supervisor).await;
     let b = create(&app, &supervisor, &p.id, broadcast(&sid)).await;
-    assert_eq!((b["recipients"].as_i64(), b["skipped"].as_i64()), (Some(3), Some(1)));
+    assert_eq!(
+        (b["recipients"].as_i64(), b["skipped"].as_i64()),
+        (Some(3), Some(1))
+    );
     assert_eq!(b["status"], "queued");
     let bid = b["id"].as_str().unwrap();
 
@@ -112,7 +135,10 @@ async fn broadcast_sends_one_template_per_phone(backend: Backend) {
         shown["by_status"],
         json!({"queued": 0, "sent": 3, "delivered": 0, "read": 0, "failed": 0})
     );
-    assert_eq!(shown["template"], json!({"name": "spring_sale", "language": "en_US"}));
+    assert_eq!(
+        shown["template"],
+        json!({"name": "spring_sale", "language": "en_US"})
+    );
     assert_eq!(shown["segment_id"], sid);
     assert_eq!(shown["body"], "Spring sale: 20% off this week.");
     let reqs = fake.requests();
@@ -148,7 +174,10 @@ async fn broadcast_sends_one_template_per_phone(backend: Backend) {
     wa_status(&app, &p.id, reqs[0].id.as_deref().unwrap(), "delivered").await;
     wa_status(&app, &p.id, reqs[1].id.as_deref().unwrap(), "read").await;
     let shown = app
-        .get_json(&owner, &format!("/api/v1/projects/{}/broadcasts/{bid}", p.id))
+        .get_json(
+            &owner,
+            &format!("/api/v1/projects/{}/broadcasts/{bid}", p.id),
+        )
         .await;
     assert_eq!(
         shown["by_status"],
@@ -171,7 +200,10 @@ async fn broadcast_sends_one_template_per_phone(backend: Backend) {
             &format!("/api/v1/projects/{}/conversations/{cid}/messages", p.id),
         )
         .await;
-    assert_eq!(thread["messages"][0]["body"], "Spring sale: 20% off this week.");
+    assert_eq!(
+        thread["messages"][0]["body"],
+        "Spring sale: 20% off this week."
+    );
     assert_eq!(
         thread["messages"][0]["template"],
         json!({"name": "spring_sale", "language": "en_US"})
@@ -210,7 +242,11 @@ async fn a_refused_recipient_fails_alone(backend: Backend) {
         json!({"queued": 0, "sent": 2, "delivered": 0, "read": 0, "failed": 1})
     );
     let reqs = fake.requests();
-    assert_eq!(reqs.len(), 3, "the refusal is not retried, the others go out");
+    assert_eq!(
+        reqs.len(),
+        3,
+        "the refusal is not retried, the others go out"
+    );
     assert_eq!(fake.accepted().len(), 2);
 }
 
@@ -220,7 +256,11 @@ async fn broadcast_validation_roles_and_tenants(backend: Backend) {
     };
     let path = format!("/api/v1/projects/{}/broadcasts", p.id);
     let seg = json!({"name": "Promo", "criteria": {"field": "trait", "key": "group", "op": "eq", "value": "promo"}});
-    let seg = created(app.post(&owner, &format!("/api/v1/projects/{}/segments", p.id), seg).await).await;
+    let seg = created(
+        app.post(&owner, &format!("/api/v1/projects/{}/segments", p.id), seg)
+            .await,
+    )
+    .await;
     let sid = seg["id"].as_str().unwrap();
 
     // No WhatsApp channel yet: 409.
@@ -233,14 +273,35 @@ async fn broadcast_validation_roles_and_tenants(backend: Backend) {
 
     let field_of = |v: &Value| v["error"]["field"].as_str().map(str::to_owned);
     for (body, field) in [
-        (json!({"template": {"name": "a", "language": "en"}, "body": "x"}), "segment_id"),
-        (json!({"segment_id": "nope", "template": {"name": "a", "language": "en"}, "body": "x"}), "segment_id"),
-        (json!({"segment_id": sid, "template": {"name": "Bad-Name", "language": "en"}, "body": "x"}), "template.name"),
-        (json!({"segment_id": sid, "template": {"name": "ok", "language": "english"}, "body": "x"}), "template.language"),
-        (json!({"segment_id": sid, "template": {"name": "ok"}, "body": "x"}), "template.language"),
+        (
+            json!({"template": {"name": "a", "language": "en"}, "body": "x"}),
+            "segment_id",
+        ),
+        (
+            json!({"segment_id": "nope", "template": {"name": "a", "language": "en"}, "body": "x"}),
+            "segment_id",
+        ),
+        (
+            json!({"segment_id": sid, "template": {"name": "Bad-Name", "language": "en"}, "body": "x"}),
+            "template.name",
+        ),
+        (
+            json!({"segment_id": sid, "template": {"name": "ok", "language": "english"}, "body": "x"}),
+            "template.language",
+        ),
+        (
+            json!({"segment_id": sid, "template": {"name": "ok"}, "body": "x"}),
+            "template.language",
+        ),
         (json!({"segment_id": sid, "body": "x"}), "template"),
-        (json!({"segment_id": sid, "template": {"name": "ok", "language": "en"}}), "body"),
-        (json!({"segment_id": sid, "template": {"name": "ok", "language": "en"}, "body": "x", "extra": 1}), "extra"),
+        (
+            json!({"segment_id": sid, "template": {"name": "ok", "language": "en"}}),
+            "body",
+        ),
+        (
+            json!({"segment_id": sid, "template": {"name": "ok", "language": "en"}, "body": "x", "extra": 1}),
+            "extra",
+        ),
     ] {
         let res = app.post(&owner, &path, body.clone()).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
@@ -249,7 +310,10 @@ async fn broadcast_validation_roles_and_tenants(backend: Backend) {
     }
 
     let b = create(&app, &owner, &p.id, broadcast(sid)).await;
-    assert_eq!((b["recipients"].as_i64(), b["skipped"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (b["recipients"].as_i64(), b["skipped"].as_i64()),
+        (Some(0), Some(0))
+    );
     let one = format!("{path}/{}", b["id"].as_str().unwrap());
     for (role, status) in [
         (Role::Viewer, StatusCode::FORBIDDEN),
@@ -269,18 +333,27 @@ async fn broadcast_validation_roles_and_tenants(backend: Backend) {
         assert_eq!(res.status(), want, "{role:?}");
     }
     let missing = format!("{path}/00000000-0000-0000-0000-000000000000");
-    assert_eq!(app.get(&owner, &missing).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&owner, &missing).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Another project: its members do not see this one's broadcasts.
     let other = app.create_project(&owner, "Private shop").await;
     let supervisor = session_from(app.login("supervisor@example.com", OWNER_PASSWORD).await);
     let other_path = format!("/api/v1/projects/{}/broadcasts", other.id);
-    assert_eq!(app.get(&supervisor, &other_path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&supervisor, &other_path).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let res = app.post(&supervisor, &other_path, broadcast(sid)).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // The owner's other project does not know this one's broadcast or segment.
     let foreign = format!("{other_path}/{}", b["id"].as_str().unwrap());
-    assert_eq!(app.get(&owner, &foreign).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&owner, &foreign).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let list = app.get_json(&owner, &other_path).await;
     assert_eq!(list["broadcasts"], json!([]));
 }

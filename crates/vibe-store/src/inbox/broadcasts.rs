@@ -119,8 +119,9 @@ pub(crate) async fn create(
         new.created_at.into(),
     ];
     sql::execute(db, INSERT, &vals).await?;
-    let template = serde_json::json!({"name": new.template_name, "language": new.template_language})
-        .to_string();
+    let template =
+        serde_json::json!({"name": new.template_name, "language": new.template_language})
+            .to_string();
     let tag = BroadcastTag {
         broadcast_id: &new.id,
         template: &template,
@@ -162,7 +163,11 @@ pub(crate) async fn create(
         let done: Option<(String,)> = sql::optional(
             db,
             HAS_MESSAGE,
-            &[project_id.into(), (&new.id).into(), (&conversation_id).into()],
+            &[
+                project_id.into(),
+                (&new.id).into(),
+                (&conversation_id).into(),
+            ],
         )
         .await?;
         if done.is_some() {
@@ -207,8 +212,7 @@ pub(crate) async fn list(db: &Db, project_id: &str, limit: i64) -> StoreResult<V
 
 /// The broadcast's messages per delivery status.
 pub(crate) async fn stats(db: &Db, project_id: &str, id: &str) -> StoreResult<BroadcastStats> {
-    let rows: Vec<(String, i64)> =
-        sql::all(db, BY_STATUS, &[project_id.into(), id.into()]).await?;
+    let rows: Vec<(String, i64)> = sql::all(db, BY_STATUS, &[project_id.into(), id.into()]).await?;
     let mut s = BroadcastStats::default();
     for (status, n) in rows {
         match DeliveryStatus::parse(&status) {

@@ -1633,23 +1633,40 @@ pub async fn broadcasts_queue_once_per_recipient(fx: Fixture) {
     };
     let b = fx.create_broadcast(&p.id, &new, &recipients).await.unwrap();
     assert_eq!((b.recipients, b.skipped), (2, 1));
-    assert_eq!((b.template_name.as_str(), b.channel.as_str()), ("spring_sale", "whatsapp"));
+    assert_eq!(
+        (b.template_name.as_str(), b.channel.as_str()),
+        ("spring_sale", "whatsapp")
+    );
     let stats = fx.broadcast_stats(&p.id, "b1").await.unwrap();
     assert_eq!((stats.queued, stats.sent, stats.failed), (2, 0, 0));
     let m1 = fx.message_by_id(&p.id, "m1").await.unwrap().unwrap();
     assert_eq!(m1.conversation_id, "old");
     assert_eq!(
-        (m1.direction.as_str(), m1.sender.as_str(), m1.delivery_status.as_str()),
+        (
+            m1.direction.as_str(),
+            m1.sender.as_str(),
+            m1.delivery_status.as_str()
+        ),
         ("out", "agent", "queued")
     );
     assert_eq!(m1.sender_account_id.as_deref(), Some("acc"));
     assert_eq!(m1.body, "Spring sale!");
     let t: serde_json::Value = serde_json::from_str(m1.template.as_deref().unwrap()).unwrap();
-    assert_eq!(t, serde_json::json!({"name": "spring_sale", "language": "en_US"}));
+    assert_eq!(
+        t,
+        serde_json::json!({"name": "spring_sale", "language": "en_US"})
+    );
     let m2 = fx.message_by_id(&p.id, "m2").await.unwrap().unwrap();
     assert_eq!(m2.conversation_id, "c2");
-    let c2 = fx.conversation(&p.id, &Scope::All, "c2").await.unwrap().unwrap();
-    assert_eq!((c2.channel.as_str(), c2.status.as_str()), ("whatsapp", "open"));
+    let c2 = fx
+        .conversation(&p.id, &Scope::All, "c2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c2.channel.as_str(), c2.status.as_str()),
+        ("whatsapp", "open")
+    );
     assert_eq!(c2.created_by_account_id.as_deref(), Some("acc"));
     // Both rode the outbox.
     let queue = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
@@ -1684,7 +1701,13 @@ pub async fn broadcasts_queue_once_per_recipient(fx: Fixture) {
         .unwrap();
     let stats = fx.broadcast_stats(&p.id, "b1").await.unwrap();
     assert_eq!(
-        (stats.queued, stats.sent, stats.delivered, stats.read, stats.failed),
+        (
+            stats.queued,
+            stats.sent,
+            stats.delivered,
+            stats.read,
+            stats.failed
+        ),
         (0, 0, 0, 1, 1)
     );
 

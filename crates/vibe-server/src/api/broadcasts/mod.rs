@@ -28,8 +28,7 @@ use crate::state::AppState;
 /// A WhatsApp template name: lowercase letters, digits and `_`, 1–512.
 fn template_name_ok(s: &str) -> bool {
     (1..=512).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
@@ -48,11 +47,18 @@ fn language_ok(s: &str) -> bool {
 
 fn template(v: &Value) -> ApiResult<(String, String)> {
     let t = v.as_object().ok_or_else(|| {
-        ApiError::field("invalid_field", "template", "must be an object {name, language}")
+        ApiError::field(
+            "invalid_field",
+            "template",
+            "must be an object {name, language}",
+        )
     })?;
     for key in t.keys() {
         if key != "name" && key != "language" {
-            return Err(fields::unknown(&format!("template.{key}"), "name, language"));
+            return Err(fields::unknown(
+                &format!("template.{key}"),
+                "name, language",
+            ));
         }
     }
     let name = t
@@ -70,7 +76,11 @@ fn template(v: &Value) -> ApiResult<(String, String)> {
     let language = t
         .get("language")
         .ok_or_else(|| {
-            ApiError::field("missing_field", "template.language", "the template's language")
+            ApiError::field(
+                "missing_field",
+                "template.language",
+                "the template's language",
+            )
         })?
         .as_str()
         .filter(|s| language_ok(s))
@@ -134,14 +144,22 @@ pub async fn create(
         ApiError::field("missing_field", "template", "the template {name, language}")
     })?;
     let text = text.ok_or_else(|| {
-        ApiError::field("missing_field", "body", "the text the threads show for the template")
+        ApiError::field(
+            "missing_field",
+            "body",
+            "the text the threads show for the template",
+        )
     })?;
     let segment = state
         .store
         .get_segment(project, &segment_id)
         .await?
         .ok_or_else(|| {
-            ApiError::field("invalid_field", "segment_id", "no such segment in this project")
+            ApiError::field(
+                "invalid_field",
+                "segment_id",
+                "no such segment in this project",
+            )
         })?;
     if !whatsapp_enabled(&state, project).await? {
         return Err(ApiError::client(
