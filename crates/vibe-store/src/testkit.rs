@@ -74,6 +74,7 @@ where
     inbox::agents_without_sockets_go_stale(fx().await).await;
     inbox::inbound_email_threads_by_message_id(fx().await).await;
     inbox::outbox_claims_leases_and_enqueues(fx().await).await;
+    inbox::broadcasts_queue_once_per_recipient(fx().await).await;
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;

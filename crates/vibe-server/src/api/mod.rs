@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod ai_usage;
 pub mod analytics;
+pub mod broadcasts;
 pub mod channels;
 pub mod crm;
 pub mod features;

@@ -519,6 +519,7 @@ mod tests {
             failed_reason: None,
             channel_message_id: cmid.map(str::to_owned),
             created_at: at,
+            template: None,
         }
     }
 

@@ -33,6 +33,20 @@ pub fn body(to: &str, text: &str) -> Value {
     })
 }
 
+/// The request body of a template message (a broadcast's): `template` is the
+/// message's stored `{"name","language"}`; `None` when it is not that.
+pub fn template_body(to: &str, template: &str) -> Option<Value> {
+    let t: Value = serde_json::from_str(template).ok()?;
+    let name = t.get("name").and_then(Value::as_str)?;
+    let language = t.get("language").and_then(Value::as_str)?;
+    Some(json!({
+        "messaging_product": "whatsapp",
+        "to": to.trim_start_matches('+'),
+        "type": "template",
+        "template": {"name": name, "language": {"code": language}},
+    }))
+}
+
 /// `{"error":{"message","type","code","error_subcode","fbtrace_id"}}` as a reason.
 pub fn describe(v: &Value) -> Option<String> {
     let e = v.get("error")?;
@@ -81,12 +95,17 @@ pub async fn send(
         .ok_or_else(|| SendError::Fail("the WhatsApp channel has no access token".into()))?;
     let to = recipient_phone(state, project_id, conversation).await?;
     let url = format!("{}/{phone_number_id}/messages", base.trim_end_matches('/'));
+    let payload = match &message.template {
+        Some(t) => template_body(&to, t)
+            .ok_or_else(|| SendError::Fail("the message's template cannot be read".into()))?,
+        None => body(&to, &message.body),
+    };
     let req = state
         .outbound
         .http
         .post(url)
         .bearer_auth(token)
-        .json(&body(&to, &message.body));
+        .json(&payload);
     let answer = exchange(req, "WhatsApp", describe).await?;
     let id = answer
         .pointer("/messages/0/id")
@@ -119,5 +138,12 @@ mod tests {
             "(#131030) Recipient phone number not in allowed list [subcode 2494010] (fbtrace_id AbC)"
         );
         assert_eq!(describe(&json!({"x": 1})), None);
+        let t = template_body("+16505551234", r#"{"name":"promo_1","language":"en_US"}"#);
+        assert_eq!(
+            t.unwrap(),
+            json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "template",
+                "template": {"name": "promo_1", "language": {"code": "en_US"}}})
+        );
+        assert_eq!(template_body("+1", "nope"), None);
     }
 }

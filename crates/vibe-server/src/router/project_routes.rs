@@ -19,8 +19,8 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, channels, crm, features, flows, funnels, inbox, people, projects,
-    retention, revenue, segments, tracking,
+    ai_usage, analytics, broadcasts, channels, crm, features, flows, funnels, inbox, people,
+    projects, retention, revenue, segments, tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -48,6 +48,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         revenue::routes::routes(),
         segments::routes::routes(),
         inbox::routes::routes(),
+        broadcasts::routes::routes(),
         channels::routes::routes(),
     ]
     .into_iter()

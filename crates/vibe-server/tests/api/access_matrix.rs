@@ -30,6 +30,7 @@ struct Target {
     message_id: String,
     team_id: String,
     inbox_id: String,
+    broadcast_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -54,6 +55,7 @@ impl Target {
                 "mid" => &self.message_id,
                 "tid" => &self.team_id,
                 "iid" => &self.inbox_id,
+                "bid" => &self.broadcast_id,
                 "priority" => "high",
                 "kind" => "whatsapp",
                 other => panic!(
@@ -98,6 +100,8 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         }
         ("PATCH", "/conversations/{cid}") => json!({"priority": "high"}),
         ("POST", "/conversations/{cid}/messages") => json!({"body": "matrix reply"}),
+        ("POST", "/broadcasts") => json!({"segment_id": "matrix",
+            "template": {"name": "matrix", "language": "en"}, "body": "matrix broadcast"}),
         ("POST", "/conversations/{cid}/messages/{mid}/read") => json!({}),
         ("POST", "/conversations/{cid}/messages/{mid}/retry") => json!({}),
         ("POST", "/users/{uid}/conversations") => json!({"message": "matrix dm"}),
@@ -296,6 +300,13 @@ async fn every_project_route_checks_access(backend: Backend) {
     let team = created(app.post(&owner, &format!("{base}/teams"), team).await).await;
     let inbox = json!({"name": "Bravo inbox", "channel": "whatsapp"});
     let inbox = created(app.post(&owner, &format!("{base}/inboxes"), inbox).await).await;
+    let broadcast = json!({"segment_id": segment["id"], "body": "bravo-broadcast-body",
+        "template": {"name": "bravo_template", "language": "en_US"}});
+    let res = app
+        .post(&owner, &format!("{base}/broadcasts"), broadcast)
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let broadcast: Value = res.json().await.unwrap();
     let sla = json!({"first_response_target_s": 77, "resolution_target_s": 7777});
     let res = app
         .put(&owner, &format!("{base}/sla-policies/urgent"), sla)
@@ -315,7 +326,10 @@ async fn every_project_route_checks_access(backend: Backend) {
         message_id: mid,
         team_id: team["id"].as_str().unwrap().to_owned(),
         inbox_id: inbox["id"].as_str().unwrap().to_owned(),
+        broadcast_id: broadcast["id"].as_str().unwrap().to_owned(),
         secrets: vec![
+            "bravo-broadcast-body".into(),
+            "bravo_template".into(),
             b.name.clone(),
             b.write_key.clone(),
             key["key"]["prefix"].as_str().unwrap().to_owned(),

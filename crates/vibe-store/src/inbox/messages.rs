@@ -16,12 +16,12 @@ use crate::{StoreError, StoreResult};
 
 const SELECT: &str = "SELECT id, conversation_id, channel, direction, sender, sender_account_id,
         body, private, attachments, delivery_status, sent_at, delivered_at, read_at,
-        failed_reason, channel_message_id, created_at
+        failed_reason, channel_message_id, created_at, template
      FROM messages";
 const INSERT: &str = "INSERT INTO messages (project_id, id, conversation_id, channel, direction,
         sender, sender_account_id, body, private, attachments, delivery_status, sent_at,
-        channel_message_id, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        channel_message_id, created_at, broadcast_id, template)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (project_id, channel, channel_message_id) DO NOTHING";
 const CHANNEL: &str = "SELECT channel FROM conversations WHERE project_id = $1 AND id = $2";
 
@@ -77,6 +77,23 @@ pub(crate) async fn store(
     project_id: &str,
     new: &NewMessage,
 ) -> StoreResult<(Message, bool)> {
+    store_tagged(db, project_id, new, None).await
+}
+
+/// A broadcast's part of a message: its broadcast id and the template (JSON
+/// text `{"name","language"}`) the transport sends instead of the body.
+pub(crate) struct BroadcastTag<'a> {
+    pub broadcast_id: &'a str,
+    pub template: &'a str,
+}
+
+/// [`store`] of a message that may belong to a broadcast.
+pub(crate) async fn store_tagged(
+    db: &Db,
+    project_id: &str,
+    new: &NewMessage,
+    tag: Option<&BroadcastTag<'_>>,
+) -> StoreResult<(Message, bool)> {
     let (channel,): (String,) = sql::optional(
         db,
         CHANNEL,
@@ -104,6 +121,8 @@ pub(crate) async fn store(
         sent_at.into(),
         (&new.channel_message_id).into(),
         new.created_at.into(),
+        tag.map(|t| t.broadcast_id.to_owned()).into(),
+        tag.map(|t| t.template.to_owned()).into(),
     ];
     let conv: Vec<Val> = vec![
         project_id.into(),

@@ -7,6 +7,7 @@
 
 mod agents;
 pub mod automation;
+pub mod broadcasts;
 pub mod business_hours;
 mod conversations;
 pub mod external;
@@ -24,6 +25,7 @@ mod visitor;
 
 use async_trait::async_trait;
 
+pub use broadcasts::{Broadcast, BroadcastPerson, BroadcastStats, NewBroadcast};
 pub use external::ContactRef;
 pub use inbound::{InboundContactMessage, InboundOutcome, InboundStatus};
 pub use inbound_email::{InboundEmail, InboundEmailOutcome};
@@ -261,6 +263,34 @@ pub trait InboxStore: HasDb {
     /// the outbound sender).
     async fn message_by_id(&self, project_id: &str, id: &str) -> StoreResult<Option<Message>> {
         messages::by_id(self.db(), project_id, id).await
+    }
+
+    // Broadcasts (see [`broadcasts`]).
+
+    /// Creates a broadcast and queues one message per person with a phone
+    /// (their latest WhatsApp conversation, else a new one); again with the
+    /// same id, nothing is added twice.
+    async fn create_broadcast(
+        &self,
+        project_id: &str,
+        new: &NewBroadcast,
+        people: &[BroadcastPerson],
+    ) -> StoreResult<Broadcast> {
+        broadcasts::create(self.db(), project_id, new, people).await
+    }
+
+    async fn broadcast(&self, project_id: &str, id: &str) -> StoreResult<Option<Broadcast>> {
+        broadcasts::get(self.db(), project_id, id).await
+    }
+
+    /// Newest first.
+    async fn list_broadcasts(&self, project_id: &str, limit: i64) -> StoreResult<Vec<Broadcast>> {
+        broadcasts::list(self.db(), project_id, limit).await
+    }
+
+    /// The broadcast's messages per delivery status.
+    async fn broadcast_stats(&self, project_id: &str, id: &str) -> StoreResult<BroadcastStats> {
+        broadcasts::stats(self.db(), project_id, id).await
     }
 
     // The outbox (see [`outbox`]).

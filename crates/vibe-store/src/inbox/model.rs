@@ -198,6 +198,10 @@ pub struct Message {
     pub failed_reason: Option<String>,
     pub channel_message_id: Option<String>,
     pub created_at: i64,
+    /// A broadcast's template, JSON text `{"name","language"}`: the WhatsApp
+    /// transport sends it instead of the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -117,6 +117,32 @@ pub trait SegmentStore: HasDb {
         .map_err(err)
     }
 
+    /// The people matching `criteria` now, as `(id, traits)` (traits JSON
+    /// text), by id: the same condition as [`Self::count_matching`].
+    async fn matching_people(
+        &self,
+        project_id: &str,
+        criteria: &Node,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut sql =
+            String::from("SELECT su.id, su.traits FROM site_users su WHERE su.project_id = ? AND ");
+        let mut args = vec![SqlValue::Text(project_id.to_owned())];
+        criteria.push_sql(
+            Dialect::of(self.db()),
+            project_id,
+            now_ms,
+            &mut sql,
+            &mut args,
+        );
+        sql.push_str(" ORDER BY su.id");
+        let sql = numbered_placeholders(&sql);
+        on_db!(self.db(), pool => SqlValue::bind_all(sqlx::query_as::<_, (String, String)>(&sql), args)
+            .fetch_all(pool)
+            .await)
+        .map_err(err)
+    }
+
     /// Recounts one segment; `None` if it is not this project's.
     async fn refresh_segment(
         &self,

@@ -1598,3 +1598,133 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
     let stats = fx.outbound_queue_stats(&q.id, now).await.unwrap();
     assert_eq!((stats.total.sending, stats.total.sent_1h), (31, 0));
 }
+
+/// A broadcast queues one template message (with its outbox row) per person
+/// with a phone, reusing their latest WhatsApp conversation; created again
+/// with the same id it adds nothing; stats follow the delivery statuses.
+pub async fn broadcasts_queue_once_per_recipient(fx: Fixture) {
+    use crate::inbox::{BroadcastPerson, NewBroadcast};
+    let p = fx.project("Broadcasts").await;
+    let q = fx.project("Broadcasts other").await;
+    people(&fx, &p, &["ana"]).await;
+    // Ana already talks to the project on WhatsApp: her thread is reused.
+    fx.create_conversation(&p.id, &conversation("old", "ana", Channel::Whatsapp))
+        .await
+        .unwrap();
+    let person = |id: &str, phone: Option<&str>, n: u32| BroadcastPerson {
+        person_id: id.into(),
+        phone: phone.map(str::to_owned),
+        conversation_id: format!("c{n}"),
+        message_id: format!("m{n}"),
+    };
+    let recipients = vec![
+        person("ana", Some("+16505550001"), 1),
+        person("tel:+16505550002", Some("+16505550002"), 2),
+        person("nophone", None, 3),
+    ];
+    let new = NewBroadcast {
+        id: "b1".into(),
+        segment_id: "seg".into(),
+        template_name: "spring_sale".into(),
+        template_language: "en_US".into(),
+        body: "Spring sale!".into(),
+        created_by_account_id: Some("acc".into()),
+        created_at: T0,
+    };
+    let b = fx.create_broadcast(&p.id, &new, &recipients).await.unwrap();
+    assert_eq!((b.recipients, b.skipped), (2, 1));
+    assert_eq!(
+        (b.template_name.as_str(), b.channel.as_str()),
+        ("spring_sale", "whatsapp")
+    );
+    let stats = fx.broadcast_stats(&p.id, "b1").await.unwrap();
+    assert_eq!((stats.queued, stats.sent, stats.failed), (2, 0, 0));
+    let m1 = fx.message_by_id(&p.id, "m1").await.unwrap().unwrap();
+    assert_eq!(m1.conversation_id, "old");
+    assert_eq!(
+        (
+            m1.direction.as_str(),
+            m1.sender.as_str(),
+            m1.delivery_status.as_str()
+        ),
+        ("out", "agent", "queued")
+    );
+    assert_eq!(m1.sender_account_id.as_deref(), Some("acc"));
+    assert_eq!(m1.body, "Spring sale!");
+    let t: serde_json::Value = serde_json::from_str(m1.template.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        t,
+        serde_json::json!({"name": "spring_sale", "language": "en_US"})
+    );
+    let m2 = fx.message_by_id(&p.id, "m2").await.unwrap().unwrap();
+    assert_eq!(m2.conversation_id, "c2");
+    let c2 = fx
+        .conversation(&p.id, &Scope::All, "c2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c2.channel.as_str(), c2.status.as_str()),
+        ("whatsapp", "open")
+    );
+    assert_eq!(c2.created_by_account_id.as_deref(), Some("acc"));
+    // Both rode the outbox.
+    let queue = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
+    assert_eq!(queue.total.queued, 2);
+
+    // Created again (a retried request, other fresh ids): nothing twice.
+    let again: Vec<BroadcastPerson> = recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| BroadcastPerson {
+            conversation_id: format!("again-c{i}"),
+            message_id: format!("again-m{i}"),
+            ..r.clone()
+        })
+        .collect();
+    let b = fx.create_broadcast(&p.id, &new, &again).await.unwrap();
+    assert_eq!((b.recipients, b.skipped), (2, 1));
+    assert!(fx.message_by_id(&p.id, "again-m0").await.unwrap().is_none());
+    assert!(fx.message_by_id(&p.id, "again-m1").await.unwrap().is_none());
+    let queue = fx.outbound_queue_stats(&p.id, T0 + S).await.unwrap();
+    assert_eq!(queue.total.queued, 2);
+
+    // Outcomes per recipient.
+    fx.set_delivery_status(&p.id, "m1", DeliveryStatus::Sent, T0 + S, None)
+        .await
+        .unwrap();
+    fx.set_delivery_status(&p.id, "m1", DeliveryStatus::Read, T0 + 2 * S, None)
+        .await
+        .unwrap();
+    fx.set_delivery_status(&p.id, "m2", DeliveryStatus::Failed, T0 + S, Some("400"))
+        .await
+        .unwrap();
+    let stats = fx.broadcast_stats(&p.id, "b1").await.unwrap();
+    assert_eq!(
+        (
+            stats.queued,
+            stats.sent,
+            stats.delivered,
+            stats.read,
+            stats.failed
+        ),
+        (0, 0, 0, 1, 1)
+    );
+
+    // Newest first; another project sees none of it.
+    let mut later = new.clone();
+    later.id = "b2".into();
+    later.created_at = T0 + 10 * S;
+    fx.create_broadcast(&p.id, &later, &[]).await.unwrap();
+    let ids: Vec<String> = fx
+        .list_broadcasts(&p.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(ids, ["b2", "b1"]);
+    assert!(fx.broadcast(&q.id, "b1").await.unwrap().is_none());
+    assert!(fx.list_broadcasts(&q.id, 10).await.unwrap().is_empty());
+    assert_eq!(fx.broadcast_stats(&q.id, "b1").await.unwrap().queued, 0);
+}

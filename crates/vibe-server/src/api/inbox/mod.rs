@@ -75,5 +75,8 @@ impl FromRequestParts<AppState> for ProjectConversation {
 pub fn message_json(m: &Message) -> Value {
     let mut v = json!(m);
     v["attachments"] = serde_json::from_str(&m.attachments).unwrap_or_else(|_| json!([]));
+    if let Some(t) = &m.template {
+        v["template"] = serde_json::from_str(t).unwrap_or(Value::Null);
+    }
     v
 }
