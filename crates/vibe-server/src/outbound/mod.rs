@@ -16,7 +16,7 @@ pub mod whatsapp;
 use std::time::Duration;
 
 use serde_json::Value;
-use vibe_store::inbox::inbound::e164;
+use vibe_store::inbox::broadcasts::contact_phone;
 
 use crate::state::AppState;
 
@@ -72,16 +72,16 @@ impl Outbound {
     }
 }
 
-/// The contact's phone number (E.164): their `tel:+…` user id (what the
-/// inbound webhooks create), else their `phone` trait when it is one.
+/// The contact's phone number (E.164), by the store's one rule
+/// ([`vibe_store::inbox::broadcasts::contact_phone`]: their `tel:+…` id,
+/// else their `phone` trait when it is one).
 pub async fn recipient_phone(
     state: &AppState,
     project_id: &str,
     conversation: &vibe_store::inbox::Conversation,
 ) -> Result<String, SendError> {
     let id = &conversation.site_user_id;
-    let user_id = id.strip_prefix("uid:").unwrap_or(id);
-    if let Some(phone) = user_id.strip_prefix("tel:").and_then(e164) {
+    if let Some(phone) = contact_phone(id, "{}") {
         return Ok(phone);
     }
     let person = state
@@ -89,11 +89,9 @@ pub async fn recipient_phone(
         .find_user(project_id, id)
         .await
         .map_err(|e| SendError::Retry(format!("reading the contact: {e}")))?;
-    let phone = person
-        .and_then(|p| serde_json::from_str::<Value>(&p.traits).ok())
-        .and_then(|t| t.get("phone").and_then(Value::as_str).map(str::to_owned))
-        .and_then(|p| e164(&p.replace([' ', '-', '(', ')', '.'], "")));
-    phone.ok_or_else(|| SendError::Fail("the contact has no phone number".into()))
+    person
+        .and_then(|p| contact_phone(id, &p.traits))
+        .ok_or_else(|| SendError::Fail("the contact has no phone number".into()))
 }
 
 /// Sends `req` and reads the provider's JSON answer: a 2xx body, or the

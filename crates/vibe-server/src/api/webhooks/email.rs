@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 use vibe_store::inbox::InboundEmail;
 
 use super::signature::{verify_email, Refusal};
-use super::{bad_signature, enabled_channel, refuse, MAX_BODY_BYTES};
+use super::{bad_signature, channel_for_body, refuse};
 use crate::api::channels::settings::Kind;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
@@ -45,19 +45,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let channel = enabled_channel(&state, &project_id, Kind::Email).await?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(refuse(
-            &state,
-            CHANNEL,
-            "too_large",
-            ApiError::client(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "webhook body too large",
-            ),
-        ));
-    }
+    let channel = channel_for_body(&state, &project_id, Kind::Email, &body).await?;
     let header = headers
         .get("x-vibe-signature")
         .and_then(|v| v.to_str().ok());

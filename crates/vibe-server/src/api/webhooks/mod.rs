@@ -128,6 +128,30 @@ pub async fn enabled_channel(state: &AppState, project_id: &str, kind: Kind) -> 
     }
 }
 
+/// [`enabled_channel`] for a delivery: a body over [`MAX_BODY_BYTES`] is
+/// refused (413, counted) before anything reads it.
+pub async fn channel_for_body(
+    state: &AppState,
+    project_id: &str,
+    kind: Kind,
+    body: &[u8],
+) -> ApiResult<Channel> {
+    let channel = enabled_channel(state, project_id, kind).await?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(refuse(
+            state,
+            kind.as_str(),
+            "too_large",
+            ApiError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "webhook body too large",
+            ),
+        ));
+    }
+    Ok(channel)
+}
+
 pub fn bad_signature(
     state: &AppState,
     channel: &'static str,

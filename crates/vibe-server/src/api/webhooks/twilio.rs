@@ -10,13 +10,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
 use super::signature::verify_twilio;
 use super::{
-    bad_signature, deliver, enabled_channel, refuse, DeliveryStatus, Inbound, InboundMessage,
-    Media, ProviderError, StatusUpdate, MAX_BODY_BYTES,
+    bad_signature, channel_for_body, deliver, refuse, DeliveryStatus, Inbound, InboundMessage,
+    Media, ProviderError, StatusUpdate,
 };
 use crate::api::channels::settings::Kind;
 use crate::api::projects::snippet::public_base_url;
@@ -34,19 +34,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let channel = enabled_channel(&state, &project_id, Kind::Twilio).await?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(refuse(
-            &state,
-            CHANNEL,
-            "too_large",
-            ApiError::client(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "webhook body too large",
-            ),
-        ));
-    }
+    let channel = channel_for_body(&state, &project_id, Kind::Twilio, &body).await?;
     let token = channel
         .secrets
         .get("auth_token")

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 
 use super::signature::{same_secret, verify_whatsapp};
 use super::{
-    bad_signature, deliver, enabled_channel, refuse, seconds_to_ms, DeliveryStatus, Inbound,
-    InboundMessage, Media, ProviderError, StatusUpdate, MAX_BODY_BYTES,
+    bad_signature, channel_for_body, deliver, enabled_channel, refuse, seconds_to_ms,
+    DeliveryStatus, Inbound, InboundMessage, Media, ProviderError, StatusUpdate,
 };
 use crate::api::channels::settings::Kind;
 use crate::error::{ApiError, ApiResult};
@@ -66,19 +66,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let channel = enabled_channel(&state, &project_id, Kind::Whatsapp).await?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(refuse(
-            &state,
-            CHANNEL,
-            "too_large",
-            ApiError::client(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "webhook body too large",
-            ),
-        ));
-    }
+    let channel = channel_for_body(&state, &project_id, Kind::Whatsapp, &body).await?;
     let secret = channel
         .secrets
         .get("app_secret")
