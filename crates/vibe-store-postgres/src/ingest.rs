@@ -109,15 +109,25 @@ impl IngestIo for Tx<'_> {
     }
 
     async fn lock_users(&mut self, users: &[Key]) -> StoreResult<()> {
-        // In key order, so two batches never wait on each other's locks.
-        for (project, user) in users {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
-                .bind(project)
-                .bind(user)
-                .execute(&mut *self.0)
-                .await
-                .map_err(err)?;
+        // One transaction lock per stripe of user ids, not per user: a lock
+        // per user made a batch of thousands of new users exhaust the shared
+        // lock table ("out of shared memory", seen in `vibe demo` at 1M
+        // people). Stripes are taken in ascending order, in one statement,
+        // so two batches never wait on each other in a cycle; batches that
+        // share a stripe but no user only wait, never race.
+        let stripes = user_lock_stripes(users);
+        if stripes.is_empty() {
+            return Ok(());
         }
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock($1, s)
+             FROM (SELECT unnest($2::int4[]) AS s ORDER BY 1) AS t",
+        )
+        .bind(USER_LOCK_CLASS)
+        .bind(stripes)
+        .execute(&mut *self.0)
+        .await
+        .map_err(err)?;
         Ok(())
     }
 
@@ -399,4 +409,47 @@ fn ids_by_project<'a>(
             (p, ids)
         })
         .collect()
+}
+
+/// The advisory-lock class of the user-id stripes (the two-key form, so its
+/// keys never meet the one-key locks of the scheduler and migrations).
+const USER_LOCK_CLASS: i32 = 0x7669_6265;
+/// How many stripes user ids are spread over: the most locks one batch holds.
+const USER_LOCK_STRIPES: u64 = 256;
+
+/// The distinct, sorted stripes of `users` (FNV-1a over `project:user`,
+/// stable across nodes and releases).
+fn user_lock_stripes(users: &[Key]) -> Vec<i32> {
+    let mut stripes: Vec<i32> = users
+        .iter()
+        .map(|(project, user)| {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in project.bytes().chain([b':']).chain(user.bytes()) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            (h % USER_LOCK_STRIPES) as i32
+        })
+        .collect();
+    stripes.sort_unstable();
+    stripes.dedup();
+    stripes
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn stripes_are_bounded_sorted_and_stable() {
+        let users: Vec<Key> = (0..10_000)
+            .map(|i| ("p".to_owned(), format!("u{i}")))
+            .collect();
+        let s = user_lock_stripes(&users);
+        assert_eq!(s.len(), USER_LOCK_STRIPES as usize);
+        assert!(s.windows(2).all(|w| w[0] < w[1]));
+        let one = user_lock_stripes(&[("p".to_owned(), "u1".to_owned())]);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one, user_lock_stripes(&[("p".to_owned(), "u1".to_owned())]));
+    }
 }
