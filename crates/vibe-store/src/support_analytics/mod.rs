@@ -8,6 +8,7 @@
 pub mod agent_time;
 pub mod fold;
 pub mod periods;
+pub mod snapshots;
 
 use std::collections::BTreeMap;
 
@@ -156,8 +157,17 @@ pub trait SupportAnalyticsStore: HasDb {
         filter: &ReportFilter,
         group: GroupBy,
     ) -> StoreResult<Vec<CounterRow>> {
-        self.support_counters_raw(project_id, tz, from_ms, to_ms, scope, filter, group)
-            .await
+        snapshots::counters(
+            self.db(),
+            project_id,
+            tz,
+            from_ms,
+            to_ms,
+            scope,
+            filter,
+            group,
+        )
+        .await
     }
 
     /// The same answer folded from the raw `support_events` and
@@ -176,5 +186,23 @@ pub trait SupportAnalyticsStore: HasDb {
         let p = periods::Periods::new(tz);
         let groups = fold::fold_window(self.db(), project_id, &p, from_ms, to_ms, group).await?;
         Ok(fold::rows(groups, scope, filter))
+    }
+
+    /// Folds every project's newly closed hours, days and weeks into
+    /// snapshots (the scheduler's leader runs it; see [`snapshots`]).
+    async fn keep_support_snapshots(&self, now_ms: i64) -> StoreResult<KeepReport> {
+        snapshots::keep(self.db(), now_ms).await
+    }
+
+    /// Recomputes closed snapshots from the raw rows: of the local days
+    /// `from..=to` of each project (or `only` that one), or all of them
+    /// without days; then folds what closed since, as the keep does.
+    async fn rebuild_support_snapshots(
+        &self,
+        only: Option<&str>,
+        days: Option<(jiff::civil::Date, jiff::civil::Date)>,
+        now_ms: i64,
+    ) -> StoreResult<KeepReport> {
+        snapshots::rebuild(self.db(), only, days, now_ms).await
     }
 }
