@@ -2,7 +2,7 @@
 //! (conversations with reassignments, reopens, delivery statuses arriving
 //! out of order, agents going online/away/offline, facts landing minutes
 //! late but within the grace) is replayed in arrival order while the
-//! snapshot job runs every 37 simulated minutes, in Europe/Stockholm across
+//! snapshot job runs every 7 simulated minutes, in Europe/Stockholm across
 //! the spring DST change (2027-03-28 has 23 local hours) and an ISO week
 //! boundary. Then, for many ranges, every grouping and several scopes and
 //! filters, the snapshot-backed `support_counters` must equal the raw fold;
@@ -371,7 +371,7 @@ pub async fn snapshots_match_recomputation(fx: Fixture) {
     ensure_assigned_at(&fx).await;
     let periods = Periods::new(TZ);
     let end = START + DAYS * 24 * H;
-    // Replay in arrival order, the job running every 37 minutes from day 2
+    // Replay in arrival order, the job running every 7 minutes from day 2
     // (so its first run catches up on a backlog).
     let mut acts = history(0x5eed_cafe).into_iter().peekable();
     let mut tick = START + 2 * 24 * H;
@@ -381,9 +381,9 @@ pub async fn snapshots_match_recomputation(fx: Fixture) {
             apply(&fx, &p.id, &act).await;
         }
         kept += fx.keep_support_snapshots(tick).await.unwrap().hours;
-        tick += 37 * MIN;
+        tick += 7 * MIN;
     }
-    let now = tick - 37 * MIN;
+    let now = tick - 7 * MIN;
     assert!(
         kept > 150,
         "the job folded the hours as they closed ({kept})"
