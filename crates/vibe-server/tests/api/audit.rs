@@ -73,6 +73,7 @@ async fn settings_changes_write_one_redacted_row_each(backend: Backend) {
     // Secrets: a channel's password, a key's secret, the identity secret.
     let email = json!({"smtp_host": "smtp.example.com", "smtp_port": 587, "tls": "starttls",
         "username": "help", "password": "smtp-password-secret", "from_address": "help@example.com"});
+    app.clock.advance_ms(1_000);
     let res = app
         .put(
             &owner,
@@ -81,9 +82,12 @@ async fn settings_changes_write_one_redacted_row_each(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+    // One change a second, so the order by time is the order made.
+    app.clock.advance_ms(1_000);
     let key = app.mint_key(&owner, pid, "Server").await;
     let key_secret = string_at(&key, "secret");
     let key_id = key["key"]["id"].as_str().unwrap().to_owned();
+    app.clock.advance_ms(1_000);
     let rotated = app
         .post_json(
             &owner,
@@ -92,6 +96,7 @@ async fn settings_changes_write_one_redacted_row_each(backend: Backend) {
         )
         .await;
     let identity_secret = string_at(&rotated, "secret");
+    app.clock.advance_ms(1_000);
     let res = app
         .delete(&owner, &format!("/api/v1/projects/{pid}/keys/{key_id}"))
         .await;
@@ -307,8 +312,178 @@ async fn admins_only_and_no_other_projects_rows(backend: Backend) {
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
+/// The documented policy: a change whose audit row cannot be written answers
+/// 500 (the change itself is stored; the caller learns it went unrecorded).
+async fn a_failed_audit_write_answers_500(backend: Backend) {
+    let Some((app, owner, project)) = signed_in(backend).await else {
+        return;
+    };
+    let pid = &project.id;
+    let db = app.state.store.db();
+    db.execute("ALTER TABLE audit_log RENAME TO audit_log_away", ())
+        .await
+        .expect("rename");
+    let res = app
+        .patch(
+            &owner,
+            &format!("/api/v1/projects/{pid}"),
+            json!({"name": "Unlogged"}),
+        )
+        .await;
+    assert_error(res, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
+    let now = app
+        .get_json(&owner, &format!("/api/v1/projects/{pid}"))
+        .await;
+    assert_eq!(now["name"], "Unlogged");
+    db.execute("ALTER TABLE audit_log_away RENAME TO audit_log", ())
+        .await
+        .expect("rename back");
+    assert!(entries(&app, &owner, pid, "").await.is_empty());
+}
+
+/// Every audited route not covered above writes its own action, once.
+async fn every_audited_route_records_its_action(backend: Backend) {
+    let Some((app, owner, project)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", project.id);
+    let at = |p: &str| format!("{base}{p}");
+    let owner_id = app.account_id(&owner).await;
+    // Like every new account, Carol starts in the default project: out, then back in.
+    app.add_account("carol@example.com", Role::Viewer).await;
+    let ok = |res: reqwest::Response| async move {
+        let status = res.status();
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            res.text().await.unwrap()
+        );
+        status
+    };
+    let members = app.get_json(&owner, &at("/members")).await;
+    let carol_id = list(&members, "members")
+        .iter()
+        .find(|m| m["email"] == "carol@example.com")
+        .map(|m| string_at(m, "account_id"))
+        .expect("carol is a member");
+    ok(app
+        .delete(&owner, &at(&format!("/members/{carol_id}")))
+        .await)
+    .await;
+    let back = json!({"email": "carol@example.com", "role": "agent"});
+    created(app.post(&owner, &at("/members"), back).await).await;
+    ok(app
+        .put(&owner, &at("/channels/in_app"), json!({"enabled": true}))
+        .await)
+    .await;
+    let inbox = created(
+        app.post(
+            &owner,
+            &at("/inboxes"),
+            json!({"name": "Support", "channel": "email"}),
+        )
+        .await,
+    )
+    .await;
+    let iid = string_at(&inbox, "id");
+    let automation = json!({"rules": [], "away_reply": {"enabled": false, "body": "Back soon"}});
+    ok(app
+        .put(
+            &owner,
+            &at(&format!("/inboxes/{iid}/automation")),
+            automation,
+        )
+        .await)
+    .await;
+    let team = created(
+        app.post(&owner, &at("/teams"), json!({"name": "Tier 1"}))
+            .await,
+    )
+    .await;
+    let tid = string_at(&team, "id");
+    let team_member = at(&format!("/teams/{tid}/members/{owner_id}"));
+    ok(app.put(&owner, &team_member, json!({})).await).await;
+    ok(app.delete(&owner, &team_member).await).await;
+    let sla = json!({"first_response_target_s": 60, "resolution_target_s": 3600});
+    ok(app.put(&owner, &at("/sla-policies/high"), sla).await).await;
+    ok(app.delete(&owner, &at("/sla-policies/high")).await).await;
+    let rates = json!({"rates": [{"day": "2027-01-15", "currency": "USD", "rate": 1.08}]});
+    ok(app.put(&owner, &at("/exchange-rates"), rates).await).await;
+    let seg = json!({"name": "Tagged", "criteria": {"field": "tag", "op": "has", "value": "a"}});
+    let sid = string_at(
+        &created(app.post(&owner, &at("/segments"), seg.clone()).await).await,
+        "id",
+    );
+    ok(app.put(&owner, &at(&format!("/segments/{sid}")), seg).await).await;
+    ok(app.delete(&owner, &at(&format!("/segments/{sid}"))).await).await;
+    let flow = json!({"name": "Onboarding", "start": {"match": "event", "value": "go"},
+        "complete": {"match": "event", "value": "done"}});
+    let fid = string_at(
+        &created(app.post(&owner, &at("/flows"), flow.clone()).await).await,
+        "id",
+    );
+    ok(app.put(&owner, &at(&format!("/flows/{fid}")), flow).await).await;
+    ok(app.delete(&owner, &at(&format!("/flows/{fid}"))).await).await;
+    let funnel = json!({"name": "Checkout", "window_days": 7, "steps": [
+        {"match": "page", "value": "/"}, {"match": "event", "value": "buy"}]});
+    let nid = string_at(
+        &created(app.post(&owner, &at("/funnels"), funnel.clone()).await).await,
+        "id",
+    );
+    ok(app
+        .put(&owner, &at(&format!("/funnels/{nid}")), funnel)
+        .await)
+    .await;
+    ok(app.delete(&owner, &at(&format!("/funnels/{nid}"))).await).await;
+
+    // Each exactly once (compared sorted: rows of one millisecond order by id,
+    // not by when they were made; `filters_and_cursor_pages` checks order).
+    let mut recorded = actions(&entries(&app, &owner, &project.id, "limit=200").await);
+    recorded.sort();
+    let mut expected = vec![
+        "member.remove",
+        "member.add",
+        "channel.update",
+        "inbox.create",
+        "inbox.automation_update",
+        "team.create",
+        "team.member_add",
+        "team.member_remove",
+        "sla_policy.put",
+        "sla_policy.delete",
+        "exchange_rates.put",
+        "segment.create",
+        "segment.update",
+        "segment.delete",
+        "flow.create",
+        "flow.update",
+        "flow.delete",
+        "funnel.create",
+        "funnel.update",
+        "funnel.delete",
+    ];
+    expected.sort();
+    assert_eq!(recorded, expected);
+    let removed = entries(&app, &owner, &project.id, "action=member.remove").await;
+    assert_eq!(removed[0]["resource"], format!("member/{carol_id}"));
+    assert_eq!(
+        removed[0]["params"],
+        json!({"email": "carol@example.com", "role": "viewer"})
+    );
+    let added = entries(&app, &owner, &project.id, "action=member.add").await;
+    assert_eq!(added[0]["resource"], format!("member/{carol_id}"));
+    assert_eq!(
+        added[0]["params"],
+        json!({"email": "carol@example.com", "role": "agent"})
+    );
+    let team_rows = entries(&app, &owner, &project.id, &format!("resource=team/{tid}")).await;
+    assert_eq!(team_rows[0]["params"], json!({"account_id": owner_id}));
+}
+
 crate::on_both_backends!(
     settings_changes_write_one_redacted_row_each,
     filters_and_cursor_pages,
     admins_only_and_no_other_projects_rows,
+    a_failed_audit_write_answers_500,
+    every_audited_route_records_its_action,
 );
