@@ -1,7 +1,7 @@
 // Signed-in shell: header with the project switcher, navigation, and the screens.
 import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, onSessionExpired } from './api/client';
-import { canWorkConversations, type Account, type Project, type Role } from './api/types';
+import { canAdminister, canWorkConversations, type Account, type Project, type Role } from './api/types';
 import { AgentStatus } from './components/AgentStatus';
 import { Empty, ErrorBanner, Skeleton } from './components/ui';
 import { navigate, usePath } from './lib/router';
@@ -22,6 +22,8 @@ const People = lazy(() => import('./screens/People').then((m) => ({ default: m.P
 const Contact = lazy(() => import('./screens/Contact').then((m) => ({ default: m.Contact })));
 // ---- Inbox (issue 12 item 2): loaded when first opened ----
 const Inbox = lazy(() => import('./screens/Inbox').then((m) => ({ default: m.Inbox })));
+// Audit log (issue 13 item 4, admins): loaded when first opened.
+const Audit = lazy(() => import('./screens/Audit').then((m) => ({ default: m.Audit })));
 /** `/inbox/{cid}` → the cid; `/inbox` → ''; else null. */
 const inboxCid = (path: string) => (path === '/inbox' ? '' : path.startsWith('/inbox/') && path.length > 7 ? decodeURIComponent(path.slice(7)) : null);
 const peopleFallback = <div className="page"><Skeleton height={120} label="Loading people" /></div>;
@@ -49,6 +51,7 @@ const NAV = [
   { path: '/segments', label: 'Segments' },
   { path: '/integration', label: 'Integration' },
   { path: '/settings', label: 'Settings' },
+  { path: '/audit', label: 'Audit', adminOnly: true },
 ];
 
 function NewProject({ onCreated }: { onCreated: () => void }) {
@@ -118,7 +121,7 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
           </label>
         )}
         <nav aria-label="Main">
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.adminOnly || (roleQ.data && canAdminister(roleQ.data))).map((n) => (
             <a
               key={n.path}
               href={n.path}
@@ -169,6 +172,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
         ) : path === '/segments' ? (
           <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading segments" /></div>}>
             <Segments key={current.id} project={current} />
+          </Suspense>
+        ) : path === '/audit' ? (
+          <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading audit log" /></div>}>
+            <Audit key={current.id} project={current} />
           </Suspense>
         ) : path === '/settings' ? (
           <Settings key={current.id} project={current} onProjectChanged={changed} />

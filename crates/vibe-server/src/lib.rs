@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod client_ip;

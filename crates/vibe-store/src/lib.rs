@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`, `audit`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod audit;
 pub mod channels;
 pub mod crm;
 pub mod db;
@@ -32,6 +33,7 @@ use async_trait::async_trait;
 
 pub use accounts::*;
 pub use analytics::{rollup, AnalyticsStore};
+pub use audit::AuditStore;
 pub use channels::ChannelStore;
 pub use crm::CrmStore;
 pub use features::{ai_usage::AiUsageStore, FeatureStore};
@@ -90,6 +92,7 @@ pub trait Store:
     + InboxStore
     + ChannelStore
     + SupportAnalyticsStore
+    + AuditStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::Store;
 
 mod accounts;
+mod audit;
 mod channels;
 mod crm;
 mod features;
@@ -114,4 +115,5 @@ where
     segments::saved_segments_and_counts(fx().await).await;
     segments::revenue_conditions(fx().await).await;
     channels::channel_settings_per_project_and_kind(fx().await).await;
+    audit::audit_log_pages_filters_and_isolation(fx().await).await;
 }

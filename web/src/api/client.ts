@@ -10,6 +10,7 @@ import type {
   ContactNote, ContactProfile, PeopleFilters, PeoplePage, Priority, TagCount, TimelinePage,
 } from './types';
 import type { Agent, AgentStatus, Conversation, ConversationPatch, InboxFilters, Message } from './types';
+import type { AuditFilters, AuditPage } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -83,6 +84,22 @@ async function request<T>(path: string, opts: Options = {}): Promise<T> {
 }
 
 const p = (id: string) => `/projects/${encodeURIComponent(id)}`;
+
+/** The audit log's query: days become the browser's local midnights (Unix ms), `to` inclusive of its day. */
+export function auditQuery(f: AuditFilters, cursor: string | null, limit: number): string {
+  const q = new URLSearchParams();
+  if (f.actor) q.set('actor', f.actor);
+  if (f.action) q.set('action', f.action);
+  const midnight = (day: string, plusDays = 0) => {
+    const [y, m, d] = day.split('-').map(Number);
+    return String(new Date(y, m - 1, d + plusDays).getTime());
+  };
+  if (f.from) q.set('from', midnight(f.from));
+  if (f.to) q.set('to', midnight(f.to, 1));
+  if (cursor) q.set('cursor', cursor);
+  q.set('limit', String(limit));
+  return q.toString();
+}
 const qs = (params: Record<string, string | number | undefined | null>) => {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') s.set(k, String(v));
@@ -199,6 +216,8 @@ export const api = {
     request<Member>(`${p(id)}/members/${encodeURIComponent(accountId)}`, { method: 'PATCH', body: { role } }),
   removeMember: (id: string, accountId: string) =>
     request<void>(`${p(id)}/members/${encodeURIComponent(accountId)}`, { method: 'DELETE' }),
+  auditLog: (id: string, filters: AuditFilters, cursor: string | null, limit = 50) =>
+    request<AuditPage>(`${p(id)}/audit-log?${auditQuery(filters, cursor, limit)}`),
 
   tokens: () => request<{ tokens: ApiToken[] }>('/tokens'),
   createToken: (name: string) => request<{ token: ApiToken; secret: string }>('/tokens', { method: 'POST', body: { name } }),

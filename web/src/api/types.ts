@@ -491,3 +491,29 @@ export interface InboxFilters {
 }
 
 export type ConversationPatch = Partial<{ status: ConversationStatus; priority: ConversationPriority; assignee: string | null }>;
+
+// ---- Audit log (issue 13 item 4): GET /projects/{id}/audit-log ----
+
+/** One recorded action; `params` is what the request asked, secrets redacted. */
+export interface AuditEntry {
+  id: string;
+  actor: { account_id: string; email: string };
+  action: string;
+  resource: string;
+  params: unknown;
+  ip: string | null;
+  at: number;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
+}
+
+/** Empty strings mean "any"; `from`/`to` are `YYYY-MM-DD` days in the browser's time zone. */
+export interface AuditFilters {
+  actor: string;
+  action: string;
+  from: string;
+  to: string;
+}

@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod ai_usage;
 pub mod analytics;
+pub mod audit;
 pub mod broadcasts;
 pub mod channels;
 pub mod crm;
@@ -58,12 +59,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    typed_body(json_value(bytes)?)
+}
+
+/// The body as JSON, any shape (400 `invalid_json` if it is not JSON).
+pub fn json_value(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
             format!("request body is not valid JSON: {e}"),
         )
-    })?;
+    })
+}
+
+/// A JSON body as `T`, the error naming the field.
+pub fn typed_body<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| {
         let msg = e.to_string();
         let field = msg.split('`').nth(1).unwrap_or("body").to_owned();

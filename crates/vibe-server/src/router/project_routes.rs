@@ -19,7 +19,7 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, broadcasts, channels, crm, features, flows, funnels, inbox, people,
+    ai_usage, analytics, audit, broadcasts, channels, crm, features, flows, funnels, inbox, people,
     projects, retention, revenue, segments, tracking,
 };
 use crate::auth::MinRole;
@@ -50,6 +50,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         inbox::routes::routes(),
         broadcasts::routes::routes(),
         channels::routes::routes(),
+        audit::routes::routes(),
     ]
     .into_iter()
     .flatten()

@@ -5,6 +5,7 @@ mod helpers;
 mod access_matrix;
 mod accounts;
 mod agent_presence;
+mod audit;
 mod broadcasts;
 mod channels;
 mod chat;

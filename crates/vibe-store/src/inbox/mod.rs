@@ -18,7 +18,7 @@ mod model;
 pub mod outbox;
 mod scope;
 mod sla;
-mod sql;
+pub(crate) mod sql;
 mod teams;
 pub mod timers;
 mod visitor;

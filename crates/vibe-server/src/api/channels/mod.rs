@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use vibe_store::channels::ChannelSettings;
 
 use crate::api::projects::snippet::public_base_url;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use settings::{Kind, Secrets};
@@ -130,6 +132,7 @@ pub async fn put(
     State(state): State<AppState>,
     headers: HeaderMap,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, kind)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -154,6 +157,9 @@ pub async fn put(
         },
         None => Secrets::new(),
     };
+    // Which secrets this request set, by name only (never their values).
+    let rotated: Vec<String> = v.given.keys().cloned().collect();
+    let config = v.config.clone();
     let secrets = settings::merge(kind, kept, v.given)?;
     let sealed = (!secrets.is_empty()).then(|| {
         let text = serde_json::to_string(&secrets).expect("a string map serialises");
@@ -168,5 +174,15 @@ pub async fn put(
     };
     state.store.put_channel(pid, &row).await?;
     tracing::info!(project = %pid, kind = kind.as_str(), by = %access.account.id, "channel settings saved");
+    let params = json!({"enabled": row.enabled, "config": config, "rotated_fields": rotated});
+    audit::record(
+        &state,
+        &access,
+        "channel.update",
+        &format!("channel/{}", kind.as_str()),
+        params,
+        ip,
+    )
+    .await?;
     Ok(Json(answer(&state, &headers, pid, kind, Some(&row))))
 }

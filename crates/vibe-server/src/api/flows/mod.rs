@@ -17,7 +17,9 @@ use vibe_store::StoreError;
 
 use crate::api::funnels::parse_step;
 use crate::api::ApiJson;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
@@ -128,6 +130,7 @@ pub(crate) async fn find(state: &AppState, access: &ProjectAccess, fid: &str) ->
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let p = parse(&body)?;
@@ -154,6 +157,15 @@ pub async fn create(
         .store
         .create_flow(&access.project.id, &access.project.timezone, &flow)
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "flow.create",
+        &format!("flow/{}", flow.id),
+        body,
+        ip,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(shown(&flow))))
 }
 
@@ -175,6 +187,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, fid)): Path<(String, String)>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
@@ -194,12 +207,22 @@ pub async fn update(
         .update_flow(&access.project.id, &access.project.timezone, &flow)
         .await
         .map_err(not_found)?;
+    audit::record(
+        &state,
+        &access,
+        "flow.update",
+        &format!("flow/{fid}"),
+        body,
+        ip,
+    )
+    .await?;
     Ok(Json(shown(&flow)))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, fid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
@@ -207,5 +230,14 @@ pub async fn delete(
         .delete_flow(&access.project.id, &fid)
         .await
         .map_err(not_found)?;
+    audit::record(
+        &state,
+        &access,
+        "flow.delete",
+        &format!("flow/{fid}"),
+        json!({}),
+        ip,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,8 +16,9 @@ use serde_json::{json, Value};
 use vibe_store::funnel::{Funnel, FunnelStep, StepMatch, MAX_STEPS, MAX_WINDOW_DAYS};
 use vibe_store::funnel_build::BuildState;
 
-use crate::api::ApiJson;
+use crate::audit::{self, AuditedJson};
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
@@ -167,7 +168,8 @@ async fn saved(state: &AppState, access: &ProjectAccess, funnel: &Funnel) -> Api
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
-    ApiJson(body): ApiJson<FunnelBody>,
+    ClientIp(ip): ClientIp,
+    AuditedJson(body, params): AuditedJson<FunnelBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (name, steps, window_days) = parse(body)?;
     let now = state.clock.now_ms();
@@ -183,6 +185,15 @@ pub async fn create(
         .store
         .create_funnel(&access.project.id, &funnel)
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "funnel.create",
+        &format!("funnel/{}", funnel.id),
+        params,
+        ip,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(saved(&state, &access, &funnel).await?),
@@ -225,8 +236,9 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, fid)): Path<(String, String)>,
-    ApiJson(body): ApiJson<FunnelBody>,
+    AuditedJson(body, params): AuditedJson<FunnelBody>,
 ) -> ApiResult<Json<Value>> {
     let existing = find(&state, &access, &fid).await?;
     let (name, steps, window_days) = parse(body)?;
@@ -241,12 +253,22 @@ pub async fn update(
         .store
         .update_funnel(&access.project.id, &funnel)
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "funnel.update",
+        &format!("funnel/{fid}"),
+        params,
+        ip,
+    )
+    .await?;
     Ok(Json(saved(&state, &access, &funnel).await?))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, fid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
@@ -254,5 +276,14 @@ pub async fn delete(
         .delete_funnel(&access.project.id, &fid)
         .await
         .map_err(|_| ApiError::not_found("funnel"))?;
+    audit::record(
+        &state,
+        &access,
+        "funnel.delete",
+        &format!("funnel/{fid}"),
+        json!({}),
+        ip,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,9 @@ use vibe_store::inbox::automation::{Automation, AwayReply, Rule};
 
 use super::fields::{self, MAX_BODY_CHARS, MAX_SHORT_CHARS};
 use crate::api::ApiJson;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -129,6 +131,7 @@ fn rule(i: usize, v: &Value) -> ApiResult<Rule> {
 pub async fn put(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, iid)): Path<(String, String)>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
@@ -156,5 +159,14 @@ pub async fn put(
         .store
         .put_inbox_automation(&access.project.id, &iid, &a, now)
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "inbox.automation_update",
+        &format!("inbox/{iid}"),
+        Value::Object(body),
+        ip,
+    )
+    .await?;
     Ok(Json(json!(a)))
 }

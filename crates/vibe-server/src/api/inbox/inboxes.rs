@@ -12,7 +12,9 @@ use vibe_store::StoreError;
 
 use super::fields::{self, MAX_SHORT_CHARS};
 use crate::api::ApiJson;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -24,6 +26,7 @@ pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiRe
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<(StatusCode, Json<Inbox>)> {
     let project = &access.project.id;
@@ -55,8 +58,19 @@ pub async fn create(
         team_id,
         created_at: state.clock.now_ms(),
     };
-    match state.store.create_inbox(project, &inbox).await {
-        Err(StoreError::Conflict(m)) => Err(ApiError::conflict(m)),
-        other => Ok((StatusCode::CREATED, Json(other?))),
-    }
+    let created = match state.store.create_inbox(project, &inbox).await {
+        Err(StoreError::Conflict(m)) => return Err(ApiError::conflict(m)),
+        other => other?,
+    };
+    let resource = format!("inbox/{}", created.id);
+    audit::record(
+        &state,
+        &access,
+        "inbox.create",
+        &resource,
+        Value::Object(body),
+        ip,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }

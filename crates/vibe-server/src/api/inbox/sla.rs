@@ -12,7 +12,9 @@ use vibe_store::StoreError;
 
 use super::fields;
 use crate::api::ApiJson;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -42,6 +44,7 @@ pub async fn list(State(state): State<AppState>, access: ProjectAccess) -> ApiRe
 pub async fn put(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, priority)): Path<(String, String)>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
@@ -72,12 +75,22 @@ pub async fn put(
         .store
         .put_sla_policy(&access.project.id, &policy)
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "sla_policy.put",
+        &format!("sla-policy/{}", stored.priority),
+        Value::Object(body),
+        ip,
+    )
+    .await?;
     Ok(Json(policy_json(&stored)))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, priority)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let priority = priority_of(&priority)?;
@@ -86,7 +99,18 @@ pub async fn delete(
         .delete_sla_policy(&access.project.id, priority)
         .await
     {
-        Err(StoreError::NotFound) => Err(ApiError::not_found("SLA policy")),
-        other => other.map(|()| StatusCode::NO_CONTENT).map_err(Into::into),
+        Err(StoreError::NotFound) => return Err(ApiError::not_found("SLA policy")),
+        other => other?,
     }
+    let resource = format!("sla-policy/{}", priority.as_str());
+    audit::record(
+        &state,
+        &access,
+        "sla_policy.delete",
+        &resource,
+        json!({}),
+        ip,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,9 @@ use vibe_store::StoreError;
 
 use super::fields::{self, MAX_SHORT_CHARS};
 use crate::api::ApiJson;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -45,6 +47,7 @@ fn taken(e: StoreError) -> ApiError {
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
     let name = name_of(&body)?;
@@ -54,12 +57,22 @@ pub async fn create(
         .create_team(&access.project.id, &id, &name, state.clock.now_ms())
         .await
         .map_err(taken)?;
+    audit::record(
+        &state,
+        &access,
+        "team.create",
+        &format!("team/{}", team.id),
+        Value::Object(body),
+        ip,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(team)))
 }
 
 pub async fn rename(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, tid)): Path<(String, String)>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Team>> {
@@ -69,12 +82,22 @@ pub async fn rename(
         .rename_team(&access.project.id, &tid, &name)
         .await
         .map_err(taken)?;
+    audit::record(
+        &state,
+        &access,
+        "team.rename",
+        &format!("team/{tid}"),
+        Value::Object(body),
+        ip,
+    )
+    .await?;
     Ok(Json(team))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, tid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
@@ -82,6 +105,15 @@ pub async fn delete(
         .delete_team(&access.project.id, &tid)
         .await
         .map_err(taken)?;
+    audit::record(
+        &state,
+        &access,
+        "team.delete",
+        &format!("team/{tid}"),
+        json!({}),
+        ip,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,6 +121,7 @@ pub async fn delete(
 pub async fn add_member(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, tid, account_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let project = &access.project.id;
@@ -103,12 +136,22 @@ pub async fn add_member(
         .store
         .add_team_member(project, &tid, &account_id, state.clock.now_ms())
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "team.member_add",
+        &format!("team/{tid}"),
+        json!({"account_id": account_id}),
+        ip,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn remove_member(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, tid, account_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     match state
@@ -116,7 +159,18 @@ pub async fn remove_member(
         .remove_team_member(&access.project.id, &tid, &account_id)
         .await
     {
-        Err(StoreError::NotFound) => Err(ApiError::not_found("team member")),
-        other => other.map(|()| StatusCode::NO_CONTENT).map_err(Into::into),
+        Err(StoreError::NotFound) => return Err(ApiError::not_found("team member")),
+        other => other?,
     }
+    let params = json!({"account_id": account_id});
+    audit::record(
+        &state,
+        &access,
+        "team.member_remove",
+        &format!("team/{tid}"),
+        params,
+        ip,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,9 @@ use axum::Json;
 use serde_json::{json, Value};
 use vibe_store::{IdentityVerification, StoreError};
 
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::ApiResult;
 use crate::identity::new_secret;
 use crate::state::AppState;
@@ -62,6 +64,7 @@ pub async fn secret(
 pub async fn rotate(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
 ) -> ApiResult<Json<Value>> {
     let v = state
         .store
@@ -69,5 +72,16 @@ pub async fn rotate(
         .await?;
     state.identity.invalidate(&access.project.id);
     tracing::info!(project = %access.project.id, "identity secret rotated");
+    // The new secret itself is never logged.
+    let resource = "identity-secret";
+    audit::record(
+        &state,
+        &access,
+        "identity_secret.rotate",
+        resource,
+        json!({}),
+        ip,
+    )
+    .await?;
     Ok(body(&v))
 }

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use vibe_store::{Member, Role};
 
-use crate::api::ApiJson;
+use crate::audit::{self, AuditedJson};
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
@@ -31,7 +32,8 @@ pub struct AddMember {
 pub async fn add(
     State(state): State<AppState>,
     access: ProjectAccess,
-    ApiJson(body): ApiJson<AddMember>,
+    ClientIp(ip): ClientIp,
+    AuditedJson(body, params): AuditedJson<AddMember>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     let role = parse_role(&body.role)?;
     may_grant(&access, role)?;
@@ -60,9 +62,10 @@ pub async fn add(
             state.clock.now_ms(),
         )
         .await?;
-    member_of(&state, &access, &found.account.id)
-        .await
-        .map(|m| (StatusCode::CREATED, Json(m)))
+    let member = member_of(&state, &access, &found.account.id).await?;
+    let resource = format!("member/{}", found.account.id);
+    audit::record(&state, &access, "member.add", &resource, params, ip).await?;
+    Ok((StatusCode::CREATED, Json(member)))
 }
 
 #[derive(Deserialize)]
@@ -75,7 +78,8 @@ pub async fn update(
     State(state): State<AppState>,
     access: ProjectAccess,
     Path((_, account_id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ChangeRole>,
+    ClientIp(ip): ClientIp,
+    AuditedJson(body, mut params): AuditedJson<ChangeRole>,
 ) -> ApiResult<Json<Member>> {
     let role = parse_role(&body.role)?;
     let current = member_of(&state, &access, &account_id).await?;
@@ -88,13 +92,19 @@ pub async fn update(
         .store
         .add_member(&access.project.id, &account_id, role, current.created_at)
         .await?;
-    member_of(&state, &access, &account_id).await.map(Json)
+    let member = member_of(&state, &access, &account_id).await?;
+    params["email"] = json!(current.email);
+    params["previous_role"] = json!(current.role);
+    let resource = format!("member/{account_id}");
+    audit::record(&state, &access, "member.role_change", &resource, params, ip).await?;
+    Ok(Json(member))
 }
 
 pub async fn remove(
     State(state): State<AppState>,
     access: ProjectAccess,
     Path((_, account_id)): Path<(String, String)>,
+    ClientIp(ip): ClientIp,
 ) -> ApiResult<StatusCode> {
     let current = member_of(&state, &access, &account_id).await?;
     may_grant(&access, current.role)?;
@@ -105,6 +115,9 @@ pub async fn remove(
         .store
         .remove_member(&access.project.id, &account_id)
         .await?;
+    let params = json!({"email": current.email, "role": current.role});
+    let resource = format!("member/{account_id}");
+    audit::record(&state, &access, "member.remove", &resource, params, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

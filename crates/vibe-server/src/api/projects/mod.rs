@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 use vibe_store::{NewProject, Project, ProjectChanges};
 
 use crate::api::ApiJson;
+use crate::audit::{self, AuditedJson};
 use crate::auth::{CurrentAccount, ProjectAccess};
+use crate::client_ip::ClientIp;
 use crate::domain::{parse_origin, parse_timezone, Name};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::random_token;
@@ -88,7 +90,8 @@ pub struct UpdateProject {
 pub async fn update(
     State(state): State<AppState>,
     access: ProjectAccess,
-    ApiJson(body): ApiJson<UpdateProject>,
+    ClientIp(ip): ClientIp,
+    AuditedJson(body, params): AuditedJson<UpdateProject>,
 ) -> ApiResult<Json<Value>> {
     let changes = ProjectChanges {
         name: body
@@ -135,6 +138,7 @@ pub async fn update(
     let mut v = json!(project);
     v["identity_verification"] = json!(identity.required);
     v["currency"] = json!(state.store.revenue_currency(&access.project.id).await?);
+    audit::record(&state, &access, "project.update", "project", params, ip).await?;
     Ok(Json(v))
 }
 

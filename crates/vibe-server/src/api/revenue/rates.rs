@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use vibe_core::day::parse_day;
 
 use crate::api::ApiJson;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -47,6 +49,7 @@ pub async fn list(
 pub async fn put(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
     let (base, rows) = parse_body(&body)?;
@@ -54,6 +57,15 @@ pub async fn put(
         .store
         .put_exchange_rates(&access.project.id, &base, &rows)
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "exchange_rates.put",
+        "exchange-rates",
+        body,
+        ip,
+    )
+    .await?;
     Ok(Json(json!({ "base": base, "stored": stored })))
 }
 

@@ -16,8 +16,9 @@ use serde_json::{json, Value};
 use vibe_store::segments::{Node, Segment};
 use vibe_store::StoreError;
 
-use crate::api::ApiJson;
+use crate::audit::{self, AuditedJson};
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::state::AppState;
@@ -115,7 +116,8 @@ pub(crate) async fn find(
 pub async fn create(
     State(state): State<AppState>,
     access: ProjectAccess,
-    ApiJson(body): ApiJson<SegmentBody>,
+    ClientIp(ip): ClientIp,
+    AuditedJson(body, params): AuditedJson<SegmentBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let p = parse(body)?;
     let now = state.clock.now_ms();
@@ -137,6 +139,15 @@ pub async fn create(
         .store
         .create_segment(&access.project.id, &segment)
         .await?;
+    audit::record(
+        &state,
+        &access,
+        "segment.create",
+        &format!("segment/{}", segment.id),
+        params,
+        ip,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(shown(&segment))))
 }
 
@@ -158,8 +169,9 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, sid)): Path<(String, String)>,
-    ApiJson(body): ApiJson<SegmentBody>,
+    AuditedJson(body, params): AuditedJson<SegmentBody>,
 ) -> ApiResult<Json<Value>> {
     let existing = find(&state, &access, &sid).await?;
     let p = parse(body)?;
@@ -182,12 +194,22 @@ pub async fn update(
         .update_segment(&access.project.id, &segment)
         .await
         .map_err(not_found)?;
+    audit::record(
+        &state,
+        &access,
+        "segment.update",
+        &format!("segment/{sid}"),
+        params,
+        ip,
+    )
+    .await?;
     Ok(Json(shown(&segment)))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Path((_, sid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
@@ -195,5 +217,14 @@ pub async fn delete(
         .delete_segment(&access.project.id, &sid)
         .await
         .map_err(not_found)?;
+    audit::record(
+        &state,
+        &access,
+        "segment.delete",
+        &format!("segment/{sid}"),
+        json!({}),
+        ip,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
