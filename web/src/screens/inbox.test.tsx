@@ -66,7 +66,9 @@ describe('Inbox filters', () => {
     expect(readInboxFilters('?status=pending&assignee=me&channel=email&priority=urgent&q=ana')).toEqual({
       status: 'pending', assignee: 'me', channel: 'email', priority: 'urgent', q: 'ana',
     });
-    expect(readInboxFilters('?status=bogus&assignee=x&channel=fax')).toEqual({ status: 'open', assignee: '', channel: '', priority: '', q: '' });
+    expect(readInboxFilters('?status=bogus&assignee=x y&channel=fax')).toEqual({ status: 'open', assignee: '', channel: '', priority: '', q: '' });
+    // An agent's account id (the Support page's drill-down) is kept.
+    expect(readInboxFilters('?assignee=acc_bo').assignee).toBe('acc_bo');
     expect(inboxQuery({ status: 'open', assignee: 'none', channel: '', priority: '', q: ' a ' }, 'c.1', 50)).toBe('?status=open&assignee=none&q=a&cursor=c.1&limit=50');
     expect(viewQuery({ status: 'open', assignee: '', channel: '', priority: '', q: '' })).toBe('');
     expect(viewQuery({ status: 'resolved', assignee: 'me', channel: 'sms', priority: 'low', q: 'x' })).toBe('?status=resolved&assignee=me&channel=sms&priority=low&q=x');
