@@ -42,7 +42,7 @@ interface Options {
   anonymous?: boolean;
 }
 
-async function request<T>(path: string, opts: Options = {}): Promise<T> {
+export async function request<T>(path: string, opts: Options = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`/api/v1${path}`, {
@@ -83,7 +83,7 @@ async function request<T>(path: string, opts: Options = {}): Promise<T> {
 }
 
 const p = (id: string) => `/projects/${encodeURIComponent(id)}`;
-const qs = (params: Record<string, string | number | undefined | null>) => {
+export const qs = (params: Record<string, string | number | undefined | null>) => {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') s.set(k, String(v));
   const str = s.toString();
