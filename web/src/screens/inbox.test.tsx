@@ -115,6 +115,22 @@ describe('Inbox list', () => {
     expect(location.pathname).toBe('/inbox/c2');
   });
 
+  it('opens filtered to one agent from a link (the Support drill-down) and offers each agent', async () => {
+    history.replaceState(null, '', '/inbox?assignee=acc_bo&channel=whatsapp');
+    mockFetch((c) => {
+      if (c.url.startsWith('/api/v1/projects/p1/agents')) return { body: { agents } };
+      return { body: { conversations: [conv('c1', { assignee_account_id: 'acc_bo' })], next_cursor: null } };
+    });
+    render(<Inbox project={project} account={account} cid={null} />);
+    expect(await screen.findByText('Ana c1')).toBeTruthy();
+    expect(gets(CONVS)).toEqual([`${CONVS}?status=open&assignee=acc_bo&channel=whatsapp&limit=50`]);
+    await screen.findByRole('option', { name: 'bo@shop.example' });
+    expect((screen.getByLabelText('Assignee') as HTMLSelectElement).value).toBe('acc_bo');
+    fireEvent.change(screen.getByLabelText('Assignee'), { target: { value: 'acc_me' } });
+    await waitFor(() => expect(last(gets(CONVS))).toBe(`${CONVS}?status=open&assignee=acc_me&channel=whatsapp&limit=50`));
+    expect(location.search).toBe('?assignee=acc_me&channel=whatsapp');
+  });
+
   it('says when there are no conversations, and shows an error with a retry', async () => {
     let fail = true;
     mockFetch((c) => {

@@ -9,7 +9,7 @@ export const isForbidden = (e: unknown) => e instanceof ApiError && e.status ===
 export function Section<T>({ id, title, state, empty, emptyHint, actions, children }: {
   id: string;
   title: string;
-  state: { data: T | undefined; error: Error | undefined; reload: () => void };
+  state: { data: T | undefined; error: Error | undefined; loading?: boolean; reload: () => void };
   /** True when the data has nothing to draw. */
   empty?: (d: T) => boolean;
   emptyHint?: ReactNode;
@@ -18,7 +18,8 @@ export function Section<T>({ id, title, state, empty, emptyHint, actions, childr
 }) {
   const { data, error } = state;
   return (
-    <section className="card support-section" aria-label={title} data-testid={`support-${id}`}>
+    // While a new range loads, the old figures stay, dimmed.
+    <section className={`card support-section ${state.loading && data ? 'is-stale' : ''}`} aria-label={title} aria-busy={state.loading || undefined} data-testid={`support-${id}`}>
       <div className="card-head">
         <h2>{title}</h2>
         {actions}
