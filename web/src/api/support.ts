@@ -148,6 +148,8 @@ export const supportApi = {
   kpi: (id: string, q: SupportQuery) => request<SupportKpi>(`${base(id)}/kpi${supportParams(q)}`),
   section: <S extends SectionName>(id: string, s: S, q: SupportQuery) =>
     request<SectionData[S]>(`${base(id)}/${SECTIONS[s]}${supportParams(q)}`),
+  /** The project's teams, for the team filter's names (docs/api.md, Inbox). */
+  teams: (id: string) => request<{ teams: { id: string; name: string }[] }>(`/projects/${encodeURIComponent(id)}/teams`),
   /** Always by days (`start_date`/`end_date`), the bands being cut per day. */
   agentActivity: (id: string, q: SupportQuery) =>
     request<AgentActivity>(`${base(id)}/agent-activity${qs({ start_date: q.from, end_date: q.to, agent_id: q.agent, team_id: q.team })}`),

@@ -7,8 +7,8 @@
 // there reads as a note, not an error. Realtime: lib/supportLive. Loaded
 // lazily with its charts (App.tsx), so the first screen does not carry them.
 import { api, ApiError } from '../api/client';
-import { supportApi, supportExports, type SectionName, type SupportQuery } from '../api/support';
-import type { Account, Project, Role } from '../api/types';
+import { supportApi, supportExports, type AgentProductivity, type SectionName, type SupportQuery } from '../api/support';
+import type { Account, Agent, Project, Role } from '../api/types';
 import { ActivityTimeline, AgentTable, isEmptyAgents } from '../components/support/Agents';
 import { ConversationSection, isEmptyConversation } from '../components/support/Conversation';
 import { CustomerLoadSection, isEmptyCustomerLoad } from '../components/support/CustomerLoad';
@@ -31,6 +31,14 @@ function useSection<S extends SectionName>(projectId: string, s: S, q: SupportQu
     () => (enabled ? supportApi.section(projectId, s, q) : Promise.reject(new ApiError(403, 'forbidden', 'Needs a supervisor or above.'))),
     [projectId, key, enabled],
   );
+}
+
+/** The agents of `GET …/agents` and, after them, anyone else the agent table names. */
+export function filterAgents(listed: Agent[], productivity: AgentProductivity | undefined): Pick<Agent, 'account_id' | 'email'>[] {
+  const out: Pick<Agent, 'account_id' | 'email'>[] = listed.map((a) => ({ account_id: a.account_id, email: a.email }));
+  for (const m of productivity?.agent_metrics ?? [])
+    if (!out.some((a) => a.account_id === m.agent_id)) out.push({ account_id: m.agent_id, email: m.agent_name || m.agent_id });
+  return out;
 }
 
 function CsvLink({ href, label }: { href: string; label: string }) {
@@ -57,6 +65,7 @@ export function Support({ project, account, role }: { project: Project; account:
   const business = useSection(pid, 'business', query, key, supervisor);
   const activity = useAsync(() => supportApi.agentActivity(pid, query), [pid, key]);
   const agents = useAsync(() => api.agents(pid).catch(() => ({ agents: [] })), [pid]);
+  const teams = useAsync(() => supportApi.teams(pid).catch(() => ({ teams: [] })), [pid]);
 
   const noAccess = isForbidden(kpi.error);
   const byName: Record<LiveSection, Pick<AsyncState<unknown>, 'reload'>> = { kpi, conversation, whatsapp, customer, agent, automation, business };
@@ -98,7 +107,7 @@ export function Support({ project, account, role }: { project: Project; account:
           {supervisor && <CsvLink href={supportExports.conversations(pid, query)} label="Conversations CSV" />}
         </div>
       </div>
-      <SupportFilters query={query} onChange={setQuery} agents={agents.data?.agents ?? []} showPeople={!agentRole} />
+      <SupportFilters query={query} onChange={setQuery} agents={filterAgents(agents.data?.agents ?? [], agent.data)} teams={teams.data?.teams ?? []} showPeople={!agentRole} />
       {scope && scope !== 'all' && (
         <p className="muted small" data-testid="support-scope">
           {scope === 'own' ? 'Your own conversations and figures.' : 'The conversations of your teams.'}

@@ -14,7 +14,7 @@ import { KpiStrip } from '../components/support/KpiStrip';
 import { queueTone } from '../components/support/WhatsApp';
 import { inboxLink, readSupportQuery, supportSearch } from '../lib/supportQuery';
 import { supportSection } from '../lib/supportLive';
-import { Support } from './Support';
+import { filterAgents, Support } from './Support';
 
 const project = { id: 'p1', name: 'Shop', timezone: 'UTC' } as Project;
 const owner = { id: 'acc_own', email: 'own@shop.example', role: 'owner', created_at: 1 } as Account;
@@ -99,7 +99,7 @@ function mockFetch(route: (name: string, url: string) => Answer | undefined = ()
     const url = String(input);
     urls.push(url);
     const name = /\/support\/([a-z-]+)/.exec(url)?.[1] ?? '';
-    const a = route(name, url) ?? (url.includes('/agents') ? { body: { agents } } : name in BODIES ? { body: BODIES[name] } : { status: 404, body: { error: { code: 'not_found', message: 'No such route.' } } });
+    const a = route(name, url) ?? (url.includes('/agents') ? { body: { agents } } : url.endsWith('/teams') ? { body: { teams: [{ id: 't1', name: 'Billing', created_at: 1, members: [] }] } } : name in BODIES ? { body: BODIES[name] } : { status: 404, body: { error: { code: 'not_found', message: 'No such route.' } } });
     return new Response(JSON.stringify(a.body ?? {}), { status: a.status ?? 200, headers: { 'Content-Type': 'application/json' } });
   });
 }
@@ -212,6 +212,10 @@ describe('Support page', () => {
     fireEvent.change(screen.getByLabelText('Channel'), { target: { value: 'whatsapp' } });
     await waitFor(() => expect(last(supportGets('kpi'))).toBe('/api/v1/projects/p1/support/kpi?date_range=week&agent_id=acc_bo&channel=whatsapp'));
     expect(location.search).toBe('?range=week&agent=acc_bo&channel=whatsapp');
+    fireEvent.change(screen.getByLabelText('Team'), { target: { value: 't1' } });
+    await waitFor(() => expect(last(supportGets('kpi'))).toBe('/api/v1/projects/p1/support/kpi?date_range=week&agent_id=acc_bo&team_id=t1&channel=whatsapp'));
+    expect(screen.getByRole('option', { name: 'Billing' })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Team'), { target: { value: '' } });
     fireEvent.change(screen.getByLabelText('Start date'), { target: { value: '2026-11-01' } });
     fireEvent.change(screen.getByLabelText('End date'), { target: { value: '2026-11-30' } });
     await waitFor(() => expect(last(supportGets('kpi'))).toBe('/api/v1/projects/p1/support/kpi?start_date=2026-11-01&end_date=2026-11-30&agent_id=acc_bo&channel=whatsapp'));
@@ -353,6 +357,12 @@ describe('Support page', () => {
 });
 
 describe('support helpers', () => {
+  it('offers the listed agents, then anyone else the figures name', () => {
+    const extra = { ...agent, agent_metrics: [...agentMetrics, { ...agentMetrics[0], agent_id: 'acc_own', agent_name: 'own@shop.example' }] };
+    expect(filterAgents(agents, extra).map((a) => a.email)).toEqual(['me@shop.example', 'bo@shop.example', 'own@shop.example']);
+    expect(filterAgents([], undefined)).toEqual([]);
+  });
+
   it('reads and writes the URL query', () => {
     const q = readSupportQuery('?from=2026-11-01&to=2026-11-30&agent=a1&team=t1&channel=sms');
     expect(q).toEqual({ preset: null, from: '2026-11-01', to: '2026-11-30', agent: 'a1', team: 't1', channel: 'sms' });

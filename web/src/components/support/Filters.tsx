@@ -9,10 +9,12 @@ import { CHANNEL_LABEL } from '../inbox/format';
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
-export function SupportFilters({ query, onChange, agents, showPeople }: {
+export function SupportFilters({ query, onChange, agents, teams, showPeople }: {
   query: SupportQuery;
   onChange: (q: SupportQuery) => void;
-  agents: Agent[];
+  /** The filter's agents: `GET …/agents`, plus anyone else the figures name (owners and admins holding conversations). */
+  agents: Pick<Agent, 'account_id' | 'email'>[];
+  teams: { id: string; name: string }[];
   /** Agent and team filters (supervisors and above). */
   showPeople: boolean;
 }) {
@@ -25,7 +27,6 @@ export function SupportFilters({ query, onChange, agents, showPeople }: {
   const apply = (f: string, t: string) => {
     if (DAY_RE.test(f) && DAY_RE.test(t) && f <= t) onChange({ ...query, preset: null, from: f, to: t });
   };
-  const teams = [...new Set(agents.flatMap((a) => a.teams))].sort();
   return (
     <div className="support-filters" role="group" aria-label="Range and filters">
       <div className="segmented" role="group" aria-label="Date range">
@@ -64,8 +65,8 @@ export function SupportFilters({ query, onChange, agents, showPeople }: {
           {(teams.length > 0 || query.team) && (
             <select aria-label="Team" value={query.team} onChange={(e) => onChange({ ...query, team: e.target.value })}>
               <option value="">All teams</option>
-              {teams.map((t) => <option key={t} value={t}>{t}</option>)}
-              {query.team && !teams.includes(query.team) && <option value={query.team}>{query.team}</option>}
+              {teams.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
+              {query.team && !teams.some((t) => t.id === query.team) && <option value={query.team}>{query.team}</option>}
             </select>
           )}
         </>
