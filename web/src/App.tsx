@@ -24,6 +24,8 @@ const Contact = lazy(() => import('./screens/Contact').then((m) => ({ default: m
 const Inbox = lazy(() => import('./screens/Inbox').then((m) => ({ default: m.Inbox })));
 // Audit log (issue 13 item 4, admins): loaded when first opened.
 const Audit = lazy(() => import('./screens/Audit').then((m) => ({ default: m.Audit })));
+// ---- Support analytics (issue 13 item 7): the page and its charts, loaded when first opened ----
+const Support = lazy(() => import('./screens/Support'));
 /** `/inbox/{cid}` → the cid; `/inbox` → ''; else null. */
 const inboxCid = (path: string) => (path === '/inbox' ? '' : path.startsWith('/inbox/') && path.length > 7 ? decodeURIComponent(path.slice(7)) : null);
 const peopleFallback = <div className="page"><Skeleton height={120} label="Loading people" /></div>;
@@ -45,6 +47,7 @@ const NAV = [
   { path: '/', label: 'Overview' },
   { path: '/people', label: 'People' },
   { path: '/inbox', label: 'Inbox' },
+  { path: '/support', label: 'Support' },
   { path: '/revenue', label: 'Revenue' },
   { path: '/retention', label: 'Retention' },
   { path: '/features', label: 'Features & AI' },
@@ -161,6 +164,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
           </Suspense>
         ) : contactUid(path) ? (
           <Suspense fallback={peopleFallback}><Contact key={current.id} project={current} uid={contactUid(path)!} /></Suspense>
+        ) : path === '/support' ? (
+          <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading support" /></div>}>
+            <Support key={current.id} project={current} account={account} role={roleQ.loading ? null : roleQ.data ?? null} />
+          </Suspense>
         ) : path === '/integration' ? (
           <Integration key={current.id} project={current} live={live} onProjectChanged={changed} />
         ) : path === '/revenue' ? (

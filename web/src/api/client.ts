@@ -43,7 +43,7 @@ interface Options {
   anonymous?: boolean;
 }
 
-async function request<T>(path: string, opts: Options = {}): Promise<T> {
+export async function request<T>(path: string, opts: Options = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`/api/v1${path}`, {
@@ -100,7 +100,7 @@ export function auditQuery(f: AuditFilters, cursor: string | null, limit: number
   q.set('limit', String(limit));
   return q.toString();
 }
-const qs = (params: Record<string, string | number | undefined | null>) => {
+export const qs = (params: Record<string, string | number | undefined | null>) => {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') s.set(k, String(v));
   const str = s.toString();

@@ -481,10 +481,11 @@ export interface Agent {
   status_since: number | null;
 }
 
-/** The Inbox list's filters, as in its URL query. `assignee` is `me`, `none` or empty (all). */
+/** The Inbox list's filters, as in its URL query. `assignee` is `me`, `none`,
+ * an agent's account id (the Support page drills down with it) or empty (all). */
 export interface InboxFilters {
   status: ConversationStatus;
-  assignee: '' | 'me' | 'none';
+  assignee: '' | 'me' | 'none' | (string & {});
   channel: Channel | '';
   priority: ConversationPriority | '';
   q: string;

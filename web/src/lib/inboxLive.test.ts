@@ -60,6 +60,8 @@ describe('inbox live events', () => {
     expect(matchesFilters(conv('a'), { ...open, assignee: 'me' }, 'me')).toBe(false);
     expect(matchesFilters(conv('a', { assignee_account_id: 'me' }), { ...open, assignee: 'me' }, 'me')).toBe(true);
     expect(matchesFilters(conv('a', { assignee_account_id: 'x' }), { ...open, assignee: 'none' }, 'me')).toBe(false);
+    expect(matchesFilters(conv('a', { assignee_account_id: 'x' }), { ...open, assignee: 'x' }, 'me')).toBe(true);
+    expect(matchesFilters(conv('a', { assignee_account_id: 'y' }), { ...open, assignee: 'x' }, 'me')).toBe(false);
     expect(matchesFilters(conv('a'), { ...open, channel: 'email' }, 'me')).toBe(false);
     expect(matchesFilters(conv('a'), { ...open, q: 'refund' }, 'me')).toBe(null);
   });

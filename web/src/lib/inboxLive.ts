@@ -25,6 +25,7 @@ export function matchesFilters(c: Conversation, f: InboxFilters, me: string): bo
   if (f.priority && c.priority !== f.priority) return false;
   if (f.assignee === 'me' && c.assignee_account_id !== me) return false;
   if (f.assignee === 'none' && c.assignee_account_id !== null) return false;
+  if (f.assignee && f.assignee !== 'me' && f.assignee !== 'none' && c.assignee_account_id !== f.assignee) return false;
   return true;
 }
 

@@ -23,14 +23,20 @@ import { INBOX_FALLBACK_POLL_MS, INBOX_POLL_MS, usePolling } from '../lib/usePol
 const PAGE = 50;
 const SEARCH_DELAY_MS = 300;
 
-/** The filters a `?status=&assignee=&channel=&priority=&q=` query names (unknown values dropped). */
+/** Account ids are short tokens; anything else in `assignee` is dropped. */
+const ACCOUNT_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const assigneeParam = (v: string | null): InboxFilters['assignee'] =>
+  !v ? '' : v === 'me' || v === 'none' || ACCOUNT_ID_RE.test(v) ? v : '';
+
+/** The filters a `?status=&assignee=&channel=&priority=&q=` query names (unknown values dropped);
+ * `assignee` is `me`, `none` or an agent's account id (the Support page's drill-down). */
 export function readInboxFilters(search: string): InboxFilters {
   const s = new URLSearchParams(search);
   const pick = <T extends string>(v: string | null, allowed: readonly T[], dflt: T | ''): T | '' =>
     v && (allowed as readonly string[]).includes(v) ? (v as T) : dflt;
   return {
     status: pick(s.get('status'), STATUS_TABS.map((t) => t.id), 'open') || 'open',
-    assignee: pick(s.get('assignee'), ['me', 'none'] as const, ''),
+    assignee: assigneeParam(s.get('assignee')),
     channel: pick(s.get('channel'), CHANNELS, ''),
     priority: pick(s.get('priority'), CONVERSATION_PRIORITIES, ''),
     q: s.get('q') ?? '',
@@ -212,7 +218,7 @@ export function Inbox({ project, account, cid }: { project: Project; account: Ac
       </div>
       <div className={`inbox ${cid ? 'has-thread' : ''}`}>
         <section className="card inbox-list" aria-label="Conversation list">
-          <InboxFilterBar filters={filters} text={text} onText={setText} onChange={setFilters} />
+          <InboxFilterBar filters={filters} text={text} onText={setText} onChange={setFilters} agents={agents.data?.agents} />
           <ConversationList
             items={list.items}
             selectedId={cid}

@@ -66,7 +66,9 @@ describe('Inbox filters', () => {
     expect(readInboxFilters('?status=pending&assignee=me&channel=email&priority=urgent&q=ana')).toEqual({
       status: 'pending', assignee: 'me', channel: 'email', priority: 'urgent', q: 'ana',
     });
-    expect(readInboxFilters('?status=bogus&assignee=x&channel=fax')).toEqual({ status: 'open', assignee: '', channel: '', priority: '', q: '' });
+    expect(readInboxFilters('?status=bogus&assignee=x y&channel=fax')).toEqual({ status: 'open', assignee: '', channel: '', priority: '', q: '' });
+    // An agent's account id (the Support page's drill-down) is kept.
+    expect(readInboxFilters('?assignee=acc_bo').assignee).toBe('acc_bo');
     expect(inboxQuery({ status: 'open', assignee: 'none', channel: '', priority: '', q: ' a ' }, 'c.1', 50)).toBe('?status=open&assignee=none&q=a&cursor=c.1&limit=50');
     expect(viewQuery({ status: 'open', assignee: '', channel: '', priority: '', q: '' })).toBe('');
     expect(viewQuery({ status: 'resolved', assignee: 'me', channel: 'sms', priority: 'low', q: 'x' })).toBe('?status=resolved&assignee=me&channel=sms&priority=low&q=x');
@@ -111,6 +113,22 @@ describe('Inbox list', () => {
 
     fireEvent.click(screen.getAllByTestId('conversation-item')[1]);
     expect(location.pathname).toBe('/inbox/c2');
+  });
+
+  it('opens filtered to one agent from a link (the Support drill-down) and offers each agent', async () => {
+    history.replaceState(null, '', '/inbox?assignee=acc_bo&channel=whatsapp');
+    mockFetch((c) => {
+      if (c.url.startsWith('/api/v1/projects/p1/agents')) return { body: { agents } };
+      return { body: { conversations: [conv('c1', { assignee_account_id: 'acc_bo' })], next_cursor: null } };
+    });
+    render(<Inbox project={project} account={account} cid={null} />);
+    expect(await screen.findByText('Ana c1')).toBeTruthy();
+    expect(gets(CONVS)).toEqual([`${CONVS}?status=open&assignee=acc_bo&channel=whatsapp&limit=50`]);
+    await screen.findByRole('option', { name: 'bo@shop.example' });
+    expect((screen.getByLabelText('Assignee') as HTMLSelectElement).value).toBe('acc_bo');
+    fireEvent.change(screen.getByLabelText('Assignee'), { target: { value: 'acc_me' } });
+    await waitFor(() => expect(last(gets(CONVS))).toBe(`${CONVS}?status=open&assignee=acc_me&channel=whatsapp&limit=50`));
+    expect(location.search).toBe('?assignee=acc_me&channel=whatsapp');
   });
 
   it('says when there are no conversations, and shows an error with a retry', async () => {

@@ -1,7 +1,7 @@
 // The Inbox's left column: status tabs, assignee/channel/priority filters,
 // the search box and the conversations, latest activity first, each with its
 // unread count. The parent owns the filters (kept in the URL) and the data.
-import type { Conversation, ConversationStatus, InboxFilters } from '../../api/types';
+import type { Agent, Conversation, ConversationStatus, InboxFilters } from '../../api/types';
 import { CHANNELS, CONVERSATION_PRIORITIES } from '../../api/types';
 import { Empty, ErrorBanner, Skeleton } from '../ui';
 import { CHANNEL_LABEL, contactLabel, fmtTime } from './format';
@@ -16,12 +16,15 @@ export const DEFAULT_FILTERS: InboxFilters = { status: 'open', assignee: '', cha
 
 export const hasInboxFilters = (f: InboxFilters) => Boolean(f.assignee || f.channel || f.priority || f.q.trim());
 
-export function InboxFilterBar({ filters, text, onText, onChange }: {
+export function InboxFilterBar({ filters, text, onText, onChange, agents = [] }: {
   filters: InboxFilters;
   text: string;
   onText: (q: string) => void;
   onChange: (f: InboxFilters) => void;
+  /** The project's agents, one assignee option each (a link may name one). */
+  agents?: Agent[];
 }) {
+  const byId = filters.assignee && filters.assignee !== 'me' && filters.assignee !== 'none' ? filters.assignee : null;
   return (
     <div className="inbox-filters">
       <div className="tabs" role="tablist" aria-label="Status">
@@ -43,6 +46,8 @@ export function InboxFilterBar({ filters, text, onText, onChange }: {
           <option value="">All</option>
           <option value="me">Mine</option>
           <option value="none">Unassigned</option>
+          {agents.map((a) => <option key={a.account_id} value={a.account_id}>{a.email}</option>)}
+          {byId && !agents.some((a) => a.account_id === byId) && <option value={byId}>Agent {byId}</option>}
         </select>
         <select aria-label="Channel" value={filters.channel} onChange={(e) => onChange({ ...filters, channel: e.target.value as InboxFilters['channel'] })}>
           <option value="">Any channel</option>
