@@ -3,27 +3,7 @@
 -- zone and per (agent, team, channel), '' meaning none. `metrics` is JSON
 -- text (counter name -> integer, docs/metrics.md "Support snapshots").
 
--- support_events is created by 0030 when present (the facts); the identical
--- definition here, IF NOT EXISTS, only lets this migration stand on its own
--- before 0030 is merged. 0030's stays the real one.
-CREATE TABLE IF NOT EXISTS support_events (
-    project_id      TEXT NOT NULL,
-    id              TEXT NOT NULL,
-    name            TEXT NOT NULL,
-    conversation_id TEXT NOT NULL,
-    message_id      TEXT,
-    account_id      TEXT,
-    team_id         TEXT,
-    inbox_id        TEXT,
-    channel         TEXT NOT NULL,
-    value_s         BIGINT,
-    value_bh_s      BIGINT,
-    flag            BIGINT NOT NULL DEFAULT 0,
-    label           TEXT,
-    at              BIGINT NOT NULL,
-    PRIMARY KEY (project_id, id)
-);
-CREATE INDEX IF NOT EXISTS support_events_at ON support_events(project_id, at);
+-- The facts it folds are 0030's support_events.
 
 CREATE TABLE analytics_snapshots (
     project_id    TEXT NOT NULL,

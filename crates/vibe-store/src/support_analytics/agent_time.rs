@@ -31,9 +31,6 @@ const HANDLED: &str = "SELECT account_id, at - COALESCE(value_s, 0) * 1000, at
 const HELD_NOW: &str = "SELECT assignee_account_id, assigned_at FROM conversations
      WHERE project_id = $1 AND assignee_account_id IS NOT NULL AND assigned_at IS NOT NULL
        AND assigned_at < $2 AND status NOT IN ('resolved', 'closed')";
-/// `conversations.assigned_at` comes with migration 0030 (the facts); until
-/// it is there, busy time is from the handled stretches alone.
-const HAS_ASSIGNED_AT: &str = "SELECT assigned_at FROM conversations WHERE 1 = 0";
 
 type Intervals = Vec<(i64, i64)>;
 
@@ -129,11 +126,7 @@ pub async fn fold(
         }
     }
     let handled: Vec<(String, i64, i64)> = db.all(HANDLED, (project_id, from_ms, to_ms)).await?;
-    let held_now: Vec<(String, i64)> = match db.all(HELD_NOW, (project_id, to_ms)).await {
-        Ok(rows) => rows,
-        Err(_) if db.execute(HAS_ASSIGNED_AT, ()).await.is_err() => Vec::new(),
-        Err(e) => return Err(e),
-    };
+    let held_now: Vec<(String, i64)> = db.all(HELD_NOW, (project_id, to_ms)).await?;
     let held = handled
         .into_iter()
         .chain(held_now.into_iter().map(|(a, s)| (a, s, to_ms)));

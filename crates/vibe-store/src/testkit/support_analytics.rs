@@ -303,30 +303,6 @@ async fn insert_fact(fx: &Fixture, project: &str, f: &Fact) {
     .unwrap();
 }
 
-/// `conversations.assigned_at` arrives with migration 0030; on a schema
-/// without it yet, the test adds it (the busy time reads it when present).
-async fn ensure_assigned_at(fx: &Fixture) {
-    let db = fx.db();
-    if db
-        .execute("SELECT assigned_at FROM conversations WHERE 1 = 0", ())
-        .await
-        .is_ok()
-    {
-        return;
-    }
-    let ty = if db.backend() == "postgres" {
-        "BIGINT"
-    } else {
-        "INTEGER"
-    };
-    let sql = format!("ALTER TABLE conversations ADD COLUMN assigned_at {ty}");
-    on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query(&sql).execute(&mut *tx).await?;
-        tx.commit().await
-    }.await)
-    .unwrap();
-}
 
 async fn snapshot_rows(
     fx: &Fixture,
@@ -368,7 +344,6 @@ fn cases() -> Vec<(ReportScope, ReportFilter)> {
 
 pub async fn snapshots_match_recomputation(fx: Fixture) {
     let p = fx.project_in("support", TZ).await;
-    ensure_assigned_at(&fx).await;
     let periods = Periods::new(TZ);
     let end = START + DAYS * 24 * H;
     // Replay in arrival order, the job running every 7 minutes from day 2
