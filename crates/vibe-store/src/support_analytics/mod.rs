@@ -240,7 +240,8 @@ pub trait SupportAnalyticsStore: HasDb {
         scope: &ReportScope,
         filter: &ReportFilter,
         channel: &str,
-        since_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<now::FailedMessage>> {
         now::latest_failures(
@@ -249,7 +250,8 @@ pub trait SupportAnalyticsStore: HasDb {
             scope,
             filter,
             channel,
-            since_ms,
+            from_ms,
+            to_ms,
             limit,
         )
         .await

@@ -5,8 +5,8 @@
 //! - [`open_now`]: conversations not resolved/closed, per status and
 //!   priority (`conversations_inbox` on `(project_id, status, …)`: only the
 //!   open and pending rows are visited);
-//! - [`latest_failures`]: the newest failed outbound messages since a time
-//!   (`outbound_queue_project` on `(project_id, state, updated_at)`, `LIMIT`);
+//! - [`latest_failures`]: the newest `failed` facts of a range
+//!   (`support_events_at` on `(project_id, at)`, walked backwards, `LIMIT`);
 //! - [`queue_now`]: rows waiting or being sent, and sent in the last
 //!   minutes (the same index);
 //! - [`last_webhook_at`]: the newest provider-originated fact of a channel
@@ -91,39 +91,73 @@ pub async fn open_now(
 pub struct FailedMessage {
     pub message_id: String,
     pub conversation_id: String,
-    pub channel: String,
     pub site_user_id: String,
     pub traits: String,
     pub failed_reason: Option<String>,
     pub failed_at: i64,
 }
 
-/// The newest `limit` outbound messages that failed at or after `since_ms`
-/// on `channel`, in the scope.
+/// The newest `limit` `failed` facts of `[from_ms, to_ms)` on `channel`
+/// (the sender giving up and the provider's failed status alike), in the
+/// counters' scope (the fact's agent and team), with the contact. Walks
+/// `support_events_at` backwards from `to_ms` and stops at `limit`.
+#[allow(clippy::too_many_arguments)]
 pub async fn latest_failures(
     db: &Db,
     project_id: &str,
     scope: &ReportScope,
     filter: &ReportFilter,
     channel: &str,
-    since_ms: i64,
+    from_ms: i64,
+    to_ms: i64,
     limit: i64,
 ) -> StoreResult<Vec<FailedMessage>> {
     on_db!(db, pool, DB => {
         let mut q = sqlx::QueryBuilder::<DB>::new(
-            "SELECT m.id AS message_id, m.conversation_id, m.channel, c.site_user_id,
-                    COALESCE(u.traits, '{}') AS traits, m.failed_reason, o.updated_at AS failed_at
-             FROM outbound_queue o
-             JOIN messages m ON m.project_id = o.project_id AND m.id = o.message_id
-             JOIN conversations c ON c.project_id = m.project_id AND c.id = m.conversation_id
+            "SELECT e.message_id, e.conversation_id, c.site_user_id,
+                    COALESCE(u.traits, '{}') AS traits, e.label AS failed_reason, e.at AS failed_at
+             FROM support_events e
+             JOIN conversations c ON c.project_id = e.project_id AND c.id = e.conversation_id
              LEFT JOIN site_users u ON u.project_id = c.project_id AND u.id = c.site_user_id
-             WHERE o.state = 'failed' AND o.project_id = ",
+             WHERE e.name = 'failed' AND e.message_id IS NOT NULL AND e.project_id = ",
         );
         q.push_bind(project_id.to_owned());
-        q.push(" AND o.updated_at >= ").push_bind(since_ms);
-        q.push(" AND o.channel = ").push_bind(channel.to_owned());
-        push_scope!(q, scope, filter);
-        q.push(" ORDER BY o.updated_at DESC, m.id DESC LIMIT ").push_bind(limit);
+        q.push(" AND e.at >= ").push_bind(from_ms);
+        q.push(" AND e.at < ").push_bind(to_ms);
+        q.push(" AND e.channel = ").push_bind(channel.to_owned());
+        match scope {
+            ReportScope::All => {}
+            ReportScope::Agent(a) => {
+                q.push(" AND e.account_id = ").push_bind(a.clone());
+            }
+            ReportScope::Teams(teams, members) => {
+                q.push(" AND (1 = 0");
+                if !teams.is_empty() {
+                    q.push(" OR e.team_id IN (");
+                    let mut sep = q.separated(", ");
+                    for t in teams {
+                        sep.push_bind(t.clone());
+                    }
+                    q.push(")");
+                }
+                if !members.is_empty() {
+                    q.push(" OR e.account_id IN (");
+                    let mut sep = q.separated(", ");
+                    for m in members {
+                        sep.push_bind(m.clone());
+                    }
+                    q.push(")");
+                }
+                q.push(")");
+            }
+        }
+        if let Some(a) = &filter.account_id {
+            q.push(" AND e.account_id = ").push_bind(a.clone());
+        }
+        if let Some(t) = &filter.team_id {
+            q.push(" AND e.team_id = ").push_bind(t.clone());
+        }
+        q.push(" ORDER BY e.at DESC, e.message_id DESC LIMIT ").push_bind(limit);
         q.build_query_as().fetch_all(pool).await
     })
     .map_err(err)

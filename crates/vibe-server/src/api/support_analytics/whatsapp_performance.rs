@@ -72,6 +72,7 @@ pub async fn data(r: &Report) -> ApiResult<Value> {
                 &r.query.filter,
                 "whatsapp",
                 p.from_ms,
+                p.to_ms,
                 FAILED_LIMIT,
             )
             .await?
