@@ -3,11 +3,11 @@
 -- `hourly_agent_cost` is in minor units of `currency` per agent hour.
 CREATE TABLE support_settings (
     project_id            TEXT NOT NULL PRIMARY KEY,
-    agent_capacity        INTEGER NOT NULL,
-    hourly_agent_cost     INTEGER NOT NULL,
+    agent_capacity        BIGINT NOT NULL,
+    hourly_agent_cost     BIGINT NOT NULL,
     currency              TEXT NOT NULL,
     updated_by_account_id TEXT,
-    updated_at            INTEGER NOT NULL
+    updated_at            BIGINT NOT NULL
 );
 -- The conversations export walks a range of creation times page by page
 -- (keyset `created_at, id`); without this index each page would visit all
