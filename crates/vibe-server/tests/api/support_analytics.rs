@@ -630,7 +630,7 @@ async fn filters_narrow_and_roles_scope_the_figures(backend: Backend) {
         .await;
     assert_eq!(
         names(&only_other["conversations_per_agent"], "agent_id"),
-        [w.other_id.clone()]
+        vec![w.other_id.clone()]
     );
     let whatsapp = w.get(o, "kpi?channel=whatsapp").await;
     assert_eq!(whatsapp["messages_today"]["value"], 3);
@@ -671,12 +671,12 @@ async fn filters_narrow_and_roles_scope_the_figures(backend: Backend) {
     let ce = w.get(&w.agent, "conversation-effectiveness").await;
     assert_eq!(
         names(&ce["conversations_per_agent"], "agent_id"),
-        [w.agent_id.clone()]
+        vec![w.agent_id.clone()]
     );
     let prod = w.get(&w.agent, "agent-productivity").await;
     assert_eq!(
         names(&prod["agent_metrics"], "agent_id"),
-        [w.agent_id.clone()]
+        vec![w.agent_id.clone()]
     );
     // Asking for someone else's figures gives none.
     let theirs = w
