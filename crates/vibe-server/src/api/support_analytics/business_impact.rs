@@ -36,17 +36,15 @@ pub async fn data(r: &Report) -> ApiResult<Value> {
     }
     let mut leads = trend(cur.get("lead") as f64, before.get("lead") as f64);
     leads["total"] = leads["value"].clone();
-    let repeat = trend(
-        d::repeat_customer_rate(&cur),
-        d::repeat_customer_rate(&before),
-    );
+    let rate = d::repeat_customer_rate(&cur);
+    let repeat = trend(rate, d::repeat_customer_rate(&before));
     let hourly = settings.hourly_agent_cost;
     Ok(json!({
         "leads_generated": leads,
         "tickets_resolved": { "today": resolved[0], "week": resolved[1], "month": resolved[2] },
         "campaign_conversion": [],
         "repeat_customer_rate": {
-            "rate": repeat["value"],
+            "rate": rate,
             "trend": repeat["trend"],
             "change": repeat["change"],
         },
