@@ -24,6 +24,7 @@ mod rollups;
 pub mod schema;
 mod security;
 mod segments;
+mod support_events;
 mod uniques;
 
 pub use fixture::{
@@ -75,6 +76,9 @@ where
     inbox::inbound_email_threads_by_message_id(fx().await).await;
     inbox::outbox_claims_leases_and_enqueues(fx().await).await;
     inbox::broadcasts_queue_once_per_recipient(fx().await).await;
+    support_events::support_events_follow_the_conversation(fx().await).await;
+    support_events::support_events_bot_only_sla_hit_and_webhooks(fx().await).await;
+    support_events::support_events_delivery_out_of_order(fx().await).await;
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;
