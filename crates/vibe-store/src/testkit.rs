@@ -24,6 +24,7 @@ mod rollups;
 pub mod schema;
 mod security;
 mod segments;
+mod support_analytics;
 mod support_events;
 mod uniques;
 
@@ -34,6 +35,16 @@ pub use rollups::{assert_churn_matches, synthetic_history};
 
 /// 2027-01-15 08:00 UTC: when every case's history starts.
 pub const T0: i64 = 1_800_000_000_000;
+
+/// Support snapshots against recomputation on a generated history: long,
+/// so each backend runs it as its own test (not part of [`run_all`]).
+pub async fn run_support_analytics<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    support_analytics::snapshots_match_recomputation(Fixture::new(fresh().await)).await;
+}
 
 /// Runs every case; `fresh` must return a store over an empty database.
 pub async fn run_all<F, Fut>(fresh: F)
