@@ -30,6 +30,7 @@ mod revenue;
 mod security;
 mod segments;
 mod stats;
+mod support_analytics;
 mod support_api;
 mod users;
 mod webhooks;

@@ -73,6 +73,10 @@ fn count(p: &Periods, f: &Fact, c: &mut Counters) {
         .filter(|_| LABELLED.contains(&n.as_str()))
     {
         c.bump(format!("{n}:{l}"), 1);
+        // With the flag per label too: bot-only resolutions per intent (S2).
+        if f.flag != 0 {
+            c.bump(format!("{n}.flag:{l}"), 1);
+        }
     }
     if BY_HOUR_OF_DAY.contains(&n.as_str()) {
         let h = p.hour_of_day(f.at);

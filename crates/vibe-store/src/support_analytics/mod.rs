@@ -6,8 +6,11 @@
 //! snapshots are tested against). Vocabulary and periods: docs/metrics.md.
 
 pub mod agent_time;
+pub mod export;
 pub mod fold;
+pub mod now;
 pub mod periods;
+pub mod settings;
 pub mod snapshots;
 
 use std::collections::BTreeMap;
@@ -204,5 +207,104 @@ pub trait SupportAnalyticsStore: HasDb {
         now_ms: i64,
     ) -> StoreResult<KeepReport> {
         snapshots::rebuild(self.db(), only, days, now_ms).await
+    }
+
+    // The report endpoints' other reads (S2): settings and the state now.
+
+    async fn support_settings(&self, project_id: &str) -> StoreResult<settings::SupportSettings> {
+        settings::get(self.db(), project_id).await
+    }
+
+    async fn put_support_settings(
+        &self,
+        project_id: &str,
+        s: &settings::SupportSettings,
+    ) -> StoreResult<()> {
+        settings::put(self.db(), project_id, s).await
+    }
+
+    /// Open and pending conversations now: `(status, priority, n)`.
+    async fn support_open_now(
+        &self,
+        project_id: &str,
+        scope: &ReportScope,
+        filter: &ReportFilter,
+    ) -> StoreResult<Vec<(String, String, i64)>> {
+        now::open_now(self.db(), project_id, scope, filter).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn support_latest_failures(
+        &self,
+        project_id: &str,
+        scope: &ReportScope,
+        filter: &ReportFilter,
+        channel: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<now::FailedMessage>> {
+        now::latest_failures(
+            self.db(),
+            project_id,
+            scope,
+            filter,
+            channel,
+            from_ms,
+            to_ms,
+            limit,
+        )
+        .await
+    }
+
+    /// `(waiting or sending, sent since)` on a channel.
+    async fn support_queue_now(
+        &self,
+        project_id: &str,
+        channel: &str,
+        sent_since_ms: i64,
+    ) -> StoreResult<(i64, i64)> {
+        now::queue_now(self.db(), project_id, channel, sent_since_ms).await
+    }
+
+    async fn support_last_webhook_at(
+        &self,
+        project_id: &str,
+        channel: &str,
+        since_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        now::last_webhook_at(self.db(), project_id, channel, since_ms).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn support_export_page(
+        &self,
+        project_id: &str,
+        scope: &ReportScope,
+        filter: &ReportFilter,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<&(i64, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<export::ExportConversation>> {
+        export::conversations_page(
+            self.db(),
+            project_id,
+            scope,
+            filter,
+            from_ms,
+            to_ms,
+            after,
+            limit,
+        )
+        .await
+    }
+
+    async fn support_sla_facts(
+        &self,
+        project_id: &str,
+        conversation_ids: &[&str],
+    ) -> StoreResult<Vec<(String, String, Option<String>, i64)>> {
+        export::sla_facts(self.db(), project_id, conversation_ids).await
     }
 }
