@@ -69,6 +69,7 @@ stop
 now=$(( $(date +%s) * 1000 ))
 d0=$(( (now / 86400000 - days + 1) * 86400000 ))
 
+tables="site_users, conversations, messages, outbound_queue, support_events, agent_activity_logs"
 load() { # off moff
   local t0; t0=$(date +%s)
   { cat "$data/prelude.sql"
@@ -77,7 +78,8 @@ load() { # off moff
       -e "s/:INBOX_WA/$INBOX_WA/g" -e "s/:INBOX_APP/$INBOX_APP/g" -e "s/:INBOX_EMAIL/$INBOX_EMAIL/g" \
       bench/support_data.sql
     echo "DROP TABLE bench_agents;"
-    echo "ANALYZE;"
+    # A bare ANALYZE on PostgreSQL walks every schema of the database.
+    if [ "$backend" = postgres ]; then echo "ANALYZE $tables;"; else echo "ANALYZE;"; fi
   } | sql
   echo "loaded in $(( $(date +%s) - t0 )) s ($backend): $(count conversations) conversations," \
     "$(count messages) messages, $(count support_events) support_events," \

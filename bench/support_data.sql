@@ -193,9 +193,12 @@ SELECT ':PROJECT', x.name || ':' || x.id, x.name, x.id, NULL, x.account_id, x.te
 FROM (
   SELECT 'conversation_created' AS name, id, CASE WHEN kind = 'human' THEN agent END AS account_id,
     team, inbox, channel, CAST(NULL AS BIGINT) AS value_s,
-    CASE WHEN EXISTS (SELECT 1 FROM conversations o WHERE o.project_id = ':PROJECT'
-      AND o.site_user_id = bench_conv.contact AND o.created_at < bench_conv.created) THEN 1 ELSE 0 END AS flag,
+    CASE WHEN bench_conv.created > f.first THEN 1 ELSE 0 END AS flag,
     priority AS label, created AS at FROM bench_conv
+    -- returning: the contact had an earlier conversation (a join, not a
+    -- correlated EXISTS, so no planner statistics can make it quadratic)
+    JOIN (SELECT site_user_id, MIN(created_at) AS first FROM conversations
+          WHERE project_id = ':PROJECT' GROUP BY site_user_id) f ON f.site_user_id = bench_conv.contact
   UNION ALL SELECT 'first_response', id, CASE WHEN kind = 'human' THEN agent END, team, inbox, channel, frs,
     CASE WHEN kind = 'human' THEN 0 ELSE 1 END, NULL, created + frs * 1000
     FROM bench_conv WHERE rounds >= 2 AND created + frs * 1000 <= :NOW
