@@ -796,13 +796,16 @@ async fn settings_are_read_by_supervisors_and_set_by_admins(backend: Backend) {
         .put(&supervisor, &url, json!({"agent_capacity": 3}))
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The currency is the project's reporting currency, set on the project.
     let res = app
-        .put(
+        .patch(
             &owner,
-            &url,
-            json!({"agent_capacity": 3, "currency": "EUR"}),
+            &format!("/api/v1/projects/{}", p.id),
+            json!({"currency": "EUR"}),
         )
         .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.put(&owner, &url, json!({"agent_capacity": 3})).await;
     let s = json_of(res).await;
     assert_eq!(
         (
@@ -816,7 +819,7 @@ async fn settings_are_read_by_supervisors_and_set_by_admins(backend: Backend) {
     for (body, field) in [
         (json!({"agent_capacity": 0}), "agent_capacity"),
         (json!({"hourly_agent_cost": -1}), "hourly_agent_cost"),
-        (json!({"currency": "euro"}), "currency"),
+        (json!({"currency": "EUR"}), "currency"),
         (json!({"capacity": 1}), "capacity"),
     ] {
         let res = app.put(&owner, &url, body).await;

@@ -303,7 +303,6 @@ async fn insert_fact(fx: &Fixture, project: &str, f: &Fact) {
     .unwrap();
 }
 
-
 async fn snapshot_rows(
     fx: &Fixture,
     project: &str,

@@ -12,15 +12,28 @@ use serde_json::{json, Value};
 use super::definitions::{self as d, trend};
 use super::query::Period;
 use super::Report;
+use crate::audit;
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub async fn get(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
+    // Who looked at the business figures is audited (issue 13 item 4).
+    audit::record(
+        &state,
+        &access,
+        "support.business_impact.read",
+        "support/business-impact",
+        json!(q),
+        ip,
+    )
+    .await?;
     let r = Report::new(&state, access, &q).await?;
     Ok(Json(r.envelope(data(&r).await?)))
 }

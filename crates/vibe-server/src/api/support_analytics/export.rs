@@ -18,6 +18,7 @@ use vibe_store::support_analytics::export::ExportConversation;
 
 use super::{iso, Report};
 use crate::auth::ProjectAccess;
+use crate::client_ip::ClientIp;
 use crate::csv;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -67,13 +68,34 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut String) {
     }
 }
 
+/// Every export is written to the audit log before it starts (issue 13 item 4).
+async fn audited(
+    state: &AppState,
+    access: &ProjectAccess,
+    what: &str,
+    q: &HashMap<String, String>,
+    ip: std::net::IpAddr,
+) -> ApiResult<()> {
+    crate::audit::record(
+        state,
+        access,
+        "support.export",
+        &format!("support/export/{what}.csv"),
+        serde_json::json!(q),
+        ip,
+    )
+    .await
+}
+
 macro_rules! section_csv {
     ($name:ident, $module:ident, $what:literal) => {
         pub async fn $name(
             State(state): State<AppState>,
             access: ProjectAccess,
+            ClientIp(ip): ClientIp,
             Query(q): Query<HashMap<String, String>>,
         ) -> ApiResult<Response> {
+            audited(&state, &access, $what, &q, ip).await?;
             let r = Report::new(&state, access, &q).await?;
             let data = r.envelope(super::$module::data(&r).await?);
             let mut out = csv::line(["field", "value"]);
@@ -254,8 +276,10 @@ async fn page(step: Cursor) -> Result<(String, Option<Cursor>), vibe_store::Stor
 pub async fn conversations_csv(
     State(state): State<AppState>,
     access: ProjectAccess,
+    ClientIp(ip): ClientIp,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
+    audited(&state, &access, "conversations", &q, ip).await?;
     let r = Report::new(&state, access, &q).await?;
     let project = r.project().to_owned();
     let names = Names {

@@ -139,7 +139,7 @@ impl Report {
     }
 
     pub async fn settings(&self) -> ApiResult<SupportSettings> {
-        Ok(self.state.store.support_settings(self.project()).await?)
+        settings::of_project(&self.state, self.project()).await
     }
 
     /// Open and pending conversations now, in scope and filters:
