@@ -30,6 +30,7 @@ mod security;
 mod segments;
 mod stats;
 mod support_api;
+mod support_live;
 mod users;
 mod webhooks;
 mod webhooks_inbox;
