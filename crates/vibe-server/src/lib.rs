@@ -266,6 +266,18 @@ pub async fn run_maintenance(state: &AppState) -> anyhow::Result<u64> {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "inbox sweep failed"),
     }
+    // Support snapshots of the hours closed at least the grace ago (after
+    // the presence sweep above, whose offline rows reach minutes back).
+    match state.store.keep_support_snapshots(now).await {
+        Ok(k) if k.hours + k.days + k.weeks > 0 => tracing::debug!(
+            hours = k.hours,
+            days = k.days,
+            weeks = k.weeks,
+            "support snapshots"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "support snapshots failed"),
+    }
     Ok(state.store.expire_sessions(idle_before).await?)
 }
 

@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: StatsCommand,
     },
+    /// Support report snapshots.
+    Support {
+        #[command(subcommand)]
+        command: SupportCommand,
+    },
     /// Exchange rates for revenue reports.
     Rates {
         #[command(subcommand)]
@@ -89,6 +94,24 @@ enum StatsCommand {
         from: Option<String>,
         /// Last local day, YYYY-MM-DD (default: today).
         #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SupportCommand {
+    /// Recompute closed support snapshots (hourly, daily, weekly) from the raw
+    /// facts: the only way a fact that landed in an already folded hour gets
+    /// in. By default every project over its whole history.
+    Rebuild {
+        /// Only this project id.
+        #[arg(long)]
+        project: Option<String>,
+        /// First local day, YYYY-MM-DD (with --to).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last local day, YYYY-MM-DD (with --from).
+        #[arg(long, requires = "from")]
         to: Option<String>,
     },
 }
@@ -146,6 +169,18 @@ fn main() -> anyhow::Result<()> {
             } => {
                 let store = bootstrap::open_store(&config).await?;
                 rebuild_stats(
+                    store.as_ref(),
+                    project.as_deref(),
+                    from.as_deref(),
+                    to.as_deref(),
+                )
+                .await
+            }
+            Command::Support {
+                command: SupportCommand::Rebuild { project, from, to },
+            } => {
+                let store = bootstrap::open_store(&config).await?;
+                rebuild_support(
                     store.as_ref(),
                     project.as_deref(),
                     from.as_deref(),
@@ -286,6 +321,48 @@ async fn rebuild_stats(
             started.elapsed()
         );
     }
+    Ok(())
+}
+
+async fn rebuild_support(
+    store: &dyn vibe_store::Store,
+    only: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<()> {
+    let parse = |flag: &str, v: &str| {
+        vibe_core::day::parse_day(v)
+            .with_context(|| format!("{flag} must be a date like 2026-01-31"))
+    };
+    let days = match (from, to) {
+        (Some(f), Some(t)) => {
+            let days = (parse("--from", f)?, parse("--to", t)?);
+            anyhow::ensure!(days.0 <= days.1, "--from must not be after --to");
+            Some(days)
+        }
+        _ => None,
+    };
+    if let Some(id) = only {
+        anyhow::ensure!(
+            store.list_projects().await?.iter().any(|p| p.id == id),
+            "no project with id {id}"
+        );
+    }
+    let started = std::time::Instant::now();
+    let done = store
+        .rebuild_support_snapshots(only, days, Clock::default().now_ms())
+        .await?;
+    let what = days.map_or("all closed periods".to_owned(), |(f, t)| {
+        format!("{f} … {t}")
+    });
+    println!(
+        "support snapshots of {} project(s) rebuilt ({what}), then {} hours, {} days and {} weeks folded up to now, in {:.1?}",
+        done.projects,
+        done.hours,
+        done.days,
+        done.weeks,
+        started.elapsed()
+    );
     Ok(())
 }
 

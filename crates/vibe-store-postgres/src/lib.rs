@@ -83,6 +83,7 @@ impl vibe_store::ChannelStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 impl vibe_store::RetentionStore for PgStore {}
 impl RevenueStore for PgStore {}
+impl vibe_store::SupportAnalyticsStore for PgStore {}
 
 #[async_trait]
 impl TrackingStore for PgStore {

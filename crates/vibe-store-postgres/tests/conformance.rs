@@ -36,6 +36,25 @@ async fn postgres_passes_the_conformance_suite() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_support_snapshots_match_recomputation() {
+    let Some(url) = database_url().await else {
+        return;
+    };
+    vibe_store::testkit::run_support_analytics(|| {
+        let url = url.clone();
+        async move {
+            let schema = format!("t_{}", uuid_simple());
+            Arc::new(
+                PgStore::connect(&url, Some(&schema))
+                    .await
+                    .expect("connect postgres"),
+            ) as Arc<dyn Store>
+        }
+    })
+    .await;
+}
+
 /// Nodes starting together on a schema that does not exist yet all connect
 /// (the probe above once failed when two tests created `vibe_probe` at once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -181,6 +181,7 @@ impl vibe_store::ChannelStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 impl vibe_store::RetentionStore for SqliteStore {}
 impl RevenueStore for SqliteStore {}
+impl vibe_store::SupportAnalyticsStore for SqliteStore {}
 
 #[async_trait]
 impl TrackingStore for SqliteStore {

@@ -205,7 +205,8 @@ macro_rules! migrations {
             16 "0016_signups", 17 "0017_flows", 18 "0018_uniques", 19 "0019_revenue_rollups",
             20 "0020_inbox", 21 "0021_channels", 22 "0022_crm_read_paths", 23 "0023_outbound",
             24 "0024_email", 26 "0026_support_api", 27 "0027_agent_presence",
-            28 "0028_inbox_search", 29 "0029_broadcasts"
+            28 "0028_inbox_search", 29 "0029_broadcasts", 30 "0030_support_events",
+            31 "0031_analytics_snapshots", 33 "0033_support_settings"
         )
     };
     (@files $($n:literal $name:literal),*) => {

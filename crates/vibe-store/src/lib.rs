@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -22,6 +22,7 @@ pub mod projects;
 pub mod retention;
 pub mod revenue;
 pub mod segments;
+pub mod support_analytics;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tracking;
@@ -43,6 +44,7 @@ pub use projects::*;
 pub use retention::RetentionStore;
 pub use revenue::RevenueStore;
 pub use segments::SegmentStore;
+pub use support_analytics::SupportAnalyticsStore;
 pub use tracking::{ingest, TrackingStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,7 @@ pub trait Store:
     + SegmentStore
     + InboxStore
     + ChannelStore
+    + SupportAnalyticsStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

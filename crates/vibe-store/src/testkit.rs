@@ -24,6 +24,8 @@ mod rollups;
 pub mod schema;
 mod security;
 mod segments;
+mod support_analytics;
+mod support_events;
 mod uniques;
 
 pub use fixture::{
@@ -33,6 +35,16 @@ pub use rollups::{assert_churn_matches, synthetic_history};
 
 /// 2027-01-15 08:00 UTC: when every case's history starts.
 pub const T0: i64 = 1_800_000_000_000;
+
+/// Support snapshots against recomputation on a generated history: long,
+/// so each backend runs it as its own test (not part of [`run_all`]).
+pub async fn run_support_analytics<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    support_analytics::snapshots_match_recomputation(Fixture::new(fresh().await)).await;
+}
 
 /// Runs every case; `fresh` must return a store over an empty database.
 pub async fn run_all<F, Fut>(fresh: F)
@@ -75,6 +87,9 @@ where
     inbox::inbound_email_threads_by_message_id(fx().await).await;
     inbox::outbox_claims_leases_and_enqueues(fx().await).await;
     inbox::broadcasts_queue_once_per_recipient(fx().await).await;
+    support_events::support_events_follow_the_conversation(fx().await).await;
+    support_events::support_events_bot_only_sla_hit_and_webhooks(fx().await).await;
+    support_events::support_events_delivery_out_of_order(fx().await).await;
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;
     features::ai_usage_by_model_user_and_day(fx().await).await;

@@ -28,6 +28,7 @@ pub mod retention;
 pub mod revenue;
 pub mod segments;
 pub mod support;
+pub mod support_analytics;
 pub mod tracking;
 pub mod webhooks;
 

@@ -136,6 +136,7 @@ pub(super) async fn ensure(
             priority: priority.as_str().into(),
             first_response_target_s: *first,
             resolution_target_s: *resolution,
+            next_response_target_s: None,
             business_hours: None,
             updated_at: since,
         };

@@ -20,7 +20,7 @@ use vibe_store::Role;
 
 use crate::api::{
     ai_usage, analytics, broadcasts, channels, crm, features, flows, funnels, inbox, people,
-    projects, retention, revenue, segments, tracking,
+    projects, retention, revenue, segments, support_analytics, tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -50,6 +50,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         inbox::routes::routes(),
         broadcasts::routes::routes(),
         channels::routes::routes(),
+        support_analytics::routes::routes(),
     ]
     .into_iter()
     .flatten()

@@ -115,6 +115,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
             json!({"first_response_target_s": 60, "resolution_target_s": 3600})
         }
         ("PUT", "/channels/{kind}") => json!({"phone_number_id": "987654321012"}),
+        ("PUT", "/support/settings") => json!({"agent_capacity": 4}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),

@@ -429,6 +429,16 @@ async fn validation_names_the_field(backend: Backend) {
     let hours = json!({"first_response_target_s": 60, "resolution_target_s": 600,
         "business_hours": {"someday": []}});
     assert_invalid(app.put(&owner, &sla, hours).await, "business_hours.someday").await;
+    let next = json!({"first_response_target_s": 60, "resolution_target_s": 600,
+        "next_response_target_s": 0});
+    assert_invalid(app.put(&owner, &sla, next).await, "next_response_target_s").await;
+    let next = json!({"first_response_target_s": 60, "resolution_target_s": 600,
+        "next_response_target_s": 120});
+    let body = json_of(app.put(&owner, &sla, next).await).await;
+    assert_eq!(body["next_response_target_s"], 120);
+    let none = json!({"first_response_target_s": 60, "resolution_target_s": 600});
+    let body = json_of(app.put(&owner, &sla, none).await).await;
+    assert!(body["next_response_target_s"].is_null(), "{body}");
     let res = app
         .put(&owner, &format!("{base}/sla-policies/vip"), json!({}))
         .await;

@@ -276,17 +276,10 @@ pub(crate) async fn sweep(db: &Db, now_ms: i64) -> StoreResult<Swept> {
             out.resolved += 1;
         }
     }
-    out.dropped = sql::execute(
-        db,
-        "UPDATE conversations SET dropped = 1
-         WHERE dropped = 0 AND status IN ('open', 'pending') AND last_message_at <= $1
-           AND (SELECT m.direction FROM messages m
-                WHERE m.project_id = conversations.project_id
-                  AND m.conversation_id = conversations.id AND m.private = 0
-                ORDER BY m.created_at DESC, m.id DESC LIMIT 1) = 'out'",
-        &[(now_ms - DROP_AFTER_MS).into()],
-    )
-    .await?;
+    // One transaction: each conversation marked records its `dropped` fact.
+    let mut tx = super::sql::Tx::begin(db).await?;
+    out.dropped = super::reporting::drop_idle(&mut tx, now_ms - DROP_AFTER_MS, now_ms).await?;
+    tx.commit().await?;
     Ok(out)
 }
 

@@ -17,17 +17,14 @@
 //!   wall-clock timers (`(stop − start) / 1000`); with no schedule the value
 //!   *is* the wall-clock one.
 //!
-//! The values are stored when a timer stops ([`stamp_first_response`],
-//! [`stamp_resolution`]) with the SLA policy of the conversation's priority
-//! at that moment: a later change of the policy does not rewrite them.
+//! The values are stored when a timer stops, inside the writer's
+//! transaction (`reporting::on_outbound`, `reporting::on_resolve`), with the
+//! SLA policy of the conversation's priority at that moment: a later change
+//! of the policy does not rewrite them.
 
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-
-use super::sql::{self, Val};
-use crate::db::Db;
-use crate::StoreResult;
 
 /// Open intervals per weekday (Monday first), in minutes from local
 /// midnight, `0 ≤ start < end ≤ 1440`.
@@ -118,95 +115,6 @@ pub fn open_seconds(hours: Option<&WeeklyHours>, tz: &TimeZone, from_ms: i64, to
         Some(h) => open_ms(h, tz, from_ms, to_ms) / 1000,
         None => (to_ms - from_ms) / 1000,
     }
-}
-
-fn zone(name: &str) -> TimeZone {
-    if name == "UTC" {
-        return TimeZone::UTC;
-    }
-    TimeZone::get(name).unwrap_or(TimeZone::UTC)
-}
-
-/// The schedule and zone a conversation's timers count in: its project's
-/// time zone and the business hours of the policy of its priority.
-async fn schedule_of(
-    db: &Db,
-    project_id: &str,
-    priority: &str,
-) -> StoreResult<(Option<WeeklyHours>, TimeZone)> {
-    let tz: Option<(String,)> = sql::optional(
-        db,
-        "SELECT timezone FROM projects WHERE id = $1",
-        &[project_id.into()],
-    )
-    .await?;
-    let hours: Option<(Option<String>,)> = sql::optional(
-        db,
-        "SELECT business_hours FROM sla_policies WHERE project_id = $1 AND priority = $2",
-        &[project_id.into(), priority.into()],
-    )
-    .await?;
-    let hours = hours.and_then(|h| h.0).and_then(|j| WeeklyHours::parse(&j));
-    Ok((hours, zone(tz.as_ref().map_or("UTC", |t| t.0.as_str()))))
-}
-
-/// Stores `first_response_bh_s` once the first response is set (and it is
-/// not yet): called right after a message that may have stopped the timer.
-pub(crate) async fn stamp_first_response(db: &Db, project_id: &str, id: &str) -> StoreResult<()> {
-    let row: Option<(String, Option<i64>, Option<i64>)> = sql::optional(
-        db,
-        "SELECT priority, first_inbound_at, first_response_at FROM conversations
-         WHERE project_id = $1 AND id = $2 AND first_response_bh_s IS NULL",
-        &[project_id.into(), id.into()],
-    )
-    .await?;
-    let Some((priority, Some(from), Some(to))) = row else {
-        return Ok(());
-    };
-    let (hours, tz) = schedule_of(db, project_id, &priority).await?;
-    let s = open_seconds(hours.as_ref(), &tz, from, to);
-    let vals: Vec<Val> = vec![project_id.into(), id.into(), s.into(), to.into()];
-    sql::execute(
-        db,
-        "UPDATE conversations SET first_response_bh_s = $3
-         WHERE project_id = $1 AND id = $2 AND first_response_at = $4
-           AND first_response_bh_s IS NULL",
-        &vals,
-    )
-    .await?;
-    Ok(())
-}
-
-/// Stores `resolution_bh_s` of the resolution just recorded (`opened_at` to
-/// `resolved_at`, guarded by both so a later reopen is never overwritten).
-pub(crate) async fn stamp_resolution(db: &Db, project_id: &str, id: &str) -> StoreResult<()> {
-    let row: Option<(String, i64, Option<i64>)> = sql::optional(
-        db,
-        "SELECT priority, opened_at, resolved_at FROM conversations
-         WHERE project_id = $1 AND id = $2",
-        &[project_id.into(), id.into()],
-    )
-    .await?;
-    let Some((priority, from, Some(to))) = row else {
-        return Ok(());
-    };
-    let (hours, tz) = schedule_of(db, project_id, &priority).await?;
-    let s = open_seconds(hours.as_ref(), &tz, from, to);
-    let vals: Vec<Val> = vec![
-        project_id.into(),
-        id.into(),
-        s.into(),
-        from.into(),
-        to.into(),
-    ];
-    sql::execute(
-        db,
-        "UPDATE conversations SET resolution_bh_s = $3
-         WHERE project_id = $1 AND id = $2 AND opened_at = $4 AND resolved_at = $5",
-        &vals,
-    )
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use super::model::{
     AssigneeFilter, Conversation, ConversationPatch, ConversationQuery, Cursor, NewConversation,
     Page, Status,
 };
+use super::reporting;
 use super::scope::Scope;
-use super::sql::{self, Val};
+use super::sql::{self, Tx, Val};
 use super::timers::{transition, transition_sql, Transition};
 use crate::db::Db;
 use crate::{StoreError, StoreResult};
@@ -25,8 +26,9 @@ pub(crate) const SELECT: &str = "SELECT c.id, c.site_user_id, u.name AS contact_
 
 const INSERT: &str = "INSERT INTO conversations (project_id, id, site_user_id, channel, status,
         priority, assignee_account_id, team_id, inbox_id, handled_by_bot, intent, is_lead,
-        external_id, opened_at, last_message_at, created_by_account_id, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $14, $14)
+        external_id, opened_at, last_message_at, created_by_account_id, created_at, updated_at,
+        assigned_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $14, $14, $16)
      ON CONFLICT (project_id, external_id) DO NOTHING";
 const INBOX_TEAM: &str = "SELECT team_id FROM inboxes WHERE project_id = $1 AND id = $2";
 
@@ -59,8 +61,19 @@ pub(crate) async fn create(
         (&new.external_id).into(),
         new.created_at.into(),
         (&new.created_by_account_id).into(),
+        // The initial assignee holds it from its creation (`handled`).
+        new.assignee_account_id
+            .as_ref()
+            .filter(|_| !new.status.is_done())
+            .map(|_| new.created_at)
+            .into(),
     ];
-    let created = sql::execute(db, INSERT, &vals).await? == 1;
+    let mut tx = Tx::begin(db).await?;
+    let created = tx.exec(INSERT, &vals).await? == 1;
+    if created {
+        reporting::created(&mut tx, project_id, &new.id).await?;
+    }
+    tx.commit().await?;
     let found = if created {
         by_id(db, project_id, &new.id).await?
     } else {
@@ -278,10 +291,10 @@ pub(crate) async fn list(
     Ok(Page { items, next_cursor })
 }
 
-/// Applies `patch` to a conversation `scope` may see (`None` otherwise):
-/// the plain fields in one statement, then the status through its
-/// [`transition`], retried when another writer changed the status between
-/// the read and the guarded update.
+/// Applies `patch` to a conversation `scope` may see (`None` otherwise), in
+/// one transaction: the plain fields in one statement, then the status
+/// through its [`transition`], and the reporting facts of both
+/// ([`reporting`]) with the attribution of this moment.
 pub(crate) async fn update(
     db: &Db,
     project_id: &str,
@@ -290,7 +303,17 @@ pub(crate) async fn update(
     patch: &ConversationPatch,
     now_ms: i64,
 ) -> StoreResult<Option<Conversation>> {
-    let Some(mut current) = get(db, project_id, scope, id).await? else {
+    if get(db, project_id, scope, id).await?.is_none() {
+        return Ok(None);
+    }
+    let key: Vec<Val> = vec![project_id.into(), id.into()];
+    let mut tx = Tx::begin(db).await?;
+    // Touching the row locks it until commit (PostgreSQL; SQLite holds the
+    // write lock already): the row read next is the one every change and
+    // fact below applies to, so no retry is needed.
+    tx.exec(LOCK, &key).await?;
+    let Some(before) = reporting::conv_row(&mut tx, project_id, id).await? else {
+        tx.commit().await?;
         return Ok(None);
     };
     let mut sets: Vec<String> = Vec::new();
@@ -304,6 +327,11 @@ pub(crate) async fn update(
     }
     if let Some(a) = &patch.assignee_account_id {
         set("assignee_account_id", a.into());
+        if *a != before.assignee_account_id {
+            // The new assignee holds it from now while it is open.
+            let since = a.as_ref().filter(|_| before.is_open()).map(|_| now_ms);
+            set("assigned_at", since.into());
+        }
     }
     if let Some(t) = &patch.team_id {
         set("team_id", t.into());
@@ -326,19 +354,22 @@ pub(crate) async fn update(
     if let Some(b) = patch.converted {
         set("converted", b.into());
     }
+    let mut current = before.clone();
     if !sets.is_empty() {
         let sql = format!(
             "UPDATE conversations SET {}, updated_at = $3 WHERE project_id = $1 AND id = $2",
             sets.join(", ")
         );
-        sql::execute(db, &sql, &vals).await?;
+        tx.exec(&sql, &vals).await?;
+        current = reporting::conv_row(&mut tx, project_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        reporting::on_patch(&mut tx, project_id, &before, &current, now_ms).await?;
     }
     if let Some(to) = patch.status {
-        for _ in 0..5 {
-            let from = Status::parse(&current.status).unwrap_or(Status::Open);
-            let Some(sql) = transition_sql(transition(from, to)) else {
-                break;
-            };
+        let from = Status::parse(&current.status).unwrap_or(Status::Open);
+        let t = transition(from, to);
+        if let Some(sql) = transition_sql(t) {
             let vals: Vec<Val> = vec![
                 project_id.into(),
                 id.into(),
@@ -346,21 +377,29 @@ pub(crate) async fn update(
                 now_ms.into(),
                 from.as_str().into(),
             ];
-            if sql::execute(db, sql, &vals).await? == 1 {
-                if transition(from, to) == Transition::Resolve {
-                    super::business_hours::stamp_resolution(db, project_id, id).await?;
-                    let key: Vec<Val> = vec![project_id.into(), id.into()];
-                    sql::execute(db, super::timers::BOT_ONLY, &key).await?;
+            if tx.exec(sql, &vals).await? == 1 {
+                match t {
+                    Transition::Resolve => {
+                        reporting::on_resolve(&mut tx, project_id, &current, now_ms).await?
+                    }
+                    Transition::Reopen => {
+                        reporting::on_reopen(&mut tx, project_id, &current, now_ms).await?
+                    }
+                    Transition::Plain | Transition::None => {}
                 }
-                break;
+                let e = current
+                    .event(reporting::EventName::Status, now_ms)
+                    .label(Some(to.as_str().to_owned()));
+                reporting::record(&mut tx, project_id, &e).await?;
             }
-            current = by_id(db, project_id, id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
         }
     }
+    tx.commit().await?;
     by_id(db, project_id, id).await
 }
+
+/// A no-op write that takes the conversation's row lock.
+const LOCK: &str = "UPDATE conversations SET status = status WHERE project_id = $1 AND id = $2";
 
 #[cfg(test)]
 mod tests {

@@ -33,13 +33,13 @@
 //! concurrent deliveries (and ingest: people, then rollups) lock rows in the
 //! same order.
 
-use crate::db::BeginWrite;
 use vibe_core::day::ProjectTz;
 
 use super::model::{Channel, DeliveryStatus};
-use super::sql::{tx_exec, tx_optional, Val};
+use super::reporting;
+use super::sql::{Tx, Val};
 use super::timers;
-use crate::db::{err, on_db, Db};
+use crate::db::Db;
 use crate::ingest::io::{INSERT_DAILY_STATS, ON_DAILY_STATS_CONFLICT};
 use crate::StoreResult;
 
@@ -177,25 +177,25 @@ pub(crate) async fn receive(
     let project: Vec<Val> = vec![project_id.into()];
     // The stored contacts' messages, for the inbox's bot after the commit.
     let mut stored: Vec<(String, String, String, i64)> = Vec::new();
-    let outcome = on_db!(db, pool => async {
+    let outcome = async {
         let mut out = InboundOutcome::default();
         // New people per local day, written after the people's rows (as
         // ingest orders its locks: people, then rollups).
         let mut new_users: std::collections::BTreeMap<String, i64> = Default::default();
-        let mut tx = pool.begin_write().await.map_err(err)?;
-        let tz: Option<(String,)> = tx_optional!(tx, (String,), TIMEZONE, &project)?;
+        let mut tx = Tx::begin(db).await?;
+        let tz: Option<(String,)> = tx.optional::<(String,)>(TIMEZONE, &project).await?;
         let tz = ProjectTz::or_utc(tz.as_ref().map_or("UTC", |t| t.0.as_str()));
         for m in &messages {
             let channel = m.channel.as_str();
             let key: Vec<Val> = vec![project_id.into(), channel.into(), (&m.channel_message_id).into()];
-            if tx_optional!(tx, (String,), KNOWN_MESSAGE, &key)?.is_some() {
+            if tx.optional::<(String,)>(KNOWN_MESSAGE, &key).await?.is_some() {
                 out.messages_duplicate += 1;
                 continue;
             }
             // The contact.
             let user_id = phone_user_id(&m.phone);
             let by_user: Vec<Val> = vec![project_id.into(), (&user_id).into()];
-            let person = match tx_optional!(tx, (String,), PERSON_OF_USER, &by_user)? {
+            let person = match tx.optional::<(String,)>(PERSON_OF_USER, &by_user).await? {
                 Some((id,)) => id,
                 None => {
                     let id = format!("uid:{user_id}");
@@ -208,28 +208,28 @@ pub(crate) async fn receive(
                         traits.into(),
                         m.at.into(),
                     ];
-                    if tx_exec!(tx, INSERT_PERSON, &row)? == 1 {
+                    if tx.exec(INSERT_PERSON, &row).await? == 1 {
                         out.people_created += 1;
                         *new_users.entry(tz.day_of(m.at)).or_insert(0) += 1;
                         id
                     } else {
                         // Another delivery created them since.
-                        tx_optional!(tx, (String,), PERSON_OF_USER, &by_user)?
+                        tx.optional::<(String,)>(PERSON_OF_USER, &by_user).await?
                             .map(|r| r.0)
                             .ok_or_else(|| crate::StoreError::Conflict("person".into()))?
                     }
                 }
             };
             let lock: Vec<Val> = vec![project_id.into(), (&person).into(), (&m.name).into()];
-            tx_exec!(tx, LOCK_PERSON, &lock)?;
+            tx.exec(LOCK_PERSON, &lock).await?;
             // The conversation.
             let of: Vec<Val> = vec![project_id.into(), (&person).into(), channel.into()];
-            let (conversation, opened) = match tx_optional!(tx, (String,), CONVERSATION_OF, &of)? {
+            let (conversation, opened) = match tx.optional::<(String,)>(CONVERSATION_OF, &of).await? {
                 Some((id,)) => (id, false),
                 None => {
                     let inbox_key: Vec<Val> = vec![project_id.into(), channel.into()];
                     let inbox: Option<(String, Option<String>)> =
-                        tx_optional!(tx, (String, Option<String>), INBOX_OF, &inbox_key)?;
+                        tx.optional::<(String, Option<String>)>(INBOX_OF, &inbox_key).await?;
                     let (inbox_id, team_id) = match inbox {
                         Some((i, t)) => (Some(i), t),
                         None => (None, None),
@@ -243,7 +243,7 @@ pub(crate) async fn receive(
                         inbox_id.into(),
                         m.at.into(),
                     ];
-                    tx_exec!(tx, INSERT_CONVERSATION, &row)?;
+                    tx.exec(INSERT_CONVERSATION, &row).await?;
                     (m.conversation_id.clone(), true)
                 }
             };
@@ -259,16 +259,19 @@ pub(crate) async fn receive(
                 (&m.channel_message_id).into(),
             ];
             let conv: Vec<Val> = vec![project_id.into(), (&conversation).into(), m.at.into()];
-            if tx_exec!(tx, INSERT_MESSAGE, &row)? == 0 {
+            if tx.exec(INSERT_MESSAGE, &row).await? == 0 {
                 // Stored meanwhile by a concurrent delivery of the same retry.
                 if opened {
-                    tx_exec!(tx, DROP_CONVERSATION, &conv[..2])?;
+                    tx.exec(DROP_CONVERSATION, &conv[..2]).await?;
                 }
                 out.messages_duplicate += 1;
                 continue;
             }
-            tx_exec!(tx, timers::ON_INBOUND, &conv)?;
-            tx_exec!(tx, timers::REOPEN_ON_INBOUND, &conv)?;
+            if opened {
+                // Only now: a duplicate above drops the new conversation.
+                reporting::created(&mut tx, project_id, &conversation).await?;
+            }
+            reporting::on_inbound(&mut tx, project_id, &conversation, &m.message_id, m.at).await?;
             stored.push((conversation.clone(), m.message_id.clone(), m.body.clone(), m.at));
             out.messages_stored += 1;
             out.conversations_opened += u64::from(opened);
@@ -278,12 +281,12 @@ pub(crate) async fn receive(
         );
         for (day, n) in &new_users {
             let row: Vec<Val> = vec![project_id.into(), day.into(), (*n).into()];
-            tx_exec!(tx, &stats, &row)?;
+            tx.exec(&stats, &row).await?;
         }
         for s in &statuses {
             let find = outbound_by_channel_id(&s.channels);
             let key: Vec<Val> = vec![project_id.into(), (&s.channel_message_id).into()];
-            let Some((id,)) = tx_optional!(tx, (String,), &find, &key)? else {
+            let Some((id,)) = tx.optional::<(String,)>(&find, &key).await? else {
                 out.statuses_unknown += 1;
                 continue;
             };
@@ -291,20 +294,21 @@ pub(crate) async fn receive(
                 out.statuses_unchanged += 1;
                 continue;
             };
-            let mut vals: Vec<Val> = vec![project_id.into(), id.into(), s.at.into()];
+            let mut vals: Vec<Val> = vec![project_id.into(), (&id).into(), s.at.into()];
             if s.status == DeliveryStatus::Failed {
                 vals.push((&s.failed_reason).into());
             }
-            if tx_exec!(tx, &sql, &vals)? == 1 {
+            if tx.exec(&sql, &vals).await? == 1 {
+                reporting::on_delivery(&mut tx, project_id, &id, s.status, s.at).await?;
                 out.statuses_applied += 1;
             } else {
                 out.statuses_unchanged += 1;
             }
         }
-        tx.commit().await.map_err(err)?;
+        tx.commit().await?;
         Ok(out)
     }
-    .await)?;
+    .await?;
     for (conversation, message, body, at) in &stored {
         super::automation::on_inbound(db, project_id, conversation, message, body, *at).await?;
     }

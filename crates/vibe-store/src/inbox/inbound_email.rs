@@ -23,13 +23,12 @@
 //!   new user of the day as [`super::inbound`] does for phone numbers).
 //!   Addresses are compared lowercased.
 
-use crate::db::BeginWrite;
 use vibe_core::day::ProjectTz;
 
 use super::inbound::{INBOX_OF, INSERT_MESSAGE, LOCK_PERSON, PERSON_OF_USER, TIMEZONE};
-use super::sql::{tx_exec, tx_optional, Val};
-use super::timers;
-use crate::db::{err, on_db, Db};
+use super::reporting;
+use super::sql::{Tx, Val};
+use crate::db::Db;
 use crate::ingest::io::{INSERT_DAILY_STATS, ON_DAILY_STATS_CONFLICT};
 use crate::StoreResult;
 
@@ -100,12 +99,12 @@ pub(crate) async fn receive(
 ) -> StoreResult<InboundEmailOutcome> {
     let project: Vec<Val> = vec![project_id.into()];
     let address = m.address.to_lowercase();
-    on_db!(db, pool => async {
+    async {
         let mut out = InboundEmailOutcome::default();
-        let mut tx = pool.begin_write().await.map_err(err)?;
+        let mut tx = Tx::begin(db).await?;
         let key: Vec<Val> = vec![project_id.into(), (&m.channel_message_id).into()];
-        if let Some((c,)) = tx_optional!(tx, (String,), CONVERSATION_OF_MESSAGE, &key)? {
-            tx.commit().await.map_err(err)?;
+        if let Some((c,)) = tx.optional::<(String,)>(CONVERSATION_OF_MESSAGE, &key).await? {
+            tx.commit().await?;
             out.duplicate = true;
             out.conversation_id = Some(c);
             return Ok(out);
@@ -113,7 +112,7 @@ pub(crate) async fn receive(
         let mut threaded = None;
         for id in &m.thread_ids {
             let key: Vec<Val> = vec![project_id.into(), id.into()];
-            if let Some((c,)) = tx_optional!(tx, (String,), CONVERSATION_OF_MESSAGE, &key)? {
+            if let Some((c,)) = tx.optional::<(String,)>(CONVERSATION_OF_MESSAGE, &key).await? {
                 threaded = Some(c);
                 break;
             }
@@ -122,7 +121,7 @@ pub(crate) async fn receive(
         let conversation = match threaded {
             Some(c) => {
                 let fill: Vec<Val> = vec![project_id.into(), (&c).into(), (&m.subject).into()];
-                tx_exec!(tx, FILL_SUBJECT, &fill)?;
+                tx.exec(FILL_SUBJECT, &fill).await?;
                 out.threaded = true;
                 c
             }
@@ -131,9 +130,9 @@ pub(crate) async fn receive(
                 let by_user: Vec<Val> = vec![project_id.into(), (&user_id).into()];
                 let by_email: Vec<Val> =
                     vec![project_id.into(), (&address).into(), (&m.address).into()];
-                let known = match tx_optional!(tx, (String,), PERSON_OF_USER, &by_user)? {
+                let known = match tx.optional::<(String,)>(PERSON_OF_USER, &by_user).await? {
                     Some(p) => Some(p),
-                    None => tx_optional!(tx, (String,), PERSON_OF_EMAIL, &by_email)?,
+                    None => tx.optional::<(String,)>(PERSON_OF_EMAIL, &by_email).await?,
                 };
                 let person = match known {
                     Some((id,)) => id,
@@ -149,23 +148,23 @@ pub(crate) async fn receive(
                             traits.into(),
                             m.at.into(),
                         ];
-                        if tx_exec!(tx, INSERT_PERSON, &row)? == 1 {
+                        if tx.exec(INSERT_PERSON, &row).await? == 1 {
                             out.person_created = true;
                             new_user_day = Some(m.at);
                             id
                         } else {
                             // Another delivery created them since.
-                            tx_optional!(tx, (String,), PERSON_OF_USER, &by_user)?
+                            tx.optional::<(String,)>(PERSON_OF_USER, &by_user).await?
                                 .map(|r| r.0)
                                 .ok_or_else(|| crate::StoreError::Conflict("person".into()))?
                         }
                     }
                 };
                 let lock: Vec<Val> = vec![project_id.into(), (&person).into(), (&m.name).into()];
-                tx_exec!(tx, LOCK_PERSON, &lock)?;
+                tx.exec(LOCK_PERSON, &lock).await?;
                 let inbox_key: Vec<Val> = vec![project_id.into(), "email".into()];
                 let inbox: Option<(String, Option<String>)> =
-                    tx_optional!(tx, (String, Option<String>), INBOX_OF, &inbox_key)?;
+                    tx.optional::<(String, Option<String>)>(INBOX_OF, &inbox_key).await?;
                 let (inbox_id, team_id) = match inbox {
                     Some((i, t)) => (Some(i), t),
                     None => (None, None),
@@ -179,7 +178,8 @@ pub(crate) async fn receive(
                     (&m.subject).into(),
                     m.at.into(),
                 ];
-                tx_exec!(tx, INSERT_CONVERSATION, &row)?;
+                tx.exec(INSERT_CONVERSATION, &row).await?;
+                reporting::created(&mut tx, project_id, &m.conversation_id).await?;
                 out.conversation_opened = true;
                 m.conversation_id.clone()
             }
@@ -194,33 +194,31 @@ pub(crate) async fn receive(
             m.at.into(),
             (&m.channel_message_id).into(),
         ];
-        let conv: Vec<Val> = vec![project_id.into(), (&conversation).into(), m.at.into()];
-        if tx_exec!(tx, INSERT_MESSAGE, &row)? == 0 {
+        if tx.exec(INSERT_MESSAGE, &row).await? == 0 {
             // Stored meanwhile by a concurrent delivery of the same retry:
             // nothing of this one stays.
-            tx.rollback().await.map_err(err)?;
+            tx.rollback().await?;
             return Ok(InboundEmailOutcome {
                 duplicate: true,
                 ..Default::default()
             });
         }
-        tx_exec!(tx, timers::ON_INBOUND, &conv)?;
-        tx_exec!(tx, timers::REOPEN_ON_INBOUND, &conv)?;
+        reporting::on_inbound(&mut tx, project_id, &conversation, &m.message_id, m.at).await?;
         if let Some(at) = new_user_day {
-            let tz: Option<(String,)> = tx_optional!(tx, (String,), TIMEZONE, &project)?;
+            let tz: Option<(String,)> = tx.optional::<(String,)>(TIMEZONE, &project).await?;
             let tz = ProjectTz::or_utc(tz.as_ref().map_or("UTC", |t| t.0.as_str()));
             let stats = format!(
                 "{INSERT_DAILY_STATS} VALUES ($1, $2, 0, $3, 0, 0, 0, 0, 0, 0, 0, 0){ON_DAILY_STATS_CONFLICT}"
             );
             let row: Vec<Val> = vec![project_id.into(), tz.day_of(at).into(), 1i64.into()];
-            tx_exec!(tx, &stats, &row)?;
+            tx.exec(&stats, &row).await?;
         }
-        tx.commit().await.map_err(err)?;
+        tx.commit().await?;
         out.stored = true;
         out.conversation_id = Some(conversation);
         Ok(out)
     }
-    .await)
+    .await
 }
 
 #[cfg(test)]

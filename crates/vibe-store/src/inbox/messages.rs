@@ -7,11 +7,11 @@ use super::model::{
     Conversation, Cursor, DeliveryStatus, Direction, Message, NewMessage, Page, Sender,
 };
 use super::outbox;
+use super::reporting;
 use super::scope::Scope;
-use super::sql::{self, tx_exec, tx_optional, Val};
+use super::sql::{self, Tx, Val};
 use super::timers;
-use crate::db::BeginWrite;
-use crate::db::{err, on_db, Db};
+use crate::db::Db;
 use crate::{StoreError, StoreResult};
 
 const SELECT: &str = "SELECT id, conversation_id, channel, direction, sender, sender_account_id,
@@ -132,43 +132,47 @@ pub(crate) async fn store_tagged(
     let by_id = format!("{SELECT} WHERE project_id = $1 AND id = $2");
     let by_channel_id =
         format!("{SELECT} WHERE project_id = $1 AND channel = $2 AND channel_message_id = $3");
-    let found: (Message, bool) = on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await.map_err(err)?;
-        if tx_exec!(tx, INSERT, &vals)? == 0 {
-            let key: Vec<Val> = vec![project_id.into(), (&channel).into(), (&new.channel_message_id).into()];
-            let stored = tx_optional!(tx, Message, &by_channel_id, &key)?;
-            tx.commit().await.map_err(err)?;
-            return stored.map(|m| (m, false)).ok_or(StoreError::NotFound);
-        }
-        if new.direction == Direction::In {
-            tx_exec!(tx, timers::ON_INBOUND, &conv)?;
-            tx_exec!(tx, timers::REOPEN_ON_INBOUND, &conv)?;
-        } else if !new.private {
-            tx_exec!(tx, timers::ON_OUTBOUND, &conv)?;
-        }
-        if needs_sending(new, &channel) {
-            // The outbox row commits with the message (see `outbox`).
-            let row: Vec<Val> = vec![project_id.into(), (&new.id).into(), (&channel).into(), new.created_at.into()];
-            tx_exec!(tx, outbox::ENQUEUE, &row)?;
-        }
-        if timers::is_response(new) {
-            tx_exec!(tx, timers::FIRST_RESPONSE, &conv)?;
-        }
-        if new.sender == super::model::Sender::Bot {
-            tx_exec!(tx, timers::BOT_HANDLED, &conv[..2])?;
-        }
-        if new.sender == Sender::Agent && !new.private {
-            tx_exec!(tx, timers::AGENT_AFTER_BOT, &conv[..2])?;
-        }
-        let key: Vec<Val> = vec![project_id.into(), (&new.id).into()];
-        let stored = tx_optional!(tx, Message, &by_id, &key)?;
-        tx.commit().await.map_err(err)?;
-        stored.map(|m| (m, true)).ok_or(StoreError::NotFound)
+    let mut tx = Tx::begin(db).await?;
+    if tx.exec(INSERT, &vals).await? == 0 {
+        let key: Vec<Val> = vec![
+            project_id.into(),
+            (&channel).into(),
+            (&new.channel_message_id).into(),
+        ];
+        let stored: Option<Message> = tx.optional(&by_channel_id, &key).await?;
+        tx.commit().await?;
+        return stored.map(|m| (m, false)).ok_or(StoreError::NotFound);
     }
-    .await)?;
-    if found.1 && timers::is_response(new) {
-        super::business_hours::stamp_first_response(db, project_id, &new.conversation_id).await?;
+    if new.direction == Direction::In {
+        // Timers, waiting, reopen and their facts (one path for every writer).
+        reporting::on_inbound(
+            &mut tx,
+            project_id,
+            &new.conversation_id,
+            &new.id,
+            new.created_at,
+        )
+        .await?;
+    } else {
+        if !new.private {
+            tx.exec(timers::ON_OUTBOUND, &conv).await?;
+        }
+        reporting::on_outbound(&mut tx, project_id, new).await?;
     }
+    if needs_sending(new, &channel) {
+        // The outbox row commits with the message (see `outbox`).
+        let row: Vec<Val> = vec![
+            project_id.into(),
+            (&new.id).into(),
+            (&channel).into(),
+            new.created_at.into(),
+        ];
+        tx.exec(outbox::ENQUEUE, &row).await?;
+    }
+    let key: Vec<Val> = vec![project_id.into(), (&new.id).into()];
+    let stored: Option<Message> = tx.optional(&by_id, &key).await?;
+    tx.commit().await?;
+    let found = stored.map(|m| (m, true)).ok_or(StoreError::NotFound)?;
     Ok(found)
 }
 
@@ -260,7 +264,12 @@ pub(crate) async fn set_delivery(
         if status == DeliveryStatus::Failed {
             vals.push(failed_reason.map(str::to_owned).into());
         }
-        sql::execute(db, &sql, &vals).await?;
+        // The facts only when the guarded update moved the message.
+        let mut tx = Tx::begin(db).await?;
+        if tx.exec(&sql, &vals).await? == 1 {
+            reporting::on_delivery(&mut tx, project_id, message_id, status, at_ms).await?;
+        }
+        tx.commit().await?;
     }
     let sql = format!("{SELECT} WHERE project_id = $1 AND id = $2");
     sql::optional(db, &sql, &[project_id.into(), message_id.into()]).await
@@ -329,12 +338,9 @@ pub(crate) async fn mark_read(
         message_id.into(),
         now_ms.into(),
     ];
-    on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await.map_err(err)?;
-        tx_exec!(tx, READ_UP_TO, &vals)?;
-        tx_exec!(tx, RECOUNT_UNREAD, &vals[..2])?;
-        tx.commit().await.map_err(err)
-    }
-    .await)?;
+    let mut tx = Tx::begin(db).await?;
+    tx.exec(READ_UP_TO, &vals).await?;
+    tx.exec(RECOUNT_UNREAD, &vals[..2]).await?;
+    tx.commit().await?;
     conversations::by_id(db, project_id, conversation_id).await
 }

@@ -16,6 +16,7 @@ pub mod inbound_email;
 mod messages;
 mod model;
 pub mod outbox;
+pub mod reporting;
 mod scope;
 mod sla;
 mod sql;
@@ -408,6 +409,16 @@ pub trait InboxStore: HasDb {
     /// every project (see [`automation`]).
     async fn support_sweep(&self, now_ms: i64) -> StoreResult<automation::Swept> {
         automation::sweep(self.db(), now_ms).await
+    }
+
+    /// The support reporting facts of one conversation, oldest first (see
+    /// [`reporting`]).
+    async fn support_events_of(
+        &self,
+        project_id: &str,
+        conversation_id: &str,
+    ) -> StoreResult<Vec<reporting::SupportEvent>> {
+        reporting::of_conversation(self.db(), project_id, conversation_id).await
     }
 
     // Agents.

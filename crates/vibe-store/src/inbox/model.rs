@@ -288,6 +288,10 @@ pub struct SlaPolicy {
     pub priority: String,
     pub first_response_target_s: i64,
     pub resolution_target_s: i64,
+    /// A reply to a waiting contact after the first response (docs/metrics.md,
+    /// "Support reporting events"); `None` = no next-response target.
+    #[serde(default)]
+    pub next_response_target_s: Option<i64>,
     /// JSON text (see docs/metrics.md, "Support timers"); `None` = round the clock.
     #[serde(skip)]
     pub business_hours: Option<String>,

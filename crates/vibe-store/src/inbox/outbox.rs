@@ -30,12 +30,11 @@
 //! Every transition is a guarded `UPDATE` (its expected state in the
 //! `WHERE`), so a late or concurrent writer touches no row.
 
-use crate::db::BeginWrite;
 use serde::Serialize;
 
-use super::sql::{self, tx_exec, Val};
+use super::sql::{self, Tx, Val};
 use super::timers;
-use crate::db::{err, on_db, Db};
+use crate::db::Db;
 use crate::StoreResult;
 
 /// Bound `($1 project, $2 message id, $3 channel, $4 created_at)`.
@@ -218,28 +217,36 @@ pub(crate) async fn mark_sent(
         at_ms.into(),
         channel_message_id.into(),
     ];
-    on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await.map_err(err)?;
-        let n = tx_exec!(tx,
-            "UPDATE outbound_queue SET state = 'sent', claimed_until = NULL, updated_at = $3,
+    async {
+        let mut tx = Tx::begin(db).await?;
+        let n = tx
+            .exec(
+                "UPDATE outbound_queue SET state = 'sent', claimed_until = NULL, updated_at = $3,
                  last_error = NULL
              WHERE project_id = $1 AND message_id = $2 AND state = 'sending' AND claim_id = $4",
-            &row)?;
+                &row,
+            )
+            .await?;
         // Only this claim's row: a stale claimer writes nothing. The id is
         // stored whatever the status (a fast `delivered` webhook may have
         // moved it on already); the status only moves forward.
         if n == 1 {
-            tx_exec!(tx,
+            tx.exec(
                 "UPDATE messages SET channel_message_id = COALESCE(channel_message_id, $4),
                      sent_at = COALESCE(sent_at, $3),
                      delivery_status = CASE WHEN delivery_status = 'queued' THEN 'sent'
                          ELSE delivery_status END
-                 WHERE project_id = $1 AND id = $2", &msg)?;
+                 WHERE project_id = $1 AND id = $2",
+                &msg,
+            )
+            .await?;
+            // `sent` once (a webhook's status may have recorded it first).
+            super::reporting::delivery(&mut tx, project_id, message_id).await?;
         }
-        tx.commit().await.map_err(err)?;
+        tx.commit().await?;
         Ok(n == 1)
     }
-    .await)
+    .await
 }
 
 /// Not sent; due again at `next_at`.
@@ -283,20 +290,23 @@ pub(crate) async fn mark_failed(
         (&job.claim_id).into(),
     ];
     let fail = timers::delivery_sql(super::DeliveryStatus::Failed).expect("failed has a rule");
-    on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await.map_err(err)?;
-        let n = tx_exec!(tx,
-            "UPDATE outbound_queue SET state = 'failed', claimed_until = NULL,
+    async {
+        let mut tx = Tx::begin(db).await?;
+        let n = tx
+            .exec(
+                "UPDATE outbound_queue SET state = 'failed', claimed_until = NULL,
                  last_error = $4, updated_at = $3
              WHERE project_id = $1 AND message_id = $2 AND state = 'sending' AND claim_id = $5",
-            &row)?;
-        if n == 1 {
-            tx_exec!(tx, &fail, &row[..4])?;
+                &row,
+            )
+            .await?;
+        if n == 1 && tx.exec(&fail, &row[..4]).await? == 1 {
+            super::reporting::failed(&mut tx, &job.project_id, &job.message_id, at_ms).await?;
         }
-        tx.commit().await.map_err(err)?;
+        tx.commit().await?;
         Ok(n == 1)
     }
-    .await)
+    .await
 }
 
 /// The reason a row abandoned mid-send is failed with.
@@ -341,20 +351,24 @@ pub(crate) async fn sweep(db: &Db, now_ms: i64) -> StoreResult<Vec<OutboundJob>>
             now_ms.into(),
             INTERRUPTED.into(),
         ];
-        let done = on_db!(db, pool => async {
-            let mut tx = pool.begin_write().await.map_err(err)?;
-            let n = tx_exec!(tx,
-                "UPDATE outbound_queue SET state = 'failed', claimed_until = NULL,
+        let done = async {
+            let mut tx = Tx::begin(db).await?;
+            let n = tx
+                .exec(
+                    "UPDATE outbound_queue SET state = 'failed', claimed_until = NULL,
                      last_error = $4, updated_at = $3
                  WHERE project_id = $1 AND message_id = $2 AND state = 'sending'
-                   AND claimed_until < $3", &row)?;
-            if n == 1 {
-                tx_exec!(tx, &fail, &row)?;
+                   AND claimed_until < $3",
+                    &row,
+                )
+                .await?;
+            if n == 1 && tx.exec(&fail, &row).await? == 1 {
+                super::reporting::failed(&mut tx, &job.project_id, &job.message_id, now_ms).await?;
             }
-            tx.commit().await.map_err(err)?;
+            tx.commit().await?;
             Ok::<_, crate::StoreError>(n == 1)
         }
-        .await)?;
+        .await?;
         if done {
             failed.push(job);
         }
@@ -371,22 +385,29 @@ pub(crate) async fn requeue(
     now_ms: i64,
 ) -> StoreResult<bool> {
     let row: Vec<Val> = vec![project_id.into(), message_id.into(), now_ms.into()];
-    on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await.map_err(err)?;
-        let n = tx_exec!(tx,
-            "UPDATE outbound_queue SET state = 'pending', attempts = 0, next_attempt_at = $3,
+    async {
+        let mut tx = Tx::begin(db).await?;
+        let n = tx
+            .exec(
+                "UPDATE outbound_queue SET state = 'pending', attempts = 0, next_attempt_at = $3,
                  claimed_until = NULL, claim_id = NULL, started_at = NULL, last_error = NULL,
                  updated_at = $3
-             WHERE project_id = $1 AND message_id = $2 AND state = 'failed'", &row)?;
+             WHERE project_id = $1 AND message_id = $2 AND state = 'failed'",
+                &row,
+            )
+            .await?;
         if n == 1 {
-            tx_exec!(tx,
+            tx.exec(
                 "UPDATE messages SET delivery_status = 'queued', failed_reason = NULL
-                 WHERE project_id = $1 AND id = $2 AND delivery_status = 'failed'", &row[..2])?;
+                 WHERE project_id = $1 AND id = $2 AND delivery_status = 'failed'",
+                &row[..2],
+            )
+            .await?;
         }
-        tx.commit().await.map_err(err)?;
+        tx.commit().await?;
         Ok(n == 1)
     }
-    .await)
+    .await
 }
 
 /// The project's queue at `now_ms`, per channel.

@@ -7,7 +7,7 @@ use crate::db::Db;
 use crate::StoreResult;
 
 const COLUMNS: &str = "SELECT priority, first_response_target_s, resolution_target_s,
-        business_hours, updated_at
+        next_response_target_s, business_hours, updated_at
      FROM sla_policies";
 
 /// Every policy, by priority (low first).
@@ -24,12 +24,13 @@ pub(crate) async fn put(db: &Db, project_id: &str, policy: &SlaPolicy) -> StoreR
     sql::execute(
         db,
         "INSERT INTO sla_policies (project_id, priority, first_response_target_s,
-             resolution_target_s, business_hours, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+             resolution_target_s, business_hours, updated_at, next_response_target_s)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (project_id, priority) DO UPDATE SET
              first_response_target_s = excluded.first_response_target_s,
              resolution_target_s = excluded.resolution_target_s,
              business_hours = excluded.business_hours,
+             next_response_target_s = excluded.next_response_target_s,
              updated_at = excluded.updated_at",
         &[
             project_id.into(),
@@ -38,6 +39,7 @@ pub(crate) async fn put(db: &Db, project_id: &str, policy: &SlaPolicy) -> StoreR
             p.resolution_target_s.into(),
             (&p.business_hours).into(),
             p.updated_at.into(),
+            p.next_response_target_s.into(),
         ],
     )
     .await?;

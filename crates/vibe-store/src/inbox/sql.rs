@@ -111,3 +111,82 @@ pub(crate) async fn execute(db: &Db, sql: &str, vals: &[Val]) -> StoreResult<u64
         .map(|r| r.rows_affected()))
     .map_err(err)
 }
+
+/// An open write transaction of either backend (`pool.begin_write()`), so a
+/// helper that must run inside another statement's transaction — the
+/// reporting facts of [`super::reporting`] — is one plain function, not one
+/// body per backend.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub(crate) async fn begin(db: &Db) -> StoreResult<Self> {
+        use crate::db::BeginWrite;
+        Ok(match db {
+            Db::Sqlite(p) => Self::Sqlite(p.begin_write().await.map_err(err)?),
+            Db::Postgres(p) => Self::Postgres(p.begin_write().await.map_err(err)?),
+        })
+    }
+
+    /// Runs one statement; rows touched.
+    pub(crate) async fn exec(&mut self, sql: &str, vals: &[Val]) -> StoreResult<u64> {
+        match self {
+            Self::Sqlite(tx) => bind_vals!(sqlx::query(sql), vals)
+                .execute(&mut **tx)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(err),
+            Self::Postgres(tx) => bind_vals!(sqlx::query(sql), vals)
+                .execute(&mut **tx)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(err),
+        }
+    }
+
+    pub(crate) async fn optional<T: Row>(
+        &mut self,
+        sql: &str,
+        vals: &[Val],
+    ) -> StoreResult<Option<T>> {
+        match self {
+            Self::Sqlite(tx) => bind_vals!(sqlx::query_as::<_, T>(sql), vals)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(err),
+            Self::Postgres(tx) => bind_vals!(sqlx::query_as::<_, T>(sql), vals)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(err),
+        }
+    }
+
+    pub(crate) async fn all<T: Row>(&mut self, sql: &str, vals: &[Val]) -> StoreResult<Vec<T>> {
+        match self {
+            Self::Sqlite(tx) => bind_vals!(sqlx::query_as::<_, T>(sql), vals)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(err),
+            Self::Postgres(tx) => bind_vals!(sqlx::query_as::<_, T>(sql), vals)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(err),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await.map_err(err),
+            Self::Postgres(tx) => tx.commit().await.map_err(err),
+        }
+    }
+
+    pub(crate) async fn rollback(self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(tx) => tx.rollback().await.map_err(err),
+            Self::Postgres(tx) => tx.rollback().await.map_err(err),
+        }
+    }
+}

@@ -835,6 +835,7 @@ pub async fn agent_status_log_and_sla(fx: Fixture) {
         priority: prio.into(),
         first_response_target_s: first,
         resolution_target_s: first * 10,
+        next_response_target_s: None,
         business_hours: None,
         updated_at: T0,
     };

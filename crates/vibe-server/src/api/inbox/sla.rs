@@ -1,5 +1,6 @@
 //! `GET /api/v1/projects/{id}/sla-policies` and `PUT/DELETE
-//! …/sla-policies/{priority}`: first-response and resolution targets per
+//! …/sla-policies/{priority}`: first-response, resolution and (optional)
+//! next-response targets per
 //! conversation priority, with optional business hours (admins set them;
 //! agents read them). How timers are measured: docs/metrics.md.
 
@@ -46,16 +47,18 @@ pub async fn put(
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let priority = priority_of(&priority)?;
-    let (mut first, mut resolution, mut hours) = (None, None, None);
+    let (mut first, mut resolution, mut next, mut hours) = (None, None, None, None);
     for (key, v) in &body {
         match key.as_str() {
             "first_response_target_s" => first = Some(fields::int_in(key, v, 1, MAX_TARGET_S)?),
             "resolution_target_s" => resolution = Some(fields::int_in(key, v, 1, MAX_TARGET_S)?),
+            "next_response_target_s" if v.is_null() => next = None,
+            "next_response_target_s" => next = Some(fields::int_in(key, v, 1, MAX_TARGET_S)?),
             "business_hours" => hours = fields::business_hours(v)?,
             _ => {
                 return Err(fields::unknown(
                     key,
-                    "first_response_target_s, resolution_target_s, business_hours",
+                    "first_response_target_s, resolution_target_s, next_response_target_s, business_hours",
                 ))
             }
         }
@@ -65,6 +68,7 @@ pub async fn put(
         priority: priority.as_str().to_owned(),
         first_response_target_s: first.ok_or_else(|| missing("first_response_target_s"))?,
         resolution_target_s: resolution.ok_or_else(|| missing("resolution_target_s"))?,
+        next_response_target_s: next,
         business_hours: hours,
         updated_at: state.clock.now_ms(),
     };
