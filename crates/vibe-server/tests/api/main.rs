@@ -29,6 +29,7 @@ mod revenue;
 mod security;
 mod segments;
 mod stats;
+mod support_agent_activity;
 mod support_analytics;
 mod support_api;
 mod support_live;
