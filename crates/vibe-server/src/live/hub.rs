@@ -16,6 +16,7 @@ use vibe_store::inbox::{Conversation, Message, Scope};
 use vibe_store::{Project, Store, StoreResult};
 
 use super::record::{InboxChange, LeftReason, LiveBatch};
+use super::support::{self, Sections};
 use crate::api::analytics::definitions::{self, Metrics};
 use crate::api::tracking::online::Visitor;
 
@@ -35,6 +36,9 @@ pub struct FeedMessage {
     /// decides with its own scope; these carry no sequence number (they are
     /// not part of the visitor feed, and a subscriber skips those it may not see).
     pub audience: Option<Audience>,
+    /// The Support page sections the change may have moved, for the same
+    /// audience (`live/support.rs`); none for visitor-feed messages.
+    pub support: Sections,
 }
 
 /// What decides whether a scope sees a conversation, as
@@ -54,6 +58,17 @@ impl Audience {
             assignee: c.assignee_account_id.clone(),
             team_id: c.team_id.clone(),
             assignee_teams,
+        }
+    }
+
+    /// An agent's status change, seen like a conversation of theirs without
+    /// a team: by the agent, supervisors sharing a team with them, and
+    /// owners and admins.
+    pub fn agent(account_id: &str, teams: Vec<String>) -> Self {
+        Self {
+            assignee: Some(account_id.to_owned()),
+            team_id: None,
+            assignee_teams: teams,
         }
     }
 
@@ -306,6 +321,7 @@ impl HubTask {
             text: Utf8Bytes::from_static(""),
             resync: true,
             audience: None,
+            support: Sections::NONE,
         }));
     }
 
@@ -328,6 +344,7 @@ impl HubTask {
             text: body.to_string().into(),
             resync: false,
             audience: None,
+            support: Sections::NONE,
         });
         self.hub.last_seq.store(seq, Ordering::SeqCst);
         // No receivers is fine: the hub stops at its next tick.
@@ -336,29 +353,55 @@ impl HubTask {
 
     /// An Inbox event: no sequence number, and only for subscribers whose
     /// scope may see `conversation`.
-    async fn send_inbox(&self, conversation: &Conversation, body: Value) -> StoreResult<()> {
+    async fn send_inbox(
+        &self,
+        conversation: &Conversation,
+        body: Value,
+        support: Sections,
+    ) -> StoreResult<()> {
         let teams = match &conversation.assignee_account_id {
             Some(a) => self.hubs.store().teams_of(&self.project.id, a).await?,
             None => Vec::new(),
         };
+        self.send_scoped(
+            body.to_string().into(),
+            Audience::of(conversation, teams),
+            support,
+        );
+        Ok(())
+    }
+
+    fn send_scoped(&self, text: Utf8Bytes, audience: Audience, support: Sections) {
         let _ = self.hub.tx.send(Arc::new(FeedMessage {
             seq: 0,
-            text: body.to_string().into(),
+            text,
             resync: false,
-            audience: Some(Audience::of(conversation, teams)),
+            audience: Some(audience),
+            support,
         }));
-        Ok(())
     }
 
     async fn inbox_change(&self, change: InboxChange) -> StoreResult<()> {
         let store = self.hubs.store();
         let project = &self.project.id;
+        let sections = support::of_change(&change);
         let (kind, message) = match change {
-            InboxChange::Conversation(id) => {
+            InboxChange::Conversation(id) | InboxChange::Read(id) => {
                 if let Some(c) = store.conversation(project, &Scope::All, &id).await? {
                     let body = json!({ "type": "inbox.conversation", "conversation": c });
-                    self.send_inbox(&c, body).await?;
+                    self.send_inbox(&c, body, sections).await?;
                 }
+                return Ok(());
+            }
+            InboxChange::AgentStatus(account_id) => {
+                // Nothing to show by itself (empty text): only the
+                // Support page's `agent` section is told.
+                let teams = store.teams_of(project, &account_id).await?;
+                self.send_scoped(
+                    Utf8Bytes::from_static(""),
+                    Audience::agent(&account_id, teams),
+                    sections,
+                );
                 return Ok(());
             }
             InboxChange::Message(id) => ("inbox.message", store.message(project, &id).await?),
@@ -395,7 +438,7 @@ impl HubTask {
                 "message": message_json(&m),
             })
         };
-        self.send_inbox(&c, body).await
+        self.send_inbox(&c, body, sections).await
     }
 
     async fn apply(&mut self, batches: Vec<LiveBatch>) -> StoreResult<()> {

@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod record;
 pub mod relay;
 pub mod schedule;
+pub mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -59,6 +59,14 @@ pub enum InboxChange {
     /// A provider's delivery report, by its message id on one of the channels.
     #[serde(rename = "D")]
     DeliveryByChannelId(Vec<String>, String),
+    /// The agent read a thread: only its unread count changed
+    /// (`inbox.conversation`, but no Support section moves).
+    #[serde(rename = "r")]
+    Read(String),
+    /// An agent's status changed, by account id: no Inbox event of its own,
+    /// only the Support page's `agent` section (`live/support.rs`).
+    #[serde(rename = "a")]
+    AgentStatus(String),
 }
 
 /// Changes to one project's feed. Short field names keep `NOTIFY` payloads small.

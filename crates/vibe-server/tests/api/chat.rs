@@ -11,7 +11,7 @@ use vibe_store::Role;
 use crate::helpers::*;
 use crate::live::{next_json, watch};
 
-async fn enable_chat(app: &TestApp, owner: &Session, pid: &str, on: bool) {
+pub async fn enable_chat(app: &TestApp, owner: &Session, pid: &str, on: bool) {
     let res = app
         .put(
             owner,
@@ -39,7 +39,7 @@ async fn chat(
     req.send().await.unwrap()
 }
 
-async fn token(app: &TestApp, key: &str, anon: &str) -> String {
+pub async fn token(app: &TestApp, key: &str, anon: &str) -> String {
     let res = chat(
         app,
         Method::POST,
@@ -52,7 +52,7 @@ async fn token(app: &TestApp, key: &str, anon: &str) -> String {
     string_at(&json_of(res).await, "token")
 }
 
-async fn say(app: &TestApp, token: &str, body: &str) -> Value {
+pub async fn say(app: &TestApp, token: &str, body: &str) -> Value {
     let res = chat(
         app,
         Method::POST,

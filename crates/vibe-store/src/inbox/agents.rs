@@ -52,6 +52,53 @@ pub(crate) async fn log(
     .await
 }
 
+/// An agent's log rows that overlap `[from_ms, to_ms)`, oldest first, at
+/// most `limit` of those starting inside it. Both reads are bounded by the
+/// `agent_activity_agent` index (project, account, started_at): the rows
+/// starting inside the range, and the one row before it (an agent's rows
+/// never overlap, so only the latest earlier row can still run into it).
+pub(crate) async fn between(
+    db: &Db,
+    project_id: &str,
+    account_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    limit: i64,
+) -> StoreResult<Vec<AgentLog>> {
+    let before = format!(
+        "{COLUMNS} WHERE project_id = $1 AND account_id = $2 AND started_at < $3
+         ORDER BY started_at DESC, id DESC LIMIT 1"
+    );
+    let prev: Option<AgentLog> = sql::optional(
+        db,
+        &before,
+        &[project_id.into(), account_id.into(), from_ms.into()],
+    )
+    .await?;
+    let inside = format!(
+        "{COLUMNS} WHERE project_id = $1 AND account_id = $2 AND started_at >= $3 AND started_at < $4
+         ORDER BY started_at, id LIMIT $5"
+    );
+    let rows: Vec<AgentLog> = sql::all(
+        db,
+        &inside,
+        &[
+            project_id.into(),
+            account_id.into(),
+            from_ms.into(),
+            to_ms.into(),
+            limit.into(),
+        ],
+    )
+    .await?;
+    let mut out: Vec<AgentLog> = prev
+        .filter(|p| p.ended_at.is_none_or(|e| e > from_ms))
+        .into_iter()
+        .collect();
+    out.extend(rows);
+    Ok(out)
+}
+
 pub(crate) async fn set_status(
     db: &Db,
     project_id: &str,

@@ -473,6 +473,20 @@ pub trait InboxStore: HasDb {
         agents::log(self.db(), project_id, account_id, limit).await
     }
 
+    /// The agent's log rows overlapping `[from_ms, to_ms)`, oldest first
+    /// (a row that began before and still ran at `from_ms` included; at
+    /// most `limit` starting inside).
+    async fn agent_activity_between(
+        &self,
+        project_id: &str,
+        account_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AgentLog>> {
+        agents::between(self.db(), project_id, account_id, from_ms, to_ms, limit).await
+    }
+
     // Teams and inboxes.
 
     async fn teams(&self, project_id: &str) -> StoreResult<Vec<Team>> {

@@ -828,6 +828,29 @@ pub async fn agent_status_log_and_sla(fx: Fixture) {
         fx.agent_status(&p.id, &a.id).await.unwrap().unwrap().status,
         "offline"
     );
+    // A range: the row running into it (online from T0), the away row
+    // inside; the offline row starts after it; rows ended before are out.
+    let ids = |v: Vec<crate::inbox::AgentLog>| v.into_iter().map(|l| l.id).collect::<Vec<_>>();
+    let range = fx
+        .agent_activity_between(&p.id, &a.id, T0 + 30 * S, T0 + 120 * S, 100)
+        .await
+        .unwrap();
+    assert_eq!(ids(range), ["l1", "l2"]);
+    let later = fx
+        .agent_activity_between(&p.id, &a.id, T0 + 200 * S, T0 + 300 * S, 100)
+        .await
+        .unwrap();
+    assert_eq!(ids(later), ["l3"], "the open row runs into any later range");
+    let edge = fx
+        .agent_activity_between(&p.id, &a.id, T0 + 90 * S, T0 + 150 * S, 100)
+        .await
+        .unwrap();
+    assert_eq!(ids(edge), ["l2"], "a row ending at the start is out");
+    assert!(fx
+        .agent_activity_between(&other.id, &a.id, T0, T0 + 300 * S, 100)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(fx.agent_status(&other.id, &a.id).await.unwrap().is_none());
     assert_eq!(fx.agent_statuses(&p.id).await.unwrap().len(), 1);
 

@@ -73,15 +73,27 @@ pub async fn set_status(
     let status = status.ok_or_else(|| {
         ApiError::field("missing_field", "status", "`online`, `away` or `offline`")
     })?;
+    let id = uuid::Uuid::new_v4().to_string();
     let log = state
         .store
         .set_agent_status(
             &access.project.id,
             &access.account.id,
             status,
-            &uuid::Uuid::new_v4().to_string(),
+            &id,
             state.clock.now_ms(),
         )
         .await?;
+    // A new row (not the status they already had): the Support page's
+    // agent section moved.
+    if log.id == id {
+        crate::live::inbox::publish(
+            &state,
+            &access.project.id,
+            vec![crate::live::record::InboxChange::AgentStatus(
+                access.account.id.clone(),
+            )],
+        );
+    }
     Ok(Json(json!(log)))
 }

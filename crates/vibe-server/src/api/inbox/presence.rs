@@ -78,6 +78,13 @@ pub async fn offline_stale(state: &AppState) -> anyhow::Result<usize> {
             .store
             .set_agent_status(project, account, AgentStatus::Offline, &id, *last_seen)
             .await?;
+        crate::live::inbox::publish(
+            state,
+            project,
+            vec![crate::live::record::InboxChange::AgentStatus(
+                account.clone(),
+            )],
+        );
         tracing::info!(project, account, "agent set offline: no dashboard socket");
     }
     Ok(stale.len())

@@ -34,7 +34,7 @@ pub async fn read(
     crate::live::inbox::publish(
         &state,
         &pc.access.project.id,
-        vec![crate::live::record::InboxChange::Conversation(c.id.clone())],
+        vec![crate::live::record::InboxChange::Read(c.id.clone())],
     );
     Ok(Json(json!(c)))
 }

@@ -2,7 +2,8 @@
 //! sections under `/api/v1/projects/{id}/support/` (`kpi.rs`,
 //! `conversation_effectiveness.rs`, `whatsapp_performance.rs`,
 //! `customer_load.rs`, `agent_productivity.rs`, `automation_impact.rs`,
-//! `business_impact.rs`), their CSV exports (`export.rs`) and settings
+//! `business_impact.rs`), the agent activity timeline
+//! (`agent_activity.rs`), their CSV exports (`export.rs`) and settings
 //! (`settings.rs`). Not `api/support/`, which is the server-side Support API.
 //!
 //! Every figure is a function ([`definitions`]) of the store's
@@ -12,6 +13,7 @@
 //! each indexed and bounded (`vibe_store::support_analytics::now`).
 //! Every response carries `range` and `scope` (docs/api.md).
 
+pub mod agent_activity;
 pub mod agent_productivity;
 pub mod automation_impact;
 pub mod business_impact;

@@ -6,8 +6,8 @@
 use vibe_store::Role::{Admin, Agent, Supervisor};
 
 use super::{
-    agent_productivity, automation_impact, business_impact, conversation_effectiveness,
-    customer_load, export, kpi, settings, whatsapp_performance,
+    agent_activity, agent_productivity, automation_impact, business_impact,
+    conversation_effectiveness, customer_load, export, kpi, settings, whatsapp_performance,
 };
 use crate::router::project_routes::{at, ProjectRoute, GET, PUT};
 
@@ -18,6 +18,7 @@ pub fn routes() -> Vec<ProjectRoute> {
         at("/support/whatsapp-performance").on(GET, Agent, whatsapp_performance::get),
         at("/support/customer-load").on(GET, Agent, customer_load::get),
         at("/support/agent-productivity").on(GET, Agent, agent_productivity::get),
+        at("/support/agent-activity").on(GET, Agent, agent_activity::get),
         at("/support/automation-impact").on(GET, Agent, automation_impact::get),
         at("/support/business-impact").on(GET, Supervisor, business_impact::get),
         at("/support/settings")

@@ -21,6 +21,7 @@ use crate::api::inbox::presence;
 use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::live::hub::{snapshot_parts, Audience, FeedMessage, Hub};
+use crate::live::support::{self, Sections, Throttle};
 use crate::state::AppState;
 
 /// Close code when the session or token stops being valid.
@@ -87,6 +88,8 @@ pub async fn live(
             socket,
             account_id,
             scope,
+            teams: Vec::new(),
+            throttle: Throttle::default(),
         }
         .run()
         .await;
@@ -102,6 +105,12 @@ struct Connection {
     /// Which Inbox events this subscriber gets (viewers: none); follows the
     /// account's role at each access check.
     scope: Scope,
+    /// The account's teams, for [`Audience::visible_to`]: read when the
+    /// connection opens and again at each access check, rather than once per
+    /// Inbox event.
+    teams: Vec<String>,
+    /// Support page updates waiting for their section's gap to end.
+    throttle: Throttle,
 }
 
 enum Ending {
@@ -141,6 +150,11 @@ impl Connection {
             return Ending::Close(CLOSE_GOING_AWAY, "server shutting down");
         }
         hub.wait_ready().await;
+        if let Some(teams) =
+            read_teams(&self.state, &self.project.id, &self.account_id, &self.scope).await
+        {
+            self.teams = teams;
+        }
         let Some(mut seen) = self.send_snapshot(hub).await else {
             return Ending::ClientGone;
         };
@@ -169,6 +183,12 @@ impl Connection {
                     };
                     if lagged {
                         tracing::debug!(project = %self.project.id, "live client lagged or the relay reconnected; sending a snapshot");
+                        // Support changes may have been missed too: every
+                        // section the client may see is refetched.
+                        self.throttle.note(Sections::ALL.visible_to(&self.scope));
+                        if self.send_support_due().await.is_err() {
+                            return Ending::ClientGone;
+                        }
                         *rx = hub.resubscribe();
                         match self.send_snapshot(hub).await {
                             Some(s) => seen = s,
@@ -195,6 +215,11 @@ impl Connection {
                         return Ending::ClientGone;
                     }
                     presence::seen(&self.state, &self.project.id, &self.account_id).await;
+                }
+                () = sleep_until(self.throttle.next_due()) => {
+                    if self.send_support_due().await.is_err() {
+                        return Ending::ClientGone;
+                    }
                 }
                 _ = recheck.tick() => {
                     if let Some(end) = self.check_access().await {
@@ -226,19 +251,15 @@ impl Connection {
                 break;
             }
             if let Some(audience) = &m.audience {
-                if may_see(
-                    &self.state,
-                    &self.project.id,
-                    &self.account_id,
-                    &self.scope,
-                    audience,
-                )
-                .await
-                {
-                    self.socket
-                        .feed(Message::Text(m.text.clone()))
-                        .await
-                        .map_err(|_| ())?;
+                if self.may_see(audience) {
+                    self.throttle.note(m.support.visible_to(&self.scope));
+                    // (Empty: an agent status change, for Support only.)
+                    if !m.text.is_empty() {
+                        self.socket
+                            .feed(Message::Text(m.text.clone()))
+                            .await
+                            .map_err(|_| ())?;
+                    }
                 }
             } else if m.seq > *seen {
                 // (Below: already part of the snapshot this client got.)
@@ -261,8 +282,34 @@ impl Connection {
                 Err(_) => break,
             }
         }
+        self.feed_support_due().await?;
         self.socket.flush().await.map_err(|_| ())?;
         Ok(lagged)
+    }
+
+    /// Whether this subscriber's scope may see an Inbox event's conversation
+    /// (with the teams read at the last access check).
+    fn may_see(&self, audience: &Audience) -> bool {
+        audience.visible_to(&self.scope, &self.teams)
+    }
+
+    /// Queues the Support messages whose sections may go out now.
+    async fn feed_support_due(&mut self) -> Result<(), ()> {
+        let due = self.throttle.take_due(tokio::time::Instant::now());
+        let now_ms = self.state.clock.now_ms();
+        for section in due {
+            let text = support::message(section, now_ms).to_string();
+            self.socket
+                .feed(Message::Text(text.into()))
+                .await
+                .map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    async fn send_support_due(&mut self) -> Result<(), ()> {
+        self.feed_support_due().await?;
+        self.socket.flush().await.map_err(|_| ())
     }
 
     async fn check_access(&mut self) -> Option<Ending> {
@@ -270,6 +317,11 @@ impl Connection {
             Err(end) => Some(end),
             Ok(Some(role)) => {
                 self.scope = Scope::of(role, &self.account_id);
+                if let Some(teams) =
+                    read_teams(&self.state, &self.project.id, &self.account_id, &self.scope).await
+                {
+                    self.teams = teams;
+                }
                 None
             }
             Ok(None) => None,
@@ -300,26 +352,35 @@ impl Connection {
     }
 }
 
-/// Whether a subscriber's scope may see an Inbox event's conversation. Team
-/// membership is read each time, so a change applies at once.
-async fn may_see(
+/// The account's teams when its scope depends on them; `None` if the lookup
+/// failed (the caller keeps what it had). Takes the connection's fields, not
+/// the connection: its socket is not `Sync`.
+async fn read_teams(
     state: &AppState,
     project_id: &str,
     account_id: &str,
     scope: &Scope,
-    audience: &Audience,
-) -> bool {
-    let teams = match scope {
-        Scope::All => return true,
-        Scope::Nobody => return false,
+) -> Option<Vec<String>> {
+    match scope {
         Scope::Agent { .. } | Scope::Supervisor { .. } => {
             match state.store.teams_of(project_id, account_id).await {
-                Ok(t) => t,
-                Err(_) => return false,
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(error = %e, "live feed: reading the account's teams failed");
+                    None
+                }
             }
         }
-    };
-    audience.visible_to(scope, &teams)
+        Scope::All | Scope::Nobody => Some(Vec::new()),
+    }
+}
+
+/// Waits until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// `Err` when the credential no longer resolves (4401), or its account is no
