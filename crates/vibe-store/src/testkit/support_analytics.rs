@@ -9,7 +9,7 @@
 //! a rebuild must change no snapshot; and a fact landing in an hour already
 //! closed is ignored by the snapshots until that day is rebuilt.
 
-use crate::db::{err, on_db, BeginWrite};
+use crate::db::{err, on_db};
 use crate::support_analytics::periods::Periods;
 use crate::support_analytics::{GroupBy, ReportFilter, ReportScope};
 use crate::testkit::Fixture;
