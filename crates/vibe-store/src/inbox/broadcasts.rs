@@ -7,6 +7,8 @@
 //! again adds no message twice: a conversation that already has the
 //! broadcast's message is skipped (and `messages_broadcast` is unique).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::conversations;
@@ -63,6 +65,19 @@ pub struct BroadcastStats {
     pub delivered: i64,
     pub read: i64,
     pub failed: i64,
+}
+
+impl BroadcastStats {
+    fn count(&mut self, status: &str, n: i64) {
+        match DeliveryStatus::parse(status) {
+            Some(DeliveryStatus::Queued) => self.queued = n,
+            Some(DeliveryStatus::Sent) => self.sent = n,
+            Some(DeliveryStatus::Delivered) => self.delivered = n,
+            Some(DeliveryStatus::Read) => self.read = n,
+            Some(DeliveryStatus::Failed) => self.failed = n,
+            None => {}
+        }
+    }
 }
 
 /// A person's phone (E.164): a `tel:+…` id (what the inbound webhooks
@@ -215,14 +230,48 @@ pub(crate) async fn stats(db: &Db, project_id: &str, id: &str) -> StoreResult<Br
     let rows: Vec<(String, i64)> = sql::all(db, BY_STATUS, &[project_id.into(), id.into()]).await?;
     let mut s = BroadcastStats::default();
     for (status, n) in rows {
-        match DeliveryStatus::parse(&status) {
-            Some(DeliveryStatus::Queued) => s.queued = n,
-            Some(DeliveryStatus::Sent) => s.sent = n,
-            Some(DeliveryStatus::Delivered) => s.delivered = n,
-            Some(DeliveryStatus::Read) => s.read = n,
-            Some(DeliveryStatus::Failed) => s.failed = n,
-            None => {}
-        }
+        s.count(&status, n);
     }
     Ok(s)
+}
+
+/// Broadcasts created in `[from_ms, to_ms)`, newest first, at most `limit`.
+const CREATED_BETWEEN: &str = "WHERE project_id = $1 AND created_at >= $2 AND created_at < $3
+     ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Their messages per broadcast and delivery status, in one read (the
+/// `messages_broadcast` index), instead of one stats read per broadcast.
+const BY_BROADCAST_STATUS: &str =
+    "SELECT m.broadcast_id, m.delivery_status, COUNT(*) FROM messages m
+     WHERE m.project_id = $1 AND m.broadcast_id IN (SELECT b.id FROM broadcasts b
+         WHERE b.project_id = $1 AND b.created_at >= $2 AND b.created_at < $3
+         ORDER BY b.created_at DESC, b.id DESC LIMIT $4)
+     GROUP BY m.broadcast_id, m.delivery_status";
+
+/// The broadcasts created in a range with their stats (two reads).
+pub(crate) async fn created_between(
+    db: &Db,
+    project_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    limit: i64,
+) -> StoreResult<Vec<(Broadcast, BroadcastStats)>> {
+    let args = [
+        project_id.into(),
+        from_ms.into(),
+        to_ms.into(),
+        limit.into(),
+    ];
+    let list: Vec<Broadcast> = sql::all(db, &format!("{SELECT} {CREATED_BETWEEN}"), &args).await?;
+    let rows: Vec<(String, String, i64)> = sql::all(db, BY_BROADCAST_STATUS, &args).await?;
+    let mut stats: HashMap<String, BroadcastStats> = HashMap::new();
+    for (id, status, n) in rows {
+        stats.entry(id).or_default().count(&status, n);
+    }
+    Ok(list
+        .into_iter()
+        .map(|b| {
+            let s = stats.remove(&b.id).unwrap_or_default();
+            (b, s)
+        })
+        .collect())
 }

@@ -294,6 +294,18 @@ pub trait InboxStore: HasDb {
         broadcasts::stats(self.db(), project_id, id).await
     }
 
+    /// Broadcasts created in `[from_ms, to_ms)` with their stats, newest
+    /// first, at most `limit` (two reads however many).
+    async fn broadcasts_created_between(
+        &self,
+        project_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(Broadcast, BroadcastStats)>> {
+        broadcasts::created_between(self.db(), project_id, from_ms, to_ms, limit).await
+    }
+
     // The outbox (see [`outbox`]).
 
     /// Claims up to `limit` due rows of any project but `busy` groups under

@@ -1751,4 +1751,30 @@ pub async fn broadcasts_queue_once_per_recipient(fx: Fixture) {
     assert!(fx.broadcast(&q.id, "b1").await.unwrap().is_none());
     assert!(fx.list_broadcasts(&q.id, 10).await.unwrap().is_empty());
     assert_eq!(fx.broadcast_stats(&q.id, "b1").await.unwrap().queued, 0);
+
+    // The range read: the same stats in one read, only the range's
+    // broadcasts, newest first, and none of another project's.
+    let between = |pid: String, from: i64, to: i64| {
+        let fx = &fx;
+        async move {
+            fx.broadcasts_created_between(&pid, from, to, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(b, s)| (b.id, (s.queued, s.sent, s.delivered, s.read, s.failed)))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        between(p.id.clone(), T0, T0 + 11 * S).await,
+        [
+            ("b2".to_owned(), (0, 0, 0, 0, 0)),
+            ("b1".to_owned(), (0, 0, 0, 1, 1))
+        ]
+    );
+    assert_eq!(
+        between(p.id.clone(), T0 + 5 * S, T0 + 11 * S).await,
+        [("b2".to_owned(), (0, 0, 0, 0, 0))]
+    );
+    assert!(between(q.id.clone(), T0, T0 + 11 * S).await.is_empty());
 }
