@@ -459,12 +459,28 @@ pub(crate) async fn depth(db: &Db) -> StoreResult<Vec<(String, i64)>> {
 }
 
 /// Deletes `sent` rows last touched before `before_ms` (the message keeps
-/// its status; only the queue's bookkeeping goes).
+/// its status; only the queue's bookkeeping goes), in chunks, each its own
+/// statement: after an import or a long stop hundreds of thousands are due
+/// at once, and one statement held SQLite's only write lock for 12 s —
+/// sign-ins and the collector waited past their busy timeout and failed.
 pub(crate) async fn prune_sent(db: &Db, before_ms: i64) -> StoreResult<u64> {
-    sql::execute(
-        db,
-        "DELETE FROM outbound_queue WHERE state = 'sent' AND updated_at < $1",
-        &[before_ms.into()],
-    )
-    .await
+    prune_sent_in_chunks(db, before_ms, 5_000).await
+}
+
+pub(crate) async fn prune_sent_in_chunks(db: &Db, before_ms: i64, chunk: i64) -> StoreResult<u64> {
+    let mut total = 0;
+    loop {
+        let done = sql::execute(
+            db,
+            "DELETE FROM outbound_queue WHERE (project_id, message_id) IN (
+               SELECT project_id, message_id FROM outbound_queue
+               WHERE state = 'sent' AND updated_at < $1 LIMIT $2)",
+            &[before_ms.into(), chunk.into()],
+        )
+        .await?;
+        total += done;
+        if done < chunk as u64 {
+            return Ok(total);
+        }
+    }
 }

@@ -1621,6 +1621,21 @@ pub async fn outbox_claims_leases_and_enqueues(fx: Fixture) {
     // The projects' figures are their own.
     let stats = fx.outbound_queue_stats(&q.id, now).await.unwrap();
     assert_eq!((stats.total.sending, stats.total.sent_1h), (31, 0));
+
+    // Pruning takes the sent rows touched before the cut, in chunks (one
+    // row per statement here), and nothing waiting, sending or failed.
+    let sent_row = "SELECT COUNT(*) FROM outbound_queue WHERE state = 'sent'";
+    let sent: i64 = fx.db().scalar(sent_row, ()).await.unwrap();
+    assert!(sent >= 1, "the test sent {sent} rows");
+    let others = "SELECT COUNT(*) FROM outbound_queue WHERE state <> 'sent'";
+    let kept: i64 = fx.db().scalar(others, ()).await.unwrap();
+    assert_eq!(fx.prune_sent_outbound(T0).await.unwrap(), 0);
+    let pruned = crate::inbox::outbox::prune_sent_in_chunks(fx.db(), now + S, 1)
+        .await
+        .unwrap();
+    assert_eq!(pruned, sent as u64);
+    assert_eq!(fx.db().scalar::<i64>(sent_row, ()).await.unwrap(), 0);
+    assert_eq!(fx.db().scalar::<i64>(others, ()).await.unwrap(), kept);
 }
 
 /// A broadcast queues one template message (with its outbox row) per person
