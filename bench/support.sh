@@ -6,7 +6,10 @@
 # (defaults 100000 1000000 50 90). VIBE_BIN is required: the script never
 # builds. Build it with the dashboard embedded (`make web` first) for the
 # render step. STEPS (default "measure render double") drops steps; N
-# (default 100) is the requests per row.
+# (default 100) is the requests per row. DATA_DIR=dir keeps the history
+# there (for PostgreSQL, in the schema) and, when it holds one already,
+# reuses it: migrate, rebuild, measure, without setup or load (to measure
+# another build on the same history).
 #
 # 1. setup: AGENTS agent accounts (`vibe user create --role agent`), then
 #    through the API five teams, three inboxes (WhatsApp, in-app, email), the
@@ -33,17 +36,18 @@ port="${PORT:-18486}"; base="http://127.0.0.1:$port"
 . bench/lib.sh
 "$vibe" support rebuild --help >/dev/null 2>&1 ||
   { echo "bench/support.sh: $vibe has no \`support rebuild\` (the snapshot job's CLI, issue 13)" >&2; exit 1; }
-data="$(mktemp -d)"
+data="${DATA_DIR:-$(mktemp -d)}"; mkdir -p "$data"
+reuse=""; [ -n "${DATA_DIR:-}" ] && [ -f "$data/bench.env" ] && reuse=1
 export VIBE_ADDR="127.0.0.1:$port" VIBE_DATA_DIR="$data" VIBE_LOG=warn \
   VIBE_ADMIN_EMAIL=bench@example.com VIBE_ADMIN_PASSWORD=bench-password
 pg="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"; schema=vibe_bench_support
-if [ "$backend" = postgres ]; then
+if [ "$backend" = postgres ] && [ -z "$reuse" ]; then
   psql "$pg" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" 2>/dev/null
   psql "$pg" -qc "CREATE SCHEMA $schema"
-  export DATABASE_URL="$pg?options[search_path]=$schema"
 fi
+[ "$backend" = postgres ] && export DATABASE_URL="$pg?options[search_path]=$schema"
 pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$data"' EXIT
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "${DATA_DIR:-}" ] || rm -rf "$data"' EXIT
 start() { "$vibe" serve & pid=$!; wait_ready "$base"; }
 stop() { kill "$pid"; wait "$pid" || true; pid=""; }
 sql() { # runs stdin on the bench database
@@ -60,12 +64,15 @@ count() { # table -> rows of the bench project
 }
 
 "$vibe" migrate >/dev/null
-for k in $(seq 0 $((agents - 1))); do
-  "$vibe" user create --email "agent$k@example.com" --password bench-password --role agent >/dev/null
-done
-start
-eval "$(python3 bench/support.py setup "$base" "$agents" "$data/prelude.sql")"
-stop
+if [ -z "$reuse" ]; then
+  for k in $(seq 0 $((agents - 1))); do
+    "$vibe" user create --email "agent$k@example.com" --password bench-password --role agent >/dev/null
+  done
+  start
+  python3 bench/support.py setup "$base" "$agents" "$data/prelude.sql" > "$data/bench.env"
+  stop
+fi
+. "$data/bench.env"
 now=$(( $(date +%s) * 1000 ))
 d0=$(( (now / 86400000 - days + 1) * 86400000 ))
 
@@ -109,6 +116,11 @@ measure() { # label
   stop
 }
 
+if [ -n "$reuse" ]; then
+  rebuild
+  measure "$conv conversations / $msg messages / $agents agents / $days days ($backend), reused history"
+  exit 0
+fi
 load 0 0
 rebuild
 measure "$conv conversations / $msg messages / $agents agents / $days days ($backend)"
