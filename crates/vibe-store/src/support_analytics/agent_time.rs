@@ -19,18 +19,27 @@ use super::{Dims, GroupBy};
 use crate::db::Db;
 use crate::StoreResult;
 
+/// Status rows overlapping the window, in two parts so each walks
+/// `agent_activity_ended` (the rows still open, those ended inside or after
+/// it) instead of every row the agents ever had.
 const LOGS: &str = "SELECT account_id, status, started_at, ended_at FROM agent_activity_logs
-     WHERE project_id = $1 AND status IN ('online', 'away')
-       AND started_at < $3 AND (ended_at IS NULL OR ended_at > $2)";
+     WHERE project_id = $1 AND ended_at IS NULL AND started_at < $3
+       AND status IN ('online', 'away')
+     UNION ALL
+     SELECT account_id, status, started_at, ended_at FROM agent_activity_logs
+     WHERE project_id = $1 AND ended_at > $2 AND started_at < $3
+       AND status IN ('online', 'away')";
 /// Handled stretches overlapping the window (they may end after it).
 const HANDLED: &str = "SELECT account_id, at - COALESCE(value_s, 0) * 1000, at
      FROM support_events
      WHERE project_id = $1 AND name = 'handled' AND account_id IS NOT NULL
        AND at > $2 AND at - COALESCE(value_s, 0) * 1000 < $3";
 /// Conversations an agent holds now (open, assigned since `assigned_at`).
+/// By status (`conversations_inbox`): the open and pending ones are few,
+/// the assigned ones nearly all.
 const HELD_NOW: &str = "SELECT assignee_account_id, assigned_at FROM conversations
-     WHERE project_id = $1 AND assignee_account_id IS NOT NULL AND assigned_at IS NOT NULL
-       AND assigned_at < $2 AND status NOT IN ('resolved', 'closed')";
+     WHERE project_id = $1 AND status IN ('open', 'pending')
+       AND assignee_account_id IS NOT NULL AND assigned_at IS NOT NULL AND assigned_at < $2";
 
 type Intervals = Vec<(i64, i64)>;
 

@@ -3,7 +3,9 @@
 //! the reference answer and also what the snapshot job and the live tail of
 //! a read run, so the snapshots hold exactly what recomputation would.
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use super::periods::Periods;
 use super::{agent_time, CounterRow, Counters, Dims, GroupBy, ReportFilter, ReportScope};
@@ -117,7 +119,65 @@ pub async fn fold_window(
 /// Adds `more` into `into`.
 pub fn merge(into: &mut Groups, more: Groups) {
     for (k, c) in more {
-        into.entry(k).or_default().add(&c);
+        match into.entry(k) {
+            Entry::Vacant(v) => {
+                v.insert(c);
+            }
+            Entry::Occupied(mut o) => o.get_mut().add(&c),
+        }
+    }
+}
+
+/// The raw folds of one report (one project, one time zone), by window.
+/// Its sections ask for the same open tail since the snapshot mark several
+/// times — current figures, one channel's, since the range start — under
+/// different groupings, scopes and filters; the window is folded once, per
+/// local hour with every dimension, and regrouped for each ask (hours add
+/// up to any coarser group, agent time included: its seconds are whole).
+/// Not kept beyond the report: a later report has a later `now`.
+#[derive(Debug, Default)]
+pub struct FoldCache(Mutex<HashMap<(i64, i64), Arc<Groups>>>);
+
+impl FoldCache {
+    /// [`fold_window`] of `[from_ms, to_ms)` under `group`, folded once.
+    pub async fn fold(
+        &self,
+        db: &Db,
+        project_id: &str,
+        p: &Periods,
+        from_ms: i64,
+        to_ms: i64,
+        group: GroupBy,
+    ) -> StoreResult<Groups> {
+        if to_ms <= from_ms {
+            return Ok(Groups::new());
+        }
+        let window = (from_ms, to_ms);
+        let known = self.lock().get(&window).cloned();
+        let hours = match known {
+            Some(h) => h,
+            None => {
+                let h =
+                    Arc::new(fold_window(db, project_id, p, from_ms, to_ms, GroupBy::Hour).await?);
+                self.lock().insert(window, h.clone());
+                h
+            }
+        };
+        if group == GroupBy::Hour {
+            return Ok((*hours).clone());
+        }
+        let mut out = Groups::new();
+        for ((hour, dims), c) in hours.iter() {
+            let start: i64 = hour.parse().unwrap_or_default();
+            let key = key_of(p, group, start, &dims.account_id);
+            out.entry((key, dims.clone())).or_default().add(c);
+        }
+        Ok(out)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), Arc<Groups>>> {
+        // A panic elsewhere leaves whole entries only: the map stays usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -10,6 +10,7 @@ pub mod export;
 pub mod fold;
 pub mod now;
 pub mod periods;
+pub mod projections;
 pub mod settings;
 pub mod snapshots;
 
@@ -32,21 +33,28 @@ impl Counters {
         self.0.get(name).copied().unwrap_or(0)
     }
 
-    pub fn bump(&mut self, name: impl Into<String>, by: i64) {
+    pub fn bump(&mut self, name: impl Into<String> + AsRef<str>, by: i64) {
         if by == 0 {
             return;
         }
-        let name = name.into();
-        let v = self.0.entry(name.clone()).or_insert(0);
-        *v += by;
-        if *v == 0 {
-            self.0.remove(&name);
+        // A counter already there takes no allocation (reads sum thousands).
+        let key = name.as_ref();
+        match self.0.get_mut(key) {
+            Some(v) => {
+                *v += by;
+                if *v == 0 {
+                    self.0.remove(key);
+                }
+            }
+            None => {
+                self.0.insert(name.into(), by);
+            }
         }
     }
 
     pub fn add(&mut self, other: &Counters) {
         for (k, v) in &other.0 {
-            self.bump(k.clone(), *v);
+            self.bump(k.as_str(), *v);
         }
     }
 
@@ -160,8 +168,38 @@ pub trait SupportAnalyticsStore: HasDb {
         filter: &ReportFilter,
         group: GroupBy,
     ) -> StoreResult<Vec<CounterRow>> {
+        let cache = fold::FoldCache::default();
         snapshots::counters(
             self.db(),
+            &cache,
+            project_id,
+            tz,
+            from_ms,
+            to_ms,
+            scope,
+            filter,
+            group,
+        )
+        .await
+    }
+
+    /// [`Self::support_counters`] folding raw windows through `cache`: the
+    /// reads of one report share their open tail ([`fold::FoldCache`]).
+    #[allow(clippy::too_many_arguments)]
+    async fn support_counters_in(
+        &self,
+        cache: &fold::FoldCache,
+        project_id: &str,
+        tz: &str,
+        from_ms: i64,
+        to_ms: i64,
+        scope: &ReportScope,
+        filter: &ReportFilter,
+        group: GroupBy,
+    ) -> StoreResult<Vec<CounterRow>> {
+        snapshots::counters(
+            self.db(),
+            cache,
             project_id,
             tz,
             from_ms,

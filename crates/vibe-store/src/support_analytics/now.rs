@@ -195,11 +195,17 @@ pub async fn last_webhook_at(
     channel: &str,
     since_ms: i64,
 ) -> StoreResult<Option<i64>> {
-    db.scalar(
-        "SELECT MAX(at) FROM support_events
-         WHERE project_id = $1 AND at >= $2 AND channel = $3
-           AND ((name = 'message' AND flag = 0) OR name IN ('delivered', 'read', 'failed'))",
-        (project_id, since_ms, channel),
-    )
-    .await
+    // Walks `support_events_at` back from now and stops at the first: a
+    // MAX(at) would read every fact of the window (a day's, at peak tens
+    // of thousands) to find the newest.
+    let newest: Option<(i64,)> = db
+        .optional(
+            "SELECT at FROM support_events
+             WHERE project_id = $1 AND at >= $2 AND channel = $3
+               AND ((name = 'message' AND flag = 0) OR name IN ('delivered', 'read', 'failed'))
+             ORDER BY at DESC LIMIT 1",
+            (project_id, since_ms, channel),
+        )
+        .await?;
+    Ok(newest.map(|(at,)| at))
 }

@@ -11,19 +11,26 @@
 //! landing in an hour already folded is not picked up: closed snapshots are
 //! never recomputed, except by [`rebuild`] (`vibe support rebuild`).
 //!
+//! Each period also holds its projections ([`Kept`]): the same counters per
+//! agent only, team only, channel only and in total, so a read that looks
+//! at one dimension at most takes a row per period.
+//!
 //! A read takes the widest closed rows that fit the range (weeks, then
-//! days, then hours, as the grouping allows) and folds the raw facts only
-//! of what is left: partial hours at the edges and the open tail after the
-//! mark. Its cost follows the number of periods, not of messages.
+//! days, then hours, as the grouping allows), of the narrowest projection
+//! that answers it, and folds the raw facts only of what is left: partial
+//! hours at the edges and the open tail after the mark. Its cost follows
+//! the number of periods, not of messages.
 
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 
-use super::fold::{self, Groups};
+use super::fold::{self, FoldCache, Groups};
 use super::periods::Periods;
+use super::projections::Kept;
 use super::{CounterRow, Counters, Dims, GroupBy, KeepReport, ReportFilter, ReportScope};
 use crate::db::{err, on_db, BeginWrite, Db};
+use crate::tracking::ingest::shaped_chunks;
 use crate::{StoreError, StoreResult};
 
 /// The least time after an hour closes before it is folded.
@@ -48,14 +55,17 @@ const CLEAR: [&str; 2] = [
     "DELETE FROM analytics_snapshots WHERE project_id = $1",
     "DELETE FROM analytics_snapshot_marks WHERE project_id = $1",
 ];
-const ROWS: &str = "SELECT period_start, account_id, team_id, channel, metrics
+const ROWS: &str = "SELECT kept, period_start, account_id, team_id, channel, metrics
      FROM analytics_snapshots
      WHERE project_id = $1 AND snapshot_type = $2 AND period_start >= $3 AND period_start < $4";
+const KEPT_ROWS: &str = "SELECT kept, period_start, account_id, team_id, channel, metrics
+     FROM analytics_snapshots
+     WHERE project_id = $1 AND snapshot_type = $2 AND kept = $5
+       AND period_start >= $3 AND period_start < $4";
 const DELETE_ROWS: &str = "DELETE FROM analytics_snapshots
      WHERE project_id = $1 AND snapshot_type = $2 AND period_start >= $3 AND period_start < $4";
-const INSERT_ROW: &str = "INSERT INTO analytics_snapshots
-     (project_id, snapshot_type, period_start, account_id, team_id, channel, metrics, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_ROWS: &str = "INSERT INTO analytics_snapshots
+     (project_id, snapshot_type, kept, period_start, account_id, team_id, channel, metrics, created_at) ";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 struct Mark {
@@ -67,8 +77,8 @@ struct Mark {
 
 /// Which mark a write advances: `(column, from, to)`.
 type Advance = (&'static str, i64, i64);
-/// Rows of one kind: `(period start, dimensions) → counters`.
-type Rows = BTreeMap<(i64, Dims), Counters>;
+/// Rows of one kind: `(period start, kept, dimensions) → counters`.
+type Rows = BTreeMap<(i64, Kept, Dims), Counters>;
 
 async fn mark(db: &Db, project_id: &str) -> StoreResult<Option<Mark>> {
     db.optional(MARK, (project_id,)).await
@@ -96,14 +106,15 @@ async fn write(
     now_ms: i64,
 ) -> StoreResult<bool> {
     let mut json = Vec::with_capacity(rows.len());
-    for ((start, dims), c) in rows {
+    for ((start, kept, dims), c) in rows {
         json.push((
             *start,
+            kept.as_str(),
             dims,
             serde_json::to_string(&c.0).map_err(StoreError::other)?,
         ));
     }
-    on_db!(db, pool => async {
+    on_db!(db, pool, DB => async {
         let mut tx = pool.begin_write().await.map_err(err)?;
         if let Some((column, from, to)) = advance {
             let sql = format!(
@@ -120,12 +131,14 @@ async fn write(
         sqlx::query(DELETE_ROWS)
             .bind(project_id).bind(kind).bind(a).bind(b)
             .execute(&mut *tx).await.map_err(err)?;
-        for (start, dims, metrics) in &json {
-            sqlx::query(INSERT_ROW)
-                .bind(project_id).bind(kind).bind(*start)
-                .bind(&dims.account_id).bind(&dims.team_id).bind(&dims.channel)
-                .bind(metrics).bind(now_ms)
-                .execute(&mut *tx).await.map_err(err)?;
+        for chunk in shaped_chunks(&json) {
+            let mut q = sqlx::QueryBuilder::<DB>::new(INSERT_ROWS);
+            q.push_values(chunk, |mut b, (start, kept, dims, metrics)| {
+                b.push_bind(project_id).push_bind(kind).push_bind(*kept).push_bind(*start)
+                    .push_bind(&dims.account_id).push_bind(&dims.team_id).push_bind(&dims.channel)
+                    .push_bind(metrics).push_bind(now_ms);
+            });
+            q.build().execute(&mut *tx).await.map_err(err)?;
         }
         tx.commit().await.map_err(err)?;
         Ok(true)
@@ -133,15 +146,29 @@ async fn write(
     .await)
 }
 
-/// The stored `kind` rows of `[a, b)`.
-async fn read(db: &Db, project_id: &str, kind: &str, a: i64, b: i64) -> StoreResult<Rows> {
+/// The stored `kind` rows of `[a, b)`: those keeping `kept`, or all.
+async fn read(
+    db: &Db,
+    project_id: &str,
+    kind: &str,
+    (a, b): (i64, i64),
+    kept: Option<Kept>,
+) -> StoreResult<Rows> {
     let mut out = Rows::new();
     if b <= a {
         return Ok(out);
     }
-    let rows: Vec<(i64, String, String, String, String)> =
-        db.all(ROWS, (project_id, kind, a, b)).await?;
-    for (start, account_id, team_id, channel, metrics) in rows {
+    type Row = (String, i64, String, String, String, String);
+    let rows: Vec<Row> = match kept {
+        Some(k) => {
+            db.all(KEPT_ROWS, (project_id, kind, a, b, k.as_str()))
+                .await?
+        }
+        None => db.all(ROWS, (project_id, kind, a, b)).await?,
+    };
+    for (kept, start, account_id, team_id, channel, metrics) in rows {
+        let kept = Kept::parse(&kept)
+            .ok_or_else(|| StoreError::Other(format!("snapshot row keeps {kept:?}").into()))?;
         let map: BTreeMap<String, i64> =
             serde_json::from_str(&metrics).map_err(StoreError::other)?;
         let dims = Dims {
@@ -149,18 +176,25 @@ async fn read(db: &Db, project_id: &str, kind: &str, a: i64, b: i64) -> StoreRes
             team_id,
             channel,
         };
-        out.entry((start, dims)).or_default().add(&Counters(map));
+        // The key is unique per row: no sum needed.
+        out.insert((start, kept, dims), Counters(map));
     }
     Ok(out)
 }
 
-/// The raw fold of the hours `[a, b)`, one row per hour and dimensions.
+/// The raw fold of the hours `[a, b)`, one row per hour and dimensions,
+/// plus each hour's projections.
 async fn fold_hours(db: &Db, project_id: &str, p: &Periods, a: i64, b: i64) -> StoreResult<Rows> {
     let groups = fold::fold_window(db, project_id, p, a, b, GroupBy::Hour).await?;
     let mut out = Rows::new();
     for ((key, dims), c) in groups {
         let start = key.parse::<i64>().map_err(StoreError::other)?;
-        out.entry((start, dims)).or_default().add(&c);
+        for kept in Kept::PROJECTIONS {
+            out.entry((start, kept, kept.project(&dims)))
+                .or_default()
+                .add(&c);
+        }
+        out.insert((start, Kept::All, dims), c);
     }
     Ok(out)
 }
@@ -176,13 +210,13 @@ async fn roll_up(
     now_ms: i64,
 ) -> StoreResult<bool> {
     let mut rows = Rows::new();
-    for ((start, dims), c) in read(db, project_id, from, a, b).await? {
+    for ((start, kept, dims), c) in read(db, project_id, from, (a, b), None).await? {
         let period = if to == "daily" {
             p.day_start(start)
         } else {
             p.week_start(start)
         };
-        rows.entry((period, dims)).or_default().add(&c);
+        rows.entry((period, kept, dims)).or_default().add(&c);
     }
     write(db, project_id, to, (a, b), &rows, advance, now_ms).await
 }
@@ -400,10 +434,11 @@ fn plan(p: &Periods, group: GroupBy, m: &Mark, h1: i64, h2: i64) -> Vec<(&'stati
 }
 
 /// [`super::SupportAnalyticsStore::support_counters`]: closed snapshots
-/// plus the raw fold of the edges and of the open tail.
+/// plus the raw fold of the edges and of the open tail (through `cache`).
 #[allow(clippy::too_many_arguments)]
 pub async fn counters(
     db: &Db,
+    cache: &FoldCache,
     project_id: &str,
     tz: &str,
     from_ms: i64,
@@ -423,19 +458,27 @@ pub async fn counters(
     match whole {
         None => fold::merge(
             &mut groups,
-            fold::fold_window(db, project_id, &p, from_ms, to_ms, group).await?,
+            cache
+                .fold(db, project_id, &p, from_ms, to_ms, group)
+                .await?,
         ),
         Some((m, h1, h2)) => {
+            let kept = Some(Kept::for_read(scope, filter, group));
             for (kind, a, b) in plan(&p, group, m, h1, h2) {
-                for ((start, dims), c) in read(db, project_id, kind, a, b).await? {
+                for ((start, _, dims), c) in read(db, project_id, kind, (a, b), kept).await? {
                     let key = fold::key_of(&p, group, start, &dims.account_id);
-                    groups.entry((key, dims)).or_default().add(&c);
+                    match groups.entry((key, dims)) {
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(c);
+                        }
+                        std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().add(&c),
+                    }
                 }
             }
             for (a, b) in [(from_ms, h1), (h2, to_ms)] {
                 fold::merge(
                     &mut groups,
-                    fold::fold_window(db, project_id, &p, a, b, group).await?,
+                    cache.fold(db, project_id, &p, a, b, group).await?,
                 );
             }
         }

@@ -306,12 +306,12 @@ async fn insert_fact(fx: &Fixture, project: &str, f: &Fact) {
 async fn snapshot_rows(
     fx: &Fixture,
     project: &str,
-) -> Vec<(String, i64, String, String, String, String)> {
+) -> Vec<(String, String, i64, String, String, String, String)> {
     fx.db()
         .all(
-            "SELECT snapshot_type, period_start, account_id, team_id, channel, metrics
+            "SELECT snapshot_type, kept, period_start, account_id, team_id, channel, metrics
              FROM analytics_snapshots WHERE project_id = $1
-             ORDER BY snapshot_type, period_start, account_id, team_id, channel",
+             ORDER BY snapshot_type, kept, period_start, account_id, team_id, channel",
             (project,),
         )
         .await

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 use vibe_store::support_analytics::{
-    settings::SupportSettings, CounterRow, Counters, GroupBy, ReportFilter,
+    fold::FoldCache, settings::SupportSettings, CounterRow, Counters, GroupBy, ReportFilter,
 };
 use vibe_store::Role;
 
@@ -49,6 +49,8 @@ pub struct Report {
     pub query: ReportQuery,
     pub caller: CallerScope,
     pub now: i64,
+    /// The raw folds of this report's windows (its reads share the tail).
+    pub folds: FoldCache,
 }
 
 impl Report {
@@ -66,6 +68,7 @@ impl Report {
             query,
             caller,
             now,
+            folds: FoldCache::default(),
         })
     }
 
@@ -89,7 +92,8 @@ impl Report {
         Ok(self
             .state
             .store
-            .support_counters(
+            .support_counters_in(
+                &self.folds,
                 self.project(),
                 &self.query.tz_name,
                 from_ms,
