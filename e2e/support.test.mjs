@@ -6,7 +6,8 @@
 // The owner sees every agent, the business impact, the exports, and drills
 // from an agent's row into the Inbox filtered to that agent; the agent sees
 // only their own figures (their row alone, no business impact, no exports);
-// the page fits a phone. The figures on screen are checked against what the
+// the page fits a phone; a new conversation ticks the KPI strip with the
+// figures the live feed pushes, without a request. The figures on screen are checked against what the
 // API answers the same account, so the test follows the metric definitions
 // (docs/metrics.md) rather than restating them.
 // Writes docs/screenshots/support.png, support-agent.png, support-phone.png.
@@ -159,6 +160,22 @@ test('the support page in Chromium', { timeout: 180_000 }, async (t) => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px`);
     await page.screenshot({ path: path.join(SHOTS, 'support-phone.png') });
+  });
+
+  await t.test('the KPI strip ticks without a reload', async () => {
+    const page = await open(cookie);
+    await poll('the live socket', async () => (await page.getByTestId('support-live').getAttribute('data-live')) === 'true');
+    // The page subscribed when its socket opened; give the server a moment to read that.
+    await new Promise((r) => setTimeout(r, 500));
+    let asked = 0;
+    page.on('request', (r) => { if (r.url().includes('/support/kpi')) asked += 1; });
+    const before = await kpiValue(page, 'active_conversations');
+    const more = await api('POST', `${base}/users/ana/conversations`, { message: 'Ana, one more thing' });
+    assert.equal(more.status, 201, more.text);
+    const now = (await api('GET', `${base}/support/kpi`)).json;
+    assert.notEqual(fmtInt(now.active_conversations.value), before);
+    await poll('the pushed KPI strip', async () => (await kpiValue(page, 'active_conversations')) === fmtInt(now.active_conversations.value));
+    assert.equal(asked, 0, 'the strip shows the pushed figures rather than asking again');
   });
   assert.ok(!browserLog.some((l) => l.startsWith('page error')), `no page errors:\n${tail(browserLog)}\n${diagnostics()}`);
 });

@@ -114,6 +114,7 @@ pub struct MinRole(pub Role);
 
 /// The project named by the `{id}` path segment, with the caller's role in it
 /// (at least the route's [`MinRole`]).
+#[derive(Clone)]
 pub struct ProjectAccess {
     pub account: Account,
     pub project: Project,

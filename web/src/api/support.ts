@@ -130,16 +130,24 @@ export interface SupportQuery {
   channel: Channel | '';
 }
 
-/** The API's query string for a page query (docs/api.md names). */
-export function supportParams(q: SupportQuery): string {
-  return qs({
+/** The API's query parameters of a page query (docs/api.md names), the empty ones left out. */
+export function supportFields(q: SupportQuery): Record<string, string> {
+  const all: Record<string, string | undefined> = {
     date_range: q.preset ?? undefined,
     start_date: q.preset ? undefined : q.from,
     end_date: q.preset ? undefined : q.to,
     agent_id: q.agent,
     team_id: q.team,
     channel: q.channel,
-  });
+  };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(all)) if (v) out[k] = v;
+  return out;
+}
+
+/** The API's query string for a page query. */
+export function supportParams(q: SupportQuery): string {
+  return qs(supportFields(q));
 }
 
 const base = (id: string) => `/projects/${encodeURIComponent(id)}/support`;

@@ -3,8 +3,9 @@
 // (the same /live WebSocket as the visitor feed), only for conversations the
 // account's scope may see. These pure functions apply them to the list and
 // the open thread; `InboxSocket` keeps a socket open for the Inbox screen,
-// which then polls slowly, as a fallback only.
+// which then polls slowly, as a fallback only (the socket: lib/feedSocket).
 import type { Conversation, DeliveryStatus, InboxFilters, Message } from '../api/types';
+import { FeedSocket } from './feedSocket';
 
 export type InboxEvent =
   | { type: 'inbox.message'; conversation: Conversation; message: Message }
@@ -66,70 +67,27 @@ export interface InboxSocketOptions {
   makeSocket?: (url: string) => WebSocket;
 }
 
-/** The project's live feed, for its Inbox events; reconnects with backoff. */
+/** The project's live feed, for its Inbox events (lib/feedSocket: reconnects with backoff). */
 export class InboxSocket {
-  private socket: WebSocket | null = null;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private attempts = 0;
-  private stopped = false;
-  private snapshots = 0;
+  private feed: FeedSocket;
 
-  constructor(private opts: InboxSocketOptions) {}
+  constructor(opts: InboxSocketOptions) {
+    this.feed = new FeedSocket({
+      socketUrl: opts.socketUrl,
+      makeSocket: opts.makeSocket,
+      onLive: opts.onLive,
+      onResync: opts.onResync,
+      onMessage: (msg) => {
+        if (isInboxEvent(msg)) opts.onEvent(msg);
+      },
+    });
+  }
 
   start() {
-    this.connect();
+    this.feed.start();
   }
 
   stop() {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    const s = this.socket;
-    this.socket = null;
-    if (s) {
-      s.onclose = null;
-      s.onmessage = null;
-      s.close(1000);
-    }
-  }
-
-  private connect() {
-    if (this.stopped) return;
-    let s: WebSocket;
-    try {
-      s = (this.opts.makeSocket ?? ((u) => new WebSocket(u)))(this.opts.socketUrl);
-    } catch {
-      this.retry();
-      return;
-    }
-    this.socket = s;
-    s.onmessage = (e) => {
-      let msg: unknown;
-      try {
-        msg = JSON.parse(String(e.data));
-      } catch {
-        return;
-      }
-      if (isInboxEvent(msg)) this.opts.onEvent(msg);
-      else if ((msg as { type?: string }).type === 'snapshot') {
-        this.attempts = 0;
-        this.opts.onLive(true);
-        // The server resends a snapshot after a lag or a relay reconnect.
-        if (this.snapshots++ > 0) this.opts.onResync();
-      }
-    };
-    s.onclose = (e) => {
-      this.socket = null;
-      this.opts.onLive(false);
-      // Signed out or no longer a member: the poll reports that.
-      if (e.code === 4401 || e.code === 4403) return;
-      this.retry();
-    };
-  }
-
-  private retry() {
-    if (this.stopped) return;
-    this.snapshots = 1; // the next connection's snapshot is a resync
-    const delay = Math.min(30_000, 1000 * 2 ** this.attempts++);
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.feed.stop();
   }
 }

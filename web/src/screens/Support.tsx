@@ -68,14 +68,23 @@ export function Support({ project, account, role }: { project: Project; account:
   const teams = useAsync(() => supportApi.teams(pid).catch(() => ({ teams: [] })), [pid]);
 
   const noAccess = isForbidden(kpi.error);
-  const byName: Record<LiveSection, Pick<AsyncState<unknown>, 'reload'>> = { kpi, conversation, whatsapp, customer, agent, automation, business };
-  // A pushed change asks that section again (useSupportLive keeps the latest of this function).
-  const refresh = (s: LiveSection) => {
-    if (s === 'business' && !supervisor) return;
-    byName[s].reload();
-    if (s === 'agent') activity.reload();
-  };
-  const live = useSupportLive(pid, refresh, { enabled: !noAccess });
+  // Each holds the body of its section's route, which is what the feed pushes.
+  const byName = { kpi, conversation, whatsapp, customer, agent, automation, business } as Record<LiveSection, Pick<AsyncState<unknown>, 'reload' | 'setData'>>;
+  // useSupportLive keeps the latest of these functions. A pushed body is
+  // shown as it is; a bare change asks that section again. The activity
+  // timeline is never pushed: it is asked again with the agent section.
+  const live = useSupportLive(pid, query, {
+    refresh: (s) => {
+      if (s === 'business' && !supervisor) return;
+      byName[s].reload();
+      if (s === 'agent') activity.reload();
+    },
+    apply: (s, data) => {
+      if (s === 'business' && !supervisor) return;
+      byName[s].setData(data);
+      if (s === 'agent') activity.reload();
+    },
+  }, { enabled: !noAccess });
 
   const tz = kpi.data?.range?.tz ?? project.timezone;
   const agentLink = (id: string) => inboxLink({ agent: id, me: account.id, channel: query.channel });

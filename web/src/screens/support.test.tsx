@@ -111,10 +111,13 @@ class FakeSocket {
   onmessage: ((e: { data: string }) => void) | null = null;
   onclose: ((e: { code: number }) => void) | null = null;
   onopen: (() => void) | null = null;
+  sent: unknown[] = [];
   constructor(public url: string) {
     FakeSocket.all.push(this);
   }
-  send() {}
+  send(text: string) {
+    this.sent.push(JSON.parse(text));
+  }
   close() {}
   emit(msg: unknown) {
     this.onmessage?.({ data: JSON.stringify(msg) });
@@ -338,6 +341,28 @@ describe('Support page', () => {
     act(() => socket.emit({ type: 'inbox.message', conversation: {}, message: {} }));
     expect(supportGets('kpi')).toHaveLength(1);
     expect(supportGets('whatsapp-performance')).toHaveLength(0);
+  });
+
+  it('subscribes with the page query and shows a pushed body without asking again', async () => {
+    history.replaceState(null, '', '/support?range=week&channel=whatsapp');
+    mockFetch();
+    renderPage('owner');
+    await screen.findByText('1m 35s');
+    await waitFor(() => expect(FakeSocket.all.length).toBeGreaterThan(0));
+    const socket = FakeSocket.all[FakeSocket.all.length - 1];
+    act(() => {
+      socket.onopen?.();
+      socket.emit({ type: 'snapshot', seq: 1, visitors: [] });
+    });
+    const query = { date_range: 'week', channel: 'whatsapp' };
+    expect(socket.sent).toEqual([{ type: 'support.subscribe', query }]);
+    const asked = supportGets('kpi').length;
+    act(() => socket.emit({ type: 'support', section: 'kpi', data: { ...kpi, active_conversations: { value: 14, trend: 'up', change: 40 } }, query, timestamp: Date.now() }));
+    expect(await within(screen.getByTestId('kpi-active_conversations')).findByText('14')).toBeTruthy();
+    expect(supportGets('kpi')).toHaveLength(asked);
+    // Another range on the page: the socket is told.
+    fireEvent.click(screen.getByRole('button', { name: 'Month' }));
+    await waitFor(() => expect(socket.sent).toContainEqual({ type: 'support.subscribe', query: { date_range: 'month', channel: 'whatsapp' } }));
   });
 
   it('polls the KPI strip every 30 s without a socket', async () => {

@@ -1,8 +1,10 @@
 //! The live feed behind `GET /api/v1/projects/{id}/live`: committed batches
 //! become [`record::LiveBatch`]es, a [`relay::Relay`] carries them to every
 //! node, and per-project [`hub::Hub`]s turn them into sequenced messages for
-//! the WebSocket clients (`api/live.rs`). Scheduled work that must run on one
-//! node only lives in [`schedule`].
+//! the WebSocket clients (`api/tracking/live.rs`). The Support page's updates
+//! are [`support`] (which sections changed, throttled) and
+//! [`support_subscription`] (the bodies a connection asked for). Scheduled
+//! work that must run on one node only lives in [`schedule`].
 
 pub mod hub;
 pub mod inbox;
@@ -10,6 +12,7 @@ pub mod record;
 pub mod relay;
 pub mod schedule;
 pub mod support;
+pub mod support_subscription;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Support page updates on the live feed (issue 13, item 5): the sections of
 //! the Support page whose numbers an Inbox change may have moved, sent as
-//! `{"type":"support","section":…,"data":null,"timestamp":…}`.
+//! `{"type":"support","section":…,"data":…,"timestamp":…}`.
 //!
 //! The hub tags each Inbox event with its [`Sections`] ([`of_change`]); each
 //! connection keeps them only when its scope may see the change (the same
@@ -10,8 +10,11 @@
 //! change of a quiet section goes out at once, later ones wait for the end of
 //! the gap and go out as one message.
 //!
-//! `data` is null: the page shows its own range and filters, which a pushed
-//! figure could not match, so it refetches the section itself.
+//! `data` is the section's body when the connection has told which range and
+//! filters its page shows (`support_subscription.rs`): exactly what
+//! `GET …/support/<section>` answers for that query and the account, with
+//! the query echoed as `query`. Without a subscription (or when the body
+//! could not be computed) it is null, and the page refetches the section.
 
 use std::time::Duration;
 
@@ -176,6 +179,12 @@ impl Throttle {
         due
     }
 
+    /// Marks `s` as sent at `at`: a body computed after [`Self::take_due`]
+    /// goes out later than it was taken, and the gap counts from the socket.
+    pub fn sent(&mut self, s: Section, at: Instant) {
+        self.last[s as usize] = Some(at);
+    }
+
     /// When the earliest pending section may be sent (`None`: nothing pending).
     pub fn next_due(&self) -> Option<Instant> {
         self.pending
@@ -185,14 +194,19 @@ impl Throttle {
     }
 }
 
-/// The feed message for a section.
-pub fn message(section: Section, now_ms: i64) -> Value {
-    json!({
+/// The feed message for a section: `data` its body (null: refetch), and
+/// with a subscription its `query`, as the client sent it.
+pub fn message(section: Section, data: Value, query: Option<&Value>, now_ms: i64) -> Value {
+    let mut m = json!({
         "type": "support",
         "section": section.as_str(),
-        "data": Value::Null,
+        "data": data,
         "timestamp": now_ms,
-    })
+    });
+    if let Some(q) = query {
+        m["query"] = q.clone();
+    }
+    m
 }
 
 #[cfg(test)]
@@ -242,5 +256,21 @@ mod tests {
             .is_empty());
         assert_eq!(t.take_due(start + MIN_GAP), [Section::Kpi]);
         assert_eq!(t.next_due(), None);
+    }
+
+    #[test]
+    fn a_body_sent_late_starts_its_gap_when_it_is_sent() {
+        let mut t = Throttle::default();
+        let start = Instant::now();
+        t.note(AGENT);
+        assert_eq!(t.take_due(start), [Section::Agent]);
+        // Its body took 300 ms to compute.
+        t.sent(Section::Agent, start + Duration::from_millis(300));
+        t.note(AGENT);
+        assert!(t.take_due(start + MIN_GAP).is_empty());
+        assert_eq!(
+            t.next_due(),
+            Some(start + MIN_GAP + Duration::from_millis(300))
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! Support page updates on the live feed (`{"type":"support","section",…}`,
 //! `live/support.rs`): sent after an Inbox change, at most once a second per
 //! section under a burst, only to subscribers whose scope may see the change,
-//! never to viewers.
+//! never to viewers. A connection that subscribed with its page's query
+//! (`live/support_subscription.rs`) gets each section's body, exactly the
+//! `GET …/support/*` answer for that query and its account; a bad query is
+//! answered on the socket, which stays open; others get `data: null`.
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -13,7 +16,7 @@ use vibe_store::{Project, Role};
 
 use crate::chat::{enable_chat, say, token};
 use crate::helpers::*;
-use crate::live::{next_json, watch, Socket};
+use crate::live::{next_json, until_type, watch, Socket};
 
 /// Every JSON message that arrives within `window`, with when it arrived.
 async fn collect_for(ws: &mut Socket, window: Duration) -> Vec<(Instant, Value)> {
@@ -277,9 +280,244 @@ async fn viewers_get_none(backend: Backend) {
     }
 }
 
+/// The route of a section's body.
+fn endpoint(section: &str) -> &'static str {
+    match section {
+        "kpi" => "kpi",
+        "conversation" => "conversation-effectiveness",
+        "whatsapp" => "whatsapp-performance",
+        "customer" => "customer-load",
+        "agent" => "agent-productivity",
+        "automation" => "automation-impact",
+        "business" => "business-impact",
+        other => panic!("no section {other}"),
+    }
+}
+
+/// `GET …/support/<section>` with `query` (an object of strings) as its query string.
+async fn get_section(
+    app: &TestApp,
+    who: &Session,
+    pid: &str,
+    section: &str,
+    query: &Value,
+) -> Value {
+    let qs: Vec<String> = query
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+        .collect();
+    let path = format!(
+        "/api/v1/projects/{pid}/support/{}?{}",
+        endpoint(section),
+        qs.join("&")
+    );
+    let res = app.get(who, &path).await;
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    json_of(res).await
+}
+
+async fn send(ws: &mut Socket, msg: impl ToString) {
+    ws.send(Message::Text(msg.to_string().into()))
+        .await
+        .expect("client message sent");
+}
+
+/// Subscribes to the bodies of `query`; returns the server's answer.
+async fn subscribe(ws: &mut Socket, query: &Value) -> Value {
+    send(ws, json!({"type": "support.subscribe", "query": query})).await;
+    let (ack, _) = until_type(ws, "support.subscribed").await;
+    assert_eq!(&ack["query"], query, "{ack}");
+    ack
+}
+
+async fn a_subscribed_owner_gets_the_bodies_of_its_query(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    enable_chat(&app, &owner, &p.id, true).await;
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
+    let query = json!({"date_range": "week", "channel": "in_app"});
+    subscribe(&mut ws, &query).await;
+    let v = token(&app, &p.write_key, "anon-sub").await;
+    say(&app, &v, "hello?").await;
+    let kpi = until_support(&mut ws, "kpi").await.pop().unwrap();
+    assert_eq!(kpi["query"], query, "{kpi}");
+    let data = &kpi["data"];
+    assert_eq!(data["scope"], "all", "{kpi}");
+    assert_eq!(data["messages_today"]["value"].as_f64(), Some(1.0), "{kpi}");
+    // Exactly the strip's GET for the same query (range and scope included).
+    assert_eq!(data, &get_section(&app, &owner, &p.id, "kpi", &query).await);
+    // The message's other sections follow, each its route's body.
+    let rest = collect_for(&mut ws, Duration::from_millis(1000)).await;
+    let mut sections = Vec::new();
+    for (_, m) in rest.iter().filter(|(_, m)| m["type"] == "support") {
+        let section = m["section"].as_str().unwrap();
+        sections.push(section);
+        let get = get_section(&app, &owner, &p.id, section, &query).await;
+        assert_eq!(m["data"], get, "{section}");
+    }
+    sections.sort_unstable();
+    assert_eq!(sections, ["automation", "conversation", "customer"]);
+}
+
+async fn an_agent_subscribed_gets_their_own_figures(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let pid = &p.id;
+    let agent = app.as_role(Role::Agent).await;
+    let peer = app.create_user("peer@example.com", Role::Agent).await;
+    let (agent_id, peer_id) = (app.account_id(&agent).await, app.account_id(&peer).await);
+    let peers = conversation(
+        &app,
+        &owner,
+        &p,
+        json!({"contact_id": "p1", "assignee": peer_id}),
+    )
+    .await;
+    let mine = conversation(
+        &app,
+        &owner,
+        &p,
+        json!({"contact_id": "m1", "assignee": agent_id}),
+    )
+    .await;
+    reply(&app, &owner, pid, &peers, "for the peer").await;
+    reply(&app, &owner, pid, &peers, "and again").await;
+    let (mut ws, _) = watch(&app, pid, &agent).await;
+    let query = json!({});
+    subscribe(&mut ws, &query).await;
+    reply(&app, &owner, pid, &mine, "for the agent").await;
+    let kpi = until_support(&mut ws, "kpi").await.pop().unwrap();
+    assert_eq!(kpi["data"]["scope"], "own", "{kpi}");
+    assert_eq!(
+        kpi["data"],
+        get_section(&app, &agent, pid, "kpi", &query).await
+    );
+    // Not the owner's figures, which count the peer's messages too.
+    let all = get_section(&app, &owner, pid, "kpi", &query).await;
+    assert_ne!(
+        kpi["data"]["messages_today"], all["messages_today"],
+        "{all}"
+    );
+}
+
+async fn a_bad_subscription_is_answered_and_the_socket_stays_usable(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    enable_chat(&app, &owner, &p.id, true).await;
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
+    send(
+        &mut ws,
+        json!({"type": "support.subscribe", "query": {"date_range": "year"}}),
+    )
+    .await;
+    let (err, _) = until_type(&mut ws, "error").await;
+    assert_eq!(
+        err,
+        json!({"type": "error", "request": "support.subscribe", "error": {
+            "code": "invalid_field", "field": "date_range", "message": "`today`, `week` or `month`"}})
+    );
+    // Anything that is not a Support request is ignored, as before.
+    send(&mut ws, "hello").await;
+    send(
+        &mut ws,
+        json!({"type": "support.subscribe", "query": {"start_date": "2026-01-02"}}),
+    )
+    .await;
+    let (err, _) = until_type(&mut ws, "error").await;
+    assert_eq!(err["error"]["field"], "end_date", "{err}");
+
+    // Still unsubscribed: no data.
+    let v = token(&app, &p.write_key, "anon-bad").await;
+    say(&app, &v, "one").await;
+    let kpi = until_support(&mut ws, "kpi").await.pop().unwrap();
+    assert_eq!(kpi["data"], Value::Null, "{kpi}");
+    assert!(kpi.get("query").is_none(), "{kpi}");
+
+    // The same socket subscribes after all.
+    let query = json!({});
+    subscribe(&mut ws, &query).await;
+    say(&app, &v, "two").await;
+    let kpi = until_support(&mut ws, "kpi").await.pop().unwrap();
+    assert_eq!(
+        kpi["data"],
+        get_section(&app, &owner, &p.id, "kpi", &query).await
+    );
+    assert_eq!(kpi["data"]["messages_today"]["value"].as_f64(), Some(2.0));
+
+    // And unsubscribes: data null again.
+    send(&mut ws, json!({"type": "support.unsubscribe"})).await;
+    until_type(&mut ws, "support.unsubscribed").await;
+    say(&app, &v, "three").await;
+    let kpi = until_support(&mut ws, "kpi").await.pop().unwrap();
+    assert_eq!(kpi["data"], Value::Null, "{kpi}");
+    assert!(kpi.get("query").is_none(), "{kpi}");
+}
+
+/// The audit log's rows of pushed or fetched business figures.
+async fn business_reads(app: &TestApp, owner: &Session, pid: &str) -> Vec<Value> {
+    let page = app
+        .get_json(
+            owner,
+            &format!("/api/v1/projects/{pid}/audit-log?action=support.business_impact.read"),
+        )
+        .await;
+    list(&page, "entries").to_vec()
+}
+
+async fn pushed_business_figures_are_audited_once_per_subscription(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let pid = &p.id;
+    let cid = conversation(&app, &owner, &p, json!({"contact_id": "biz"})).await;
+    let (mut ws, _) = watch(&app, pid, &owner).await;
+    let query = json!({"date_range": "month"});
+    subscribe(&mut ws, &query).await;
+    let status = |s: &'static str| {
+        let path = format!("/api/v1/projects/{pid}/conversations/{cid}");
+        let (app, owner) = (&app, &owner);
+        async move {
+            let res = app.patch(owner, &path, json!({ "status": s })).await;
+            assert!(res.status().is_success(), "{}", res.status());
+        }
+    };
+    status("resolved").await;
+    let first = until_support(&mut ws, "business").await.pop().unwrap();
+    assert_eq!(first["data"]["scope"], "all", "{first}");
+    let rows = business_reads(&app, &owner, pid).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["params"], query);
+    assert_eq!(rows[0]["resource"], "support/business-impact");
+    assert_eq!(rows[0]["ip"], "127.0.0.1");
+    // The same page view: no second row.
+    status("open").await;
+    let second = until_support(&mut ws, "business").await.pop().unwrap();
+    assert!(second["data"].is_object(), "{second}");
+    assert_eq!(business_reads(&app, &owner, pid).await.len(), 1);
+    // A new subscription is a new view.
+    subscribe(&mut ws, &query).await;
+    status("resolved").await;
+    let third = until_support(&mut ws, "business").await.pop().unwrap();
+    assert_eq!(business_reads(&app, &owner, pid).await.len(), 2);
+    // (The GET is audited too.)
+    assert_eq!(
+        third["data"],
+        get_section(&app, &owner, pid, "business", &query).await
+    );
+}
+
 crate::on_both_backends!(
     owner_gets_kpi_after_an_inbound_message,
     a_burst_is_sent_at_most_once_a_second,
     agents_hear_only_of_their_own,
     viewers_get_none,
+    a_subscribed_owner_gets_the_bodies_of_its_query,
+    an_agent_subscribed_gets_their_own_figures,
+    a_bad_subscription_is_answered_and_the_socket_stays_usable,
+    pushed_business_figures_are_audited_once_per_subscription,
 );

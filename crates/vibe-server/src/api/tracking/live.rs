@@ -1,9 +1,13 @@
 //! `GET /api/v1/projects/{id}/live`: the project's live feed over a WebSocket
 //! (protocol in docs/api.md, "Live feed"). The first message is a snapshot;
 //! then the project hub's deltas follow, each with the next sequence number.
-//! A client that falls behind gets a fresh snapshot rather than a gap.
+//! A client that falls behind gets a fresh snapshot rather than a gap. The
+//! Support page may subscribe to its sections' bodies
+//! (`live/support_subscription.rs`); they are computed by a task of the
+//! connection's, so the socket never waits for a report.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -11,17 +15,20 @@ use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::SinkExt;
-use serde_json::json;
-use tokio::sync::broadcast;
+use serde_json::{json, Value};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
 use vibe_store::inbox::Scope;
 use vibe_store::{Project, Role};
 
 use crate::api::inbox::presence;
-use crate::auth::{no_credential, Credential, API_TOKEN_PREFIX};
+use crate::auth::{no_credential, Credential, ProjectAccess, API_TOKEN_PREFIX};
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult, OrNotFound};
 use crate::live::hub::{snapshot_parts, Audience, FeedMessage, Hub};
-use crate::live::support::{self, Sections, Throttle};
+use crate::live::support::{self, Section, Sections, Throttle};
+use crate::live::support_subscription::{self, Computed, Request, Subscription};
 use crate::state::AppState;
 
 /// Close code when the session or token stops being valid.
@@ -39,6 +46,7 @@ pub async fn live(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
@@ -80,7 +88,13 @@ pub async fn live(
     })?;
     let scope = Scope::of(role, &account.id);
     let account_id = account.id.clone();
+    let access = ProjectAccess {
+        account,
+        project: project.clone(),
+        role,
+    };
     Ok(upgrade.on_upgrade(move |socket| async move {
+        let (computed_tx, computed_rx) = mpsc::channel(Section::ALL.len());
         Connection {
             state,
             project,
@@ -90,6 +104,13 @@ pub async fn live(
             scope,
             teams: Vec::new(),
             throttle: Throttle::default(),
+            access,
+            ip,
+            subscription: None,
+            generation: 0,
+            computing: None,
+            computed_tx,
+            computed_rx,
         }
         .run()
         .await;
@@ -111,6 +132,20 @@ struct Connection {
     teams: Vec<String>,
     /// Support page updates waiting for their section's gap to end.
     throttle: Throttle,
+    /// The account, project and role as of the last access check: what a
+    /// `GET …/support/*` by this account would read, for the pushed bodies.
+    access: ProjectAccess,
+    /// The client's address, for the audit row of pushed business figures.
+    ip: IpAddr,
+    /// What the Support page shows, once it said so; `None`: `data` is null.
+    subscription: Option<Arc<Subscription>>,
+    /// Bumped by every (un)subscribe: bodies of an older one are not sent.
+    generation: u64,
+    /// The task computing due sections' bodies; one at a time, the sections
+    /// falling due meanwhile wait in the throttle.
+    computing: Option<JoinHandle<()>>,
+    computed_tx: mpsc::Sender<Computed>,
+    computed_rx: mpsc::Receiver<Computed>,
 }
 
 enum Ending {
@@ -129,6 +164,8 @@ impl Connection {
         presence::seen(&self.state, &self.project.id, &self.account_id).await;
         let ending = self.serve(&hub, &mut rx).await;
         drop(rx);
+        // (A computation still running stops at its next section: nobody
+        // receives it any more.)
         if let Ending::Close(code, reason) = ending {
             let _ = self
                 .socket
@@ -169,6 +206,7 @@ impl Connection {
             self.state.config.live_recheck_every,
         );
         loop {
+            let support_due = self.support_next_due();
             tokio::select! {
                 msg = rx.recv() => {
                     let lagged = match msg {
@@ -200,8 +238,27 @@ impl Connection {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
                     // A pong (or anything) proves the client is there; pings
                     // are answered by the WebSocket layer.
-                    Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
+                    Some(Ok(msg)) => {
+                        last_heard = tokio::time::Instant::now();
+                        if let Message::Text(text) = msg {
+                            if self.client_request(&text).await.is_err() {
+                                return Ending::ClientGone;
+                            }
+                        }
+                    }
                 },
+                Some(computed) = self.computed_rx.recv() => {
+                    if self.send_computed(computed).await.is_err() {
+                        return Ending::ClientGone;
+                    }
+                }
+                () = finished(&mut self.computing) => {
+                    self.computing = None;
+                    // Sections that fell due meanwhile go now.
+                    if self.send_support_due().await.is_err() {
+                        return Ending::ClientGone;
+                    }
+                }
                 _ = ping.tick() => {
                     if let Some(end) = self.check_access().await {
                         return end;
@@ -216,7 +273,7 @@ impl Connection {
                     }
                     presence::seen(&self.state, &self.project.id, &self.account_id).await;
                 }
-                () = sleep_until(self.throttle.next_due()) => {
+                () = sleep_until(support_due) => {
                     if self.send_support_due().await.is_err() {
                         return Ending::ClientGone;
                     }
@@ -293,18 +350,98 @@ impl Connection {
         audience.visible_to(&self.scope, &self.teams)
     }
 
-    /// Queues the Support messages whose sections may go out now.
+    /// The Support sections that may go out now: without a subscription,
+    /// their messages (`data` null) are queued on the socket; with one, a
+    /// task computes their bodies, unless one is still computing (then they
+    /// wait for it in the throttle).
     async fn feed_support_due(&mut self) -> Result<(), ()> {
+        let Some(sub) = self.subscription.clone() else {
+            let due = self.throttle.take_due(tokio::time::Instant::now());
+            let now_ms = self.state.clock.now_ms();
+            for section in due {
+                let text = support::message(section, Value::Null, None, now_ms).to_string();
+                self.socket
+                    .feed(Message::Text(text.into()))
+                    .await
+                    .map_err(|_| ())?;
+            }
+            return Ok(());
+        };
+        if self.computing.is_some() {
+            return Ok(());
+        }
         let due = self.throttle.take_due(tokio::time::Instant::now());
-        let now_ms = self.state.clock.now_ms();
-        for section in due {
-            let text = support::message(section, now_ms).to_string();
-            self.socket
-                .feed(Message::Text(text.into()))
-                .await
-                .map_err(|_| ())?;
+        if !due.is_empty() {
+            self.computing = Some(tokio::spawn(support_subscription::compute(
+                self.state.clone(),
+                self.access.clone(),
+                sub,
+                self.generation,
+                due,
+                self.ip,
+                self.computed_tx.clone(),
+            )));
         }
         Ok(())
+    }
+
+    /// When the throttle has a section to send; never while a computation
+    /// holds them back (its end sends what fell due).
+    fn support_next_due(&self) -> Option<tokio::time::Instant> {
+        if self.subscription.is_some() && self.computing.is_some() {
+            return None;
+        }
+        self.throttle.next_due()
+    }
+
+    /// A computed body goes out if it is for the current subscription; one
+    /// for a replaced subscription is dropped and its section is due again,
+    /// for the new one (or, unsubscribed, with `data` null).
+    async fn send_computed(&mut self, c: Computed) -> Result<(), ()> {
+        let current = self
+            .subscription
+            .as_ref()
+            .filter(|_| c.generation == self.generation);
+        let Some(sub) = current else {
+            self.throttle.note(Sections::of(&[c.section]));
+            return Ok(());
+        };
+        let now_ms = self.state.clock.now_ms();
+        let text = support::message(c.section, c.data, Some(&sub.echo), now_ms).to_string();
+        self.throttle.sent(c.section, tokio::time::Instant::now());
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|_| ())
+    }
+
+    /// A text from the client: a Support (un)subscribe is answered; anything
+    /// else is ignored, as before clients sent anything.
+    async fn client_request(&mut self, text: &str) -> Result<(), ()> {
+        let Some(request) = support_subscription::request(
+            text,
+            self.access.role,
+            &self.access.project.timezone,
+            self.state.clock.now_ms(),
+        ) else {
+            return Ok(());
+        };
+        let answer = match request {
+            Ok(request) => {
+                let answer = support_subscription::accepted(&request);
+                self.generation += 1;
+                self.subscription = match request {
+                    Request::Subscribe(s) => Some(Arc::new(s)),
+                    Request::Unsubscribe => None,
+                };
+                answer
+            }
+            Err((name, e)) => support_subscription::refused(name.as_deref(), &e),
+        };
+        self.socket
+            .send(Message::Text(answer.to_string().into()))
+            .await
+            .map_err(|_| ())
     }
 
     async fn send_support_due(&mut self) -> Result<(), ()> {
@@ -315,8 +452,9 @@ impl Connection {
     async fn check_access(&mut self) -> Option<Ending> {
         match access_ended(&self.state, &self.credential, &self.project).await {
             Err(end) => Some(end),
-            Ok(Some(role)) => {
-                self.scope = Scope::of(role, &self.account_id);
+            Ok(Some(access)) => {
+                self.scope = Scope::of(access.role, &self.account_id);
+                self.access = access;
                 if let Some(teams) =
                     read_teams(&self.state, &self.project.id, &self.account_id, &self.scope).await
                 {
@@ -375,6 +513,18 @@ async fn read_teams(
     }
 }
 
+/// Waits until the task ends, or forever when there is none.
+async fn finished(task: &mut Option<JoinHandle<()>>) {
+    match task {
+        Some(t) => {
+            if let Err(e) = t.await {
+                tracing::warn!(error = %e, "live support computation failed");
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits until `at`, or forever when there is nothing to wait for.
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
@@ -385,13 +535,13 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 
 /// `Err` when the credential no longer resolves (4401), or its account is no
 /// longer a member of the project or has a role below [`MIN_ROLE`] there
-/// (4403); else the role now. A failed lookup is not treated as either
-/// (`Ok(None)`): the next check decides.
+/// (4403); else the access now (account, project, role). A failed lookup is
+/// not treated as either (`Ok(None)`): the next check decides.
 async fn access_ended(
     state: &AppState,
     credential: &Credential,
     project: &Project,
-) -> Result<Option<Role>, Ending> {
+) -> Result<Option<ProjectAccess>, Ending> {
     let account = match credential.account(state).await {
         Ok(Some(account)) => account,
         Ok(None) => {
@@ -410,7 +560,11 @@ async fn access_ended(
         .project_for_member(&project.id, &account.id)
         .await
     {
-        Ok(Some((_, role))) if role >= MIN_ROLE => Ok(Some(role)),
+        Ok(Some((project, role))) if role >= MIN_ROLE => Ok(Some(ProjectAccess {
+            account,
+            project,
+            role,
+        })),
         Ok(Some(_)) => Err(Ending::Close(CLOSE_ACCESS_LOST, "role too low")),
         Ok(None) => Err(Ending::Close(CLOSE_ACCESS_LOST, "no longer a member")),
         Err(_) => Ok(None),
