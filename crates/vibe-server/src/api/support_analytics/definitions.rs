@@ -152,15 +152,18 @@ pub fn workload(c: &Counters, range_s: i64, capacity: i64) -> &'static str {
 /// Underutilized below this share of the capacity.
 pub const UNDERUTILIZED_BELOW: f64 = 0.5;
 
-/// A reopen later than this does not undo a bot's success.
-pub const REOPEN_WINDOW_S: i64 = 86_400;
-
-/// Bot-only resolutions, and those of them not reopened within
-/// [`REOPEN_WINDOW_S`] (`reopened.flag` counts reopens of bot-only
-/// resolutions; `reopened.flag:late` those after the window, when recorded).
+/// Bot-only resolutions (`resolved.flag`), and how many of them succeeded:
+/// those minus the reopens within 24 h of a bot-only resolution
+/// (`reopened.flag`: the fact carries the window,
+/// `vibe_store::inbox::reporting::BOT_REOPEN_WINDOW_S`; a later reopen
+/// does not undo the bot's success). Both are counted additively in their
+/// own period, so a reopen lands in the period of the reopen, which may
+/// not hold its resolution (one resolved late yesterday and reopened this
+/// morning counts as a success yesterday and a failure today); successes
+/// are therefore clamped at 0.
 pub fn auto_reply_success(c: &Counters) -> (i64, i64) {
     let total = c.get("resolved.flag");
-    let failed = (c.get("reopened.flag") - c.get("reopened.flag:late")).max(0);
+    let failed = c.get("reopened.flag");
     (total, (total - failed).max(0))
 }
 
@@ -269,6 +272,15 @@ mod tests {
         assert_eq!(workload(&c(3600 * 5), 86_400, 5), "balanced");
         assert_eq!(workload(&c(9000), 86_400, 5), "balanced");
         assert_eq!(workload(&c(8999), 86_400, 5), "underutilized");
+    }
+
+    #[test]
+    fn auto_reply_success_subtracts_reopens_within_a_day_clamped() {
+        let c = counters(&[("resolved.flag", 3), ("reopened.flag", 1), ("reopened", 4)]);
+        assert_eq!(auto_reply_success(&c), (3, 2));
+        // Reopens of earlier periods' resolutions may outnumber this one's.
+        let c = counters(&[("resolved.flag", 1), ("reopened.flag", 2)]);
+        assert_eq!(auto_reply_success(&c), (1, 0));
     }
 
     #[test]
