@@ -1018,6 +1018,78 @@ async fn auto_reply_success_counts_reopens_within_a_day(backend: Backend) {
     assert_eq!(reopens, vec![(Some(25 * 3600), 0)]);
 }
 
+/// Workload counts the conversations an agent holds now, not only the
+/// holds that ended: online from 09:00, at 09:00 one agent takes six open
+/// conversations and another three (capacity 5); at 10:00 none has ended.
+async fn workload_counts_the_conversations_held_now(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", p.id);
+    let mut batch = Vec::new();
+    for anon in ["wa", "wb"] {
+        let session = format!("s-{anon}");
+        batch.push(pageview(anon, &session, "https://shop.example/"));
+        batch.push(identify(anon, &session, &format!("user-{anon}"), json!({})));
+    }
+    app.collect_ok(&p.write_key, batch).await;
+    let busy = app.as_role(Role::Agent).await;
+    let busy_id = app.account_id(&busy).await;
+    let calm = app.create_user("calm@example.com", Role::Agent).await;
+    let calm_id = app.account_id(&calm).await;
+    let today = (app.clock.now_ms() / DAY + 1) * DAY;
+    app.clock.advance_ms(today + 9 * HOUR - app.clock.now_ms());
+    for (who, id, n, contact) in [(&busy, &busy_id, 6, "wa"), (&calm, &calm_id, 3, "wb")] {
+        let res = app
+            .put(
+                who,
+                &format!("{base}/agents/me/status"),
+                json!({"status": "online"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        for _ in 0..n {
+            let res = app
+                .post(
+                    &owner,
+                    &format!("{base}/conversations"),
+                    json!({"contact_id": contact, "assignee": id}),
+                )
+                .await;
+            created(res).await;
+        }
+    }
+    app.clock.advance_ms(HOUR);
+    let prod = app
+        .get_json(&owner, &format!("{base}/support/agent-productivity"))
+        .await;
+    let (b, c) = (
+        row(&prod["agent_metrics"], &busy_id),
+        row(&prod["agent_metrics"], &calm_id),
+    );
+    assert_eq!(
+        (&b["chats_handled"], &b["workload"]),
+        (&json!(0), &json!("overloaded"))
+    );
+    assert_eq!(c["workload"], "balanced");
+    assert_eq!(
+        prod["workload_distribution"],
+        json!({"balanced": 1, "overloaded": 1, "underutilized": 0})
+    );
+    // A range before they took them: nothing held then.
+    let day = iso(today - DAY)[..10].to_owned();
+    let before = app
+        .get_json(
+            &owner,
+            &format!("{base}/support/agent-productivity?start_date={day}&end_date={day}"),
+        )
+        .await;
+    assert_eq!(
+        before["workload_distribution"],
+        json!({"balanced": 0, "overloaded": 0, "underutilized": 2})
+    );
+}
+
 /// `YYYY-MM-DDTHH:MM` of an ISO timestamp.
 fn minute(v: &Value) -> String {
     v.as_str().unwrap()[..16].to_owned()
@@ -1034,4 +1106,5 @@ crate::on_both_backends!(
     settings_are_read_by_supervisors_and_set_by_admins,
     exports_are_csv_of_the_same_figures,
     auto_reply_success_counts_reopens_within_a_day,
+    workload_counts_the_conversations_held_now,
 );

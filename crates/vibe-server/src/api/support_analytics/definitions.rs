@@ -132,14 +132,20 @@ pub fn peak_hours(counts: &[(i64, i64)]) -> Vec<i64> {
 
 /// An agent's workload against the per-agent capacity (max concurrent
 /// conversations): the average number of open conversations they held
-/// while online is `handled.s / agent.online_s` (seconds held open ÷
-/// seconds online; the whole range's seconds when never online).
+/// while online, `agent.held_online_s / agent.online_s` (conversation-seconds
+/// held while online ÷ seconds online). Held counts every stretch inside
+/// the range — finished ones (`handled` facts) and the conversations the
+/// agent holds now, from `assigned_at` — each clipped to the range. An agent
+/// never online in the range: `agent.held_s` over the range's seconds.
 /// `overloaded` above `capacity`, `underutilized` below half of it,
 /// `balanced` from half to capacity included.
 pub fn workload(c: &Counters, range_s: i64, capacity: i64) -> &'static str {
     let online = c.get("agent.online_s");
-    let denominator = if online > 0 { online } else { range_s.max(1) };
-    let concurrent = c.get("handled.s") as f64 / denominator as f64;
+    let concurrent = if online > 0 {
+        c.get("agent.held_online_s") as f64 / online as f64
+    } else {
+        c.get("agent.held_s") as f64 / range_s.max(1) as f64
+    };
     if concurrent > capacity as f64 {
         "overloaded"
     } else if concurrent < capacity as f64 * UNDERUTILIZED_BELOW {
@@ -267,11 +273,22 @@ mod tests {
 
     #[test]
     fn workload_thresholds() {
-        let c = |held: i64| counters(&[("agent.online_s", 3600), ("handled.s", held)]);
+        let c = |held: i64| {
+            counters(&[
+                ("agent.online_s", 3600),
+                ("agent.held_online_s", held),
+                ("agent.held_s", 86_400 * 9),
+            ])
+        };
         assert_eq!(workload(&c(3600 * 6), 86_400, 5), "overloaded");
         assert_eq!(workload(&c(3600 * 5), 86_400, 5), "balanced");
         assert_eq!(workload(&c(9000), 86_400, 5), "balanced");
         assert_eq!(workload(&c(8999), 86_400, 5), "underutilized");
+        // Never online: what they held over the whole range.
+        let never = |held: i64| counters(&[("agent.held_s", held)]);
+        assert_eq!(workload(&never(86_400 * 6), 86_400, 5), "overloaded");
+        assert_eq!(workload(&never(86_400 * 3), 86_400, 5), "balanced");
+        assert_eq!(workload(&never(0), 86_400, 5), "underutilized");
     }
 
     #[test]
