@@ -214,8 +214,11 @@ FROM (
   UNION ALL SELECT 'resolved.1', id, agent, team, inbox, channel, (res_at - created) / 3000,
     CASE WHEN kind = 'bot' THEN 1 ELSE 0 END, intent, created + (res_at - created) / 3
     FROM bench_conv WHERE reopened = 1
+  -- flag: the reopened resolution was bot-only and is at most 24 h old
+  -- (the writer's rule, vibe_store::inbox::reporting::BOT_REOPEN_WINDOW_S)
   UNION ALL SELECT 'reopened', id, agent, team, inbox, channel, (res_at - created) / 3000,
-    CASE WHEN kind = 'bot' THEN 1 ELSE 0 END, NULL, created + 2 * (res_at - created) / 3
+    CASE WHEN kind = 'bot' AND (res_at - created) / 3000 <= 86400 THEN 1 ELSE 0 END, NULL,
+    created + 2 * (res_at - created) / 3
     FROM bench_conv WHERE reopened = 1
   UNION ALL SELECT 'dropped', id, NULL, team, inbox, channel, NULL, 0, NULL, res_at
     FROM bench_conv WHERE kind = 'dropped' AND done = 1

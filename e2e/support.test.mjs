@@ -4,7 +4,8 @@
 // started through the agent API, one held by the owner, two by an agent (made
 // with `vibe user create`), one of them resolved; the agent goes online.
 // The owner sees every agent, the business impact, the exports, and drills
-// from an agent's row into the Inbox filtered to that agent; the agent sees
+// from a heatmap cell into the Inbox filtered to that weekday and hour (a
+// removable chip) and from an agent's row into it filtered to that agent; the agent sees
 // only their own figures (their row alone, no business impact, no exports);
 // the page fits a phone; a new conversation ticks the KPI strip with the
 // figures the live feed pushes, without a request. The figures on screen are checked against what the
@@ -122,6 +123,28 @@ test('the support page in Chromium', { timeout: 180_000 }, async (t) => {
     await page.getByRole('button', { name: 'Week', exact: true }).click();
     await asked;
     assert.equal(new URL(page.url()).search, '?range=week');
+
+    // Drill-down: a busy heatmap cell opens the Inbox with the conversations
+    // created on that weekday and hour of the range, shown as a removable chip.
+    const cell = page.locator('[data-testid="heat-cell"]:not(.sheat-0)').first();
+    await cell.waitFor();
+    const [dow, hour] = [await cell.getAttribute('data-day'), await cell.getAttribute('data-hour')];
+    await cell.click();
+    await poll('the Inbox filtered to the cell', async () => new URL(page.url()).pathname === '/inbox');
+    const params = new URL(page.url()).searchParams;
+    assert.deepEqual([params.get('created_dow'), params.get('created_hour')], [dow, hour]);
+    const chip = page.getByTestId('created-chip');
+    await chip.waitFor();
+    const cellQuery = ['created_from', 'created_to', 'created_dow', 'created_hour'].map((k) => `${k}=${params.get(k)}`).join('&');
+    const inCell = await api('GET', `${base}/conversations?status=open&${cellQuery}`);
+    assert.equal(inCell.status, 200, inCell.text);
+    const want = JSON.stringify(inCell.json.conversations.map((c) => c.id).sort());
+    await poll('the cell\'s open conversations', async () =>
+      JSON.stringify((await page.getByTestId('conversation-item').evaluateAll((els) => els.map((e) => e.dataset.cid))).sort()) === want);
+    await chip.getByRole('button', { name: 'Remove the day and hour filter' }).click();
+    await poll('the chip removed', async () => (await chip.count()) === 0 && !new URL(page.url()).searchParams.has('created_dow'));
+    await page.goBack();
+    await poll('back on the Support page', async () => new URL(page.url()).pathname === '/support');
 
     // Drill-down: the agent's row opens the Inbox with their conversations.
     await page.locator(`[data-testid="agent-row"][data-agent="${agentId}"]`).getByTestId('agent-link').click();

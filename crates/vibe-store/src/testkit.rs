@@ -90,6 +90,7 @@ where
     inbox::broadcasts_queue_once_per_recipient(fx().await).await;
     support_events::support_events_follow_the_conversation(fx().await).await;
     support_events::support_events_bot_only_sla_hit_and_webhooks(fx().await).await;
+    support_events::support_events_reopen_flags_failed_auto_replies(fx().await).await;
     support_events::support_events_delivery_out_of_order(fx().await).await;
     features::feature_counts_uniques_and_duplicates(fx().await).await;
     features::merges_unite_feature_and_ai_rows(fx().await).await;

@@ -231,7 +231,11 @@ export function peopleQuery(filters: PeopleFilters, cursor?: string | null, limi
 
 /** The Inbox list's query string: the filters (empty ones left out), the cursor and the page size. */
 export function inboxQuery(f: InboxFilters, cursor?: string | null, limit?: number): string {
-  return qs({ status: f.status, assignee: f.assignee, channel: f.channel, priority: f.priority, q: f.q.trim(), cursor, limit });
+  const c = f.created;
+  return qs({
+    status: f.status, assignee: f.assignee, channel: f.channel, priority: f.priority, q: f.q.trim(),
+    created_from: c?.from, created_to: c?.to, created_dow: c?.dow, created_hour: c?.hour, cursor, limit,
+  });
 }
 
 /** Same-origin download URLs (the cookie authenticates them). */

@@ -483,12 +483,23 @@ export interface Agent {
 
 /** The Inbox list's filters, as in its URL query. `assignee` is `me`, `none`,
  * an agent's account id (the Support page drills down with it) or empty (all). */
+/** Conversations created on local day of week `dow` (0 = Sunday) and hour `hour` of the
+ * project's time zone, within the local days `from`..`to` (inclusive): a Support heatmap cell. */
+export interface CreatedCell {
+  from: string;
+  to: string;
+  dow: number;
+  hour: number;
+}
+
 export interface InboxFilters {
   status: ConversationStatus;
   assignee: '' | 'me' | 'none' | (string & {});
   channel: Channel | '';
   priority: ConversationPriority | '';
   q: string;
+  /** The Support heatmap's drill-down, when the link named one. */
+  created?: CreatedCell | null;
 }
 
 export type ConversationPatch = Partial<{ status: ConversationStatus; priority: ConversationPriority; assignee: string | null }>;

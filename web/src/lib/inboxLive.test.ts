@@ -54,7 +54,7 @@ describe('inbox live events', () => {
     expect(isInboxEvent(null)).toBe(false);
   });
 
-  it('matches the list filters, and cannot tell for a search', () => {
+  it('matches the list filters, and cannot tell for a search or a heatmap cell', () => {
     expect(matchesFilters(conv('a'), open, 'me')).toBe(true);
     expect(matchesFilters(conv('a', { status: 'pending' }), open, 'me')).toBe(false);
     expect(matchesFilters(conv('a'), { ...open, assignee: 'me' }, 'me')).toBe(false);
@@ -64,6 +64,8 @@ describe('inbox live events', () => {
     expect(matchesFilters(conv('a', { assignee_account_id: 'y' }), { ...open, assignee: 'x' }, 'me')).toBe(false);
     expect(matchesFilters(conv('a'), { ...open, channel: 'email' }, 'me')).toBe(false);
     expect(matchesFilters(conv('a'), { ...open, q: 'refund' }, 'me')).toBe(null);
+    // A heatmap cell is a local weekday and hour the server evaluates.
+    expect(matchesFilters(conv('a'), { ...open, created: { from: '2026-12-01', to: '2026-12-07', dow: 1, hour: 9 } }, 'me')).toBe(null);
   });
 
   it('puts new and updated conversations in order, takes out those that no longer match', () => {

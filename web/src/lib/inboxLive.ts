@@ -18,9 +18,10 @@ export function isInboxEvent(msg: unknown): msg is InboxEvent {
 }
 
 /** Whether the list with `filters` shows `c`; `null` when it cannot tell here
- * (a search: the server matches message bodies too). */
+ * (a search: the server matches message bodies too; a heatmap cell: a local
+ * weekday and hour of the project's time zone, which the server evaluates). */
 export function matchesFilters(c: Conversation, f: InboxFilters, me: string): boolean | null {
-  if (f.q.trim()) return null;
+  if (f.q.trim() || f.created) return null;
   if (c.status !== f.status) return false;
   if (f.channel && c.channel !== f.channel) return false;
   if (f.priority && c.priority !== f.priority) return false;

@@ -2,7 +2,7 @@
 // screens' (`?range=week`, `?from=2026-12-01&to=2026-12-06`, `&agent=…&team=…
 // &channel=…`), and the Inbox links its drill-downs open.
 import { useEffect, useState } from 'react';
-import { CHANNELS, type Channel } from '../api/types';
+import { CHANNELS, type Channel, type CreatedCell } from '../api/types';
 import type { RangePreset, SupportQuery } from '../api/support';
 import { isoDay } from './format';
 import { navigate } from './router';
@@ -66,14 +66,28 @@ export function useSupportQuery(): [SupportQuery, (q: SupportQuery) => void] {
 /**
  * The Inbox link of a drill-down, in the Inbox's own URL filters (screens/Inbox
  * `readInboxFilters`): `assignee` (`me` for the caller, else the agent's
- * account id), `channel`, `status`. The Inbox has no team or date filter, so
- * those narrow nothing there.
+ * account id), `channel`, `status`, and a heatmap cell (`created_from`,
+ * `created_to`, `created_dow`, `created_hour`: created on that local weekday
+ * and hour within the page's days). The Inbox has no team filter, so the
+ * team narrows nothing there.
  */
-export function inboxLink(opts: { agent?: string | null; me?: string; channel?: Channel | ''; status?: 'open' | 'pending' | 'resolved' }): string {
+export function inboxLink(opts: {
+  agent?: string | null;
+  me?: string;
+  channel?: Channel | '';
+  status?: 'open' | 'pending' | 'resolved';
+  created?: CreatedCell;
+}): string {
   const s = new URLSearchParams();
   if (opts.status && opts.status !== 'open') s.set('status', opts.status);
   if (opts.agent) s.set('assignee', opts.agent === opts.me ? 'me' : opts.agent);
   if (opts.channel) s.set('channel', opts.channel);
+  if (opts.created) {
+    s.set('created_from', opts.created.from);
+    s.set('created_to', opts.created.to);
+    s.set('created_dow', String(opts.created.dow));
+    s.set('created_hour', String(opts.created.hour));
+  }
   const str = s.toString();
   return `/inbox${str ? `?${str}` : ''}`;
 }

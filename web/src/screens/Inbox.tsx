@@ -1,6 +1,7 @@
 // Inbox (issue 12 item 2): the conversations of the project within the
-// caller's scope, filtered by status, assignee, channel, priority and a
-// search — all kept in the URL query — beside the open thread (`/inbox/{cid}`)
+// caller's scope, filtered by status, assignee, channel, priority, a
+// search and a Support heatmap cell (created on a local weekday and hour,
+// shown as a removable chip) — all kept in the URL query — beside the open thread (`/inbox/{cid}`)
 // and the contact's profile. Viewers get 403 from the API and see a clear
 // "no access" state. The list and the open thread follow the live feed's
 // `inbox.*` events (lib/inboxLive.ts); a poll remains as the fallback: every
@@ -9,7 +10,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, downloads, inboxQuery } from '../api/client';
 import {
-  CHANNELS, CONVERSATION_PRIORITIES, type Account, type Conversation, type InboxFilters, type Project,
+  CHANNELS, CONVERSATION_PRIORITIES, type Account, type Conversation, type CreatedCell, type InboxFilters, type Project,
 } from '../api/types';
 import { ContactSummary } from '../components/inbox/ContactSummary';
 import { ConversationList, DEFAULT_FILTERS, hasInboxFilters, InboxFilterBar, STATUS_TABS } from '../components/inbox/ConversationList';
@@ -28,18 +29,34 @@ const ACCOUNT_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const assigneeParam = (v: string | null): InboxFilters['assignee'] =>
   !v ? '' : v === 'me' || v === 'none' || ACCOUNT_ID_RE.test(v) ? v : '';
 
-/** The filters a `?status=&assignee=&channel=&priority=&q=` query names (unknown values dropped);
- * `assignee` is `me`, `none` or an agent's account id (the Support page's drill-down). */
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+const intIn = (v: string | null, max: number) => (v !== null && /^\d{1,2}$/.test(v) && Number(v) <= max ? Number(v) : null);
+
+/** The heatmap cell of `created_from`, `created_to` (local days), `created_dow` and
+ * `created_hour`; none unless all four are valid. */
+function createdParam(s: URLSearchParams): CreatedCell | null {
+  const from = s.get('created_from') ?? '';
+  const to = s.get('created_to') ?? '';
+  const dow = intIn(s.get('created_dow'), 6);
+  const hour = intIn(s.get('created_hour'), 23);
+  return DAY_RE.test(from) && DAY_RE.test(to) && from <= to && dow !== null && hour !== null ? { from, to, dow, hour } : null;
+}
+
+/** The filters a `?status=&assignee=&channel=&priority=&q=&created_from=&created_to=&created_dow=&created_hour=`
+ * query names (unknown values dropped); `assignee` is `me`, `none` or an agent's account id and
+ * `created_*` a heatmap cell (the Support page's drill-downs). */
 export function readInboxFilters(search: string): InboxFilters {
   const s = new URLSearchParams(search);
   const pick = <T extends string>(v: string | null, allowed: readonly T[], dflt: T | ''): T | '' =>
     v && (allowed as readonly string[]).includes(v) ? (v as T) : dflt;
+  const created = createdParam(s);
   return {
     status: pick(s.get('status'), STATUS_TABS.map((t) => t.id), 'open') || 'open',
     assignee: assigneeParam(s.get('assignee')),
     channel: pick(s.get('channel'), CHANNELS, ''),
     priority: pick(s.get('priority'), CONVERSATION_PRIORITIES, ''),
     q: s.get('q') ?? '',
+    ...(created ? { created } : {}),
   } as InboxFilters;
 }
 
@@ -51,6 +68,12 @@ export function viewQuery(f: InboxFilters): string {
   if (f.channel) s.set('channel', f.channel);
   if (f.priority) s.set('priority', f.priority);
   if (f.q.trim()) s.set('q', f.q.trim());
+  if (f.created) {
+    s.set('created_from', f.created.from);
+    s.set('created_to', f.created.to);
+    s.set('created_dow', String(f.created.dow));
+    s.set('created_hour', String(f.created.hour));
+  }
   const str = s.toString();
   return str ? `?${str}` : '';
 }

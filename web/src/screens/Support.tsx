@@ -88,8 +88,9 @@ export function Support({ project, account, role }: { project: Project; account:
 
   const tz = kpi.data?.range?.tz ?? project.timezone;
   const agentLink = (id: string) => inboxLink({ agent: id, me: account.id, channel: query.channel });
-  // The Inbox cannot filter by day or hour: a cell opens the conversations of this page's filters.
-  const cellLink = () => inboxLink({ agent: query.agent || (agentRole ? account.id : ''), me: account.id, channel: query.channel });
+  // A cell opens the conversations created in that local weekday and hour of this page's days.
+  const cellLink = (dow: number, hour: number) =>
+    inboxLink({ agent: query.agent || (agentRole ? account.id : ''), me: account.id, channel: query.channel, created: { from: query.from, to: query.to, dow, hour } });
   const csv = (s: SectionName | 'kpi') => (supervisor ? <CsvLink href={supportExports.section(pid, s, query)} label="CSV" /> : undefined);
 
   if (noAccess) {

@@ -69,6 +69,12 @@ describe('Inbox filters', () => {
     expect(readInboxFilters('?status=bogus&assignee=x y&channel=fax')).toEqual({ status: 'open', assignee: '', channel: '', priority: '', q: '' });
     // An agent's account id (the Support page's drill-down) is kept.
     expect(readInboxFilters('?assignee=acc_bo').assignee).toBe('acc_bo');
+    // A heatmap cell needs all four parts, each valid.
+    const cell = '?created_from=2026-12-01&created_to=2026-12-07&created_dow=0&created_hour=23';
+    expect(readInboxFilters(cell).created).toEqual({ from: '2026-12-01', to: '2026-12-07', dow: 0, hour: 23 });
+    expect(viewQuery(readInboxFilters(cell))).toBe(cell);
+    for (const bad of [cell.replace('23', '24'), cell.replace('dow=0', 'dow=7'), cell.replace('2026-12-01', 'monday'), cell.replace('&created_hour=23', '')])
+      expect(readInboxFilters(bad).created).toBeUndefined();
     expect(inboxQuery({ status: 'open', assignee: 'none', channel: '', priority: '', q: ' a ' }, 'c.1', 50)).toBe('?status=open&assignee=none&q=a&cursor=c.1&limit=50');
     expect(viewQuery({ status: 'open', assignee: '', channel: '', priority: '', q: '' })).toBe('');
     expect(viewQuery({ status: 'resolved', assignee: 'me', channel: 'sms', priority: 'low', q: 'x' })).toBe('?status=resolved&assignee=me&channel=sms&priority=low&q=x');
@@ -129,6 +135,28 @@ describe('Inbox list', () => {
     fireEvent.change(screen.getByLabelText('Assignee'), { target: { value: 'acc_me' } });
     await waitFor(() => expect(last(gets(CONVS))).toBe(`${CONVS}?status=open&assignee=acc_me&channel=whatsapp&limit=50`));
     expect(location.search).toBe('?assignee=acc_me&channel=whatsapp');
+  });
+
+  it('opens filtered to a Support heatmap cell, shown as a chip that removes it', async () => {
+    history.replaceState(null, '', '/inbox?channel=whatsapp&created_from=2026-12-01&created_to=2026-12-07&created_dow=1&created_hour=9');
+    mockFetch((c) => {
+      if (c.url.startsWith('/api/v1/projects/p1/agents')) return { body: { agents } };
+      return { body: { conversations: [conv('c1')], next_cursor: null } };
+    });
+    render(<Inbox project={project} account={account} cid={null} />);
+    expect(await screen.findByText('Ana c1')).toBeTruthy();
+    const cell = 'created_from=2026-12-01&created_to=2026-12-07&created_dow=1&created_hour=9';
+    expect(gets(CONVS)).toEqual([`${CONVS}?status=open&channel=whatsapp&${cell}&limit=50`]);
+    const chip = screen.getByTestId('created-chip');
+    expect(chip.textContent).toContain('Created Mon 09:00–10:00, 2026-12-01 – 2026-12-07');
+    // Another filter keeps the cell.
+    fireEvent.click(screen.getByRole('tab', { name: 'Resolved' }));
+    await waitFor(() => expect(last(gets(CONVS))).toBe(`${CONVS}?status=resolved&channel=whatsapp&${cell}&limit=50`));
+    expect(location.search).toBe(`?status=resolved&channel=whatsapp&${cell}`);
+    fireEvent.click(within(chip).getByRole('button', { name: 'Remove the day and hour filter' }));
+    await waitFor(() => expect(last(gets(CONVS))).toBe(`${CONVS}?status=resolved&channel=whatsapp&limit=50`));
+    expect(screen.queryByTestId('created-chip')).toBeNull();
+    expect(location.search).toBe('?status=resolved&channel=whatsapp');
   });
 
   it('says when there are no conversations, and shows an error with a retry', async () => {

@@ -314,16 +314,23 @@ describe('Support page', () => {
     const cell = screen.getAllByTestId('heat-cell').find((c) => c.getAttribute('data-day') === '1' && c.getAttribute('data-hour') === '10')!;
     expect(cell.getAttribute('aria-label')).toBe('Mon 10:00: 9 chats');
     expect(cell.className).toContain('sheat-4');
-    expect(cell.getAttribute('href')).toBe('/inbox?channel=whatsapp');
+    // The cell's weekday and hour within the page's days (today).
+    const { from, to } = readSupportQuery('?channel=whatsapp');
+    const drill = `/inbox?channel=whatsapp&created_from=${from}&created_to=${to}&created_dow=1&created_hour=10`;
+    expect(cell.getAttribute('href')).toBe(drill);
     fireEvent.click(cell);
-    expect(location.pathname + location.search).toBe('/inbox?channel=whatsapp');
+    expect(location.pathname + location.search).toBe(drill);
   });
 
   it('an agent\'s own row and cells open "mine"', async () => {
     mockFetch((name) => (name === 'agent-productivity' ? { body: { ...agent, agent_metrics: [agentMetrics[0]] } } : undefined));
     renderPage('agent', agentAccount);
     expect((await screen.findByTestId('agent-link')).getAttribute('href')).toBe('/inbox?assignee=me');
-    expect(screen.getAllByTestId('heat-cell')[0].getAttribute('href')).toBe('/inbox?assignee=me');
+    const { from, to } = readSupportQuery('');
+    // The first cell drawn: Monday 00:00.
+    expect(screen.getAllByTestId('heat-cell')[0].getAttribute('href')).toBe(
+      `/inbox?assignee=me&created_from=${from}&created_to=${to}&created_dow=1&created_hour=0`,
+    );
   });
 
   it('a support message on the live feed asks that section again; other messages are ignored', async () => {
@@ -404,6 +411,9 @@ describe('support helpers', () => {
     expect(inboxLink({ agent: 'acc_bo', me: 'acc_me' })).toBe('/inbox?assignee=acc_bo');
     expect(inboxLink({ agent: 'acc_me', me: 'acc_me', channel: 'email', status: 'resolved' })).toBe('/inbox?status=resolved&assignee=me&channel=email');
     expect(inboxLink({})).toBe('/inbox');
+    expect(inboxLink({ created: { from: '2026-12-01', to: '2026-12-07', dow: 0, hour: 0 } })).toBe(
+      '/inbox?created_from=2026-12-01&created_to=2026-12-07&created_dow=0&created_hour=0',
+    );
   });
 
   it('recognises support messages in both shapes', () => {

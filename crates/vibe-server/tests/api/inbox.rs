@@ -1004,7 +1004,217 @@ async fn other_tenants_see_nothing(backend: Backend) {
     assert_eq!(c["status"], "open");
 }
 
+/// The Support heatmap's drill-down: conversations created on a local day
+/// of week and hour of the project's zone (Europe/Stockholm) within a
+/// range, across next year's spring change (Monday 09:00 is 08:00 UTC the
+/// week before it, 07:00 UTC the week after) and its autumn change (the
+/// repeated Sunday 02:00 hour holds both 02:30s); every heatmap cell lists
+/// exactly its conversations; bad values are 400 naming the field.
+async fn list_filters_by_local_creation_day_and_hour(backend: Backend) {
+    use jiff::civil::Date;
+    use jiff::ToSpan;
+    let Some((app, mut owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", p.id);
+    let res = app
+        .patch(
+            &owner,
+            &format!("/api/v1/projects/{}", p.id),
+            json!({"timezone": "Europe/Stockholm"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    people(&app, &p.write_key, &[("a1", "ana")]).await;
+    let tz = jiff::tz::TimeZone::get("Europe/Stockholm").unwrap();
+    let year = jiff::Timestamp::from_millisecond(app.clock.now_ms())
+        .unwrap()
+        .to_zoned_datetime(tz.clone())
+        .year()
+        + 1;
+    let last_sunday = |month: i8, last: i8| {
+        let d = jiff::civil::date(year, month, last);
+        d - i64::from(d.weekday().to_sunday_zero_offset()).days()
+    };
+    let (spring, autumn) = (last_sunday(3, 31), last_sunday(10, 31));
+    let local = |d: Date, h: i8, m: i8| {
+        d.at(h, m, 0, 0)
+            .to_zoned_datetime(tz.clone())
+            .unwrap()
+            .timestamp()
+            .as_millisecond()
+    };
+    let day = |d: Date, n: i64| d + n.days();
+    // In creation order; `true` = Monday 09:00–10:00 of the range.
+    let autumn_0130 = local(autumn, 1, 30);
+    let when: Vec<(i64, bool)> = vec![
+        (local(day(spring, -13), 9, 30), false), // the Monday before the range
+        (local(day(spring, -6), 8, 59), false),
+        (local(day(spring, -6), 9, 30), true),  // 08:30 UTC
+        (local(day(spring, -5), 9, 30), false), // a Tuesday
+        (local(spring, 1, 30), false),
+        (local(day(spring, 1), 9, 15), true),   // 07:15 UTC
+        (local(day(spring, 1), 10, 15), false), // 08:15 UTC: 09:15 the week before
+        (local(day(spring, 8), 9, 30), false),  // the Monday after the range
+        (autumn_0130 + 3_600_000, false),       // 02:30 summer time
+        (autumn_0130 + 7_200_000, false),       // 02:30 winter time
+        (autumn_0130 + 10_800_000, false),      // 03:30
+    ];
+    assert_eq!(when[2].0 % 86_400_000, 8 * 3_600_000 + 30 * 60_000);
+    assert_eq!(when[5].0 % 86_400_000, 7 * 3_600_000 + 15 * 60_000);
+    let mut ids_at: Vec<(String, i64)> = Vec::new();
+    for (at, _) in &when {
+        if at - app.clock.now_ms() > 86_400_000 {
+            // Months ahead: the sign-in session (30 days) would have expired.
+            app.clock.advance_ms(at - 60_000 - app.clock.now_ms());
+            owner = app.login_owner().await;
+        }
+        app.clock.advance_ms(at - app.clock.now_ms());
+        let res = app
+            .post(
+                &owner,
+                &format!("{base}/conversations"),
+                json!({"contact_id": "a1"}),
+            )
+            .await;
+        ids_at.push((string_at(&created(res).await, "id"), *at));
+    }
+    let expect = |pick: &dyn Fn(usize) -> bool| {
+        let mut v: Vec<String> = (0..when.len())
+            .filter(|i| pick(*i))
+            .map(|i| ids_at[i].0.clone())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let (from, to) = (day(spring, -6), day(spring, 7));
+    let range = format!("created_from={from}&created_to={to}");
+    assert_eq!(
+        listed(
+            &app,
+            &owner,
+            &base,
+            &format!("{range}&created_dow=1&created_hour=9")
+        )
+        .await,
+        expect(&|i| when[i].1)
+    );
+    // The skipped spring hour holds nothing; a weekday alone is whole days.
+    assert!(listed(
+        &app,
+        &owner,
+        &base,
+        &format!("{range}&created_dow=0&created_hour=2")
+    )
+    .await
+    .is_empty());
+    assert_eq!(
+        listed(&app, &owner, &base, &format!("{range}&created_dow=0")).await,
+        expect(&|i| i == 4)
+    );
+    // The repeated autumn hour: both 02:30s, not 03:30.
+    let week = format!("created_from={}&created_to={autumn}", day(autumn, -6));
+    assert_eq!(
+        listed(
+            &app,
+            &owner,
+            &base,
+            &format!("{week}&created_dow=0&created_hour=2")
+        )
+        .await,
+        expect(&|i| i == 8 || i == 9)
+    );
+    // Instants in ms: `created_to` excluded.
+    let (a, b) = (ids_at[2].1, ids_at[5].1);
+    assert_eq!(
+        listed(
+            &app,
+            &owner,
+            &base,
+            &format!("created_from={a}&created_to={b}")
+        )
+        .await,
+        expect(&|i| (2..5).contains(&i))
+    );
+    assert_eq!(
+        listed(
+            &app,
+            &owner,
+            &base,
+            &format!("created_from={b}&status=open")
+        )
+        .await,
+        expect(&|i| i >= 5)
+    );
+
+    // Every cell of the Support heatmap over the range lists its count.
+    let load = app
+        .get_json(
+            &owner,
+            &format!("{base}/support/customer-load?start_date={from}&end_date={to}"),
+        )
+        .await;
+    let mut cells = 0;
+    for cell in load["heatmap"].as_array().unwrap() {
+        let n = cell["count"].as_i64().unwrap();
+        let (d, h) = (&cell["day_of_week"], &cell["hour"]);
+        let q = format!("{range}&created_dow={d}&created_hour={h}");
+        assert_eq!(
+            listed(&app, &owner, &base, &q).await.len() as i64,
+            n,
+            "cell {d}:{h}"
+        );
+        cells += i64::from(n > 0);
+    }
+    // Monday 08, 09 (two) and 10, Tuesday 09, Sunday 01.
+    assert_eq!(cells, 5, "{load}");
+
+    // Bad values name their field.
+    for (q, code, field) in [
+        ("created_dow=7&{range}", "invalid_field", "created_dow"),
+        ("created_hour=9am&{range}", "invalid_field", "created_hour"),
+        ("created_from=monday", "invalid_field", "created_from"),
+        ("created_to=2027-13-01", "invalid_field", "created_to"),
+        ("created_from=9&created_to=9", "invalid_field", "created_to"),
+        (
+            "created_dow=1&created_to=9",
+            "missing_field",
+            "created_from",
+        ),
+        (
+            "created_hour=1&created_from=2020-01-01&created_to=2021-12-31",
+            "invalid_field",
+            "created_to",
+        ),
+    ] {
+        let q = q.replace("{range}", &range);
+        let res = app.get(&owner, &format!("{base}/conversations?{q}")).await;
+        assert_field_error(res, StatusCode::BAD_REQUEST, code, field).await;
+    }
+    // The role's scope still applies (an agent holds none of these);
+    // viewers are refused, other tenants see nothing.
+    let cell = format!("{range}&created_dow=1&created_hour=9");
+    let agent = app.as_role(Role::Agent).await;
+    assert!(listed(&app, &agent, &base, &cell).await.is_empty());
+    let viewer = app.as_role(Role::Viewer).await;
+    let res = app
+        .get(&viewer, &format!("{base}/conversations?{cell}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Every new account joins the default project only: no member of Bravo.
+    let bravo = app.create_project(&owner, "Bravo").await;
+    let outsider = app.create_user("outsider@example.com", Role::Owner).await;
+    let theirs = format!("/api/v1/projects/{}/conversations?{cell}", bravo.id);
+    let res = app.get(&outsider, &theirs).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(app.get_json(&owner, &theirs).await["conversations"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
 crate::on_both_backends!(
+    list_filters_by_local_creation_day_and_hour,
     conversations_replies_reads_and_timers,
     validation_names_the_field,
     scoping_by_role,

@@ -886,6 +886,210 @@ async fn exports_are_csv_of_the_same_figures(backend: Backend) {
     assert!(!team.contains("Bea"), "{team}");
 }
 
+/// Auto-reply success counts as failures only the reopens within 24 h of a
+/// bot-only resolution, in the period of the reopen (UTC):
+///
+/// yesterday 08:00 A resolved by a bot, today 09:00 the contact writes again
+///   (25 h: no failure);
+/// yesterday 23:30 C resolved by a bot, today 00:30 the contact writes again
+///   (1 h: a failure of today, not of yesterday);
+/// today 07:00 B resolved by a bot, 09:00 an agent reopens it (2 h: a failure).
+async fn auto_reply_success_counts_reopens_within_a_day(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", p.id);
+    let mut batch = Vec::new();
+    for anon in ["ya", "yb", "yc"] {
+        let session = format!("s-{anon}");
+        batch.push(pageview(anon, &session, "https://shop.example/"));
+        batch.push(identify(anon, &session, &format!("user-{anon}"), json!({})));
+    }
+    app.collect_ok(&p.write_key, batch).await;
+    let yesterday = (app.clock.now_ms() / DAY + 1) * DAY;
+    let today = yesterday + DAY;
+    let clock_to = |at: i64| app.clock.advance_ms(at - app.clock.now_ms());
+    let says = |cid: String, sender: Sender| {
+        let (app, project) = (&app, p.id.clone());
+        async move {
+            let m = NewMessage {
+                id: uuid(),
+                conversation_id: cid,
+                direction: if sender == Sender::Contact {
+                    Direction::In
+                } else {
+                    Direction::Out
+                },
+                sender,
+                sender_account_id: None,
+                body: "hello".into(),
+                private: false,
+                attachments: "[]".into(),
+                delivery_status: DeliveryStatus::Sent,
+                channel_message_id: None,
+                created_at: app.clock.now_ms(),
+            };
+            let added = app.state.store.add_message(&project, &Scope::All, &m).await;
+            assert!(added.unwrap().is_some());
+        }
+    };
+    let patch = |cid: String, status: &'static str| {
+        let (app, owner, base) = (&app, &owner, base.clone());
+        async move {
+            let res = app
+                .patch(
+                    owner,
+                    &format!("{base}/conversations/{cid}"),
+                    json!({"status": status}),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    };
+    // Opened by the contact, answered by a bot, resolved at `at`.
+    let bot_resolved = |contact: &'static str, at: i64| {
+        let (app, owner, base) = (&app, &owner, base.clone());
+        let (says, patch, clock_to) = (&says, &patch, &clock_to);
+        async move {
+            clock_to(at - 10 * MIN);
+            let res = app
+                .post(
+                    owner,
+                    &format!("{base}/conversations"),
+                    json!({"contact_id": contact, "assignee": null}),
+                )
+                .await;
+            let cid = string_at(&created(res).await, "id");
+            says(cid.clone(), Sender::Contact).await;
+            clock_to(at - 5 * MIN);
+            says(cid.clone(), Sender::Bot).await;
+            clock_to(at);
+            patch(cid.clone(), "resolved").await;
+            cid
+        }
+    };
+    let a = bot_resolved("ya", yesterday + 8 * HOUR).await;
+    let c = bot_resolved("yc", yesterday + 23 * HOUR + 30 * MIN).await;
+    clock_to(today + 30 * MIN + END);
+    says(c, Sender::Contact).await;
+    let b = bot_resolved("yb", today + 7 * HOUR).await;
+    clock_to(today + 9 * HOUR + END);
+    says(a.clone(), Sender::Contact).await;
+    patch(b, "open").await;
+    clock_to(today + 10 * HOUR);
+
+    let success = |q: String| {
+        let (app, owner, base) = (&app, &owner, base.clone());
+        async move {
+            let body = app
+                .get_json(owner, &format!("{base}/support/automation-impact{q}"))
+                .await;
+            body["auto_reply_success"].clone()
+        }
+    };
+    // Today: B resolved; the reopens of B and C within the day undo two
+    // (more than today's one): clamped at 0. A's, 25 h late, counts not.
+    assert_eq!(
+        success(String::new()).await,
+        json!({"total": 1, "successful": 0, "percentage": 0.0})
+    );
+    // Yesterday: A and C resolved, nothing reopened that day.
+    let day = iso(yesterday)[..10].to_owned();
+    assert_eq!(
+        success(format!("?start_date={day}&end_date={day}")).await,
+        json!({"total": 2, "successful": 2, "percentage": 100.0})
+    );
+    // The week: three bot-only resolutions, two reopened within the day.
+    assert_eq!(
+        success("?date_range=week".into()).await,
+        json!({"total": 3, "successful": 1, "percentage": 33.3})
+    );
+    // A's reopen is recorded, only not as a failure.
+    let reopens: Vec<(Option<i64>, i64)> = app
+        .state
+        .store
+        .support_events_of(&p.id, &a)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.name == "reopened")
+        .map(|e| (e.value_s, e.flag))
+        .collect();
+    assert_eq!(reopens, vec![(Some(25 * 3600), 0)]);
+}
+
+/// Workload counts the conversations an agent holds now, not only the
+/// holds that ended: online from 09:00, at 09:00 one agent takes six open
+/// conversations and another three (capacity 5); at 10:00 none has ended.
+async fn workload_counts_the_conversations_held_now(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let base = format!("/api/v1/projects/{}", p.id);
+    let mut batch = Vec::new();
+    for anon in ["wa", "wb"] {
+        let session = format!("s-{anon}");
+        batch.push(pageview(anon, &session, "https://shop.example/"));
+        batch.push(identify(anon, &session, &format!("user-{anon}"), json!({})));
+    }
+    app.collect_ok(&p.write_key, batch).await;
+    let busy = app.as_role(Role::Agent).await;
+    let busy_id = app.account_id(&busy).await;
+    let calm = app.create_user("calm@example.com", Role::Agent).await;
+    let calm_id = app.account_id(&calm).await;
+    let today = (app.clock.now_ms() / DAY + 1) * DAY;
+    app.clock.advance_ms(today + 9 * HOUR - app.clock.now_ms());
+    for (who, id, n, contact) in [(&busy, &busy_id, 6, "wa"), (&calm, &calm_id, 3, "wb")] {
+        let res = app
+            .put(
+                who,
+                &format!("{base}/agents/me/status"),
+                json!({"status": "online"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        for _ in 0..n {
+            let res = app
+                .post(
+                    &owner,
+                    &format!("{base}/conversations"),
+                    json!({"contact_id": contact, "assignee": id}),
+                )
+                .await;
+            created(res).await;
+        }
+    }
+    app.clock.advance_ms(HOUR);
+    let prod = app
+        .get_json(&owner, &format!("{base}/support/agent-productivity"))
+        .await;
+    let (b, c) = (
+        row(&prod["agent_metrics"], &busy_id),
+        row(&prod["agent_metrics"], &calm_id),
+    );
+    assert_eq!(
+        (&b["chats_handled"], &b["workload"]),
+        (&json!(0), &json!("overloaded"))
+    );
+    assert_eq!(c["workload"], "balanced");
+    assert_eq!(
+        prod["workload_distribution"],
+        json!({"balanced": 1, "overloaded": 1, "underutilized": 0})
+    );
+    // A range before they took them: nothing held then.
+    let day = iso(today - DAY)[..10].to_owned();
+    let before = app
+        .get_json(
+            &owner,
+            &format!("{base}/support/agent-productivity?start_date={day}&end_date={day}"),
+        )
+        .await;
+    assert_eq!(
+        before["workload_distribution"],
+        json!({"balanced": 0, "overloaded": 0, "underutilized": 2})
+    );
+}
+
 /// `YYYY-MM-DDTHH:MM` of an ISO timestamp.
 fn minute(v: &Value) -> String {
     v.as_str().unwrap()[..16].to_owned()
@@ -901,4 +1105,6 @@ crate::on_both_backends!(
     viewers_are_refused_and_non_members_see_nothing,
     settings_are_read_by_supervisors_and_set_by_admins,
     exports_are_csv_of_the_same_figures,
+    auto_reply_success_counts_reopens_within_a_day,
+    workload_counts_the_conversations_held_now,
 );

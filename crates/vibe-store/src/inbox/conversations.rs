@@ -245,6 +245,19 @@ pub(crate) async fn list(
         let n = next(&mut vals, u.into());
         sql.push_str(&format!(" AND c.site_user_id = ${n}"));
     }
+    if let Some(windows) = &query.created_within {
+        let mut any: Vec<String> = Vec::with_capacity(windows.len());
+        for (from, to) in windows {
+            let a = next(&mut vals, (*from).into());
+            let b = next(&mut vals, (*to).into());
+            any.push(format!("(c.created_at >= ${a} AND c.created_at < ${b})"));
+        }
+        if any.is_empty() {
+            sql.push_str(" AND 1 = 0");
+        } else {
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+    }
     if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
         // The matching ids first, then their rows: a rare term costs one
         // pass over the project's people and one index lookup, not a walk of

@@ -269,6 +269,10 @@ pub struct ConversationQuery {
     /// Matched (case-insensitively, as a substring) against the contact's
     /// name and email and the bodies of the conversation's messages.
     pub q: Option<String>,
+    /// Created inside one of these UTC `[from_ms, to_ms)` windows (an OR of
+    /// them: the server expands a local day of week and hour into one
+    /// window per matching hour); `Some` of none matches nothing.
+    pub created_within: Option<Vec<(i64, i64)>>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }

@@ -226,7 +226,23 @@ impl ConvRow {
     pub fn is_open(&self) -> bool {
         matches!(self.status.as_str(), "open" | "pending")
     }
+
+    /// `reopened` of this (resolved or closed) conversation at `at`: the
+    /// whole seconds since its latest resolution, flagged when that
+    /// resolution was bot-only and is at most [`BOT_REOPEN_WINDOW_S`] old —
+    /// what undoes a bot's success, counted additively as `reopened.flag`
+    /// in the period of the reopen (docs/metrics.md, "Automation impact").
+    pub fn reopened(&self, at: i64) -> Event {
+        let since_s = (at - self.resolved_at.unwrap_or(at)).max(0) / 1000;
+        self.event(EventName::Reopened, at)
+            .values(since_s, None)
+            .flag(self.bot_only == 1 && since_s <= BOT_REOPEN_WINDOW_S)
+    }
 }
+
+/// A bot-only resolution reopened at most this many seconds after it
+/// (24 h) did not succeed: the `reopened` fact's flag.
+pub const BOT_REOPEN_WINDOW_S: i64 = 86_400;
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -447,12 +463,7 @@ pub(crate) async fn on_inbound(
     };
     if reopened {
         tx.exec(REOPEN_HOLD, &conv).await?;
-        let since = c.resolved_at.unwrap_or(at);
-        let e = c
-            .event(EventName::Reopened, at)
-            .values((at - since).max(0) / 1000, None)
-            .flag(c.bot_only == 1);
-        record(tx, project_id, &e).await?;
+        record(tx, project_id, &c.reopened(at)).await?;
     }
     let e = c
         .event(EventName::Message, at)
@@ -638,8 +649,8 @@ pub(crate) async fn on_resolve(
 }
 
 /// The conversation `before` (resolved or closed) was just reopened at `at`:
-/// `reopened` (seconds since that resolution; flag = it was bot-only), and
-/// the assignee holds it again from now.
+/// `reopened` ([`ConvRow::reopened`]), and the assignee holds it again from
+/// now.
 pub(crate) async fn on_reopen(
     tx: &mut Tx,
     project_id: &str,
@@ -648,12 +659,7 @@ pub(crate) async fn on_reopen(
 ) -> StoreResult<()> {
     let conv: Vec<Val> = vec![project_id.into(), (&before.id).into(), at.into()];
     tx.exec(REOPEN_HOLD, &conv).await?;
-    let since = before.resolved_at.unwrap_or(at);
-    let e = before
-        .event(EventName::Reopened, at)
-        .values((at - since).max(0) / 1000, None)
-        .flag(before.bot_only == 1);
-    record(tx, project_id, &e).await?;
+    record(tx, project_id, &before.reopened(at)).await?;
     Ok(())
 }
 

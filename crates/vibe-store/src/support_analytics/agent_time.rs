@@ -3,7 +3,10 @@
 //! during which the agent held at least one open assigned conversation.
 //! Held intervals are the `handled` facts' `[at - value_s, at]` (one per
 //! stretch an assignee held an open conversation) plus the conversations
-//! held now (`conversations.assigned_at` to the window's end).
+//! held now (`conversations.assigned_at` to the window's end). Summed per
+//! stretch instead of united, they are the conversation-seconds an agent
+//! held in the window (`agent.held_s`) and, of those, while online
+//! (`agent.held_online_s`): the workload's concurrent conversations.
 //!
 //! Everything is in whole seconds: each interval's ends are floored to the
 //! second, and period boundaries are whole seconds, so the seconds of two
@@ -146,7 +149,13 @@ pub async fn fold(
     }
     for (account, a) in agents {
         let online = union(a.online);
-        let busy = intersect(&online, &union(a.held));
+        // Each stretch on its own: two conversations held at once count twice.
+        let held_online: Intervals = a
+            .held
+            .iter()
+            .flat_map(|iv| intersect(&online, &vec![*iv]))
+            .collect();
+        let busy = intersect(&online, &union(a.held.clone()));
         let dims = Dims {
             account_id: account.clone(),
             ..Dims::default()
@@ -155,6 +164,8 @@ pub async fn fold(
             ("agent.online_s", online),
             ("agent.away_s", union(a.away)),
             ("agent.busy_s", busy),
+            ("agent.held_s", a.held),
+            ("agent.held_online_s", held_online),
         ] {
             for iv in ivs {
                 spread(p, group, &account, iv, &mut |key, secs| {

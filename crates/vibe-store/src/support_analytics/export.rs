@@ -2,7 +2,8 @@
 //! read page by page on the keyset `(created_at, id)` of the
 //! `conversations_created` index (migration 0033), so a download walks the
 //! range once in constant memory; and each page's SLA facts, looked up by
-//! the page's conversation ids.
+//! the page's conversation ids (`support_events_conversation`, migration
+//! 0035).
 
 use crate::db::{err, on_db, Db};
 use crate::StoreResult;
@@ -71,7 +72,10 @@ pub async fn conversations_page(
 }
 
 /// `(conversation id, name, label, at)` of the `sla` and `sla_miss` facts
-/// of these conversations.
+/// of these conversations, each conversation's in time order. Ordered by
+/// conversation first so the lookup walks `support_events_conversation`
+/// (migration 0035) and needs no sort: ordered by `at` alone, SQLite
+/// prefers `support_events_at` and reads the project's every fact.
 pub async fn sla_facts(
     db: &Db,
     project_id: &str,
@@ -82,7 +86,7 @@ pub async fn sla_facts(
         project_id,
         " AND name IN ('sla', 'sla_miss') AND conversation_id",
         conversation_ids,
-        " ORDER BY at",
+        " ORDER BY conversation_id, at",
     )
     .await
 }

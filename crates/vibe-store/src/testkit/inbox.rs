@@ -790,6 +790,56 @@ pub async fn list_pages_search_and_isolation(fx: Fixture) {
         .unwrap()
         .unwrap();
     assert_eq!(moved.site_user_id, "bob");
+
+    // Creation windows: an OR of `[from, to)`; none at all matches nothing.
+    for (id, at) in [
+        ("w1", T0 + 300 * S),
+        ("w2", T0 + 400 * S),
+        ("w3", T0 + 500 * S),
+    ] {
+        let mut c = conversation(id, "ana", Channel::InApp);
+        c.created_at = at;
+        fx.create_conversation(&p.id, &c).await.unwrap();
+    }
+    let within = |w: Vec<(i64, i64)>| ConversationQuery {
+        created_within: Some(w),
+        limit: 50,
+        ..ConversationQuery::default()
+    };
+    let listed = |q: ConversationQuery| {
+        let (fx, p) = (&fx, &p);
+        async move {
+            let page = fx.list_conversations(&p.id, &Scope::All, &q).await.unwrap();
+            ids(&page)
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<String>>()
+        }
+    };
+    let windows = vec![
+        (T0 + 300 * S, T0 + 400 * S),
+        (T0 + 450 * S, T0 + 500 * S + 1),
+    ];
+    assert_eq!(listed(within(windows)).await, ["w1", "w3"]);
+    assert_eq!(
+        listed(within(vec![(T0 + 301 * S, T0 + 400 * S)])).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(listed(within(vec![])).await, Vec::<String>::new());
+    let with_person = ConversationQuery {
+        site_user_id: Some("bob".into()),
+        ..within(vec![(T0, T0 + 1000 * S)])
+    };
+    assert_eq!(listed(with_person).await, ["c-anon", "c1", "c3", "c5"]);
+    // Another project's conversations are never in a window.
+    let other_q = within(vec![(i64::MIN, i64::MAX)]);
+    assert_eq!(
+        ids(&fx
+            .list_conversations(&other.id, &all, &other_q)
+            .await
+            .unwrap()),
+        ["c9"]
+    );
 }
 
 pub async fn agent_status_log_and_sla(fx: Fixture) {

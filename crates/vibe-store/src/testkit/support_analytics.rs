@@ -199,6 +199,8 @@ fn history(seed: u64) -> Vec<(i64, usize, Act)> {
                 let back = r.secs(at + MIN, at + 6 * H);
                 let mut f = fact("reopened", holder, back);
                 f.value_s = Some((back - at) / 1000);
+                // Within 6 h: a bot-only resolution's reopen is a failure.
+                f.flag = i64::from(bot);
                 acts.push((back, Act::Fact(f)));
                 acts.push((
                     back,

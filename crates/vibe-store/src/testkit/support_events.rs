@@ -333,6 +333,91 @@ pub async fn support_events_bot_only_sla_hit_and_webhooks(fx: Fixture) {
     );
 }
 
+/// `reopened` flags a failed auto-reply: a reopen within 24 h of a bot-only
+/// resolution (by the contact writing, or an agent's PATCH), never one after
+/// 24 h, never one of a resolution an agent took part in.
+pub async fn support_events_reopen_flags_failed_auto_replies(fx: Fixture) {
+    const H: i64 = 3600 * S;
+    let p = fx.project("Reopens").await;
+    people(&fx, &p, &["di", "ed"]).await;
+    let resolve = ConversationPatch {
+        status: Some(Status::Resolved),
+        ..Default::default()
+    };
+    let reopen = ConversationPatch {
+        status: Some(Status::Open),
+        ..Default::default()
+    };
+    // A bot answers and the conversation is resolved bot-only.
+    fx.create_conversation(&p.id, &conversation("c5", "di", None))
+        .await
+        .unwrap();
+    add(
+        &fx,
+        &p,
+        message("d1", "c5", Sender::Contact, None, T0 + 10 * S),
+    )
+    .await;
+    add(&fx, &p, message("d2", "c5", Sender::Bot, None, T0 + 20 * S)).await;
+    patch(&fx, &p, "c5", resolve.clone(), T0 + 100 * S).await;
+    // 2 h later the contact writes again: within the day, a failure.
+    add(
+        &fx,
+        &p,
+        message("d3", "c5", Sender::Contact, None, T0 + 100 * S + 2 * H),
+    )
+    .await;
+    // Resolved bot-only again; an agent reopens it 25 h later: too late.
+    patch(&fx, &p, "c5", resolve.clone(), T0 + 100 * S + 3 * H).await;
+    patch(&fx, &p, "c5", reopen.clone(), T0 + 100 * S + 28 * H).await;
+    // Exactly 24 h after the next bot-only resolution still counts.
+    patch(&fx, &p, "c5", resolve.clone(), T0 + 100 * S + 29 * H).await;
+    patch(&fx, &p, "c5", reopen.clone(), T0 + 100 * S + 53 * H).await;
+    // An agent answered in this one: its reopen is no bot's failure.
+    fx.create_conversation(&p.id, &conversation("c6", "ed", Some("agent-a")))
+        .await
+        .unwrap();
+    add(
+        &fx,
+        &p,
+        message("e1", "c6", Sender::Contact, None, T0 + 10 * S),
+    )
+    .await;
+    add(&fx, &p, message("e2", "c6", Sender::Bot, None, T0 + 20 * S)).await;
+    add(
+        &fx,
+        &p,
+        message("e3", "c6", Sender::Agent, Some("agent-a"), T0 + 30 * S),
+    )
+    .await;
+    patch(&fx, &p, "c6", resolve, T0 + 100 * S).await;
+    patch(&fx, &p, "c6", reopen, T0 + 100 * S + H).await;
+
+    let of =
+        |f: Vec<Fact>, name: &str| -> Vec<Fact> { f.into_iter().filter(|f| f.0 == name).collect() };
+    let h = H / S;
+    assert_eq!(
+        of(facts(&fx, &p, "c5").await, "resolved")
+            .iter()
+            .map(|f| f.4)
+            .collect::<Vec<_>>(),
+        [1, 1, 1],
+        "bot-only each time"
+    );
+    assert_eq!(
+        of(facts(&fx, &p, "c5").await, "reopened"),
+        vec![
+            ("reopened", 100 + 2 * h, None, Some(2 * h), 1, None),
+            ("reopened", 100 + 28 * h, None, Some(25 * h), 0, None),
+            ("reopened", 100 + 53 * h, None, Some(24 * h), 1, None),
+        ]
+    );
+    assert_eq!(
+        of(facts(&fx, &p, "c6").await, "reopened"),
+        vec![("reopened", 100 + h, Some("agent-a"), Some(h), 0, None)]
+    );
+}
+
 /// Delivery statuses out of order: a `read` first records `sent`,
 /// `delivered` and `read` once each (at the read's time); a late
 /// `delivered` and a repeated `read` record nothing; a failure records its

@@ -1,7 +1,8 @@
 // The Inbox's left column: status tabs, assignee/channel/priority filters,
-// the search box and the conversations, latest activity first, each with its
+// the search box, the heatmap cell a Support link named (a removable chip)
+// and the conversations, latest activity first, each with its
 // unread count. The parent owns the filters (kept in the URL) and the data.
-import type { Agent, Conversation, ConversationStatus, InboxFilters } from '../../api/types';
+import type { Agent, Conversation, ConversationStatus, CreatedCell, InboxFilters } from '../../api/types';
 import { CHANNELS, CONVERSATION_PRIORITIES } from '../../api/types';
 import { Empty, ErrorBanner, Skeleton } from '../ui';
 import { CHANNEL_LABEL, contactLabel, fmtTime } from './format';
@@ -14,7 +15,16 @@ export const STATUS_TABS: { id: ConversationStatus; label: string }[] = [
 
 export const DEFAULT_FILTERS: InboxFilters = { status: 'open', assignee: '', channel: '', priority: '', q: '' };
 
-export const hasInboxFilters = (f: InboxFilters) => Boolean(f.assignee || f.channel || f.priority || f.q.trim());
+export const hasInboxFilters = (f: InboxFilters) => Boolean(f.assignee || f.channel || f.priority || f.q.trim() || f.created);
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const hh = (h: number) => `${String(h).padStart(2, '0')}:00`;
+
+/** "Created Mon 09:00–10:00, 2026-12-01 – 2026-12-07" (the project's local time). */
+export function createdLabel(c: CreatedCell): string {
+  const days = c.from === c.to ? c.from : `${c.from} – ${c.to}`;
+  return `Created ${DAY_NAMES[c.dow] ?? '?'} ${hh(c.hour)}–${hh((c.hour + 1) % 24)}, ${days}`;
+}
 
 export function InboxFilterBar({ filters, text, onText, onChange, agents = [] }: {
   filters: InboxFilters;
@@ -59,6 +69,16 @@ export function InboxFilterBar({ filters, text, onText, onChange, agents = [] }:
         </select>
         <input type="search" aria-label="Search conversations" placeholder="Search name, email or message" value={text} onChange={(e) => onText(e.target.value)} />
       </div>
+      {filters.created && (
+        <ul className="chips" aria-label="Active filters">
+          <li className="chip" data-testid="created-chip">
+            {createdLabel(filters.created)}
+            <button type="button" className="chip-x" aria-label="Remove the day and hour filter" onClick={() => onChange({ ...filters, created: null })}>
+              ×
+            </button>
+          </li>
+        </ul>
+      )}
     </div>
   );
 }

@@ -96,7 +96,7 @@ export function CustomerLoadSection({ data, tz, from, to, cellLink }: {
       <div className="support-wide">
         <h3>By day and hour</h3>
         <Heatmap cells={data.heatmap} cellLink={cellLink} />
-        <p className="muted small">A cell opens the Inbox with this page's agent and channel; the Inbox has no time filter, so the day and hour are not applied there.</p>
+        <p className="muted small">A cell opens the Inbox with the conversations created in that day and hour of this range (and this page's agent and channel).</p>
       </div>
     </div>
   );

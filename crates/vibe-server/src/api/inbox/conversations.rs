@@ -63,6 +63,7 @@ pub fn parse_query(
             .transpose()?,
         site_user_id: person.map(str::to_owned),
         q: some("q").map(|v| v.chars().take(MAX_SHORT_CHARS).collect()),
+        created_within: super::created::parse(q, &access.project.timezone)?,
         cursor: match some("cursor") {
             None => None,
             Some(raw) => Some(Cursor::parse(raw).ok_or_else(|| {

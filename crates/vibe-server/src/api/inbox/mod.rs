@@ -2,7 +2,8 @@
 //! `/conversations` and `/conversations/{cid}`), their threads
 //! (`messages.rs`, `/conversations/{cid}/messages`; `read.rs`,
 //! `…/messages/{mid}/read`), a contact's conversations (`contact.rs`,
-//! `/users/{uid}/conversations`), agents and their status (`agents.rs`,
+//! `/users/{uid}/conversations`), the list's creation-time filter
+//! (`created.rs`: a local weekday and hour as UTC windows), agents and their status (`agents.rs`,
 //! `/agents`, `/agents/me/status`), inboxes (`inboxes.rs`, `/inboxes`), teams
 //! (`teams.rs`, `/teams…`) and SLA
 //! policies (`sla.rs`, `/sla-policies…`).
@@ -15,6 +16,7 @@ pub mod agents;
 pub mod automation;
 pub mod contact;
 pub mod conversations;
+pub mod created;
 pub mod fields;
 pub mod inboxes;
 pub mod messages;

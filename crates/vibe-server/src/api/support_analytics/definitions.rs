@@ -132,14 +132,20 @@ pub fn peak_hours(counts: &[(i64, i64)]) -> Vec<i64> {
 
 /// An agent's workload against the per-agent capacity (max concurrent
 /// conversations): the average number of open conversations they held
-/// while online is `handled.s / agent.online_s` (seconds held open ÷
-/// seconds online; the whole range's seconds when never online).
+/// while online, `agent.held_online_s / agent.online_s` (conversation-seconds
+/// held while online ÷ seconds online). Held counts every stretch inside
+/// the range — finished ones (`handled` facts) and the conversations the
+/// agent holds now, from `assigned_at` — each clipped to the range. An agent
+/// never online in the range: `agent.held_s` over the range's seconds.
 /// `overloaded` above `capacity`, `underutilized` below half of it,
 /// `balanced` from half to capacity included.
 pub fn workload(c: &Counters, range_s: i64, capacity: i64) -> &'static str {
     let online = c.get("agent.online_s");
-    let denominator = if online > 0 { online } else { range_s.max(1) };
-    let concurrent = c.get("handled.s") as f64 / denominator as f64;
+    let concurrent = if online > 0 {
+        c.get("agent.held_online_s") as f64 / online as f64
+    } else {
+        c.get("agent.held_s") as f64 / range_s.max(1) as f64
+    };
     if concurrent > capacity as f64 {
         "overloaded"
     } else if concurrent < capacity as f64 * UNDERUTILIZED_BELOW {
@@ -152,15 +158,18 @@ pub fn workload(c: &Counters, range_s: i64, capacity: i64) -> &'static str {
 /// Underutilized below this share of the capacity.
 pub const UNDERUTILIZED_BELOW: f64 = 0.5;
 
-/// A reopen later than this does not undo a bot's success.
-pub const REOPEN_WINDOW_S: i64 = 86_400;
-
-/// Bot-only resolutions, and those of them not reopened within
-/// [`REOPEN_WINDOW_S`] (`reopened.flag` counts reopens of bot-only
-/// resolutions; `reopened.flag:late` those after the window, when recorded).
+/// Bot-only resolutions (`resolved.flag`), and how many of them succeeded:
+/// those minus the reopens within 24 h of a bot-only resolution
+/// (`reopened.flag`: the fact carries the window,
+/// `vibe_store::inbox::reporting::BOT_REOPEN_WINDOW_S`; a later reopen
+/// does not undo the bot's success). Both are counted additively in their
+/// own period, so a reopen lands in the period of the reopen, which may
+/// not hold its resolution (one resolved late yesterday and reopened this
+/// morning counts as a success yesterday and a failure today); successes
+/// are therefore clamped at 0.
 pub fn auto_reply_success(c: &Counters) -> (i64, i64) {
     let total = c.get("resolved.flag");
-    let failed = (c.get("reopened.flag") - c.get("reopened.flag:late")).max(0);
+    let failed = c.get("reopened.flag");
     (total, (total - failed).max(0))
 }
 
@@ -264,11 +273,31 @@ mod tests {
 
     #[test]
     fn workload_thresholds() {
-        let c = |held: i64| counters(&[("agent.online_s", 3600), ("handled.s", held)]);
+        let c = |held: i64| {
+            counters(&[
+                ("agent.online_s", 3600),
+                ("agent.held_online_s", held),
+                ("agent.held_s", 86_400 * 9),
+            ])
+        };
         assert_eq!(workload(&c(3600 * 6), 86_400, 5), "overloaded");
         assert_eq!(workload(&c(3600 * 5), 86_400, 5), "balanced");
         assert_eq!(workload(&c(9000), 86_400, 5), "balanced");
         assert_eq!(workload(&c(8999), 86_400, 5), "underutilized");
+        // Never online: what they held over the whole range.
+        let never = |held: i64| counters(&[("agent.held_s", held)]);
+        assert_eq!(workload(&never(86_400 * 6), 86_400, 5), "overloaded");
+        assert_eq!(workload(&never(86_400 * 3), 86_400, 5), "balanced");
+        assert_eq!(workload(&never(0), 86_400, 5), "underutilized");
+    }
+
+    #[test]
+    fn auto_reply_success_subtracts_reopens_within_a_day_clamped() {
+        let c = counters(&[("resolved.flag", 3), ("reopened.flag", 1), ("reopened", 4)]);
+        assert_eq!(auto_reply_success(&c), (3, 2));
+        // Reopens of earlier periods' resolutions may outnumber this one's.
+        let c = counters(&[("resolved.flag", 1), ("reopened.flag", 2)]);
+        assert_eq!(auto_reply_success(&c), (1, 0));
     }
 
     #[test]
