@@ -206,7 +206,8 @@ macro_rules! migrations {
             20 "0020_inbox", 21 "0021_channels", 22 "0022_crm_read_paths", 23 "0023_outbound",
             24 "0024_email", 26 "0026_support_api", 27 "0027_agent_presence",
             28 "0028_inbox_search", 29 "0029_broadcasts", 30 "0030_support_events",
-            31 "0031_analytics_snapshots", 32 "0032_audit_log", 33 "0033_support_settings"
+            31 "0031_analytics_snapshots", 32 "0032_audit_log", 33 "0033_support_settings",
+            36 "0036_message_templates"
         )
     };
     (@files $($n:literal $name:literal),*) => {
