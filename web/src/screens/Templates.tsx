@@ -7,7 +7,7 @@
 // no same-origin access to the dashboard. A template error (422) names the
 // part and its line; the editor shows it under that part. The language is
 // docs/templates.md.
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import type { MessageTemplate, PreviewRequest, Project, RenderedTemplate, TemplateBody, TemplateChannel } from '../api/types';
 import { canSupervise } from '../api/types';
@@ -107,6 +107,7 @@ export function PreviewPane({ project, render, onTemplateError }: {
   render: (req: PreviewRequest) => Promise<RenderedTemplate>;
   onTemplateError?: (e: ApiError | null) => void;
 }) {
+  const ids = useId();
   const [who, setWho] = useState<'sample' | 'contact'>('sample');
   const [sample, setSample] = useState(SAMPLE);
   const [contactId, setContactId] = useState('');
@@ -159,17 +160,17 @@ export function PreviewPane({ project, render, onTemplateError }: {
   };
 
   return (
-    <section className="card template-preview" aria-label="Preview">
+    <section className="card stack template-preview" aria-label="Preview">
       <h2>Preview</h2>
       <div className="row" role="radiogroup" aria-label="Render for">
-        <label className="row"><input type="radio" name="who" checked={who === 'sample'} onChange={() => setWho('sample')} /> Sample contact</label>
-        <label className="row"><input type="radio" name="who" checked={who === 'contact'} onChange={() => setWho('contact')} /> A contact of this project</label>
+        <label className="check"><input type="radio" name={`${ids}-who`} checked={who === 'sample'} onChange={() => setWho('sample')} /> Sample contact</label>
+        <label className="check"><input type="radio" name={`${ids}-who`} checked={who === 'contact'} onChange={() => setWho('contact')} /> A contact of this project</label>
       </div>
       {who === 'sample' ? (
-        <label className="field">
-          Sample (JSON: name, email, traits)
-          <textarea className="code-input" rows={5} value={sample} onChange={(e) => setSample(e.target.value)} />
-        </label>
+        <div className="field">
+          <label htmlFor={`${ids}-sample`}>Sample (JSON: name, email, traits)</label>
+          <textarea id={`${ids}-sample`} className="code-input" rows={5} value={sample} onChange={(e) => setSample(e.target.value)} />
+        </div>
       ) : (
         <div className="stack">
           <div className="row">
@@ -185,16 +186,16 @@ export function PreviewPane({ project, render, onTemplateError }: {
               ))}
             </div>
           ))}
-          <label className="field">
-            Contact id
-            <input value={contactId} onChange={(e) => setContactId(e.target.value)} placeholder="person id, user id or anonymous id" />
-          </label>
+          <div className="field">
+            <label htmlFor={`${ids}-contact`}>Contact id</label>
+            <input id={`${ids}-contact`} value={contactId} onChange={(e) => setContactId(e.target.value)} placeholder="person id, user id or anonymous id" />
+          </div>
         </div>
       )}
-      <label className="field">
-        Data (optional JSON, the template's <code>data</code>)
-        <textarea className="code-input" rows={2} value={data} onChange={(e) => setData(e.target.value)} placeholder='{"coupon": "SAVE10"}' />
-      </label>
+      <div className="field">
+        <label htmlFor={`${ids}-data`}>Data (optional JSON object: the template&rsquo;s data.*)</label>
+        <textarea id={`${ids}-data`} className="code-input" rows={2} value={data} onChange={(e) => setData(e.target.value)} placeholder='{"coupon": "SAVE10"}' />
+      </div>
       <div className="row">
         <button type="button" className="btn" onClick={run} disabled={busy}>{busy ? 'Rendering…' : 'Render preview'}</button>
       </div>
@@ -236,16 +237,17 @@ function Part({ label, field, value, onChange, error, rows, placeholder }: {
   label: string; field: keyof Form; value: string; onChange: (v: string) => void; error: FieldErrors; rows?: number; placeholder?: string;
 }) {
   const invalid = error?.field === field;
+  // The label names the control by `htmlFor`, not by wrapping it: a wrapping
+  // label's accessible name would include the text typed into it.
+  const id = useId();
   return (
     <div className="field">
-      <label className="field">
-        {label}
-        {rows ? (
-          <textarea className="code-input" rows={rows} value={value} aria-invalid={invalid || undefined} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} />
-        ) : (
-          <input value={value} aria-invalid={invalid || undefined} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} />
-        )}
-      </label>
+      <label htmlFor={id}>{label}</label>
+      {rows ? (
+        <textarea id={id} className="code-input" rows={rows} value={value} aria-invalid={invalid || undefined} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} />
+      ) : (
+        <input id={id} value={value} aria-invalid={invalid || undefined} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} />
+      )}
       <FieldError error={error} field={field} />
     </div>
   );
@@ -254,6 +256,7 @@ function Part({ label, field, value, onChange, error, rows, placeholder }: {
 export function TemplateEditor({ project, template, onSaved, onCancel }: {
   project: Project; template: MessageTemplate | null; onSaved: (t: MessageTemplate) => void; onCancel: () => void;
 }) {
+  const ids = useId();
   const [form, setForm] = useState<Form>(() => formOf(template));
   const [error, setError] = useState<FieldErrors>(null);
   const [busy, setBusy] = useState(false);
@@ -282,19 +285,15 @@ export function TemplateEditor({ project, template, onSaved, onCancel }: {
         <h2>{template ? `Edit “${template.name}”` : 'New template'}</h2>
         <div className="two-col">
           <div className="field">
-            <label className="field">
-              Name
-              <input required maxLength={100} value={form.name} aria-invalid={error?.field === 'name' || undefined} onChange={(e) => set({ name: e.target.value })} placeholder="Welcome email" />
-            </label>
+            <label htmlFor={`${ids}-name`}>Name</label>
+            <input id={`${ids}-name`} required maxLength={100} value={form.name} aria-invalid={error?.field === 'name' || undefined} onChange={(e) => set({ name: e.target.value })} placeholder="Welcome email" />
             <FieldError error={error} field="name" />
           </div>
           <div className="field">
-            <label className="field">
-              Channel
-              <select value={c} onChange={(e) => set({ channel: e.target.value as TemplateChannel })}>
-                {CHANNELS.map((x) => <option key={x.value} value={x.value}>{x.label}</option>)}
-              </select>
-            </label>
+            <label htmlFor={`${ids}-channel`}>Channel</label>
+            <select id={`${ids}-channel`} value={c} onChange={(e) => set({ channel: e.target.value as TemplateChannel })}>
+              {CHANNELS.map((x) => <option key={x.value} value={x.value}>{x.label}</option>)}
+            </select>
             <FieldError error={error} field="channel" />
           </div>
         </div>
