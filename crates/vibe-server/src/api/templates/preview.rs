@@ -30,6 +30,7 @@ use crate::templates::{self, html_to_text, Part};
 pub const MAX_DATA_BYTES: usize = 64 * 1024;
 
 const FIELDS: &str = "contact_id, sample, data";
+const DRAFT_FIELDS: &str = "template, contact_id, sample, data";
 const SAMPLE_FIELDS: &str = "id, user_id, name, email, traits";
 
 fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
@@ -98,12 +99,13 @@ fn sample(v: &Value) -> ApiResult<Value> {
     Ok(Value::Object(out))
 }
 
-/// The contact the preview is for, and the caller data.
+/// The contact the preview is for, and the caller data. `draft` says the
+/// body also carries the `template` (read by the caller).
 async fn context_parts(
     state: &AppState,
     access: &ProjectAccess,
     body: &Map<String, Value>,
-    allowed: &[&str],
+    draft: bool,
 ) -> ApiResult<(Value, Value)> {
     let (mut contact_id, mut sample_v, mut data) = (None, None, json!({}));
     for (key, v) in body {
@@ -114,18 +116,9 @@ async fn context_parts(
             "sample" if !v.is_null() => sample_v = Some(sample(v)?),
             "data" if !v.is_null() => data = Value::Object(object_at_most(key, v)?),
             "contact_id" | "sample" | "data" => {}
-            k if allowed.contains(&k) => {}
-            _ => {
-                return Err(fields::unknown(
-                    key,
-                    &[FIELDS]
-                        .iter()
-                        .chain(allowed)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ))
-            }
+            "template" if draft => {}
+            _ if draft => return Err(fields::unknown(key, DRAFT_FIELDS)),
+            _ => return Err(fields::unknown(key, FIELDS)),
         }
     }
     let contact = match (contact_id, sample_v) {
@@ -225,7 +218,7 @@ pub async fn saved(
 ) -> ApiResult<Json<Value>> {
     let t = find(&state, &access, &template_id).await?;
     let draft = Draft::of(&t)?;
-    let (contact, data) = context_parts(&state, &access, &body, &[]).await?;
+    let (contact, data) = context_parts(&state, &access, &body, false).await?;
     let url = placeholder_unsubscribe_url(&state, &headers);
     Ok(Json(rendered(&draft, contact, data, &url)?))
 }
@@ -244,7 +237,7 @@ pub async fn draft(
         .as_object()
         .ok_or_else(|| invalid("template", "must be an object"))?;
     let draft = parse_draft(template).map_err(|e| prefixed(e, "template."))?;
-    let (contact, data) = context_parts(&state, &access, &body, &["template"]).await?;
+    let (contact, data) = context_parts(&state, &access, &body, true).await?;
     let url = placeholder_unsubscribe_url(&state, &headers);
     Ok(Json(rendered(&draft, contact, data, &url)?))
 }
