@@ -17,6 +17,8 @@ import { FeaturesAi } from './screens/FeaturesAi';
 
 // Segments (condition builder): loaded when first opened.
 const Segments = lazy(() => import('./screens/Segments'));
+// Message templates (issue 14 item 1): loaded when first opened.
+const Templates = lazy(() => import('./screens/Templates'));
 // ---- People and contacts (issue 11 item 8): loaded when first opened ----
 const People = lazy(() => import('./screens/People').then((m) => ({ default: m.People })));
 const Contact = lazy(() => import('./screens/Contact').then((m) => ({ default: m.Contact })));
@@ -52,6 +54,7 @@ const NAV = [
   { path: '/retention', label: 'Retention' },
   { path: '/features', label: 'Features & AI' },
   { path: '/segments', label: 'Segments' },
+  { path: '/templates', label: 'Templates' },
   { path: '/integration', label: 'Integration' },
   { path: '/settings', label: 'Settings' },
   { path: '/audit', label: 'Audit', adminOnly: true },
@@ -179,6 +182,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
         ) : path === '/segments' ? (
           <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading segments" /></div>}>
             <Segments key={current.id} project={current} />
+          </Suspense>
+        ) : path === '/templates' ? (
+          <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading templates" /></div>}>
+            <Templates key={current.id} project={current} />
           </Suspense>
         ) : path === '/audit' ? (
           <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading audit log" /></div>}>

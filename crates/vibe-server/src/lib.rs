@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod security_headers;
 pub mod state;
 pub mod static_file;
+pub mod templates;
 pub mod throttle;
 pub mod vault;
 pub mod web;

@@ -207,7 +207,8 @@ macro_rules! migrations {
             24 "0024_email", 26 "0026_support_api", 27 "0027_agent_presence",
             28 "0028_inbox_search", 29 "0029_broadcasts", 30 "0030_support_events",
             31 "0031_analytics_snapshots", 32 "0032_audit_log", 33 "0033_support_settings",
-            34 "0034_snapshot_projections", 35 "0035_support_events_conversation"
+            34 "0034_snapshot_projections", 35 "0035_support_events_conversation",
+            36 "0036_message_templates"
         )
     };
     (@files $($n:literal $name:literal),*) => {

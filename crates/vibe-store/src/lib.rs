@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`, `audit`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`, `audit`, `templates`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -24,6 +24,7 @@ pub mod retention;
 pub mod revenue;
 pub mod segments;
 pub mod support_analytics;
+pub mod templates;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tracking;
@@ -47,6 +48,7 @@ pub use retention::RetentionStore;
 pub use revenue::RevenueStore;
 pub use segments::SegmentStore;
 pub use support_analytics::SupportAnalyticsStore;
+pub use templates::TemplateStore;
 pub use tracking::{ingest, TrackingStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +95,7 @@ pub trait Store:
     + ChannelStore
     + SupportAnalyticsStore
     + AuditStore
+    + TemplateStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

@@ -27,6 +27,7 @@ mod security;
 mod segments;
 mod support_analytics;
 mod support_events;
+mod templates;
 mod uniques;
 
 pub use fixture::{
@@ -121,4 +122,5 @@ where
     segments::revenue_conditions(fx().await).await;
     channels::channel_settings_per_project_and_kind(fx().await).await;
     audit::audit_log_pages_filters_and_isolation(fx().await).await;
+    templates::templates_crud_unique_names_and_isolation(fx().await).await;
 }

@@ -11,6 +11,7 @@ import type {
 } from './types';
 import type { Agent, AgentStatus, Conversation, ConversationPatch, InboxFilters, Message } from './types';
 import type { AuditFilters, AuditPage } from './types';
+import type { MessageTemplate, PreviewRequest, RenderedTemplate, TemplateBody } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -167,6 +168,18 @@ export const api = {
     request<CustomSegment>(`${p(id)}/segments/${encodeURIComponent(sid)}/refresh`, { method: 'POST' }),
   previewSegment: (id: string, criteria: CriteriaNode) =>
     request<{ user_count: number; counted_at: number }>(`${p(id)}/segments/preview`, { method: 'POST', body: { criteria } }),
+
+  // ---- Message templates (issue 14 item 1) ----
+  templates: (id: string) => request<{ templates: MessageTemplate[] }>(`${p(id)}/templates`),
+  createTemplate: (id: string, body: TemplateBody) => request<MessageTemplate>(`${p(id)}/templates`, { method: 'POST', body }),
+  updateTemplate: (id: string, tid: string, body: TemplateBody) =>
+    request<MessageTemplate>(`${p(id)}/templates/${encodeURIComponent(tid)}`, { method: 'PUT', body }),
+  deleteTemplate: (id: string, tid: string) => request<void>(`${p(id)}/templates/${encodeURIComponent(tid)}`, { method: 'DELETE' }),
+  previewTemplate: (id: string, tid: string, req: PreviewRequest) =>
+    request<RenderedTemplate>(`${p(id)}/templates/${encodeURIComponent(tid)}/preview`, { method: 'POST', body: req }),
+  /** An unsaved draft (supervisors and above); error fields come back as `template.<field>`. */
+  previewDraft: (id: string, template: TemplateBody, req: PreviewRequest) =>
+    request<RenderedTemplate>(`${p(id)}/templates/preview`, { method: 'POST', body: { ...req, template } }),
 
   // ---- Flows ----
   flows: (id: string) => request<{ flows: Flow[] }>(`${p(id)}/flows`),

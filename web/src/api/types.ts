@@ -529,3 +529,61 @@ export interface AuditFilters {
   from: string;
   to: string;
 }
+
+// ---- Message templates (issue 14 item 1): /projects/{id}/templates ----
+
+export type TemplateChannel = 'email' | 'push' | 'in_app' | 'whatsapp';
+
+/** Supervisors and above write templates (and, later, send campaigns). */
+export const canSupervise = (role: Role): boolean => role === 'supervisor' || canAdminister(role);
+
+export interface PushParts {
+  title: string;
+  body: string;
+  url: string | null;
+  icon: string | null;
+}
+
+/** A saved template: each part is template source (docs/templates.md); parts the channel does not use are null. */
+export interface MessageTemplate {
+  id: string;
+  name: string;
+  channel: TemplateChannel;
+  subject: string | null;
+  body_html: string | null;
+  body_text: string | null;
+  push: PushParts | null;
+  created_by_account_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** What a create, a replace and a draft preview send. */
+export interface TemplateBody {
+  name: string;
+  channel: TemplateChannel;
+  subject?: string | null;
+  body_html?: string | null;
+  body_text?: string | null;
+  push?: { title: string; body: string; url?: string | null; icon?: string | null } | null;
+}
+
+/** Whom a preview renders for: a contact of the project, a sample, or (neither) the built-in sample. */
+export interface PreviewRequest {
+  contact_id?: string;
+  sample?: Record<string, unknown>;
+  data?: Record<string, unknown>;
+}
+
+export interface RenderedTemplate {
+  channel: TemplateChannel;
+  subject: string | null;
+  html: string | null;
+  text: string | null;
+  /** The email had no text part: `text` was derived from `html`. */
+  text_derived: boolean;
+  push: PushParts | null;
+  contact: Record<string, unknown>;
+  /** A placeholder in previews (`…/unsubscribe/preview`). */
+  unsubscribe_url: string;
+}

@@ -30,6 +30,7 @@ pub mod revenue;
 pub mod segments;
 pub mod support;
 pub mod support_analytics;
+pub mod templates;
 pub mod tracking;
 pub mod webhooks;
 

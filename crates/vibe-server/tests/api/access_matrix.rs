@@ -31,6 +31,7 @@ struct Target {
     team_id: String,
     inbox_id: String,
     broadcast_id: String,
+    template_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -56,6 +57,7 @@ impl Target {
                 "tid" => &self.team_id,
                 "iid" => &self.inbox_id,
                 "bid" => &self.broadcast_id,
+                "template_id" => &self.template_id,
                 "priority" => "high",
                 "kind" => "whatsapp",
                 other => panic!(
@@ -116,6 +118,13 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
         }
         ("PUT", "/channels/{kind}") => json!({"phone_number_id": "987654321012"}),
         ("PUT", "/support/settings") => json!({"agent_capacity": 4}),
+        ("POST", "/templates") | ("PUT", "/templates/{template_id}") => {
+            json!({"name": format!("Matrix {}", uuid()), "channel": "in_app", "body_text": "matrix"})
+        }
+        ("POST", "/templates/preview") => {
+            json!({"template": {"name": "Matrix", "channel": "in_app", "body_text": "matrix"}})
+        }
+        ("POST", "/templates/{template_id}/preview") => json!({}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -308,6 +317,13 @@ async fn every_project_route_checks_access(backend: Backend) {
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let broadcast: Value = res.json().await.unwrap();
+    let template = json!({"name": "Bravo template", "channel": "email",
+        "subject": "bravo-subject", "body_text": "bravo-template-body"});
+    let template = created(
+        app.post(&owner, &format!("{base}/templates"), template)
+            .await,
+    )
+    .await;
     let sla = json!({"first_response_target_s": 77, "resolution_target_s": 7777});
     let res = app
         .put(&owner, &format!("{base}/sla-policies/urgent"), sla)
@@ -328,7 +344,11 @@ async fn every_project_route_checks_access(backend: Backend) {
         team_id: team["id"].as_str().unwrap().to_owned(),
         inbox_id: inbox["id"].as_str().unwrap().to_owned(),
         broadcast_id: broadcast["id"].as_str().unwrap().to_owned(),
+        template_id: template["id"].as_str().unwrap().to_owned(),
         secrets: vec![
+            "Bravo template".into(),
+            "bravo-subject".into(),
+            "bravo-template-body".into(),
             "bravo-broadcast-body".into(),
             "bravo_template".into(),
             b.name.clone(),

@@ -34,6 +34,7 @@ mod support_agent_activity;
 mod support_analytics;
 mod support_api;
 mod support_live;
+mod templates;
 mod users;
 mod webhooks;
 mod webhooks_inbox;

@@ -1,0 +1,26 @@
+//! The templates' routes below `/projects/{id}`. Every member reads
+//! templates and previews a saved one (a preview stores nothing and shows a
+//! contact's name, email and traits, which viewers already see on the
+//! people pages); supervisors and above — who send broadcasts and, in the
+//! next slices, campaigns — create, change, delete them and preview unsaved
+//! drafts (the editor).
+
+use vibe_store::Role::{Supervisor, Viewer};
+
+use super::preview;
+use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, POST, PUT};
+
+pub fn routes() -> Vec<ProjectRoute> {
+    vec![
+        at("/templates")
+            .on(GET, Viewer, super::list)
+            .on(POST, Supervisor, super::create),
+        // The router prefers the static segment; template ids are UUIDs.
+        at("/templates/preview").on(POST, Supervisor, preview::draft),
+        at("/templates/{template_id}")
+            .on(GET, Viewer, super::get)
+            .on(PUT, Supervisor, super::update)
+            .on(DELETE, Supervisor, super::delete),
+        at("/templates/{template_id}/preview").on(POST, Viewer, preview::saved),
+    ]
+}
