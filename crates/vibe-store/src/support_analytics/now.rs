@@ -195,9 +195,9 @@ pub async fn last_webhook_at(
     channel: &str,
     since_ms: i64,
 ) -> StoreResult<Option<i64>> {
-    // Walks `support_events_at` back from now and stops at the first: a
-    // MAX(at) would read every fact of the window (a day's, at peak tens
-    // of thousands) to find the newest.
+    // Walks `support_events_channel_at` (migration 0037) back from now and
+    // stops at the first match: a MAX(at) over `support_events_at` read
+    // every fact of the day, of every channel, to find the newest.
     let newest: Option<(i64,)> = db
         .optional(
             "SELECT at FROM support_events

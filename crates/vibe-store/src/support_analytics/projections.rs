@@ -50,6 +50,28 @@ impl Kept {
         }
     }
 
+    /// The column and value the scope or a filter pins this projection's
+    /// one dimension to, so the read takes only those rows (an agent's own,
+    /// one channel's) instead of every agent's or channel's. Where both pin
+    /// it to different values the answer is empty either way
+    /// ([`Dims::admitted`] still applies both).
+    pub fn pinned<'a>(
+        self,
+        scope: &'a ReportScope,
+        filter: &'a ReportFilter,
+    ) -> Option<(&'static str, &'a str)> {
+        match self {
+            Kept::Account => match scope {
+                ReportScope::Agent(a) => Some(a.as_str()),
+                _ => filter.account_id.as_deref(),
+            }
+            .map(|v| ("account_id", v)),
+            Kept::Team => filter.team_id.as_deref().map(|v| ("team_id", v)),
+            Kept::Channel => filter.channel.as_deref().map(|v| ("channel", v)),
+            Kept::All | Kept::Nothing => None,
+        }
+    }
+
     /// The narrowest rows that answer a read: those keeping every dimension
     /// the scope, the filters or the grouping look at.
     pub fn for_read(scope: &ReportScope, filter: &ReportFilter, group: GroupBy) -> Kept {
@@ -127,5 +149,17 @@ mod tests {
         assert_eq!(Kept::for_read(&all, &team, GroupBy::Total), Kept::Team);
         let sup = ReportScope::Teams(vec!["t1".into()], vec![]);
         assert_eq!(Kept::for_read(&sup, &none, GroupBy::Total), Kept::All);
+
+        assert_eq!(
+            Kept::Account.pinned(&agent, &none),
+            Some(("account_id", "a1"))
+        );
+        assert_eq!(Kept::Account.pinned(&all, &none), None);
+        assert_eq!(
+            Kept::Channel.pinned(&all, &wa),
+            Some(("channel", "whatsapp"))
+        );
+        assert_eq!(Kept::Team.pinned(&all, &team), Some(("team_id", "")));
+        assert_eq!(Kept::Nothing.pinned(&agent, &wa), None);
     }
 }

@@ -146,21 +146,30 @@ async fn write(
     .await)
 }
 
-/// The stored `kind` rows of `[a, b)`: those keeping `kept`, or all.
+/// Which stored rows a read takes: those keeping `Kept`, and of those only
+/// the ones whose kept dimension has the given value, if any.
+type Take<'a> = Option<(Kept, Option<(&'static str, &'a str)>)>;
+
+/// The stored `kind` rows of `[a, b)`: those `take` names, or all.
 async fn read(
     db: &Db,
     project_id: &str,
     kind: &str,
     (a, b): (i64, i64),
-    kept: Option<Kept>,
+    take: Take<'_>,
 ) -> StoreResult<Rows> {
     let mut out = Rows::new();
     if b <= a {
         return Ok(out);
     }
     type Row = (String, i64, String, String, String, String);
-    let rows: Vec<Row> = match kept {
-        Some(k) => {
+    let rows: Vec<Row> = match take {
+        Some((k, Some((column, value)))) => {
+            let sql = format!("{KEPT_ROWS} AND {column} = $6");
+            db.all(&sql, (project_id, kind, a, b, k.as_str(), value))
+                .await?
+        }
+        Some((k, None)) => {
             db.all(KEPT_ROWS, (project_id, kind, a, b, k.as_str()))
                 .await?
         }
@@ -463,9 +472,10 @@ pub async fn counters(
                 .await?,
         ),
         Some((m, h1, h2)) => {
-            let kept = Some(Kept::for_read(scope, filter, group));
+            let kept = Kept::for_read(scope, filter, group);
+            let take = Some((kept, kept.pinned(scope, filter)));
             for (kind, a, b) in plan(&p, group, m, h1, h2) {
-                for ((start, _, dims), c) in read(db, project_id, kind, (a, b), kept).await? {
+                for ((start, _, dims), c) in read(db, project_id, kind, (a, b), take).await? {
                     let key = fold::key_of(&p, group, start, &dims.account_id);
                     match groups.entry((key, dims)) {
                         std::collections::btree_map::Entry::Vacant(v) => {
