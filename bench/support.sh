@@ -9,7 +9,8 @@
 # (default 100) is the requests per row. DATA_DIR=dir keeps the history
 # there (for PostgreSQL, in the schema) and, when it holds one already,
 # reuses it: migrate, rebuild, measure, without setup or load (to measure
-# another build on the same history).
+# another build on the same history), then doubles it if STEPS says so
+# (once: a doubled history is remembered and measured as it is).
 #
 # 1. setup: AGENTS agent accounts (`vibe user create --role agent`), then
 #    through the API five teams, three inboxes (WhatsApp, in-app, email), the
@@ -118,7 +119,17 @@ measure() { # label
 
 if [ -n "$reuse" ]; then
   rebuild
+  if [ -n "${DOUBLED:-}" ]; then
+    measure "history doubled: $((2 * conv)) conversations / $((2 * msg)) messages ($backend), reused history"
+    exit 0
+  fi
   measure "$conv conversations / $msg messages / $agents agents / $days days ($backend), reused history"
+  if [[ " $steps " == *" double "* ]]; then
+    load "$conv" "$msg"
+    echo "DOUBLED=1" >> "$data/bench.env"
+    rebuild
+    measure "history doubled: $((2 * conv)) conversations / $((2 * msg)) messages ($backend)"
+  fi
   exit 0
 fi
 load 0 0
