@@ -99,8 +99,9 @@ pub struct FailedMessage {
 
 /// The newest `limit` `failed` facts of `[from_ms, to_ms)` on `channel`
 /// (the sender giving up and the provider's failed status alike), in the
-/// counters' scope (the fact's agent and team), with the contact. Walks
-/// `support_events_at` backwards from `to_ms` and stops at `limit`.
+/// counters' scope (the fact's agent and team), with the contact. Walks the
+/// `failed` facts back from `to_ms` (`support_events_name_at`) and stops at
+/// `limit`.
 #[allow(clippy::too_many_arguments)]
 pub async fn latest_failures(
     db: &Db,
@@ -124,7 +125,11 @@ pub async fn latest_failures(
         q.push_bind(project_id.to_owned());
         q.push(" AND e.at >= ").push_bind(from_ms);
         q.push(" AND e.at < ").push_bind(to_ms);
-        q.push(" AND e.channel = ").push_bind(channel.to_owned());
+        // `|| ''` keeps this term off `support_events_channel_at`: walking a
+        // channel's facts for the few failures of one agent read every fact
+        // of the month (0.5 s at 1M messages) where the failed facts are a
+        // few thousand.
+        q.push(" AND e.channel || '' = ").push_bind(channel.to_owned());
         match scope {
             ReportScope::All => {}
             ReportScope::Agent(a) => {

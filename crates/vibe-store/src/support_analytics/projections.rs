@@ -50,26 +50,34 @@ impl Kept {
         }
     }
 
-    /// The column and value the scope or a filter pins this projection's
-    /// one dimension to, so the read takes only those rows (an agent's own,
-    /// one channel's) instead of every agent's or channel's. Where both pin
-    /// it to different values the answer is empty either way
+    /// The columns and values the scope or the filters pin this
+    /// projection's kept dimensions to, so the read takes only those rows
+    /// (an agent's own, one channel's, an agent's on one channel) instead of
+    /// every agent's or channel's. A supervisor's scope pins nothing (it is
+    /// an OR of teams and members). Where the scope and a filter pin the
+    /// agent to different values the answer is empty either way
     /// ([`Dims::admitted`] still applies both).
     pub fn pinned<'a>(
         self,
         scope: &'a ReportScope,
         filter: &'a ReportFilter,
-    ) -> Option<(&'static str, &'a str)> {
-        match self {
-            Kept::Account => match scope {
-                ReportScope::Agent(a) => Some(a.as_str()),
-                _ => filter.account_id.as_deref(),
-            }
-            .map(|v| ("account_id", v)),
-            Kept::Team => filter.team_id.as_deref().map(|v| ("team_id", v)),
-            Kept::Channel => filter.channel.as_deref().map(|v| ("channel", v)),
-            Kept::All | Kept::Nothing => None,
+    ) -> Vec<(&'static str, &'a str)> {
+        let account = match scope {
+            ReportScope::Agent(a) => Some(a.as_str()),
+            _ => filter.account_id.as_deref(),
+        };
+        let keeps = |k: Kept| self == k || self == Kept::All;
+        let mut out = Vec::new();
+        if let Some(v) = account.filter(|_| keeps(Kept::Account)) {
+            out.push(("account_id", v));
         }
+        if let Some(v) = filter.team_id.as_deref().filter(|_| keeps(Kept::Team)) {
+            out.push(("team_id", v));
+        }
+        if let Some(v) = filter.channel.as_deref().filter(|_| keeps(Kept::Channel)) {
+            out.push(("channel", v));
+        }
+        out
     }
 
     /// The narrowest rows that answer a read: those keeping every dimension
@@ -150,16 +158,16 @@ mod tests {
         let sup = ReportScope::Teams(vec!["t1".into()], vec![]);
         assert_eq!(Kept::for_read(&sup, &none, GroupBy::Total), Kept::All);
 
+        let none_pinned: [(&str, &str); 0] = [];
+        assert_eq!(Kept::Account.pinned(&agent, &none), [("account_id", "a1")]);
+        assert_eq!(Kept::Account.pinned(&all, &none), none_pinned);
+        assert_eq!(Kept::Channel.pinned(&all, &wa), [("channel", "whatsapp")]);
+        assert_eq!(Kept::Team.pinned(&all, &team), [("team_id", "")]);
+        assert_eq!(Kept::Nothing.pinned(&agent, &wa), none_pinned);
         assert_eq!(
-            Kept::Account.pinned(&agent, &none),
-            Some(("account_id", "a1"))
+            Kept::All.pinned(&agent, &wa),
+            [("account_id", "a1"), ("channel", "whatsapp")]
         );
-        assert_eq!(Kept::Account.pinned(&all, &none), None);
-        assert_eq!(
-            Kept::Channel.pinned(&all, &wa),
-            Some(("channel", "whatsapp"))
-        );
-        assert_eq!(Kept::Team.pinned(&all, &team), Some(("team_id", "")));
-        assert_eq!(Kept::Nothing.pinned(&agent, &wa), None);
+        assert_eq!(Kept::All.pinned(&sup, &wa), [("channel", "whatsapp")]);
     }
 }

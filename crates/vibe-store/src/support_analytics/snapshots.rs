@@ -58,10 +58,8 @@ const CLEAR: [&str; 2] = [
 const ROWS: &str = "SELECT kept, period_start, account_id, team_id, channel, metrics
      FROM analytics_snapshots
      WHERE project_id = $1 AND snapshot_type = $2 AND period_start >= $3 AND period_start < $4";
-const KEPT_ROWS: &str = "SELECT kept, period_start, account_id, team_id, channel, metrics
-     FROM analytics_snapshots
-     WHERE project_id = $1 AND snapshot_type = $2 AND kept = $5
-       AND period_start >= $3 AND period_start < $4";
+const KEPT_ROWS_HEAD: &str = "SELECT kept, period_start, account_id, team_id, channel, metrics
+     FROM analytics_snapshots WHERE project_id = ";
 const DELETE_ROWS: &str = "DELETE FROM analytics_snapshots
      WHERE project_id = $1 AND snapshot_type = $2 AND period_start >= $3 AND period_start < $4";
 const INSERT_ROWS: &str = "INSERT INTO analytics_snapshots
@@ -147,8 +145,8 @@ async fn write(
 }
 
 /// Which stored rows a read takes: those keeping `Kept`, and of those only
-/// the ones whose kept dimension has the given value, if any.
-type Take<'a> = Option<(Kept, Option<(&'static str, &'a str)>)>;
+/// the ones whose kept dimensions have the given values.
+type Take<'a> = Option<(Kept, &'a [(&'static str, &'a str)])>;
 
 /// The stored `kind` rows of `[a, b)`: those `take` names, or all.
 async fn read(
@@ -164,15 +162,18 @@ async fn read(
     }
     type Row = (String, i64, String, String, String, String);
     let rows: Vec<Row> = match take {
-        Some((k, Some((column, value)))) => {
-            let sql = format!("{KEPT_ROWS} AND {column} = $6");
-            db.all(&sql, (project_id, kind, a, b, k.as_str(), value))
-                .await?
-        }
-        Some((k, None)) => {
-            db.all(KEPT_ROWS, (project_id, kind, a, b, k.as_str()))
-                .await?
-        }
+        Some((k, pinned)) => on_db!(db, pool, DB => {
+            let mut q = sqlx::QueryBuilder::<DB>::new(KEPT_ROWS_HEAD);
+            q.push_bind(project_id).push(" AND snapshot_type = ").push_bind(kind);
+            q.push(" AND kept = ").push_bind(k.as_str());
+            q.push(" AND period_start >= ").push_bind(a);
+            q.push(" AND period_start < ").push_bind(b);
+            for (column, value) in pinned {
+                q.push(format!(" AND {column} = ")).push_bind(*value);
+            }
+            q.build_query_as().fetch_all(pool).await
+        })
+        .map_err(err)?,
         None => db.all(ROWS, (project_id, kind, a, b)).await?,
     };
     for (kept, start, account_id, team_id, channel, metrics) in rows {
@@ -473,7 +474,8 @@ pub async fn counters(
         ),
         Some((m, h1, h2)) => {
             let kept = Kept::for_read(scope, filter, group);
-            let take = Some((kept, kept.pinned(scope, filter)));
+            let pinned = kept.pinned(scope, filter);
+            let take = Some((kept, pinned.as_slice()));
             for (kind, a, b) in plan(&p, group, m, h1, h2) {
                 for ((start, _, dims), c) in read(db, project_id, kind, (a, b), take).await? {
                     let key = fold::key_of(&p, group, start, &dims.account_id);
