@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde_json::{json, Value};
-use vibe_store::support_analytics::GroupBy;
+use vibe_store::support_analytics::{periods::Periods, GroupBy};
 
 use super::definitions as d;
 use super::{by_key, Report};
@@ -30,14 +30,22 @@ fn hour_label(h: usize) -> String {
 
 pub async fn data(r: &Report) -> ApiResult<Value> {
     let p = &r.query.period;
-    let cells = by_key(r.rows(p, GroupBy::DayOfWeekHour).await?);
+    // One read per local hour serves both the heatmap (each hour is one
+    // day-of-week × hour cell; the store's own grouping would read the
+    // same hourly rows again) and the peak hours below.
+    let hours = by_key(r.rows(p, GroupBy::Hour).await?);
+    let periods = Periods::new(&r.query.tz_name);
+    let mut cells = [[0i64; 24]; 7];
+    for (k, c) in &hours {
+        let at: i64 = k.parse().unwrap_or_default();
+        let (dow, hour) = (periods.day_of_week(at), periods.hour_of_day(at));
+        cells[dow as usize % 7][hour as usize % 24] += c.get("conversation_created");
+    }
     let mut heatmap = Vec::with_capacity(7 * 24);
     let mut per_hour = [0i64; 24];
-    for dow in 0..7 {
+    for (dow, row) in cells.iter().enumerate() {
         for (hour, slot) in per_hour.iter_mut().enumerate() {
-            let n = cells
-                .get(&format!("{dow}:{hour}"))
-                .map_or(0, |c| c.get("conversation_created"));
+            let n = row[hour];
             *slot += n;
             heatmap.push(json!({ "day_of_week": dow, "hour": hour, "count": n }));
         }
@@ -59,7 +67,6 @@ pub async fn data(r: &Report) -> ApiResult<Value> {
     };
 
     // Peak hours: the busiest quarter of the range's hours (docs).
-    let hours = by_key(r.rows(p, GroupBy::Hour).await?);
     let n_hours = ((p.to_ms - p.from_ms) / 3_600_000).max(1) as usize;
     let mut load: Vec<(i64, i64)> = hours
         .iter()

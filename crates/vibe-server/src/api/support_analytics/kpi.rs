@@ -52,15 +52,21 @@ pub async fn data(r: &Report) -> ApiResult<Value> {
         .filter(|(s, _, _)| s == "open")
         .map(|(_, _, n)| n)
         .sum();
-    let since = super::sum(
-        r.rows_between(
-            p.from_ms,
-            r.now,
-            vibe_store::support_analytics::GroupBy::Total,
-            &r.query.filter,
+    // Since the range start: the current figures themselves when the range
+    // reaches now (today, this week, this month).
+    let since = if p.to_ms >= r.now {
+        cur.clone()
+    } else {
+        super::sum(
+            r.rows_between(
+                p.from_ms,
+                r.now,
+                vibe_store::support_analytics::GroupBy::Total,
+                &r.query.filter,
+            )
+            .await?,
         )
-        .await?,
-    );
+    };
     let delta = since.get("conversation_created") - since.get("resolved") + since.get("reopened");
     let at_start = |now: i64| (now - delta).max(0) as f64;
     let priority = |name: &str| -> i64 {
