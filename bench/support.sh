@@ -137,6 +137,7 @@ rebuild
 measure "$conv conversations / $msg messages / $agents agents / $days days ($backend)"
 if [[ " $steps " == *" double "* ]]; then
   load "$conv" "$msg"
+  echo "DOUBLED=1" >> "$data/bench.env"
   rebuild
   measure "history doubled: $((2 * conv)) conversations / $((2 * msg)) messages ($backend)"
 fi
