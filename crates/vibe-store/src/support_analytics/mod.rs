@@ -169,18 +169,8 @@ pub trait SupportAnalyticsStore: HasDb {
         group: GroupBy,
     ) -> StoreResult<Vec<CounterRow>> {
         let cache = fold::FoldCache::default();
-        snapshots::counters(
-            self.db(),
-            &cache,
-            project_id,
-            tz,
-            from_ms,
-            to_ms,
-            scope,
-            filter,
-            group,
-        )
-        .await
+        self.support_counters_in(&cache, project_id, tz, from_ms, to_ms, scope, filter, group)
+            .await
     }
 
     /// [`Self::support_counters`] folding raw windows through `cache`: the
