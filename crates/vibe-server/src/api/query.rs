@@ -13,9 +13,14 @@ pub fn int_in(
     default: i64,
     range: RangeInclusive<i64>,
 ) -> ApiResult<i64> {
-    let Some(raw) = q.get(field) else {
-        return Ok(default);
-    };
+    match q.get(field) {
+        None => Ok(default),
+        Some(raw) => int_value_in(field, raw, range),
+    }
+}
+
+/// `raw` as an integer in `range`, else a 400 naming `field`.
+pub fn int_value_in(field: &str, raw: &str, range: RangeInclusive<i64>) -> ApiResult<i64> {
     raw.parse::<i64>()
         .ok()
         .filter(|n| range.contains(n))

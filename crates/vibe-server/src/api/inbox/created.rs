@@ -16,12 +16,12 @@
 //! hour alone) or per week (a weekday).
 
 use std::collections::HashMap;
-use std::ops::RangeInclusive;
 
 use jiff::Timestamp;
 use vibe_core::day::parse_day;
 use vibe_store::support_analytics::periods::Periods;
 
+use crate::api::query::int_value_in;
 use crate::error::{ApiError, ApiResult};
 
 /// The longest range a weekday or hour is expanded over, in local days.
@@ -41,10 +41,10 @@ pub fn parse(q: &HashMap<String, String>, tz: &str) -> ApiResult<Option<Vec<(i64
         .map(|v| instant("created_to", v, &p, true))
         .transpose()?;
     let dow = some("created_dow")
-        .map(|v| small("created_dow", v, 0..=6))
+        .map(|v| int_value_in("created_dow", v, 0..=6))
         .transpose()?;
     let hour = some("created_hour")
-        .map(|v| small("created_hour", v, 0..=23))
+        .map(|v| int_value_in("created_hour", v, 0..=23))
         .transpose()?;
     if let (Some(f), Some(t)) = (from, to) {
         if t <= f {
@@ -112,20 +112,6 @@ fn instant(field: &str, value: &str, p: &Periods, end: bool) -> ApiResult<i64> {
         .parse::<Timestamp>()
         .map(|t| t.as_millisecond())
         .map_err(|_| bad())
-}
-
-fn small(field: &str, value: &str, range: RangeInclusive<i64>) -> ApiResult<i64> {
-    value
-        .parse::<i64>()
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            ApiError::field(
-                "invalid_field",
-                field,
-                format!("must be between {} and {}", range.start(), range.end()),
-            )
-        })
 }
 
 /// The UTC windows of `[from, to)` whose local day of week is `dow` and
