@@ -325,8 +325,17 @@ pub(crate) async fn find(
 }
 
 /// What the audit row keeps: the name and channel, not the (long) sources.
-fn audited(t: &MessageTemplate) -> Value {
-    json!({"name": t.name, "channel": t.channel})
+/// An audit row of a change to `t`: its name and channel, not its source.
+async fn audit_change(
+    state: &AppState,
+    access: &ProjectAccess,
+    action: &str,
+    t: &MessageTemplate,
+    ip: std::net::IpAddr,
+) -> ApiResult<()> {
+    let resource = format!("template/{}", t.id);
+    let params = json!({"name": t.name, "channel": t.channel});
+    audit::record(state, access, action, &resource, params, ip).await
 }
 
 pub async fn create(
@@ -357,16 +366,7 @@ pub async fn create(
         .create_template(&access.project.id, &t)
         .await
         .map_err(store_error)?;
-    let resource = format!("template/{}", t.id);
-    audit::record(
-        &state,
-        &access,
-        "template.create",
-        &resource,
-        audited(&t),
-        ip,
-    )
-    .await?;
+    audit_change(&state, &access, "template.create", &t, ip).await?;
     Ok((StatusCode::CREATED, Json(shown(&t))))
 }
 
@@ -403,16 +403,7 @@ pub async fn update(
         .update_template(&access.project.id, &t)
         .await
         .map_err(store_error)?;
-    let resource = format!("template/{template_id}");
-    audit::record(
-        &state,
-        &access,
-        "template.update",
-        &resource,
-        audited(&t),
-        ip,
-    )
-    .await?;
+    audit_change(&state, &access, "template.update", &t, ip).await?;
     Ok(Json(shown(&t)))
 }
 
@@ -428,16 +419,7 @@ pub async fn delete(
         .delete_template(&access.project.id, &template_id)
         .await
         .map_err(store_error)?;
-    let resource = format!("template/{template_id}");
-    audit::record(
-        &state,
-        &access,
-        "template.delete",
-        &resource,
-        audited(&existing),
-        ip,
-    )
-    .await?;
+    audit_change(&state, &access, "template.delete", &existing, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
