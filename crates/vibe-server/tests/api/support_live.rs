@@ -49,6 +49,33 @@ async fn until_support(ws: &mut Socket, section: &str) -> Vec<Value> {
 
 /// A conversation started by the owner (`body` names the contact and the
 /// assignee); the contact is made first, as a tracked, identified visitor.
+/// An agent and a peer agent, each assigned one conversation:
+/// `(agent, peer, the peer's conversation, the agent's)`.
+async fn agent_and_peer(
+    app: &TestApp,
+    owner: &Session,
+    p: &Project,
+) -> (Session, Session, String, String) {
+    let agent = app.as_role(Role::Agent).await;
+    let peer = app.create_user("peer@example.com", Role::Agent).await;
+    let (agent_id, peer_id) = (app.account_id(&agent).await, app.account_id(&peer).await);
+    let peers = conversation(
+        app,
+        owner,
+        p,
+        json!({"contact_id": "p1", "assignee": peer_id}),
+    )
+    .await;
+    let mine = conversation(
+        app,
+        owner,
+        p,
+        json!({"contact_id": "m1", "assignee": agent_id}),
+    )
+    .await;
+    (agent, peer, peers, mine)
+}
+
 async fn conversation(app: &TestApp, owner: &Session, p: &Project, body: Value) -> String {
     let user = body["contact_id"].as_str().expect("contact_id");
     let (anon, session) = (format!("a-{user}"), format!("s-{user}"));
@@ -176,23 +203,7 @@ async fn agents_hear_only_of_their_own(backend: Backend) {
         return;
     };
     let pid = &p.id;
-    let agent = app.as_role(Role::Agent).await;
-    let peer = app.create_user("peer@example.com", Role::Agent).await;
-    let (agent_id, peer_id) = (app.account_id(&agent).await, app.account_id(&peer).await);
-    let peers = conversation(
-        &app,
-        &owner,
-        &p,
-        json!({"contact_id": "p1", "assignee": peer_id}),
-    )
-    .await;
-    let mine = conversation(
-        &app,
-        &owner,
-        &p,
-        json!({"contact_id": "m1", "assignee": agent_id}),
-    )
-    .await;
+    let (agent, peer, peers, mine) = agent_and_peer(&app, &owner, &p).await;
     let (mut agent_ws, _) = watch(&app, pid, &agent).await;
     let (mut owner_ws, _) = watch(&app, pid, &owner).await;
 
@@ -367,23 +378,7 @@ async fn an_agent_subscribed_gets_their_own_figures(backend: Backend) {
         return;
     };
     let pid = &p.id;
-    let agent = app.as_role(Role::Agent).await;
-    let peer = app.create_user("peer@example.com", Role::Agent).await;
-    let (agent_id, peer_id) = (app.account_id(&agent).await, app.account_id(&peer).await);
-    let peers = conversation(
-        &app,
-        &owner,
-        &p,
-        json!({"contact_id": "p1", "assignee": peer_id}),
-    )
-    .await;
-    let mine = conversation(
-        &app,
-        &owner,
-        &p,
-        json!({"contact_id": "m1", "assignee": agent_id}),
-    )
-    .await;
+    let (agent, _, peers, mine) = agent_and_peer(&app, &owner, &p).await;
     reply(&app, &owner, pid, &peers, "for the peer").await;
     reply(&app, &owner, pid, &peers, "and again").await;
     let (mut ws, _) = watch(&app, pid, &agent).await;
