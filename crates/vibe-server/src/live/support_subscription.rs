@@ -42,7 +42,8 @@ pub const UNSUBSCRIBE: &str = "support.unsubscribe";
 /// Longer client messages are refused unread: a query is a few short fields.
 const MAX_REQUEST_BYTES: usize = 4096;
 /// The least role of the section routes (`support_analytics/routes.rs`).
-const SECTIONS_ROLE: Role = Role::Agent;
+/// The least role a subscription needs (the sections' own routes ask as much).
+pub const SECTIONS_ROLE: Role = Role::Agent;
 const BUSINESS_ROLE: Role = Role::Supervisor;
 
 /// One subscription: the query of the page's range and filters.

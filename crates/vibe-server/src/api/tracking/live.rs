@@ -141,9 +141,9 @@ struct Connection {
     subscription: Option<Arc<Subscription>>,
     /// Bumped by every (un)subscribe: bodies of an older one are not sent.
     generation: u64,
-    /// The task computing due sections' bodies; one at a time, the sections
-    /// falling due meanwhile wait in the throttle.
-    computing: Option<JoinHandle<()>>,
+    /// The task computing due sections' bodies, and those sections; one at
+    /// a time, the sections falling due meanwhile wait in the throttle.
+    computing: Option<(JoinHandle<()>, Sections)>,
     computed_tx: mpsc::Sender<Computed>,
     computed_rx: mpsc::Receiver<Computed>,
 }
@@ -164,8 +164,7 @@ impl Connection {
         presence::seen(&self.state, &self.project.id, &self.account_id).await;
         let ending = self.serve(&hub, &mut rx).await;
         drop(rx);
-        // (A computation still running stops at its next section: nobody
-        // receives it any more.)
+        self.stop_computing();
         if let Ending::Close(code, reason) = ending {
             let _ = self
                 .socket
@@ -372,7 +371,8 @@ impl Connection {
         }
         let due = self.throttle.take_due(tokio::time::Instant::now());
         if !due.is_empty() {
-            self.computing = Some(tokio::spawn(support_subscription::compute(
+            let sections = Sections::of(&due);
+            let task = tokio::spawn(support_subscription::compute(
                 self.state.clone(),
                 self.access.clone(),
                 sub,
@@ -380,7 +380,8 @@ impl Connection {
                 due,
                 self.ip,
                 self.computed_tx.clone(),
-            )));
+            ));
+            self.computing = Some((task, sections));
         }
         Ok(())
     }
@@ -429,6 +430,7 @@ impl Connection {
         let answer = match request {
             Ok(request) => {
                 let answer = support_subscription::accepted(&request);
+                self.stop_computing();
                 self.generation += 1;
                 self.subscription = match request {
                     Request::Subscribe(s) => Some(Arc::new(s)),
@@ -444,6 +446,17 @@ impl Connection {
             .map_err(|_| ())
     }
 
+    /// Stops the body computation, if any: its socket closed or its
+    /// subscription changed, so nobody wants what it would send (and it
+    /// would keep reading the store, or hold up the next query's bodies).
+    /// Its sections are due again, for whatever replaces the subscription.
+    fn stop_computing(&mut self) {
+        if let Some((task, sections)) = self.computing.take() {
+            task.abort();
+            self.throttle.note(sections);
+        }
+    }
+
     async fn send_support_due(&mut self) -> Result<(), ()> {
         self.feed_support_due().await?;
         self.socket.flush().await.map_err(|_| ())
@@ -454,6 +467,14 @@ impl Connection {
             Err(end) => Some(end),
             Ok(Some(access)) => {
                 self.scope = Scope::of(access.role, &self.account_id);
+                if access.role < support_subscription::SECTIONS_ROLE && self.subscription.is_some()
+                {
+                    // Demoted below the sections: the subscription ends
+                    // rather than failing every second.
+                    self.stop_computing();
+                    self.generation += 1;
+                    self.subscription = None;
+                }
                 self.access = access;
                 if let Some(teams) =
                     read_teams(&self.state, &self.project.id, &self.account_id, &self.scope).await
@@ -514,9 +535,9 @@ async fn read_teams(
 }
 
 /// Waits until the task ends, or forever when there is none.
-async fn finished(task: &mut Option<JoinHandle<()>>) {
+async fn finished(task: &mut Option<(JoinHandle<()>, Sections)>) {
     match task {
-        Some(t) => {
+        Some((t, _)) => {
             if let Err(e) = t.await {
                 tracing::warn!(error = %e, "live support computation failed");
             }
