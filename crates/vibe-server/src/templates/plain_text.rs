@@ -39,9 +39,13 @@ pub fn html_to_text(html: &str) -> String {
     // The open link's URL and where its text starts in `out`.
     let mut link: Option<(String, usize)> = None;
     let mut rest = html;
+    let last_gt = html.rfind('>');
     while let Some(lt) = rest.find('<') {
         push_text(&mut out, &rest[..lt]);
         rest = &rest[lt..];
+        if last_gt.is_none_or(|g| g < html.len() - rest.len()) {
+            break; // no `>` ahead: the rest is text (pushed below)
+        }
         if rest.starts_with("<!--") {
             rest = rest.find("-->").map_or("", |e| &rest[e + 3..]);
             continue;
@@ -97,6 +101,12 @@ pub fn html_to_text(html: &str) -> String {
     tidy(&out)
 }
 
+/// The longest tag looked for: a `<` with no `>` within it is text. Without
+/// a bound every `<a` of a body scanned to the next `>` (a quadratic walk a
+/// 256K-character body could make last seconds); after the last `>` the
+/// rest is text at once.
+const MAX_TAG: usize = 2 * 1024;
+
 /// The `>` that ends the tag at the start of `s`, skipping quoted values.
 fn tag_close(s: &str) -> Option<usize> {
     let second = s[1..].chars().next()?;
@@ -105,6 +115,9 @@ fn tag_close(s: &str) -> Option<usize> {
     }
     let mut quote = None;
     for (i, c) in s.char_indices().skip(1) {
+        if i > MAX_TAG {
+            return None;
+        }
         match (quote, c) {
             (None, '"' | '\'') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
@@ -254,6 +267,25 @@ mod tests {
             "Hello Ada\nOur new plan: see pricing (https://shop.example/pricing?a=1&b=2).\n\
              https://shop.example\nBye & thanks — <team>"
         );
+    }
+
+    #[test]
+    fn a_lt_without_a_near_gt_is_text() {
+        // 100k unclosed `<a`: each is text, found without rescanning the rest.
+        let html = "<a".repeat(100_000);
+        let started = std::time::Instant::now();
+        let text = html_to_text(&html);
+        assert_eq!(text.matches("<a").count(), 100_000);
+        // With one `>` at the end each `<a` looks at most MAX_TAG ahead: all
+        // but those within MAX_TAG of it are text (those make one tag).
+        let closed = format!("{}>", "<a".repeat(5_000));
+        assert!(html_to_text(&closed).matches("<a").count() >= 5_000 - MAX_TAG / 2);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // A tag longer than the bound is text too; a long one within it is a tag.
+        let long = format!("<b title=\"{}\">x", "y".repeat(MAX_TAG));
+        assert!(html_to_text(&long).starts_with("<b title="));
+        let ok = format!("<b title=\"{}\">x", "y".repeat(1000));
+        assert_eq!(html_to_text(&ok), "x");
     }
 
     #[test]
