@@ -22,8 +22,8 @@ pub struct PgStore {
     /// The pool, as the handle the domain traits' shared SQL runs on.
     db: Db,
     pool: PgPool,
-    /// Fed by ingestion when the store must keep planner statistics itself.
-    written: Option<std::sync::Arc<planner_stats::WrittenSinceAnalyze>>,
+    /// Analyzes and vacuums the schema's tables when the server does not.
+    _maintainer: Option<planner_stats::Maintainer>,
 }
 
 impl PgStore {
@@ -55,10 +55,10 @@ impl PgStore {
         let mut store = Self {
             db: Db::Postgres(pool.clone()),
             pool,
-            written: None,
+            _maintainer: None,
         };
         store.db.migrate(MIGRATIONS).await?;
-        store.written = planner_stats::start_if_needed(&store.pool, &opts).await;
+        store._maintainer = planner_stats::start_if_needed(&store.pool, &opts).await;
         Ok(store)
     }
 }
@@ -90,11 +90,7 @@ impl vibe_store::SupportAnalyticsStore for PgStore {}
 #[async_trait]
 impl TrackingStore for PgStore {
     async fn ingest(&self, jobs: &[IngestJob]) -> StoreResult<Vec<IngestOutcome>> {
-        let outcomes = ingest::ingest(&self.pool, jobs).await?;
-        if let Some(written) = &self.written {
-            written.add(outcomes.iter().map(|o| u64::from(o.accepted)).sum());
-        }
-        Ok(outcomes)
+        ingest::ingest(&self.pool, jobs).await
     }
 }
 

@@ -120,3 +120,60 @@ fn uuid_simple() -> String {
         .as_nanos();
     format!("{n:x}{:x}", std::process::id())
 }
+
+/// With autovacuum off, the store analyzes and vacuums a table of its schema
+/// once enough rows changed, whoever wrote them: here another connection, as
+/// `vibe demo` or another node would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_written_elsewhere_are_analyzed_and_vacuumed_when_autovacuum_is_off() {
+    use vibe_store::db::HasDb;
+    let Some(url) = database_url().await else {
+        return;
+    };
+    let schema = format!("t_{}", uuid_simple());
+    let store = PgStore::connect(&url, Some(&schema))
+        .await
+        .expect("connect");
+    let vibe_store::db::Db::Postgres(pool) = store.db() else {
+        unreachable!("a PgStore holds a PostgreSQL pool")
+    };
+    let autovacuum: String = sqlx::query_scalar("SHOW autovacuum")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    if autovacuum == "on" {
+        eprintln!("autovacuum is on: the server maintains the tables, nothing to check");
+        return;
+    }
+    let other = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("{url}?options=-csearch_path%3D{schema}"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE bulk (n BIGINT PRIMARY KEY);
+         INSERT INTO bulk SELECT generate_series(1, 5000)",
+    )
+    .execute(&other)
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (analyzed, vacuumed): (bool, bool) = sqlx::query_as(
+            "SELECT last_analyze IS NOT NULL, last_vacuum IS NOT NULL
+             FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'bulk'",
+        )
+        .bind(&schema)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if analyzed && vacuumed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bulk not maintained within 60 s (analyzed {analyzed}, vacuumed {vacuumed})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
