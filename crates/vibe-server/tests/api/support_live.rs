@@ -453,6 +453,41 @@ async fn a_bad_subscription_is_answered_and_the_socket_stays_usable(backend: Bac
     assert!(kpi.get("query").is_none(), "{kpi}");
 }
 
+/// A long subscription is answered `message_too_large` and the socket stays
+/// open; one far beyond any subscription is not read at all: the socket is
+/// closed before the message is buffered.
+async fn oversized_client_messages_are_refused(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let (mut ws, _) = watch(&app, &p.id, &owner).await;
+    let long = "x".repeat(5_000);
+    send(
+        &mut ws,
+        json!({"type": "support.subscribe", "query": {"channel": long}}),
+    )
+    .await;
+    let (err, _) = until_type(&mut ws, "error").await;
+    assert_eq!(err["error"]["code"], "message_too_large", "{err}");
+    subscribe(&mut ws, &json!({})).await;
+
+    send(&mut ws, "y".repeat(1 << 20)).await;
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(end, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                // 1009: message too big.
+                assert_eq!(frame.map(|f| u16::from(f.code)), Some(1009));
+                break;
+            }
+            Ok(Some(Ok(_))) => continue,
+            // Or the connection is dropped outright.
+            Ok(None) | Ok(Some(Err(_))) => break,
+            Err(_) => panic!("the socket stayed open after a 1 MiB message"),
+        }
+    }
+}
+
 /// The audit log's rows of pushed or fetched business figures.
 async fn business_reads(app: &TestApp, owner: &Session, pid: &str) -> Vec<Value> {
     let page = app
@@ -515,4 +550,5 @@ crate::on_both_backends!(
     an_agent_subscribed_gets_their_own_figures,
     a_bad_subscription_is_answered_and_the_socket_stays_usable,
     pushed_business_figures_are_audited_once_per_subscription,
+    oversized_client_messages_are_refused,
 );

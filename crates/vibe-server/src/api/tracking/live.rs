@@ -31,6 +31,10 @@ use crate::live::support::{self, Section, Sections, Throttle};
 use crate::live::support_subscription::{self, Computed, Request, Subscription};
 use crate::state::AppState;
 
+/// The largest client message the socket reads (a subscription is a few
+/// short fields; `support_subscription` answers above 4 KiB).
+const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
 /// Close code when the session or token stops being valid.
 pub const CLOSE_REVOKED: u16 = 4401;
 /// Close code when the account is no longer a member of the project, or its
@@ -93,6 +97,12 @@ pub async fn live(
         project: project.clone(),
         role,
     };
+    // The socket refuses bigger client messages before buffering them (axum's
+    // default is 64 MiB); up to this size a too-long subscription still gets
+    // its clear `message_too_large` answer.
+    let upgrade = upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let (computed_tx, computed_rx) = mpsc::channel(Section::ALL.len());
         Connection {
