@@ -8,7 +8,7 @@
 //!
 //! When the server does not maintain the tables, the store stands in for
 //! autovacuum with autovacuum's default thresholds: every few seconds it
-//! reads the schema's table counters (`pg_stat_user_tables`, which count
+//! reads the schema's table counters (those of `pg_stat_user_tables`, which count
 //! every node's and every process's writes — a bulk load by `vibe demo` is
 //! seen by the server started after it) and analyzes, or vacuums and
 //! analyzes, the tables past them, one at a time on its own connection.
@@ -27,14 +27,20 @@ const EVERY: Duration = Duration::from_secs(5);
 /// 0.2 dead rows, and `autovacuum_vacuum_insert_*` 1000 + 0.2 rows inserted
 /// since the last VACUUM, which sets the visibility map index-only scans
 /// need), and whether each needs a VACUUM. Biggest first.
+/// Read from `pg_class` of the schema with the statistics functions rather
+/// than through `pg_stat_user_tables`, which calls them for every table of
+/// the database (130k relations of test schemas here: 133 ms against 33).
 const DUE: &str = "SELECT relname::text,
-        (n_dead_tup > 50 + 0.2 * n_live_tup OR n_ins_since_vacuum > 1000 + 0.2 * n_live_tup) AS vacuum
-    FROM pg_stat_user_tables
-    WHERE schemaname = current_schema()
-      AND (n_mod_since_analyze > 50 + 0.1 * n_live_tup
-           OR n_dead_tup > 50 + 0.2 * n_live_tup
-           OR n_ins_since_vacuum > 1000 + 0.2 * n_live_tup)
-    ORDER BY n_live_tup DESC";
+        (dead > 50 + 0.2 * live OR inserted > 1000 + 0.2 * live) AS vacuum
+    FROM (SELECT c.relname,
+                 pg_stat_get_live_tuples(c.oid) AS live,
+                 pg_stat_get_dead_tuples(c.oid) AS dead,
+                 pg_stat_get_mod_since_analyze(c.oid) AS modified,
+                 pg_stat_get_ins_since_vacuum(c.oid) AS inserted
+          FROM pg_class c
+          WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r') t
+    WHERE modified > 50 + 0.1 * live OR dead > 50 + 0.2 * live OR inserted > 1000 + 0.2 * live
+    ORDER BY live DESC";
 
 /// Keeps the tables maintained while it lives (the task stops when the
 /// store is dropped).
