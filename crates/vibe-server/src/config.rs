@@ -82,6 +82,15 @@ pub struct Config {
     /// How long a claimed outbound message stays a sender's without news
     /// (renewed when its request starts; more than the 15 s request timeout).
     pub outbound_lease_ms: i64,
+    /// The VAPID `sub` of web push requests (RFC 8292): a `mailto:` or
+    /// `https:` URI the push service's operator can reach about this server.
+    /// Unset: `public_url`, else `mailto:` the admin email, else a fixed
+    /// placeholder (`outbound::push::subject`).
+    pub push_subject: Option<String>,
+    /// Accept `http://` push endpoints (tests' local push service). Off: a
+    /// page can only register `https://` endpoints, so a crafted subscription
+    /// cannot make the server POST into a plain-HTTP internal service.
+    pub push_allow_http: bool,
 }
 
 impl Default for Config {
@@ -117,6 +126,8 @@ impl Default for Config {
             outbound_rate_per_s: 20.0,
             outbound_poll_every: Duration::from_secs(1),
             outbound_lease_ms: 60_000,
+            push_subject: None,
+            push_allow_http: false,
         }
     }
 }
@@ -144,6 +155,7 @@ struct FileConfig {
     outbound_retry_base_ms: Option<i64>,
     outbound_max_attempts: Option<i64>,
     outbound_rate_per_s: Option<f64>,
+    push_subject: Option<String>,
     log: Option<String>,
 }
 
@@ -200,6 +212,7 @@ impl Config {
         self.database_url = f.database_url.map(Secret::new).or(self.database_url.take());
         self.public_url = f.public_url.or(self.public_url.take());
         self.admin_email = f.admin_email.or(self.admin_email.take());
+        self.push_subject = f.push_subject.or(self.push_subject.take());
         self.admin_password = f
             .admin_password
             .map(Secret::new)
@@ -234,6 +247,12 @@ impl Config {
         }
         if let Some(v) = get("VIBE_PUBLIC_URL") {
             self.public_url = Some(v);
+        }
+        if let Some(v) = get("VIBE_PUSH_SUBJECT") {
+            self.push_subject = Some(v);
+        }
+        if let Some(v) = get("VIBE_PUSH_ALLOW_HTTP") {
+            self.push_allow_http = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = get("VIBE_ADMIN_EMAIL") {
             self.admin_email = Some(v);
@@ -353,6 +372,11 @@ impl Config {
         if let Some(u) = &self.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 bail!("public_url must start with http:// or https://");
+            }
+        }
+        if let Some(s) = &self.push_subject {
+            if !(s.starts_with("mailto:") || s.starts_with("https://")) {
+                bail!("push_subject must be a mailto: or https: URI");
             }
         }
         Ok(())

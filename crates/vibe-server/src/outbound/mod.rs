@@ -7,8 +7,11 @@
 //! answers [`Sent`] or a [`SendError`] that decides what the sender does:
 //! retry later, fail, or fail without retrying because the provider may
 //! have the message already (see docs/architecture.md, "Outbound").
+//! [`push`] (Web Push) has the same answers but sends one notification to one
+//! browser subscription, for the campaign sender rather than the outbox.
 
 pub mod email;
+pub mod push;
 pub mod sender;
 pub mod twilio;
 pub mod whatsapp;
@@ -155,7 +158,7 @@ pub(crate) async fn exchange(
 }
 
 /// An error and its causes, without the URL (it may carry an account id).
-fn error_text(e: &reqwest::Error) -> String {
+pub(crate) fn error_text(e: &reqwest::Error) -> String {
     let mut text = e.without_url_ref();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
