@@ -156,6 +156,7 @@ struct FileConfig {
     outbound_max_attempts: Option<i64>,
     outbound_rate_per_s: Option<f64>,
     push_subject: Option<String>,
+    push_allow_http: Option<bool>,
     log: Option<String>,
 }
 
@@ -213,6 +214,9 @@ impl Config {
         self.public_url = f.public_url.or(self.public_url.take());
         self.admin_email = f.admin_email.or(self.admin_email.take());
         self.push_subject = f.push_subject.or(self.push_subject.take());
+        if let Some(v) = f.push_allow_http {
+            self.push_allow_http = v;
+        }
         self.admin_password = f
             .admin_password
             .map(Secret::new)
@@ -386,6 +390,24 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_settings() {
+        let mut c = Config::default();
+        c.apply_file(
+            toml::from_str("push_subject = \"mailto:ops@shop.example\"\npush_allow_http = true")
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(c.push_subject.as_deref(), Some("mailto:ops@shop.example"));
+        assert!(c.push_allow_http);
+        assert!(c.validate().is_ok());
+        c.apply_env(|k| (k == "VIBE_PUSH_ALLOW_HTTP").then(|| "0".to_string()))
+            .unwrap();
+        assert!(!c.push_allow_http);
+        c.push_subject = Some("ops@shop.example".into());
+        assert!(c.validate().is_err(), "not a URI");
+    }
 
     #[test]
     fn env_overrides_file_overrides_defaults() {
