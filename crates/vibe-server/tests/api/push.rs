@@ -306,6 +306,80 @@ async fn push_endpoints_check_the_origin(backend: Backend) {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
 
+/// The dashboard's view of a contact's browsers: no keys, no endpoint (only
+/// its push service); agents remove one; other projects' ids are 404.
+async fn contact_push_subscriptions(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    app.collect_ok(
+        &p.write_key,
+        vec![pageview("anon-c", "s-c", "https://shop.example/")],
+    )
+    .await;
+    for e in ["https://push.example/c1", "https://other-push.example/c2"] {
+        let body = json!({"key": p.write_key, "anonymous_id": "anon-c", "subscription": browser_subscription(e)});
+        assert_eq!(
+            push_call(&app, "subscribe", body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let base = format!("/api/v1/projects/{}/users/anon-c/push-subscriptions", p.id);
+    let list = app.get_json(&owner, &base).await;
+    let subs = list["subscriptions"].as_array().unwrap();
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[0]["push_service"], "https://push.example");
+    assert_eq!(subs[1]["push_service"], "https://other-push.example");
+    assert_eq!(subs[0]["user_agent"], BROWSER_UA);
+    let text = list.to_string();
+    assert!(
+        !text.contains("/c1") && !text.contains("p256dh") && !text.contains("auth\""),
+        "{text}"
+    );
+    let first = string_at(&subs[0], "id");
+
+    // A viewer reads but may not remove.
+    let viewer = app.as_role(vibe_store::Role::Viewer).await;
+    assert_eq!(app.get(&viewer, &base).await.status(), StatusCode::OK);
+    let res = app.delete(&viewer, &format!("{base}/{first}")).await;
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Another project: its contact's path does not reach this one's rows.
+    let other = app.create_project(&owner, "Other").await;
+    app.collect_ok(
+        &other.write_key,
+        vec![pageview("anon-c", "s-c2", "https://other.example/")],
+    )
+    .await;
+    let other_base = format!(
+        "/api/v1/projects/{}/users/anon-c/push-subscriptions",
+        other.id
+    );
+    let list = app.get_json(&owner, &other_base).await;
+    assert_eq!(list["subscriptions"], json!([]));
+    let res = app.delete(&owner, &format!("{other_base}/{first}")).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    let res = app
+        .get(
+            &owner,
+            &format!("/api/v1/projects/{}/users/nobody/push-subscriptions", p.id),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+
+    let res = app.delete(&owner, &format!("{base}/{first}")).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app.delete(&owner, &format!("{base}/{first}")).await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(
+        app.get_json(&owner, &base).await["subscriptions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 async fn service_worker_is_served(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -591,6 +665,7 @@ async fn push_round_trip_through_a_real_push_service(backend: Backend) {
 on_both_backends!(
     push_key_subscribe_and_unsubscribe,
     push_endpoints_check_the_origin,
+    contact_push_subscriptions,
     service_worker_is_served,
     push_round_trip_through_a_real_push_service,
 );

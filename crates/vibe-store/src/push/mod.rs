@@ -109,6 +109,24 @@ pub trait PushStore: HasDb {
         Ok(n > 0)
     }
 
+    /// Removes one of a person's subscriptions by id (the dashboard's
+    /// contact page); whether it was theirs and there.
+    async fn delete_person_push_subscription(
+        &self,
+        project_id: &str,
+        site_user_id: &str,
+        id: &str,
+    ) -> StoreResult<bool> {
+        let n = self
+            .db()
+            .execute(
+                "DELETE FROM push_subscriptions WHERE project_id = $1 AND site_user_id = $2 AND id = $3",
+                (project_id, site_user_id, id),
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
     /// Records that a push service accepted a message for the subscription.
     async fn push_delivered(&self, project_id: &str, id: &str, at: i64) -> StoreResult<()> {
         self.db()

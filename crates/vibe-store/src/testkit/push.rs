@@ -1,6 +1,6 @@
 //! Web Push: subscriptions are unique per project and endpoint (a second
 //! subscribe renews keys and person, keeping id and creation time), listed
-//! per person, deleted by endpoint, marked delivered; they follow a person
+//! per person, deleted by endpoint or as a person's by id, marked delivered; they follow a person
 //! merged into another; VAPID keys are first-writer-wins; another project
 //! sees and touches none of it.
 
@@ -92,11 +92,28 @@ pub async fn push_subscriptions_and_vapid_keys(fx: Fixture) {
         "key-2"
     );
 
+    // By id, only as the person's.
+    assert!(!fx
+        .delete_person_push_subscription(&a.id, "anon-1", "s1")
+        .await
+        .unwrap());
+    assert!(!fx
+        .delete_person_push_subscription(&b.id, "anon-2", "s2")
+        .await
+        .unwrap());
+    assert!(fx.push_subscription(&a.id, "s1").await.unwrap().is_some());
+
     // Deleting by endpoint: once.
     assert!(fx.delete_push_subscription(&a.id, e2).await.unwrap());
     assert!(!fx.delete_push_subscription(&a.id, e2).await.unwrap());
     assert_eq!(fx.push_subscription(&a.id, "s2").await.unwrap(), None);
     assert!(fx.push_subscription(&b.id, "s1").await.unwrap().is_some());
+    assert!(fx
+        .delete_person_push_subscription(&b.id, "anon-2", "s1")
+        .await
+        .unwrap());
+    assert_eq!(fx.push_subscription(&b.id, "s1").await.unwrap(), None);
+    assert!(fx.push_subscription(&a.id, "s1").await.unwrap().is_some());
 
     // VAPID keys: none until put; a second put keeps the first pair.
     assert_eq!(fx.vapid_keys(&a.id).await.unwrap(), None);

@@ -16,7 +16,12 @@
 //! - `POST /api/v1/push/unsubscribe` `{key, endpoint}`: removes it;
 //!   `{removed}`. The endpoint is the browser's unguessable capability URL,
 //!   so knowing it is what authorises removing it.
+//!
+//! The dashboard's side, below `/projects/{id}` (`routes.rs`):
+//! `contact.rs`, a contact's subscriptions.
 
+pub mod contact;
+pub mod routes;
 mod subscription;
 
 use std::collections::HashMap;
