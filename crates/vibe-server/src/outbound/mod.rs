@@ -53,6 +53,10 @@ pub struct Outbound {
     /// (the sender also polls, for other nodes' messages and retries).
     pub wake: tokio::sync::Notify,
     pub http: reqwest::Client,
+    /// The same without following redirects, for web push: a push endpoint
+    /// comes from a web page, and a redirect could lead the request past the
+    /// endpoint checks (to `http://`, to another host).
+    pub push_http: reqwest::Client,
 }
 
 /// Connecting to a provider gives up after this long (retried later).
@@ -63,14 +67,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Outbound {
     pub fn new() -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("vibe/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+                .user_agent(concat!("vibe/", env!("CARGO_PKG_VERSION")))
+        };
         Ok(Self {
             wake: tokio::sync::Notify::new(),
-            http,
+            http: builder().build()?,
+            push_http: builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
         })
     }
 }

@@ -4,7 +4,8 @@
 //! (`push::vapid`, RFC 8292), a `TTL` and an `Urgency`. Answers like the other
 //! transports: [`Sent`] (the push service's `Location`, its id of the
 //! message, when it gives one), or a [`SendError`]: `Retry` for 429, 5xx and
-//! unreachable services; `Fail` for other 4xx — and for `404`/`410 Gone`,
+//! unreachable services; `Fail` for other 4xx and for a redirect (never
+//! followed: the endpoint came from a web page) — and for `404`/`410 Gone`,
 //! which say the browser unsubscribed, the subscription is deleted first, so
 //! no later campaign tries it again; `Unknown` when the connection was lost
 //! after the request went out. The caller (the campaign sender) claims the
@@ -135,7 +136,7 @@ pub async fn send(
         key.authorization(&vapid::audience(&endpoint), &subject(&state.config), now_s);
     let req = state
         .outbound
-        .http
+        .push_http
         .post(endpoint)
         .header(AUTHORIZATION, authorization)
         .header(CONTENT_ENCODING, HeaderValue::from_static("aes128gcm"))
@@ -216,6 +217,11 @@ pub async fn send(
                 "{reason} (the subscription is gone; removing it failed: {e})"
             ))),
         };
+    }
+    if status.is_redirection() {
+        return Err(SendError::Fail(format!(
+            "{reason} (a push service does not redirect; not followed)"
+        )));
     }
     if code == 429 || status.is_server_error() {
         Err(SendError::Retry(reason))

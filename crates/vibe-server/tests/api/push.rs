@@ -621,6 +621,18 @@ async fn push_round_trip_through_a_real_push_service(backend: Backend) {
             .unwrap()
             .is_some());
     }
+    // A redirect is not followed (the endpoint came from a web page).
+    let (sub, stored) = subscribed(&app, &p, &service, 307).await;
+    let res = send(&app.state, &p.id, &stored, &message).await;
+    assert!(
+        matches!(&res, Err(SendError::Fail(r)) if r.contains("307") && r.contains("not followed")),
+        "{res:?}"
+    );
+    assert_eq!(
+        service.received(&sub).await.len(),
+        1,
+        "pushed once, not again at the Location"
+    );
     // A push service that is not there: retried.
     let (_, mut stored) = subscribed(&app, &p, &service, 201).await;
     stored.endpoint = "http://127.0.0.1:9/push/none".into();

@@ -10,7 +10,8 @@ port on the first line of stdout, and serves until killed.
   browser subscribing with that VAPID public key: makes a P-256 key pair and
   a 16-byte auth secret and answers the PushSubscription JSON
   {endpoint, keys: {p256dh, auth}}. `status` (default 201) is what pushes to
-  it are answered (410 to act as an unsubscribed browser).
+  it are answered (410 to act as an unsubscribed browser; a 3xx redirects
+  back to the same endpoint, so a client that follows it pushes twice).
 - POST /push/<id>: a push. Checked: `Authorization: vapid t=<JWT>, k=<key>`
   with k the subscription's application server key, the JWT's ES256
   signature under k, `aud` this service's origin, `exp` in the future and at
@@ -97,6 +98,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         if status == 201:
             self.send_header("Location", "http://%s/messages/%d" % (self.headers.get("Host"), time.time_ns()))
+        if 300 <= status < 400:
+            # Back to the same endpoint: a client that follows it pushes twice.
+            self.send_header("Location", self.path)
         self.end_headers()
         self.wfile.write(data)
 
