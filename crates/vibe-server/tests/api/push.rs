@@ -248,6 +248,23 @@ async fn push_key_subscribe_and_unsubscribe(backend: Backend) {
     .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_ne!(public_key(&app, &other.write_key).await, key);
+    // Two first uses at once (two nodes, two pages) end with one key pair.
+    let third = app.create_project(&owner, "Third").await;
+    let (k1, k2) = tokio::join!(
+        vibe_server::push::keys::project_key(&app.state, &third.id),
+        vibe_server::push::keys::project_key(&app.state, &third.id)
+    );
+    assert_eq!(k1.unwrap().public_key(), k2.unwrap().public_key());
+    assert_eq!(
+        public_key(&app, &third.write_key).await,
+        app.state
+            .store
+            .vapid_keys(&third.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .public_key
+    );
 
     // Unsubscribing: once.
     let unsub = json!({"key": p.write_key, "endpoint": endpoint});
