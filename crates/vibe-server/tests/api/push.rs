@@ -286,6 +286,74 @@ async fn push_key_subscribe_and_unsubscribe(backend: Backend) {
     );
 }
 
+/// With identity verification, a signed user id puts the browser on that
+/// user's person (a new device too); a wrong hash is 401 naming `user_hash`.
+async fn signed_user_ids_choose_the_contact(backend: Backend) {
+    let Some((app, owner, p)) = signed_in(backend).await else {
+        return;
+    };
+    let res = app
+        .patch(
+            &owner,
+            &format!("/api/v1/projects/{}", p.id),
+            json!({"identity_verification": true}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let secret = string_at(
+        &app.get_json(
+            &owner,
+            &format!("/api/v1/projects/{}/identity-secret", p.id),
+        )
+        .await,
+        "secret",
+    );
+    let hash = vibe_server::identity::user_hash(&secret, "dana");
+    let mut ident = identify("d-1", "s-d1", "dana", json!({"name": "Dana"}));
+    ident["user_hash"] = json!(hash);
+    app.collect_ok(&p.write_key, vec![ident]).await;
+    let dana = app
+        .state
+        .store
+        .find_user(&p.id, "dana")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let body = json!({"key": p.write_key, "anonymous_id": "d-2", "user_id": "dana", "user_hash": hash,
+        "subscription": browser_subscription("https://push.example/dana")});
+    assert_eq!(
+        push_call(&app, "subscribe", body).await.status(),
+        StatusCode::CREATED
+    );
+    let subs = app
+        .state
+        .store
+        .push_subscriptions_of(&p.id, &dana.id)
+        .await
+        .unwrap();
+    assert_eq!(subs.len(), 1);
+    let wrong = json!({"key": p.write_key, "anonymous_id": "x-2", "user_id": "dana", "user_hash": "00".repeat(32),
+        "subscription": browser_subscription("https://push.example/x")});
+    let res = push_call(&app, "subscribe", wrong).await;
+    assert_field_error(
+        res,
+        StatusCode::UNAUTHORIZED,
+        "invalid_user_hash",
+        "user_hash",
+    )
+    .await;
+    assert_eq!(
+        app.state
+            .store
+            .push_subscriptions_of(&p.id, &dana.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 /// A project that lists its origins refuses pages elsewhere.
 async fn push_endpoints_check_the_origin(backend: Backend) {
     let Some((app, owner, _)) = signed_in(backend).await else {
@@ -694,6 +762,7 @@ async fn push_round_trip_through_a_real_push_service(backend: Backend) {
 on_both_backends!(
     push_key_subscribe_and_unsubscribe,
     push_endpoints_check_the_origin,
+    signed_user_ids_choose_the_contact,
     contact_push_subscriptions,
     service_worker_is_served,
     push_round_trip_through_a_real_push_service,
