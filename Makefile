@@ -36,6 +36,7 @@ test-rust:
 test-tracker:
 	npm --prefix tracker ci --no-audit --no-fund --loglevel=error
 	npm --prefix tracker run check
+	npm --prefix tracker test
 
 ## Dashboard: type check, component tests (Vitest), production build, size budget.
 test-web:

@@ -1,4 +1,4 @@
-// Minifies tracker/vibe.js and tracker/vibe-chat.js into
+// Minifies tracker/vibe.js, tracker/vibe-chat.js and tracker/vibe-sw.js into
 // crates/vibe-server/assets/, which the vibe binary embeds (include_bytes!), so
 // that output is committed.
 //
@@ -9,10 +9,12 @@ import { gzipSync } from 'node:zlib';
 import { minify } from 'terser';
 
 // The tracker is on every page of every site; the chat widget only where the
-// project's in-app channel is enabled and its tag added.
+// project's in-app channel is enabled and its tag added; the push service
+// worker only in browsers that subscribed.
 const FILES = [
   { name: 'vibe.js', maxGzip: 2048 },
   { name: 'vibe-chat.js', maxGzip: 4096 },
+  { name: 'vibe-sw.js', maxGzip: 1024 },
 ];
 const check = process.argv.includes('--check');
 let ok = true;

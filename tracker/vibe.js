@@ -15,6 +15,12 @@
  *   vibeIdentify(userId, traits, userHash)  the same, signed by your backend
  *     (userHash = hex HMAC-SHA256 of userId with the project's identity secret;
  *     required when the project verifies identities)
+ *   vibePush.subscribe({serviceWorker})  web push: asks the visitor's permission
+ *     (call it from a click), registers the site's service worker (default
+ *     '/vibe-sw.js', a file on the site that imports VIBE_HOST/vibe-sw.js; see
+ *     docs/push.md), subscribes with the project's VAPID key and stores the
+ *     subscription on this visitor's contact. A promise; rejects when refused.
+ *   vibePush.unsubscribe({serviceWorker})  the reverse.
  *
  * Wire format: POST {api}/api/v1/collect, body {"key", "batch": [message...]} sent
  * as text/plain (no custom headers, so no CORS preflight). Every message has a fresh
@@ -37,7 +43,8 @@
   w.__vibe = 1;
 
   // data-api is an origin without a trailing slash.
-  const api = (script.dataset.api || new URL(script.src).origin) + '/api/v1/collect';
+  const origin = (script.dataset.api || new URL(script.src).origin) + '/api/v1/';
+  const api = origin + 'collect';
 
   const SESSION_MS = 30 * 60 * 1000; // idle time after which a new session starts
   const HEARTBEAT_MS = 30 * 1000;
@@ -185,6 +192,53 @@
     enqueue(message('identify', { traits: { ...traits } }));
   };
 
+  // --- web push ------------------------------------------------------------------
+  // Kept here (not in a tag of its own) because it needs the visitor's ids
+  // above and is a few hundred bytes; the service worker is vibe-sw.js.
+
+  const pushPost = (path, data) =>
+    fetch(origin + 'push/' + path, { method: 'POST', body: JSON.stringify({ key, ...data }) }).then(
+      (r) => r.ok || Promise.reject(r.status)
+    );
+
+  const registration = (o) => nav.serviceWorker.register((o && o.serviceWorker) || '/vibe-sw.js');
+
+  const subscribe = (o) =>
+    Notification.requestPermission()
+      .then((p) => (p == 'granted' ? registration(o) : Promise.reject(p)))
+      .then(() => nav.serviceWorker.ready)
+      .then((reg) =>
+        reg.pushManager.getSubscription().then(
+          (s) =>
+            s ||
+            fetch(origin + 'push/key?key=' + encodeURIComponent(key))
+              .then((r) => r.json())
+              .then((k) =>
+                reg.pushManager.subscribe({
+                  userVisibleOnly: true,
+                  // base64url → bytes (atob accepts the missing padding)
+                  applicationServerKey: Uint8Array.from(
+                    atob(k.public_key.replace(/-/g, '+').replace(/_/g, '/')),
+                    (c) => c.charCodeAt(0)
+                  ),
+                })
+              )
+        )
+      )
+      .then((s) =>
+        pushPost('subscribe', {
+          anonymous_id: anonId,
+          user_id: userId,
+          user_hash: userHash || void 0,
+          subscription: s.toJSON(),
+        })
+      );
+
+  const unsubscribe = (o) =>
+    registration(o)
+      .then((reg) => reg.pushManager.getSubscription())
+      .then((s) => s && s.unsubscribe().then(() => pushPost('unsubscribe', { endpoint: s.endpoint })));
+
   // --- lifecycle ---------------------------------------------------------------
 
   // Leaving: whatever is still queued plus a leave, as a beacon (fetch keepalive
@@ -208,5 +262,6 @@
   w.vibeQ = [];
   w.vibeTrack = track;
   w.vibeIdentify = identify;
+  w.vibePush = { subscribe, unsubscribe };
   for (const [kind, args] of queued) (kind == 'identify' ? identify : track)(...args);
 })();

@@ -1,6 +1,7 @@
-//! Static assets compiled into the binary: the tracking script and the chat
+//! Static assets compiled into the binary: the tracking script, the chat
 //! widget (a separate tag the snippet gains while the in-app channel is on;
-//! docs/architecture.md, "Tracker").
+//! docs/architecture.md, "Tracker") and the web push service worker (which
+//! the site's own `/vibe-sw.js` imports; docs/push.md).
 
 use std::sync::OnceLock;
 
@@ -16,6 +17,9 @@ const VIBE_JS: &[u8] = include_bytes!("../assets/vibe.js");
 
 /// Built from `tracker/vibe-chat.js` by the same build.
 const VIBE_CHAT_JS: &[u8] = include_bytes!("../assets/vibe-chat.js");
+
+/// Built from `tracker/vibe-sw.js` by the same build.
+const VIBE_SW_JS: &[u8] = include_bytes!("../assets/vibe-sw.js");
 
 struct Asset {
     gzip: Option<Vec<u8>>,
@@ -43,6 +47,11 @@ fn chat_widget() -> &'static Asset {
     ASSET.get_or_init(|| Asset::of(VIBE_CHAT_JS))
 }
 
+fn service_worker() -> &'static Asset {
+    static ASSET: OnceLock<Asset> = OnceLock::new();
+    ASSET.get_or_init(|| Asset::of(VIBE_SW_JS))
+}
+
 /// `GET /vibe.js`: ETag-validated, cached for an hour (the URL is stable, so it
 /// cannot be immutable), gzip when the client accepts it.
 pub async fn vibe_js(headers: HeaderMap) -> Response {
@@ -52,6 +61,12 @@ pub async fn vibe_js(headers: HeaderMap) -> Response {
 /// `GET /vibe-chat.js`: the chat widget, served exactly like `vibe.js`.
 pub async fn vibe_chat_js(headers: HeaderMap) -> Response {
     script(VIBE_CHAT_JS, chat_widget(), headers)
+}
+
+/// `GET /vibe-sw.js`: the push service worker, served exactly like `vibe.js`
+/// (a site imports it with `importScripts`, which may cross origins).
+pub async fn vibe_sw_js(headers: HeaderMap) -> Response {
+    script(VIBE_SW_JS, service_worker(), headers)
 }
 
 fn script(plain: &'static [u8], asset: &'static Asset, headers: HeaderMap) -> Response {

@@ -82,6 +82,15 @@ pub struct Config {
     /// How long a claimed outbound message stays a sender's without news
     /// (renewed when its request starts; more than the 15 s request timeout).
     pub outbound_lease_ms: i64,
+    /// The VAPID `sub` of web push requests (RFC 8292): a `mailto:` or
+    /// `https:` URI the push service's operator can reach about this server.
+    /// Unset: `public_url`, else `mailto:` the admin email, else a fixed
+    /// placeholder (`outbound::push::subject`).
+    pub push_subject: Option<String>,
+    /// Accept `http://` push endpoints (tests' local push service). Off: a
+    /// page can only register `https://` endpoints, so a crafted subscription
+    /// cannot make the server POST into a plain-HTTP internal service.
+    pub push_allow_http: bool,
 }
 
 impl Default for Config {
@@ -117,6 +126,8 @@ impl Default for Config {
             outbound_rate_per_s: 20.0,
             outbound_poll_every: Duration::from_secs(1),
             outbound_lease_ms: 60_000,
+            push_subject: None,
+            push_allow_http: false,
         }
     }
 }
@@ -144,6 +155,8 @@ struct FileConfig {
     outbound_retry_base_ms: Option<i64>,
     outbound_max_attempts: Option<i64>,
     outbound_rate_per_s: Option<f64>,
+    push_subject: Option<String>,
+    push_allow_http: Option<bool>,
     log: Option<String>,
 }
 
@@ -200,6 +213,10 @@ impl Config {
         self.database_url = f.database_url.map(Secret::new).or(self.database_url.take());
         self.public_url = f.public_url.or(self.public_url.take());
         self.admin_email = f.admin_email.or(self.admin_email.take());
+        self.push_subject = f.push_subject.or(self.push_subject.take());
+        if let Some(v) = f.push_allow_http {
+            self.push_allow_http = v;
+        }
         self.admin_password = f
             .admin_password
             .map(Secret::new)
@@ -234,6 +251,12 @@ impl Config {
         }
         if let Some(v) = get("VIBE_PUBLIC_URL") {
             self.public_url = Some(v);
+        }
+        if let Some(v) = get("VIBE_PUSH_SUBJECT") {
+            self.push_subject = Some(v);
+        }
+        if let Some(v) = get("VIBE_PUSH_ALLOW_HTTP") {
+            self.push_allow_http = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = get("VIBE_ADMIN_EMAIL") {
             self.admin_email = Some(v);
@@ -355,6 +378,11 @@ impl Config {
                 bail!("public_url must start with http:// or https://");
             }
         }
+        if let Some(s) = &self.push_subject {
+            if !(s.starts_with("mailto:") || s.starts_with("https://")) {
+                bail!("push_subject must be a mailto: or https: URI");
+            }
+        }
         Ok(())
     }
 }
@@ -362,6 +390,24 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_settings() {
+        let mut c = Config::default();
+        c.apply_file(
+            toml::from_str("push_subject = \"mailto:ops@shop.example\"\npush_allow_http = true")
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(c.push_subject.as_deref(), Some("mailto:ops@shop.example"));
+        assert!(c.push_allow_http);
+        assert!(c.validate().is_ok());
+        c.apply_env(|k| (k == "VIBE_PUSH_ALLOW_HTTP").then(|| "0".to_string()))
+            .unwrap();
+        assert!(!c.push_allow_http);
+        c.push_subject = Some("ops@shop.example".into());
+        assert!(c.validate().is_err(), "not a URI");
+    }
 
     #[test]
     fn env_overrides_file_overrides_defaults() {

@@ -36,6 +36,9 @@ const EXEMPT: &[&str] = &[
     "/chat/session",
     "/chat/messages",
     "/chat/read",
+    // Web push's (`vibePush`): a write key, never a cookie.
+    "/push/subscribe",
+    "/push/unsubscribe",
 ];
 
 /// Middleware for the `/api/v1` router.

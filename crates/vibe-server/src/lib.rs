@@ -18,6 +18,7 @@ pub mod identity;
 pub mod live;
 pub mod metrics;
 pub mod outbound;
+pub mod push;
 pub mod router;
 pub mod secrets;
 pub mod security_headers;

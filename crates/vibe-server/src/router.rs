@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::api::accounts::{auth, setup, tokens};
 use crate::api::tracking::{chat, collect};
-use crate::api::{projects, support, webhooks};
+use crate::api::{projects, push, support, webhooks};
 use crate::assets;
 use crate::state::AppState;
 
@@ -36,6 +36,16 @@ pub fn router(state: AppState) -> Router {
                 .options(chat::preflight),
         )
         .route("/chat/read", post(chat::read).options(chat::preflight))
+        // Web push (`vibePush.subscribe()` in vibe.js): write key.
+        .route("/push/key", get(push::key).options(push::preflight))
+        .route(
+            "/push/subscribe",
+            post(push::subscribe).options(push::preflight),
+        )
+        .route(
+            "/push/unsubscribe",
+            post(push::unsubscribe).options(push::preflight),
+        )
         .route("/track", post(collect::track))
         .route("/identify", post(collect::identify))
         // The support API: a helpdesk or bot, with the project's secret key.
@@ -76,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/vibe.js", get(assets::vibe_js))
         .route("/vibe-chat.js", get(assets::vibe_chat_js))
+        .route("/vibe-sw.js", get(assets::vibe_sw_js))
         .route("/setup", get(setup::setup_page))
         .route("/setup.js", get(setup::setup_script))
         .route("/healthz", get(healthz))

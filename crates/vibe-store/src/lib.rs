@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`, `audit`, `templates`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`, `audit`, `templates`, `push`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -20,6 +20,7 @@ pub mod funnels;
 pub mod inbox;
 pub mod people;
 pub mod projects;
+pub mod push;
 pub mod retention;
 pub mod revenue;
 pub mod segments;
@@ -44,6 +45,7 @@ pub use inbox::InboxStore;
 pub use ingest::{IngestJob, IngestOutcome};
 pub use people::{query as users, *};
 pub use projects::*;
+pub use push::PushStore;
 pub use retention::RetentionStore;
 pub use revenue::RevenueStore;
 pub use segments::SegmentStore;
@@ -96,6 +98,7 @@ pub trait Store:
     + SupportAnalyticsStore
     + AuditStore
     + TemplateStore
+    + PushStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

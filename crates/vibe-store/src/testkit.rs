@@ -19,6 +19,7 @@ mod funnels;
 mod inbox;
 mod ingest;
 mod people;
+mod push;
 mod retention;
 mod revenue;
 mod rollups;
@@ -123,4 +124,6 @@ where
     channels::channel_settings_per_project_and_kind(fx().await).await;
     audit::audit_log_pages_filters_and_isolation(fx().await).await;
     templates::templates_crud_unique_names_and_isolation(fx().await).await;
+    push::push_subscriptions_and_vapid_keys(fx().await).await;
+    push::push_subscriptions_follow_merges(fx().await).await;
 }

@@ -24,6 +24,7 @@ pub mod funnels;
 pub mod inbox;
 pub mod people;
 pub mod projects;
+pub mod push;
 pub mod query;
 pub mod retention;
 pub mod revenue;

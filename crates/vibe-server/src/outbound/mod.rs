@@ -7,8 +7,11 @@
 //! answers [`Sent`] or a [`SendError`] that decides what the sender does:
 //! retry later, fail, or fail without retrying because the provider may
 //! have the message already (see docs/architecture.md, "Outbound").
+//! [`push`] (Web Push) has the same answers but sends one notification to one
+//! browser subscription, for the campaign sender rather than the outbox.
 
 pub mod email;
+pub mod push;
 pub mod sender;
 pub mod twilio;
 pub mod whatsapp;
@@ -50,6 +53,10 @@ pub struct Outbound {
     /// (the sender also polls, for other nodes' messages and retries).
     pub wake: tokio::sync::Notify,
     pub http: reqwest::Client,
+    /// The same without following redirects, for web push: a push endpoint
+    /// comes from a web page, and a redirect could lead the request past the
+    /// endpoint checks (to `http://`, to another host).
+    pub push_http: reqwest::Client,
 }
 
 /// Connecting to a provider gives up after this long (retried later).
@@ -60,14 +67,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Outbound {
     pub fn new() -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("vibe/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+                .user_agent(concat!("vibe/", env!("CARGO_PKG_VERSION")))
+        };
         Ok(Self {
             wake: tokio::sync::Notify::new(),
-            http,
+            http: builder().build()?,
+            push_http: builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
         })
     }
 }
@@ -155,7 +166,7 @@ pub(crate) async fn exchange(
 }
 
 /// An error and its causes, without the URL (it may carry an account id).
-fn error_text(e: &reqwest::Error) -> String {
+pub(crate) fn error_text(e: &reqwest::Error) -> String {
     let mut text = e.without_url_ref();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -20,7 +20,7 @@ use vibe_store::Role;
 
 use crate::api::{
     ai_usage, analytics, audit, broadcasts, channels, crm, features, flows, funnels, inbox, people,
-    projects, retention, revenue, segments, support_analytics, templates, tracking,
+    projects, push, retention, revenue, segments, support_analytics, templates, tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -53,6 +53,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         audit::routes::routes(),
         support_analytics::routes::routes(),
         templates::routes::routes(),
+        push::routes::routes(),
     ]
     .into_iter()
     .flatten()

@@ -32,6 +32,7 @@ struct Target {
     inbox_id: String,
     broadcast_id: String,
     template_id: String,
+    push_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -58,6 +59,7 @@ impl Target {
                 "iid" => &self.inbox_id,
                 "bid" => &self.broadcast_id,
                 "template_id" => &self.template_id,
+                "push_id" => &self.push_id,
                 "priority" => "high",
                 "kind" => "whatsapp",
                 other => panic!(
@@ -330,6 +332,28 @@ async fn every_project_route_checks_access(backend: Backend) {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 
+    // A browser subscribed to web push on bravo-user.
+    let person = app
+        .state
+        .store
+        .find_user(&b.id, "bravo-user")
+        .await
+        .unwrap()
+        .unwrap();
+    let push = vibe_store::push::NewPushSubscription {
+        site_user_id: person.id,
+        endpoint: "https://push.bravo.example/bravo-endpoint".into(),
+        p256dh: "bravo-p256dh".into(),
+        auth: "bravo-auth".into(),
+        user_agent: None,
+    };
+    let push = app
+        .state
+        .store
+        .upsert_push_subscription(&b.id, "bravo-push", &push, 0)
+        .await
+        .unwrap();
+
     let t = Target {
         project_id: b.id.clone(),
         key_id: key["key"]["id"].as_str().unwrap().to_owned(),
@@ -345,7 +369,9 @@ async fn every_project_route_checks_access(backend: Backend) {
         inbox_id: inbox["id"].as_str().unwrap().to_owned(),
         broadcast_id: broadcast["id"].as_str().unwrap().to_owned(),
         template_id: template["id"].as_str().unwrap().to_owned(),
+        push_id: push.id,
         secrets: vec![
+            "push.bravo.example".into(),
             "Bravo template".into(),
             "bravo-subject".into(),
             "bravo-template-body".into(),

@@ -24,6 +24,7 @@ mod live_backlog;
 mod members;
 mod outbound;
 mod presence;
+mod push;
 mod queue;
 mod retention;
 mod revenue;

@@ -108,7 +108,7 @@ pub fn verify(state: &AppState, token: &str, now_ms: i64) -> Option<Visitor> {
 }
 
 /// Every answer, errors included, is readable by the page that asked.
-fn cors(headers: &HeaderMap, res: impl IntoResponse) -> Response {
+pub(crate) fn cors(headers: &HeaderMap, res: impl IntoResponse) -> Response {
     let mut res = res.into_response();
     let h = res.headers_mut();
     let origin = headers
@@ -150,7 +150,7 @@ fn disabled() -> ApiError {
     ApiError::not_found("chat")
 }
 
-async fn project_of_key(state: &AppState, key: Option<&str>) -> ApiResult<Project> {
+pub(crate) async fn project_of_key(state: &AppState, key: Option<&str>) -> ApiResult<Project> {
     let key = key.filter(|k| !k.is_empty()).ok_or_else(|| {
         ApiError::field(
             "missing_field",
@@ -190,7 +190,7 @@ pub async fn config(
     cors(&headers, result)
 }
 
-async fn body_of(state: &AppState, body: Body) -> ApiResult<Map<String, Value>> {
+pub(crate) async fn body_of(state: &AppState, body: Body) -> ApiResult<Map<String, Value>> {
     let limit = state.config.max_body_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::client(
@@ -202,7 +202,7 @@ async fn body_of(state: &AppState, body: Body) -> ApiResult<Map<String, Value>> 
     parse_json(&bytes)
 }
 
-fn id_field(body: &Map<String, Value>, key: &str) -> ApiResult<Option<String>> {
+pub(crate) fn id_field(body: &Map<String, Value>, key: &str) -> ApiResult<Option<String>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => {
@@ -216,6 +216,50 @@ fn id_field(body: &Map<String, Value>, key: &str) -> ApiResult<Option<String>> {
             }
             Ok(Some(s))
         }
+    }
+}
+
+/// 403 when the request comes from a page outside the project's allowed
+/// origins (none listed: any page).
+pub(crate) fn check_origin(project: &Project, headers: &HeaderMap) -> ApiResult<()> {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let allowed = &project.allowed_origins;
+        if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+            return Err(ApiError::client(
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                format!("origin {origin} is not in this project's allowed origins"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The body's `user_id` when its `user_hash` proves it under the project's
+/// identity secret; `None` without a secret or unsigned (anyone can claim a
+/// user id), 401 for a hash that does not match.
+pub(crate) async fn verified_user_id(
+    state: &AppState,
+    project: &Project,
+    body: &Map<String, Value>,
+) -> ApiResult<Option<String>> {
+    let user_hash = id_field(body, "user_hash")?;
+    let (Some(uid), Some(hash)) = (id_field(body, "user_id")?, user_hash) else {
+        return Ok(None);
+    };
+    let secret = state
+        .identity
+        .required_secret(state.store.as_ref(), &project.id)
+        .await?;
+    match secret {
+        Some(secret) if crate::identity::verify(&secret, &uid, &hash) => Ok(Some(uid)),
+        Some(_) => Err(ApiError::field(
+            "invalid_user_hash",
+            "user_hash",
+            "does not match user_id under the project's identity secret",
+        )
+        .with_status(StatusCode::UNAUTHORIZED)),
+        None => Ok(None),
     }
 }
 
@@ -243,16 +287,7 @@ async fn session_inner(
     }
     let key = id_field(&body, "key")?;
     let project = project_of_key(state, key.as_deref()).await?;
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let allowed = &project.allowed_origins;
-        if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
-            return Err(ApiError::client(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
-                format!("origin {origin} is not in this project's allowed origins"),
-            ));
-        }
-    }
+    check_origin(&project, headers)?;
     if !enabled(state, &project.id).await? {
         return Err(disabled());
     }
@@ -263,29 +298,8 @@ async fn session_inner(
             "the tracker's anonymous id",
         )
     })?;
-    let user_hash = id_field(&body, "user_hash")?;
     // Only a signed user id opens that user's chat (see the module docs).
-    let user_id = match (id_field(&body, "user_id")?, user_hash) {
-        (Some(uid), Some(hash)) => {
-            let secret = state
-                .identity
-                .required_secret(state.store.as_ref(), &project.id)
-                .await?;
-            match secret {
-                Some(secret) if crate::identity::verify(&secret, &uid, &hash) => Some(uid),
-                Some(_) => {
-                    return Err(ApiError::field(
-                        "invalid_user_hash",
-                        "user_hash",
-                        "does not match user_id under the project's identity secret",
-                    )
-                    .with_status(StatusCode::UNAUTHORIZED))
-                }
-                None => None,
-            }
-        }
-        _ => None,
-    };
+    let user_id = verified_user_id(state, &project, &body).await?;
     let now = state.clock.now_ms();
     let visitor = Visitor {
         project_id: project.id.clone(),

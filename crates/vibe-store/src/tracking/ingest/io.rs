@@ -186,7 +186,7 @@ pub const ACTIVE_DAYS_OF: &str =
 /// AI sums add up. Flow attempts (`flows`) move; when both people have one
 /// for a flow, the open one is kept (the earlier-started of two open ones,
 /// the later-started of two ended ones).
-pub const MOVE_PERSON: [&str; 23] = [
+pub const MOVE_PERSON: [&str; 24] = [
     // A person's conversations (and so their messages) follow them.
     "UPDATE conversations SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "INSERT INTO contact_tags (project_id, site_user_id, tag)
@@ -194,6 +194,8 @@ pub const MOVE_PERSON: [&str; 23] = [
      ON CONFLICT DO NOTHING",
     "DELETE FROM contact_tags WHERE project_id = $2 AND site_user_id = $3 AND site_user_id <> $1",
     "UPDATE contact_notes SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
+    // Their browsers' push subscriptions too (an endpoint is unique per project, so no clash).
+    "UPDATE push_subscriptions SET site_user_id = $1 WHERE project_id = $2 AND site_user_id = $3",
     "UPDATE contacts SET priority = (SELECT o.priority FROM contacts o WHERE o.project_id = $2 AND o.site_user_id = $3)
      WHERE project_id = $2 AND site_user_id = $1 AND priority IS NULL",
     "UPDATE contacts SET properties = COALESCE((SELECT o.properties FROM contacts o WHERE o.project_id = $2 AND o.site_user_id = $3), properties)
