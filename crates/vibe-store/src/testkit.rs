@@ -8,6 +8,7 @@ use crate::Store;
 
 mod accounts;
 mod audit;
+mod campaigns;
 mod channels;
 mod crm;
 mod features;
@@ -123,4 +124,6 @@ where
     channels::channel_settings_per_project_and_kind(fx().await).await;
     audit::audit_log_pages_filters_and_isolation(fx().await).await;
     templates::templates_crud_unique_names_and_isolation(fx().await).await;
+    campaigns::campaigns_crud_guards_and_isolation(fx().await).await;
+    campaigns::campaign_recipients_materialise_claim_and_record(fx().await).await;
 }
