@@ -7,6 +7,7 @@ mod accounts;
 mod agent_presence;
 mod audit;
 mod broadcasts;
+mod campaigns;
 mod channels;
 mod chat;
 mod collect;
