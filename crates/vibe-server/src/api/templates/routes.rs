@@ -1,9 +1,9 @@
 //! The templates' routes below `/projects/{id}`. Every member reads
 //! templates and previews a saved one (a preview stores nothing and shows a
 //! contact's name, email and traits, which viewers already see on the
-//! people pages); supervisors and above — who send broadcasts and, in the
-//! next slices, campaigns — create, change, delete them and preview unsaved
-//! drafts (the editor).
+//! people pages); supervisors and above — who send broadcasts — create,
+//! change, delete them and preview unsaved drafts (the editor). Campaigns,
+//! which send them, are admins' (`api/campaigns/routes.rs`).
 
 use vibe_store::Role::{Supervisor, Viewer};
 
