@@ -1,8 +1,9 @@
 -- Campaigns (issue 14, items 2 and 3): a message sent to a segment of a
 -- project's people (or, `kind` 'direct', to chosen people), over a channel,
 -- from a saved template (`template_id`) or inline content (`content`, JSON
--- text {subject, body_html, body_text}). `segment` is a built-in segment's
--- name or a custom segment's id. `status`: draft | scheduled | sending |
+-- text {subject, body_html, body_text}); `data` (JSON text) is the
+-- template's `data` variable for every recipient. `segment` is a built-in
+-- segment's name or a custom segment's id (NULL for direct sends). `status`: draft | scheduled | sending |
 -- paused | sent | cancelled. `error` says why the sender paused it.
 -- Times are Unix ms.
 CREATE TABLE campaigns (
@@ -13,6 +14,7 @@ CREATE TABLE campaigns (
     channel               TEXT NOT NULL,
     template_id           TEXT,
     content               TEXT,
+    data                  TEXT,
     segment               TEXT,
     send_at               INTEGER,
     rate_per_minute       INTEGER,

@@ -87,18 +87,26 @@ pub struct CampaignEmail {
 const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");
 const LIST_UNSUBSCRIBE_POST: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe-Post");
 
-/// Renders `draft` for `contact` (the template language's `contact`) to
-/// `address`; `token` keys the unsubscribe link.
+/// The campaign's `data` variable (an empty object when it has none).
+pub fn campaign_data(c: &Campaign) -> Value {
+    c.data
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_else(|| json!({}))
+}
+
+/// Renders `draft` for `contact` and `data` (the template language's
+/// variables) to `address`; `token` keys the unsubscribe link.
 pub fn prepare(
     state: &AppState,
     config: &SmtpConfig,
     draft: &Draft,
-    contact: Value,
+    (contact, data): (Value, &Value),
     address: &str,
     token: &str,
 ) -> Result<CampaignEmail, String> {
     let url = unsubscribe_url(state, token);
-    let out = rendered(draft, contact.clone(), json!({}), &url).map_err(|e| e.to_string())?;
+    let out = rendered(draft, contact.clone(), data.clone(), &url).map_err(|e| e.to_string())?;
     let text_of = |k: &str| out[k].as_str().map(str::to_owned);
     let subject = text_of("subject").unwrap_or_default();
     let html = text_of("html");

@@ -35,7 +35,7 @@ use tokio::task::JoinSet;
 use vibe_store::campaigns::{Campaign, CampaignRef, CampaignStatus, ClaimedRecipient, SendOutcome};
 use vibe_store::StoreError;
 
-use super::message::{campaign_draft, prepare};
+use super::message::{campaign_data, campaign_draft, prepare};
 use super::smtp::{Delivery, SmtpSession};
 use crate::api::channels::{self, settings::Kind};
 use crate::api::templates::preview::contact_of;
@@ -202,6 +202,19 @@ async fn run_campaign(
     if campaign.status() != Some(CampaignStatus::Sending) {
         return Ok(());
     }
+    // Only retries not yet due (or nobody) left: no connection for them.
+    let now = state.clock.now_ms();
+    match state.store.campaign_next_due(&c.project_id, &c.id).await? {
+        Some(at) if at <= now => {}
+        Some(_) => return Ok(()),
+        None => {
+            state
+                .store
+                .finish_campaign_if_done(&c.project_id, &c.id, now)
+                .await?;
+            return Ok(());
+        }
+    }
     let draft = match campaign_draft(state, &c.project_id, &campaign).await {
         Ok(d) => d,
         Err(why) => return pause(state, c, &why).await,
@@ -228,6 +241,7 @@ async fn send_all(
         .unwrap_or(DEFAULT_RATE_PER_MINUTE)
         .max(1);
     let every = Duration::from_secs_f64(60.0 / rate as f64);
+    let data = campaign_data(campaign);
     let mut next = Instant::now();
     loop {
         if *stop.borrow() || !state.live.is_leader.load(Ordering::SeqCst) {
@@ -273,7 +287,7 @@ async fn send_all(
             return Ok(());
         };
         next = Instant::now().max(next) + every;
-        let (outcome, setup) = deliver(state, &c.project_id, draft, session, &r).await;
+        let (outcome, setup) = deliver(state, &c.project_id, draft, &data, session, &r).await;
         let now = state.clock.now_ms();
         state
             .store
@@ -291,6 +305,7 @@ async fn deliver(
     state: &AppState,
     project_id: &str,
     draft: &Draft,
+    data: &serde_json::Value,
     session: &mut SmtpSession,
     r: &ClaimedRecipient,
 ) -> (SendOutcome, Option<String>) {
@@ -310,7 +325,7 @@ async fn deliver(
         state,
         session.config(),
         draft,
-        contact_of(&person),
+        (contact_of(&person), data),
         address,
         &r.token,
     )

@@ -127,6 +127,7 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
             json!({"template": {"name": "Matrix", "channel": "in_app", "body_text": "matrix"}})
         }
         ("POST", "/templates/{template_id}/preview") => json!({}),
+        ("POST", "/templates/{template_id}/send") => json!({"user_ids": ["bravo-user"]}),
         ("POST", "/campaigns") | ("PUT", "/campaigns/{campaign_id}") => json!({
             "name": "Matrix campaign", "channel": "email", "segment": "all",
             "content": {"subject": "matrix", "body_text": "matrix"}}),

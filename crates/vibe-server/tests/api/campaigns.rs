@@ -755,9 +755,121 @@ async fn campaign_restart_reports_claimed_unknown(backend: Backend) {
     app.stop().await;
 }
 
+/// `POST …/templates/{template_id}/send`: a direct campaign to the given
+/// contacts (ids resolved, repeats once, strangers listed), `data`
+/// rendered, each reached once; its refusals and roles.
+async fn template_send_to_chosen_contacts(backend: Backend) {
+    let Some(sink) = Sink::start() else {
+        return;
+    };
+    let Some((app, owner, p)) = signed_in_with(backend, fast).await else {
+        return;
+    };
+    audience(&app, &p).await;
+    let templates = format!("/api/v1/projects/{}/templates", p.id);
+    let t = created(
+        app.post(
+            &owner,
+            &templates,
+            json!({"name": "Receipt", "channel": "email", "subject": "Your code, {{ contact.name }}",
+                "body_text": "Code {{ data.code }} for {{ contact.email }}"}),
+        )
+        .await,
+    )
+    .await;
+    let send = format!("{templates}/{}/send", t["id"].as_str().unwrap());
+    let body = json!({"user_ids": ["ana", "cy", "ana", "ghost"], "data": {"code": "X1"}});
+    // Without an email channel: nothing is created.
+    let res = app.post(&owner, &send, body.clone()).await;
+    assert_error(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "channel_not_configured",
+    )
+    .await;
+    configure(&app, &owner, &p.id, "email", email_channel(sink.port)).await;
+    for (bad, field) in [
+        (json!({"user_ids": []}), "user_ids"),
+        (json!({"user_ids": "ana"}), "user_ids"),
+        (json!({"user_ids": [7]}), "user_ids[0]"),
+        (json!({"user_ids": ["ana"], "data": [1]}), "data"),
+        (
+            json!({"user_ids": ["ana"], "rate_per_minute": 0}),
+            "rate_per_minute",
+        ),
+        (json!({"user_ids": ["ana"], "to": "x"}), "to"),
+        (json!({"data": {}}), "user_ids"),
+    ] {
+        let res = app.post(&owner, &send, bad.clone()).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(e["error"]["field"], field, "{bad}: {e}");
+    }
+    let res = app
+        .post(&owner, &send, json!({"user_ids": ["ghost"]}))
+        .await;
+    assert_field_error(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no_recipients",
+        "user_ids",
+    )
+    .await;
+    let supervisor = app.as_role(Role::Supervisor).await;
+    let res = app.post(&supervisor, &send, body.clone()).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let other = app.create_project(&owner, "Other").await;
+    let res = app
+        .post(
+            &owner,
+            &format!(
+                "/api/v1/projects/{}/templates/{}/send",
+                other.id,
+                t["id"].as_str().unwrap()
+            ),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let res = app.post(&owner, &send, body).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let c: Value = res.json().await.unwrap();
+    assert_eq!(
+        (&c["kind"], &c["status"], &c["segment"]),
+        (&json!("direct"), &json!("sending"), &Value::Null)
+    );
+    assert_eq!(c["not_found"], json!(["ghost"]));
+    assert_eq!(c["data"], json!({"code": "X1"}));
+    assert_eq!((&c["recipients"], &c["skipped"]), (&json!(2), &json!(1)));
+    assert_eq!(c["progress"]["skipped"]["no_address"], 1);
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let done = until_status(&app, &owner, &p.id, &cid, "sent").await;
+    assert_eq!(done["progress"]["sent"], 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0["rcpt_tos"], json!(["ana@example.com"]));
+    let (h, bodies) = parts(&got[0].1);
+    assert_eq!(header(&h, "subject"), Some("Your code, Ana"));
+    assert!(header(&h, "list-unsubscribe").is_some());
+    assert_eq!(bodies[0].1.trim_end(), "Code X1 for ana@example.com");
+    // A direct campaign is listed like any, and not editable.
+    let res = app
+        .put(
+            &owner,
+            &format!("{}/{cid}", base(&p.id)),
+            inline("x", "all"),
+        )
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "not_editable").await;
+    app.stop().await;
+}
+
 on_both_backends!(
     campaigns_crud_validation_and_roles,
     campaign_sends_each_recipient_once_over_smtp,
     campaign_pause_resume_and_cancel,
-    campaign_restart_reports_claimed_unknown
+    campaign_restart_reports_claimed_unknown,
+    template_send_to_chosen_contacts
 );

@@ -23,13 +23,14 @@ use crate::segments::{stored_criteria, Dialect, SegmentStore};
 use crate::users::Segment;
 use crate::{StoreError, StoreResult};
 
-const COLS: &str = "id, kind, name, channel, template_id, content, segment, send_at,
+const COLS: &str = "id, kind, name, channel, template_id, content, data, segment, send_at,
      rate_per_minute, status, recipients, skipped, error, created_by_account_id, created_at,
      updated_at, started_at, finished_at";
 const INSERT: &str = "INSERT INTO campaigns (project_id, id, kind, name, channel, template_id,
         content, segment, send_at, rate_per_minute, status, recipients, skipped, error,
-        created_by_account_id, created_at, updated_at, started_at, finished_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, NULL, $12, $13, $13, NULL, NULL)";
+        created_by_account_id, created_at, updated_at, started_at, finished_at, data)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, NULL, $12, $13, $13, NULL, NULL,
+        $14)";
 /// Only while editable (the status guard in the `WHERE`).
 const UPDATE: &str = "UPDATE campaigns SET name = $3, channel = $4, template_id = $5,
         content = $6, segment = $7, send_at = $8, rate_per_minute = $9, updated_at = $10
@@ -81,6 +82,7 @@ pub trait CampaignStore: HasDb + SegmentStore {
             CampaignStatus::Draft.as_str().into(),
             (&c.created_by_account_id).into(),
             c.created_at.into(),
+            (&c.data).into(),
         ];
         sql::execute(self.db(), INSERT, &vals).await.map(drop)
     }
@@ -392,6 +394,21 @@ pub trait CampaignStore: HasDb + SegmentStore {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// When the campaign's next queued recipient is due (`None`: nobody is
+    /// queued), so the sender opens no connection for retries not yet due.
+    async fn campaign_next_due(&self, project_id: &str, id: &str) -> StoreResult<Option<i64>> {
+        let row: Option<(i64,)> = self
+            .db()
+            .optional(
+                "SELECT next_attempt_at FROM campaign_recipients
+                 WHERE project_id = $1 AND campaign_id = $2 AND status = 'queued'
+                 ORDER BY next_attempt_at LIMIT 1",
+                (project_id, id),
+            )
+            .await?;
+        Ok(row.map(|(at,)| at))
     }
 
     /// Claims the next due queued recipient of a `sending` campaign (one

@@ -129,6 +129,8 @@ pub struct Campaign {
     /// Inline content, JSON text `{subject, body_html, body_text}` (template
     /// source, validated by the server).
     pub content: Option<String>,
+    /// The template's `data` variable for every recipient (JSON text).
+    pub data: Option<String>,
     /// A built-in segment's name (`users::Segment`) or a custom segment's id.
     pub segment: Option<String>,
     /// Not before (Unix ms); `None`: as soon as it is sent.

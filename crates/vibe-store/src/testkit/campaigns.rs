@@ -24,6 +24,7 @@ fn draft(id: &str, segment: &str) -> Campaign {
         channel: "email".into(),
         template_id: None,
         content: Some(r#"{"subject":"Hi","body_text":"Hello {{ contact.name }}"}"#.into()),
+        data: None,
         segment: Some(segment.into()),
         send_at: None,
         rate_per_minute: Some(600),
@@ -373,6 +374,10 @@ pub async fn campaign_recipients_materialise_claim_and_record(fx: Fixture) {
         .address_bounced(&other.id, "email", "eve@example.com")
         .await
         .unwrap());
+    assert_eq!(
+        fx.campaign_next_due(&p.id, "first").await.unwrap(),
+        Some(now + 10 * MIN)
+    );
     // Not due yet; the campaign is not done (fay is queued).
     assert_eq!(
         fx.claim_recipient(&p.id, "first", "tok-a", now + 2)
@@ -586,6 +591,7 @@ pub async fn campaign_recipients_materialise_claim_and_record(fx: Fixture) {
     let direct = Campaign {
         kind: "direct".into(),
         segment: None,
+        data: Some(r#"{"code":"X1"}"#.into()),
         ..draft("direct", "all")
     };
     let ids = vec![id("ana"), id("ana"), id("cy"), "nobody".into()];

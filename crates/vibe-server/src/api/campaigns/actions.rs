@@ -63,8 +63,9 @@ async fn act(
             .await
         {
             Ok(started) => c = started,
-            // The sender started it first.
-            Err(StoreError::Conflict(_)) => {}
+            // The sender's round started it first (it also starts due
+            // scheduled campaigns): answer with what it did.
+            Err(StoreError::Conflict(_)) => c = find(state, access, campaign_id).await?,
             // Left scheduled: the sender pauses it with the reason.
             Err(StoreError::Rejected(why)) => return Err(unprocessable("cannot_start", why)),
             Err(e) => return Err(e.into()),

@@ -55,10 +55,11 @@ pub(crate) async fn find(
 
 /// A campaign as the API shows it (inline content as an object).
 pub fn shown(c: &Campaign) -> Value {
-    let content = c
-        .content
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<Value>(s).ok());
+    let json_of = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    };
+    let content = json_of(&c.content);
     json!({
         "id": c.id,
         "kind": c.kind,
@@ -66,6 +67,7 @@ pub fn shown(c: &Campaign) -> Value {
         "channel": c.channel,
         "template_id": c.template_id,
         "content": content,
+        "data": json_of(&c.data),
         "segment": c.segment,
         "send_at": c.send_at,
         "rate_per_minute": c.rate_per_minute,
@@ -154,6 +156,7 @@ pub async fn create(
         channel: b.channel.as_str().to_owned(),
         template_id: b.template_id,
         content: b.content,
+        data: None,
         segment: Some(b.segment),
         send_at: b.send_at,
         rate_per_minute: b.rate_per_minute,

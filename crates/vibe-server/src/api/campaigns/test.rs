@@ -17,7 +17,7 @@ use crate::api::inbox::fields;
 use crate::api::templates::preview::contact_of;
 use crate::api::ApiJson;
 use crate::auth::ProjectAccess;
-use crate::campaigns::message::{campaign_draft, prepare};
+use crate::campaigns::message::{campaign_data, campaign_draft, prepare};
 use crate::campaigns::sender::email_session;
 use crate::campaigns::smtp::Delivery;
 use crate::client_ip::ClientIp;
@@ -110,6 +110,7 @@ pub async fn send_test(
     let mut session = email_session(&state, &access.project.id)
         .await
         .map_err(|why| unprocessable("channel_not_configured", why))?;
+    let data = campaign_data(&c);
     let mut results = Vec::new();
     for address in &to {
         let contact = match &person {
@@ -117,8 +118,15 @@ pub async fn send_test(
             None => json!({"id": "test", "user_id": null, "name": null, "email": address,
                 "traits": {"email": address}}),
         };
-        let built = prepare(&state, session.config(), &draft, contact, address, "test")
-            .and_then(|e| e.to_message());
+        let built = prepare(
+            &state,
+            session.config(),
+            &draft,
+            (contact, &data),
+            address,
+            "test",
+        )
+        .and_then(|e| e.to_message());
         let (status, error) = match built {
             Err(why) => ("failed", Some(why)),
             Ok(message) => match session.send(&message).await {

@@ -5,9 +5,9 @@
 //! change, delete them and preview unsaved drafts (the editor). Campaigns,
 //! which send them, are admins' (`api/campaigns/routes.rs`).
 
-use vibe_store::Role::{Supervisor, Viewer};
+use vibe_store::Role::{Admin, Supervisor, Viewer};
 
-use super::preview;
+use super::{preview, send};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, POST, PUT};
 
 pub fn routes() -> Vec<ProjectRoute> {
@@ -22,5 +22,7 @@ pub fn routes() -> Vec<ProjectRoute> {
             .on(PUT, Supervisor, super::update)
             .on(DELETE, Supervisor, super::delete),
         at("/templates/{template_id}/preview").on(POST, Viewer, preview::saved),
+        // A send reaches contacts at once, like a campaign: admins'.
+        at("/templates/{template_id}/send").on(POST, Admin, send::send),
     ]
 }
