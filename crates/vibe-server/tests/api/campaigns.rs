@@ -866,10 +866,122 @@ async fn template_send_to_chosen_contacts(backend: Backend) {
     app.stop().await;
 }
 
+/// The one recipient of `cid` in `status`.
+async fn only(
+    app: &TestApp,
+    pid: &str,
+    cid: &str,
+    status: RecipientStatus,
+) -> vibe_store::campaigns::Recipient {
+    let rows = app
+        .state
+        .store
+        .campaign_recipients(pid, cid, Some(status), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{status:?}: {rows:?}");
+    rows[0].clone()
+}
+
+/// A 451 is retried after the backoff and, after `outbound_max_attempts`,
+/// failed as a soft bounce (not remembered); a connection dropped after the
+/// message is `unknown` and never resent, and the next recipient goes out on
+/// a new connection; credentials the server refuses pause the campaign with
+/// the reason, and `resume` after the fix finishes it.
+async fn campaign_retries_unknown_and_setup_failures(backend: Backend) {
+    let Some(sink) = Sink::start() else {
+        return;
+    };
+    let Some((app, owner, p)) = signed_in_with(backend, |c| {
+        fast(c);
+        c.outbound_retry_base_ms = 100;
+        c.outbound_max_attempts = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    configure(&app, &owner, &p.id, "email", email_channel(sink.port)).await;
+    for u in ["busy", "drop", "zed"] {
+        person(
+            &app,
+            &p.write_key,
+            u,
+            json!({"email": format!("{u}@example.com")}),
+        )
+        .await;
+    }
+    let c = create(&app, &owner, &p.id, inline("Flaky", "all")).await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    action(&app, &owner, &p.id, &cid, "send").await;
+    let done = until_status(&app, &owner, &p.id, &cid, "sent").await;
+    let pr = &done["progress"];
+    assert_eq!(
+        (&pr["sent"], &pr["failed"], &pr["unknown"]),
+        (&json!(1), &json!(1), &json!(1)),
+        "{done}"
+    );
+    let store = &app.state.store;
+    let busy = only(&app, &p.id, &cid, RecipientStatus::Failed).await;
+    assert_eq!(
+        (busy.address.as_deref(), busy.attempts),
+        (Some("busy@example.com"), 3)
+    );
+    assert!(
+        busy.error
+            .as_deref()
+            .unwrap()
+            .starts_with("gave up after 3 attempts"),
+        "{busy:?}"
+    );
+    let kinds: Vec<String> = store
+        .campaign_events(&p.id, &cid, &busy.person_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["deferred", "deferred", "failed"]);
+    assert!(!store
+        .address_bounced(&p.id, "email", "busy@example.com")
+        .await
+        .unwrap());
+    let dropped = only(&app, &p.id, &cid, RecipientStatus::Unknown).await;
+    assert_eq!(
+        (dropped.address.as_deref(), dropped.attempts),
+        (Some("drop@example.com"), 1)
+    );
+    let got = sink.received();
+    assert_eq!(got.len(), 1, "only zed was accepted");
+    assert_eq!(got[0].0["rcpt_tos"], json!(["zed@example.com"]));
+
+    // Wrong credentials: paused with the server's answer, nobody lost.
+    let mut bad = email_channel(sink.port);
+    bad["username"] = json!("help");
+    bad["password"] = json!("wrong-password");
+    configure(&app, &owner, &p.id, "email", bad.clone()).await;
+    let c = create(&app, &owner, &p.id, inline("Auth", "all")).await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    action(&app, &owner, &p.id, &cid, "send").await;
+    let paused = until_status(&app, &owner, &p.id, &cid, "paused").await;
+    assert!(
+        paused["error"].as_str().unwrap().contains("535"),
+        "{paused}"
+    );
+    assert_eq!(paused["progress"]["sent"], 0);
+    bad["password"] = json!("smtp-password");
+    configure(&app, &owner, &p.id, "email", bad).await;
+    let resumed = action(&app, &owner, &p.id, &cid, "resume").await;
+    assert_eq!(resumed["error"], Value::Null);
+    until_status(&app, &owner, &p.id, &cid, "sent").await;
+    app.stop().await;
+}
+
 on_both_backends!(
     campaigns_crud_validation_and_roles,
     campaign_sends_each_recipient_once_over_smtp,
     campaign_pause_resume_and_cancel,
     campaign_restart_reports_claimed_unknown,
-    template_send_to_chosen_contacts
+    template_send_to_chosen_contacts,
+    campaign_retries_unknown_and_setup_failures
 );
