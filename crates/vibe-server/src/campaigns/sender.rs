@@ -12,8 +12,10 @@
 //!    with the reason;
 //! 3. gives each `sending` campaign without one a task ([`run_campaign`]).
 //!
-//! A campaign's task opens the project's SMTP connection and keeps it for
-//! its sends (`smtp::SmtpSession`), then per recipient, spaced to the
+//! A campaign's task uses the project's SMTP connection (`smtp::SessionPool`:
+//! one per project, kept open across sends and campaigns, which take turns
+//! on it; replaced when the settings change, closed when no task uses it),
+//! then per recipient, spaced to the
 //! campaign's `rate_per_minute`: **claims** it (committed before the send;
 //! the claim reads the campaign's status, so a pause or cancel stops it),
 //! renders and sends it, and records the outcome — `sent`; a hard bounce
@@ -36,7 +38,7 @@ use vibe_store::campaigns::{Campaign, CampaignRef, CampaignStatus, ClaimedRecipi
 use vibe_store::StoreError;
 
 use super::message::{campaign_data, campaign_draft, prepare};
-use super::smtp::{Delivery, SmtpSession};
+use super::smtp::{Delivery, SessionPool, SharedSession, SmtpSession};
 use crate::api::channels::{self, settings::Kind};
 use crate::api::templates::preview::contact_of;
 use crate::api::templates::Draft;
@@ -51,6 +53,8 @@ pub const DEFAULT_RATE_PER_MINUTE: i64 = 600;
 /// belongs to a sender that is gone.
 pub const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
 const RECOVER_EVERY: Duration = Duration::from_secs(60);
+/// Campaigns one node sends at once.
+const MAX_CAMPAIGNS: usize = 16;
 /// After the SMTP server could not be reached, a campaign waits this long.
 const UNREACHABLE_WAIT: Duration = Duration::from_secs(5);
 
@@ -63,6 +67,7 @@ pub fn new_token() -> String {
 
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let busy: Arc<Mutex<HashSet<CampaignRef>>> = Default::default();
+    let pool: Arc<SessionPool> = Default::default();
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut leading = false;
     let mut recovered = Instant::now();
@@ -94,11 +99,12 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     Err(e) => tracing::warn!(error = %e, "campaign claim recovery failed"),
                 }
             }
-            if let Err(e) = round(&state, &busy, &mut tasks, &stop).await {
+            if let Err(e) = round(&state, &busy, &pool, &mut tasks, &stop).await {
                 tracing::warn!(error = %e, "campaign round failed");
             }
         }
         leading = leads;
+        pool.close_idle().await;
         tokio::select! {
             _ = tokio::time::sleep(state.config.outbound_poll_every) => {}
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -107,11 +113,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
     // In-flight sends finish and are recorded.
     while tasks.join_next().await.is_some() {}
+    pool.close_idle().await;
 }
 
 async fn round(
     state: &AppState,
     busy: &Arc<Mutex<HashSet<CampaignRef>>>,
+    pool: &Arc<SessionPool>,
     tasks: &mut JoinSet<()>,
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -135,9 +143,13 @@ async fn round(
         {
             continue;
         }
-        let (state, busy, stop) = (state.clone(), busy.clone(), stop.clone());
+        if tasks.len() >= MAX_CAMPAIGNS {
+            busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&c);
+            break;
+        }
+        let (state, busy, pool, stop) = (state.clone(), busy.clone(), pool.clone(), stop.clone());
         tasks.spawn(async move {
-            if let Err(e) = run_campaign(&state, &c, &stop).await {
+            if let Err(e) = run_campaign(&state, &c, &pool, &stop).await {
                 tracing::warn!(project = %c.project_id, campaign = %c.id, error = %e,
                     "campaign send stopped; continuing next round");
             }
@@ -194,6 +206,7 @@ pub async fn email_session(state: &AppState, project_id: &str) -> Result<SmtpSes
 async fn run_campaign(
     state: &AppState,
     c: &CampaignRef,
+    pool: &SessionPool,
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let Some(campaign) = state.store.get_campaign(&c.project_id, &c.id).await? else {
@@ -219,13 +232,11 @@ async fn run_campaign(
         Ok(d) => d,
         Err(why) => return pause(state, c, &why).await,
     };
-    let mut session = match email_session(state, &c.project_id).await {
-        Ok(s) => s,
+    let session = match email_session(state, &c.project_id).await {
+        Ok(s) => pool.session(&c.project_id, s),
         Err(why) => return pause(state, c, &why).await,
     };
-    let result = send_all(state, c, &campaign, &draft, &mut session, stop).await;
-    session.close().await;
-    result
+    send_all(state, c, &campaign, &draft, &session, stop).await
 }
 
 async fn send_all(
@@ -233,7 +244,7 @@ async fn send_all(
     c: &CampaignRef,
     campaign: &Campaign,
     draft: &Draft,
-    session: &mut SmtpSession,
+    session: &SharedSession,
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let rate = campaign
@@ -255,13 +266,16 @@ async fn send_all(
                 _ = stop.wait_for(|s| *s) => return Ok(()),
             }
         }
-        // Connected before the claim: an unreachable server claims nobody.
+        // The project's connection, held from before the claim (an
+        // unreachable server claims nobody) until the outcome is known.
+        let mut session = session.lock().await;
         match session.ready().await {
             Ok(()) => {}
             Err(SendError::Fail(why)) => return pause(state, c, &why).await,
             Err(SendError::Retry(why)) | Err(SendError::Unknown(why)) => {
                 tracing::info!(project = %c.project_id, campaign = %c.id, reason = %why,
                     "SMTP server unreachable; trying again later");
+                drop(session);
                 let mut stop = stop.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(UNREACHABLE_WAIT) => {}
@@ -287,7 +301,8 @@ async fn send_all(
             return Ok(());
         };
         next = Instant::now().max(next) + every;
-        let (outcome, setup) = deliver(state, &c.project_id, draft, &data, session, &r).await;
+        let (outcome, setup) = deliver(state, &c.project_id, draft, &data, &mut session, &r).await;
+        drop(session);
         let now = state.clock.now_ms();
         state
             .store

@@ -1,5 +1,5 @@
-//! One SMTP connection kept open across a campaign's sends (the pooled
-//! connection: a campaign task holds one per project's server), speaking
+//! One SMTP connection per project kept open across its campaigns' sends
+//! ([`SessionPool`]: the campaigns of a project take turns on it), speaking
 //! the same steps as the Inbox's transport (`outbound::email::{connect,
 //! transmit}`), and what each failure means for a campaign recipient:
 //!
@@ -143,6 +143,56 @@ impl SmtpSession {
             if conn.quit().await.is_err() {
                 conn.abort().await;
             }
+        }
+    }
+}
+
+/// A project's session, shared by its campaigns' tasks (one send at a time).
+pub type SharedSession = std::sync::Arc<tokio::sync::Mutex<SmtpSession>>;
+
+/// The open SMTP sessions, one per project: campaigns of one project take
+/// turns on one connection to its server. A session is replaced when the
+/// project's settings changed, and closed once no task holds it.
+#[derive(Default)]
+pub struct SessionPool(
+    std::sync::Mutex<
+        std::collections::HashMap<String, (SmtpConfig, Option<String>, SharedSession)>,
+    >,
+);
+
+impl SessionPool {
+    /// The project's session for the settings of `fresh` (a session not
+    /// connected yet): the pooled one when its settings are the same.
+    pub fn session(&self, project_id: &str, fresh: SmtpSession) -> SharedSession {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((config, password, shared)) = map.get(project_id) {
+            if *config == fresh.config && *password == fresh.password {
+                return shared.clone();
+            }
+        }
+        let (config, password) = (fresh.config.clone(), fresh.password.clone());
+        let shared = std::sync::Arc::new(tokio::sync::Mutex::new(fresh));
+        // A replaced session closes when its last task lets go of it.
+        map.insert(project_id.to_owned(), (config, password, shared.clone()));
+        shared
+    }
+
+    /// Closes (with `QUIT`) the sessions no task holds any more.
+    pub async fn close_idle(&self) {
+        let idle: Vec<SharedSession> = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let gone: Vec<String> = map
+                .iter()
+                .filter(|(_, (_, _, s))| std::sync::Arc::strong_count(s) == 1)
+                .map(|(k, _)| k.clone())
+                .collect();
+            gone.iter()
+                .filter_map(|k| map.remove(k))
+                .map(|(_, _, s)| s)
+                .collect()
+        };
+        for s in idle {
+            s.lock().await.close().await;
         }
     }
 }
