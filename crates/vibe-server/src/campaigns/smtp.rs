@@ -150,15 +150,14 @@ impl SmtpSession {
 /// A project's session, shared by its campaigns' tasks (one send at a time).
 pub type SharedSession = std::sync::Arc<tokio::sync::Mutex<SmtpSession>>;
 
+/// A pooled session with the settings it was opened with.
+type Pooled = (SmtpConfig, Option<String>, SharedSession);
+
 /// The open SMTP sessions, one per project: campaigns of one project take
 /// turns on one connection to its server. A session is replaced when the
 /// project's settings changed, and closed once no task holds it.
 #[derive(Default)]
-pub struct SessionPool(
-    std::sync::Mutex<
-        std::collections::HashMap<String, (SmtpConfig, Option<String>, SharedSession)>,
-    >,
-);
+pub struct SessionPool(std::sync::Mutex<std::collections::HashMap<String, Pooled>>);
 
 impl SessionPool {
     /// The project's session for the settings of `fresh` (a session not
