@@ -573,6 +573,36 @@ async fn campaign_sends_each_recipient_once_over_smtp(backend: Backend) {
     seen.sort();
     assert_eq!(seen, ["ana@example.com", "dan@example.com"]);
 
+    // The recipients' pages: every row once, by status, without tokens.
+    let rurl = format!("{}/{cid}/recipients", base(&p.id));
+    let viewer = app.as_role(Role::Viewer).await;
+    let first = app.get_json(&viewer, &format!("{rurl}?limit=3")).await;
+    assert_eq!(first["recipients"].as_array().unwrap().len(), 3);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get_json(&viewer, &format!("{rurl}?limit=3&cursor={cursor}"))
+        .await;
+    assert_eq!(rest["recipients"].as_array().unwrap().len(), 2);
+    assert_eq!(rest["next_cursor"], Value::Null);
+    assert!(!first
+        .to_string()
+        .contains(by_address["ana@example.com"].token.as_deref().unwrap()));
+    let skipped = app
+        .get_json(&viewer, &format!("{rurl}?status=skipped"))
+        .await;
+    let mut reasons: Vec<&str> = skipped["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["skip_reason"].as_str().unwrap())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["no_address", "unsubscribed"]);
+    let res = app.get(&viewer, &format!("{rurl}?status=opened")).await;
+    assert_field_error(res, StatusCode::BAD_REQUEST, "invalid_field", "status").await;
+    let res = app.get(&viewer, &format!("{rurl}?cursor=zz")).await;
+    assert_field_error(res, StatusCode::BAD_REQUEST, "invalid_field", "cursor").await;
+
     // The 550: failed as a hard bounce, with its event.
     let failed = store
         .campaign_recipients(&p.id, &cid, Some(RecipientStatus::Failed), None, 10)

@@ -3,11 +3,13 @@
 //! list, read (with live progress), replace (only while `draft` or
 //! `scheduled`) and delete (not while `sending` or `paused`) campaigns; the
 //! body is read by `body.rs`; `actions.rs` holds `send|pause|resume|cancel`
-//! (the state machine), `test.rs` the test send. The leader's sender
+//! (the state machine), `test.rs` the test send, `recipients.rs` the
+//! recipients' pages. The leader's sender
 //! (`crate::campaigns`) does the sending.
 
 pub mod actions;
 pub mod body;
+pub mod recipients;
 pub mod routes;
 pub mod test;
 
