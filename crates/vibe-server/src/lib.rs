@@ -6,6 +6,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod campaigns;
 pub mod client_ip;
 pub mod collector;
 pub mod config;
@@ -183,6 +184,11 @@ impl App {
             state.clone(),
             state.live.shutdown.subscribe(),
         ));
+        // Campaign sending: every node runs it, only the leader sends.
+        let campaigns = tokio::spawn(campaigns::sender::run(
+            state.clone(),
+            state.live.shutdown.subscribe(),
+        ));
         let live_stop = state.live.shutdown.clone();
         let shutdown = async move {
             shutdown.await;
@@ -215,6 +221,15 @@ impl App {
             .is_err()
         {
             tracing::warn!("outbound sender did not stop in time");
+        }
+        if tokio::time::timeout(
+            outbound::REQUEST_TIMEOUT + Duration::from_secs(5),
+            campaigns,
+        )
+        .await
+        .is_err()
+        {
+            tracing::warn!("campaign sender did not stop in time");
         }
         writer.drain().await;
         Ok(())

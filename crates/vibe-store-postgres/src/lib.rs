@@ -83,6 +83,7 @@ impl vibe_store::ChannelStore for PgStore {}
 impl vibe_store::AuditStore for PgStore {}
 impl vibe_store::TemplateStore for PgStore {}
 impl vibe_store::PushStore for PgStore {}
+impl vibe_store::CampaignStore for PgStore {}
 impl AnalyticsStore for PgStore {}
 impl vibe_store::RetentionStore for PgStore {}
 impl RevenueStore for PgStore {}

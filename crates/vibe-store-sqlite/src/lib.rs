@@ -181,6 +181,7 @@ impl vibe_store::ChannelStore for SqliteStore {}
 impl vibe_store::AuditStore for SqliteStore {}
 impl vibe_store::TemplateStore for SqliteStore {}
 impl vibe_store::PushStore for SqliteStore {}
+impl vibe_store::CampaignStore for SqliteStore {}
 impl AnalyticsStore for SqliteStore {}
 impl vibe_store::RetentionStore for SqliteStore {}
 impl RevenueStore for SqliteStore {}

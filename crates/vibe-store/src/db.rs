@@ -209,6 +209,7 @@ macro_rules! migrations {
             31 "0031_analytics_snapshots", 32 "0032_audit_log", 33 "0033_support_settings",
             34 "0034_snapshot_projections", 35 "0035_support_events_conversation",
             36 "0036_message_templates", 37 "0037_support_events_channel",
+            38 "0038_campaigns",
             39 "0039_push"
         )
     };

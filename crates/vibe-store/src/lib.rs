@@ -1,5 +1,5 @@
 //! The storage contract, split by domain. Each domain (`accounts`, `projects`,
-//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`, `audit`, `templates`, `push`) is one module tree holding its
+//! `tracking`, `people`, `crm`, `analytics`, `funnels`, `flows`, `retention`, `revenue`, `segments`, `inbox`, `uniques`, `channels`, `support_analytics`, `audit`, `templates`, `campaigns`, `push`) is one module tree holding its
 //! records, its SQL and an object-safe trait; [`Store`] is all of them together,
 //! and the server only ever holds an `Arc<dyn Store>`. SQL that is the same on
 //! SQLite and PostgreSQL is written once, as the traits' default methods running
@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
+pub mod campaigns;
 pub mod channels;
 pub mod crm;
 pub mod db;
@@ -36,6 +37,7 @@ use async_trait::async_trait;
 pub use accounts::*;
 pub use analytics::{rollup, AnalyticsStore};
 pub use audit::AuditStore;
+pub use campaigns::CampaignStore;
 pub use channels::ChannelStore;
 pub use crm::CrmStore;
 pub use features::{ai_usage::AiUsageStore, FeatureStore};
@@ -99,6 +101,7 @@ pub trait Store:
     + AuditStore
     + TemplateStore
     + PushStore
+    + CampaignStore
 {
     /// Backend name for logs and `/readyz` ("sqlite" or "postgres").
     fn backend(&self) -> &'static str {

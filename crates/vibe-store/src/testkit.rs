@@ -8,6 +8,7 @@ use crate::Store;
 
 mod accounts;
 mod audit;
+mod campaigns;
 mod channels;
 mod crm;
 mod features;
@@ -126,4 +127,6 @@ where
     templates::templates_crud_unique_names_and_isolation(fx().await).await;
     push::push_subscriptions_and_vapid_keys(fx().await).await;
     push::push_subscriptions_follow_merges(fx().await).await;
+    campaigns::campaigns_crud_guards_and_isolation(fx().await).await;
+    campaigns::campaign_recipients_materialise_claim_and_record(fx().await).await;
 }

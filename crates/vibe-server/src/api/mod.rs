@@ -16,6 +16,7 @@ pub mod ai_usage;
 pub mod analytics;
 pub mod audit;
 pub mod broadcasts;
+pub mod campaigns;
 pub mod channels;
 pub mod crm;
 pub mod features;

@@ -189,7 +189,7 @@ pub fn default_subject(config: &SmtpConfig) -> String {
     )
 }
 
-fn mailbox(name: Option<&str>, address: &str, what: &str) -> Result<Mailbox, SendError> {
+pub(crate) fn mailbox(name: Option<&str>, address: &str, what: &str) -> Result<Mailbox, SendError> {
     let addr: Address = address
         .trim()
         .parse()
@@ -268,11 +268,14 @@ fn is_message_id(s: &str) -> bool {
 }
 
 /// Where an SMTP exchange got to (for what a failure means).
-const CONNECTING: u8 = 0;
-const ENVELOPE: u8 = 1;
-const CONTENT: u8 = 2;
+pub(crate) const CONNECTING: u8 = 0;
+/// `MAIL FROM` (and `DATA` until `354`).
+pub(crate) const ENVELOPE: u8 = 1;
+pub(crate) const CONTENT: u8 = 2;
+/// `RCPT TO`: a 5xx here is the server refusing the address (a hard bounce).
+pub(crate) const RECIPIENT: u8 = 3;
 
-fn classify(step: u8, e: &SmtpError) -> SendError {
+pub(crate) fn classify(step: u8, e: &SmtpError) -> SendError {
     let text = format!("SMTP: {e}");
     if e.is_transient() {
         return SendError::Retry(text);
@@ -291,6 +294,17 @@ fn classify(step: u8, e: &SmtpError) -> SendError {
     }
 }
 
+/// What a timeout at `step` means.
+pub(crate) fn timed_out(step: u8, timeout: Duration) -> SendError {
+    let secs = timeout.as_secs_f64();
+    match step {
+        CONTENT => SendError::Unknown(format!(
+            "SMTP: no answer within {secs} s after the message was sent"
+        )),
+        _ => SendError::Retry(format!("SMTP: timed out after {secs} s")),
+    }
+}
+
 /// Sends `email` over the SMTP server of `config`; the `Message-ID` is the
 /// sent message's id (see the module docs for the errors).
 pub async fn send_smtp(
@@ -300,29 +314,40 @@ pub async fn send_smtp(
 ) -> Result<Sent, SendError> {
     let message = email.to_message()?;
     let step = AtomicU8::new(CONNECTING);
-    let run = exchange(config, password, email, &message, &step);
+    let run = exchange(config, password, &message, &step);
     match tokio::time::timeout(config.timeout, run).await {
-        Ok(r) => r,
-        Err(_) => {
-            let secs = config.timeout.as_secs_f64();
-            Err(match step.load(Ordering::SeqCst) {
-                CONTENT => SendError::Unknown(format!(
-                    "SMTP: no answer within {secs} s after the message was sent"
-                )),
-                _ => SendError::Retry(format!("SMTP: timed out after {secs} s")),
-            })
-        }
+        Ok(r) => r.map(|()| Sent {
+            channel_message_id: email.message_id.clone(),
+        }),
+        Err(_) => Err(timed_out(step.load(Ordering::SeqCst), config.timeout)),
     }
 }
 
 async fn exchange(
     config: &SmtpConfig,
     password: Option<&str>,
-    email: &OutgoingEmail,
     message: &lettre::Message,
     step: &AtomicU8,
-) -> Result<Sent, SendError> {
-    let at = |s: u8| step.store(s, Ordering::SeqCst);
+) -> Result<(), SendError> {
+    let mut conn = connect(config, password).await?;
+    let result = transmit(&mut conn, message, step).await;
+    match &result {
+        // Accepted: a failing QUIT changes nothing.
+        Ok(_) => {
+            let _ = conn.quit().await;
+        }
+        Err(_) => conn.abort().await,
+    }
+    result
+}
+
+/// Connects to the server of `config`: implicit TLS for `tls`, `STARTTLS`
+/// required for `starttls`, `AUTH` when a username is set. Errors are those
+/// of the [`CONNECTING`] step; the caller bounds the time.
+pub(crate) async fn connect(
+    config: &SmtpConfig,
+    password: Option<&str>,
+) -> Result<AsyncSmtpConnection, SendError> {
     let hello = ClientId::Domain(config.domain().to_owned());
     let tls = || {
         TlsParameters::new(config.host.clone())
@@ -341,7 +366,7 @@ async fn exchange(
     )
     .await
     .map_err(|e| classify(CONNECTING, &e))?;
-    let result = async {
+    let ready = async {
         if config.security == Security::StartTls {
             conn.starttls(tls()?, &hello)
                 .await
@@ -353,51 +378,62 @@ async fn exchange(
                 .await
                 .map_err(|e| classify(CONNECTING, &e))?;
         }
-        at(ENVELOPE);
-        let envelope = message.envelope();
-        let non_ascii = envelope
-            .from()
-            .into_iter()
-            .chain(envelope.to())
-            .any(|a| !a.to_string().is_ascii());
-        let mut params = Vec::new();
-        if non_ascii {
-            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
-                return Err(SendError::Fail(
-                    "SMTP: the address is not ASCII and the server does not support SMTPUTF8"
-                        .into(),
-                ));
-            }
-            params.push(lettre::transport::smtp::extension::MailParameter::SmtpUtfEight);
-        }
-        conn.command(Mail::new(envelope.from().cloned(), params))
-            .await
-            .map_err(|e| classify(ENVELOPE, &e))?;
-        for to in envelope.to() {
-            conn.command(Rcpt::new(to.clone(), vec![]))
-                .await
-                .map_err(|e| classify(ENVELOPE, &e))?;
-        }
-        conn.command(Data)
-            .await
-            .map_err(|e| classify(ENVELOPE, &e))?;
-        at(CONTENT);
-        conn.message(&message.formatted())
-            .await
-            .map_err(|e| classify(CONTENT, &e))?;
-        Ok(Sent {
-            channel_message_id: email.message_id.clone(),
-        })
+        Ok(())
     }
     .await;
-    match &result {
-        // Accepted: a failing QUIT changes nothing.
-        Ok(_) => {
-            let _ = conn.quit().await;
+    match ready {
+        Ok(()) => Ok(conn),
+        Err(e) => {
+            conn.abort().await;
+            Err(e)
         }
-        Err(_) => conn.abort().await,
     }
-    result
+}
+
+/// One message over an open connection: `MAIL FROM`, `RCPT TO`, `DATA`,
+/// the message. `step` says where it got to (for a timeout, and for what a
+/// refusal means). The connection stays open either way; after an error
+/// the caller aborts it.
+pub(crate) async fn transmit(
+    conn: &mut AsyncSmtpConnection,
+    message: &lettre::Message,
+    step: &AtomicU8,
+) -> Result<(), SendError> {
+    let at = |s: u8| step.store(s, Ordering::SeqCst);
+    at(ENVELOPE);
+    let envelope = message.envelope();
+    let non_ascii = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .any(|a| !a.to_string().is_ascii());
+    let mut params = Vec::new();
+    if non_ascii {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(SendError::Fail(
+                "SMTP: the address is not ASCII and the server does not support SMTPUTF8".into(),
+            ));
+        }
+        params.push(lettre::transport::smtp::extension::MailParameter::SmtpUtfEight);
+    }
+    conn.command(Mail::new(envelope.from().cloned(), params))
+        .await
+        .map_err(|e| classify(ENVELOPE, &e))?;
+    at(RECIPIENT);
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![]))
+            .await
+            .map_err(|e| classify(RECIPIENT, &e))?;
+    }
+    at(ENVELOPE);
+    conn.command(Data)
+        .await
+        .map_err(|e| classify(ENVELOPE, &e))?;
+    at(CONTENT);
+    conn.message(&message.formatted())
+        .await
+        .map_err(|e| classify(CONTENT, &e))?;
+    Ok(())
 }
 
 /// The seam: sends `message` of the email `conversation` of `project_id`

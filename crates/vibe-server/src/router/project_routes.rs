@@ -19,8 +19,9 @@ use axum::Extension;
 use vibe_store::Role;
 
 use crate::api::{
-    ai_usage, analytics, audit, broadcasts, channels, crm, features, flows, funnels, inbox, people,
-    projects, push, retention, revenue, segments, support_analytics, templates, tracking,
+    ai_usage, analytics, audit, broadcasts, campaigns, channels, crm, features, flows, funnels,
+    inbox, people, projects, push, retention, revenue, segments, support_analytics, templates,
+    tracking,
 };
 use crate::auth::MinRole;
 use crate::state::AppState;
@@ -54,6 +55,7 @@ pub fn project_routes() -> Vec<ProjectRoute> {
         support_analytics::routes::routes(),
         templates::routes::routes(),
         push::routes::routes(),
+        campaigns::routes::routes(),
     ]
     .into_iter()
     .flatten()

@@ -33,6 +33,7 @@ struct Target {
     broadcast_id: String,
     template_id: String,
     push_id: String,
+    campaign_id: String,
     /// Strings only B's members may see.
     secrets: Vec<String>,
 }
@@ -60,6 +61,7 @@ impl Target {
                 "bid" => &self.broadcast_id,
                 "template_id" => &self.template_id,
                 "push_id" => &self.push_id,
+                "campaign_id" => &self.campaign_id,
                 "priority" => "high",
                 "kind" => "whatsapp",
                 other => panic!(
@@ -127,6 +129,15 @@ fn valid_body(method: &Method, template: &str, member_email: &str) -> Option<Val
             json!({"template": {"name": "Matrix", "channel": "in_app", "body_text": "matrix"}})
         }
         ("POST", "/templates/{template_id}/preview") => json!({}),
+        ("POST", "/templates/{template_id}/send") => json!({"user_ids": ["bravo-user"]}),
+        ("POST", "/campaigns") | ("PUT", "/campaigns/{campaign_id}") => json!({
+            "name": "Matrix campaign", "channel": "email", "segment": "all",
+            "content": {"subject": "matrix", "body_text": "matrix"}}),
+        ("POST", "/campaigns/{campaign_id}/send")
+        | ("POST", "/campaigns/{campaign_id}/pause")
+        | ("POST", "/campaigns/{campaign_id}/resume")
+        | ("POST", "/campaigns/{campaign_id}/cancel") => json!({}),
+        ("POST", "/campaigns/{campaign_id}/test") => json!({"addresses": ["matrix@example.com"]}),
         _ => panic!(
             "{method} {template}: add a valid request body to valid_body() in access_matrix.rs"
         ),
@@ -326,6 +337,13 @@ async fn every_project_route_checks_access(backend: Backend) {
             .await,
     )
     .await;
+    let campaign = json!({"name": "Bravo campaign", "channel": "email", "segment": "all",
+        "content": {"subject": "bravo-campaign-subject", "body_text": "bravo-campaign-body"}});
+    let campaign = created(
+        app.post(&owner, &format!("{base}/campaigns"), campaign)
+            .await,
+    )
+    .await;
     let sla = json!({"first_response_target_s": 77, "resolution_target_s": 7777});
     let res = app
         .put(&owner, &format!("{base}/sla-policies/urgent"), sla)
@@ -370,8 +388,12 @@ async fn every_project_route_checks_access(backend: Backend) {
         broadcast_id: broadcast["id"].as_str().unwrap().to_owned(),
         template_id: template["id"].as_str().unwrap().to_owned(),
         push_id: push.id,
+        campaign_id: campaign["id"].as_str().unwrap().to_owned(),
         secrets: vec![
             "push.bravo.example".into(),
+            "Bravo campaign".into(),
+            "bravo-campaign-subject".into(),
+            "bravo-campaign-body".into(),
             "Bravo template".into(),
             "bravo-subject".into(),
             "bravo-template-body".into(),

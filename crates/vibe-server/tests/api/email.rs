@@ -56,9 +56,9 @@ fn smtp_python() -> Option<PathBuf> {
 }
 
 /// A running `smtp_sink.py`; killed on drop.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: TempDir,
 }
 
@@ -70,7 +70,7 @@ impl Drop for Sink {
 }
 
 impl Sink {
-    fn start() -> Option<Sink> {
+    pub(crate) fn start() -> Option<Sink> {
         let python = smtp_python()?;
         let dir = std::env::temp_dir().join(format!("vibe-smtp-{}", uuid()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -111,7 +111,7 @@ impl Sink {
     }
 
     /// The messages received so far, oldest first: (envelope, raw message).
-    fn received(&self) -> Vec<(Value, String)> {
+    pub(crate) fn received(&self) -> Vec<(Value, String)> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir.0)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -128,7 +128,7 @@ impl Sink {
             .collect()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<(Value, String)> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<(Value, String)> {
         for _ in 0..200 {
             let got = self.received();
             if got.len() >= n {
@@ -141,7 +141,7 @@ impl Sink {
 }
 
 /// The (unfolded) headers and the body of a raw message.
-fn split_message(raw: &str) -> (Vec<(String, String)>, String) {
+pub(crate) fn split_message(raw: &str) -> (Vec<(String, String)>, String) {
     let (head, body) = raw.split_once("\r\n\r\n").expect("headers and a body");
     let mut headers: Vec<(String, String)> = Vec::new();
     for line in head.split("\r\n") {
@@ -156,7 +156,7 @@ fn split_message(raw: &str) -> (Vec<(String, String)>, String) {
     (headers, body.to_owned())
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k == name)
@@ -288,7 +288,7 @@ async fn smtp_errors_are_classified() {
 
 // ---- the inbound-mail webhook ---------------------------------------------
 
-fn email_channel(port: u16) -> Value {
+pub(crate) fn email_channel(port: u16) -> Value {
     json!({"smtp_host": "127.0.0.1", "smtp_port": port, "tls": "none",
         "from_address": "help@shop.example", "from_name": "Shop Support",
         "inbound_secret": INBOUND_SECRET})

@@ -79,7 +79,9 @@ pub fn pg_url() -> String {
 
 /// `None` when PostgreSQL is unreachable outside CI (the test is skipped and
 /// `make test-rust` warns); under CI an unreachable PostgreSQL fails the test.
-async fn pg_database_url() -> Option<String> {
+/// A fresh schema of the test PostgreSQL as a database URL; `None` (a skip)
+/// when it is unreachable outside CI.
+pub async fn pg_database_url() -> Option<String> {
     let url = pg_url();
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     match vibe_store_postgres::PgStore::connect(&url, Some(&schema)).await {

@@ -7,6 +7,8 @@ mod accounts;
 mod agent_presence;
 mod audit;
 mod broadcasts;
+mod campaigns;
+mod campaigns_crash;
 mod channels;
 mod chat;
 mod collect;

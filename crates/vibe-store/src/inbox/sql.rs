@@ -11,6 +11,8 @@ pub(crate) enum Val {
     OptText(Option<String>),
     Int(i64),
     OptInt(Option<i64>),
+    /// Only from a custom segment's criteria (`users::SqlValue::Real`).
+    Real(f64),
 }
 
 impl From<&str> for Val {
@@ -48,6 +50,15 @@ impl From<Option<i64>> for Val {
         Self::OptInt(i)
     }
 }
+impl From<crate::users::SqlValue> for Val {
+    fn from(v: crate::users::SqlValue) -> Self {
+        match v {
+            crate::users::SqlValue::Text(s) => Self::Text(s),
+            crate::users::SqlValue::Int(i) => Self::Int(i),
+            crate::users::SqlValue::Real(f) => Self::Real(f),
+        }
+    }
+}
 impl From<bool> for Val {
     fn from(b: bool) -> Self {
         Self::Int(i64::from(b))
@@ -64,6 +75,7 @@ macro_rules! bind_vals {
                 $crate::inbox::sql::Val::OptText(s) => q.bind(s.clone()),
                 $crate::inbox::sql::Val::Int(i) => q.bind(*i),
                 $crate::inbox::sql::Val::OptInt(i) => q.bind(*i),
+                $crate::inbox::sql::Val::Real(f) => q.bind(*f),
             };
         }
         q

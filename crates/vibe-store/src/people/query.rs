@@ -44,6 +44,33 @@ impl Segment {
             Self::Churned => "churned",
         }
     }
+
+    /// Appends ` AND …` restricting `site_users su` to this segment at
+    /// `now_ms` (nothing for `All`), with `?` placeholders: the people list
+    /// and a campaign's recipients use the same condition.
+    pub fn push_sql(self, now_ms: i64, sql: &mut String, args: &mut Vec<SqlValue>) {
+        let week = now_ms - 7 * DAY_MS;
+        let month = now_ms - 30 * DAY_MS;
+        match self {
+            Segment::All => {}
+            Segment::Active => {
+                sql.push_str(" AND su.last_seen >= ?");
+                args.push(SqlValue::Int(week));
+            }
+            Segment::Inactive => {
+                sql.push_str(" AND su.last_seen < ? AND su.last_seen >= ?");
+                args.extend([SqlValue::Int(week), SqlValue::Int(month)]);
+            }
+            Segment::Premium => sql.push_str(
+                " AND su.plan IS NOT NULL AND lower(su.plan) NOT IN ('free', 'trial', 'churned')",
+            ),
+            Segment::Trial => sql.push_str(" AND lower(su.plan) = 'trial'"),
+            Segment::Churned => {
+                sql.push_str(" AND (su.last_seen < ? OR lower(su.plan) = 'churned')");
+                args.push(SqlValue::Int(month));
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,27 +191,7 @@ impl UserQuery {
         // `su`: the alias custom segment criteria refer to.
         let mut sql = format!("SELECT {USER_COLUMNS} FROM site_users su WHERE project_id = ?");
         let mut args = vec![SqlValue::Text(self.project_id.clone())];
-        let week = self.now_ms - 7 * DAY_MS;
-        let month = self.now_ms - 30 * DAY_MS;
-        match self.segment {
-            Segment::All => {}
-            Segment::Active => {
-                sql.push_str(" AND last_seen >= ?");
-                args.push(SqlValue::Int(week));
-            }
-            Segment::Inactive => {
-                sql.push_str(" AND last_seen < ? AND last_seen >= ?");
-                args.extend([SqlValue::Int(week), SqlValue::Int(month)]);
-            }
-            Segment::Premium => sql.push_str(
-                " AND plan IS NOT NULL AND lower(plan) NOT IN ('free', 'trial', 'churned')",
-            ),
-            Segment::Trial => sql.push_str(" AND lower(plan) = 'trial'"),
-            Segment::Churned => {
-                sql.push_str(" AND (last_seen < ? OR lower(plan) = 'churned')");
-                args.push(SqlValue::Int(month));
-            }
-        }
+        self.segment.push_sql(self.now_ms, &mut sql, &mut args);
         if let Some(q) = self
             .search
             .as_deref()

@@ -4,11 +4,12 @@
 //! body_text, push: {title, body, url, icon}}`, which parts depending on the
 //! channel — each part checked in the template language
 //! (`crate::templates`) when saved; `preview.rs` renders one for a contact
-//! or a sample. Sending (`/templates/{template_id}/send`) and campaigns are
-//! the next slices.
+//! or a sample; `send.rs` sends one to chosen contacts now, as a `direct`
+//! campaign (`api/campaigns/`).
 
 pub mod preview;
 pub mod routes;
+pub mod send;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -243,7 +243,7 @@ pub async fn draft(
 }
 
 /// The draft's fields are below `template` in this body.
-fn prefixed(e: ApiError, prefix: &str) -> ApiError {
+pub(crate) fn prefixed(e: ApiError, prefix: &str) -> ApiError {
     match e {
         ApiError::Client {
             status,
