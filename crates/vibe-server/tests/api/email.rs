@@ -8,7 +8,7 @@
 //! projects.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -29,30 +29,7 @@ const INBOUND_SECRET: &str = "inbound-mail-secret-4242";
 /// The venv's Python when it has aiosmtpd; `None` (a loud skip) without it,
 /// a failure under CI.
 fn smtp_python() -> Option<PathBuf> {
-    let python = std::env::var_os("VIBE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
-        });
-    let ok = Command::new(&python)
-        .args(["-c", "import aiosmtpd.smtp"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    let line = format!(
-        "Python with aiosmtpd not found at {} (run scripts/ensure-python-venv.sh or set VIBE_TEST_PYTHON)",
-        python.display()
-    );
-    if vibe_store_postgres::unreachable::in_ci() {
-        panic!("{line} (CI is set: the SMTP round trip fails instead of skipping)");
-    }
-    eprintln!("SKIPPED: {line}");
-    if let Some(path) = std::env::var_os("VIBE_PY_SKIP_REPORT") {
-        vibe_store_postgres::unreachable::record_skip(Path::new(&path), &line);
-    }
-    None
+    venv_python_with("aiosmtpd.smtp", "aiosmtpd", "the SMTP round trip")
 }
 
 /// A running `smtp_sink.py`; killed on drop.

@@ -5,6 +5,7 @@ mod errors;
 mod fake_provider;
 mod first_run;
 mod messages;
+mod python;
 mod requests;
 mod signed_in;
 mod store;
@@ -13,6 +14,7 @@ pub use errors::*;
 pub use fake_provider::*;
 pub use first_run::*;
 pub use messages::*;
+pub use python::*;
 pub use requests::*;
 pub use signed_in::*;
 

@@ -9,7 +9,7 @@
 //! the notification sent; 404/410 remove the subscription; 429/5xx retry.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -489,30 +489,11 @@ async fn service_worker_is_served(backend: Backend) {
 /// The venv's Python when it has http_ece and cryptography; `None` (a loud
 /// skip) without them, a failure under CI.
 fn push_python() -> Option<PathBuf> {
-    let python = std::env::var_os("VIBE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
-        });
-    let ok = Command::new(&python)
-        .args(["-c", "import http_ece, cryptography"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    let line = format!(
-        "Python with http_ece and cryptography not found at {} (run scripts/ensure-python-venv.sh or set VIBE_TEST_PYTHON)",
-        python.display()
-    );
-    if vibe_store_postgres::unreachable::in_ci() {
-        panic!("{line} (CI is set: the push round trip fails instead of skipping)");
-    }
-    eprintln!("SKIPPED: {line}");
-    if let Some(path) = std::env::var_os("VIBE_PY_SKIP_REPORT") {
-        vibe_store_postgres::unreachable::record_skip(Path::new(&path), &line);
-    }
-    None
+    venv_python_with(
+        "http_ece, cryptography",
+        "http_ece and cryptography",
+        "the push round trip",
+    )
 }
 
 /// A running `push_service.py`; killed on drop.

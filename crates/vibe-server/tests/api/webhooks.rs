@@ -342,31 +342,11 @@ async fn twilio_signatures(backend: Backend) {
 /// `VIBE_TEST_PYTHON`), when it has the `twilio` library. Without it the test
 /// is skipped loudly, and under CI it fails, as PostgreSQL's tests do.
 fn venv_python() -> Option<PathBuf> {
-    let python = std::env::var_os("VIBE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
-        });
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import twilio.request_validator"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    let line = format!(
-        "Python with the twilio library not found at {} (run scripts/ensure-python-venv.sh or set VIBE_TEST_PYTHON)",
-        python.display()
-    );
-    // The same reading of `CI` as PostgreSQL's skips (`CI=false` is off).
-    if vibe_store_postgres::unreachable::in_ci() {
-        panic!("{line} (CI is set: the third-party signature test fails instead of skipping)");
-    }
-    eprintln!("SKIPPED: {line}");
-    if let Some(path) = std::env::var_os("VIBE_PY_SKIP_REPORT") {
-        vibe_store_postgres::unreachable::record_skip(std::path::Path::new(&path), &line);
-    }
-    None
+    venv_python_with(
+        "twilio.request_validator",
+        "the twilio library",
+        "the third-party signature test",
+    )
 }
 
 fn python_sign(python: &PathBuf, request: Value) -> String {
