@@ -5,7 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde_json::{json, Value};
 use vibe_core::FieldError;
 use vibe_store::StoreError;
 
@@ -150,57 +150,53 @@ impl From<crate::secrets::HashError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The `error` object of the answer — `{code, message, field?}` — as HTTP
+    /// sends it and the live socket repeats it (`live::support_subscription`).
+    /// An internal error's cause is never in it.
+    pub fn body(&self) -> Value {
         match self {
             Self::Client {
-                status,
                 code,
                 message,
                 field,
+                ..
             } => {
                 let mut body = json!({"code": code, "message": message});
                 if let Some(f) = field {
                     body["field"] = json!(f);
                 }
-                (status, Json(json!({ "error": body }))).into_response()
+                body
             }
-            Self::Unavailable {
-                code,
-                message,
-                retry_after_s,
-            } => {
-                let mut res = (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({"error": {"code": code, "message": message}})),
-                )
-                    .into_response();
+            Self::Unavailable { code, message, .. } => json!({"code": code, "message": message}),
+            Self::RateLimited { message, .. } => {
+                json!({"code": "too_many_attempts", "message": message})
+            }
+            Self::Internal(_) => json!({"code": "internal", "message": "internal server error"}),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": self.body() }));
+        match self {
+            Self::Client { status, .. } => (status, body).into_response(),
+            Self::Unavailable { retry_after_s, .. } => {
+                let mut res = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
                 res
             }
-            Self::RateLimited {
-                message,
-                retry_after_s,
-            } => {
-                let mut res = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({"error": {"code": "too_many_attempts", "message": message}})),
-                )
-                    .into_response();
+            Self::RateLimited { retry_after_s, .. } => {
+                let mut res = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
                 res
             }
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(
-                        json!({"error": {"code": "internal", "message": "internal server error"}}),
-                    ),
-                )
-                    .into_response()
+                (StatusCode::INTERNAL_SERVER_ERROR, body).into_response()
             }
         }
     }

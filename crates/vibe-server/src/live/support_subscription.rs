@@ -146,22 +146,7 @@ pub fn accepted(request: &Request) -> Value {
 
 /// The socket's answer to a refused request: the HTTP error body's `error`.
 pub fn refused(request: Option<&str>, e: &ApiError) -> Value {
-    let error = match e {
-        ApiError::Client {
-            code,
-            message,
-            field,
-            ..
-        } => {
-            let mut body = json!({ "code": code, "message": message });
-            if let Some(f) = field {
-                body["field"] = json!(f);
-            }
-            body
-        }
-        _ => json!({ "code": "internal", "message": "internal server error" }),
-    };
-    let mut m = json!({ "type": "error", "error": error });
+    let mut m = json!({ "type": "error", "error": e.body() });
     if let Some(r) = request {
         m["request"] = json!(r);
     }
