@@ -176,7 +176,12 @@ export function CampaignWizard({ project, campaign }: { project: Project; campai
   const [form, setForm] = useState<WizardForm>(() => wizardFormOf(campaign));
   const [error, setError] = useState<FieldError | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = (change: Partial<WizardForm>) => setForm((f) => ({ ...f, ...change }));
+  // Editing a field takes its error away (the form's key → the API's field).
+  const set = (change: Partial<WizardForm>) => {
+    setForm((f) => ({ ...f, ...change }));
+    const fields = Object.keys(change).map((k) => (k === 'rate' ? 'rate_per_minute' : k === 'when' ? 'send_at' : k));
+    setError((e) => (e && e.field && fields.includes(e.field) ? null : e));
+  };
   const { count, error: countError } = useSegmentCount(project.id, form.segment, segments.data?.segments);
   const ofChannel = (templates.data?.templates ?? []).filter((t: MessageTemplate) => t.channel === form.channel);
   const channel = CAMPAIGN_CHANNELS.find((c) => c.value === form.channel);

@@ -131,6 +131,7 @@ describe('the campaign wizard', () => {
     expect(create).not.toHaveBeenCalled();
 
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Spring sale' } });
+    expect(screen.queryByTestId('error-name')).toBeNull();
     const pick = await screen.findByLabelText('Template');
     // Only templates of the channel.
     expect(within(pick).queryByText('Push one')).toBeNull();
