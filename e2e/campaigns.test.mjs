@@ -3,8 +3,8 @@
 // contacts, four of them on the pro plan (a custom segment); an email
 // channel pointing at the sink; in Chromium a template is written, a
 // campaign to the segment is drafted in the wizard (its live count says 4),
-// test-sent, and sent; the campaign page's progress bar reaches 4 of 4 sent
-// while polling, and the recipients table lists the four addresses — which
+// test-sent, sent, paused and resumed; the campaign page's progress bar
+// reaches 4 of 4 sent while polling, and the recipients table lists the four addresses — which
 // the sink received, one message each. Writes docs/screenshots/campaigns.png
 // (the list), campaign-wizard.png and campaign-progress.png.
 //
@@ -103,7 +103,7 @@ test('campaigns: wizard with a live count, test send, send to a segment, live pr
   await poll('the live count of all people', async () => /6 people in this segment now/.test(await page.getByTestId('recipient-count').textContent()));
   await page.getByLabel('Segment', { exact: true }).selectOption({ label: 'Pro customers' });
   await poll('the live count of the segment', async () => /4 people in this segment now/.test(await page.getByTestId('recipient-count').textContent()));
-  await page.getByLabel('Throttle (messages per minute)').fill('60');
+  await page.getByLabel('Throttle (messages per minute)').fill('30');
   await page.screenshot({ path: path.join(SHOTS, 'campaign-wizard.png'), fullPage: true });
   await page.getByRole('button', { name: 'Create draft' }).click();
   await page.waitForURL(/\/campaigns\/[^/]+$/);
@@ -117,10 +117,21 @@ test('campaigns: wizard with a live count, test send, send to a segment, live pr
   await poll('test result', async () => /me@example\.com: sent/.test((await page.getByTestId('test-results').textContent().catch(() => '')) ?? ''));
   await poll('the test at the sink', async () => sink.received().some((m) => m.rcpt_tos.includes('me@example.com')));
 
-  // Send: the progress bar follows the sender (60/min: one a second) to 4 of 4.
-  await page.getByRole('button', { name: 'Send', exact: true }).click();
-  await poll('sending', async () => ['Sending', 'Sent'].includes(await page.getByTestId('campaign-status').textContent()));
+  // Send, pause mid-way (30/min: one every 2 s), resume: the actions follow
+  // the state and the progress bar follows the sender to 4 of 4.
+  const actions = page.getByRole('group', { name: 'Campaign actions' });
+  await actions.getByRole('button', { name: 'Send', exact: true }).click();
+  await poll('sending', async () => (await page.getByTestId('campaign-status').textContent()) === 'Sending');
   await page.getByRole('progressbar', { name: 'Sent' }).waitFor();
+  await actions.getByRole('button', { name: 'Pause' }).click();
+  await poll('paused', async () => (await page.getByTestId('campaign-status').textContent()) === 'Paused');
+  assert.equal(await actions.getByRole('button', { name: 'Pause' }).count(), 0);
+  assert.equal(await actions.getByRole('button', { name: 'Send', exact: true }).count(), 0);
+  await page.getByTestId('progress-eta').waitFor();
+  const paused = (await api('GET', `/api/v1/projects/${pid}/campaigns/${cid}`)).json.progress;
+  assert.ok(paused.sent < 4 && paused.queued > 0, `paused before the end: ${JSON.stringify(paused)}`);
+  await actions.getByRole('button', { name: 'Resume' }).click();
+  await poll('sending again', async () => ['Sending', 'Sent'].includes(await page.getByTestId('campaign-status').textContent()));
   const seen = new Set();
   await poll('4 of 4 sent', async () => {
     const text = await page.getByTestId('progress-sent').textContent();

@@ -17,6 +17,8 @@ import { TestSend } from './CampaignWizard';
 import { BUILTIN_SEGMENTS } from './People';
 
 export const POLL_MS = 2000;
+/** A scheduled campaign is looked at now and then, so the page notices when it starts. */
+export const SCHEDULED_POLL_MS = 15_000;
 
 type Action = 'send' | 'pause' | 'resume' | 'cancel' | 'edit' | 'delete';
 
@@ -132,8 +134,8 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
   const [tick, setTick] = useState(0);
   const c = q.data;
   const sending = c?.status === 'sending';
-  // Live progress: the campaign again every 2 s while it sends; the recipients
-  // table follows when its status changes (and on each poll while sending).
+  // Live progress: the campaign again every 2 s while it sends (every 15 s
+  // while scheduled, to see it start); the recipients table follows each poll.
   usePolling(
     () => {
       api.campaign(project.id, cid).then((next) => {
@@ -141,8 +143,8 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
         setTick((t) => t + 1);
       }, () => undefined);
     },
-    POLL_MS,
-    sending,
+    sending ? POLL_MS : SCHEDULED_POLL_MS,
+    sending || c?.status === 'scheduled',
   );
   const canAct = canAdminister(me.data?.role ?? 'viewer');
 
@@ -181,7 +183,7 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
           <h1>{c.name} <StatusBadge status={c.status} /></h1>
         </div>
         {canAct && (
-          <div className="row" aria-label="Campaign actions">
+          <div className="row" role="group" aria-label="Campaign actions">
             {allowed.includes('edit') && <button type="button" className="btn" onClick={() => act('edit')}>Edit</button>}
             {(['send', 'pause', 'resume'] as const).filter((a) => allowed.includes(a)).map((a) => (
               <button key={a} type="button" className="btn btn-primary" disabled={busy !== null} onClick={() => act(a)}>
