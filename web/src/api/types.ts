@@ -637,10 +637,12 @@ export interface Campaign {
   progress?: CampaignProgress;
 }
 
+/** `template_id` or `content`, not both (an inline campaign made through the API keeps its content). */
 export interface CampaignBody {
   name: string;
   channel: TemplateChannel;
-  template_id: string;
+  template_id?: string;
+  content?: CampaignContent;
   segment: string;
   send_at: number | null;
   rate_per_minute: number | null;

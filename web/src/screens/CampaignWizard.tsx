@@ -5,7 +5,7 @@
 // addresses (`POST …/campaigns/{cid}/test`, nothing recorded).
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
-import type { Campaign, CampaignBody, CustomSegment, MessageTemplate, Project, TemplateChannel, TestSendResult } from '../api/types';
+import type { Campaign, CampaignBody, CampaignContent, CustomSegment, MessageTemplate, Project, TemplateChannel, TestSendResult } from '../api/types';
 import { CAMPAIGN_CHANNELS } from '../components/campaigns/progress';
 import { ErrorBanner, Skeleton } from '../components/ui';
 import { fmtInt } from '../lib/format';
@@ -34,7 +34,7 @@ export const localInput = (ms: number) => {
 export const wizardFormOf = (c: Campaign | null): WizardForm => ({
   name: c?.name ?? '',
   channel: c?.channel ?? 'email',
-  template_id: c?.template_id ?? '',
+  template_id: c?.template_id ?? (c?.content ? INLINE : ''),
   segment: c?.segment ?? 'all',
   when: c?.send_at ? 'later' : 'now',
   send_at: c?.send_at ? localInput(c.send_at) : '',
@@ -61,11 +61,15 @@ export function validate(f: WizardForm, now = Date.now()): FieldError | null {
   return null;
 }
 
-export function campaignBodyOf(f: WizardForm): CampaignBody {
+/** The template picker's value for a campaign written with inline content (through the API): kept as it is. */
+export const INLINE = '__inline__';
+
+export function campaignBodyOf(f: WizardForm, inline?: CampaignContent | null): CampaignBody {
+  const what = f.template_id === INLINE && inline ? { content: inline } : { template_id: f.template_id };
   return {
     name: f.name.trim(),
     channel: f.channel,
-    template_id: f.template_id,
+    ...what,
     segment: f.segment,
     send_at: f.when === 'later' ? new Date(f.send_at).getTime() : null,
     rate_per_minute: f.rate.trim() ? Number(f.rate) : null,
@@ -193,7 +197,7 @@ export function CampaignWizard({ project, campaign }: { project: Project; campai
     if (problem) return;
     setBusy(true);
     try {
-      const body = campaignBodyOf(form);
+      const body = campaignBodyOf(form, campaign?.content);
       const saved = campaign ? await api.updateCampaign(project.id, campaign.id, body) : await api.createCampaign(project.id, body);
       navigate(`/campaigns/${encodeURIComponent(saved.id)}`);
     } catch (err) {
@@ -234,6 +238,7 @@ export function CampaignWizard({ project, campaign }: { project: Project; campai
           ) : (
             <select id={`${ids}-template`} value={form.template_id} aria-invalid={invalid('template_id')} onChange={(e) => set({ template_id: e.target.value })}>
               <option value="">{ofChannel.length ? 'Pick a template…' : `No ${channel?.label ?? ''} templates yet`}</option>
+              {campaign?.content && <option value={INLINE}>Its own content{campaign.content.subject ? ` — ${campaign.content.subject}` : ''} (kept as it is)</option>}
               {ofChannel.map((t) => <option key={t.id} value={t.id}>{t.name}{t.subject ? ` — ${t.subject}` : ''}</option>)}
             </select>
           )}

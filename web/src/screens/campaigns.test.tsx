@@ -154,6 +154,21 @@ describe('the campaign wizard', () => {
     expect(screen.getByText('Create a template').getAttribute('href')).toBe('/templates');
   });
 
+  it('edits a draft: prefilled, scheduled at a local time, inline content kept', async () => {
+    mocks();
+    const at = new Date(2031, 4, 6, 7, 8).getTime();
+    const inline = { subject: 'Own subject', body_text: 'Hello' };
+    const update = vi.spyOn(api, 'updateCampaign').mockResolvedValue(campaign());
+    render(<CampaignWizard project={project} campaign={campaign({ template_id: null, content: inline, send_at: at, rate_per_minute: 90 })} />);
+    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('Spring sale');
+    expect((screen.getByLabelText('Send at') as HTMLInputElement).value).toBe('2031-05-06T07:08');
+    expect((screen.getByLabelText('Throttle (messages per minute)') as HTMLInputElement).value).toBe('90');
+    const pick = (await screen.findByLabelText('Template')) as HTMLSelectElement;
+    expect(pick.selectedOptions[0].textContent).toBe('Its own content — Own subject (kept as it is)');
+    fireEvent.click(screen.getByRole('button', { name: 'Save draft' }));
+    await vi.waitFor(() => expect(update).toHaveBeenCalledWith('p1', 'c1', { name: 'Spring sale', channel: 'email', content: inline, segment: 'all', send_at: at, rate_per_minute: 90 }));
+  });
+
   it('test-sends a saved draft to given addresses', async () => {
     mocks();
     const test = vi.spyOn(api, 'testCampaign').mockResolvedValue({ results: [{ address: 'me@example.com', status: 'sent', error: null }, { address: 'x@example.com', status: 'failed', error: '550 no such user' }] });
@@ -236,5 +251,22 @@ describe('campaign progress', () => {
     fireEvent.change(screen.getByLabelText('Recipient status'), { target: { value: 'skipped' } });
     await vi.waitFor(() => expect(screen.getByText('skipped: no address')).toBeTruthy());
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
+  });
+
+  it('shows why the sender paused it and offers resume; a draft due later says Schedule', async () => {
+    asRole('owner');
+    vi.spyOn(api, 'templates').mockResolvedValue({ templates: [template] });
+    vi.spyOn(api, 'segments').mockResolvedValue({ segments: [] });
+    vi.spyOn(api, 'campaignRecipients').mockResolvedValue({ recipients: [], next_cursor: null });
+    vi.spyOn(api, 'campaign')
+      .mockResolvedValueOnce(campaign({ status: 'paused', started_at: 1, error: 'the email channel is not configured', progress: progress() }))
+      .mockResolvedValueOnce(campaign({ send_at: Date.now() + 3_600_000 }));
+    const { unmount } = render(<CampaignPage project={project} cid="c1" />);
+    expect((await screen.findByTestId('campaign-error')).textContent).toBe('Paused by the sender: the email channel is not configured');
+    expect(await screen.findByRole('button', { name: 'Resume' })).toBeTruthy();
+    expect(screen.getByTestId('progress-eta').textContent).toBe('5s left');
+    unmount();
+    render(<CampaignPage project={project} cid="c1" />);
+    expect(await screen.findByRole('button', { name: 'Schedule' })).toBeTruthy();
   });
 });
