@@ -162,8 +162,11 @@ test('campaigns: wizard with a live count, test send, send to a segment, live pr
   const api1 = await api('GET', `/api/v1/projects/${pid}/campaigns/${cid}`);
   assert.equal(api1.json.progress.sent, 4, api1.text);
 
-  // Back to the list: status and sent of to-send.
-  await page.getByRole('link', { name: '← Campaigns' }).click();
+  // A recipient opens their contact page; the nav brings the list back: status and sent of to-send.
+  await table.getByRole('link', { name: 'uid:ada' }).click();
+  await page.waitForURL(/\/people\/uid(%3A|:)ada$/);
+  await page.getByRole('heading', { name: /ada/i, level: 1 }).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns' }).click();
   const row = page.getByTestId(`campaign-${cid}`);
   await row.getByTestId('row-progress').waitFor();
   assert.equal(await row.getByTestId('row-progress').textContent(), '4 / 4');
