@@ -155,6 +155,11 @@ test('campaigns: wizard with a live count, test send, send to a segment, live pr
   await table.locator('tbody tr').nth(3).waitFor();
   await page.screenshot({ path: path.join(SHOTS, 'campaign-progress.png'), fullPage: true });
 
+  // On a phone the page fits its width (the recipients table scrolls in its card).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await poll('no sideways scroll on a phone', async () => (await page.evaluate(() => document.documentElement.scrollWidth)) <= 390);
+  await page.setViewportSize({ width: 1280, height: 1000 });
+
   // Exactly one message per recipient at the sink, rendered for them.
   const got = sink.received().filter((m) => !m.rcpt_tos.includes('me@example.com'));
   assert.deepEqual(got.flatMap((m) => m.rcpt_tos).sort(), addresses);
