@@ -121,6 +121,7 @@ test('campaigns: wizard with a live count, test send, send to a segment, live pr
   // the state and the progress bar follows the sender to 4 of 4.
   const actions = page.getByRole('group', { name: 'Campaign actions' });
   await actions.getByRole('button', { name: 'Send', exact: true }).click();
+  await actions.getByRole('button', { name: 'Confirm send' }).click();
   await poll('sending', async () => (await page.getByTestId('campaign-status').textContent()) === 'Sending');
   await page.getByRole('progressbar', { name: 'Sent' }).waitFor();
   await actions.getByRole('button', { name: 'Pause' }).click();

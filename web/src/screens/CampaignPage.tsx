@@ -129,7 +129,8 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
   const templates = useAsync(() => api.templates(project.id), [project.id]);
   const segments = useAsync(() => api.segments(project.id), [project.id]);
   const [busy, setBusy] = useState<Action | null>(null);
-  const [confirm, setConfirm] = useState<'cancel' | 'delete' | null>(null);
+  // Send (to a whole segment), cancel and delete ask once more before they go.
+  const [confirm, setConfirm] = useState<'send' | 'cancel' | 'delete' | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
   const c = q.data;
@@ -150,7 +151,7 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
 
   const act = async (a: Action) => {
     if (!c) return;
-    if ((a === 'cancel' || a === 'delete') && confirm !== a) return setConfirm(a);
+    if ((a === 'send' || a === 'cancel' || a === 'delete') && confirm !== a) return setConfirm(a);
     setConfirm(null);
     if (a === 'edit') return navigate(`/campaigns/${encodeURIComponent(c.id)}/edit`);
     setBusy(a);
@@ -174,6 +175,8 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
   const template: MessageTemplate | undefined = templates.data?.templates.find((t) => t.id === c.template_id);
   const segmentName = BUILTIN_SEGMENTS.find((s) => s.id === c.segment)?.label ?? segments.data?.segments.find((s) => s.id === c.segment)?.name ?? c.segment;
   const allowed = actionsFor(c);
+  // `send` of a draft due later schedules it.
+  const sendVerb = c.send_at && c.send_at > Date.now() ? 'Schedule' : 'Send';
   const p = c.progress;
   return (
     <div className="page">
@@ -187,7 +190,7 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
             {allowed.includes('edit') && <button type="button" className="btn" onClick={() => act('edit')}>Edit</button>}
             {(['send', 'pause', 'resume'] as const).filter((a) => allowed.includes(a)).map((a) => (
               <button key={a} type="button" className="btn btn-primary" disabled={busy !== null} onClick={() => act(a)}>
-                {a === 'send' && c.send_at && c.send_at > Date.now() ? 'Schedule' : ACTION_LABEL[a]}
+                {a !== 'send' ? ACTION_LABEL[a] : confirm === 'send' ? `Confirm ${sendVerb.toLowerCase()}` : sendVerb}
               </button>
             ))}
             {allowed.includes('cancel') && (
@@ -196,6 +199,7 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
             {allowed.includes('delete') && (
               <button type="button" className="btn btn-danger" disabled={busy !== null} onClick={() => act('delete')}>{confirm === 'delete' ? 'Confirm delete' : 'Delete'}</button>
             )}
+            {confirm && <button type="button" className="btn" onClick={() => setConfirm(null)}>Back</button>}
           </div>
         )}
       </div>

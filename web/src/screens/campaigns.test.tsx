@@ -235,6 +235,10 @@ describe('campaign progress', () => {
     expect(await screen.findByRole('button', { name: 'Edit' })).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Pause' })).toBeNull();
     fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+    expect(send).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByRole('button', { name: 'Back' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Confirm send' }));
     await vi.waitFor(() => expect(screen.getByTestId('campaign-status').textContent).toBe('Sending'));
     expect(send).toHaveBeenCalledWith('p1', 'c1', 'send');
     expect(screen.getByRole('button', { name: 'Pause' })).toBeTruthy();
