@@ -19,6 +19,10 @@ import { FeaturesAi } from './screens/FeaturesAi';
 const Segments = lazy(() => import('./screens/Segments'));
 // Message templates (issue 14 item 1): loaded when first opened.
 const Templates = lazy(() => import('./screens/Templates'));
+// Campaigns (issue 14 item 7): the list, the wizard and a campaign's page, loaded when first opened.
+const Campaigns = lazy(() => import('./screens/Campaigns'));
+/** `/campaigns` and everything under it. */
+const isCampaigns = (path: string) => path === '/campaigns' || path.startsWith('/campaigns/');
 // ---- People and contacts (issue 11 item 8): loaded when first opened ----
 const People = lazy(() => import('./screens/People').then((m) => ({ default: m.People })));
 const Contact = lazy(() => import('./screens/Contact').then((m) => ({ default: m.Contact })));
@@ -55,6 +59,7 @@ const NAV = [
   { path: '/features', label: 'Features & AI' },
   { path: '/segments', label: 'Segments' },
   { path: '/templates', label: 'Templates' },
+  { path: '/campaigns', label: 'Campaigns' },
   { path: '/integration', label: 'Integration' },
   { path: '/settings', label: 'Settings' },
   { path: '/audit', label: 'Audit', adminOnly: true },
@@ -131,7 +136,7 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
             <a
               key={n.path}
               href={n.path}
-              aria-current={path === n.path || (n.path === '/people' && contactUid(path)) || (n.path === '/inbox' && cid !== null) ? 'page' : undefined}
+              aria-current={path === n.path || (n.path === '/people' && contactUid(path)) || (n.path === '/inbox' && cid !== null) || (n.path === '/campaigns' && isCampaigns(path)) ? 'page' : undefined}
               onClick={(e) => {
                 e.preventDefault();
                 navigate(n.path);
@@ -186,6 +191,10 @@ function Shell({ account, onLogout }: { account: Account; onLogout: () => void }
         ) : path === '/templates' ? (
           <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading templates" /></div>}>
             <Templates key={current.id} project={current} />
+          </Suspense>
+        ) : isCampaigns(path) ? (
+          <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading campaigns" /></div>}>
+            <Campaigns key={current.id} project={current} />
           </Suspense>
         ) : path === '/audit' ? (
           <Suspense fallback={<div className="page"><Skeleton height={120} label="Loading audit log" /></div>}>

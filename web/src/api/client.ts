@@ -12,6 +12,7 @@ import type {
 import type { Agent, AgentStatus, Conversation, ConversationPatch, InboxFilters, Message } from './types';
 import type { AuditFilters, AuditPage } from './types';
 import type { MessageTemplate, PreviewRequest, RenderedTemplate, TemplateBody } from './types';
+import type { Campaign, CampaignBody, CampaignRecipient, RecipientStatus, TestSendResult } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -180,6 +181,23 @@ export const api = {
   /** An unsaved draft (supervisors and above); error fields come back as `template.<field>`. */
   previewDraft: (id: string, template: TemplateBody, req: PreviewRequest) =>
     request<RenderedTemplate>(`${p(id)}/templates/preview`, { method: 'POST', body: { ...req, template } }),
+
+  // ---- Campaigns (issue 14 items 2, 3, 7) ----
+  campaigns: (id: string) => request<{ campaigns: Campaign[] }>(`${p(id)}/campaigns`),
+  campaign: (id: string, cid: string) => request<Campaign>(`${p(id)}/campaigns/${encodeURIComponent(cid)}`),
+  createCampaign: (id: string, body: CampaignBody) => request<Campaign>(`${p(id)}/campaigns`, { method: 'POST', body }),
+  updateCampaign: (id: string, cid: string, body: CampaignBody) =>
+    request<Campaign>(`${p(id)}/campaigns/${encodeURIComponent(cid)}`, { method: 'PUT', body }),
+  deleteCampaign: (id: string, cid: string) => request<void>(`${p(id)}/campaigns/${encodeURIComponent(cid)}`, { method: 'DELETE' }),
+  /** send, pause, resume or cancel: answers the campaign with its progress. */
+  campaignAction: (id: string, cid: string, action: 'send' | 'pause' | 'resume' | 'cancel') =>
+    request<Campaign>(`${p(id)}/campaigns/${encodeURIComponent(cid)}/${action}`, { method: 'POST' }),
+  testCampaign: (id: string, cid: string, addresses: string[]) =>
+    request<{ results: TestSendResult[] }>(`${p(id)}/campaigns/${encodeURIComponent(cid)}/test`, { method: 'POST', body: { addresses } }),
+  campaignRecipients: (id: string, cid: string, status: RecipientStatus | '', cursor?: string | null, limit = 100) =>
+    request<{ recipients: CampaignRecipient[]; next_cursor: string | null }>(
+      `${p(id)}/campaigns/${encodeURIComponent(cid)}/recipients${qs({ status, cursor, limit })}`,
+    ),
 
   // ---- Flows ----
   flows: (id: string) => request<{ flows: Flow[] }>(`${p(id)}/flows`),

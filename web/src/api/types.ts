@@ -587,3 +587,81 @@ export interface RenderedTemplate {
   /** A placeholder in previews (`…/unsubscribe/preview`). */
   unsubscribe_url: string;
 }
+
+// ---- Campaigns (issue 14 items 2, 3, 7; docs/api.md "Campaigns") ----
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
+export type RecipientStatus = 'queued' | 'claimed' | 'sent' | 'failed' | 'unknown' | 'skipped' | 'cancelled';
+
+/** The live counts of `GET …/campaigns/{cid}` and the actions. */
+export interface CampaignProgress {
+  total: number;
+  to_send: number;
+  queued: number;
+  claimed: number;
+  sent: number;
+  failed: number;
+  unknown: number;
+  cancelled: number;
+  skipped: { total: number; no_address: number; unsubscribed: number; bounced: number };
+  rate_per_minute: number;
+  sent_last_minute: number;
+  eta_seconds: number | null;
+}
+
+export interface CampaignContent {
+  subject?: string | null;
+  body_html?: string | null;
+  body_text?: string | null;
+}
+
+export interface Campaign {
+  id: string;
+  kind: 'segment' | 'direct';
+  name: string;
+  channel: TemplateChannel;
+  template_id: string | null;
+  content: CampaignContent | null;
+  segment: string | null;
+  send_at: number | null;
+  rate_per_minute: number | null;
+  status: CampaignStatus;
+  recipients: number | null;
+  skipped: number | null;
+  error: string | null;
+  created_by_account_id: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  progress?: CampaignProgress;
+}
+
+/** `template_id` or `content`, not both (an inline campaign made through the API keeps its content). */
+export interface CampaignBody {
+  name: string;
+  channel: TemplateChannel;
+  template_id?: string;
+  content?: CampaignContent;
+  segment: string;
+  send_at: number | null;
+  rate_per_minute: number | null;
+}
+
+export interface CampaignRecipient {
+  person_id: string;
+  address: string | null;
+  status: RecipientStatus;
+  skip_reason: string | null;
+  attempts: number;
+  claimed_at: number | null;
+  sent_at: number | null;
+  error: string | null;
+  message_id: string | null;
+}
+
+export interface TestSendResult {
+  address: string;
+  status: 'sent' | 'failed' | 'unknown';
+  error: string | null;
+}
