@@ -129,4 +129,5 @@ where
     push::push_subscriptions_follow_merges(fx().await).await;
     campaigns::campaigns_crud_guards_and_isolation(fx().await).await;
     campaigns::campaign_recipients_materialise_claim_and_record(fx().await).await;
+    campaigns::push_campaign_recipients_are_subscribed_contacts(fx().await).await;
 }

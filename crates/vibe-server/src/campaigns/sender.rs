@@ -232,11 +232,25 @@ async fn run_campaign(
         Ok(d) => d,
         Err(why) => return pause(state, c, &why).await,
     };
+    match campaign.channel.as_str() {
+        "push" => return send_all(state, c, &campaign, &draft, Transport::Push, stop).await,
+        "in_app" => return send_all(state, c, &campaign, &draft, Transport::InApp, stop).await,
+        _ => {}
+    }
     let session = match email_session(state, &c.project_id).await {
         Ok(s) => pool.session(&c.project_id, s),
         Err(why) => return pause(state, c, &why).await,
     };
-    send_all(state, c, &campaign, &draft, &session, stop).await
+    send_all(state, c, &campaign, &draft, Transport::Smtp(&session), stop).await
+}
+
+/// How a campaign's messages leave: the project's SMTP session (email), or
+/// one request per browser (push, `campaigns::push`), or a message in the
+/// contact's widget conversation (in_app, `campaigns::in_app`).
+enum Transport<'a> {
+    Smtp(&'a SharedSession),
+    Push,
+    InApp,
 }
 
 async fn send_all(
@@ -244,7 +258,7 @@ async fn send_all(
     c: &CampaignRef,
     campaign: &Campaign,
     draft: &Draft,
-    session: &SharedSession,
+    transport: Transport<'_>,
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let rate = campaign
@@ -268,8 +282,15 @@ async fn send_all(
         }
         // The project's connection, held from before the claim (an
         // unreachable server claims nobody) until the outcome is known.
-        let mut session = session.lock().await;
-        match session.ready().await {
+        let mut session = match &transport {
+            Transport::Smtp(shared) => Some(shared.lock().await),
+            Transport::Push | Transport::InApp => None,
+        };
+        let ready = match session.as_mut() {
+            Some(s) => s.ready().await,
+            None => Ok(()),
+        };
+        match ready {
             Ok(()) => {}
             Err(SendError::Fail(why)) => return pause(state, c, &why).await,
             Err(SendError::Retry(why)) | Err(SendError::Unknown(why)) => {
@@ -301,7 +322,17 @@ async fn send_all(
             return Ok(());
         };
         next = Instant::now().max(next) + every;
-        let (outcome, setup) = deliver(state, &c.project_id, draft, &data, &mut session, &r).await;
+        let (outcome, setup) = match session.as_deref_mut() {
+            Some(smtp) => deliver(state, &c.project_id, draft, &data, smtp, &r).await,
+            None if matches!(transport, Transport::InApp) => (
+                super::in_app::deliver(state, &c.project_id, draft, &data, &r).await,
+                None,
+            ),
+            None => (
+                super::push::deliver(state, &c.project_id, draft, &data, &r).await,
+                None,
+            ),
+        };
         drop(session);
         let now = state.clock.now_ms();
         state
@@ -380,7 +411,7 @@ async fn deliver(
 
 /// Queued again after the backoff, or failed once the attempts are spent
 /// (a soft bounce).
-fn retry(state: &AppState, r: &ClaimedRecipient, error: String) -> SendOutcome {
+pub(super) fn retry(state: &AppState, r: &ClaimedRecipient, error: String) -> SendOutcome {
     if r.attempts >= state.config.outbound_max_attempts {
         return SendOutcome::Failed {
             error: format!("gave up after {} attempts: {error}", r.attempts),

@@ -260,11 +260,21 @@ async fn campaigns_crud_validation_and_roles(backend: Backend) {
         "channel_not_configured",
     )
     .await;
+    // WhatsApp campaigns cannot be sent yet (push can: campaigns_channels.rs).
+    let wa = created(
+        app.post(
+            &owner,
+            &format!("/api/v1/projects/{}/templates", p.id),
+            json!({"name": "WA", "channel": "whatsapp", "body_text": "B"}),
+        )
+        .await,
+    )
+    .await;
     let p_c = create(
         &app,
         &owner,
         &p.id,
-        json!({"name": "Push c", "channel": "push", "template_id": push["id"], "segment": "all"}),
+        json!({"name": "WA c", "channel": "whatsapp", "template_id": wa["id"], "segment": "all"}),
     )
     .await;
     let res = app

@@ -65,13 +65,13 @@ pub async fn say(app: &TestApp, token: &str, body: &str) -> Value {
     json_of(res).await
 }
 
-async fn thread(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn thread(app: &TestApp, token: &str) -> Value {
     let res = chat(app, Method::GET, "messages", Some(token), None).await;
     assert_eq!(res.status(), StatusCode::OK);
     json_of(res).await
 }
 
-fn bodies(t: &Value) -> Vec<String> {
+pub(crate) fn bodies(t: &Value) -> Vec<String> {
     t["messages"]
         .as_array()
         .unwrap()

@@ -8,6 +8,7 @@ mod agent_presence;
 mod audit;
 mod broadcasts;
 mod campaigns;
+mod campaigns_channels;
 mod campaigns_crash;
 mod channels;
 mod chat;

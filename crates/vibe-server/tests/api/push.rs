@@ -36,7 +36,7 @@ fn browser_subscription(endpoint: &str) -> Value {
         "keys": {"p256dh": b64(point.as_bytes()), "auth": b64(&rand::random::<[u8; 16]>())}})
 }
 
-async fn push_call(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn push_call(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
     app.request(Method::POST, &format!("/api/v1/push/{path}"))
         .header("user-agent", BROWSER_UA)
         .header("content-type", "text/plain;charset=UTF-8")
@@ -46,7 +46,7 @@ async fn push_call(app: &TestApp, path: &str, body: Value) -> reqwest::Response 
         .unwrap()
 }
 
-async fn public_key(app: &TestApp, write_key: &str) -> String {
+pub(crate) async fn public_key(app: &TestApp, write_key: &str) -> String {
     let res = app
         .request(Method::GET, &format!("/api/v1/push/key?key={write_key}"))
         .send()
@@ -497,7 +497,7 @@ fn push_python() -> Option<PathBuf> {
 }
 
 /// A running `push_service.py`; killed on drop.
-struct PushService {
+pub(crate) struct PushService {
     child: Child,
     base: String,
 }
@@ -510,7 +510,7 @@ impl Drop for PushService {
 }
 
 impl PushService {
-    fn start() -> Option<PushService> {
+    pub(crate) fn start() -> Option<PushService> {
         let python = push_python()?;
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api/python/push_service.py");
@@ -535,7 +535,7 @@ impl PushService {
     }
 
     /// A browser subscribing with `server_key`; pushes to it are answered `status`.
-    async fn subscribe(&self, server_key: &str, status: u16) -> Value {
+    pub(crate) async fn subscribe(&self, server_key: &str, status: u16) -> Value {
         let res = reqwest::Client::new()
             .post(format!("{}/subscriptions", self.base))
             .json(&json!({"application_server_key": server_key, "status": status}))
@@ -545,7 +545,7 @@ impl PushService {
         json_of(res).await
     }
 
-    async fn received(&self, subscription: &Value) -> Vec<Value> {
+    pub(crate) async fn received(&self, subscription: &Value) -> Vec<Value> {
         let endpoint = subscription["endpoint"].as_str().unwrap();
         let id = endpoint.rsplit('/').next().unwrap();
         let res = reqwest::get(format!("{}/received/{id}", self.base))

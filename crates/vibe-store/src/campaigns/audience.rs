@@ -5,6 +5,12 @@
 //! address and, when it cannot be sent to, `skipped` with the first reason
 //! that applies: no address, unsubscribed, hard-bounced before. Later
 //! changes to the segment or the people do not move the rows.
+//!
+//! What "address" means depends on the channel ([`addressing`]): email is
+//! the lower-cased email; push is the contact's id (the browsers are its
+//! push subscriptions, read at send time), and a contact without any
+//! subscription has no address. `unsubscribes` and `bounced_addresses` are
+//! keyed by that address on that channel.
 
 use std::sync::Arc;
 
@@ -26,11 +32,29 @@ pub enum Audience {
 /// Ids bound per statement when the audience is a list.
 const IDS_PER_STATEMENT: usize = 500;
 
-/// The lower-cased, trimmed email of `su` (the address campaigns use and the
-/// key of `unsubscribes` and `bounced_addresses`).
-const ADDRESS: &str = "lower(trim(su.email))";
+/// The lower-cased, trimmed email of `su` (the address email campaigns use
+/// and the key of `unsubscribes` and `bounced_addresses`).
+const EMAIL_ADDRESS: &str = "lower(trim(su.email))";
 
-/// Inserts the recipients of `audience` for `campaign_id` (email only);
+/// A channel's address of `su` and the condition under which it has none
+/// (SQL fragments of this module, never input).
+fn addressing(channel: &str) -> (&'static str, &'static str) {
+    match channel {
+        "push" => (
+            "su.id",
+            "NOT EXISTS (SELECT 1 FROM push_subscriptions ps
+                 WHERE ps.project_id = su.project_id AND ps.site_user_id = su.id)",
+        ),
+        // Every contact has the widget (it identifies them by anonymous id).
+        "in_app" => ("su.id", "1 = 0"),
+        _ => (
+            EMAIL_ADDRESS,
+            "su.email IS NULL OR lower(trim(su.email)) NOT LIKE '%_@_%'",
+        ),
+    }
+}
+
+/// Inserts the recipients of `audience` for `campaign_id` on `channel`;
 /// rows inserted.
 pub(crate) async fn materialise(
     tx: &mut Tx,
@@ -83,6 +107,7 @@ async fn insert(
         SkipReason::Unsubscribed.as_str(),
         SkipReason::Bounced.as_str(),
     );
+    let (address, no_address_when) = addressing(channel);
     // `WHERE 1 = 1` keeps the outer SELECT plain for SQLite's parser; the
     // reasons are literals of this module, not input.
     let sql = format!(
@@ -91,12 +116,12 @@ async fn insert(
          SELECT ?, ?, m.pid, m.addr,
              CASE WHEN m.reason IS NULL THEN 'queued' ELSE 'skipped' END,
              m.reason, 0, 0, ?, ?
-         FROM (SELECT su.id AS pid, {ADDRESS} AS addr,
-                 CASE WHEN su.email IS NULL OR {ADDRESS} NOT LIKE '%_@_%' THEN '{no_address}'
+         FROM (SELECT su.id AS pid, {address} AS addr,
+                 CASE WHEN {no_address_when} THEN '{no_address}'
                       WHEN EXISTS (SELECT 1 FROM unsubscribes u WHERE u.project_id = ?
-                          AND u.channel = ? AND u.address = {ADDRESS}) THEN '{unsubscribed}'
+                          AND u.channel = ? AND u.address = {address}) THEN '{unsubscribed}'
                       WHEN EXISTS (SELECT 1 FROM bounced_addresses b WHERE b.project_id = ?
-                          AND b.channel = ? AND b.address = {ADDRESS}) THEN '{bounced}'
+                          AND b.channel = ? AND b.address = {address}) THEN '{bounced}'
                  END AS reason
                FROM site_users su WHERE su.project_id = ?{cond}) AS m
          WHERE 1 = 1"

@@ -206,7 +206,7 @@ pub trait CampaignStore: HasDb + SegmentStore {
     /// `sending` and its recipients are materialised from its segment (see
     /// [`Audience`]); the campaign after. `Conflict(status)` unless it was
     /// `scheduled`; `Rejected` when its custom segment is gone or its
-    /// channel cannot be materialised yet (only email can).
+    /// channel cannot be materialised yet (see [`SENDABLE_CHANNELS`]).
     async fn start_campaign(
         &self,
         project_id: &str,
@@ -484,6 +484,10 @@ pub trait CampaignStore: HasDb + SegmentStore {
     }
 }
 
+/// The channels whose recipients can be materialised (each has its address
+/// in `audience::addressing`) and which the server's sender delivers.
+pub const SENDABLE_CHANNELS: &[&str] = &["email", "push", "in_app"];
+
 /// `from → sending` and the recipients of `audience`, one transaction.
 async fn start<S: CampaignStore + ?Sized>(
     store: &S,
@@ -493,10 +497,11 @@ async fn start<S: CampaignStore + ?Sized>(
     now_ms: i64,
     from: &str,
 ) -> StoreResult<Campaign> {
-    if c.channel != "email" {
+    if !SENDABLE_CHANNELS.contains(&c.channel.as_str()) {
         return Err(StoreError::Rejected(format!(
-            "campaigns on the {} channel cannot be sent yet (only email)",
-            c.channel
+            "campaigns on the {} channel cannot be sent yet (only {})",
+            c.channel,
+            SENDABLE_CHANNELS.join(", ")
         )));
     }
     let db = store.db();

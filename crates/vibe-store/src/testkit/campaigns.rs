@@ -604,3 +604,95 @@ pub async fn campaign_recipients_materialise_claim_and_record(fx: Fixture) {
         ("sending", 2, 1)
     );
 }
+
+/// A push campaign's recipients: the contacts with at least one browser
+/// subscription (address: the person id), the rest skipped `no_address`
+/// (an in-app campaign's: every contact, by person id);
+/// a push unsubscribe (by person id) skips; another project's
+/// subscription on a same-named person does not count.
+pub async fn push_campaign_recipients_are_subscribed_contacts(fx: Fixture) {
+    use crate::push::NewPushSubscription;
+    let p = fx.project("P").await;
+    let other = fx.project("Other").await;
+    let people = people(&fx, &p).await;
+    fx.ingest(&other, [who("cy", json!({}))]).await;
+    let id = |n: &str| id_of(&people, n);
+    let sub = |person: String, endpoint: &str| NewPushSubscription {
+        site_user_id: person,
+        endpoint: endpoint.into(),
+        p256dh: "key".into(),
+        auth: "auth".into(),
+        user_agent: None,
+    };
+    for (n, (person, endpoint)) in [
+        (id("ana"), "https://push.example/a1"),
+        (id("ana"), "https://push.example/a2"),
+        (id("cy"), "https://push.example/c"),
+        (id("fay"), "https://push.example/f"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        fx.upsert_push_subscription(&p.id, &format!("s{n}"), &sub(person, endpoint), T0)
+            .await
+            .unwrap();
+    }
+    let other_cy = fx.person_of(&other, "cy").await.id;
+    fx.upsert_push_subscription(
+        &other.id,
+        "o1",
+        &sub(other_cy, "https://push.example/o"),
+        T0,
+    )
+    .await
+    .unwrap();
+    fx.add_unsubscribe(&p.id, "push", &id("fay"), Some(&id("fay")), None, T0)
+        .await
+        .unwrap();
+    // An email unsubscribe does not stop push.
+    fx.add_unsubscribe(&p.id, "email", "ana@example.com", None, None, T0)
+        .await
+        .unwrap();
+    let mut c = draft("push", "all");
+    c.channel = "push".into();
+    c.content = Some(r#"{"push":{"title":"Hi","body":"Hello"}}"#.into());
+    fx.create_campaign(&p.id, &c).await.unwrap();
+    let now = T0 + MIN;
+    let started = schedule_and_start(&fx, &p, "push", now).await;
+    assert_eq!((started.recipients, started.skipped), (6, 4));
+    let counts = fx.campaign_counts(&p.id, "push", now).await.unwrap();
+    assert_eq!(
+        (
+            counts.skipped_no_address,
+            counts.skipped_unsubscribed,
+            counts.skipped_bounced
+        ),
+        (3, 1, 0)
+    );
+    let queued = fx
+        .campaign_recipients(&p.id, "push", Some(RecipientStatus::Queued), None, 10)
+        .await
+        .unwrap();
+    let mut got: Vec<_> = queued
+        .iter()
+        .map(|r| (r.person_id.clone(), r.address.clone()))
+        .collect();
+    got.sort();
+    let mut want = vec![(id("ana"), Some(id("ana"))), (id("cy"), Some(id("cy")))];
+    want.sort();
+    assert_eq!(got, want);
+
+    // In-app: every contact has the widget, the address is the person id.
+    let mut c = draft("inapp", "all");
+    c.channel = "in_app".into();
+    fx.create_campaign(&p.id, &c).await.unwrap();
+    let started = schedule_and_start(&fx, &p, "inapp", now).await;
+    assert_eq!((started.recipients, started.skipped), (6, 0));
+    let queued = fx
+        .campaign_recipients(&p.id, "inapp", Some(RecipientStatus::Queued), None, 10)
+        .await
+        .unwrap();
+    assert!(queued
+        .iter()
+        .all(|r| r.address.as_deref() == Some(r.person_id.as_str())));
+}

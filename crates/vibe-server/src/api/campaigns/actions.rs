@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
-use vibe_store::campaigns::{Campaign, CampaignAction, CampaignStatus};
+use vibe_store::campaigns::{Campaign, CampaignAction, CampaignStatus, SENDABLE_CHANNELS};
 use vibe_store::StoreError;
 
 use super::{audit_change, find, store_error, with_progress};
@@ -79,15 +79,23 @@ async fn ready_to_send(state: &AppState, access: &ProjectAccess, c: &Campaign) -
     if c.status() != Some(CampaignStatus::Draft) {
         return Ok(()); // the transition answers 409
     }
-    if c.channel != "email" {
+    if !SENDABLE_CHANNELS.contains(&c.channel.as_str()) {
         return Err(unprocessable(
             "channel_not_supported",
-            format!("{} campaigns cannot be sent yet; only email", c.channel),
+            format!(
+                "{} campaigns cannot be sent yet; only {}",
+                c.channel,
+                SENDABLE_CHANNELS.join(", ")
+            ),
         ));
     }
-    email_session(state, &access.project.id)
-        .await
-        .map_err(|why| unprocessable("channel_not_configured", why))?;
+    // Push needs no channel settings: the project's VAPID key is made on
+    // first use and the browsers are the contacts' subscriptions.
+    if c.channel == "email" {
+        email_session(state, &access.project.id)
+            .await
+            .map_err(|why| unprocessable("channel_not_configured", why))?;
+    }
     campaign_draft(state, &access.project.id, c)
         .await
         .map_err(|why| unprocessable("invalid_content", why))?;

@@ -336,7 +336,7 @@ async fn person_of(state: &AppState, v: &Visitor) -> ApiResult<String> {
         .ok_or_else(|| ApiError::unauthorized("this anonymous id cannot chat"))
 }
 
-async fn conversation_of(
+pub(crate) async fn conversation_of(
     state: &AppState,
     project_id: &str,
     person: &str,
