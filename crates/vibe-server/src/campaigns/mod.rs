@@ -5,6 +5,7 @@
 //! (`vibe_store::campaigns`); the API creates and steers them
 //! (`api/campaigns/`).
 
+pub mod links;
 pub mod message;
 pub mod sender;
 pub mod smtp;
