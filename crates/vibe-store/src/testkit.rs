@@ -8,6 +8,7 @@ use crate::Store;
 
 mod accounts;
 mod audit;
+mod campaign_tracking;
 mod campaigns;
 mod channels;
 mod crm;
@@ -129,4 +130,6 @@ where
     push::push_subscriptions_follow_merges(fx().await).await;
     campaigns::campaigns_crud_guards_and_isolation(fx().await).await;
     campaigns::campaign_recipients_materialise_claim_and_record(fx().await).await;
+    campaign_tracking::campaign_tracking_opens_clicks_unsubscribes_bounces_and_stats(fx().await)
+        .await;
 }

@@ -214,7 +214,8 @@ pub(crate) async fn bounce(
         let what = if hard { "bounced" } else { "soft_bounced" };
         event(&mut tx, r, what, now, Some(reason.to_owned())).await?;
     }
-    if hard {
+    // Only a bounce of mail we sent is remembered.
+    if hard && !rows.is_empty() {
         tx.exec(
             "INSERT INTO bounced_addresses (project_id, channel, address, campaign_id, detail, at)
              VALUES ($1, 'email', $2, $3, $4, $5)
