@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::accounts::{auth, setup, tokens};
+use crate::api::campaigns::{tracking as campaign_links, unsubscribe};
 use crate::api::tracking::{chat, collect};
 use crate::api::{projects, push, support, webhooks};
 use crate::assets;
@@ -87,6 +88,13 @@ pub fn router(state: AppState) -> Router {
         .route("/vibe.js", get(assets::vibe_js))
         .route("/vibe-chat.js", get(assets::vibe_chat_js))
         .route("/vibe-sw.js", get(assets::vibe_sw_js))
+        // A campaign email's links: public, keyed by the recipient's token.
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::form).post(unsubscribe::confirm),
+        )
+        .route("/o/{file}", get(campaign_links::pixel))
+        .route("/r/{token}/{n}", get(campaign_links::click))
         .route("/setup", get(setup::setup_page))
         .route("/setup.js", get(setup::setup_script))
         .route("/healthz", get(healthz))

@@ -210,7 +210,7 @@ macro_rules! migrations {
             34 "0034_snapshot_projections", 35 "0035_support_events_conversation",
             36 "0036_message_templates", 37 "0037_support_events_channel",
             38 "0038_campaigns",
-            39 "0039_push"
+            39 "0039_push", 40 "0040_campaign_tracking"
         )
     };
     (@files $($n:literal $name:literal),*) => {

@@ -8,6 +8,7 @@ use crate::Store;
 
 mod accounts;
 mod audit;
+mod campaign_tracking;
 mod campaigns;
 mod channels;
 mod crm;
@@ -130,4 +131,6 @@ where
     campaigns::campaigns_crud_guards_and_isolation(fx().await).await;
     campaigns::campaign_recipients_materialise_claim_and_record(fx().await).await;
     campaigns::push_campaign_recipients_are_subscribed_contacts(fx().await).await;
+    campaign_tracking::campaign_tracking_opens_clicks_unsubscribes_bounces_and_stats(fx().await)
+        .await;
 }

@@ -109,7 +109,12 @@ pub fn prepare(
     let out = rendered(draft, contact.clone(), data.clone(), &url).map_err(|e| e.to_string())?;
     let text_of = |k: &str| out[k].as_str().map(str::to_owned);
     let subject = text_of("subject").unwrap_or_default();
-    let html = text_of("html");
+    // Open and click tracking (`links.rs`); a test send's token is no
+    // recipient's, so its links stay as written.
+    let html = text_of("html").map(|h| match token {
+        "test" => h,
+        _ => super::links::track(state, token, &h),
+    });
     let text = text_of("text").unwrap_or_default();
     let name = contact["name"].as_str();
     let to = mailbox(name, address, "recipient").map_err(error_text)?;

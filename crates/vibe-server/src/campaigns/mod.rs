@@ -8,6 +8,7 @@
 //! (`api/campaigns/`).
 
 pub mod in_app;
+pub mod links;
 pub mod message;
 pub mod push;
 pub mod sender;

@@ -21,15 +21,15 @@ use crate::helpers::*;
 use crate::on_both_backends;
 use crate::webhooks::configure;
 
-fn fast(c: &mut vibe_server::config::Config) {
+pub(crate) fn fast(c: &mut vibe_server::config::Config) {
     c.outbound_poll_every = Duration::from_millis(50);
 }
 
-fn base(pid: &str) -> String {
+pub(crate) fn base(pid: &str) -> String {
     format!("/api/v1/projects/{pid}/campaigns")
 }
 
-fn inline(name: &str, segment: &str) -> Value {
+pub(crate) fn inline(name: &str, segment: &str) -> Value {
     json!({
         "name": name,
         "channel": "email",
@@ -43,7 +43,7 @@ fn inline(name: &str, segment: &str) -> Value {
     })
 }
 
-async fn person(app: &TestApp, write_key: &str, user: &str, traits: Value) {
+pub(crate) async fn person(app: &TestApp, write_key: &str, user: &str, traits: Value) {
     let anon = format!("{user}-anon");
     app.collect_ok(
         write_key,
@@ -52,11 +52,17 @@ async fn person(app: &TestApp, write_key: &str, user: &str, traits: Value) {
     .await;
 }
 
-async fn create(app: &TestApp, who: &Session, pid: &str, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, who: &Session, pid: &str, body: Value) -> Value {
     created(app.post(who, &base(pid), body).await).await
 }
 
-async fn action(app: &TestApp, who: &Session, pid: &str, cid: &str, what: &str) -> Value {
+pub(crate) async fn action(
+    app: &TestApp,
+    who: &Session,
+    pid: &str,
+    cid: &str,
+    what: &str,
+) -> Value {
     let res = app
         .post(who, &format!("{}/{cid}/{what}", base(pid)), json!({}))
         .await;
@@ -65,7 +71,13 @@ async fn action(app: &TestApp, who: &Session, pid: &str, cid: &str, what: &str) 
 }
 
 /// The campaign once its status is `status` (waits up to 10 s).
-async fn until_status(app: &TestApp, who: &Session, pid: &str, cid: &str, status: &str) -> Value {
+pub(crate) async fn until_status(
+    app: &TestApp,
+    who: &Session,
+    pid: &str,
+    cid: &str,
+    status: &str,
+) -> Value {
     for _ in 0..400 {
         let c = app.get_json(who, &format!("{}/{cid}", base(pid))).await;
         if c["status"] == status {
@@ -349,11 +361,11 @@ async fn campaigns_crud_validation_and_roles(backend: Backend) {
 }
 
 /// `(name, value)` headers, or `(content type, body)` parts.
-type Pairs = Vec<(String, String)>;
+pub(crate) type Pairs = Vec<(String, String)>;
 
 /// A raw message's headers and parts: `(content type, decoded body)` of
 /// each part of a multipart message, or of the single body.
-fn parts(raw: &str) -> (Pairs, Pairs) {
+pub(crate) fn parts(raw: &str) -> (Pairs, Pairs) {
     let (headers, body) = split_message(raw);
     let ct = header(&headers, "content-type").unwrap_or("").to_owned();
     let Some(boundary) = ct

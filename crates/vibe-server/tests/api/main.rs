@@ -7,6 +7,7 @@ mod accounts;
 mod agent_presence;
 mod audit;
 mod broadcasts;
+mod campaign_tracking;
 mod campaigns;
 mod campaigns_channels;
 mod campaigns_crash;

@@ -11,6 +11,7 @@
 mod audience;
 mod model;
 mod recipients;
+mod tracking;
 
 use async_trait::async_trait;
 
@@ -464,6 +465,76 @@ pub trait CampaignStore: HasDb + SegmentStore {
         limit: i64,
     ) -> StoreResult<Vec<Recipient>> {
         recipients::page(self.db(), project_id, campaign_id, status, after, limit).await
+    }
+
+    /// The recipient whose token this is (any project: the token is the
+    /// only key a public link carries).
+    async fn recipient_by_token(&self, token: &str) -> StoreResult<Option<TrackedRecipient>> {
+        tracking::by_token(self.db(), token).await
+    }
+
+    /// An open of the recipient with `token` (the pixel): the first time
+    /// kept, every open counted and recorded as an `opened` event (detail
+    /// `machine` when it looked automated). `None`: no such token, or a
+    /// recipient that was never sent.
+    async fn record_open(
+        &self,
+        token: &str,
+        now_ms: i64,
+        machine: bool,
+    ) -> StoreResult<Option<TrackedRecipient>> {
+        tracking::open(self.db(), token, now_ms, machine).await
+    }
+
+    /// A click on `url` by the recipient with `token`: `clicked` (and
+    /// `opened` when it had not opened yet) with their events.
+    async fn record_click(
+        &self,
+        token: &str,
+        url: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<TrackedRecipient>> {
+        tracking::click(self.db(), token, url, now_ms).await
+    }
+
+    /// The recipient with `token` unsubscribes: its address goes into
+    /// `unsubscribes` for the project and the campaign's channel, with an
+    /// `unsubscribed` event. `None`: no such token; `Some(false)`: it had
+    /// already (nothing changes).
+    async fn unsubscribe_by_token(&self, token: &str, now_ms: i64) -> StoreResult<Option<bool>> {
+        tracking::unsubscribe(self.db(), token, now_ms).await
+    }
+
+    /// A bounce reported later (the bounce webhook) for `address`: its
+    /// recipients sent since `since_ms` become bounced; `hard` also keeps
+    /// the address out of later campaigns. How many recipients.
+    async fn record_bounce(
+        &self,
+        project_id: &str,
+        address: &str,
+        hard: bool,
+        reason: &str,
+        since_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        tracking::bounce(
+            self.db(),
+            project_id,
+            address,
+            hard,
+            reason,
+            (since_ms, now_ms),
+        )
+        .await
+    }
+
+    /// The campaign's counts and hourly series, from its recipient rows.
+    async fn campaign_stats(
+        &self,
+        project_id: &str,
+        campaign_id: &str,
+    ) -> StoreResult<CampaignStats> {
+        tracking::stats(self.db(), project_id, campaign_id).await
     }
 
     /// A recipient's events, oldest first.

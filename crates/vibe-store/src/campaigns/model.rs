@@ -308,3 +308,53 @@ pub struct CampaignRef {
     pub project_id: String,
     pub id: String,
 }
+
+/// A recipient found by its token (its unsubscribe, pixel or click link).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrackedRecipient {
+    pub project_id: String,
+    pub campaign_id: String,
+    pub person_id: String,
+    pub address: Option<String>,
+    pub channel: String,
+    pub status: String,
+    pub sent_at: Option<i64>,
+    pub opened_at: Option<i64>,
+    pub unsubscribed_at: Option<i64>,
+}
+
+/// A campaign's counts from its recipient rows (docs/campaigns.md, "Stats").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CampaignStats {
+    pub recipients: i64,
+    pub skipped: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub unknown: i64,
+    /// Hard bounces at send time and bounces reported by the webhook.
+    pub bounced: i64,
+    /// Sent and not bounced since.
+    pub delivered: i64,
+    /// Recipients who opened (first open), machine ones included.
+    pub opened: i64,
+    /// Recipients whose first open looked automated.
+    pub opened_machine_first: i64,
+    pub clicked: i64,
+    pub unsubscribed: i64,
+    /// Every open and click, repeated ones included.
+    pub opens: i64,
+    pub machine_opens: i64,
+    pub clicks: i64,
+    /// Per hour: sends, first opens, first clicks.
+    #[sqlx(skip)]
+    pub series: Vec<SeriesPoint>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SeriesPoint {
+    /// The hour's start, Unix ms (UTC).
+    pub at: i64,
+    pub sent: i64,
+    pub opened: i64,
+    pub clicked: i64,
+}

@@ -80,7 +80,12 @@ pub(crate) async fn record(
             Some(message_id.clone()),
         ),
         SendOutcome::Failed { error, hard_bounce } => (
-            "status = 'failed', error = $5",
+            if *hard_bounce {
+                // Kept on the row too, so the stats count it without events.
+                "status = 'failed', error = $5, bounced_at = $4, bounce_kind = 'hard'"
+            } else {
+                "status = 'failed', error = $5"
+            },
             vec![error.into()],
             if *hard_bounce { "bounced" } else { "failed" },
             Some(error.clone()),

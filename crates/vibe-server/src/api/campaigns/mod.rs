@@ -11,7 +11,10 @@ pub mod actions;
 pub mod body;
 pub mod recipients;
 pub mod routes;
+pub mod stats;
 pub mod test;
+pub mod tracking;
+pub mod unsubscribe;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -5,7 +5,7 @@
 
 use vibe_store::Role::{Admin, Viewer};
 
-use super::{actions, recipients, test};
+use super::{actions, recipients, stats, test};
 use crate::router::project_routes::{at, ProjectRoute, DELETE, GET, POST, PUT};
 
 pub fn routes() -> Vec<ProjectRoute> {
@@ -18,6 +18,7 @@ pub fn routes() -> Vec<ProjectRoute> {
             .on(PUT, Admin, super::update)
             .on(DELETE, Admin, super::delete),
         at("/campaigns/{campaign_id}/recipients").on(GET, Viewer, recipients::list),
+        at("/campaigns/{campaign_id}/stats").on(GET, Viewer, stats::get),
         at("/campaigns/{campaign_id}/send").on(POST, Admin, actions::send),
         at("/campaigns/{campaign_id}/pause").on(POST, Admin, actions::pause),
         at("/campaigns/{campaign_id}/resume").on(POST, Admin, actions::resume),
