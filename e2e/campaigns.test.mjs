@@ -150,6 +150,11 @@ test('campaigns: wizard with a live count, test send, send to a segment, live pr
   await poll('four sent rows', async () => (await table.locator('tbody tr').filter({ hasText: 'sent' }).count()) === 4);
   const addresses = (await table.locator('tbody tr td:nth-child(2)').allTextContents()).sort();
   assert.deepEqual(addresses, ['ada@example.com', 'barbara@example.com', 'grace@example.com', 'linus@example.com']);
+  // What they did with it (…/stats): all four sent, none opened yet.
+  const stats = page.getByTestId('campaign-stats');
+  const statCell = (label) => stats.locator('.count-cell').filter({ has: page.getByText(label, { exact: true }) }).locator('dd');
+  await poll('stats count the four', async () => (await statCell('Sent').textContent()) === '4');
+  assert.equal(await statCell('Opened').textContent(), '0 0.0%');
   await page.getByLabel('Recipient status').selectOption('failed');
   await page.getByText('No recipients with this status').waitFor();
   await page.getByLabel('Recipient status').selectOption('');

@@ -12,7 +12,7 @@ import type {
 import type { Agent, AgentStatus, Conversation, ConversationPatch, InboxFilters, Message } from './types';
 import type { AuditFilters, AuditPage } from './types';
 import type { MessageTemplate, PreviewRequest, RenderedTemplate, TemplateBody } from './types';
-import type { Campaign, CampaignBody, CampaignRecipient, RecipientStatus, TestSendResult } from './types';
+import type { Campaign, CampaignBody, CampaignRecipient, CampaignStats, RecipientStatus, TestSendResult } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -194,6 +194,7 @@ export const api = {
     request<Campaign>(`${p(id)}/campaigns/${encodeURIComponent(cid)}/${action}`, { method: 'POST' }),
   testCampaign: (id: string, cid: string, addresses: string[]) =>
     request<{ results: TestSendResult[] }>(`${p(id)}/campaigns/${encodeURIComponent(cid)}/test`, { method: 'POST', body: { addresses } }),
+  campaignStats: (id: string, cid: string) => request<CampaignStats>(`${p(id)}/campaigns/${encodeURIComponent(cid)}/stats`),
   campaignRecipients: (id: string, cid: string, status: RecipientStatus | '', cursor?: string | null, limit = 100) =>
     request<{ recipients: CampaignRecipient[]; next_cursor: string | null }>(
       `${p(id)}/campaigns/${encodeURIComponent(cid)}/recipients${qs({ status, cursor, limit })}`,

@@ -594,6 +594,18 @@ export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sen
 export type RecipientStatus = 'queued' | 'claimed' | 'sent' | 'failed' | 'unknown' | 'skipped' | 'cancelled';
 
 /** The live counts of `GET …/campaigns/{cid}` and the actions. */
+/** `GET …/campaigns/{cid}/stats` (docs/api.md): rates 0–1, or null with nothing to divide by. */
+export interface CampaignStats {
+  campaign_id: string;
+  counts: {
+    recipients: number; skipped: number; sent: number; failed: number; unknown: number; delivered: number;
+    bounced: number; opened: number; opened_machine: number; clicked: number; unsubscribed: number;
+    opens: number; machine_opens: number; clicks: number;
+  };
+  rates: { delivery: number | null; open: number | null; click: number | null; click_to_open: number | null; bounce: number | null; unsubscribe: number | null };
+  series: { at: number; sent: number; opened: number; clicked: number }[];
+}
+
 export interface CampaignProgress {
   total: number;
   to_send: number;

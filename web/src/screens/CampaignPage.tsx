@@ -1,11 +1,11 @@
 // One campaign (issue 14 item 7): its settings, the actions its state allows
 // (admins), the live progress — polled every 2 s while it is sending — with
 // every count by outcome and skip reason, and its recipients by status with
-// the API's cursor. Opens, clicks and the funnel come with the stats endpoint
-// (issue 14 item 6), which does not exist yet: nothing here stands in for it.
+// the API's cursor, and what recipients did with it (`…/stats`: delivered,
+// opened, clicked, bounced, unsubscribed, with their rates).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
-import type { Campaign, CampaignRecipient, CampaignStatus, MessageTemplate, Project, RecipientStatus } from '../api/types';
+import type { Campaign, CampaignRecipient, CampaignStats, CampaignStatus, MessageTemplate, Project, RecipientStatus } from '../api/types';
 import { canAdminister } from '../api/types';
 import { channelName, ProgressBar, ProgressCounts, StatusBadge } from '../components/campaigns/progress';
 import { Empty, ErrorBanner, Skeleton } from '../components/ui';
@@ -121,6 +121,45 @@ function Recipients({ project, campaign, refreshKey }: { project: Project; campa
   );
 }
 
+const pct = (rate: number | null) => (rate === null ? '–' : `${(rate * 100).toFixed(1)}%`);
+
+/** The sent → delivered → opened → clicked funnel and the other outcomes,
+ * each count with its rate (docs/campaigns.md, "Stats"). */
+export function StatsView({ stats }: { stats: CampaignStats }) {
+  const { counts: n, rates: r } = stats;
+  const cells: [string, number, string | null][] = [
+    ['Sent', n.sent, null],
+    ['Delivered', n.delivered, pct(r.delivery)],
+    ['Opened', n.opened, pct(r.open)],
+    ['Clicked', n.clicked, pct(r.click)],
+    ['Click-to-open', n.clicked, pct(r.click_to_open)],
+    ['Bounced', n.bounced, pct(r.bounce)],
+    ['Unsubscribed', n.unsubscribed, pct(r.unsubscribe)],
+  ];
+  return (
+    <>
+      <dl className="count-grid" data-testid="campaign-stats">
+        {cells.map(([label, count, rate]) => (
+          <div key={label} className="count-cell">
+            <dt className="muted small">{label}</dt>
+            <dd>{fmtInt(count)}{rate !== null && <span className="muted small"> {rate}</span>}</dd>
+          </div>
+        ))}
+      </dl>
+      {n.opened_machine > 0 && (
+        <p className="muted small">{fmtInt(n.opened_machine)} of the opens came first from a machine (a mail proxy or within seconds of sending); they are counted, and marked.</p>
+      )}
+    </>
+  );
+}
+
+function Stats({ project, campaign, refreshKey }: { project: Project; campaign: Campaign; refreshKey: number }) {
+  const q = useAsync(() => api.campaignStats(project.id, campaign.id), [project.id, campaign.id, refreshKey]);
+  if (q.error) return <ErrorBanner error={q.error} onRetry={q.reload} />;
+  if (!q.data) return <Skeleton height={60} />;
+  return <StatsView stats={q.data} />;
+}
+
 const ACTION_LABEL: Record<Exclude<Action, 'edit' | 'delete'>, string> = { send: 'Send', pause: 'Pause', resume: 'Resume', cancel: 'Cancel campaign' };
 
 export function CampaignPage({ project, cid }: { project: Project; cid: string }) {
@@ -226,8 +265,13 @@ export function CampaignPage({ project, cid }: { project: Project; cid: string }
             <ProgressCounts progress={p} />
           </>
         )}
-        <p className="muted small">Delivery, opens, clicks and bounces after sending appear here once campaign tracking is available.</p>
       </section>
+      {c.started_at && (
+        <section className="card stack" aria-label="Engagement">
+          <h2>Engagement</h2>
+          <Stats project={project} campaign={c} refreshKey={tick} />
+        </section>
+      )}
       {canAct && (c.status === 'draft' || c.status === 'scheduled') && <TestSend project={project} campaign={c} />}
       <Recipients project={project} campaign={c} refreshKey={tick} />
     </div>

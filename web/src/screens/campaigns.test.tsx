@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { api, ApiError } from '../api/client';
 import type { Campaign, CampaignProgress, CustomSegment, MessageTemplate, PeoplePage, Project, Role } from '../api/types';
 import { ProgressBar, ProgressCounts, shares } from '../components/campaigns/progress';
-import { actionsFor, CampaignPage, POLL_MS } from './CampaignPage';
+import { actionsFor, CampaignPage, POLL_MS, StatsView } from './CampaignPage';
 import { campaignBodyOf, CampaignWizard, validate, wizardFormOf } from './CampaignWizard';
 import { CampaignList, campaignRoute } from './Campaigns';
 
@@ -183,6 +183,24 @@ describe('the campaign wizard', () => {
 });
 
 describe('campaign progress', () => {
+  it('shows what recipients did: each count with its rate, dashes with nothing to divide by, machine opens marked', () => {
+    const counts = { recipients: 10, skipped: 2, sent: 8, failed: 0, unknown: 0, delivered: 8, bounced: 0, opened: 4, opened_machine: 1,
+      clicked: 2, unsubscribed: 1, opens: 6, machine_opens: 1, clicks: 3 };
+    const rates = { delivery: 1, open: 0.5, click: 0.25, click_to_open: 0.5, bounce: 0, unsubscribe: 0.125 };
+    const { unmount } = render(<StatsView stats={{ campaign_id: 'c1', counts, rates, series: [] }} />);
+    const cell = (label: string) => screen.getByText(label).nextElementSibling!.textContent;
+    expect(cell('Delivered')).toBe('8 100.0%');
+    expect(cell('Opened')).toBe('4 50.0%');
+    expect(cell('Clicked')).toBe('2 25.0%');
+    expect(cell('Unsubscribed')).toBe('1 12.5%');
+    expect(screen.getByText(/1 of the opens came first from a machine/)).toBeTruthy();
+    unmount();
+    const none = { delivery: null, open: null, click: null, click_to_open: null, bounce: null, unsubscribe: null };
+    render(<StatsView stats={{ campaign_id: 'c1', counts: { ...counts, sent: 0, opened: 0, opened_machine: 0 }, rates: none, series: [] }} />);
+    expect(cell('Opened')).toBe('0 –');
+    expect(screen.queryByText(/from a machine/)).toBeNull();
+  });
+
   it('shows sent of to-send, the rate, the ETA and every count', () => {
     render(<><ProgressBar progress={progress()} live /><ProgressCounts progress={progress()} /></>);
     const bar = screen.getByRole('progressbar', { name: 'Sent' });
