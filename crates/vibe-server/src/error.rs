@@ -55,6 +55,11 @@ impl ApiError {
         }
     }
 
+    /// 400 `invalid_field`: the value at `field` (a JSON path) is wrong.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::field("invalid_field", field, message)
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::client(
             StatusCode::NOT_FOUND,

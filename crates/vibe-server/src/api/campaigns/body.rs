@@ -11,9 +11,9 @@ use vibe_store::users::Segment;
 
 use crate::api::inbox::fields;
 use crate::api::templates::preview::prefixed;
+use crate::api::templates::{channel_field, name_field};
 use crate::auth::ProjectAccess;
 use crate::campaigns::message::{content_draft, CONTENT_FIELDS};
-use crate::domain::Name;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -44,10 +44,6 @@ pub struct CampaignBody {
     pub rate_per_minute: Option<i64>,
 }
 
-fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::field("invalid_field", field, msg)
-}
-
 fn missing(field: &str, msg: impl Into<String>) -> ApiError {
     ApiError::field("missing_field", field, msg)
 }
@@ -62,28 +58,16 @@ pub async fn parse(
     let (mut segment, mut send_at, mut rate) = (None, None, None);
     for (key, v) in body {
         match key.as_str() {
-            "name" => {
-                let s = v
-                    .as_str()
-                    .ok_or_else(|| invalid("name", "must be a string"))?;
-                if s.contains('\0') {
-                    return Err(invalid("name", "must not contain NUL"));
-                }
-                name = Some(Name::parse("name", s)?.into_inner());
-            }
-            "channel" => {
-                channel = Some(fields::name(
-                    "channel",
-                    v,
-                    TemplateChannel::parse,
-                    TemplateChannel::NAMES,
-                )?)
-            }
+            "name" => name = Some(name_field(v)?),
+            "channel" => channel = Some(channel_field(v)?),
             "template_id" => template_id = fields::opt_text(key, v, fields::MAX_SHORT_CHARS)?,
             "content" if v.is_null() => {}
             "content" => {
                 let obj = v.as_object().ok_or_else(|| {
-                    invalid("content", format!("must be an object {{{CONTENT_FIELDS}}}"))
+                    ApiError::invalid_field(
+                        "content",
+                        format!("must be an object {{{CONTENT_FIELDS}}}"),
+                    )
                 })?;
                 content = Some(obj.clone());
             }
@@ -107,7 +91,10 @@ pub async fn parse(
         channel.ok_or_else(|| missing("channel", format!("one of {}", TemplateChannel::NAMES)))?;
     let content = match (&template_id, content) {
         (Some(_), Some(_)) => {
-            return Err(invalid("content", "give template_id or content, not both"));
+            return Err(ApiError::invalid_field(
+                "content",
+                "give template_id or content, not both",
+            ));
         }
         (None, None) => {
             return Err(missing(
@@ -120,9 +107,11 @@ pub async fn parse(
                 .store
                 .get_template(&access.project.id, tid)
                 .await?
-                .ok_or_else(|| invalid("template_id", "no such template in this project"))?;
+                .ok_or_else(|| {
+                    ApiError::invalid_field("template_id", "no such template in this project")
+                })?;
             if t.channel != channel.as_str() {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     "template_id",
                     format!(
                         "is a {} template; the campaign's channel is {}",
@@ -157,7 +146,7 @@ pub async fn parse(
             .await?
             .is_none()
     {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "segment",
             "is neither a built-in segment (all, active, inactive, premium, trial, churned) nor a custom segment of this project",
         ));

@@ -8,21 +8,17 @@ use crate::error::{ApiError, ApiResult};
 pub const MAX_BODY_CHARS: usize = 10_000;
 pub const MAX_SHORT_CHARS: usize = 200;
 
-fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::field("invalid_field", field, msg)
-}
-
 /// Text without NUL (PostgreSQL refuses it), trimmed, non-empty, at most `max` characters.
 pub fn text(field: &str, v: &Value, max: usize) -> ApiResult<String> {
     let s = v
         .as_str()
-        .ok_or_else(|| invalid(field, "must be a string"))?;
+        .ok_or_else(|| ApiError::invalid_field(field, "must be a string"))?;
     let s = s.trim();
     if s.is_empty() {
-        return Err(invalid(field, "must not be empty"));
+        return Err(ApiError::invalid_field(field, "must not be empty"));
     }
     if s.contains('\0') {
-        return Err(invalid(field, "must not contain NUL"));
+        return Err(ApiError::invalid_field(field, "must not contain NUL"));
     }
     crate::domain::at_most(field, s.chars().count(), max)?;
     Ok(s.to_owned())
@@ -38,14 +34,14 @@ pub fn opt_text(field: &str, v: &Value, max: usize) -> ApiResult<Option<String>>
 
 pub fn flag(field: &str, v: &Value) -> ApiResult<bool> {
     v.as_bool()
-        .ok_or_else(|| invalid(field, "must be true or false"))
+        .ok_or_else(|| ApiError::invalid_field(field, "must be true or false"))
 }
 
 /// One of a closed set of names (`parse` from the store's model, `names` for the message).
 pub fn name<T>(field: &str, v: &Value, parse: fn(&str) -> Option<T>, names: &str) -> ApiResult<T> {
-    v.as_str()
-        .and_then(parse)
-        .ok_or_else(|| invalid(field, format!("must be one of {}", names.trim_end())))
+    v.as_str().and_then(parse).ok_or_else(|| {
+        ApiError::invalid_field(field, format!("must be one of {}", names.trim_end()))
+    })
 }
 
 /// The same for a query-string value.
@@ -55,17 +51,21 @@ pub fn query_name<T>(
     parse: fn(&str) -> Option<T>,
     names: &str,
 ) -> ApiResult<T> {
-    parse(raw).ok_or_else(|| invalid(field, format!("must be one of {}", names.trim_end())))
+    parse(raw).ok_or_else(|| {
+        ApiError::invalid_field(field, format!("must be one of {}", names.trim_end()))
+    })
 }
 
 pub fn int_in(field: &str, v: &Value, min: i64, max: i64) -> ApiResult<i64> {
     v.as_i64()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| invalid(field, format!("must be an integer from {min} to {max}")))
+        .ok_or_else(|| {
+            ApiError::invalid_field(field, format!("must be an integer from {min} to {max}"))
+        })
 }
 
 pub fn unknown(field: &str, known: &str) -> ApiError {
-    invalid(field, format!("is not a field here ({known})"))
+    ApiError::invalid_field(field, format!("is not a field here ({known})"))
 }
 
 /// Attachment metadata: a list of at most 20 objects (name, type, size,
@@ -74,16 +74,22 @@ pub fn unknown(field: &str, known: &str) -> ApiError {
 pub fn attachments(v: &Value) -> ApiResult<String> {
     let list = v
         .as_array()
-        .ok_or_else(|| invalid("attachments", "must be a list of objects"))?;
+        .ok_or_else(|| ApiError::invalid_field("attachments", "must be a list of objects"))?;
     if list.len() > 20 {
-        return Err(invalid("attachments", "at most 20 attachments"));
+        return Err(ApiError::invalid_field(
+            "attachments",
+            "at most 20 attachments",
+        ));
     }
     if let Some(i) = list.iter().position(|a| !a.is_object()) {
-        return Err(invalid(&format!("attachments[{i}]"), "must be an object"));
+        return Err(ApiError::invalid_field(
+            &format!("attachments[{i}]"),
+            "must be an object",
+        ));
     }
     let text = v.to_string();
     if text.len() > 16 * 1024 || text.contains("\\u0000") {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "attachments",
             "must be at most 16 KiB of JSON without NUL",
         ));
@@ -99,9 +105,9 @@ pub fn business_hours(v: &Value) -> ApiResult<Option<String>> {
     if v.is_null() {
         return Ok(None);
     }
-    let days = v
-        .as_object()
-        .ok_or_else(|| invalid("business_hours", "must be an object of weekdays"))?;
+    let days = v.as_object().ok_or_else(|| {
+        ApiError::invalid_field("business_hours", "must be an object of weekdays")
+    })?;
     let minutes = |s: &str| -> Option<u32> {
         let (h, m) = s.split_once(':')?;
         let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
@@ -110,11 +116,14 @@ pub fn business_hours(v: &Value) -> ApiResult<Option<String>> {
     for (day, spans) in days {
         let field = format!("business_hours.{day}");
         if !DAYS.contains(&day.as_str()) {
-            return Err(invalid(&field, "is not a weekday (mon … sun)"));
+            return Err(ApiError::invalid_field(
+                &field,
+                "is not a weekday (mon … sun)",
+            ));
         }
-        let spans = spans
-            .as_array()
-            .ok_or_else(|| invalid(&field, "must be a list of [\"HH:MM\", \"HH:MM\"]"))?;
+        let spans = spans.as_array().ok_or_else(|| {
+            ApiError::invalid_field(&field, "must be a list of [\"HH:MM\", \"HH:MM\"]")
+        })?;
         for (i, span) in spans.iter().enumerate() {
             let bounds: Option<(u32, u32)> =
                 span.as_array().and_then(|pair| match pair.as_slice() {
@@ -124,7 +133,7 @@ pub fn business_hours(v: &Value) -> ApiResult<Option<String>> {
             match bounds {
                 Some((a, b)) if a < b => {}
                 _ => {
-                    return Err(invalid(
+                    return Err(ApiError::invalid_field(
                         &format!("{field}[{i}]"),
                         "must be [\"HH:MM\", \"HH:MM\"], the start before the end",
                     ))

@@ -20,10 +20,6 @@ pub struct Parsed {
     pub auth: String,
 }
 
-fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::field("invalid_field", field, msg)
-}
-
 fn missing(field: &str, msg: &str) -> ApiError {
     ApiError::field("missing_field", field, msg)
 }
@@ -36,7 +32,7 @@ fn object<'a>(
     match v {
         Value::Null => Err(missing(field, what)),
         Value::Object(m) => Ok(m),
-        _ => Err(invalid(field, "must be an object")),
+        _ => Err(ApiError::invalid_field(field, "must be an object")),
     }
 }
 
@@ -44,13 +40,16 @@ fn string<'a>(v: Option<&'a Value>, field: &str, what: &str, max: usize) -> ApiR
     let s = match v {
         None | Some(Value::Null) => return Err(missing(field, what)),
         Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(invalid(field, "must be a string")),
+        Some(_) => return Err(ApiError::invalid_field(field, "must be a string")),
     };
     if s.is_empty() {
-        return Err(invalid(field, "must not be empty"));
+        return Err(ApiError::invalid_field(field, "must not be empty"));
     }
     if s.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
+        return Err(ApiError::invalid_field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(s)
 }
@@ -83,16 +82,19 @@ pub fn parse(v: &Value, allow_http: bool) -> ApiResult<Parsed> {
         MAX_ENDPOINT_CHARS,
     )?;
     let url = reqwest::Url::parse(endpoint)
-        .map_err(|_| invalid("subscription.endpoint", "must be an absolute URL"))?;
+        .map_err(|_| ApiError::invalid_field("subscription.endpoint", "must be an absolute URL"))?;
     let scheme_ok = url.scheme() == "https" || (allow_http && url.scheme() == "http");
     if !scheme_ok {
-        return Err(invalid("subscription.endpoint", "must be an https:// URL"));
+        return Err(ApiError::invalid_field(
+            "subscription.endpoint",
+            "must be an https:// URL",
+        ));
     }
     if url.host_str().is_none_or(str::is_empty)
         || !url.username().is_empty()
         || url.password().is_some()
     {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "subscription.endpoint",
             "must name a host, without user or password",
         ));
@@ -111,7 +113,7 @@ pub fn parse(v: &Value, allow_http: bool) -> ApiResult<Parsed> {
     let p256dh = decode(p256dh)
         .filter(|b| b.len() == 65 && b[0] == 4 && p256::PublicKey::from_sec1_bytes(b).is_ok())
         .ok_or_else(|| {
-            invalid(
+            ApiError::invalid_field(
                 "subscription.keys.p256dh",
                 "must be a P-256 public key (an uncompressed point, base64url)",
             )
@@ -122,9 +124,9 @@ pub fn parse(v: &Value, allow_http: bool) -> ApiResult<Parsed> {
         "the browser's auth secret",
         MAX_KEY_CHARS,
     )?;
-    let auth = decode(auth)
-        .filter(|b| b.len() == 16)
-        .ok_or_else(|| invalid("subscription.keys.auth", "must be 16 bytes, base64url"))?;
+    let auth = decode(auth).filter(|b| b.len() == 16).ok_or_else(|| {
+        ApiError::invalid_field("subscription.keys.auth", "must be 16 bytes, base64url")
+    })?;
     Ok(Parsed {
         endpoint: url.to_string(),
         p256dh: encode(&p256dh),

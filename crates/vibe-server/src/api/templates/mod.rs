@@ -69,10 +69,6 @@ pub fn template_error(e: TemplateError) -> ApiError {
     }
 }
 
-fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::field("invalid_field", field, msg)
-}
-
 /// A part's template source: `null` or only whitespace is no part; text is
 /// kept as written (whitespace matters in a text body), without NUL, at
 /// most `max` characters, and must parse in the template language.
@@ -83,12 +79,12 @@ fn source(part: Part, v: &Value, max: usize) -> ApiResult<Option<String>> {
     }
     let s = v
         .as_str()
-        .ok_or_else(|| invalid(field, "must be a string"))?;
+        .ok_or_else(|| ApiError::invalid_field(field, "must be a string"))?;
     if s.trim().is_empty() {
         return Ok(None);
     }
     if s.contains('\0') {
-        return Err(invalid(field, "must not contain NUL"));
+        return Err(ApiError::invalid_field(field, "must not contain NUL"));
     }
     crate::domain::at_most(field, s.chars().count(), max)?;
     templates::check(part, s).map_err(template_error)?;
@@ -102,16 +98,19 @@ fn url_source(part: Part, v: &Value) -> ApiResult<Option<String>> {
     if let Some(u) = &s {
         let u = u.trim_start();
         if !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with("{{")) {
-            return Err(invalid(part.field(), "must be an http(s) URL"));
+            return Err(ApiError::invalid_field(
+                part.field(),
+                "must be an http(s) URL",
+            ));
         }
     }
     Ok(s)
 }
 
 fn push(v: &Value) -> ApiResult<Push> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| invalid("push", format!("must be an object {{{PUSH_FIELDS}}}")))?;
+    let obj = v.as_object().ok_or_else(|| {
+        ApiError::invalid_field("push", format!("must be an object {{{PUSH_FIELDS}}}"))
+    })?;
     let (mut title, mut body, mut url, mut icon) = (None, None, None, None);
     for (key, v) in obj {
         match key.as_str() {
@@ -131,6 +130,22 @@ fn push(v: &Value) -> ApiResult<Push> {
     })
 }
 
+/// A body's `name`: a string without NUL, as [`Name`] allows.
+pub fn name_field(v: &Value) -> ApiResult<String> {
+    let s = v
+        .as_str()
+        .ok_or_else(|| ApiError::invalid_field("name", "must be a string"))?;
+    if s.contains('\0') {
+        return Err(ApiError::invalid_field("name", "must not contain NUL"));
+    }
+    Ok(Name::parse("name", s)?.into_inner())
+}
+
+/// A body's `channel`: one of [`TemplateChannel::NAMES`].
+pub fn channel_field(v: &Value) -> ApiResult<TemplateChannel> {
+    fields::name("channel", v, TemplateChannel::parse, TemplateChannel::NAMES)
+}
+
 /// Reads a create or replace body into a [`Draft`]: every field typed, the
 /// parts the channel needs present and the ones it does not use absent.
 pub fn parse_draft(body: &Map<String, Value>) -> ApiResult<Draft> {
@@ -138,23 +153,8 @@ pub fn parse_draft(body: &Map<String, Value>) -> ApiResult<Draft> {
     let (mut subject, mut html, mut text, mut push_v) = (None, None, None, None);
     for (key, v) in body {
         match key.as_str() {
-            "name" => {
-                let s = v
-                    .as_str()
-                    .ok_or_else(|| invalid("name", "must be a string"))?;
-                if s.contains('\0') {
-                    return Err(invalid("name", "must not contain NUL"));
-                }
-                name = Some(Name::parse("name", s)?.into_inner());
-            }
-            "channel" => {
-                channel = Some(fields::name(
-                    "channel",
-                    v,
-                    TemplateChannel::parse,
-                    TemplateChannel::NAMES,
-                )?)
-            }
+            "name" => name = Some(name_field(v)?),
+            "channel" => channel = Some(channel_field(v)?),
             "subject" => subject = source(Part::Subject, v, MAX_SUBJECT_CHARS)?,
             "body_html" => html = source(Part::BodyHtml, v, MAX_HTML_CHARS)?,
             "body_text" => text = source(Part::BodyText, v, MAX_TEXT_CHARS)?,
@@ -173,7 +173,8 @@ pub fn parse_draft(body: &Map<String, Value>) -> ApiResult<Draft> {
     })?;
     let push = push_v.map(push).transpose()?;
     let ch = channel.as_str();
-    let unused = |field: &str| invalid(field, format!("is not used by {ch} templates"));
+    let unused =
+        |field: &str| ApiError::invalid_field(field, format!("is not used by {ch} templates"));
     let required = |field: &str, what: &str| {
         ApiError::field(
             "missing_field",

@@ -33,10 +33,6 @@ const FIELDS: &str = "contact_id, sample, data";
 const DRAFT_FIELDS: &str = "template, contact_id, sample, data";
 const SAMPLE_FIELDS: &str = "id, user_id, name, email, traits";
 
-fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::field("invalid_field", field, msg)
-}
-
 /// The `contact` variable of a person: their ids, name and email (the
 /// promoted columns) and traits, with `email`, `name` and `plan` filled in
 /// from the columns when the traits lack them.
@@ -66,9 +62,9 @@ pub fn contact_of(person: &SiteUser) -> Value {
 fn object_at_most(field: &str, v: &Value) -> ApiResult<Map<String, Value>> {
     let obj = v
         .as_object()
-        .ok_or_else(|| invalid(field, "must be an object"))?;
+        .ok_or_else(|| ApiError::invalid_field(field, "must be an object"))?;
     if v.to_string().len() > MAX_DATA_BYTES {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             field,
             format!("must be at most {MAX_DATA_BYTES} bytes of JSON"),
         ));
@@ -123,7 +119,10 @@ async fn context_parts(
     }
     let contact = match (contact_id, sample_v) {
         (Some(_), Some(_)) => {
-            return Err(invalid("sample", "give contact_id or sample, not both"));
+            return Err(ApiError::invalid_field(
+                "sample",
+                "give contact_id or sample, not both",
+            ));
         }
         (Some(id), None) => {
             let person = state
@@ -235,7 +234,7 @@ pub async fn draft(
         .get("template")
         .ok_or_else(|| ApiError::field("missing_field", "template", "the template to render"))?
         .as_object()
-        .ok_or_else(|| invalid("template", "must be an object"))?;
+        .ok_or_else(|| ApiError::invalid_field("template", "must be an object"))?;
     let draft = parse_draft(template).map_err(|e| prefixed(e, "template."))?;
     let (contact, data) = context_parts(&state, &access, &body, true).await?;
     let url = placeholder_unsubscribe_url(&state, &headers);

@@ -33,10 +33,6 @@ use crate::state::AppState;
 pub const MAX_USER_IDS: usize = 1_000;
 const FIELDS: &str = "user_ids, data, rate_per_minute";
 
-fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::field("invalid_field", field, msg)
-}
-
 fn unprocessable(code: &'static str, field: Option<&str>, message: impl Into<String>) -> ApiError {
     ApiError::Client {
         status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -49,9 +45,9 @@ fn unprocessable(code: &'static str, field: Option<&str>, message: impl Into<Str
 fn user_ids(v: &Value) -> ApiResult<Vec<String>> {
     let list = v
         .as_array()
-        .ok_or_else(|| invalid("user_ids", "must be a list of contact ids"))?;
+        .ok_or_else(|| ApiError::invalid_field("user_ids", "must be a list of contact ids"))?;
     if list.is_empty() || list.len() > MAX_USER_IDS {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "user_ids",
             format!("must hold 1 to {MAX_USER_IDS} ids"),
         ));
@@ -77,11 +73,11 @@ pub async fn send(
             "data" if v.is_null() => {}
             "data" => {
                 if !v.is_object() {
-                    return Err(invalid("data", "must be an object"));
+                    return Err(ApiError::invalid_field("data", "must be an object"));
                 }
                 let text = v.to_string();
                 if text.len() > MAX_DATA_BYTES {
-                    return Err(invalid(
+                    return Err(ApiError::invalid_field(
                         "data",
                         format!("must be at most {MAX_DATA_BYTES} bytes of JSON"),
                     ));
